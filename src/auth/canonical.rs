@@ -1,0 +1,388 @@
+//! Building blocks shared by the SigV4 / SigV2 verifiers and the aws-chunked decoder: percent-encoding
+//! with the AWS unreserved set, canonical URI / query / header forms, the SigV4 date and credential
+//! scope formats, HMAC helpers and constant-time comparison.
+//!
+//! aws-sigv4 keeps its `CanonicalRequest` private, so canonicalization is hand-rolled here (as s3s and
+//! garage do) and cross-checked in the tests against aws-sigv4's signer.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Hex SHA-256 of the empty string: the "previous payload" line of every chunk string-to-sign.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Longest accepted `Authorization` header / canonical element we bother to parse; anything larger is
+/// malformed (protects the verifier from pathological inputs).
+pub const MAX_AUTH_FIELD: usize = 16 * 1024;
+
+/// True for the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`, which SigV4 never encodes.
+pub fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn push_pct(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 0x0f) as usize] as char);
+}
+
+/// Percent-encode every byte except the unreserved set (and `/` when `keep_slash`), with upper-case
+/// hex — the `UriEncode` function of the SigV4 specification.
+pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3 / 2 + 8);
+    for &b in bytes {
+        if is_unreserved(b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            push_pct(&mut out, b);
+        }
+    }
+    out
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decode `%XX` escapes (an invalid escape stays literal); with `plus_as_space`, `+` becomes a space
+/// (form decoding, as query strings are decoded).
+pub fn percent_decode(s: &[u8], plus_as_space: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex_val(s[i + 1]), hex_val(s[i + 2])) {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
+            }
+        }
+        if b == b'+' && plus_as_space {
+            out.push(b' ');
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The canonical URI forms a correct client may have signed for the raw request path, most likely
+/// first (duplicates removed):
+///
+/// 1. the path as sent, with `%xx` escapes upper-cased and every byte a client should have encoded
+///    (anything outside the unreserved set and `/`) encoded — what SDKs that sign the wire form produce;
+/// 2. fully decoded and re-encoded with `UriEncode` (`/` kept) — the S3 rule as AWS documents it;
+/// 3. the raw path exactly as received (clients that leave sub-delimiters such as `=` or `+` raw).
+///
+/// All forms decode to the same object key, so accepting any of them does not let a signature be
+/// reused for another resource. S3 does not normalize `.`/`..` segments nor double-encode.
+pub fn canonical_uri_candidates(raw_path: &str) -> Vec<String> {
+    let raw = if raw_path.is_empty() { "/" } else { raw_path };
+    let bytes = raw.as_bytes();
+    let mut wire = String::with_capacity(bytes.len() + 8);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                push_pct(&mut wire, (h << 4) | l);
+                i += 3;
+                continue;
+            }
+        }
+        if is_unreserved(b) || b == b'/' {
+            wire.push(b as char);
+        } else {
+            push_pct(&mut wire, b);
+        }
+        i += 1;
+    }
+    let decoded = uri_encode(&percent_decode(bytes, false), true);
+    let mut out = vec![wire];
+    for c in [decoded, raw.to_string()] {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One `name[=value]` element of a raw query string, split but not decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawParam<'a> {
+    pub name: &'a str,
+    /// `None` when the element had no `=` at all (`?uploads`).
+    pub value: Option<&'a str>,
+}
+
+/// Split a raw query string into its elements (empty elements such as in `a=1&&b` are skipped).
+pub fn split_query(query: &str) -> Vec<RawParam<'_>> {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((n, v)) => RawParam { name: n, value: Some(v) },
+            None => RawParam { name: kv, value: None },
+        })
+        .collect()
+}
+
+/// SigV4 canonical query string: every parameter (except one named `exclude`, decoded name) decoded
+/// (`+` as space) then re-encoded with `UriEncode`, sorted by encoded name then value, `name=` for an
+/// empty value, joined with `&`.
+pub fn canonical_query(query: &str, exclude: Option<&str>) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for p in split_query(query) {
+        let name = percent_decode(p.name.as_bytes(), true);
+        if exclude.is_some_and(|ex| ex.as_bytes() == name.as_slice()) {
+            continue;
+        }
+        let value = percent_decode(p.value.unwrap_or("").as_bytes(), true);
+        pairs.push((uri_encode(&name, false), uri_encode(&value, false)));
+    }
+    pairs.sort();
+    let mut out = String::new();
+    for (i, (n, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(n);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// SigV4 canonical header value: each value with leading/trailing spaces removed and inner runs of
+/// spaces collapsed to one (what the AWS SDKs do), several values joined with `,`.
+pub fn canonical_header_value<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut start = 0;
+        let mut end = v.len();
+        while start < end && v[start] == b' ' {
+            start += 1;
+        }
+        while end > start && v[end - 1] == b' ' {
+            end -= 1;
+        }
+        let mut prev_space = false;
+        for &b in &v[start..end] {
+            if b == b' ' {
+                if !prev_space {
+                    out.push(b);
+                }
+                prev_space = true;
+            } else {
+                out.push(b);
+                prev_space = false;
+            }
+        }
+    }
+    out
+}
+
+/// HMAC-SHA256 of `data` under `key`.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length; the error branch cannot occur but is handled without panicking.
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().into()
+        }
+        Err(_) => [0u8; 32],
+    }
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// SigV4 signing key: `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
+pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    let k_secret = format!("AWS4{secret}");
+    let k_date = hmac_sha256(k_secret.as_bytes(), date.as_bytes());
+    let k_region = hmac_sha256(&k_date, region.as_bytes());
+    let k_service = hmac_sha256(&k_region, service.as_bytes());
+    hmac_sha256(&k_service, b"aws4_request")
+}
+
+/// Constant-time equality of two byte strings (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Whether `s` is exactly 64 hex digits (a SHA-256 / SigV4 signature in hex).
+pub fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Parse the SigV4 ISO 8601 basic timestamp `YYYYMMDDTHHMMSSZ`, strictly.
+pub fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    if !b[..8].iter().chain(&b[9..15]).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let naive = NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok()?;
+    Some(Utc.from_utc_datetime(&naive))
+}
+
+/// Format a time as `YYYYMMDDTHHMMSSZ`.
+pub fn format_amz_date(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The parts of `AK/yyyymmdd/region/service/aws4_request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub access_key: String,
+    pub date: String,
+    pub region: String,
+    pub service: String,
+}
+
+impl Credential {
+    /// Parse a credential string; the error says what is wrong (the caller picks the S3 code).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut it = s.rsplitn(5, '/');
+        let (Some(term), Some(service), Some(region), Some(date), Some(ak)) =
+            (it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(format!(
+                "the Credential '{s}' is not of the form <access-key>/<yyyymmdd>/<region>/s3/aws4_request"
+            ));
+        };
+        if ak.is_empty() {
+            return Err("the Credential has an empty access key".into());
+        }
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("the Credential date '{date}' is not of the form yyyymmdd"));
+        }
+        if region.is_empty() {
+            return Err("the Credential has an empty region".into());
+        }
+        if service != "s3" {
+            return Err(format!("Credential should be scoped to correct service: 's3' (got '{service}')"));
+        }
+        if term != "aws4_request" {
+            return Err(format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'"));
+        }
+        Ok(Credential {
+            access_key: ak.to_string(),
+            date: date.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
+        })
+    }
+
+    /// `yyyymmdd/region/service/aws4_request`.
+    pub fn scope(&self) -> String {
+        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_unreserved_and_slash() {
+        assert_eq!(uri_encode(b"a b/c~d.e_f-g", true), "a%20b/c~d.e_f-g");
+        assert_eq!(uri_encode(b"a b/c", false), "a%20b%2Fc");
+        assert_eq!(uri_encode("é+=".as_bytes(), false), "%C3%A9%2B%3D");
+    }
+
+    #[test]
+    fn decode_handles_invalid_escapes_and_plus() {
+        assert_eq!(percent_decode(b"a%20b%zz%4", false), b"a b%zz%4");
+        assert_eq!(percent_decode(b"a+b%2B", true), b"a b+");
+        assert_eq!(percent_decode(b"a+b", false), b"a+b");
+        assert_eq!(percent_decode(b"%", false), b"%");
+        assert_eq!(percent_decode(b"%4", false), b"%4");
+        assert_eq!(percent_decode(b"%41", false), b"A");
+    }
+
+    #[test]
+    fn uri_candidates() {
+        assert_eq!(canonical_uri_candidates(""), vec!["/".to_string()]);
+        assert_eq!(canonical_uri_candidates("/b/a%20b"), vec!["/b/a%20b".to_string()]);
+        let c = canonical_uri_candidates("/b/a%2fb=c");
+        assert_eq!(c, vec!["/b/a%2Fb%3Dc".to_string(), "/b/a/b%3Dc".to_string(), "/b/a%2fb=c".to_string()]);
+        // Never normalizes dot segments or double-encodes.
+        assert_eq!(canonical_uri_candidates("/b/./../k")[0], "/b/./../k");
+        assert_eq!(canonical_uri_candidates("/b/%25")[0], "/b/%25");
+    }
+
+    #[test]
+    fn query_canonical_form() {
+        assert_eq!(canonical_query("", None), "");
+        assert_eq!(canonical_query("b=2&a=1&a=0&c", None), "a=0&a=1&b=2&c=");
+        assert_eq!(canonical_query("x=a+b%2Bc&y=%7e", None), "x=a%20b%2Bc&y=~");
+        assert_eq!(canonical_query("X-Amz-Signature=abc&z=1", Some("X-Amz-Signature")), "z=1");
+        assert_eq!(canonical_query("&&a=1&", None), "a=1");
+        // Sorted on the encoded form (upper-case before lower-case, '%' before letters).
+        assert_eq!(canonical_query("b=1&B=1&%21=1", None), "%21=1&B=1&b=1");
+    }
+
+    #[test]
+    fn header_value_trimming() {
+        let v: Vec<&[u8]> = vec![b"  a   b  ", b"c"];
+        assert_eq!(canonical_header_value(v.into_iter()), b"a b,c");
+        let v: Vec<&[u8]> = vec![b"a\tb"];
+        assert_eq!(canonical_header_value(v.into_iter()), b"a\tb");
+    }
+
+    #[test]
+    fn amz_date_strict() {
+        let t = parse_amz_date("20130524T000000Z").unwrap();
+        assert_eq!(format_amz_date(t), "20130524T000000Z");
+        for bad in ["2013-05-24T000000Z", "20130524T000000", "20130524 000000Z", "20131324T000000Z", "+0130524T000000Z"] {
+            assert!(parse_amz_date(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credential_parsing() {
+        let c = Credential::parse("AKIA/20130524/us-east-1/s3/aws4_request").unwrap();
+        assert_eq!(c.access_key, "AKIA");
+        assert_eq!(c.scope(), "20130524/us-east-1/s3/aws4_request");
+        assert!(Credential::parse("AKIA/20130524/us-east-1/iam/aws4_request").unwrap_err().contains("'s3'"));
+        assert!(Credential::parse("AKIA/20130524/us-east-1/s3/aws4").is_err());
+        assert!(Credential::parse("20130524/us-east-1/s3/aws4_request").is_err());
+        assert!(Credential::parse("AK/2013052/us-east-1/s3/aws4_request").is_err());
+        assert!(Credential::parse("AK/20130524//s3/aws4_request").is_err());
+        // An access key containing '/' keeps everything before the scope.
+        assert_eq!(Credential::parse("A/K/20130524/r/s3/aws4_request").unwrap().access_key, "A/K");
+    }
+
+    #[test]
+    fn signing_key_matches_aws_example() {
+        // AWS "Examples of how to derive a signing key" (iam, 20120215, us-east-1).
+        let k = signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam");
+        assert_eq!(hex::encode(k), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    }
+
+    #[test]
+    fn constant_time_eq() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,218 @@
+//! SigV2 presigned query verification (`AWSAccessKeyId`, `Signature`, `Expires`).
+//!
+//! boto3 / aws-cli v1 still produce SigV2 presigned URLs by default for a custom endpoint, so these
+//! must work. The string to sign follows botocore's `HmacV1QueryAuth`:
+//!
+//! ```text
+//! METHOD \n Content-MD5 \n Content-Type \n Expires \n [x-amz-name:value \n …] canonical-resource
+//! ```
+//!
+//! The canonical resource is the path as sent (path-style addressing: `/bucket/key`) plus the signed
+//! sub-resources found in the query. Only SigV2 *presigned* URLs are accepted; SigV2 `Authorization`
+//! headers are refused by [`super::authenticate`].
+
+use super::canonical;
+use super::sigv4::{signature_mismatch, unknown_access_key};
+use super::{Authenticated, PayloadMode, Users};
+use crate::s3::error::{S3Error, S3Result};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
+/// Query parameters that are part of the SigV2 canonical resource. The union of botocore's
+/// `HmacV1Auth.QSAOfInterest` and the sub-resources AWS / MinIO sign (`retention`, `legal-hold`,
+/// `encryption`, …): a parameter that selects another operation must be signed, otherwise a presigned
+/// PutObject URL could be replayed as PutObjectRetention or PutObjectLegalHold.
+pub const SIGNED_SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "cors",
+    "defaultObjectAcl",
+    "delete",
+    "encryption",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "location",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "partNumber",
+    "policy",
+    "replication",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "retention",
+    "select",
+    "select-type",
+    "storageClass",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+];
+
+/// The canonical resource: `path` followed by the signed sub-resources present in `query`, sorted by
+/// name (stable, so repeated names keep their order), values percent-decoded, `name` alone when the
+/// parameter had no `=`.
+fn canonical_resource(path: &str, query: &str) -> String {
+    let mut subs: Vec<(&str, Option<String>)> = canonical::split_query(query)
+        .into_iter()
+        .filter(|p| SIGNED_SUBRESOURCES.contains(&p.name))
+        .map(|p| (p.name, p.value.map(|v| String::from_utf8_lossy(&canonical::percent_decode(v.as_bytes(), false)).into_owned())))
+        .collect();
+    subs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = path.to_string();
+    for (i, (name, value)) in subs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(name);
+        if let Some(v) = value {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+/// Value of the first query parameter whose raw name equals `name`, percent-decoded (`+` kept as `+`:
+/// base64 signatures contain it and some clients do not escape it); `Err` if repeated.
+fn query_value(query: &str, name: &str) -> S3Result<Option<Vec<u8>>> {
+    let mut found = None;
+    for p in canonical::split_query(query) {
+        if p.name == name {
+            if found.is_some() {
+                return Err(S3Error::access_denied(format!("The query parameter {name} must not appear more than once")));
+            }
+            found = Some(canonical::percent_decode(p.value.unwrap_or("").as_bytes(), false));
+        }
+    }
+    Ok(found)
+}
+
+fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a [u8]> {
+    parts.headers.get(name).map(|v| v.as_bytes())
+}
+
+fn trim_bytes(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+/// `x-amz-*` headers (and `x-amz-*` query parameters, where botocore moves the headers it signed),
+/// lower-cased, values trimmed and joined with `,`, sorted by name, one `name:value\n` each.
+fn canonical_amz_headers(parts: &http::request::Parts, query: &str) -> Vec<u8> {
+    let mut map: std::collections::BTreeMap<String, Vec<Vec<u8>>> = std::collections::BTreeMap::new();
+    for (name, value) in &parts.headers {
+        let n = name.as_str();
+        if n.starts_with("x-amz-") {
+            map.entry(n.to_string()).or_default().push(trim_bytes(value.as_bytes()).to_vec());
+        }
+    }
+    for p in canonical::split_query(query) {
+        let lname = String::from_utf8_lossy(&canonical::percent_decode(p.name.as_bytes(), true)).to_ascii_lowercase();
+        if lname.starts_with("x-amz-") {
+            let v = canonical::percent_decode(p.value.unwrap_or("").as_bytes(), true);
+            map.entry(lname).or_default().push(trim_bytes(&v).to_vec());
+        }
+    }
+    let mut out = Vec::new();
+    for (name, values) in map {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b':');
+        out.extend_from_slice(&values.join(&b","[..]));
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Verify a SigV2 presigned URL, as boto3 / aws-cli v1 generate by default for custom endpoints. Why:
+/// `aws s3 presign` and `generate_presigned_url` users would otherwise get 403s from the gateway; the
+/// signature binds method, `Content-MD5`, `Content-Type`, expiry, `x-amz-*` headers, the path and the
+/// operation-selecting sub-resources. The body is never signed, so the payload is [`PayloadMode::Unsigned`].
+pub fn verify_presigned(parts: &http::request::Parts, users: &Users, now: DateTime<Utc>) -> S3Result<Authenticated> {
+    let query = parts.uri.query().unwrap_or("");
+    if query.len() > canonical::MAX_AUTH_FIELD * 4 {
+        return Err(S3Error::access_denied("the query string is too long"));
+    }
+    if parts.headers.contains_key(http::header::AUTHORIZATION) {
+        return Err(S3Error::invalid_argument(
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string \
+             parameter or the Authorization header should be specified",
+        ));
+    }
+    let missing = || {
+        S3Error::access_denied(
+            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+        )
+    };
+    let access_key = query_value(query, "AWSAccessKeyId")?.ok_or_else(missing)?;
+    let signature = query_value(query, "Signature")?.ok_or_else(missing)?;
+    let expires_raw = query_value(query, "Expires")?.ok_or_else(missing)?;
+    let expires_str = std::str::from_utf8(&expires_raw).unwrap_or("");
+    let expires: i64 = if !expires_str.is_empty() && expires_str.len() <= 12 && expires_str.bytes().all(|b| b.is_ascii_digit()) {
+        expires_str.parse().map_err(|_| S3Error::access_denied("Invalid date (should be seconds since epoch): Expires"))?
+    } else {
+        return Err(S3Error::access_denied(format!(
+            "Invalid date (should be seconds since epoch): Expires={}",
+            String::from_utf8_lossy(&expires_raw).chars().take(40).collect::<String>()
+        )));
+    };
+    let access_key = String::from_utf8(access_key).map_err(|_| unknown_access_key())?;
+    let user = users.get(&access_key).ok_or_else(unknown_access_key)?;
+    if now.timestamp() > expires {
+        return Err(S3Error::access_denied("Request has expired"));
+    }
+    let provided = {
+        use base64::Engine as _;
+        let s = String::from_utf8_lossy(&signature);
+        base64::engine::general_purpose::STANDARD.decode(s.trim().as_bytes()).map_err(|_| signature_mismatch())?
+    };
+
+    // Content-MD5 / Content-Type from the headers; botocore also copies them into the query, which is
+    // used when the header is absent.
+    let std_header = |name: &str| -> Vec<u8> {
+        match header_str(parts, name) {
+            Some(v) => trim_bytes(v).to_vec(),
+            None => query_value(query, name).ok().flatten().map(|v| trim_bytes(&v).to_vec()).unwrap_or_default(),
+        }
+    };
+    let mut prefix = Vec::with_capacity(256);
+    prefix.extend_from_slice(parts.method.as_str().as_bytes());
+    prefix.push(b'\n');
+    prefix.extend_from_slice(&std_header("content-md5"));
+    prefix.push(b'\n');
+    prefix.extend_from_slice(&std_header("content-type"));
+    prefix.push(b'\n');
+    prefix.extend_from_slice(expires_str.as_bytes());
+    prefix.push(b'\n');
+    prefix.extend_from_slice(&canonical_amz_headers(parts, query));
+
+    let mut matched = false;
+    for path in canonical::canonical_uri_candidates(parts.uri.path()) {
+        let mut sts = prefix.clone();
+        sts.extend_from_slice(canonical_resource(&path, query).as_bytes());
+        let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(user.secret_key.as_bytes()) else {
+            return Err(S3Error::internal("HMAC-SHA1 key setup failed"));
+        };
+        mac.update(&sts);
+        let expected = mac.finalize().into_bytes();
+        matched |= canonical::ct_eq(&expected, &provided);
+    }
+    if !matched {
+        return Err(signature_mismatch());
+    }
+    Ok(Authenticated { principal: user.principal.clone(), payload: PayloadMode::Unsigned })
+}

@@ -1,0 +1,379 @@
+//! Digests of stored content: MD5 (ETag), SHA-256 (integrity record), and the S3 flexible checksums
+//! (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). Also what the client *claimed* (`ExpectedDigests`) and
+//! the comparison of the two, which runs before anything is committed.
+
+use crate::auth::PayloadMode;
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use http::HeaderMap;
+
+/// S3 flexible checksum algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ChecksumAlgorithm {
+    #[serde(rename = "CRC32")]
+    Crc32,
+    #[serde(rename = "CRC32C")]
+    Crc32c,
+    #[serde(rename = "CRC64NVME")]
+    Crc64Nvme,
+    #[serde(rename = "SHA1")]
+    Sha1,
+    #[serde(rename = "SHA256")]
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    pub const ALL: [ChecksumAlgorithm; 5] = [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32c,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ];
+
+    /// `CRC32`, `CRC32C`, … as in `x-amz-sdk-checksum-algorithm` and XML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecksumAlgorithm::Crc32 => "CRC32",
+            ChecksumAlgorithm::Crc32c => "CRC32C",
+            ChecksumAlgorithm::Crc64Nvme => "CRC64NVME",
+            ChecksumAlgorithm::Sha1 => "SHA1",
+            ChecksumAlgorithm::Sha256 => "SHA256",
+        }
+    }
+
+    /// Case-insensitive parse of an algorithm name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// `x-amz-checksum-crc32`, … (lower case).
+    pub fn header_name(self) -> &'static str {
+        match self {
+            ChecksumAlgorithm::Crc32 => "x-amz-checksum-crc32",
+            ChecksumAlgorithm::Crc32c => "x-amz-checksum-crc32c",
+            ChecksumAlgorithm::Crc64Nvme => "x-amz-checksum-crc64nvme",
+            ChecksumAlgorithm::Sha1 => "x-amz-checksum-sha1",
+            ChecksumAlgorithm::Sha256 => "x-amz-checksum-sha256",
+        }
+    }
+
+    /// Raw digest length in bytes (used to validate base64 values).
+    pub fn digest_len(self) -> usize {
+        match self {
+            ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c => 4,
+            ChecksumAlgorithm::Crc64Nvme => 8,
+            ChecksumAlgorithm::Sha1 => 20,
+            ChecksumAlgorithm::Sha256 => 32,
+        }
+    }
+}
+
+/// A running checksum of one algorithm.
+pub enum Hasher {
+    Crc32(crc32fast::Hasher),
+    Crc32c(u32),
+    Crc64Nvme(crc64fast_nvme::Digest),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl Hasher {
+    pub fn new(alg: ChecksumAlgorithm) -> Self {
+        use sha1::Digest as _;
+        match alg {
+            ChecksumAlgorithm::Crc32 => Hasher::Crc32(crc32fast::Hasher::new()),
+            ChecksumAlgorithm::Crc32c => Hasher::Crc32c(0),
+            ChecksumAlgorithm::Crc64Nvme => Hasher::Crc64Nvme(crc64fast_nvme::Digest::new()),
+            ChecksumAlgorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            ChecksumAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        use sha1::Digest as _;
+        match self {
+            Hasher::Crc32(h) => h.update(data),
+            Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, data),
+            Hasher::Crc64Nvme(h) => h.write(data),
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// Big-endian raw digest bytes, as S3 base64-encodes them.
+    pub fn finish(self) -> Vec<u8> {
+        use sha1::Digest as _;
+        match self {
+            Hasher::Crc32(h) => h.finalize().to_be_bytes().to_vec(),
+            Hasher::Crc32c(c) => c.to_be_bytes().to_vec(),
+            Hasher::Crc64Nvme(h) => h.sum64().to_be_bytes().to_vec(),
+            Hasher::Sha1(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// Base64 (standard, padded) as S3 uses for checksums and Content-MD5.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decode standard base64; `None` if malformed.
+pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+}
+
+/// Digests computed over the bytes actually received, in one pass.
+pub struct IngestDigests {
+    md5: md5::Md5,
+    sha256: sha2::Sha256,
+    extra: Option<(ChecksumAlgorithm, Hasher)>,
+    len: u64,
+}
+
+/// Result of [`IngestDigests::finish`].
+#[derive(Debug, Clone)]
+pub struct ComputedDigests {
+    pub md5: [u8; 16],
+    pub sha256: [u8; 32],
+    /// The flexible checksum that will be stored with the version: `(algorithm, base64)`.
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
+    pub len: u64,
+}
+
+impl IngestDigests {
+    /// Hash MD5 + SHA-256 always, plus `extra` when a flexible checksum is to be stored.
+    pub fn new(extra: Option<ChecksumAlgorithm>) -> Self {
+        use sha2::Digest as _;
+        IngestDigests {
+            md5: md5::Md5::new(),
+            sha256: sha2::Sha256::new(),
+            extra: extra.map(|a| (a, Hasher::new(a))),
+            len: 0,
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        self.md5.update(data);
+        self.sha256.update(data);
+        if let Some((_, h)) = &mut self.extra {
+            h.update(data);
+        }
+        self.len += data.len() as u64;
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn finish(self) -> ComputedDigests {
+        use sha2::Digest as _;
+        ComputedDigests {
+            md5: self.md5.finalize().into(),
+            sha256: self.sha256.finalize().into(),
+            checksum: self.extra.map(|(a, h)| (a, b64(&h.finish()))),
+            len: self.len,
+        }
+    }
+}
+
+/// What the client claimed about the body, parsed and validated from the request head before the body
+/// is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectedDigests {
+    /// `Content-MD5`, decoded.
+    pub content_md5: Option<[u8; 16]>,
+    /// Signed hex SHA-256 of the body (`x-amz-content-sha256` as a hex value).
+    pub sha256_hex: Option<String>,
+    /// `x-amz-checksum-*` header value (base64).
+    pub checksum_header: Option<(ChecksumAlgorithm, String)>,
+    /// A checksum announced in `x-amz-trailer`, to arrive after the body.
+    pub trailer_checksum: Option<ChecksumAlgorithm>,
+    /// `x-amz-decoded-content-length` (aws-chunked) or `Content-Length` of a raw body.
+    pub decoded_length: Option<u64>,
+}
+
+impl ExpectedDigests {
+    /// Parse and validate every digest header. Errors: malformed `Content-MD5` → `InvalidDigest`;
+    /// more than one `x-amz-checksum-*` header, unknown algorithm, malformed base64, or
+    /// `x-amz-sdk-checksum-algorithm` naming another algorithm → `InvalidRequest`.
+    pub fn from_headers(headers: &HeaderMap, payload: &PayloadMode) -> S3Result<Self> {
+        let mut out = ExpectedDigests::default();
+        if let Some(v) = headers.get("content-md5") {
+            let raw = v.to_str().ok().and_then(b64_decode).filter(|d| d.len() == 16).ok_or_else(|| {
+                S3Error::new(S3Code::InvalidDigest, "The Content-MD5 you specified is not valid base64 of a 16-byte MD5")
+            })?;
+            let mut md5 = [0u8; 16];
+            md5.copy_from_slice(&raw);
+            out.content_md5 = Some(md5);
+        }
+        if let PayloadMode::Sha256Hex(h) = payload {
+            out.sha256_hex = Some(h.to_ascii_lowercase());
+        }
+        for alg in ChecksumAlgorithm::ALL {
+            if let Some(v) = headers.get(alg.header_name()) {
+                if out.checksum_header.is_some() {
+                    return Err(S3Error::invalid_request(
+                        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+                    ));
+                }
+                let s = v.to_str().unwrap_or("").trim().to_string();
+                let ok = b64_decode(&s).is_some_and(|d| d.len() == alg.digest_len());
+                if !ok {
+                    return Err(S3Error::invalid_request(format!(
+                        "Value for {} header is invalid.",
+                        alg.header_name()
+                    )));
+                }
+                out.checksum_header = Some((alg, s));
+            }
+        }
+        if let Some(t) = headers.get("x-amz-trailer") {
+            let name = t.to_str().unwrap_or("").trim().to_ascii_lowercase();
+            let alg = ChecksumAlgorithm::ALL.into_iter().find(|a| a.header_name() == name).ok_or_else(|| {
+                S3Error::invalid_request(format!("The value specified in the x-amz-trailer header is not supported: {name}"))
+            })?;
+            if out.checksum_header.is_some() {
+                return Err(S3Error::invalid_request(
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+                ));
+            }
+            out.trailer_checksum = Some(alg);
+        }
+        if let Some(sdk) = headers.get("x-amz-sdk-checksum-algorithm") {
+            let name = sdk.to_str().unwrap_or("");
+            let alg = ChecksumAlgorithm::parse(name).ok_or_else(|| {
+                S3Error::invalid_request(format!("Checksum algorithm provided is unsupported: {name}"))
+            })?;
+            let declared = out.checksum_header.as_ref().map(|c| c.0).or(out.trailer_checksum);
+            if let Some(d) = declared {
+                if d != alg {
+                    return Err(S3Error::invalid_request(format!(
+                        "x-amz-sdk-checksum-algorithm says {} but the request carries a {} checksum",
+                        alg.as_str(),
+                        d.as_str()
+                    )));
+                }
+            }
+        }
+        let decoded = headers.get("x-amz-decoded-content-length");
+        let streaming = matches!(payload, PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer);
+        if streaming {
+            if let Some(v) = decoded {
+                out.decoded_length = Some(v.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                    S3Error::invalid_argument("x-amz-decoded-content-length is not a number")
+                })?);
+            }
+        } else if let Some(v) = headers.get(http::header::CONTENT_LENGTH) {
+            out.decoded_length = v.to_str().ok().and_then(|s| s.parse().ok());
+        }
+        Ok(out)
+    }
+
+    /// The flexible checksum the client asked for, if any (header or trailer).
+    pub fn algorithm(&self) -> Option<ChecksumAlgorithm> {
+        self.checksum_header.as_ref().map(|c| c.0).or(self.trailer_checksum)
+    }
+
+    /// Whether the client sent any digest of the content that we can verify.
+    pub fn has_client_digest(&self) -> bool {
+        self.content_md5.is_some()
+            || self.sha256_hex.is_some()
+            || self.checksum_header.is_some()
+            || self.trailer_checksum.is_some()
+    }
+
+    /// Compare what was received with what was claimed. `trailers` are the (lower-case name, value)
+    /// pairs that arrived after the body. Nothing may be committed unless this returns `Ok`.
+    pub fn verify(&self, computed: &ComputedDigests, trailers: &[(String, String)]) -> S3Result<()> {
+        if let Some(n) = self.decoded_length {
+            if n != computed.len {
+                return Err(S3Error::new(
+                    S3Code::IncompleteBody,
+                    format!("You did not provide the number of bytes specified: expected {n}, received {}", computed.len),
+                ));
+            }
+        }
+        if let Some(h) = &self.sha256_hex {
+            if *h != hex::encode(computed.sha256) {
+                return Err(S3Error::new(
+                    S3Code::XAmzContentSHA256Mismatch,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                ));
+            }
+        }
+        if let Some(md5) = &self.content_md5 {
+            if *md5 != computed.md5 {
+                return Err(S3Error::new(S3Code::BadDigest, "The Content-MD5 you specified did not match what we received."));
+            }
+        }
+        let claimed = if let Some((alg, v)) = &self.checksum_header {
+            Some((*alg, v.clone()))
+        } else if let Some(alg) = self.trailer_checksum {
+            let v = trailers.iter().find(|(k, _)| k == alg.header_name()).map(|(_, v)| v.trim().to_string());
+            match v {
+                Some(v) => Some((alg, v)),
+                None => {
+                    return Err(S3Error::invalid_request(format!(
+                        "The request declared trailer {} but it was not sent",
+                        alg.header_name()
+                    )))
+                }
+            }
+        } else {
+            None
+        };
+        if let Some((alg, v)) = claimed {
+            match &computed.checksum {
+                Some((calg, cv)) if *calg == alg && *cv == v => {}
+                Some((calg, _)) if *calg == alg => {
+                    return Err(S3Error::new(
+                        S3Code::BadDigest,
+                        format!("The {} you specified did not match the calculated checksum.", alg.header_name()),
+                    ))
+                }
+                _ => return Err(S3Error::internal("checksum algorithm was not computed")),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_known_vector() {
+        let mut h = Hasher::new(ChecksumAlgorithm::Crc32);
+        h.update(b"hello world");
+        assert_eq!(b64(&h.finish()), "DUoRhQ==");
+    }
+
+    #[test]
+    fn md5_mismatch_is_bad_digest() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-md5", b64(&[0u8; 16]).parse().unwrap());
+        let exp = ExpectedDigests::from_headers(&headers, &PayloadMode::Unsigned).unwrap();
+        let mut d = IngestDigests::new(None);
+        d.update(b"abc");
+        let err = exp.verify(&d.finish(), &[]).unwrap_err();
+        assert_eq!(err.code, S3Code::BadDigest);
+    }
+
+    #[test]
+    fn two_checksum_headers_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-checksum-crc32", "DUoRhQ==".parse().unwrap());
+        headers.insert("x-amz-checksum-crc32c", "yZRlqg==".parse().unwrap());
+        let err = ExpectedDigests::from_headers(&headers, &PayloadMode::Unsigned).unwrap_err();
+        assert_eq!(err.code, S3Code::InvalidRequest);
+    }
+}

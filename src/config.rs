@@ -1,0 +1,222 @@
+//! One `Config`, from flags, `WORMGATE_*` environment variables and an optional TOML file, validated
+//! once at start. Flags and environment win over the file.
+
+use crate::auth::{Principal, Role, User, Users};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `wormgate serve` flags (each also readable from `WORMGATE_<FLAG>`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on for plain HTTP.
+    #[arg(long, env = "WORMGATE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory holding the catalog, blobs and audit trail.
+    #[arg(long, env = "WORMGATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML config file (users, policy, TLS).
+    #[arg(long, env = "WORMGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Minimum retention of every new version (`30s`, `1d`, `7y`).
+    #[arg(long, env = "WORMGATE_MIN_RETENTION")]
+    pub min_retention: Option<String>,
+    /// Maximum retention anyone may set (typo guard).
+    #[arg(long, env = "WORMGATE_MAX_RETENTION")]
+    pub max_retention: Option<String>,
+    /// Base domain for virtual-hosted-style addressing (`bucket.DOMAIN`).
+    #[arg(long, env = "WORMGATE_DOMAIN")]
+    pub domain: Option<String>,
+    /// Region reported by GetBucketLocation.
+    #[arg(long, env = "WORMGATE_REGION")]
+    pub region: Option<String>,
+    /// Refuse version-creating writes without any client digest.
+    #[arg(long, env = "WORMGATE_REQUIRE_CLIENT_DIGEST")]
+    pub require_client_digest: Option<bool>,
+    /// Emit logs as JSON lines.
+    #[arg(long, env = "WORMGATE_LOG_JSON")]
+    pub log_json: Option<bool>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "WORMGATE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "WORMGATE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Address to listen on for HTTPS (default: the HTTP port + 1 when only --listen is given).
+    #[arg(long, env = "WORMGATE_TLS_LISTEN")]
+    pub tls_listen: Option<SocketAddr>,
+}
+
+/// The config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub min_retention: Option<String>,
+    pub max_retention: Option<String>,
+    pub domain: Option<String>,
+    pub region: Option<String>,
+    pub require_client_digest: Option<bool>,
+    pub log_json: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_listen: Option<SocketAddr>,
+    #[serde(default)]
+    pub users: Vec<FileUser>,
+}
+
+/// A user in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUser {
+    pub name: Option<String>,
+    pub access_key: String,
+    pub secret_key: String,
+    pub role: Role,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub min_retention: chrono::Duration,
+    pub max_retention: chrono::Duration,
+    pub domain: Option<String>,
+    pub region: String,
+    pub require_client_digest: bool,
+    pub log_json: bool,
+    pub tls: Option<TlsConfig>,
+    pub users: Users,
+}
+
+/// HTTPS settings.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub listen: SocketAddr,
+}
+
+/// Parse `30s`, `15m`, `12h`, `1d`, `7y` (a year is 365 days). Must be positive.
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 30s, 1d or 7y"))?;
+    if n <= 0 {
+        return Err(format!("'{s}': the duration must be positive"));
+    }
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "y" => 365 * 86_400,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use s, m, h, d, w or y)")),
+    };
+    n.checked_mul(secs)
+        .filter(|v| *v <= 1000 * 365 * 86_400)
+        .map(chrono::Duration::seconds)
+        .ok_or_else(|| format!("'{s}' is too long"))
+}
+
+impl Config {
+    /// Merge flags/env over the file and validate.
+    pub fn load(args: &ServeArgs) -> Result<Config, String> {
+        let file = match &args.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let min_retention = parse_duration(args.min_retention.as_deref().or(file.min_retention.as_deref()).unwrap_or("1d"))
+            .map_err(|e| format!("--min-retention {e}"))?;
+        let max_retention = parse_duration(args.max_retention.as_deref().or(file.max_retention.as_deref()).unwrap_or("100y"))
+            .map_err(|e| format!("--max-retention {e}"))?;
+        if max_retention < min_retention {
+            return Err("--max-retention must not be shorter than --min-retention".into());
+        }
+        let mut users = Vec::new();
+        let admin_key = std::env::var("WORMGATE_ACCESS_KEY").ok().filter(|s| !s.is_empty());
+        let admin_secret = std::env::var("WORMGATE_SECRET_KEY").ok().filter(|s| !s.is_empty());
+        match (admin_key, admin_secret) {
+            (Some(k), Some(s)) => users.push(User {
+                principal: Principal { access_key: k, name: "admin".into(), role: Role::Admin },
+                secret_key: s,
+            }),
+            (None, None) => {}
+            _ => return Err("set both WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY, or neither".into()),
+        }
+        for u in &file.users {
+            if u.access_key.is_empty() || u.secret_key.len() < 8 {
+                return Err(format!("user {}: access_key must be set and secret_key at least 8 characters", u.access_key));
+            }
+            if users.iter().any(|x: &User| x.principal.access_key == u.access_key) {
+                return Err(format!("access key {} is configured twice", u.access_key));
+            }
+            users.push(User {
+                principal: Principal {
+                    access_key: u.access_key.clone(),
+                    name: u.name.clone().unwrap_or_else(|| u.access_key.clone()),
+                    role: u.role,
+                },
+                secret_key: u.secret_key.clone(),
+            });
+        }
+        let listen = args.listen.or(file.listen);
+        let tls_cert = args.tls_cert.clone().or(file.tls_cert.clone());
+        let tls_key = args.tls_key.clone().or(file.tls_key.clone());
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls_listen = args.tls_listen.or(file.tls_listen);
+                let listen_tls = match (tls_listen, listen) {
+                    (Some(a), _) => a,
+                    (None, Some(mut a)) => {
+                        a.set_port(a.port().wrapping_add(1));
+                        a
+                    }
+                    (None, None) => return Err("--tls-cert/--tls-key need --tls-listen or --listen".into()),
+                };
+                Some(TlsConfig { cert, key, listen: listen_tls })
+            }
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
+        if listen.is_none() && tls.is_none() {
+            return Err("nothing to listen on: give --listen (and/or --tls-cert, --tls-key, --tls-listen)".into());
+        }
+        Ok(Config {
+            listen,
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./wormgate-data")),
+            min_retention,
+            max_retention,
+            domain: args.domain.clone().or(file.domain).map(|d| d.trim_matches('.').to_ascii_lowercase()),
+            region: args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into()),
+            require_client_digest: args.require_client_digest.or(file.require_client_digest).unwrap_or(false),
+            log_json: args.log_json.or(file.log_json).unwrap_or(false),
+            tls,
+            users: Users::new(users),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), chrono::Duration::seconds(30));
+        assert_eq!(parse_duration("1d").unwrap(), chrono::Duration::days(1));
+        assert_eq!(parse_duration("7y").unwrap(), chrono::Duration::days(7 * 365));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-1d").is_err());
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999y").is_err());
+    }
+}

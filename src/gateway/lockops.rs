@@ -1,0 +1,111 @@
+//! Per-version lock operations: Get/PutObjectRetention, Get/PutObjectLegalHold.
+
+use super::body::read_xml;
+use super::util::{deny, target_state};
+use super::{Ctx, Gateway};
+use crate::lock::retention::{format_iso, parse_iso};
+use crate::lock::{decide, Permit, Request as LockRequest, RequestedMode};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::VersionSel;
+use crate::s3::respond::Reply;
+use crate::s3::xml::{self, LegalHoldIn, LegalHoldOut, RetentionIn, RetentionOut, NS};
+use crate::store::VersionEntry;
+use http::StatusCode;
+use hyper::body::Incoming;
+
+impl Gateway {
+    pub(super) async fn get_retention(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let rec = self.resolve_readable(bucket, key, version)?;
+        let ret = rec.retention.ok_or_else(|| {
+            S3Error::new(S3Code::NoSuchObjectLockConfiguration, "The specified object does not have a ObjectLock configuration")
+        })?;
+        let doc = RetentionOut { xmlns: NS, mode: "COMPLIANCE", retain_until_date: format_iso(ret.retain_until()) };
+        Ok(Reply::xml(xml::to_xml("Retention", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
+    }
+
+    pub(super) async fn get_legal_hold(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let rec = self.resolve_readable(bucket, key, version)?;
+        let doc = LegalHoldOut { xmlns: NS, status: if rec.legal_hold { "ON" } else { "OFF" } };
+        Ok(Reply::xml(xml::to_xml("LegalHold", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
+    }
+
+    pub(super) async fn put_retention(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &VersionSel,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let text = read_xml(parts, body, ctx).await?;
+        let doc: RetentionIn = xml::from_xml("Retention", &text)?;
+        let mode = doc
+            .mode
+            .as_deref()
+            .map(|m| RequestedMode::parse(m.trim()).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'"))))
+            .transpose()?;
+        let retain_until = doc
+            .retain_until_date
+            .as_deref()
+            .map(|d| parse_iso(d).ok_or_else(|| S3Error::malformed_xml(format!("RetainUntilDate '{d}' is not an ISO 8601 time"))))
+            .transpose()?;
+        let _g = self.locks.key(bucket, key).await;
+        let entry = self.resolve_for_mutation(bucket, key, version)?;
+        ctx.audit.version_id = Some(entry_version_id(&entry));
+        let permit = decide(
+            &LockRequest::PutRetention { target: target_state(&entry), mode, retain_until },
+            &self.policy,
+            self.clock.now(),
+        )
+        .map_err(|d| deny(ctx, d))?;
+        let (Permit::SetRetention(ret), VersionEntry::Ok(mut rec)) = (permit, entry) else {
+            return Err(S3Error::internal("unexpected permit for PutObjectRetention"));
+        };
+        rec.retention = Some(ret);
+        self.catalog.update_version(&rec).await?;
+        ctx.audit.retain_until = Some(format_iso(ret.retain_until()));
+        Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
+    }
+
+    pub(super) async fn put_legal_hold(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &VersionSel,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let text = read_xml(parts, body, ctx).await?;
+        let doc: LegalHoldIn = xml::from_xml("LegalHold", &text)?;
+        let on = match doc.status.as_deref().map(str::trim) {
+            Some("ON") => true,
+            Some("OFF") => false,
+            _ => return Err(S3Error::malformed_xml("Status must be ON or OFF")),
+        };
+        let _g = self.locks.key(bucket, key).await;
+        let entry = self.resolve_for_mutation(bucket, key, version)?;
+        ctx.audit.version_id = Some(entry_version_id(&entry));
+        let permit = decide(&LockRequest::PutLegalHold { target: target_state(&entry), on }, &self.policy, self.clock.now())
+            .map_err(|d| deny(ctx, d))?;
+        let (Permit::SetLegalHold(on), VersionEntry::Ok(mut rec)) = (permit, entry) else {
+            return Err(S3Error::internal("unexpected permit for PutObjectLegalHold"));
+        };
+        rec.legal_hold = on;
+        self.catalog.update_version(&rec).await?;
+        ctx.audit.legal_hold = Some(on);
+        Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
+    }
+}
+
+fn entry_version_id(e: &VersionEntry) -> String {
+    match e {
+        VersionEntry::Ok(r) => r.version_id.clone(),
+        VersionEntry::Corrupt { seq, .. } => format!("seq:{seq}"),
+    }
+}

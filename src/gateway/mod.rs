@@ -1,0 +1,212 @@
+//! The gateway: runs one request through auth → parse → authorize → handler (which asks
+//! `lock::decide` before touching the store) → response, and writes its audit record.
+
+mod body;
+mod bucket;
+mod listing;
+mod lockops;
+mod object;
+mod util;
+
+pub use util::KeyLocks;
+
+use crate::audit::{AuditEvent, AuditLog};
+use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};
+use crate::lock::{Clock, Policy};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::Op;
+use crate::s3::parse::{parse_op, Addressing};
+use crate::s3::respond::{error_response, Body, Reply};
+use crate::store::{BlobStore, Catalog};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Everything a request needs; shared by all connections.
+pub struct Gateway {
+    pub catalog: Catalog,
+    pub blobs: BlobStore,
+    pub clock: Arc<Clock>,
+    pub policy: Policy,
+    pub users: Users,
+    pub auth: AuthSettings,
+    pub addressing: Addressing,
+    pub region: String,
+    pub audit: AuditLog,
+    pub locks: KeyLocks,
+    request_counter: AtomicU64,
+}
+
+/// Per-request context: identity and the audit record being filled in.
+pub struct Ctx {
+    pub request_id: String,
+    pub auth: Option<Authenticated>,
+    pub audit: AuditEvent,
+}
+
+impl Ctx {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.auth.as_ref().map(|a| &a.principal)
+    }
+    /// Name recorded as a version's owner.
+    pub fn owner(&self) -> String {
+        self.principal().map(|p| p.name.clone()).unwrap_or_default()
+    }
+}
+
+impl Gateway {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        catalog: Catalog,
+        blobs: BlobStore,
+        clock: Arc<Clock>,
+        policy: Policy,
+        users: Users,
+        addressing: Addressing,
+        region: String,
+        audit: AuditLog,
+    ) -> Self {
+        Gateway {
+            catalog,
+            blobs,
+            clock,
+            policy,
+            users,
+            auth: AuthSettings::default(),
+            addressing,
+            region,
+            audit,
+            locks: KeyLocks::new(),
+            request_counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        let t = chrono::Utc::now().timestamp_micros() as u64;
+        format!("{:012X}{:06X}", t & 0xFFFF_FFFF_FFFF, n & 0xFF_FFFF)
+    }
+
+    /// Serve one HTTP request.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+        let request_id = self.next_request_id();
+        if req.uri().path() == "/health" && matches!(*req.method(), Method::GET | Method::HEAD) {
+            return Reply::xml("<Health>ok</Health>".into()).into_response(&request_id);
+        }
+        let now = self.clock.now();
+        let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
+        let _enter = span.enter();
+        let head = req.method() == Method::HEAD;
+        let resource = req.uri().path().to_string();
+        let mut ctx = Ctx {
+            request_id: request_id.clone(),
+            auth: None,
+            audit: AuditEvent {
+                time: crate::lock::retention::format_iso(now.at()),
+                request_id: request_id.clone(),
+                source: Some(remote.to_string()),
+                operation: format!("{} {}", req.method(), resource),
+                ..Default::default()
+            },
+        };
+        drop(_enter);
+        let result = self.dispatch(req, &mut ctx).await;
+        let mut response = match result {
+            Ok(reply) => {
+                ctx.audit.status = reply.status.as_u16();
+                if ctx.audit.decision.is_empty() {
+                    ctx.audit.decision = "allow".into();
+                }
+                reply.into_response(&request_id)
+            }
+            Err(e) => {
+                ctx.audit.status = e.status().as_u16();
+                ctx.audit.error_code = Some(e.code.as_str().to_string());
+                if ctx.audit.decision.is_empty() {
+                    ctx.audit.decision =
+                        if matches!(e.code, S3Code::AccessDenied | S3Code::SignatureDoesNotMatch | S3Code::InvalidAccessKeyId) {
+                            "deny".into()
+                        } else {
+                            "error".into()
+                        };
+                }
+                if ctx.audit.detail.is_none() {
+                    ctx.audit.detail = Some(e.message.clone());
+                }
+                error_response(&e, &resource, &request_id, head)
+            }
+        };
+        let status = response.status();
+        tracing::info!(
+            request_id = %request_id,
+            op = %ctx.audit.operation,
+            principal = ctx.audit.principal.as_deref().unwrap_or("-"),
+            status = status.as_u16(),
+            decision = %ctx.audit.decision,
+            rule = ctx.audit.rule.as_deref().unwrap_or("-"),
+            "request"
+        );
+        if let Err(e) = self.audit.append(ctx.audit).await {
+            tracing::error!(request_id = %request_id, error = %e, "audit append failed");
+            response = error_response(&e, &resource, &request_id, head);
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        response
+    }
+
+    async fn dispatch(&self, req: Request<Incoming>, ctx: &mut Ctx) -> S3Result<Reply> {
+        let (parts, body) = req.into_parts();
+        let now = self.clock.now();
+        let authn = auth::authenticate(&parts, &self.users, &self.auth, now.at())?;
+        ctx.audit.principal = Some(authn.principal.name.clone());
+        let role = authn.principal.role;
+        ctx.auth = Some(authn);
+        let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or(parts.uri.host());
+        let op = parse_op(&parts.method, host, parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &self.addressing)?;
+        ctx.audit.operation = op.name().to_string();
+        let (b, k) = op.target();
+        ctx.audit.bucket = b.map(str::to_string);
+        ctx.audit.key = k.map(str::to_string);
+        if !role.allows(op.permission()) {
+            ctx.audit.rule = Some("role".into());
+            return Err(S3Error::access_denied(format!(
+                "Access Denied: the {:?} role may not perform {}",
+                role,
+                op.name()
+            )));
+        }
+        match op {
+            Op::ListBuckets => self.list_buckets(ctx).await,
+            Op::CreateBucket { bucket } => self.create_bucket(&bucket, &parts, body, ctx).await,
+            Op::HeadBucket { bucket } => self.head_bucket(&bucket).await,
+            Op::DeleteBucket { bucket } => self.delete_bucket(&bucket, ctx).await,
+            Op::GetBucketLocation { bucket } => self.bucket_location(&bucket).await,
+            Op::GetBucketVersioning { bucket } => self.get_versioning(&bucket).await,
+            Op::PutBucketVersioning { bucket } => self.put_versioning(&bucket, &parts, body, ctx).await,
+            Op::GetObjectLockConfiguration { bucket } => self.get_lock_configuration(&bucket).await,
+            Op::PutObjectLockConfiguration { bucket } => self.put_lock_configuration(&bucket, &parts, body, ctx).await,
+            Op::ListObjectsV1 { bucket, params } => self.list_objects(&bucket, &params, false).await,
+            Op::ListObjectsV2 { bucket, params } => self.list_objects(&bucket, &params, true).await,
+            Op::ListObjectVersions { bucket, params } => self.list_versions(&bucket, &params).await,
+            Op::DeleteObjects { bucket } => self.delete_objects(&bucket, &parts, body, ctx).await,
+            Op::PutObject { bucket, key, write } => self.put_object(&bucket, &key, &write, &parts, body, ctx).await,
+            Op::GetObject(r) => self.get_object(&r, false, ctx).await,
+            Op::HeadObject(r) => self.get_object(&r, true, ctx).await,
+            Op::DeleteObject { bucket, key, version } => self.delete_object(&bucket, &key, &version, ctx).await,
+            Op::GetObjectRetention { bucket, key, version } => self.get_retention(&bucket, &key, &version).await,
+            Op::PutObjectRetention { bucket, key, version } => {
+                self.put_retention(&bucket, &key, &version, &parts, body, ctx).await
+            }
+            Op::GetObjectLegalHold { bucket, key, version } => self.get_legal_hold(&bucket, &key, &version).await,
+            Op::PutObjectLegalHold { bucket, key, version } => {
+                self.put_legal_hold(&bucket, &key, &version, &parts, body, ctx).await
+            }
+            Op::NotImplemented { what } => Err(S3Error::new(
+                S3Code::NotImplemented,
+                format!("A header or query you provided implies functionality that is not implemented: {what}"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
+
+use super::body::{ingest, read_xml, require_length};
+use super::util::{deny, http_date, quoted, target_state};
+use super::{Ctx, Gateway};
+use crate::checksum::ExpectedDigests;
+use crate::lock::retention::format_iso;
+use crate::lock::{decide, Permit, Request as LockRequest};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::{Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
+use crate::s3::respond::Reply;
+use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteIn, DeleteResult, DeletedOut};
+use crate::store::meta::{make_version_id, parse_version_id};
+use crate::store::{BlobRef, VersionEntry, VersionRecord};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::StatusCode;
+use hyper::body::Incoming;
+use sha2::Digest;
+
+/// Largest single PUT (AWS: 5 GiB).
+pub const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Outcome of deleting one key/version (shared by DeleteObject and DeleteObjects).
+pub(super) struct DeleteOutcome {
+    pub version_id: Option<String>,
+    pub delete_marker: bool,
+}
+
+impl Gateway {
+    pub(super) async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        write: &WriteHeaders,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        let bucket_rec = self.require_bucket(bucket)?;
+        require_length(parts)?;
+        let payload = ctx.auth.as_ref().map(|a| a.payload.clone()).unwrap_or(crate::auth::PayloadMode::Unsigned);
+        let expected = ExpectedDigests::from_headers(&parts.headers, &payload)?;
+        if expected.decoded_length.is_some_and(|n| n > MAX_PUT) {
+            return Err(S3Error::new(S3Code::EntityTooLarge, "Your proposed upload exceeds the maximum allowed size of 5 GiB"));
+        }
+        let lock_req = LockRequest::CreateVersion {
+            headers: write.lock,
+            bucket_default: bucket_rec.default_retention,
+            has_client_digest: expected.has_client_digest(),
+        };
+        // Decide before a single body byte is read (Expect: 100-continue is answered only after this).
+        decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        if write.if_none_match_star || write.if_match.is_some() {
+            self.check_write_conditions(bucket, key, write)?;
+        }
+        let seq = self.catalog.next_seq()?;
+        let created = self.clock.now().at();
+        let version_id = make_version_id(created.timestamp_micros(), seq);
+        let mut writer = self.blobs.begin(&version_id).await?;
+        let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PUT).await {
+            Ok(c) => c,
+            Err(e) => {
+                writer.abort().await;
+                return Err(e);
+            }
+        };
+        ctx.audit.bytes_in = computed.len;
+        // Decide again at commit time so the retention floor counts from when the version appears.
+        let (retention, legal_hold) = match decide(&lock_req, &self.policy, self.clock.now()) {
+            Ok(Permit::NewVersion { retention, legal_hold }) => (retention, legal_hold),
+            Ok(other) => {
+                writer.abort().await;
+                return Err(S3Error::internal(format!("unexpected permit {other:?}")));
+            }
+            Err(d) => {
+                writer.abort().await;
+                return Err(deny(ctx, d));
+            }
+        };
+        let rec = VersionRecord {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.clone(),
+            seq,
+            created_ms: created.timestamp_millis(),
+            delete_marker: false,
+            size: computed.len,
+            etag: hex::encode(computed.md5),
+            sha256: hex::encode(computed.sha256),
+            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
+            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
+            checksum_type: computed.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
+            headers: write.content.clone(),
+            retention: Some(retention),
+            legal_hold,
+            blob: Some(BlobRef::Single { id: version_id.clone() }),
+            owner: ctx.owner(),
+            tags: write.tagging.clone().unwrap_or_default().into_iter().collect(),
+            parts_count: None,
+        };
+        if let Err(e) = writer.commit(&crate::store::records::encode(&rec)).await {
+            return Err(e);
+        }
+        {
+            let _g = self.locks.key(bucket, key).await;
+            let still_there = self.catalog.bucket(bucket)?.is_some();
+            let cond = if write.if_none_match_star || write.if_match.is_some() {
+                self.check_write_conditions(bucket, key, write)
+            } else {
+                Ok(())
+            };
+            if !still_there || cond.is_err() {
+                // Never became a version: safe to discard.
+                let _ = self.blobs.discard_unreferenced(&version_id).await;
+                cond?;
+                return Err(S3Error::new(S3Code::NoSuchBucket, format!("The specified bucket does not exist: {bucket}")));
+            }
+            self.catalog.put_version(&rec).await?;
+        }
+        ctx.audit.version_id = Some(version_id.clone());
+        ctx.audit.sha256 = Some(rec.sha256.clone());
+        ctx.audit.retain_until = Some(format_iso(retention.retain_until()));
+        ctx.audit.legal_hold = Some(legal_hold);
+        let mut reply = Reply::empty(StatusCode::OK)
+            .header("etag", quoted(&rec.etag))
+            .header("x-amz-version-id", version_id);
+        if expected.algorithm().is_some() {
+            if let (Some(alg), Some(v)) = (rec.checksum_algorithm, rec.checksum.clone()) {
+                reply = reply.header(alg.header_name(), v).header("x-amz-checksum-type", "FULL_OBJECT");
+            }
+        }
+        Ok(reply)
+    }
+
+    /// `If-None-Match: *` (no current version may exist) and `If-Match` (current ETag must match).
+    fn check_write_conditions(&self, bucket: &str, key: &str, write: &WriteHeaders) -> S3Result<()> {
+        let current = match self.catalog.latest(bucket, key)? {
+            Some(VersionEntry::Ok(r)) if !r.delete_marker => Some(r),
+            Some(VersionEntry::Corrupt { .. }) => {
+                return Err(S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold"))
+            }
+            _ => None,
+        };
+        let failed = S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+        if write.if_none_match_star && current.is_some() {
+            return Err(failed);
+        }
+        if let Some(m) = &write.if_match {
+            match &current {
+                None => return Err(S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.")),
+                Some(r) if !etag_matches(m, &r.etag) => return Err(failed),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn get_object(&self, r: &ReadObject, head: bool, ctx: &mut Ctx) -> S3Result<Reply> {
+        self.require_bucket(&r.bucket)?;
+        let rec = self.resolve_readable(&r.bucket, &r.key, &r.version)?;
+        ctx.audit.version_id = Some(rec.version_id.clone());
+        if let Some(status) = evaluate_conditions(&r.conditions, &rec)? {
+            return Ok(Reply::empty(status)
+                .header("etag", quoted(&rec.etag))
+                .header("last-modified", http_date(rec.created_ms))
+                .header("x-amz-version-id", rec.version_id.clone()));
+        }
+        let size = rec.size;
+        let mut status = StatusCode::OK;
+        let (start, len) = match (r.range, r.part_number) {
+            (Some(range), _) if size > 0 => {
+                let (s, e) = resolve_range(range, size).ok_or_else(|| {
+                    S3Error::new(S3Code::InvalidRange, "The requested range is not satisfiable")
+                        .with_header("content-range", format!("bytes */{size}"))
+                })?;
+                status = StatusCode::PARTIAL_CONTENT;
+                (s, e - s + 1)
+            }
+            (_, Some(n)) => self.part_range(&rec, n)?,
+            _ => (0, size),
+        };
+        let mut reply = Reply::empty(status)
+            .header("etag", quoted(&rec.etag))
+            .header("last-modified", http_date(rec.created_ms))
+            .header("accept-ranges", "bytes")
+            .header("content-length", len.to_string())
+            .header("x-amz-version-id", rec.version_id.clone());
+        if status == StatusCode::PARTIAL_CONTENT || r.part_number.is_some() {
+            if size > 0 {
+                reply = reply.header("content-range", format!("bytes {}-{}/{}", start, start + len - 1, size));
+            }
+            if r.part_number.is_some() {
+                reply.status = StatusCode::PARTIAL_CONTENT;
+                reply = reply.header("x-amz-mp-parts-count", rec.parts_count.unwrap_or(1).to_string());
+            }
+        }
+        let h = &rec.headers;
+        let o = &r.overrides;
+        reply = reply
+            .header(
+                "content-type",
+                o.content_type.clone().or(h.content_type.clone()).unwrap_or_else(|| "binary/octet-stream".into()),
+            )
+            .opt_header("content-encoding", o.content_encoding.clone().or(h.content_encoding.clone()))
+            .opt_header("content-disposition", o.content_disposition.clone().or(h.content_disposition.clone()))
+            .opt_header("content-language", o.content_language.clone().or(h.content_language.clone()))
+            .opt_header("cache-control", o.cache_control.clone().or(h.cache_control.clone()))
+            .opt_header("expires", o.expires.clone().or(h.expires.clone()));
+        for (k, v) in &h.user_meta {
+            reply = reply.header(&format!("x-amz-meta-{k}"), v.clone());
+        }
+        if let Some(ret) = rec.retention {
+            reply = reply
+                .header("x-amz-object-lock-mode", "COMPLIANCE")
+                .header("x-amz-object-lock-retain-until-date", format_iso(ret.retain_until()));
+        }
+        reply = reply.header("x-amz-object-lock-legal-hold", if rec.legal_hold { "ON" } else { "OFF" });
+        if !rec.tags.is_empty() {
+            reply = reply.header("x-amz-tagging-count", rec.tags.len().to_string());
+        }
+        let whole = start == 0 && len == size;
+        if r.checksum_mode && whole {
+            if let (Some(alg), Some(v)) = (rec.checksum_algorithm, rec.checksum.clone()) {
+                reply = reply
+                    .header(alg.header_name(), v)
+                    .opt_header("x-amz-checksum-type", rec.checksum_type.clone());
+            }
+        }
+        if head {
+            return Ok(reply);
+        }
+        ctx.audit.bytes_out = len;
+        reply.body = self.object_body(&rec, start, len, whole).await?;
+        Ok(reply)
+    }
+
+    /// (offset, length) of part `n` of a version (`x-amz-mp-parts-count` semantics).
+    fn part_range(&self, rec: &VersionRecord, n: u32) -> S3Result<(u64, u64)> {
+        match &rec.blob {
+            Some(BlobRef::Parts { parts }) => {
+                let idx = n as usize - 1;
+                if idx >= parts.len() {
+                    return Err(S3Error::new(S3Code::InvalidRange, "The requested partnumber is not satisfiable"));
+                }
+                let start: u64 = parts[..idx].iter().map(|p| p.size).sum();
+                Ok((start, parts[idx].size))
+            }
+            _ if n == 1 => Ok((0, rec.size)),
+            _ => Err(S3Error::new(S3Code::InvalidRange, "The requested partnumber is not satisfiable")),
+        }
+    }
+
+    /// Stream `len` bytes from `start` of a version. A whole-object read is hashed on the way out and
+    /// aborted (error frame → connection reset, no clean end) if it does not match the recorded SHA-256.
+    async fn object_body(&self, rec: &VersionRecord, start: u64, len: u64, whole: bool) -> S3Result<crate::s3::respond::Body> {
+        use http_body_util::{BodyExt, StreamBody};
+        let segments: Vec<(String, u64, u64)> = match &rec.blob {
+            None => Vec::new(),
+            Some(BlobRef::Single { id }) => vec![(id.clone(), start, len)],
+            Some(BlobRef::Parts { parts }) => {
+                let mut out = Vec::new();
+                let mut pos = 0u64;
+                let end = start + len;
+                for p in parts {
+                    let (ps, pe) = (pos, pos + p.size);
+                    if pe > start && ps < end {
+                        let s = start.max(ps) - ps;
+                        let e = end.min(pe) - ps;
+                        out.push((p.id.clone(), s, e - s));
+                    }
+                    pos = pe;
+                }
+                out
+            }
+        };
+        let blobs = self.blobs.clone();
+        let stream = futures_util::stream::iter(segments)
+            .then(move |(id, off, l)| {
+                let blobs = blobs.clone();
+                async move { blobs.read(&id, off, l).await.map_err(|e| std::io::Error::other(e.message)) }
+            })
+            .map(|r| match r {
+                Ok(s) => s,
+                Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
+            })
+            .flatten();
+        let expected = rec.sha256.clone();
+        let label = format!("{}/{} version {}", rec.bucket, rec.key, rec.version_id);
+        let verified = verify_stream(stream, whole.then_some(expected), label);
+        Ok(BodyExt::boxed_unsync(StreamBody::new(verified.map(|r| r.map(hyper::body::Frame::data)))))
+    }
+
+    pub(super) async fn delete_object(&self, bucket: &str, key: &str, version: &VersionSel, ctx: &mut Ctx) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let out = self.delete_one(bucket, key, version, ctx).await?;
+        let mut reply = Reply::empty(StatusCode::NO_CONTENT).opt_header("x-amz-version-id", out.version_id.clone());
+        if out.delete_marker {
+            reply = reply.header("x-amz-delete-marker", "true");
+        }
+        ctx.audit.version_id = out.version_id;
+        Ok(reply)
+    }
+
+    /// Delete one key (marker) or version (permanent, if `decide` allows). The decision and the change
+    /// happen under the key's lock.
+    pub(super) async fn delete_one(&self, bucket: &str, key: &str, version: &VersionSel, ctx: &mut Ctx) -> S3Result<DeleteOutcome> {
+        let _g = self.locks.key(bucket, key).await;
+        match version {
+            VersionSel::Current => {
+                decide(&LockRequest::AddDeleteMarker, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+                let seq = self.catalog.next_seq()?;
+                let now = self.clock.now().at();
+                let version_id = make_version_id(now.timestamp_micros(), seq);
+                let rec = VersionRecord {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    version_id: version_id.clone(),
+                    seq,
+                    created_ms: now.timestamp_millis(),
+                    delete_marker: true,
+                    size: 0,
+                    etag: String::new(),
+                    sha256: String::new(),
+                    checksum_algorithm: None,
+                    checksum: None,
+                    checksum_type: None,
+                    headers: Default::default(),
+                    retention: None,
+                    legal_hold: false,
+                    blob: None,
+                    owner: ctx.owner(),
+                    tags: Default::default(),
+                    parts_count: None,
+                };
+                self.catalog.put_version(&rec).await?;
+                Ok(DeleteOutcome { version_id: Some(version_id), delete_marker: true })
+            }
+            VersionSel::Absent(id) => Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: false }),
+            VersionSel::Id { id, seq } => {
+                let Some(entry) = self.catalog.version(bucket, key, *seq)? else {
+                    return Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: false });
+                };
+                let permit = decide(&LockRequest::DeleteVersion { target: target_state(&entry) }, &self.policy, self.clock.now())
+                    .map_err(|d| deny(ctx, d))?;
+                match (permit, entry) {
+                    (Permit::RemoveDeleteMarker, _) => {
+                        self.catalog.remove_delete_marker(bucket, key, *seq).await?;
+                        Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: true })
+                    }
+                    (Permit::RemoveVersion(proof), VersionEntry::Ok(rec)) => {
+                        // Catalog first, then bytes: a crash in between leaves an orphan blob, never a
+                        // version without data.
+                        self.catalog.remove_expired_version(bucket, key, *seq, &proof).await?;
+                        match &rec.blob {
+                            Some(BlobRef::Single { id }) => self.blobs.remove(id, &proof).await?,
+                            Some(BlobRef::Parts { parts }) => {
+                                for p in parts {
+                                    self.blobs.remove(&p.id, &proof).await?;
+                                }
+                            }
+                            None => {}
+                        }
+                        Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: false })
+                    }
+                    (p, _) => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
+                }
+            }
+        }
+    }
+
+    pub(super) async fn delete_objects(&self, bucket: &str, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let text = read_xml(parts, body, ctx).await?;
+        let doc: DeleteIn = xml::from_xml("Delete", &text)?;
+        if doc.objects.len() > 1000 {
+            return Err(S3Error::malformed_xml("a Delete request may name at most 1000 objects"));
+        }
+        if doc.objects.is_empty() {
+            return Err(S3Error::malformed_xml("a Delete request must name at least one object"));
+        }
+        let quiet = matches!(doc.quiet.as_deref().map(str::trim), Some("true") | Some("True"));
+        let role = ctx.principal().map(|p| p.role);
+        let mut entries = Vec::new();
+        let mut denied = 0usize;
+        for obj in doc.objects {
+            let key = obj.key.unwrap_or_default();
+            let vid = obj.version_id.filter(|v| !v.is_empty());
+            let sel = match vid.as_deref() {
+                None => Ok(VersionSel::Current),
+                Some("null") => Ok(VersionSel::Absent("null".into())),
+                Some(v) => parse_version_id(v)
+                    .map(|seq| VersionSel::Id { id: v.to_string(), seq })
+                    .ok_or_else(|| S3Error::invalid_argument("Invalid version id specified")),
+            };
+            let result = match sel {
+                Err(e) => Err(e),
+                Ok(_) if key.is_empty() || key.len() > 1024 => Err(S3Error::invalid_argument("invalid object key")),
+                Ok(VersionSel::Id { .. }) if !role.is_some_and(|r| r.allows(crate::auth::Permission::Govern)) => Err(
+                    S3Error::access_denied("Access Denied: deleting a specific version needs the officer role"),
+                ),
+                Ok(sel) => {
+                    let saved = (ctx.audit.decision.clone(), ctx.audit.rule.clone());
+                    let r = self.delete_one(bucket, &key, &sel, ctx).await;
+                    if r.is_err() {
+                        denied += 1;
+                    }
+                    // Per-key denials are recorded in the detail, the request itself succeeded.
+                    ctx.audit.decision = saved.0;
+                    ctx.audit.rule = saved.1;
+                    r
+                }
+            };
+            match result {
+                Ok(out) => {
+                    if !quiet {
+                        entries.push(DeleteEntryOut::Deleted(DeletedOut {
+                            key,
+                            version_id: if out.delete_marker && vid.is_none() { None } else { vid.clone() },
+                            delete_marker: out.delete_marker.then_some(true),
+                            delete_marker_version_id: if out.delete_marker { out.version_id } else { None },
+                        }))
+                    }
+                }
+                Err(e) => entries.push(DeleteEntryOut::Error(DeleteErrorOut {
+                    key,
+                    version_id: vid,
+                    code: e.code.as_str().to_string(),
+                    message: e.message,
+                })),
+            }
+        }
+        ctx.audit.detail = Some(format!("{} entries, {} refused", entries.len(), denied));
+        Ok(Reply::xml(xml::to_xml("DeleteResult", &DeleteResult { xmlns: xml::NS, entries })?))
+    }
+}
+
+/// Wrap a byte stream so that, when `expected_sha256` is given, the bytes are hashed and a mismatch
+/// ends the stream with an error instead of a clean end.
+fn verify_stream(
+    inner: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    expected_sha256: Option<String>,
+    label: String,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let hasher = expected_sha256.as_ref().map(|_| sha2::Sha256::new());
+    let inner = Box::pin(inner);
+    futures_util::stream::unfold(
+        (inner, hasher, expected_sha256, label, false),
+        |(mut inner, mut hasher, expected, label, done)| async move {
+            if done {
+                return None;
+            }
+            match inner.next().await {
+                Some(Ok(b)) => {
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&b);
+                    }
+                    Some((Ok(b), (inner, hasher, expected, label, false)))
+                }
+                Some(Err(e)) => Some((Err(e), (inner, hasher, expected, label, true))),
+                None => match (hasher.map(|h| hex::encode(h.finalize())), expected.as_deref()) {
+                    (Some(got), Some(exp)) if got != exp => {
+                        crate::metrics::integrity_alarm();
+                        tracing::error!(object = %label, "integrity alarm: stored bytes do not match the recorded SHA-256; response aborted");
+                        let e = std::io::Error::other(format!("integrity check failed for {label}"));
+                        Some((Err(e), (inner, None, None, label, true)))
+                    }
+                    _ => None,
+                },
+            }
+        },
+    )
+}
+
+fn etag_matches(cond: &str, etag: &str) -> bool {
+    cond.split(',').map(|c| c.trim().trim_start_matches("W/").trim_matches('"')).any(|c| c == "*" || c == etag)
+}
+
+/// RFC 7232 evaluation: `Some(status)` when the request must be answered without the body.
+fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<StatusCode>> {
+    let modified = super::util::from_ms(rec.created_ms);
+    let failed = || S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+    if let Some(m) = &c.if_match {
+        if !etag_matches(m, &rec.etag) {
+            return Err(failed());
+        }
+    } else if let Some(t) = c.if_unmodified_since {
+        if modified.timestamp() > t.timestamp() {
+            return Err(failed());
+        }
+    }
+    if let Some(m) = &c.if_none_match {
+        if etag_matches(m, &rec.etag) {
+            return Ok(Some(StatusCode::NOT_MODIFIED));
+        }
+    } else if let Some(t) = c.if_modified_since {
+        if modified.timestamp() <= t.timestamp() {
+            return Ok(Some(StatusCode::NOT_MODIFIED));
+        }
+    }
+    Ok(None)
+}
+
+/// Inclusive (start, end) of a range within `size`; `None` if unsatisfiable.
+fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
+    match r {
+        RangeSpec::FromTo(s, e) => {
+            if s >= size {
+                return None;
+            }
+            Some((s, e.map_or(size - 1, |e| e.min(size - 1))))
+        }
+        RangeSpec::Suffix(n) => {
+            if n == 0 {
+                return None;
+            }
+            Some((size.saturating_sub(n), size - 1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve() {
+        assert_eq!(resolve_range(RangeSpec::FromTo(0, Some(9)), 100), Some((0, 9)));
+        assert_eq!(resolve_range(RangeSpec::FromTo(90, Some(200)), 100), Some((90, 99)));
+        assert_eq!(resolve_range(RangeSpec::FromTo(100, None), 100), None);
+        assert_eq!(resolve_range(RangeSpec::Suffix(10), 100), Some((90, 99)));
+        assert_eq!(resolve_range(RangeSpec::Suffix(1000), 100), Some((0, 99)));
+        assert_eq!(resolve_range(RangeSpec::Suffix(0), 100), None);
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches("\"abc\"", "abc"));
+        assert!(etag_matches("*", "abc"));
+        assert!(etag_matches("\"x\", \"abc\"", "abc"));
+        assert!(!etag_matches("\"abd\"", "abc"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Helpers shared by the handlers: per-key serialization, version resolution, formatting.
+
+use super::{Ctx, Gateway};
+use crate::lock::{Denial, TargetState};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::VersionSel;
+use crate::store::{BucketRecord, VersionEntry, VersionRecord};
+use chrono::{DateTime, TimeZone, Utc};
+use std::hash::{Hash, Hasher};
+use tokio::sync::{Mutex, MutexGuard};
+
+const STRIPES: usize = 256;
+
+/// Striped locks serializing check-then-act on one key (decide and commit happen under the same
+/// lock, so no TOCTOU between the lock decision and the catalog change). DeleteBucket takes them all.
+pub struct KeyLocks {
+    stripes: Vec<Mutex<()>>,
+}
+
+impl Default for KeyLocks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KeyLocks {
+    pub fn new() -> Self {
+        KeyLocks { stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
+    }
+
+    /// Lock the stripe of `(bucket, key)`.
+    pub async fn key(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bucket.hash(&mut h);
+        key.hash(&mut h);
+        self.stripes[(h.finish() as usize) % STRIPES].lock().await
+    }
+
+    /// Lock every stripe (bucket-wide changes).
+    pub async fn all(&self) -> Vec<MutexGuard<'_, ()>> {
+        let mut out = Vec::with_capacity(STRIPES);
+        for s in &self.stripes {
+            out.push(s.lock().await);
+        }
+        out
+    }
+}
+
+/// `2009-10-12T17:50:30.000Z`, as S3 XML renders times.
+pub fn iso_ms(ms: i64) -> String {
+    crate::lock::retention::format_iso(from_ms(ms))
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// RFC 7231 date for `Last-Modified`.
+pub fn http_date(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    httpdate::fmt_http_date(t)
+}
+
+/// The ETag as sent on the wire (quoted).
+pub fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
+}
+
+/// What the lock needs to know about a version.
+pub fn target_state(entry: &VersionEntry) -> TargetState {
+    match entry {
+        VersionEntry::Corrupt { .. } => TargetState::Corrupt,
+        VersionEntry::Ok(r) if r.delete_marker => TargetState::DeleteMarker,
+        VersionEntry::Ok(r) => TargetState::Data { retention: r.retention, legal_hold: r.legal_hold },
+    }
+}
+
+fn no_such_key() -> S3Error {
+    S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.")
+}
+
+fn no_such_version() -> S3Error {
+    S3Error::new(S3Code::NoSuchVersion, "The specified version does not exist.")
+}
+
+impl Gateway {
+    /// The bucket record, or `NoSuchBucket`.
+    pub(super) fn require_bucket(&self, name: &str) -> S3Result<BucketRecord> {
+        self.catalog
+            .bucket(name)?
+            .ok_or_else(|| S3Error::new(S3Code::NoSuchBucket, format!("The specified bucket does not exist: {name}")))
+    }
+
+    /// Find the version a request names. `None` when it does not exist.
+    pub(super) fn lookup(&self, bucket: &str, key: &str, sel: &VersionSel) -> S3Result<Option<VersionEntry>> {
+        match sel {
+            VersionSel::Current => self.catalog.latest(bucket, key),
+            VersionSel::Id { seq, .. } => self.catalog.version(bucket, key, *seq),
+            VersionSel::Absent(_) => Ok(None),
+        }
+    }
+
+    /// Find a version for a read or a lock operation: missing → NoSuchKey/NoSuchVersion; a current
+    /// version that is a delete marker → NoSuchKey with `x-amz-delete-marker`; a corrupt record →
+    /// InternalError (reads) — mutations use `lookup` and let `decide` fail closed.
+    pub(super) fn resolve_readable(&self, bucket: &str, key: &str, sel: &VersionSel) -> S3Result<Box<VersionRecord>> {
+        match self.lookup(bucket, key, sel)? {
+            None => Err(match sel {
+                VersionSel::Current => no_such_key(),
+                _ => no_such_version(),
+            }),
+            Some(VersionEntry::Corrupt { .. }) => {
+                Err(S3Error::internal("the catalog record of this version does not decode; run `wormgate scrub`"))
+            }
+            Some(VersionEntry::Ok(r)) => {
+                if r.delete_marker {
+                    return Err(match sel {
+                        VersionSel::Current => no_such_key()
+                            .with_header("x-amz-delete-marker", "true")
+                            .with_header("x-amz-version-id", r.version_id.clone()),
+                        _ => S3Error::new(S3Code::MethodNotAllowed, "The specified method is not allowed against this resource.")
+                            .with_header("x-amz-delete-marker", "true")
+                            .with_header("x-amz-version-id", r.version_id.clone())
+                            .with_header("last-modified", http_date(r.created_ms)),
+                    });
+                }
+                Ok(r)
+            }
+        }
+    }
+
+    /// Resolve for a lock mutation: missing → 404, otherwise the entry (corrupt included).
+    pub(super) fn resolve_for_mutation(&self, bucket: &str, key: &str, sel: &VersionSel) -> S3Result<VersionEntry> {
+        self.lookup(bucket, key, sel)?.ok_or_else(|| match sel {
+            VersionSel::Current => no_such_key(),
+            _ => no_such_version(),
+        })
+    }
+}
+
+/// Record a lock denial in the audit event and turn it into the client error.
+pub fn deny(ctx: &mut Ctx, d: Denial) -> S3Error {
+    ctx.audit.decision = "deny".into();
+    ctx.audit.rule = Some(format!("{:?}", d.rule));
+    d.into()
+}

@@ -1,0 +1,15 @@
+//! wormgate: an S3-compatible gateway where every bucket is versioned and locked in COMPLIANCE mode.
+//! Request path: `http` → `auth` → `s3::parse` → `lock::decide` → `store` → `s3::respond`, with one
+//! `audit` record per request. See DESIGN.md.
+
+pub mod audit;
+pub mod auth;
+pub mod checksum;
+pub mod config;
+pub mod gateway;
+pub mod http;
+pub mod lock;
+pub mod metrics;
+pub mod s3;
+pub mod serve;
+pub mod store;

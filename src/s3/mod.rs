@@ -1,0 +1,8 @@
+//! The S3 protocol: typed operations, parsing a request head into one, XML documents, errors, and
+//! response rendering.
+
+pub mod error;
+pub mod op;
+pub mod parse;
+pub mod respond;
+pub mod xml;

@@ -1,0 +1,202 @@
+//! `Op`: one variant per supported S3 operation, each holding parsed, validated fields. Anything the
+//! parser does not recognise becomes `NotImplemented` — never a guess.
+
+use crate::auth::Permission;
+use crate::lock::LockHeaders;
+use crate::store::ContentHeaders;
+use chrono::{DateTime, Utc};
+
+/// A byte range request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeSpec {
+    /// `bytes=a-b` or `bytes=a-`.
+    FromTo(u64, Option<u64>),
+    /// `bytes=-n`.
+    Suffix(u64),
+}
+
+/// GET/HEAD conditions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<DateTime<Utc>>,
+    pub if_unmodified_since: Option<DateTime<Utc>>,
+}
+
+/// `response-*` query overrides on GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseOverrides {
+    pub content_type: Option<String>,
+    pub content_language: Option<String>,
+    pub expires: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+}
+
+/// Which version a request names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionSel {
+    /// No versionId: the current version.
+    Current,
+    /// One of our version ids (decoded seq).
+    Id { id: String, seq: u64 },
+    /// `versionId=null` or a well-formed id we never issued: never exists here.
+    Absent(String),
+}
+
+/// GetObject / HeadObject parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadObject {
+    pub bucket: String,
+    pub key: String,
+    pub version: VersionSel,
+    pub range: Option<RangeSpec>,
+    pub part_number: Option<u32>,
+    pub conditions: Conditions,
+    pub overrides: ResponseOverrides,
+    pub checksum_mode: bool,
+}
+
+/// Fields of a version-creating write (PutObject, CopyObject, CreateMultipartUpload).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteHeaders {
+    pub content: ContentHeaders,
+    pub lock: LockHeaders,
+    /// `If-None-Match: *`.
+    pub if_none_match_star: bool,
+    /// `If-Match: "etag"`.
+    pub if_match: Option<String>,
+    /// `x-amz-tagging` (URL-encoded query form), parsed.
+    pub tagging: Option<Vec<(String, String)>>,
+}
+
+/// Listing parameters shared by ListObjects V1/V2 and ListObjectVersions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListParams {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub max_keys: usize,
+    pub encoding_url: bool,
+    /// V1 `marker`, V2 `start-after`/continuation (decoded), versions `key-marker`.
+    pub marker: Option<String>,
+    pub continuation_token: Option<String>,
+    pub start_after: Option<String>,
+    pub version_id_marker: Option<String>,
+    pub fetch_owner: bool,
+}
+
+/// Every operation wormgate understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    ListBuckets,
+    CreateBucket { bucket: String },
+    HeadBucket { bucket: String },
+    DeleteBucket { bucket: String },
+    GetBucketLocation { bucket: String },
+    GetBucketVersioning { bucket: String },
+    PutBucketVersioning { bucket: String },
+    GetObjectLockConfiguration { bucket: String },
+    PutObjectLockConfiguration { bucket: String },
+    ListObjectsV1 { bucket: String, params: ListParams },
+    ListObjectsV2 { bucket: String, params: ListParams },
+    ListObjectVersions { bucket: String, params: ListParams },
+    DeleteObjects { bucket: String },
+    PutObject { bucket: String, key: String, write: Box<WriteHeaders> },
+    GetObject(Box<ReadObject>),
+    HeadObject(Box<ReadObject>),
+    DeleteObject { bucket: String, key: String, version: VersionSel },
+    GetObjectRetention { bucket: String, key: String, version: VersionSel },
+    PutObjectRetention { bucket: String, key: String, version: VersionSel },
+    GetObjectLegalHold { bucket: String, key: String, version: VersionSel },
+    PutObjectLegalHold { bucket: String, key: String, version: VersionSel },
+    /// Recognised but not supported: answered with 501 NotImplemented.
+    NotImplemented { what: String },
+}
+
+impl Op {
+    /// Name used in logs, metrics and the audit trail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::ListBuckets => "ListBuckets",
+            Op::CreateBucket { .. } => "CreateBucket",
+            Op::HeadBucket { .. } => "HeadBucket",
+            Op::DeleteBucket { .. } => "DeleteBucket",
+            Op::GetBucketLocation { .. } => "GetBucketLocation",
+            Op::GetBucketVersioning { .. } => "GetBucketVersioning",
+            Op::PutBucketVersioning { .. } => "PutBucketVersioning",
+            Op::GetObjectLockConfiguration { .. } => "GetObjectLockConfiguration",
+            Op::PutObjectLockConfiguration { .. } => "PutObjectLockConfiguration",
+            Op::ListObjectsV1 { .. } => "ListObjects",
+            Op::ListObjectsV2 { .. } => "ListObjectsV2",
+            Op::ListObjectVersions { .. } => "ListObjectVersions",
+            Op::DeleteObjects { .. } => "DeleteObjects",
+            Op::PutObject { .. } => "PutObject",
+            Op::GetObject(_) => "GetObject",
+            Op::HeadObject(_) => "HeadObject",
+            Op::DeleteObject { .. } => "DeleteObject",
+            Op::GetObjectRetention { .. } => "GetObjectRetention",
+            Op::PutObjectRetention { .. } => "PutObjectRetention",
+            Op::GetObjectLegalHold { .. } => "GetObjectLegalHold",
+            Op::PutObjectLegalHold { .. } => "PutObjectLegalHold",
+            Op::NotImplemented { .. } => "NotImplemented",
+        }
+    }
+
+    /// The permission the caller's role must carry.
+    pub fn permission(&self) -> Permission {
+        match self {
+            Op::ListBuckets
+            | Op::HeadBucket { .. }
+            | Op::GetBucketLocation { .. }
+            | Op::GetBucketVersioning { .. }
+            | Op::GetObjectLockConfiguration { .. }
+            | Op::ListObjectsV1 { .. }
+            | Op::ListObjectsV2 { .. }
+            | Op::ListObjectVersions { .. }
+            | Op::GetObject(_)
+            | Op::HeadObject(_)
+            | Op::GetObjectRetention { .. }
+            | Op::GetObjectLegalHold { .. }
+            | Op::NotImplemented { .. } => Permission::Read,
+            Op::CreateBucket { .. } | Op::PutObject { .. } | Op::DeleteObjects { .. } => Permission::Write,
+            // Deleting a specific version is permanent: reserved to officers (markers: writers).
+            Op::DeleteObject { version, .. } => match version {
+                VersionSel::Current => Permission::Write,
+                _ => Permission::Govern,
+            },
+            Op::DeleteBucket { .. }
+            | Op::PutBucketVersioning { .. }
+            | Op::PutObjectLockConfiguration { .. }
+            | Op::PutObjectRetention { .. }
+            | Op::PutObjectLegalHold { .. } => Permission::Govern,
+        }
+    }
+
+    /// Bucket and key for logs and audit.
+    pub fn target(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            Op::ListBuckets | Op::NotImplemented { .. } => (None, None),
+            Op::CreateBucket { bucket }
+            | Op::HeadBucket { bucket }
+            | Op::DeleteBucket { bucket }
+            | Op::GetBucketLocation { bucket }
+            | Op::GetBucketVersioning { bucket }
+            | Op::PutBucketVersioning { bucket }
+            | Op::GetObjectLockConfiguration { bucket }
+            | Op::PutObjectLockConfiguration { bucket }
+            | Op::ListObjectsV1 { bucket, .. }
+            | Op::ListObjectsV2 { bucket, .. }
+            | Op::ListObjectVersions { bucket, .. }
+            | Op::DeleteObjects { bucket } => (Some(bucket), None),
+            Op::PutObject { bucket, key, .. }
+            | Op::DeleteObject { bucket, key, .. }
+            | Op::GetObjectRetention { bucket, key, .. }
+            | Op::PutObjectRetention { bucket, key, .. }
+            | Op::GetObjectLegalHold { bucket, key, .. }
+            | Op::PutObjectLegalHold { bucket, key, .. } => (Some(bucket), Some(key)),
+            Op::GetObject(r) | Op::HeadObject(r) => (Some(&r.bucket), Some(&r.key)),
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Turn method + host + path + query + headers into one typed [`Op`]. Pure: no I/O. Invalid input is a
+//! proper S3 error here, before anything else runs.
+
+use super::error::{S3Code, S3Error, S3Result};
+use super::op::*;
+use crate::lock::retention::parse_iso;
+use crate::lock::{LockHeaders, RequestedMode};
+use crate::store::meta::parse_version_id;
+use crate::store::ContentHeaders;
+use http::{HeaderMap, Method};
+use percent_encoding::percent_decode_str;
+use std::collections::BTreeMap;
+
+/// Decoded query string: name → value (`None` for a bare flag like `?versioning`).
+#[derive(Debug, Default, Clone)]
+pub struct Query(BTreeMap<String, Option<String>>);
+
+impl Query {
+    pub fn parse(raw: &str) -> S3Result<Query> {
+        let mut map = BTreeMap::new();
+        for part in raw.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = match part.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (part, None),
+            };
+            let k = decode_query_component(k)?;
+            let v = v.map(decode_query_component).transpose()?;
+            map.insert(k, v);
+        }
+        Ok(Query(map))
+    }
+    pub fn has(&self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(|v| v.as_deref().unwrap_or(""))
+    }
+}
+
+fn decode_query_component(s: &str) -> S3Result<String> {
+    let plus = s.replace('+', " ");
+    percent_decode_str(&plus)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| S3Error::invalid_argument("query string is not valid UTF-8"))
+}
+
+/// Addressing settings.
+#[derive(Debug, Clone, Default)]
+pub struct Addressing {
+    /// Base domain for virtual-hosted style.
+    pub domain: Option<String>,
+}
+
+/// Split the request into (bucket, key) by virtual-host or path style.
+pub fn bucket_and_key(host: Option<&str>, path: &str, addressing: &Addressing) -> S3Result<(Option<String>, Option<String>)> {
+    let decoded = percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| S3Error::invalid_argument("the request path is not valid UTF-8"))?;
+    let path = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let host = host.map(|h| h.rsplit_once(':').map_or(h, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { h }));
+    if let (Some(domain), Some(host)) = (addressing.domain.as_deref(), host) {
+        let host = host.to_ascii_lowercase();
+        if let Some(bucket) = host.strip_suffix(domain).and_then(|b| b.strip_suffix('.')) {
+            if !bucket.is_empty() {
+                let key = (!path.is_empty()).then(|| path.to_string());
+                return Ok((Some(bucket.to_string()), key));
+            }
+        }
+    }
+    if path.is_empty() {
+        return Ok((None, None));
+    }
+    match path.split_once('/') {
+        None => Ok((Some(path.to_string()), None)),
+        Some((b, "")) => Ok((Some(b.to_string()), None)),
+        Some((b, k)) => Ok((Some(b.to_string()), Some(k.to_string()))),
+    }
+}
+
+/// AWS bucket naming rules (for CreateBucket).
+pub fn validate_bucket_name(name: &str) -> S3Result<()> {
+    let bad = |why: &str| Err(S3Error::new(S3Code::InvalidBucketName, format!("The specified bucket is not valid: {why}")));
+    if name.len() < 3 || name.len() > 63 {
+        return bad("bucket names must be between 3 and 63 characters long");
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-') {
+        return bad("bucket names may contain only lowercase letters, digits, dots and hyphens");
+    }
+    let first = name.as_bytes()[0];
+    let last = name.as_bytes()[name.len() - 1];
+    if !(first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()) {
+        return bad("bucket names must begin and end with a letter or digit");
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return bad("bucket names must not contain adjacent dots or dots next to hyphens");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return bad("bucket names must not be formatted as an IP address");
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return bad("bucket names must not use a reserved prefix or suffix");
+    }
+    Ok(())
+}
+
+fn validate_key(key: &str) -> S3Result<()> {
+    if key.len() > 1024 {
+        return Err(S3Error::new(S3Code::KeyTooLongError, "Your key is too long: the maximum is 1024 bytes"));
+    }
+    if key.contains('\0') {
+        return Err(S3Error::invalid_argument("object keys must not contain NUL characters"));
+    }
+    Ok(())
+}
+
+/// A header that must appear at most once; its value as UTF-8.
+pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
+    let mut it = headers.get_all(name).iter();
+    let first = match it.next() {
+        None => return Ok(None),
+        Some(v) => v,
+    };
+    if it.next().is_some() {
+        return Err(S3Error::invalid_argument(format!("the header {name} was sent more than once")));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| S3Error::invalid_argument(format!("the header {name} is not valid ASCII")))
+}
+
+fn version_sel(q: &Query) -> S3Result<VersionSel> {
+    match q.get("versionId") {
+        None => Ok(VersionSel::Current),
+        Some("null") => Ok(VersionSel::Absent("null".into())),
+        Some(v) => match parse_version_id(v) {
+            Some(seq) => Ok(VersionSel::Id { id: v.to_string(), seq }),
+            None => Err(S3Error::invalid_argument("Invalid version id specified")),
+        },
+    }
+}
+
+/// Lock headers of a write. Strict: unknown modes, ambiguous dates and duplicates are refused.
+pub fn lock_headers(headers: &HeaderMap) -> S3Result<LockHeaders> {
+    let mode = single_header(headers, "x-amz-object-lock-mode")?
+        .map(|m| {
+            RequestedMode::parse(m).ok_or_else(|| {
+                S3Error::invalid_argument(format!("Unknown wormMode directive '{m}': use COMPLIANCE"))
+            })
+        })
+        .transpose()?;
+    let retain_until = single_header(headers, "x-amz-object-lock-retain-until-date")?
+        .map(|d| {
+            parse_iso(d).ok_or_else(|| {
+                S3Error::invalid_argument(format!(
+                    "The retain until date must be provided in ISO 8601 format with a time zone, e.g. 2030-01-01T00:00:00Z (got '{d}')"
+                ))
+            })
+        })
+        .transpose()?;
+    let legal_hold = single_header(headers, "x-amz-object-lock-legal-hold")?
+        .map(|v| match v {
+            "ON" => Ok(true),
+            "OFF" => Ok(false),
+            _ => Err(S3Error::invalid_argument("Legal Hold must be either of 'ON' or 'OFF'")),
+        })
+        .transpose()?;
+    Ok(LockHeaders { mode, retain_until, legal_hold })
+}
+
+/// Content headers and user metadata of a write.
+pub fn content_headers(headers: &HeaderMap) -> S3Result<ContentHeaders> {
+    let get = |n: &str| -> S3Result<Option<String>> { Ok(single_header(headers, n)?.map(str::to_string)) };
+    let mut user_meta = BTreeMap::new();
+    let mut meta_size = 0usize;
+    for (name, value) in headers {
+        if let Some(m) = name.as_str().strip_prefix("x-amz-meta-") {
+            let v = value
+                .to_str()
+                .map_err(|_| S3Error::invalid_argument(format!("metadata header {name} is not valid ASCII")))?;
+            meta_size += m.len() + v.len();
+            user_meta.insert(m.to_string(), v.to_string());
+        }
+    }
+    if meta_size > 2048 {
+        return Err(S3Error::new(
+            S3Code::InvalidArgument,
+            "Your metadata headers exceed the maximum allowed metadata size of 2 KB",
+        ));
+    }
+    let content_encoding = get("content-encoding")?.and_then(|ce| {
+        let kept: Vec<&str> =
+            ce.split(',').map(str::trim).filter(|p| !p.eq_ignore_ascii_case("aws-chunked") && !p.is_empty()).collect();
+        (!kept.is_empty()).then(|| kept.join(","))
+    });
+    Ok(ContentHeaders {
+        content_type: get("content-type")?,
+        content_encoding,
+        content_disposition: get("content-disposition")?,
+        content_language: get("content-language")?,
+        cache_control: get("cache-control")?,
+        expires: get("expires")?,
+        user_meta,
+    })
+}
+
+/// Parse `x-amz-tagging` / tagging query-form `k=v&k2=v2`.
+pub fn parse_tag_query(s: &str) -> S3Result<Vec<(String, String)>> {
+    let q = Query::parse(s)?;
+    let tags: Vec<(String, String)> = q.0.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+    crate::s3::xml::validate_tags(&tags)?;
+    Ok(tags)
+}
+
+fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
+    let if_none_match = single_header(headers, "if-none-match")?;
+    let if_none_match_star = match if_none_match {
+        None => false,
+        Some("*") => true,
+        Some(_) => {
+            return Err(S3Error::new(S3Code::NotImplemented, "If-None-Match on PUT supports only '*'"))
+        }
+    };
+    Ok(WriteHeaders {
+        content: content_headers(headers)?,
+        lock: lock_headers(headers)?,
+        if_none_match_star,
+        if_match: single_header(headers, "if-match")?.map(str::to_string),
+        tagging: single_header(headers, "x-amz-tagging")?.map(parse_tag_query).transpose()?,
+    })
+}
+
+fn parse_http_date(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    httpdate::parse_http_date(s).ok().map(chrono::DateTime::<chrono::Utc>::from)
+}
+
+fn conditions(headers: &HeaderMap) -> S3Result<Conditions> {
+    Ok(Conditions {
+        if_match: single_header(headers, "if-match")?.map(str::to_string),
+        if_none_match: single_header(headers, "if-none-match")?.map(str::to_string),
+        if_modified_since: single_header(headers, "if-modified-since")?.and_then(parse_http_date),
+        if_unmodified_since: single_header(headers, "if-unmodified-since")?.and_then(parse_http_date),
+    })
+}
+
+/// Parse a `Range` header; syntax AWS ignores yields `None` (whole object).
+pub fn parse_range(v: &str) -> Option<RangeSpec> {
+    let spec = v.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        return b.parse().ok().map(RangeSpec::Suffix);
+    }
+    let start: u64 = a.parse().ok()?;
+    if b.is_empty() {
+        return Some(RangeSpec::FromTo(start, None));
+    }
+    let end: u64 = b.parse().ok()?;
+    (end >= start).then_some(RangeSpec::FromTo(start, Some(end)))
+}
+
+fn read_object(bucket: String, key: String, q: &Query, headers: &HeaderMap) -> S3Result<ReadObject> {
+    let part_number = match q.get("partNumber") {
+        None => None,
+        Some(p) => Some(
+            p.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))?,
+        ),
+    };
+    let range = single_header(headers, "range")?.and_then(parse_range);
+    if part_number.is_some() && range.is_some() {
+        return Err(S3Error::invalid_request("Cannot specify both Range header and partNumber query parameter"));
+    }
+    Ok(ReadObject {
+        bucket,
+        key,
+        version: version_sel(q)?,
+        range,
+        part_number,
+        conditions: conditions(headers)?,
+        overrides: ResponseOverrides {
+            content_type: q.get("response-content-type").map(str::to_string),
+            content_language: q.get("response-content-language").map(str::to_string),
+            expires: q.get("response-expires").map(str::to_string),
+            cache_control: q.get("response-cache-control").map(str::to_string),
+            content_disposition: q.get("response-content-disposition").map(str::to_string),
+            content_encoding: q.get("response-content-encoding").map(str::to_string),
+        },
+        checksum_mode: single_header(headers, "x-amz-checksum-mode")?.is_some_and(|v| v.eq_ignore_ascii_case("ENABLED")),
+    })
+}
+
+fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
+    let max_keys = match q.get("max-keys").or_else(|| q.get("max-uploads")) {
+        None => 1000,
+        Some(s) => {
+            let n: i64 = s.parse().map_err(|_| S3Error::invalid_argument("Provided max-keys not an integer or within integer range"))?;
+            if n < 0 {
+                return Err(S3Error::invalid_argument("Argument maxKeys must be an integer between 0 and 2147483647"));
+            }
+            n.min(1000) as usize
+        }
+    };
+    let encoding_url = match q.get("encoding-type") {
+        None => false,
+        Some(e) if e.eq_ignore_ascii_case("url") => true,
+        Some(_) => return Err(S3Error::invalid_argument("Invalid Encoding Method specified in Request")),
+    };
+    let continuation_token = if v2 { q.get("continuation-token").map(str::to_string) } else { None };
+    if continuation_token.as_deref() == Some("") {
+        return Err(S3Error::invalid_argument("The continuation token provided is incorrect"));
+    }
+    let version_id_marker = q.get("version-id-marker").filter(|s| !s.is_empty()).map(str::to_string);
+    let marker = q.get("marker").or_else(|| q.get("key-marker")).filter(|s| !s.is_empty()).map(str::to_string);
+    if version_id_marker.is_some() && marker.is_none() {
+        return Err(S3Error::invalid_argument("A version-id marker cannot be specified without a key marker."));
+    }
+    Ok(ListParams {
+        prefix: q.get("prefix").unwrap_or("").to_string(),
+        delimiter: q.get("delimiter").filter(|d| !d.is_empty()).map(str::to_string),
+        max_keys,
+        encoding_url,
+        marker,
+        continuation_token,
+        start_after: q.get("start-after").filter(|s| !s.is_empty()).map(str::to_string),
+        version_id_marker,
+        fetch_owner: q.get("fetch-owner").is_some_and(|v| v == "true"),
+    })
+}
+
+fn not_implemented(what: &str) -> Op {
+    Op::NotImplemented { what: what.to_string() }
+}
+
+/// Bucket sub-resources that exist in S3 but not (yet) here.
+const BUCKET_UNSUPPORTED: &[&str] = &[
+    "acl", "policy", "policyStatus", "cors", "encryption", "tagging", "lifecycle", "replication",
+    "publicAccessBlock", "ownershipControls", "website", "logging", "notification", "requestPayment",
+    "accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "uploads", "session",
+];
+const OBJECT_UNSUPPORTED: &[&str] =
+    &["acl", "tagging", "uploads", "uploadId", "torrent", "restore", "select", "attributes", "renameObject"];
+
+/// The router.
+pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, headers: &HeaderMap, addressing: &Addressing) -> S3Result<Op> {
+    let q = Query::parse(query)?;
+    let (bucket, key) = bucket_and_key(host, path, addressing)?;
+    let Some(bucket) = bucket else {
+        return Ok(match *method {
+            Method::GET => Op::ListBuckets,
+            _ => not_implemented("service-level operation"),
+        });
+    };
+    if let Some(key) = key {
+        validate_key(&key)?;
+        if let Some(sub) = OBJECT_UNSUPPORTED.iter().find(|s| q.has(s)) {
+            return Ok(not_implemented(&format!("object sub-resource ?{sub}")));
+        }
+        if headers.contains_key("x-amz-copy-source") {
+            return Ok(not_implemented("CopyObject"));
+        }
+        return Ok(match *method {
+            Method::PUT if q.has("retention") => Op::PutObjectRetention { bucket, key, version: version_sel(&q)? },
+            Method::GET if q.has("retention") => Op::GetObjectRetention { bucket, key, version: version_sel(&q)? },
+            Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold { bucket, key, version: version_sel(&q)? },
+            Method::GET if q.has("legal-hold") => Op::GetObjectLegalHold { bucket, key, version: version_sel(&q)? },
+            Method::PUT => {
+                if q.has("partNumber") {
+                    return Ok(not_implemented("UploadPart"));
+                }
+                Op::PutObject { bucket, key, write: Box::new(write_headers(headers)?) }
+            }
+            Method::GET => Op::GetObject(Box::new(read_object(bucket, key, &q, headers)?)),
+            Method::HEAD => Op::HeadObject(Box::new(read_object(bucket, key, &q, headers)?)),
+            Method::DELETE => Op::DeleteObject { bucket, key, version: version_sel(&q)? },
+            Method::POST => not_implemented("POST on an object"),
+            _ => not_implemented(&format!("{method} on an object")),
+        });
+    }
+    if let Some(sub) = BUCKET_UNSUPPORTED.iter().find(|s| q.has(s)) {
+        return Ok(not_implemented(&format!("bucket sub-resource ?{sub}")));
+    }
+    Ok(match *method {
+        Method::PUT if q.has("versioning") => Op::PutBucketVersioning { bucket },
+        Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration { bucket },
+        Method::PUT if q.0.is_empty() => Op::CreateBucket { bucket },
+        Method::GET if q.has("location") => Op::GetBucketLocation { bucket },
+        Method::GET if q.has("versioning") => Op::GetBucketVersioning { bucket },
+        Method::GET if q.has("object-lock") => Op::GetObjectLockConfiguration { bucket },
+        Method::GET if q.has("versions") => Op::ListObjectVersions { params: list_params(&q, false)?, bucket },
+        Method::GET if q.get("list-type") == Some("2") => Op::ListObjectsV2 { params: list_params(&q, true)?, bucket },
+        Method::GET => Op::ListObjectsV1 { params: list_params(&q, false)?, bucket },
+        Method::HEAD => Op::HeadBucket { bucket },
+        Method::DELETE if q.0.is_empty() => Op::DeleteBucket { bucket },
+        Method::POST if q.has("delete") => Op::DeleteObjects { bucket },
+        _ => not_implemented(&format!("{method} on a bucket with this query")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(method: Method, path: &str, query: &str) -> S3Result<Op> {
+        parse_op(&method, Some("127.0.0.1:9000"), path, query, &HeaderMap::new(), &Addressing::default())
+    }
+
+    #[test]
+    fn path_style_routing() {
+        assert_eq!(op(Method::GET, "/", "").unwrap(), Op::ListBuckets);
+        assert_eq!(op(Method::PUT, "/b1", "").unwrap(), Op::CreateBucket { bucket: "b1".into() });
+        assert!(matches!(op(Method::GET, "/b1", "list-type=2&prefix=a").unwrap(), Op::ListObjectsV2 { .. }));
+        assert!(matches!(op(Method::GET, "/b1/", "versions").unwrap(), Op::ListObjectVersions { .. }));
+        match op(Method::GET, "/b1/a%20b/c", "").unwrap() {
+            Op::GetObject(r) => assert_eq!(r.key, "a b/c"),
+            o => panic!("{o:?}"),
+        }
+        assert!(matches!(op(Method::GET, "/b1", "acl").unwrap(), Op::NotImplemented { .. }));
+    }
+
+    #[test]
+    fn virtual_host_routing() {
+        let a = Addressing { domain: Some("s3.example.test".into()) };
+        let o = parse_op(&Method::GET, Some("bkt.s3.example.test:9000"), "/k/x", "", &HeaderMap::new(), &a).unwrap();
+        match o {
+            Op::GetObject(r) => {
+                assert_eq!(r.bucket, "bkt");
+                assert_eq!(r.key, "k/x");
+            }
+            o => panic!("{o:?}"),
+        }
+        let o = parse_op(&Method::GET, Some("s3.example.test"), "/bkt/k", "", &HeaderMap::new(), &a).unwrap();
+        assert!(matches!(o, Op::GetObject(_)));
+    }
+
+    #[test]
+    fn version_ids_are_validated() {
+        let e = op(Method::DELETE, "/b/k", "versionId=zzz").unwrap_err();
+        assert_eq!(e.code, S3Code::InvalidArgument);
+        assert!(matches!(
+            op(Method::HEAD, "/b/k", "versionId=null").unwrap(),
+            Op::HeadObject(r) if r.version == VersionSel::Absent("null".into())
+        ));
+    }
+
+    #[test]
+    fn bucket_names() {
+        assert!(validate_bucket_name("my-bucket.1").is_ok());
+        for bad in ["ab", "Upper", "-x-abc", "a..b", "192.168.1.1", "xn--abc", "a_b_c", &"x".repeat(64)] {
+            assert_eq!(validate_bucket_name(bad).unwrap_err().code, S3Code::InvalidBucketName, "{bad}");
+        }
+    }
+
+    #[test]
+    fn lock_header_smuggling_refused() {
+        let mut h = HeaderMap::new();
+        h.insert("x-amz-object-lock-mode", "compliance".parse().unwrap());
+        assert_eq!(lock_headers(&h).unwrap_err().code, S3Code::InvalidArgument);
+        let mut h = HeaderMap::new();
+        h.insert("x-amz-object-lock-retain-until-date", "2030-01-01".parse().unwrap());
+        assert_eq!(lock_headers(&h).unwrap_err().code, S3Code::InvalidArgument);
+        let mut h = HeaderMap::new();
+        h.append("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z".parse().unwrap());
+        h.append("x-amz-object-lock-retain-until-date", "2040-01-01T00:00:00Z".parse().unwrap());
+        assert_eq!(lock_headers(&h).unwrap_err().code, S3Code::InvalidArgument);
+        let mut h = HeaderMap::new();
+        h.insert("x-amz-object-lock-legal-hold", "on".parse().unwrap());
+        assert_eq!(lock_headers(&h).unwrap_err().code, S3Code::InvalidArgument);
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9"), Some(RangeSpec::FromTo(0, Some(9))));
+        assert_eq!(parse_range("bytes=5-"), Some(RangeSpec::FromTo(5, None)));
+        assert_eq!(parse_range("bytes=-3"), Some(RangeSpec::Suffix(3)));
+        assert_eq!(parse_range("bytes=9-1"), None);
+        assert_eq!(parse_range("items=0-1"), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! `wormgate serve`: open the store, start the listeners, keep the clock watermark persisted.
+
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::gateway::Gateway;
+use crate::lock::{Clock, Policy, SystemTimeSource};
+use crate::s3::parse::Addressing;
+use crate::store::blob::disk::DiskBlobs;
+use crate::store::{BlobStore, Catalog};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Human form of a duration for the start banner.
+fn human(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    if s % (365 * 86_400) == 0 {
+        format!("{}y", s / (365 * 86_400))
+    } else if s % 86_400 == 0 {
+        format!("{}d", s / 86_400)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Run the gateway until SIGINT/SIGTERM.
+pub async fn run(cfg: Config) -> Result<(), String> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+    let catalog = Catalog::open(&cfg.data_dir.join("catalog")).map_err(|e| format!("cannot open catalog: {e}"))?;
+    let blobs = BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| format!("cannot open blob store: {e}"))?);
+    let audit = AuditLog::open(&cfg.data_dir.join("audit")).map_err(|e| format!("cannot open audit trail: {e}"))?;
+    let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
+    let clock = Arc::new(Clock::new(Arc::new(SystemTimeSource::default()), watermark, chrono::Duration::minutes(5)));
+    if let Some(a) = clock.alarm() {
+        tracing::error!(alarm = ?a, "clock alarm at start: wall clock is behind the persisted watermark; expiry-based deletions are refused");
+    }
+    if cfg.users.is_empty() {
+        return Err("no users configured: set WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (or [[users]] in the config file)".into());
+    }
+    let policy = Policy {
+        min_retention: cfg.min_retention,
+        max_retention: cfg.max_retention,
+        require_client_digest: cfg.require_client_digest,
+    };
+    let gateway = Arc::new(Gateway::new(
+        catalog.clone(),
+        blobs,
+        clock.clone(),
+        policy,
+        cfg.users.clone(),
+        Addressing { domain: cfg.domain.clone() },
+        cfg.region.clone(),
+        audit,
+    ));
+    // Persist the clock watermark every second so a wind-back across a restart is noticed.
+    {
+        let (catalog, clock) = (catalog.clone(), clock.clone());
+        tokio::spawn(async move {
+            loop {
+                clock.now();
+                if let Err(e) = catalog.store_watermark(clock.watermark_ms()) {
+                    tracing::error!(error = %e, "cannot persist clock watermark");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    println!(
+        "wormgate {}: retention min {} max {}; data dir {}; guarantee: gateway lock (COMPLIANCE on every bucket)",
+        env!("CARGO_PKG_VERSION"),
+        human(cfg.min_retention),
+        human(cfg.max_retention),
+        cfg.data_dir.display()
+    );
+    if let Some(addr) = cfg.listen {
+        let listener = crate::http::bind(addr).await?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("listening on http://{local}");
+        tasks.push(tokio::spawn(crate::http::serve_http(listener, gateway.clone(), stop_rx.clone())));
+    }
+    if let Some(tls) = &cfg.tls {
+        return Err(format!("TLS ({}) is not available in this build", tls.listen));
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    catalog.store_watermark(clock.watermark_ms()).map_err(|e| e.to_string())?;
+    catalog.db().flush().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

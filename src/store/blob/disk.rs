@@ -1,0 +1,194 @@
+//! Disk blobs: `blobs/<aa>/<id>` plus `blobs/<aa>/<id>.meta` (the version record). Writes go to
+//! `tmp/`, are fsynced, then hard-linked into place (which fails if the name exists: no overwrite),
+//! and the directory is fsynced before the catalog commit.
+
+use crate::lock::Expired;
+use crate::s3::error::{S3Error, S3Result};
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::BoxStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::fs::{self, File, OpenOptions};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+/// Read block size for GET streaming.
+const READ_BLOCK: usize = 256 * 1024;
+
+/// The disk backend.
+#[derive(Clone)]
+pub struct DiskBlobs {
+    root: Arc<PathBuf>,
+}
+
+/// A blob being written to `tmp/`.
+pub struct DiskWriter {
+    id: String,
+    tmp: PathBuf,
+    final_path: PathBuf,
+    file: BufWriter<File>,
+    root: Arc<PathBuf>,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl DiskBlobs {
+    /// Open (creating directories) under `root`.
+    pub fn open(root: &Path) -> S3Result<Self> {
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(DiskBlobs { root: Arc::new(root.to_path_buf()) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of blob `id`.
+    pub fn path(&self, id: &str) -> PathBuf {
+        let shard = if id.len() >= 2 { &id[id.len() - 2..] } else { "00" };
+        self.root.join("blobs").join(shard).join(id)
+    }
+
+    /// Path of the sidecar record of blob `id`.
+    pub fn sidecar_path(&self, id: &str) -> PathBuf {
+        let mut p = self.path(id).into_os_string();
+        p.push(".meta");
+        PathBuf::from(p)
+    }
+
+    pub async fn begin(&self, id: &str) -> S3Result<DiskWriter> {
+        if !valid_id(id) {
+            return Err(S3Error::internal(format!("invalid blob id {id}")));
+        }
+        let final_path = self.path(id);
+        if fs::try_exists(&final_path).await? {
+            return Err(S3Error::internal(format!("blob {id} already exists; refusing to overwrite")));
+        }
+        let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
+        let file = OpenOptions::new().write(true).create_new(true).open(&tmp).await?;
+        Ok(DiskWriter { id: id.to_string(), tmp, final_path, file: BufWriter::with_capacity(1 << 20, file), root: self.root.clone() })
+    }
+
+    pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
+        let mut file = File::open(self.path(id)).await.map_err(|e| {
+            S3Error::internal(format!("blob {id} cannot be opened: {e}"))
+        })?;
+        if offset > 0 {
+            file.seek(std::io::SeekFrom::Start(offset)).await?;
+        }
+        let stream = futures_util::stream::unfold((file, len), |(mut file, remaining)| async move {
+            if remaining == 0 {
+                return None;
+            }
+            let want = (remaining as usize).min(READ_BLOCK);
+            let mut buf = BytesMut::zeroed(want);
+            let mut filled = 0;
+            while filled < want {
+                match file.read(&mut buf[filled..]).await {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) => return Some((Err(e), (file, 0))),
+                }
+            }
+            if filled == 0 {
+                let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob is shorter than its record");
+                return Some((Err(e), (file, 0)));
+            }
+            buf.truncate(filled);
+            Some((Ok(buf.freeze()), (file, remaining - filled as u64)))
+        });
+        Ok(Box::pin(stream))
+    }
+
+    pub async fn exists(&self, id: &str) -> S3Result<bool> {
+        Ok(fs::try_exists(self.path(id)).await?)
+    }
+
+    pub async fn remove(&self, id: &str, _proof: &Expired) -> S3Result<()> {
+        self.unlink(id).await
+    }
+
+    pub async fn discard_unreferenced(&self, id: &str) -> S3Result<()> {
+        self.unlink(id).await
+    }
+
+    async fn unlink(&self, id: &str) -> S3Result<()> {
+        for p in [self.path(id), self.sidecar_path(id)] {
+            match fs::remove_file(&p).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// List every blob id on disk (scrub).
+    pub fn list_ids(&self) -> S3Result<Vec<String>> {
+        let mut out = Vec::new();
+        let blobs = self.root.join("blobs");
+        for shard in std::fs::read_dir(blobs)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(shard.path())? {
+                let name = f?.file_name().to_string_lossy().to_string();
+                if !name.ends_with(".meta") {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    let d = File::open(dir).await?;
+    d.sync_all().await
+}
+
+impl DiskWriter {
+    pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+        self.file.write_all(data).await?;
+        Ok(())
+    }
+
+    pub async fn commit(mut self, sidecar: &[u8]) -> S3Result<()> {
+        let res = self.commit_inner(sidecar).await;
+        if res.is_err() {
+            let _ = fs::remove_file(&self.tmp).await;
+        }
+        res
+    }
+
+    async fn commit_inner(&mut self, sidecar: &[u8]) -> S3Result<()> {
+        self.file.flush().await?;
+        self.file.get_mut().sync_all().await?;
+        let dir = self.final_path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.join("blobs"));
+        fs::create_dir_all(&dir).await?;
+        // Second copy of the record first, so a blob is never on disk without it.
+        let mut side_name = self.final_path.clone().into_os_string();
+        side_name.push(".meta");
+        let side_path = PathBuf::from(side_name);
+        let mut side = OpenOptions::new().write(true).create_new(true).open(&side_path).await.map_err(|e| {
+            S3Error::internal(format!("sidecar for blob {} cannot be created: {e}", self.id))
+        })?;
+        side.write_all(sidecar).await?;
+        side.sync_all().await?;
+        // hard_link fails if the target exists: the no-overwrite guarantee at the filesystem level.
+        fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
+            S3Error::internal(format!("blob {} cannot be linked into place: {e}", self.id))
+        })?;
+        fsync_dir(&dir).await?;
+        fs::remove_file(&self.tmp).await?;
+        Ok(())
+    }
+
+    pub async fn abort(self) {
+        drop(self.file);
+        let _ = fs::remove_file(&self.tmp).await;
+    }
+}

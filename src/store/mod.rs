@@ -1,0 +1,9 @@
+//! Storage: the sled catalog (`meta`) and the bytes (`blob`).
+
+pub mod blob;
+pub mod meta;
+pub mod records;
+
+pub use blob::{BlobStore, BlobWriter};
+pub use meta::{Catalog, VersionEntry};
+pub use records::{BlobRef, BucketRecord, ContentHeaders, PartRef, VersionRecord};
