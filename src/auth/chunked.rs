@@ -537,3 +537,491 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::{at, aws_chunk_signature, aws_sign, aws_trailer_signature, users, SignSpec, SK};
+    use crate::auth::{sigv4, AuthSettings};
+    use aws_sigv4::http_request::SignableBody;
+    use http_body::Frame;
+    use std::convert::Infallible;
+
+    type TestBody = http_body_util::StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
+
+    fn body_of(frames: Vec<Bytes>) -> TestBody {
+        let frames: Vec<Result<Frame<Bytes>, Infallible>> = frames.into_iter().map(|b| Ok(Frame::data(b))).collect();
+        http_body_util::StreamBody::new(futures_util::stream::iter(frames))
+    }
+
+    /// Deterministic splits: every `n` bytes.
+    fn split_every(data: &[u8], n: usize) -> Vec<Bytes> {
+        data.chunks(n.max(1)).map(Bytes::copy_from_slice).collect()
+    }
+
+    /// Pseudo-random splits (xorshift), including empty frames.
+    fn split_random(data: &[u8], mut seed: u64) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < data.len() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let n = (seed % 300) as usize;
+            let end = (i + n).min(data.len());
+            out.push(Bytes::copy_from_slice(&data[i..end]));
+            i = end;
+        }
+        out
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    async fn read_all(frames: Vec<Bytes>, mode: PayloadMode, hdrs: &HeaderMap) -> S3Result<(Vec<u8>, Vec<(String, String)>)> {
+        let mut r = PayloadReader::new(body_of(frames), mode, hdrs)?;
+        let mut out = Vec::new();
+        while let Some(b) = r.next_chunk().await? {
+            assert!(!b.is_empty(), "empty chunk yielded");
+            out.extend_from_slice(&b);
+        }
+        // The end is stable.
+        assert!(r.next_chunk().await?.is_none());
+        Ok((out, r.trailers().to_vec()))
+    }
+
+    /// Try the same body whole, in 1-byte frames, and in random splits; all must agree.
+    async fn read_all_splits(data: &[u8], mode: PayloadMode, hdrs: &HeaderMap) -> S3Result<(Vec<u8>, Vec<(String, String)>)> {
+        let whole = read_all(vec![Bytes::copy_from_slice(data)], mode.clone(), hdrs).await;
+        let ones = read_all(split_every(data, 1), mode.clone(), hdrs).await;
+        assert_eq!(format!("{whole:?}"), format!("{ones:?}"), "1-byte frames differ");
+        for seed in 1..6u64 {
+            let r = read_all(split_random(data, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)), mode.clone(), hdrs).await;
+            assert_eq!(format!("{whole:?}"), format!("{r:?}"), "random split {seed} differs");
+        }
+        whole
+    }
+
+    const DOC_DATE: &str = "20130524T000000Z";
+    const DOC_SEED: &str = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+
+    fn ctx(seed: &str, date: &str, region: &str) -> ChunkSigningContext {
+        ChunkSigningContext {
+            seed_signature: seed.to_string(),
+            amz_date: date.to_string(),
+            scope: format!("{}/{region}/s3/aws4_request", &date[..8]),
+            signing_key: canonical::signing_key(SK, &date[..8], region, "s3").to_vec(),
+        }
+    }
+
+    fn doc_ctx() -> ChunkSigningContext {
+        ctx(DOC_SEED, DOC_DATE, "us-east-1")
+    }
+
+    fn signed(ctx: ChunkSigningContext, trailer: bool) -> PayloadMode {
+        PayloadMode::StreamingSigned { ctx, trailer }
+    }
+
+    /// Encode `chunks` as a signed aws-chunked body, signatures computed by aws-sigv4's `sign_chunk`
+    /// (and `sign_trailer` when `trailers` is `Some`).
+    fn encode_signed(c: &ChunkSigningContext, region: &str, chunks: &[&[u8]], trailers: Option<&[(&str, &str)]>) -> Vec<u8> {
+        let time = at(&c.amz_date);
+        let mut prev = c.seed_signature.clone();
+        let mut out = Vec::new();
+        for chunk in chunks.iter().copied().chain(std::iter::once(&b""[..])) {
+            let sig = aws_chunk_signature(SK, time, region, &prev, chunk);
+            out.extend_from_slice(format!("{:x};chunk-signature={sig}\r\n", chunk.len()).as_bytes());
+            if !chunk.is_empty() {
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(b"\r\n");
+            }
+            prev = sig;
+        }
+        match trailers {
+            None => out.extend_from_slice(b"\r\n"),
+            Some(t) => {
+                for (k, v) in t {
+                    out.extend_from_slice(format!("{k}:{v}\r\n").as_bytes());
+                }
+                let sig = aws_trailer_signature(SK, time, region, &prev, t);
+                out.extend_from_slice(format!("x-amz-trailer-signature:{sig}\r\n\r\n").as_bytes());
+            }
+        }
+        out
+    }
+
+    fn doc_body() -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n");
+        body.extend_from_slice(&[b'a'; 65536]);
+        body.extend_from_slice(b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n");
+        body.extend_from_slice(&[b'a'; 1024]);
+        body.extend_from_slice(b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n");
+        body
+    }
+
+    #[tokio::test]
+    async fn aws_doc_streaming_example() {
+        let body = doc_body();
+        assert_eq!(body.len(), 66824, "Content-Length of the documentation example");
+        let h = headers(&[("x-amz-decoded-content-length", "66560"), ("content-encoding", "aws-chunked")]);
+        let (data, trailers) = read_all_splits(&body, signed(doc_ctx(), false), &h).await.unwrap();
+        assert_eq!(data, vec![b'a'; 66560]);
+        assert!(trailers.is_empty());
+        // aws-sigv4's sign_chunk agrees with the documented first signature.
+        let first = aws_chunk_signature(SK, at(DOC_DATE), "us-east-1", DOC_SEED, &[b'a'; 65536]);
+        assert_eq!(first, "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648");
+    }
+
+    #[tokio::test]
+    async fn aws_doc_streaming_example_tampered() {
+        let h = headers(&[("x-amz-decoded-content-length", "66560")]);
+        // Flip one data byte of the second chunk: the first chunk is released, the second never is.
+        let mut body = doc_body();
+        let pos = body.len() - 200;
+        body[pos] = b'b';
+        let mut r = PayloadReader::new(body_of(vec![Bytes::from(body)]), signed(doc_ctx(), false), &h).unwrap();
+        assert_eq!(r.next_chunk().await.unwrap().unwrap().len(), 65536);
+        let e = r.next_chunk().await.unwrap_err();
+        assert_eq!((e.code, e.status()), (S3Code::SignatureDoesNotMatch, http::StatusCode::FORBIDDEN));
+        // Sticky.
+        assert_eq!(r.next_chunk().await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+
+        // Tampered first-chunk signature: nothing is released.
+        let body = String::from_utf8(doc_body()).unwrap().replacen("ad80c730", "ad80c731", 1).into_bytes();
+        let e = read_all(split_every(&body, 7), signed(doc_ctx(), false), &h).await.unwrap_err();
+        assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
+
+        // Tampered final signature.
+        let body = String::from_utf8(doc_body()).unwrap().replacen("b6c6ea8a", "b6c6ea8b", 1).into_bytes();
+        assert_eq!(read_all(vec![Bytes::from(body)], signed(doc_ctx(), false), &h).await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+
+        // Wrong seed (another request's signature).
+        let other = ctx(&"0".repeat(64), DOC_DATE, "us-east-1");
+        assert_eq!(read_all(vec![Bytes::from(doc_body())], signed(other, false), &h).await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+
+        // Chunks swapped (each is valid alone, but the chain breaks).
+        let s = String::from_utf8(doc_body()).unwrap();
+        let first_end = s.find("\r\n400;").unwrap() + 2;
+        let second_end = s.find("\r\n0;").unwrap() + 2;
+        let swapped = format!("{}{}{}", &s[first_end..second_end], &s[..first_end], &s[second_end..]);
+        assert_eq!(read_all(vec![Bytes::from(swapped)], signed(doc_ctx(), false), &h).await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+    }
+
+    #[tokio::test]
+    async fn signed_chunk_data_is_not_released_before_its_signature_is_checked() {
+        let body = doc_body();
+        // Only the first half of the first chunk arrives, then the body breaks off.
+        let frames = vec![Bytes::copy_from_slice(&body[..40_000])];
+        let mut r = PayloadReader::new(body_of(frames), signed(doc_ctx(), false), &HeaderMap::new()).unwrap();
+        assert_eq!(r.next_chunk().await.unwrap_err().code, S3Code::IncompleteBody);
+    }
+
+    #[tokio::test]
+    async fn end_to_end_signed_trailer_with_aws_sigv4() {
+        let t = at("20240301T101010Z");
+        let hdrs = [
+            ("x-amz-trailer", "x-amz-checksum-crc32c"),
+            ("x-amz-decoded-content-length", "70000"),
+            ("content-encoding", "aws-chunked"),
+        ];
+        let mut spec = SignSpec::new("PUT", "/bucket/big%20object", t);
+        spec.headers = &hdrs;
+        spec.region = "eu-west-3";
+        spec.body = SignableBody::StreamingSignedPayloadTrailer;
+        let (parts, _) = aws_sign(spec);
+        let auth = sigv4::verify_header(&parts, &users(), &AuthSettings::default(), t).unwrap();
+        let PayloadMode::StreamingSigned { ctx, trailer: true } = auth.payload.clone() else { panic!("{:?}", auth.payload) };
+        let data: Vec<u8> = (0..70000u32).map(|i| (i % 251) as u8).collect();
+        let chunks: Vec<&[u8]> = data.chunks(65536).collect();
+        let trailers = [("x-amz-checksum-crc32c", "sOO8/Q==")];
+        let body = encode_signed(&ctx, "eu-west-3", &chunks, Some(&trailers));
+        let (got, tr) = read_all_splits(&body, auth.payload.clone(), &parts.headers).await.unwrap();
+        assert_eq!(got, data);
+        assert_eq!(tr, vec![("x-amz-checksum-crc32c".to_string(), "sOO8/Q==".to_string())]);
+
+        // Tampered trailer value: the trailer signature no longer matches.
+        let tail_at = rfind(&body, b"\r\n0;chunk-signature=").unwrap() + 2;
+        let (head, tail) = body.split_at(tail_at);
+        let tail = String::from_utf8(tail.to_vec()).unwrap();
+        let with_tail = |t: &str| [head, t.as_bytes()].concat();
+        let bad = with_tail(&tail.replace("sOO8/Q==", "AAAAAA=="));
+        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers).await.unwrap_err();
+        assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
+
+        // Missing trailer signature line.
+        let cut = tail.find("x-amz-trailer-signature:").unwrap();
+        let bad = with_tail(&format!("{}\r\n", &tail[..cut]));
+        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers).await.unwrap_err();
+        assert_eq!(e.code, S3Code::InvalidRequest);
+
+        // A trailer after the signature.
+        let bad = with_tail(&format!("{}x-amz-checksum-crc32c:sOO8/Q==\r\n\r\n", &tail[..tail.len() - 2]));
+        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers).await.unwrap_err();
+        assert_eq!(e.code, S3Code::InvalidRequest);
+    }
+
+    fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).rposition(|w| w == needle)
+    }
+
+    #[tokio::test]
+    async fn signed_without_trailer_roundtrip_and_empty_body() {
+        let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
+        for sizes in [vec![], vec![1usize], vec![8192, 8192, 3], vec![65536, 65536, 65536]] {
+            let data: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![7u8; n]).collect();
+            let chunks: Vec<&[u8]> = data.iter().map(|v| v.as_slice()).collect();
+            let body = encode_signed(&c, "us-east-1", &chunks, None);
+            let total: usize = sizes.iter().sum();
+            let h = headers(&[("x-amz-decoded-content-length", &total.to_string())]);
+            let (got, _) = read_all_splits(&body, signed(c.clone(), false), &h).await.unwrap();
+            assert_eq!(got.len(), total);
+        }
+    }
+
+    #[tokio::test]
+    async fn unsigned_trailer_botocore_bytes() {
+        // Captured from botocore 1.43.11 (S3-OBJECT-LOCK.md §3.2).
+        let body = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
+        let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32"), ("x-amz-decoded-content-length", "11")]);
+        let (data, tr) = read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        assert_eq!(data, b"hello world");
+        assert_eq!(tr, vec![("x-amz-checksum-crc32".to_string(), "DUoRhQ==".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn botocore_unsigned_trailer_end_to_end() {
+        // The header signature is checked first (CVE-2025-31489), then the body is decoded.
+        let parts = crate::auth::sigv4::tests::botocore_unsigned_trailer_put();
+        let auth = sigv4::verify_header(&parts, &users(), &AuthSettings::default(), at("20240501T120000Z")).unwrap();
+        let body = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
+        let (data, tr) = read_all_splits(body, auth.payload, &parts.headers).await.unwrap();
+        assert_eq!(data, b"hello world");
+        assert_eq!(tr, vec![("x-amz-checksum-crc32".to_string(), "DUoRhQ==".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn unsigned_trailer_names_are_lower_cased_and_values_trimmed() {
+        let body = b"3\r\nabc\r\n0\r\nX-Amz-Checksum-CRC32C: yZRlqg== \r\n\r\n";
+        let h = headers(&[("x-amz-trailer", "X-Amz-Checksum-Crc32c")]);
+        let (_, tr) = read_all(vec![Bytes::from_static(body)], PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        assert_eq!(tr, vec![("x-amz-checksum-crc32c".to_string(), "yZRlqg==".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn unsigned_data_is_released_as_it_arrives() {
+        let frames = vec![Bytes::from_static(b"5\r\nhel"), Bytes::from_static(b"lo\r\n0\r\n\r\n")];
+        let mut r = PayloadReader::new(body_of(frames), PayloadMode::StreamingUnsignedTrailer, &HeaderMap::new()).unwrap();
+        assert_eq!(r.next_chunk().await.unwrap().unwrap(), Bytes::from_static(b"hel"));
+        assert_eq!(r.next_chunk().await.unwrap().unwrap(), Bytes::from_static(b"lo"));
+        assert!(r.next_chunk().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn minio_go_trailer_forms() {
+        // minio-go: trailer lines end with a bare LF followed by CRLF.
+        let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32c")]);
+        let body = b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32c:yZRlqg==\n\r\n\r\n";
+        let (data, tr) = read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        assert_eq!(data, b"abc");
+        assert_eq!(tr.len(), 1);
+        // …and without the final CRLF.
+        let body = b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32c:yZRlqg==\n\r\n";
+        read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+
+        // Signed trailer as minio-go writes it.
+        let c = ctx(&"cd".repeat(32), "20240301T101010Z", "us-east-1");
+        let t = at(&c.amz_date);
+        let s1 = aws_chunk_signature(SK, t, "us-east-1", &c.seed_signature, b"abc");
+        let s0 = aws_chunk_signature(SK, t, "us-east-1", &s1, b"");
+        let ts = aws_trailer_signature(SK, t, "us-east-1", &s0, &[("x-amz-checksum-crc32c", "yZRlqg==")]);
+        let body = format!(
+            "3;chunk-signature={s1}\r\nabc\r\n0;chunk-signature={s0}\r\nx-amz-checksum-crc32c:yZRlqg==\n\r\nx-amz-trailer-signature:{ts}\r\n\r\n"
+        );
+        let (data, tr) = read_all_splits(body.as_bytes(), signed(c, true), &h).await.unwrap();
+        assert_eq!(data, b"abc");
+        assert_eq!(tr.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn trailer_rules() {
+        let one = headers(&[("x-amz-trailer", "x-amz-checksum-crc32")]);
+        let two = headers(&[("x-amz-trailer", "x-amz-checksum-crc32, x-amz-checksum-sha256")]);
+        let none = HeaderMap::new();
+        let ut = PayloadMode::StreamingUnsignedTrailer;
+        let cases: Vec<(&[u8], &HeaderMap)> = vec![
+            // not declared
+            (b"0\r\nx-amz-checksum-crc32c:yZRlqg==\r\n\r\n", &one),
+            (b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n", &none),
+            // duplicated
+            (b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n", &one),
+            // two checksum trailers even though both are declared
+            (b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-checksum-sha256:AAAA\r\n\r\n", &two),
+            // malformed lines
+            (b"0\r\nno-colon\r\n\r\n", &one),
+            (b"0\r\n:value\r\n\r\n", &one),
+            // a signature line in an unsigned body is an undeclared trailer
+            (b"0\r\nx-amz-trailer-signature:00\r\n\r\n", &one),
+        ];
+        for (body, h) in cases {
+            let e = read_all(vec![Bytes::from_static(body)], ut.clone(), h).await.unwrap_err();
+            assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
+        }
+        // Trailers in a signed body without -TRAILER.
+        let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
+        let mut body = encode_signed(&c, "us-east-1", &[b"abc"], None);
+        body.truncate(body.len() - 2);
+        body.extend_from_slice(b"x-amz-checksum-crc32:DUoRhQ==\r\n\r\n");
+        let e = read_all(vec![Bytes::from(body)], signed(c, false), &one).await.unwrap_err();
+        assert_eq!(e.code, S3Code::InvalidRequest);
+    }
+
+    #[tokio::test]
+    async fn bytes_after_the_end_are_refused() {
+        let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32")]);
+        for body in [
+            &b"3\r\nabc\r\n0\r\n\r\nX"[..],
+            b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n\r\n",
+            b"3\r\nabc\r\n0\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        ] {
+            let e = read_all(split_every(body, 1), PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap_err();
+            assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
+        }
+        let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
+        let mut body = encode_signed(&c, "us-east-1", &[b"abc"], None);
+        body.extend_from_slice(b"junk");
+        let e = read_all(vec![Bytes::from(body)], signed(c, false), &HeaderMap::new()).await.unwrap_err();
+        assert_eq!(e.code, S3Code::InvalidRequest);
+    }
+
+    #[tokio::test]
+    async fn truncation_anywhere_is_detected() {
+        // Every strict prefix either fails, or ends at one of the points where nothing is missing
+        // (right after the final chunk header). It never yields data that was not fully received.
+        let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
+        let body = encode_signed(&c, "us-east-1", &[b"hello ", b"world"], None);
+        let final_header_end = body.len() - 2;
+        for n in 0..body.len() {
+            let r = read_all(vec![Bytes::copy_from_slice(&body[..n])], signed(c.clone(), false), &HeaderMap::new()).await;
+            match r {
+                Ok((data, _)) => {
+                    assert_eq!(n, final_header_end, "prefix {n} accepted");
+                    assert_eq!(data, b"hello world");
+                }
+                Err(e) => assert_eq!(e.code, S3Code::IncompleteBody, "prefix {n}: {e}"),
+            }
+        }
+        let body = b"6\r\nhello \r\n5\r\nworld\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
+        let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32")]);
+        for n in 0..body.len() {
+            let r = read_all(vec![Bytes::copy_from_slice(&body[..n])], PayloadMode::StreamingUnsignedTrailer, &h).await;
+            match r {
+                // `0\r\n` then EOF: the missing trailer is caught by the checksum verification.
+                Ok((data, tr)) => {
+                    assert_eq!(&body[..n], b"6\r\nhello \r\n5\r\nworld\r\n0\r\n");
+                    assert_eq!(data, b"hello world");
+                    assert!(tr.is_empty());
+                }
+                Err(e) => assert_eq!(e.code, S3Code::IncompleteBody, "prefix {n}: {e}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn decoded_content_length_is_enforced() {
+        let body = b"3\r\nabc\r\n0\r\n\r\n";
+        for (declared, ok) in [("3", true), ("2", false), ("4", false), ("0", false)] {
+            let h = headers(&[("x-amz-decoded-content-length", declared)]);
+            let r = read_all(vec![Bytes::from_static(body)], PayloadMode::StreamingUnsignedTrailer, &h).await;
+            if ok {
+                r.unwrap();
+            } else {
+                assert_eq!(r.unwrap_err().code, S3Code::IncompleteBody, "{declared}");
+            }
+        }
+        let h = headers(&[("x-amz-decoded-content-length", "x")]);
+        assert_eq!(
+            PayloadReader::new(body_of(vec![]), PayloadMode::StreamingUnsignedTrailer, &h).err().map(|e| e.code),
+            Some(S3Code::InvalidArgument)
+        );
+        // Raw modes ignore it (Content-Length governs; checked by the digest verification).
+        let (d, _) = read_all(vec![Bytes::from_static(b"abc")], PayloadMode::Unsigned, &h).await.unwrap();
+        assert_eq!(d, b"abc");
+    }
+
+    #[tokio::test]
+    async fn framing_errors() {
+        let ut = PayloadMode::StreamingUnsignedTrailer;
+        for body in [
+            &b"zz\r\nabc\r\n0\r\n\r\n"[..],
+            b"\r\n",
+            b"3\nabc\r\n0\r\n\r\n",
+            b"3\r\nabcd\r\n0\r\n\r\n",
+            b"3\r\nab\r\n\r\n0\r\n\r\n",
+            b"11111111111111111\r\n",
+            b"1000001\r\n",
+            b"-3\r\nabc\r\n0\r\n\r\n",
+            b"0x3\r\nabc\r\n0\r\n\r\n",
+        ] {
+            let e = read_all(vec![Bytes::from_static(body)], ut.clone(), &HeaderMap::new()).await.unwrap_err();
+            assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
+        }
+        // Exactly 16 MiB is allowed as a chunk size (fails later for lack of data).
+        let e = read_all(vec![Bytes::from_static(b"1000000\r\n")], ut.clone(), &HeaderMap::new()).await.unwrap_err();
+        assert_eq!(e.code, S3Code::IncompleteBody);
+        // A very long header line.
+        let long = vec![b'1'; 10_000];
+        let e = read_all(vec![Bytes::from(long)], ut.clone(), &HeaderMap::new()).await.unwrap_err();
+        assert_eq!(e.code, S3Code::InvalidRequest);
+        // Signed bodies need chunk-signature.
+        let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
+        for body in [&b"3\r\nabc\r\n"[..], b"3;chunk-sig=00\r\nabc\r\n", b"3;\r\nabc\r\n"] {
+            let e = read_all(vec![Bytes::from_static(body)], signed(c.clone(), false), &HeaderMap::new()).await.unwrap_err();
+            assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
+        }
+        let e = read_all(vec![Bytes::from_static(b"3;chunk-signature=xyz\r\nabc\r\n0;chunk-signature=00\r\n\r\n")], signed(c, false), &HeaderMap::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
+    }
+
+    #[tokio::test]
+    async fn raw_modes_pass_frames_through() {
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        // Even with an aws-chunked Content-Encoding header: decoding follows the signed mode.
+        let h = headers(&[("content-encoding", "aws-chunked")]);
+        for mode in [PayloadMode::Unsigned, PayloadMode::Sha256Hex("00".repeat(32))] {
+            let (d, tr) = read_all_splits(&data, mode, &h).await.unwrap();
+            assert_eq!(d, data);
+            assert!(tr.is_empty());
+        }
+        let (d, _) = read_all(vec![], PayloadMode::Unsigned, &h).await.unwrap();
+        assert!(d.is_empty());
+    }
+
+    #[tokio::test]
+    async fn body_errors_become_incomplete_body() {
+        struct Failing;
+        impl http_body::Body for Failing {
+            type Data = Bytes;
+            type Error = String;
+            fn poll_frame(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Result<Frame<Bytes>, String>>> {
+                std::task::Poll::Ready(Some(Err("connection reset".into())))
+            }
+        }
+        for mode in [PayloadMode::Unsigned, PayloadMode::StreamingUnsignedTrailer] {
+            let mut r = PayloadReader::new(Failing, mode, &HeaderMap::new()).unwrap();
+            let e = r.next_chunk().await.unwrap_err();
+            assert_eq!(e.code, S3Code::IncompleteBody);
+            assert!(e.message.contains("connection reset"));
+        }
+    }
+}

@@ -8,6 +8,8 @@ pub mod chunked;
 pub mod principal;
 pub mod sigv2;
 pub mod sigv4;
+#[cfg(test)]
+mod test_support;
 
 pub use principal::{Permission, Principal, Role, User, Users};
 

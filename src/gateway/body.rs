@@ -47,10 +47,23 @@ pub async fn ingest(
     expected: &ExpectedDigests,
     writer: &mut BlobWriter,
     max_len: u64,
+    store_alg: Option<ChecksumAlgorithm>,
 ) -> S3Result<ComputedDigests> {
+    let alg = match (store_alg, expected.algorithm()) {
+        (Some(s), Some(c)) if s != c => {
+            return Err(S3Error::invalid_request(format!(
+                "This upload uses {} checksums but the request carries a {} checksum",
+                s.as_str(),
+                c.as_str()
+            )))
+        }
+        (Some(s), _) => s,
+        (None, Some(c)) => c,
+        (None, None) => ChecksumAlgorithm::Crc64Nvme,
+    };
     let mode = payload_mode(ctx);
     let mut reader = PayloadReader::new(body, mode, &parts.headers)?;
-    let mut digests = IngestDigests::new(Some(expected.algorithm().unwrap_or(ChecksumAlgorithm::Crc64Nvme)));
+    let mut digests = IngestDigests::new(Some(alg));
     while let Some(chunk) = reader.next_chunk().await? {
         if digests.len() + chunk.len() as u64 > max_len {
             return Err(S3Error::new(

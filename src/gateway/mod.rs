@@ -3,10 +3,14 @@
 
 mod body;
 mod bucket;
+mod copy;
+mod extras;
 mod listing;
 mod lockops;
+mod multipart;
 mod object;
 mod util;
+mod version;
 
 pub use util::KeyLocks;
 
@@ -203,6 +207,34 @@ impl Gateway {
             Op::PutObjectLegalHold { bucket, key, version } => {
                 self.put_legal_hold(&bucket, &key, &version, &parts, body, ctx).await
             }
+            Op::CreateMultipartUpload { bucket, key, write, checksum_algorithm, checksum_type } => {
+                self.create_multipart(&bucket, &key, &write, checksum_algorithm, checksum_type, ctx).await
+            }
+            Op::UploadPart { bucket, key, upload_id, part_number } => {
+                self.upload_part(&bucket, &key, &upload_id, part_number, &parts, body, ctx).await
+            }
+            Op::UploadPartCopy { bucket, key, upload_id, part_number, copy } => {
+                self.upload_part_copy(&bucket, &key, &upload_id, part_number, &copy, ctx).await
+            }
+            Op::CompleteMultipartUpload { bucket, key, upload_id, if_none_match_star } => {
+                self.complete_multipart(&bucket, &key, &upload_id, if_none_match_star, &parts, body, ctx).await
+            }
+            Op::AbortMultipartUpload { bucket, key, upload_id } => self.abort_multipart(&bucket, &key, &upload_id, ctx).await,
+            Op::ListParts { bucket, key, upload_id, marker, max_parts } => {
+                self.list_parts(&bucket, &key, &upload_id, marker, max_parts).await
+            }
+            Op::ListMultipartUploads { bucket, params } => self.list_uploads(&bucket, &params).await,
+            Op::CopyObject { bucket, key, write, copy } => self.copy_object(&bucket, &key, &write, &copy, &parts, ctx).await,
+            Op::GetObjectTagging { bucket, key, version } => self.get_tagging(&bucket, &key, &version).await,
+            Op::PutObjectTagging { bucket, key, version } => {
+                self.set_tagging(&bucket, &key, &version, Some((&parts, body)), ctx).await
+            }
+            Op::DeleteObjectTagging { bucket, key, version } => self.set_tagging(&bucket, &key, &version, None, ctx).await,
+            Op::GetObjectAcl { bucket, key, version } => self.get_object_acl(&bucket, &key, &version).await,
+            Op::PutObjectAcl { bucket, key, version } => self.put_acl(&bucket, Some((&key, &version)), &parts, body, ctx).await,
+            Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await,
+            Op::PutBucketAcl { bucket } => self.put_acl(&bucket, None, &parts, body, ctx).await,
+            Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await,
             Op::NotImplemented { what } => Err(S3Error::new(
                 S3Code::NotImplemented,
                 format!("A header or query you provided implies functionality that is not implemented: {what}"),

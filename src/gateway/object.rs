@@ -2,6 +2,7 @@
 
 use super::body::{ingest, read_xml, require_length};
 use super::util::{deny, http_date, quoted, target_state};
+use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::ExpectedDigests;
 use crate::lock::retention::format_iso;
@@ -58,7 +59,7 @@ impl Gateway {
         let created = self.clock.now().at();
         let version_id = make_version_id(created.timestamp_micros(), seq);
         let mut writer = self.blobs.begin(&version_id).await?;
-        let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PUT).await {
+        let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PUT, None).await {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
@@ -66,18 +67,6 @@ impl Gateway {
             }
         };
         ctx.audit.bytes_in = computed.len;
-        // Decide again at commit time so the retention floor counts from when the version appears.
-        let (retention, legal_hold) = match decide(&lock_req, &self.policy, self.clock.now()) {
-            Ok(Permit::NewVersion { retention, legal_hold }) => (retention, legal_hold),
-            Ok(other) => {
-                writer.abort().await;
-                return Err(S3Error::internal(format!("unexpected permit {other:?}")));
-            }
-            Err(d) => {
-                writer.abort().await;
-                return Err(deny(ctx, d));
-            }
-        };
         let rec = VersionRecord {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -92,36 +81,14 @@ impl Gateway {
             checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
             checksum_type: computed.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
             headers: write.content.clone(),
-            retention: Some(retention),
-            legal_hold,
+            retention: None,
+            legal_hold: false,
             blob: Some(BlobRef::Single { id: version_id.clone() }),
             owner: ctx.owner(),
             tags: write.tagging.clone().unwrap_or_default().into_iter().collect(),
             parts_count: None,
         };
-        if let Err(e) = writer.commit(&crate::store::records::encode(&rec)).await {
-            return Err(e);
-        }
-        {
-            let _g = self.locks.key(bucket, key).await;
-            let still_there = self.catalog.bucket(bucket)?.is_some();
-            let cond = if write.if_none_match_star || write.if_match.is_some() {
-                self.check_write_conditions(bucket, key, write)
-            } else {
-                Ok(())
-            };
-            if !still_there || cond.is_err() {
-                // Never became a version: safe to discard.
-                let _ = self.blobs.discard_unreferenced(&version_id).await;
-                cond?;
-                return Err(S3Error::new(S3Code::NoSuchBucket, format!("The specified bucket does not exist: {bucket}")));
-            }
-            self.catalog.put_version(&rec).await?;
-        }
-        ctx.audit.version_id = Some(version_id.clone());
-        ctx.audit.sha256 = Some(rec.sha256.clone());
-        ctx.audit.retain_until = Some(format_iso(retention.retain_until()));
-        ctx.audit.legal_hold = Some(legal_hold);
+        let rec = self.finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx).await?;
         let mut reply = Reply::empty(StatusCode::OK)
             .header("etag", quoted(&rec.etag))
             .header("x-amz-version-id", version_id);
@@ -131,29 +98,6 @@ impl Gateway {
             }
         }
         Ok(reply)
-    }
-
-    /// `If-None-Match: *` (no current version may exist) and `If-Match` (current ETag must match).
-    fn check_write_conditions(&self, bucket: &str, key: &str, write: &WriteHeaders) -> S3Result<()> {
-        let current = match self.catalog.latest(bucket, key)? {
-            Some(VersionEntry::Ok(r)) if !r.delete_marker => Some(r),
-            Some(VersionEntry::Corrupt { .. }) => {
-                return Err(S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold"))
-            }
-            _ => None,
-        };
-        let failed = S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
-        if write.if_none_match_star && current.is_some() {
-            return Err(failed);
-        }
-        if let Some(m) = &write.if_match {
-            match &current {
-                None => return Err(S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.")),
-                Some(r) if !etag_matches(m, &r.etag) => return Err(failed),
-                _ => {}
-            }
-        }
-        Ok(())
     }
 
     pub(super) async fn get_object(&self, r: &ReadObject, head: bool, ctx: &mut Ctx) -> S3Result<Reply> {
@@ -231,7 +175,7 @@ impl Gateway {
             return Ok(reply);
         }
         ctx.audit.bytes_out = len;
-        reply.body = self.object_body(&rec, start, len, whole).await?;
+        reply.body = self.object_body(&rec, start, len).await?;
         Ok(reply)
     }
 
@@ -251,13 +195,29 @@ impl Gateway {
         }
     }
 
-    /// Stream `len` bytes from `start` of a version. A whole-object read is hashed on the way out and
-    /// aborted (error frame → connection reset, no clean end) if it does not match the recorded SHA-256.
-    async fn object_body(&self, rec: &VersionRecord, start: u64, len: u64, whole: bool) -> S3Result<crate::s3::respond::Body> {
+    /// Stream `len` bytes from `start` of a version. Every blob read whole is hashed on the way out
+    /// and the stream aborted (error frame → connection reset, no clean end) if it does not match the
+    /// recorded SHA-256.
+    async fn object_body(&self, rec: &VersionRecord, start: u64, len: u64) -> S3Result<crate::s3::respond::Body> {
         use http_body_util::{BodyExt, StreamBody};
-        let segments: Vec<(String, u64, u64)> = match &rec.blob {
+        let stream = self.object_stream(rec, start, len)?;
+        Ok(BodyExt::boxed_unsync(StreamBody::new(stream.map(|r| r.map(hyper::body::Frame::data)))))
+    }
+
+    /// The bytes of a version as a stream (see `object_body`).
+    pub(super) fn object_stream(
+        &self,
+        rec: &VersionRecord,
+        start: u64,
+        len: u64,
+    ) -> S3Result<futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>> {
+        // (blob id, offset, length, expected sha256 when the whole blob is read)
+        let segments: Vec<(String, u64, u64, Option<String>)> = match &rec.blob {
             None => Vec::new(),
-            Some(BlobRef::Single { id }) => vec![(id.clone(), start, len)],
+            Some(BlobRef::Single { id }) => {
+                let whole = start == 0 && len == rec.size;
+                vec![(id.clone(), start, len, whole.then(|| rec.sha256.clone()))]
+            }
             Some(BlobRef::Parts { parts }) => {
                 let mut out = Vec::new();
                 let mut pos = 0u64;
@@ -267,7 +227,8 @@ impl Gateway {
                     if pe > start && ps < end {
                         let s = start.max(ps) - ps;
                         let e = end.min(pe) - ps;
-                        out.push((p.id.clone(), s, e - s));
+                        let whole = s == 0 && e == p.size && !p.sha256.is_empty();
+                        out.push((p.id.clone(), s, e - s, whole.then(|| p.sha256.clone())));
                     }
                     pos = pe;
                 }
@@ -275,20 +236,23 @@ impl Gateway {
             }
         };
         let blobs = self.blobs.clone();
+        let label = format!("{}/{} version {}", rec.bucket, rec.key, rec.version_id);
         let stream = futures_util::stream::iter(segments)
-            .then(move |(id, off, l)| {
+            .then(move |(id, off, l, sha)| {
                 let blobs = blobs.clone();
-                async move { blobs.read(&id, off, l).await.map_err(|e| std::io::Error::other(e.message)) }
-            })
-            .map(|r| match r {
-                Ok(s) => s,
-                Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
+                let label = format!("{label} blob {id}");
+                async move {
+                    match blobs.read(&id, off, l).await {
+                        Ok(s) => verify_stream(s, sha, label).boxed(),
+                        Err(e) => {
+                            let e = std::io::Error::other(e.message);
+                            futures_util::stream::once(async move { Err(e) }).boxed()
+                        }
+                    }
+                }
             })
             .flatten();
-        let expected = rec.sha256.clone();
-        let label = format!("{}/{} version {}", rec.bucket, rec.key, rec.version_id);
-        let verified = verify_stream(stream, whole.then_some(expected), label);
-        Ok(BodyExt::boxed_unsync(StreamBody::new(verified.map(|r| r.map(hyper::body::Frame::data)))))
+        Ok(stream.boxed())
     }
 
     pub(super) async fn delete_object(&self, bucket: &str, key: &str, version: &VersionSel, ctx: &mut Ctx) -> S3Result<Reply> {
@@ -358,6 +322,8 @@ impl Gateway {
                                 for p in parts {
                                     self.blobs.remove(&p.id, &proof).await?;
                                 }
+                                // The manifest blob that carries the record's second copy.
+                                self.blobs.remove(&rec.version_id, &proof).await?;
                             }
                             None => {}
                         }
@@ -472,7 +438,7 @@ fn verify_stream(
     )
 }
 
-fn etag_matches(cond: &str, etag: &str) -> bool {
+pub(super) fn etag_matches(cond: &str, etag: &str) -> bool {
     cond.split(',').map(|c| c.trim().trim_start_matches("W/").trim_matches('"')).any(|c| c == "*" || c == etag)
 }
 

@@ -47,6 +47,7 @@ pub enum S3Code {
     NoSuchTagSet,
     NoSuchUpload,
     NoSuchVersion,
+    NoSuchWebsiteConfiguration,
     NotImplemented,
     NotModified,
     ObjectLockConfigurationNotFoundError,
@@ -79,6 +80,7 @@ impl S3Code {
             | NoSuchPublicAccessBlockConfiguration
             | NoSuchReplicationConfiguration
             | NoSuchTagSet
+            | NoSuchWebsiteConfiguration
             | ObjectLockConfigurationNotFoundError
             | OwnershipControlsNotFoundError
             | ServerSideEncryptionConfigurationNotFoundError => StatusCode::NOT_FOUND,
@@ -140,6 +142,7 @@ impl S3Code {
             NoSuchTagSet => "NoSuchTagSet",
             NoSuchUpload => "NoSuchUpload",
             NoSuchVersion => "NoSuchVersion",
+            NoSuchWebsiteConfiguration => "NoSuchWebsiteConfiguration",
             NotImplemented => "NotImplemented",
             NotModified => "NotModified",
             ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",

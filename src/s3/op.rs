@@ -2,6 +2,7 @@
 //! parser does not recognise becomes `NotImplemented` — never a guess.
 
 use crate::auth::Permission;
+use crate::checksum::ChecksumAlgorithm;
 use crate::lock::LockHeaders;
 use crate::store::ContentHeaders;
 use chrono::{DateTime, Utc};
@@ -87,6 +88,42 @@ pub struct ListParams {
     pub fetch_owner: bool,
 }
 
+/// `x-amz-copy-source`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySource {
+    pub bucket: String,
+    pub key: String,
+    pub version: VersionSel,
+}
+
+/// CopyObject parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyParams {
+    pub source: CopySource,
+    /// `x-amz-metadata-directive: REPLACE`.
+    pub replace_metadata: bool,
+    /// `x-amz-tagging-directive: REPLACE`.
+    pub replace_tagging: bool,
+    /// `x-amz-copy-source-if-*`.
+    pub conditions: Conditions,
+    /// `x-amz-copy-source-range` (UploadPartCopy only), inclusive.
+    pub range: Option<(u64, u64)>,
+}
+
+/// Bucket configuration that S3 has but wormgate keeps empty: each answers its AWS "not found".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketProbe {
+    Policy,
+    Encryption,
+    Cors,
+    Tagging,
+    Lifecycle,
+    Replication,
+    PublicAccessBlock,
+    OwnershipControls,
+    Website,
+}
+
 /// Every operation wormgate understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -111,6 +148,22 @@ pub enum Op {
     PutObjectRetention { bucket: String, key: String, version: VersionSel },
     GetObjectLegalHold { bucket: String, key: String, version: VersionSel },
     PutObjectLegalHold { bucket: String, key: String, version: VersionSel },
+    CreateMultipartUpload { bucket: String, key: String, write: Box<WriteHeaders>, checksum_algorithm: Option<ChecksumAlgorithm>, checksum_type: Option<String> },
+    UploadPart { bucket: String, key: String, upload_id: String, part_number: u32 },
+    UploadPartCopy { bucket: String, key: String, upload_id: String, part_number: u32, copy: Box<CopyParams> },
+    CompleteMultipartUpload { bucket: String, key: String, upload_id: String, if_none_match_star: bool },
+    AbortMultipartUpload { bucket: String, key: String, upload_id: String },
+    ListParts { bucket: String, key: String, upload_id: String, marker: u32, max_parts: usize },
+    ListMultipartUploads { bucket: String, params: ListParams },
+    CopyObject { bucket: String, key: String, write: Box<WriteHeaders>, copy: Box<CopyParams> },
+    GetObjectTagging { bucket: String, key: String, version: VersionSel },
+    PutObjectTagging { bucket: String, key: String, version: VersionSel },
+    DeleteObjectTagging { bucket: String, key: String, version: VersionSel },
+    GetObjectAcl { bucket: String, key: String, version: VersionSel },
+    PutObjectAcl { bucket: String, key: String, version: VersionSel },
+    GetBucketAcl { bucket: String },
+    PutBucketAcl { bucket: String },
+    GetBucketProbe { bucket: String, probe: BucketProbe },
     /// Recognised but not supported: answered with 501 NotImplemented.
     NotImplemented { what: String },
 }
@@ -140,6 +193,22 @@ impl Op {
             Op::PutObjectRetention { .. } => "PutObjectRetention",
             Op::GetObjectLegalHold { .. } => "GetObjectLegalHold",
             Op::PutObjectLegalHold { .. } => "PutObjectLegalHold",
+            Op::CreateMultipartUpload { .. } => "CreateMultipartUpload",
+            Op::UploadPart { .. } => "UploadPart",
+            Op::UploadPartCopy { .. } => "UploadPartCopy",
+            Op::CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            Op::AbortMultipartUpload { .. } => "AbortMultipartUpload",
+            Op::ListParts { .. } => "ListParts",
+            Op::ListMultipartUploads { .. } => "ListMultipartUploads",
+            Op::CopyObject { .. } => "CopyObject",
+            Op::GetObjectTagging { .. } => "GetObjectTagging",
+            Op::PutObjectTagging { .. } => "PutObjectTagging",
+            Op::DeleteObjectTagging { .. } => "DeleteObjectTagging",
+            Op::GetObjectAcl { .. } => "GetObjectAcl",
+            Op::PutObjectAcl { .. } => "PutObjectAcl",
+            Op::GetBucketAcl { .. } => "GetBucketAcl",
+            Op::PutBucketAcl { .. } => "PutBucketAcl",
+            Op::GetBucketProbe { .. } => "GetBucketConfiguration",
             Op::NotImplemented { .. } => "NotImplemented",
         }
     }
@@ -159,8 +228,26 @@ impl Op {
             | Op::HeadObject(_)
             | Op::GetObjectRetention { .. }
             | Op::GetObjectLegalHold { .. }
+            | Op::ListParts { .. }
+            | Op::ListMultipartUploads { .. }
+            | Op::GetObjectTagging { .. }
+            | Op::GetObjectAcl { .. }
+            | Op::GetBucketAcl { .. }
+            | Op::GetBucketProbe { .. }
             | Op::NotImplemented { .. } => Permission::Read,
-            Op::CreateBucket { .. } | Op::PutObject { .. } | Op::DeleteObjects { .. } => Permission::Write,
+            Op::CreateBucket { .. }
+            | Op::PutObject { .. }
+            | Op::DeleteObjects { .. }
+            | Op::CreateMultipartUpload { .. }
+            | Op::UploadPart { .. }
+            | Op::UploadPartCopy { .. }
+            | Op::CompleteMultipartUpload { .. }
+            | Op::AbortMultipartUpload { .. }
+            | Op::CopyObject { .. }
+            | Op::PutObjectTagging { .. }
+            | Op::DeleteObjectTagging { .. }
+            | Op::PutObjectAcl { .. }
+            | Op::PutBucketAcl { .. } => Permission::Write,
             // Deleting a specific version is permanent: reserved to officers (markers: writers).
             Op::DeleteObject { version, .. } => match version {
                 VersionSel::Current => Permission::Write,
@@ -189,7 +276,23 @@ impl Op {
             | Op::ListObjectsV1 { bucket, .. }
             | Op::ListObjectsV2 { bucket, .. }
             | Op::ListObjectVersions { bucket, .. }
-            | Op::DeleteObjects { bucket } => (Some(bucket), None),
+            | Op::DeleteObjects { bucket }
+            | Op::ListMultipartUploads { bucket, .. }
+            | Op::GetBucketAcl { bucket }
+            | Op::PutBucketAcl { bucket }
+            | Op::GetBucketProbe { bucket, .. } => (Some(bucket), None),
+            Op::CreateMultipartUpload { bucket, key, .. }
+            | Op::UploadPart { bucket, key, .. }
+            | Op::UploadPartCopy { bucket, key, .. }
+            | Op::CompleteMultipartUpload { bucket, key, .. }
+            | Op::AbortMultipartUpload { bucket, key, .. }
+            | Op::ListParts { bucket, key, .. }
+            | Op::CopyObject { bucket, key, .. }
+            | Op::GetObjectTagging { bucket, key, .. }
+            | Op::PutObjectTagging { bucket, key, .. }
+            | Op::DeleteObjectTagging { bucket, key, .. }
+            | Op::GetObjectAcl { bucket, key, .. }
+            | Op::PutObjectAcl { bucket, key, .. } => (Some(bucket), Some(key)),
             Op::PutObject { bucket, key, .. }
             | Op::DeleteObject { bucket, key, .. }
             | Op::GetObjectRetention { bucket, key, .. }

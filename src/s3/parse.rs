@@ -318,7 +318,8 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
     }
     let version_id_marker = q.get("version-id-marker").filter(|s| !s.is_empty()).map(str::to_string);
     let marker = q.get("marker").or_else(|| q.get("key-marker")).filter(|s| !s.is_empty()).map(str::to_string);
-    if version_id_marker.is_some() && marker.is_none() {
+    let version_id_marker = version_id_marker.or_else(|| q.get("upload-id-marker").filter(|s| !s.is_empty()).map(str::to_string));
+    if version_id_marker.is_some() && marker.is_none() && !q.has("uploads") {
         return Err(S3Error::invalid_argument("A version-id marker cannot be specified without a key marker."));
     }
     Ok(ListParams {
@@ -338,14 +339,113 @@ fn not_implemented(what: &str) -> Op {
     Op::NotImplemented { what: what.to_string() }
 }
 
-/// Bucket sub-resources that exist in S3 but not (yet) here.
+/// Bucket sub-resources that exist in S3 but not here.
 const BUCKET_UNSUPPORTED: &[&str] = &[
-    "acl", "policy", "policyStatus", "cors", "encryption", "tagging", "lifecycle", "replication",
-    "publicAccessBlock", "ownershipControls", "website", "logging", "notification", "requestPayment",
-    "accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "uploads", "session",
+    "policyStatus", "logging", "notification", "requestPayment", "accelerate", "analytics", "inventory",
+    "metrics", "intelligent-tiering", "session",
 ];
-const OBJECT_UNSUPPORTED: &[&str] =
-    &["acl", "tagging", "uploads", "uploadId", "torrent", "restore", "select", "attributes", "renameObject"];
+const OBJECT_UNSUPPORTED: &[&str] = &["torrent", "restore", "select", "attributes", "renameObject"];
+
+fn probe_of(q: &Query) -> Option<BucketProbe> {
+    [
+        ("policy", BucketProbe::Policy),
+        ("encryption", BucketProbe::Encryption),
+        ("cors", BucketProbe::Cors),
+        ("tagging", BucketProbe::Tagging),
+        ("lifecycle", BucketProbe::Lifecycle),
+        ("replication", BucketProbe::Replication),
+        ("publicAccessBlock", BucketProbe::PublicAccessBlock),
+        ("ownershipControls", BucketProbe::OwnershipControls),
+        ("website", BucketProbe::Website),
+    ]
+    .into_iter()
+    .find(|(name, _)| q.has(name))
+    .map(|(_, p)| p)
+}
+
+fn upload_id(q: &Query) -> S3Result<String> {
+    match q.get("uploadId") {
+        Some(u) if !u.is_empty() => Ok(u.to_string()),
+        _ => Err(S3Error::invalid_argument("uploadId must not be empty")),
+    }
+}
+
+fn part_number(q: &Query) -> S3Result<u32> {
+    q.get("partNumber")
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))
+}
+
+/// Parse `x-amz-copy-source: [/]bucket/key[?versionId=V]` (URL-encoded).
+pub fn copy_source(raw: &str) -> S3Result<CopySource> {
+    let (path, query) = raw.split_once('?').unwrap_or((raw, ""));
+    let decoded = percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| S3Error::invalid_argument("x-amz-copy-source is not valid UTF-8"))?;
+    let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let (bucket, key) = decoded
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey"))?;
+    validate_key(key)?;
+    let q = Query::parse(query)?;
+    Ok(CopySource { bucket: bucket.to_string(), key: key.to_string(), version: version_sel(&q)? })
+}
+
+fn copy_conditions(headers: &HeaderMap) -> S3Result<Conditions> {
+    Ok(Conditions {
+        if_match: single_header(headers, "x-amz-copy-source-if-match")?.map(str::to_string),
+        if_none_match: single_header(headers, "x-amz-copy-source-if-none-match")?.map(str::to_string),
+        if_modified_since: single_header(headers, "x-amz-copy-source-if-modified-since")?.and_then(parse_http_date),
+        if_unmodified_since: single_header(headers, "x-amz-copy-source-if-unmodified-since")?.and_then(parse_http_date),
+    })
+}
+
+fn directive(headers: &HeaderMap, name: &str) -> S3Result<bool> {
+    match single_header(headers, name)? {
+        None | Some("COPY") => Ok(false),
+        Some("REPLACE") => Ok(true),
+        Some(v) => Err(S3Error::invalid_argument(format!("Unknown {name}: {v} (use COPY or REPLACE)"))),
+    }
+}
+
+fn copy_params(headers: &HeaderMap, raw_source: &str, part_copy: bool) -> S3Result<CopyParams> {
+    let range = match single_header(headers, "x-amz-copy-source-range")? {
+        None => None,
+        Some(r) if part_copy => match parse_range(r) {
+            Some(RangeSpec::FromTo(a, Some(b))) => Some((a, b)),
+            _ => {
+                return Err(S3Error::invalid_argument(
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                ))
+            }
+        },
+        Some(_) => return Err(S3Error::invalid_argument("x-amz-copy-source-range is only valid for UploadPartCopy")),
+    };
+    Ok(CopyParams {
+        source: copy_source(raw_source)?,
+        replace_metadata: directive(headers, "x-amz-metadata-directive")?,
+        replace_tagging: directive(headers, "x-amz-tagging-directive")?,
+        conditions: copy_conditions(headers)?,
+        range,
+    })
+}
+
+fn checksum_settings(headers: &HeaderMap) -> S3Result<(Option<crate::checksum::ChecksumAlgorithm>, Option<String>)> {
+    let alg = single_header(headers, "x-amz-checksum-algorithm")?
+        .map(|a| {
+            crate::checksum::ChecksumAlgorithm::parse(a)
+                .ok_or_else(|| S3Error::invalid_request(format!("Checksum algorithm provided is unsupported: {a}")))
+        })
+        .transpose()?;
+    let ty = match single_header(headers, "x-amz-checksum-type")? {
+        None => None,
+        Some(t) if t.eq_ignore_ascii_case("COMPOSITE") || t.eq_ignore_ascii_case("FULL_OBJECT") => Some(t.to_ascii_uppercase()),
+        Some(t) => return Err(S3Error::invalid_request(format!("Unsupported x-amz-checksum-type: {t}"))),
+    };
+    Ok((alg, ty))
+}
 
 /// The router.
 pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, headers: &HeaderMap, addressing: &Addressing) -> S3Result<Op> {
@@ -362,20 +462,55 @@ pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, he
         if let Some(sub) = OBJECT_UNSUPPORTED.iter().find(|s| q.has(s)) {
             return Ok(not_implemented(&format!("object sub-resource ?{sub}")));
         }
-        if headers.contains_key("x-amz-copy-source") {
-            return Ok(not_implemented("CopyObject"));
-        }
+        let copy_src = single_header(headers, "x-amz-copy-source")?.map(str::to_string);
         return Ok(match *method {
             Method::PUT if q.has("retention") => Op::PutObjectRetention { bucket, key, version: version_sel(&q)? },
             Method::GET if q.has("retention") => Op::GetObjectRetention { bucket, key, version: version_sel(&q)? },
             Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold { bucket, key, version: version_sel(&q)? },
             Method::GET if q.has("legal-hold") => Op::GetObjectLegalHold { bucket, key, version: version_sel(&q)? },
-            Method::PUT => {
-                if q.has("partNumber") {
-                    return Ok(not_implemented("UploadPart"));
-                }
-                Op::PutObject { bucket, key, write: Box::new(write_headers(headers)?) }
+            Method::GET if q.has("tagging") => Op::GetObjectTagging { bucket, key, version: version_sel(&q)? },
+            Method::PUT if q.has("tagging") => Op::PutObjectTagging { bucket, key, version: version_sel(&q)? },
+            Method::DELETE if q.has("tagging") => Op::DeleteObjectTagging { bucket, key, version: version_sel(&q)? },
+            Method::GET if q.has("acl") => Op::GetObjectAcl { bucket, key, version: version_sel(&q)? },
+            Method::PUT if q.has("acl") => Op::PutObjectAcl { bucket, key, version: version_sel(&q)? },
+            Method::POST if q.has("uploads") => {
+                let (checksum_algorithm, checksum_type) = checksum_settings(headers)?;
+                Op::CreateMultipartUpload { bucket, key, write: Box::new(write_headers(headers)?), checksum_algorithm, checksum_type }
             }
+            Method::POST if q.has("uploadId") => Op::CompleteMultipartUpload {
+                upload_id: upload_id(&q)?,
+                if_none_match_star: single_header(headers, "if-none-match")? == Some("*"),
+                bucket,
+                key,
+            },
+            Method::PUT if q.has("uploadId") || q.has("partNumber") => {
+                let (upload_id, part_number) = (upload_id(&q)?, part_number(&q)?);
+                match copy_src {
+                    Some(src) => Op::UploadPartCopy { bucket, key, upload_id, part_number, copy: Box::new(copy_params(headers, &src, true)?) },
+                    None => Op::UploadPart { bucket, key, upload_id, part_number },
+                }
+            }
+            Method::DELETE if q.has("uploadId") => Op::AbortMultipartUpload { upload_id: upload_id(&q)?, bucket, key },
+            Method::GET if q.has("uploadId") => {
+                let marker = match q.get("part-number-marker") {
+                    None | Some("") => 0,
+                    Some(m) => m.parse().map_err(|_| S3Error::invalid_argument("part-number-marker must be an integer"))?,
+                };
+                let max_parts = match q.get("max-parts") {
+                    None => 1000,
+                    Some(m) => m
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n >= 0)
+                        .ok_or_else(|| S3Error::invalid_argument("max-parts must be a non-negative integer"))?
+                        .min(1000) as usize,
+                };
+                Op::ListParts { upload_id: upload_id(&q)?, bucket, key, marker, max_parts }
+            }
+            Method::PUT => match copy_src {
+                Some(src) => Op::CopyObject { copy: Box::new(copy_params(headers, &src, false)?), write: Box::new(write_headers(headers)?), bucket, key },
+                None => Op::PutObject { bucket, key, write: Box::new(write_headers(headers)?) },
+            },
             Method::GET => Op::GetObject(Box::new(read_object(bucket, key, &q, headers)?)),
             Method::HEAD => Op::HeadObject(Box::new(read_object(bucket, key, &q, headers)?)),
             Method::DELETE => Op::DeleteObject { bucket, key, version: version_sel(&q)? },
@@ -387,6 +522,14 @@ pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, he
         return Ok(not_implemented(&format!("bucket sub-resource ?{sub}")));
     }
     Ok(match *method {
+        Method::GET if q.has("acl") => Op::GetBucketAcl { bucket },
+        Method::PUT if q.has("acl") => Op::PutBucketAcl { bucket },
+        Method::GET if q.has("uploads") => Op::ListMultipartUploads { params: list_params(&q, false)?, bucket },
+        Method::GET if probe_of(&q).is_some() => Op::GetBucketProbe { probe: probe_of(&q).unwrap_or(BucketProbe::Policy), bucket },
+        Method::PUT if q.has("lifecycle") => not_implemented(
+            "PutBucketLifecycleConfiguration: lifecycle rules are not available yet; versions expire only through explicit deletion after their retention",
+        ),
+        Method::PUT | Method::DELETE if probe_of(&q).is_some() => not_implemented("changing this bucket configuration"),
         Method::PUT if q.has("versioning") => Op::PutBucketVersioning { bucket },
         Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration { bucket },
         Method::PUT if q.0.is_empty() => Op::CreateBucket { bucket },

@@ -496,3 +496,225 @@ mod tests {
         assert!(x.contains("xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""));
     }
 }
+
+// ---------------- multipart, copy, tagging, ACL ----------------
+
+#[derive(Debug, Serialize)]
+pub struct InitiateMultipartUploadResult {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "UploadId")]
+    pub upload_id: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CompleteMultipartUploadIn {
+    #[serde(rename = "Part", default)]
+    pub parts: Vec<CompletePartIn>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CompletePartIn {
+    #[serde(rename = "PartNumber")]
+    pub part_number: Option<String>,
+    #[serde(rename = "ETag")]
+    pub etag: Option<String>,
+    #[serde(rename = "ChecksumCRC32")]
+    pub crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C")]
+    pub crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME")]
+    pub crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1")]
+    pub sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256")]
+    pub sha256: Option<String>,
+}
+
+/// `<ChecksumXXX>` elements: one is set at most.
+#[derive(Debug, Serialize, Default)]
+pub struct ChecksumOut {
+    #[serde(rename = "ChecksumCRC32", skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C", skip_serializing_if = "Option::is_none")]
+    pub crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME", skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1", skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256", skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+}
+
+impl ChecksumOut {
+    pub fn new(alg: Option<crate::checksum::ChecksumAlgorithm>, value: Option<String>, ty: Option<String>) -> Self {
+        use crate::checksum::ChecksumAlgorithm as A;
+        let mut out = ChecksumOut::default();
+        if let (Some(a), Some(v)) = (alg, value) {
+            match a {
+                A::Crc32 => out.crc32 = Some(v),
+                A::Crc32c => out.crc32c = Some(v),
+                A::Crc64Nvme => out.crc64nvme = Some(v),
+                A::Sha1 => out.sha1 = Some(v),
+                A::Sha256 => out.sha256 = Some(v),
+            }
+            out.checksum_type = ty;
+        }
+        out
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompleteMultipartUploadResult {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "Location")]
+    pub location: String,
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    #[serde(flatten)]
+    pub checksum: ChecksumOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartOut {
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    #[serde(rename = "LastModified")]
+    pub last_modified: String,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(flatten)]
+    pub checksum: ChecksumOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListPartsResult {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "UploadId")]
+    pub upload_id: String,
+    #[serde(rename = "PartNumberMarker")]
+    pub part_number_marker: u32,
+    #[serde(rename = "NextPartNumberMarker", skip_serializing_if = "Option::is_none")]
+    pub next_part_number_marker: Option<u32>,
+    #[serde(rename = "MaxParts")]
+    pub max_parts: usize,
+    #[serde(rename = "IsTruncated")]
+    pub is_truncated: bool,
+    #[serde(rename = "Initiator")]
+    pub initiator: Owner,
+    #[serde(rename = "Owner")]
+    pub owner: Owner,
+    #[serde(rename = "StorageClass")]
+    pub storage_class: &'static str,
+    #[serde(rename = "ChecksumAlgorithm", skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<&'static str>,
+    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    #[serde(rename = "Part", default)]
+    pub parts: Vec<PartOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UploadOut {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "UploadId")]
+    pub upload_id: String,
+    #[serde(rename = "Initiator")]
+    pub initiator: Owner,
+    #[serde(rename = "Owner")]
+    pub owner: Owner,
+    #[serde(rename = "StorageClass")]
+    pub storage_class: &'static str,
+    #[serde(rename = "Initiated")]
+    pub initiated: String,
+    #[serde(rename = "ChecksumAlgorithm", skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListMultipartUploadsResult {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "KeyMarker")]
+    pub key_marker: String,
+    #[serde(rename = "UploadIdMarker")]
+    pub upload_id_marker: String,
+    #[serde(rename = "NextKeyMarker", skip_serializing_if = "Option::is_none")]
+    pub next_key_marker: Option<String>,
+    #[serde(rename = "NextUploadIdMarker", skip_serializing_if = "Option::is_none")]
+    pub next_upload_id_marker: Option<String>,
+    #[serde(rename = "Prefix")]
+    pub prefix: String,
+    #[serde(rename = "Delimiter", skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(rename = "MaxUploads")]
+    pub max_uploads: usize,
+    #[serde(rename = "IsTruncated")]
+    pub is_truncated: bool,
+    #[serde(rename = "Upload", default)]
+    pub uploads: Vec<UploadOut>,
+    #[serde(rename = "CommonPrefixes", default)]
+    pub common_prefixes: Vec<CommonPrefixOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CopyObjectResult {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    #[serde(rename = "LastModified")]
+    pub last_modified: String,
+    #[serde(flatten)]
+    pub checksum: ChecksumOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaggingOut {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "TagSet")]
+    pub tag_set: TagSetOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagSetOut {
+    #[serde(rename = "Tag", default)]
+    pub tags: Vec<TagOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagOut {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// The fixed ACL every bucket and object has: owner FULL_CONTROL.
+pub fn owner_full_control_acl() -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{NS}\"><Owner><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Owner><AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
+    )
+}

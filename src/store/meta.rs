@@ -2,7 +2,8 @@
 //! Writers apply their change, then await one shared flush (group commit) before the client hears
 //! success.
 
-use super::records::{decode, encode, BucketRecord, VersionRecord};
+use super::records::{decode, encode, BucketRecord, PartRecord, UploadRecord, VersionRecord};
+use sled::Transactional;
 use crate::lock::Expired;
 use crate::s3::error::{S3Error, S3Result};
 use sled::Tree;
@@ -37,6 +38,7 @@ pub struct Catalog {
     buckets: Tree,
     versions: Tree,
     uploads: Tree,
+    parts: Tree,
     state: Tree,
     flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
 }
@@ -116,6 +118,7 @@ impl Catalog {
             buckets: db.open_tree("buckets")?,
             versions: db.open_tree("versions")?,
             uploads: db.open_tree("uploads")?,
+            parts: db.open_tree("parts")?,
             state: db.open_tree("state")?,
             db,
             flusher: tx,
@@ -286,6 +289,110 @@ impl Catalog {
             let (k, v) = item?;
             Ok(self.entry(bucket, &k, &v))
         })
+    }
+
+    // ---- multipart uploads ----
+
+    /// Key of an upload: `bucket \0 key \0 upload_id`.
+    pub fn upload_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
+        let mut k = key_prefix(bucket, key);
+        k.extend_from_slice(upload_id.as_bytes());
+        k
+    }
+
+    fn part_key(upload_key: &[u8], part: u32) -> Vec<u8> {
+        let mut k = upload_key.to_vec();
+        k.push(0);
+        k.extend_from_slice(&part.to_be_bytes());
+        k
+    }
+
+    pub async fn put_upload(&self, rec: &UploadRecord) -> S3Result<()> {
+        self.uploads.insert(Self::upload_key(&rec.bucket, &rec.key, &rec.upload_id), encode(rec))?;
+        self.durable().await
+    }
+
+    pub fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Option<UploadRecord>> {
+        match self.uploads.get(Self::upload_key(bucket, key, upload_id))? {
+            None => Ok(None),
+            Some(raw) => decode(&raw).map(Some).ok_or_else(|| S3Error::internal("upload record does not decode")),
+        }
+    }
+
+    /// All uploads of a bucket in (key, upload id) order.
+    pub fn uploads_of(&self, bucket: &str) -> S3Result<Vec<UploadRecord>> {
+        let mut out = Vec::new();
+        for item in self.uploads.scan_prefix(bucket_prefix(bucket)) {
+            let (_, v) = item?;
+            if let Some(u) = decode::<UploadRecord>(&v) {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Record a part; returns the part it replaced (its blob is now unreferenced).
+    pub async fn put_part(&self, bucket: &str, key: &str, upload_id: &str, part: &PartRecord) -> S3Result<Option<PartRecord>> {
+        let uk = Self::upload_key(bucket, key, upload_id);
+        let old = self.parts.insert(Self::part_key(&uk, part.part_number), encode(part))?;
+        self.durable().await?;
+        Ok(old.and_then(|o| decode(&o)))
+    }
+
+    /// Parts of an upload, by part number.
+    pub fn parts_of(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Vec<PartRecord>> {
+        let mut prefix = Self::upload_key(bucket, key, upload_id);
+        prefix.push(0);
+        let mut out = Vec::new();
+        for item in self.parts.scan_prefix(prefix) {
+            let (_, v) = item?;
+            out.push(decode::<PartRecord>(&v).ok_or_else(|| S3Error::internal("part record does not decode"))?);
+        }
+        Ok(out)
+    }
+
+    /// Atomically drop an upload and its part records (abort, or after completion). Returns false if
+    /// the upload was already gone.
+    fn remove_upload_tx(&self, bucket: &str, key: &str, upload_id: &str, version: Option<&VersionRecord>) -> S3Result<bool> {
+        let uk = Self::upload_key(bucket, key, upload_id);
+        let part_keys: Vec<Vec<u8>> = {
+            let mut prefix = uk.clone();
+            prefix.push(0);
+            self.parts.scan_prefix(prefix).keys().collect::<Result<Vec<_>, _>>()?.into_iter().map(|k| k.to_vec()).collect()
+        };
+        let version_kv = version.map(|v| (version_key(&v.bucket, &v.key, v.seq), encode(v)));
+        let res = (&self.uploads, &self.parts, &self.versions).transaction(|(u, p, v)| {
+            if u.remove(uk.as_slice())?.is_none() {
+                return sled::transaction::abort(());
+            }
+            for k in &part_keys {
+                p.remove(k.as_slice())?;
+            }
+            if let Some((k, val)) = &version_kv {
+                v.insert(k.as_slice(), val.as_slice())?;
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => Ok(true),
+            Err(sled::transaction::TransactionError::Abort(())) => Ok(false),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Abort: the upload and its parts disappear in one step.
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<bool> {
+        let ok = self.remove_upload_tx(bucket, key, upload_id, None)?;
+        self.durable().await?;
+        Ok(ok)
+    }
+
+    /// Complete: the version appears and the upload disappears in one transaction, so its part blobs
+    /// are never both a version and reclaimable.
+    pub async fn complete_upload(&self, upload_id: &str, version: &VersionRecord) -> S3Result<bool> {
+        let ok = self.remove_upload_tx(&version.bucket, &version.key, upload_id, Some(version))?;
+        self.durable().await?;
+        Ok(ok)
     }
 
     /// Iterate every version in the catalog (reports, scrub).

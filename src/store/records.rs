@@ -59,6 +59,9 @@ pub struct PartRef {
     pub etag: String,
     #[serde(default)]
     pub checksum: Option<String>,
+    /// Hex SHA-256 of this part's bytes (verified on GET and by scrub).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// HTTP headers stored with a version and returned on GET/HEAD.
@@ -88,7 +91,8 @@ pub struct VersionRecord {
     pub size: u64,
     /// ETag without quotes (hex MD5, or `hex-N` for multipart).
     pub etag: String,
-    /// Hex SHA-256 of the whole content (integrity record).
+    /// Hex SHA-256 of the whole content (single blob), or for multipart versions the hex SHA-256 of
+    /// the concatenated binary part SHA-256s followed by `-N` (each part is verified on its own).
     pub sha256: String,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// Base64 flexible checksum value (full-object, or `…-N` composite).
@@ -122,4 +126,38 @@ mod tests {
         assert_eq!(decode::<BucketRecord>(&raw), None);
         assert_eq!(decode::<BucketRecord>(&[]), None);
     }
+}
+
+/// An in-progress multipart upload (not a version: reclaimable until completed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+    pub initiated_ms: i64,
+    pub owner: String,
+    pub headers: ContentHeaders,
+    /// Lock headers given at CreateMultipartUpload: (retain-until ms, legal hold).
+    pub lock_retain_until_ms: Option<i64>,
+    pub lock_mode_compliance: Option<bool>,
+    pub lock_legal_hold: Option<bool>,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// `COMPOSITE` or `FULL_OBJECT`.
+    pub checksum_type: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One uploaded part of an in-progress upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub part_number: u32,
+    pub blob_id: String,
+    pub size: u64,
+    pub etag: String,
+    pub sha256: String,
+    pub checksum: Option<String>,
+    #[serde(default)]
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    pub last_modified_ms: i64,
 }

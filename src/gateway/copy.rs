@@ -1,0 +1,151 @@
+//! CopyObject: the copy is a new version with its own retention (never inherited from the source).
+
+use super::util::{iso_ms, quoted};
+use super::version::Commit;
+use super::{Ctx, Gateway};
+use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
+use crate::lock::{decide, Request as LockRequest};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::{CopyParams, VersionSel, WriteHeaders};
+use crate::s3::respond::Reply;
+use crate::s3::xml::{self, ChecksumOut, CopyObjectResult, NS};
+use crate::store::meta::make_version_id;
+use crate::store::{BlobRef, BlobWriter, VersionRecord};
+use futures_util::StreamExt;
+
+/// Largest single CopyObject (AWS: 5 GiB).
+const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+impl Gateway {
+    /// The source version of a copy, with `x-amz-copy-source-if-*` applied.
+    pub(super) fn copy_source_record(&self, copy: &CopyParams) -> S3Result<Box<VersionRecord>> {
+        let s = &copy.source;
+        self.require_bucket(&s.bucket)?;
+        let rec = self.resolve_readable(&s.bucket, &s.key, &s.version).map_err(|e| match e.code {
+            S3Code::MethodNotAllowed => S3Error::invalid_request("The source of a copy request may not specifically refer to a delete marker by version id."),
+            _ => e,
+        })?;
+        let c = &copy.conditions;
+        let failed = || S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+        let modified = rec.created_ms / 1000;
+        if let Some(m) = &c.if_match {
+            if !super::object::etag_matches(m, &rec.etag) {
+                return Err(failed());
+            }
+        } else if c.if_unmodified_since.is_some_and(|t| modified > t.timestamp()) {
+            return Err(failed());
+        }
+        if let Some(m) = &c.if_none_match {
+            if super::object::etag_matches(m, &rec.etag) {
+                return Err(failed());
+            }
+        } else if c.if_modified_since.is_some_and(|t| modified <= t.timestamp()) {
+            return Err(failed());
+        }
+        Ok(rec)
+    }
+
+    /// Stream `len` bytes from `start` of `src` into a new blob `id`, hashing as we go (and verifying
+    /// the source blobs' recorded SHA-256 where they are read whole).
+    pub(super) async fn copy_bytes(
+        &self,
+        src: &VersionRecord,
+        start: u64,
+        len: u64,
+        id: &str,
+        alg: ChecksumAlgorithm,
+    ) -> S3Result<(ComputedDigests, BlobWriter)> {
+        let mut body = self.object_stream(src, start, len)?;
+        let mut writer = self.blobs.begin(id).await?;
+        let mut digests = IngestDigests::new(Some(alg));
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(S3Error::internal(format!("reading the copy source failed: {e}")));
+                }
+            };
+            digests.update(&chunk);
+            if let Err(e) = writer.write(&chunk).await {
+                writer.abort().await;
+                return Err(e);
+            }
+        }
+        let computed = digests.finish();
+        if computed.len != len {
+            writer.abort().await;
+            return Err(S3Error::internal("the copy source is shorter than its record"));
+        }
+        Ok((computed, writer))
+    }
+
+    pub(super) async fn copy_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        write: &WriteHeaders,
+        copy: &CopyParams,
+        parts: &http::request::Parts,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        let dest = self.require_bucket(bucket)?;
+        let src = self.copy_source_record(copy)?;
+        let same = copy.source.bucket == bucket && copy.source.key == key;
+        if same && !copy.replace_metadata && matches!(copy.source.version, VersionSel::Current) {
+            return Err(S3Error::invalid_request(
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+            ));
+        }
+        if src.size > MAX_COPY {
+            return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"));
+        }
+        let lock_req =
+            LockRequest::CreateVersion { headers: write.lock, bucket_default: dest.default_retention, has_client_digest: true };
+        decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| super::util::deny(ctx, d))?;
+        self.check_write_conditions(bucket, key, write)?;
+        let alg = crate::s3::parse::single_header(&parts.headers, "x-amz-checksum-algorithm")?
+            .and_then(ChecksumAlgorithm::parse)
+            .or(src.checksum_algorithm.filter(|_| src.parts_count.is_none()))
+            .unwrap_or(ChecksumAlgorithm::Crc64Nvme);
+        let seq = self.catalog.next_seq()?;
+        let now = self.clock.now().at();
+        let version_id = make_version_id(now.timestamp_micros(), seq);
+        let (computed, writer) = self.copy_bytes(&src, 0, src.size, &version_id, alg).await?;
+        let headers = if copy.replace_metadata { write.content.clone() } else { src.headers.clone() };
+        let tags = if copy.replace_tagging { write.tagging.clone().unwrap_or_default().into_iter().collect() } else { src.tags.clone() };
+        let rec = VersionRecord {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.clone(),
+            seq,
+            created_ms: now.timestamp_millis(),
+            delete_marker: false,
+            size: computed.len,
+            etag: hex::encode(computed.md5),
+            sha256: hex::encode(computed.sha256),
+            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
+            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
+            checksum_type: computed.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
+            headers,
+            retention: None,
+            legal_hold: false,
+            blob: Some(BlobRef::Single { id: version_id.clone() }),
+            owner: ctx.owner(),
+            tags,
+            parts_count: None,
+        };
+        ctx.audit.bytes_in = computed.len;
+        ctx.audit.detail = Some(format!("copied from {}/{} version {}", src.bucket, src.key, src.version_id));
+        let rec = self.finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx).await?;
+        let doc = CopyObjectResult {
+            xmlns: NS,
+            etag: quoted(&rec.etag),
+            last_modified: iso_ms(rec.created_ms),
+            checksum: ChecksumOut::new(rec.checksum_algorithm, rec.checksum.clone(), rec.checksum_type.clone()),
+        };
+        Ok(Reply::xml(xml::to_xml("CopyObjectResult", &doc)?)
+            .header("x-amz-version-id", rec.version_id.clone())
+            .header("x-amz-copy-source-version-id", src.version_id.clone()))
+    }
+}

@@ -1,0 +1,122 @@
+//! Object tagging (outside the WORM record: tags may change on a retained version, data and lock
+//! fields never do), the fixed owner-only ACL, and the bucket configuration probes real tools send.
+
+use super::body::read_xml;
+use super::{Ctx, Gateway};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::{BucketProbe, VersionSel};
+use crate::s3::respond::Reply;
+use crate::s3::xml::{self, TagOut, TagSetOut, TaggingIn, TaggingOut, NS};
+use crate::store::VersionEntry;
+use http::StatusCode;
+use hyper::body::Incoming;
+use std::collections::BTreeMap;
+
+impl Gateway {
+    pub(super) async fn get_tagging(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let rec = self.resolve_readable(bucket, key, version)?;
+        let doc = TaggingOut {
+            xmlns: NS,
+            tag_set: TagSetOut { tags: rec.tags.iter().map(|(k, v)| TagOut { key: k.clone(), value: v.clone() }).collect() },
+        };
+        Ok(Reply::xml(xml::to_xml("Tagging", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
+    }
+
+    /// Replace a version's tags (PUT) or clear them (DELETE, `body` = None).
+    pub(super) async fn set_tagging(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &VersionSel,
+        body: Option<(&http::request::Parts, Incoming)>,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let tags: BTreeMap<String, String> = match body {
+            None => BTreeMap::new(),
+            Some((parts, body)) => {
+                let text = read_xml(parts, body, ctx).await?;
+                let doc: TaggingIn = xml::from_xml("Tagging", &text)?;
+                let list: Vec<(String, String)> = doc
+                    .tag_set
+                    .map(|t| t.tags)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+                    .collect();
+                xml::validate_tags(&list)?;
+                list.into_iter().collect()
+            }
+        };
+        let _g = self.locks.key(bucket, key).await;
+        // Same resolution as reads: a delete marker has no tags (405), a corrupt record is refused.
+        let mut rec = self.resolve_readable(bucket, key, version)?;
+        // Re-read under the lock so a concurrent lock change is not overwritten.
+        match self.catalog.version(bucket, key, rec.seq)? {
+            Some(VersionEntry::Ok(fresh)) => rec = fresh,
+            _ => return Err(S3Error::new(S3Code::NoSuchVersion, "The specified version does not exist.")),
+        }
+        ctx.audit.version_id = Some(rec.version_id.clone());
+        ctx.audit.detail = Some(format!("tags {:?} -> {:?}", rec.tags, tags));
+        rec.tags = tags;
+        self.catalog.update_version(&rec).await?;
+        let status = if ctx.audit.operation == "DeleteObjectTagging" { StatusCode::NO_CONTENT } else { StatusCode::OK };
+        Ok(Reply::empty(status).header("x-amz-version-id", rec.version_id.clone()))
+    }
+
+    pub(super) async fn get_object_acl(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let rec = self.resolve_readable(bucket, key, version)?;
+        Ok(Reply::xml(xml::owner_full_control_acl()).header("x-amz-version-id", rec.version_id.clone()))
+    }
+
+    /// Only the canned `private` ACL (what wormgate always has) is accepted; it changes nothing.
+    pub(super) async fn put_acl(&self, bucket: &str, object: Option<(&str, &VersionSel)>, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        if let Some((key, version)) = object {
+            self.resolve_readable(bucket, key, version)?;
+        }
+        let canned = crate::s3::parse::single_header(&parts.headers, "x-amz-acl")?;
+        let text = read_xml(parts, body, ctx).await?;
+        let grants_other = ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"]
+            .iter()
+            .any(|h| parts.headers.contains_key(*h));
+        let body_ok = text.trim().is_empty()
+            || (text.matches("<Grant>").count() <= 1 && text.contains("FULL_CONTROL") && !text.contains("AllUsers") && !text.contains("AuthenticatedUsers"));
+        match canned {
+            Some("private") | Some("bucket-owner-full-control") | None if !grants_other && body_ok => Ok(Reply::empty(StatusCode::OK)),
+            _ => Err(S3Error::new(
+                S3Code::NotImplemented,
+                "Only the private ACL is supported: wormgate objects are readable only by authenticated users of this gateway",
+            )),
+        }
+    }
+
+    pub(super) async fn get_bucket_acl(&self, bucket: &str) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        Ok(Reply::xml(xml::owner_full_control_acl()))
+    }
+
+    pub(super) async fn bucket_probe(&self, bucket: &str, probe: BucketProbe) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let (code, msg) = match probe {
+            BucketProbe::Policy => (S3Code::NoSuchBucketPolicy, "The bucket policy does not exist"),
+            BucketProbe::Encryption => {
+                (S3Code::ServerSideEncryptionConfigurationNotFoundError, "The server side encryption configuration was not found")
+            }
+            BucketProbe::Cors => (S3Code::NoSuchCORSConfiguration, "The CORS configuration does not exist"),
+            BucketProbe::Tagging => (S3Code::NoSuchTagSet, "The TagSet does not exist"),
+            BucketProbe::Lifecycle => (S3Code::NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"),
+            BucketProbe::Replication => (S3Code::NoSuchReplicationConfiguration, "The replication configuration was not found"),
+            BucketProbe::PublicAccessBlock => {
+                (S3Code::NoSuchPublicAccessBlockConfiguration, "The public access block configuration was not found")
+            }
+            BucketProbe::OwnershipControls => {
+                (S3Code::OwnershipControlsNotFoundError, "The bucket ownership controls were not found")
+            }
+            BucketProbe::Website => (S3Code::NoSuchWebsiteConfiguration, "The specified bucket does not have a website configuration"),
+        };
+        Err(S3Error::new(code, msg))
+    }
+}

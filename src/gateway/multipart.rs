@@ -1,0 +1,513 @@
+//! Multipart uploads. Parts are blobs of their own; completion writes no object bytes again — the
+//! version is a manifest of its part blobs, committed atomically with the removal of the upload.
+
+use super::body::{ingest, read_xml, require_length};
+use super::bucket::owner;
+use super::util::{deny, iso_ms, quoted};
+use super::version::Commit;
+use super::{Ctx, Gateway};
+use crate::checksum::{b64, b64_decode, ChecksumAlgorithm, ExpectedDigests};
+use crate::lock::{decide, LockHeaders, Request as LockRequest, RequestedMode};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
+use crate::s3::respond::Reply;
+use crate::s3::xml::{self, *};
+use crate::store::meta::make_version_id;
+use crate::store::records::{PartRecord, UploadRecord};
+use crate::store::{BlobRef, PartRef, VersionRecord};
+use http::StatusCode;
+use hyper::body::Incoming;
+use md5::Digest as _;
+
+/// Largest part (AWS: 5 GiB) and smallest non-last part (AWS: 5 MiB).
+pub const MAX_PART: u64 = 5 * 1024 * 1024 * 1024;
+pub const MIN_PART: u64 = 5 * 1024 * 1024;
+
+fn no_such_upload() -> S3Error {
+    S3Error::new(
+        S3Code::NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
+}
+
+fn lock_headers_of(u: &UploadRecord) -> LockHeaders {
+    LockHeaders {
+        mode: u.lock_mode_compliance.map(|c| if c { RequestedMode::Compliance } else { RequestedMode::Governance }),
+        retain_until: u.lock_retain_until_ms.map(super::util::from_ms),
+        legal_hold: u.lock_legal_hold,
+    }
+}
+
+/// CRC algorithm for `crc_fast::checksum_combine`.
+fn crc_kind(alg: ChecksumAlgorithm) -> Option<crc_fast::CrcAlgorithm> {
+    match alg {
+        ChecksumAlgorithm::Crc32 => Some(crc_fast::CrcAlgorithm::Crc32IsoHdlc),
+        ChecksumAlgorithm::Crc32c => Some(crc_fast::CrcAlgorithm::Crc32Iscsi),
+        ChecksumAlgorithm::Crc64Nvme => Some(crc_fast::CrcAlgorithm::Crc64Nvme),
+        _ => None,
+    }
+}
+
+fn raw_to_u64(raw: &[u8]) -> u64 {
+    raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+/// Whole-object checksum of a completed upload, from the part checksums alone.
+fn combine_checksums(alg: ChecksumAlgorithm, ty: &str, parts: &[PartRecord]) -> Option<String> {
+    let raws: Option<Vec<(Vec<u8>, u64)>> =
+        parts.iter().map(|p| p.checksum.as_deref().and_then(b64_decode).map(|r| (r, p.size))).collect();
+    let raws = raws?;
+    if ty == "FULL_OBJECT" {
+        let kind = crc_kind(alg)?;
+        let mut acc: Option<u64> = None;
+        for (raw, size) in &raws {
+            let c = raw_to_u64(raw);
+            acc = Some(match acc {
+                None => c,
+                Some(a) => crc_fast::checksum_combine(kind, a, c, *size),
+            });
+        }
+        let v = acc.unwrap_or(0);
+        let bytes = v.to_be_bytes();
+        Some(b64(&bytes[8 - alg.digest_len()..]))
+    } else {
+        let mut h = crate::checksum::Hasher::new(alg);
+        for (raw, _) in &raws {
+            h.update(raw);
+        }
+        Some(format!("{}-{}", b64(&h.finish()), parts.len()))
+    }
+}
+
+impl Gateway {
+    pub(super) async fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        write: &WriteHeaders,
+        alg: Option<ChecksumAlgorithm>,
+        ty: Option<String>,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        let b = self.require_bucket(bucket)?;
+        // Refuse bad lock headers now rather than after gigabytes of parts.
+        decide(
+            &LockRequest::CreateVersion { headers: write.lock, bucket_default: b.default_retention, has_client_digest: true },
+            &self.policy,
+            self.clock.now(),
+        )
+        .map_err(|d| deny(ctx, d))?;
+        let ty = match (alg, ty) {
+            (Some(a), Some(t)) if t == "FULL_OBJECT" && crc_kind(a).is_none() => {
+                return Err(S3Error::invalid_request(format!(
+                    "The FULL_OBJECT checksum type is not supported for {}; use COMPOSITE",
+                    a.as_str()
+                )))
+            }
+            (Some(a), None) => Some(if a == ChecksumAlgorithm::Crc64Nvme { "FULL_OBJECT" } else { "COMPOSITE" }.to_string()),
+            (None, Some(_)) => {
+                return Err(S3Error::invalid_request("x-amz-checksum-type requires x-amz-checksum-algorithm"))
+            }
+            (_, t) => t,
+        };
+        let seq = self.catalog.next_seq()?;
+        let now = self.clock.now().at();
+        let upload_id = make_version_id(now.timestamp_micros(), seq);
+        let rec = UploadRecord {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: upload_id.clone(),
+            initiated_ms: now.timestamp_millis(),
+            owner: ctx.owner(),
+            headers: write.content.clone(),
+            lock_retain_until_ms: write.lock.retain_until.map(|d| d.timestamp_millis()),
+            lock_mode_compliance: write.lock.mode.map(|m| m == RequestedMode::Compliance),
+            lock_legal_hold: write.lock.legal_hold,
+            checksum_algorithm: alg,
+            checksum_type: ty.clone(),
+            tags: write.tagging.clone().unwrap_or_default().into_iter().collect(),
+        };
+        self.catalog.put_upload(&rec).await?;
+        ctx.audit.detail = Some(format!("upload {upload_id}"));
+        let doc = InitiateMultipartUploadResult { xmlns: NS, bucket: bucket.into(), key: key.into(), upload_id };
+        let mut reply = Reply::xml(xml::to_xml("InitiateMultipartUploadResult", &doc)?);
+        if let Some(a) = alg {
+            reply = reply.header("x-amz-checksum-algorithm", a.as_str()).opt_header("x-amz-checksum-type", ty);
+        }
+        Ok(reply)
+    }
+
+    fn require_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadRecord> {
+        self.require_bucket(bucket)?;
+        self.catalog.upload(bucket, key, upload_id)?.ok_or_else(no_such_upload)
+    }
+
+    /// Record a part blob; a replaced part's blob is discarded (it never was a version).
+    async fn record_part(&self, u: &UploadRecord, part: PartRecord) -> S3Result<()> {
+        let _g = self.locks.key(&u.bucket, &u.key).await;
+        if self.catalog.upload(&u.bucket, &u.key, &u.upload_id)?.is_none() {
+            let _ = self.blobs.discard_unreferenced(&part.blob_id).await;
+            return Err(no_such_upload());
+        }
+        if let Some(old) = self.catalog.put_part(&u.bucket, &u.key, &u.upload_id, &part).await? {
+            let _ = self.blobs.discard_unreferenced(&old.blob_id).await;
+        }
+        Ok(())
+    }
+
+    fn part_blob_id(&self, upload_id: &str, part: u32) -> S3Result<String> {
+        Ok(format!("{upload_id}-p{part:05}-{:x}", self.catalog.next_seq()?))
+    }
+
+    pub(super) async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        let u = self.require_upload(bucket, key, upload_id)?;
+        require_length(parts)?;
+        let payload = ctx.auth.as_ref().map(|a| a.payload.clone()).unwrap_or(crate::auth::PayloadMode::Unsigned);
+        let expected = ExpectedDigests::from_headers(&parts.headers, &payload)?;
+        if self.policy.require_client_digest && !expected.has_client_digest() {
+            return Err(S3Error::invalid_request(
+                "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters",
+            ));
+        }
+        let blob_id = self.part_blob_id(upload_id, part_number)?;
+        let mut writer = self.blobs.begin(&blob_id).await?;
+        let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PART, u.checksum_algorithm).await {
+            Ok(c) => c,
+            Err(e) => {
+                writer.abort().await;
+                return Err(e);
+            }
+        };
+        writer.commit(b"").await?;
+        ctx.audit.bytes_in = computed.len;
+        ctx.audit.sha256 = Some(hex::encode(computed.sha256));
+        let part = PartRecord {
+            part_number,
+            blob_id,
+            size: computed.len,
+            etag: hex::encode(computed.md5),
+            sha256: hex::encode(computed.sha256),
+            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
+            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
+            last_modified_ms: self.clock.now().at().timestamp_millis(),
+        };
+        let mut reply = Reply::empty(StatusCode::OK).header("etag", quoted(&part.etag));
+        if expected.algorithm().is_some() || u.checksum_algorithm.is_some() {
+            if let (Some(a), Some(v)) = (part.checksum_algorithm, part.checksum.clone()) {
+                reply = reply.header(a.header_name(), v);
+            }
+        }
+        self.record_part(&u, part).await?;
+        Ok(reply)
+    }
+
+    pub(super) async fn upload_part_copy(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        copy: &CopyParams,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        let u = self.require_upload(bucket, key, upload_id)?;
+        let src = self.copy_source_record(copy)?;
+        let (start, len) = match copy.range {
+            None => (0, src.size),
+            Some((a, b)) => {
+                if b >= src.size || a > b {
+                    return Err(S3Error::new(
+                        S3Code::InvalidRange,
+                        format!("The x-amz-copy-source-range bytes={a}-{b} is not within the source object of size {}", src.size),
+                    ));
+                }
+                (a, b - a + 1)
+            }
+        };
+        if len > MAX_PART {
+            return Err(S3Error::new(S3Code::EntityTooLarge, "A part may be at most 5 GiB"));
+        }
+        let blob_id = self.part_blob_id(upload_id, part_number)?;
+        let alg = u.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Crc64Nvme);
+        let (computed, writer) = self.copy_bytes(&src, start, len, &blob_id, alg).await?;
+        writer.commit(b"").await?;
+        ctx.audit.bytes_in = computed.len;
+        ctx.audit.detail = Some(format!("copied from {}/{} version {}", src.bucket, src.key, src.version_id));
+        let part = PartRecord {
+            part_number,
+            blob_id,
+            size: computed.len,
+            etag: hex::encode(computed.md5),
+            sha256: hex::encode(computed.sha256),
+            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
+            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
+            last_modified_ms: self.clock.now().at().timestamp_millis(),
+        };
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult xmlns=\"{NS}\"><ETag>{}</ETag><LastModified>{}</LastModified></CopyPartResult>",
+            crate::s3::error::xml_escape(&quoted(&part.etag)),
+            iso_ms(part.last_modified_ms)
+        );
+        let reply = Reply::xml(body).header("x-amz-copy-source-version-id", src.version_id.clone());
+        self.record_part(&u, part).await?;
+        Ok(reply)
+    }
+
+    pub(super) async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        if_none_match_star: bool,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
+        let u = self.require_upload(bucket, key, upload_id)?;
+        let text = read_xml(parts, body, ctx).await?;
+        let doc: CompleteMultipartUploadIn = xml::from_xml("CompleteMultipartUpload", &text)?;
+        if doc.parts.is_empty() {
+            return Err(S3Error::malformed_xml("CompleteMultipartUpload must list at least one part"));
+        }
+        if doc.parts.len() > 10_000 {
+            return Err(S3Error::malformed_xml("at most 10000 parts"));
+        }
+        let stored = self.catalog.parts_of(bucket, key, upload_id)?;
+        let mut chosen: Vec<PartRecord> = Vec::with_capacity(doc.parts.len());
+        let mut last = 0u32;
+        let invalid_part = |n: u32| {
+            S3Error::new(
+                S3Code::InvalidPart,
+                format!("One or more of the specified parts could not be found, or its entity tag did not match: part {n}"),
+            )
+        };
+        for p in &doc.parts {
+            let n: u32 = p
+                .part_number
+                .as_deref()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| S3Error::malformed_xml("PartNumber must be a number"))?;
+            if n <= last {
+                return Err(S3Error::new(S3Code::InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number."));
+            }
+            last = n;
+            let rec = stored.iter().find(|s| s.part_number == n).ok_or_else(|| invalid_part(n))?;
+            let etag = p.etag.as_deref().map(|e| e.trim().trim_matches('"')).unwrap_or("");
+            if etag != rec.etag {
+                return Err(invalid_part(n));
+            }
+            for claimed in [&p.crc32, &p.crc32c, &p.crc64nvme, &p.sha1, &p.sha256].into_iter().flatten() {
+                if Some(claimed.trim()) != rec.checksum.as_deref() {
+                    return Err(invalid_part(n));
+                }
+            }
+            chosen.push(rec.clone());
+        }
+        for (i, p) in chosen.iter().enumerate() {
+            if i + 1 < chosen.len() && p.size < MIN_PART {
+                return Err(S3Error::new(
+                    S3Code::EntityTooSmall,
+                    format!("Your proposed upload is smaller than the minimum allowed size: part {} is {} bytes (minimum 5 MiB except the last part)", p.part_number, p.size),
+                ));
+            }
+        }
+        let n = chosen.len();
+        let mut md5 = md5::Md5::new();
+        let mut sha = sha2::Sha256::new();
+        for p in &chosen {
+            md5.update(hex::decode(&p.etag).unwrap_or_default());
+            sha2::Digest::update(&mut sha, hex::decode(&p.sha256).unwrap_or_default());
+        }
+        let etag = format!("{}-{n}", hex::encode(md5.finalize()));
+        let sha256 = format!("{}-{n}", hex::encode(sha2::Digest::finalize(sha)));
+        // The algorithm of the whole object: the upload's, else the parts' common default.
+        let alg = u.checksum_algorithm.or_else(|| {
+            let first = chosen[0].checksum_algorithm?;
+            chosen.iter().all(|p| p.checksum_algorithm == Some(first)).then_some(first).filter(|a| crc_kind(*a).is_some())
+        });
+        let ty = u.checksum_type.clone().or_else(|| alg.map(|_| "FULL_OBJECT".to_string()));
+        let checksum = match (alg, ty.as_deref()) {
+            (Some(a), Some(t)) => combine_checksums(a, t, &chosen),
+            _ => None,
+        };
+        if let (Some(a), Some(claimed)) = (alg, parts.headers.get(alg.map(|a| a.header_name()).unwrap_or("x-amz-checksum-none"))) {
+            let claimed = claimed.to_str().unwrap_or("").trim();
+            let ours = checksum.as_deref().unwrap_or("");
+            if claimed != ours && claimed != ours.split('-').next().unwrap_or("") {
+                return Err(S3Error::new(S3Code::BadDigest, format!("The {} you specified did not match the calculated checksum.", a.header_name())));
+            }
+        }
+        let b = self.require_bucket(bucket)?;
+        let lock_req =
+            LockRequest::CreateVersion { headers: lock_headers_of(&u), bucket_default: b.default_retention, has_client_digest: true };
+        let seq = self.catalog.next_seq()?;
+        let now = self.clock.now().at();
+        let version_id = make_version_id(now.timestamp_micros(), seq);
+        let size = chosen.iter().map(|p| p.size).sum();
+        let rec = VersionRecord {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.clone(),
+            seq,
+            created_ms: now.timestamp_millis(),
+            delete_marker: false,
+            size,
+            etag: etag.clone(),
+            sha256,
+            checksum_algorithm: checksum.as_ref().and(alg),
+            checksum: checksum.clone(),
+            checksum_type: checksum.as_ref().and(ty.clone()),
+            headers: u.headers.clone(),
+            retention: None,
+            legal_hold: false,
+            blob: Some(BlobRef::Parts {
+                parts: chosen
+                    .iter()
+                    .map(|p| PartRef { id: p.blob_id.clone(), size: p.size, etag: p.etag.clone(), checksum: p.checksum.clone(), sha256: p.sha256.clone() })
+                    .collect(),
+            }),
+            owner: u.owner.clone(),
+            tags: u.tags.clone(),
+            parts_count: Some(n as u32),
+        };
+        // The manifest blob carries the record's second copy (for `wormgate recover`); it holds no data.
+        let writer = self.blobs.begin(&version_id).await?;
+        let write = WriteHeaders { if_none_match_star, ..Default::default() };
+        let rec = self.finalize_version(rec, &lock_req, &write, writer, Commit::CompleteUpload(upload_id), ctx).await?;
+        // Parts uploaded but not named in the completion were never part of a version.
+        for p in stored.iter().filter(|s| !chosen.iter().any(|c| c.blob_id == s.blob_id)) {
+            let _ = self.blobs.discard_unreferenced(&p.blob_id).await;
+        }
+        let doc = CompleteMultipartUploadResult {
+            xmlns: NS,
+            location: format!("/{bucket}/{key}"),
+            bucket: bucket.into(),
+            key: key.into(),
+            etag: quoted(&etag),
+            checksum: ChecksumOut::new(rec.checksum_algorithm, rec.checksum.clone(), rec.checksum_type.clone()),
+        };
+        Ok(Reply::xml(xml::to_xml("CompleteMultipartUploadResult", &doc)?).header("x-amz-version-id", rec.version_id))
+    }
+
+    pub(super) async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str, ctx: &mut Ctx) -> S3Result<Reply> {
+        self.require_upload(bucket, key, upload_id)?;
+        let _g = self.locks.key(bucket, key).await;
+        let parts = self.catalog.parts_of(bucket, key, upload_id)?;
+        if !self.catalog.abort_upload(bucket, key, upload_id).await? {
+            return Err(no_such_upload());
+        }
+        for p in &parts {
+            let _ = self.blobs.discard_unreferenced(&p.blob_id).await;
+        }
+        ctx.audit.detail = Some(format!("aborted upload {upload_id}: {} parts reclaimed", parts.len()));
+        Ok(Reply::empty(StatusCode::NO_CONTENT))
+    }
+
+    pub(super) async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max: usize) -> S3Result<Reply> {
+        let u = self.require_upload(bucket, key, upload_id)?;
+        let all: Vec<PartRecord> =
+            self.catalog.parts_of(bucket, key, upload_id)?.into_iter().filter(|p| p.part_number > marker).collect();
+        let truncated = all.len() > max;
+        let page: Vec<&PartRecord> = all.iter().take(max).collect();
+        let doc = ListPartsResult {
+            xmlns: NS,
+            bucket: bucket.into(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+            part_number_marker: marker,
+            next_part_number_marker: page.last().map(|p| p.part_number),
+            max_parts: max,
+            is_truncated: truncated,
+            initiator: owner(),
+            owner: owner(),
+            storage_class: "STANDARD",
+            checksum_algorithm: u.checksum_algorithm.map(|a| a.as_str()),
+            checksum_type: u.checksum_type.clone(),
+            parts: page
+                .iter()
+                .map(|p| PartOut {
+                    part_number: p.part_number,
+                    last_modified: iso_ms(p.last_modified_ms),
+                    etag: quoted(&p.etag),
+                    size: p.size,
+                    checksum: ChecksumOut::new(u.checksum_algorithm.and(p.checksum_algorithm), p.checksum.clone(), None),
+                })
+                .collect(),
+        };
+        Ok(Reply::xml(xml::to_xml("ListPartsResult", &doc)?))
+    }
+
+    pub(super) async fn list_uploads(&self, bucket: &str, p: &ListParams) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let key_marker = p.marker.clone().unwrap_or_default();
+        let id_marker = p.version_id_marker.clone().unwrap_or_default();
+        let mut uploads = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut truncated = false;
+        let mut next = (None, None);
+        for u in self.catalog.uploads_of(bucket)? {
+            if !u.key.starts_with(&p.prefix) {
+                continue;
+            }
+            let after_marker = if id_marker.is_empty() {
+                u.key > key_marker
+            } else {
+                u.key > key_marker || (u.key == key_marker && u.upload_id > id_marker)
+            };
+            if !key_marker.is_empty() && !after_marker {
+                continue;
+            }
+            if let Some(d) = p.delimiter.as_deref() {
+                if let Some(i) = u.key[p.prefix.len()..].find(d) {
+                    let cp = format!("{}{}", p.prefix, &u.key[p.prefix.len()..p.prefix.len() + i + d.len()]);
+                    if prefixes.last() != Some(&cp) {
+                        if uploads.len() + prefixes.len() >= p.max_keys {
+                            truncated = true;
+                            break;
+                        }
+                        prefixes.push(cp);
+                    }
+                    continue;
+                }
+            }
+            if uploads.len() + prefixes.len() >= p.max_keys {
+                truncated = true;
+                break;
+            }
+            next = (Some(u.key.clone()), Some(u.upload_id.clone()));
+            uploads.push(UploadOut {
+                key: u.key,
+                upload_id: u.upload_id,
+                initiator: owner(),
+                owner: owner(),
+                storage_class: "STANDARD",
+                initiated: iso_ms(u.initiated_ms),
+                checksum_algorithm: u.checksum_algorithm.map(|a| a.as_str()),
+            });
+        }
+        let doc = ListMultipartUploadsResult {
+            xmlns: NS,
+            bucket: bucket.into(),
+            key_marker,
+            upload_id_marker: id_marker,
+            next_key_marker: if truncated { next.0 } else { None },
+            next_upload_id_marker: if truncated { next.1 } else { None },
+            prefix: p.prefix.clone(),
+            delimiter: p.delimiter.clone(),
+            max_uploads: p.max_keys,
+            is_truncated: truncated,
+            uploads,
+            common_prefixes: prefixes.into_iter().map(|prefix| CommonPrefixOut { prefix }).collect(),
+        };
+        Ok(Reply::xml(xml::to_xml("ListMultipartUploadsResult", &doc)?))
+    }
+}

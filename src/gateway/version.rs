@@ -1,0 +1,100 @@
+//! The one way a new version comes into being (PutObject, CopyObject, CompleteMultipartUpload):
+//! decide at commit time, write the blob's sidecar, then commit the catalog under the key's lock.
+
+use super::util::deny;
+use super::{Ctx, Gateway};
+use crate::lock::retention::format_iso;
+use crate::lock::{decide, Permit, Request as LockRequest};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::WriteHeaders;
+use crate::store::{BlobWriter, VersionEntry, VersionRecord};
+
+/// How the catalog takes the new version.
+pub(super) enum Commit<'a> {
+    /// A plain insert.
+    Insert,
+    /// Atomically with the removal of a multipart upload.
+    CompleteUpload(&'a str),
+}
+
+fn precondition_failed() -> S3Error {
+    S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+}
+
+impl Gateway {
+    /// `If-None-Match: *` (no current version may exist) and `If-Match` (current ETag must match).
+    pub(super) fn check_write_conditions(&self, bucket: &str, key: &str, write: &WriteHeaders) -> S3Result<()> {
+        if !write.if_none_match_star && write.if_match.is_none() {
+            return Ok(());
+        }
+        let current = match self.catalog.latest(bucket, key)? {
+            Some(VersionEntry::Ok(r)) if !r.delete_marker => Some(r),
+            Some(VersionEntry::Corrupt { .. }) => return Err(precondition_failed()),
+            _ => None,
+        };
+        if write.if_none_match_star && current.is_some() {
+            return Err(precondition_failed());
+        }
+        if let Some(m) = &write.if_match {
+            match &current {
+                None => return Err(S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.")),
+                Some(r) if !super::object::etag_matches(m, &r.etag) => return Err(precondition_failed()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Finish a new version whose bytes are written (but not yet visible) in `writer`.
+    pub(super) async fn finalize_version(
+        &self,
+        mut rec: VersionRecord,
+        lock_req: &LockRequest,
+        write: &WriteHeaders,
+        writer: BlobWriter,
+        commit: Commit<'_>,
+        ctx: &mut Ctx,
+    ) -> S3Result<VersionRecord> {
+        // Decide again at commit time so the retention floor counts from when the version appears.
+        let (retention, legal_hold) = match decide(lock_req, &self.policy, self.clock.now()) {
+            Ok(Permit::NewVersion { retention, legal_hold }) => (retention, legal_hold),
+            Ok(other) => {
+                writer.abort().await;
+                return Err(S3Error::internal(format!("unexpected permit {other:?}")));
+            }
+            Err(d) => {
+                writer.abort().await;
+                return Err(deny(ctx, d));
+            }
+        };
+        rec.retention = Some(retention);
+        rec.legal_hold = legal_hold;
+        writer.commit(&crate::store::records::encode(&rec)).await?;
+        let result = {
+            let _g = self.locks.key(&rec.bucket, &rec.key).await;
+            match self.catalog.bucket(&rec.bucket)? {
+                None => Err(S3Error::new(S3Code::NoSuchBucket, format!("The specified bucket does not exist: {}", rec.bucket))),
+                Some(_) => match self.check_write_conditions(&rec.bucket, &rec.key, write) {
+                    Err(e) => Err(e),
+                    Ok(()) => match commit {
+                        Commit::Insert => self.catalog.put_version(&rec).await,
+                        Commit::CompleteUpload(upload_id) => match self.catalog.complete_upload(upload_id, &rec).await? {
+                            true => Ok(()),
+                            false => Err(S3Error::new(S3Code::NoSuchUpload, "The specified upload does not exist.")),
+                        },
+                    },
+                },
+            }
+        };
+        if let Err(e) = result {
+            // The version never became visible: its own blob (data or manifest) is unreferenced.
+            let _ = self.blobs.discard_unreferenced(&rec.version_id).await;
+            return Err(e);
+        }
+        ctx.audit.version_id = Some(rec.version_id.clone());
+        ctx.audit.sha256 = Some(rec.sha256.clone());
+        ctx.audit.retain_until = Some(format_iso(retention.retain_until()));
+        ctx.audit.legal_hold = Some(legal_hold);
+        Ok(rec)
+    }
+}
