@@ -77,10 +77,15 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on http://{local}");
-        tasks.push(tokio::spawn(crate::http::serve_http(listener, gateway.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::http::serve(listener, None, gateway.clone(), stop_rx.clone())));
     }
     if let Some(tls) = &cfg.tls {
-        return Err(format!("TLS ({}) is not available in this build", tls.listen));
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let acceptor = crate::http::tls_acceptor(&tls.cert, &tls.key)?;
+        let listener = crate::http::bind(tls.listen).await?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("listening on https://{local}");
+        tasks.push(tokio::spawn(crate::http::serve(listener, Some(acceptor), gateway.clone(), stop_rx.clone())));
     }
     wait_for_signal().await;
     tracing::info!("shutting down");

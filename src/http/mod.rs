@@ -6,13 +6,36 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::net::SocketAddr;
+use std::path::Path;
+use tokio_rustls::TlsAcceptor;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Serve plain HTTP on `listener` until `shutdown` resolves.
-pub async fn serve_http(
+/// Load a PEM certificate chain and private key into a TLS acceptor (HTTP/2 and HTTP/1.1 via ALPN).
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("cannot read TLS certificate {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad TLS certificate {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate found in {}", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read TLS key {}: {e}", key.display()))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate and key do not fit together: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serve HTTP (or HTTPS, with `tls`) on `listener` until `shutdown` resolves.
+pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     gateway: Arc<Gateway>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -40,13 +63,40 @@ pub async fn serve_http(
                     let gw = gw.clone();
                     async move { Ok::<_, std::convert::Infallible>(gw.handle(req, remote).await) }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
-                let fut = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = fut.await {
-                        tracing::debug!(error = %e, %remote, "connection ended with error");
+                match &tls {
+                    None => {
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                        let fut = graceful.watch(conn);
+                        tokio::spawn(async move {
+                            if let Err(e) = fut.await {
+                                tracing::debug!(error = %e, %remote, "connection ended with error");
+                            }
+                        });
                     }
-                });
+                    Some(acceptor) => {
+                        // Handshake inside the task, with a deadline, so a slow client cannot stall accepts.
+                        let acceptor = acceptor.clone();
+                        let builder = builder.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let tls_stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%remote, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), svc).into_owned();
+                            if let Err(e) = watcher.watch(conn).await {
+                                tracing::debug!(error = %e, %remote, "connection ended with error");
+                            }
+                        });
+                    }
+                }
             }
             _ = shutdown.changed() => break,
         }
