@@ -207,9 +207,17 @@ impl ExpectedDigests {
     pub fn from_headers(headers: &HeaderMap, payload: &PayloadMode) -> S3Result<Self> {
         let mut out = ExpectedDigests::default();
         if let Some(v) = headers.get("content-md5") {
-            let raw = v.to_str().ok().and_then(b64_decode).filter(|d| d.len() == 16).ok_or_else(|| {
-                S3Error::new(S3Code::InvalidDigest, "The Content-MD5 you specified is not valid base64 of a 16-byte MD5")
-            })?;
+            let raw = v
+                .to_str()
+                .ok()
+                .and_then(b64_decode)
+                .filter(|d| d.len() == 16)
+                .ok_or_else(|| {
+                    S3Error::new(
+                        S3Code::InvalidDigest,
+                        "The Content-MD5 you specified is not valid base64 of a 16-byte MD5",
+                    )
+                })?;
             let mut md5 = [0u8; 16];
             md5.copy_from_slice(&raw);
             out.content_md5 = Some(md5);
@@ -237,9 +245,14 @@ impl ExpectedDigests {
         }
         if let Some(t) = headers.get("x-amz-trailer") {
             let name = t.to_str().unwrap_or("").trim().to_ascii_lowercase();
-            let alg = ChecksumAlgorithm::ALL.into_iter().find(|a| a.header_name() == name).ok_or_else(|| {
-                S3Error::invalid_request(format!("The value specified in the x-amz-trailer header is not supported: {name}"))
-            })?;
+            let alg = ChecksumAlgorithm::ALL
+                .into_iter()
+                .find(|a| a.header_name() == name)
+                .ok_or_else(|| {
+                    S3Error::invalid_request(format!(
+                        "The value specified in the x-amz-trailer header is not supported: {name}"
+                    ))
+                })?;
             if out.checksum_header.is_some() {
                 return Err(S3Error::invalid_request(
                     "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
@@ -264,12 +277,18 @@ impl ExpectedDigests {
             }
         }
         let decoded = headers.get("x-amz-decoded-content-length");
-        let streaming = matches!(payload, PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer);
+        let streaming = matches!(
+            payload,
+            PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer
+        );
         if streaming {
             if let Some(v) = decoded {
-                out.decoded_length = Some(v.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                    S3Error::invalid_argument("x-amz-decoded-content-length is not a number")
-                })?);
+                out.decoded_length = Some(
+                    v.to_str()
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| S3Error::invalid_argument("x-amz-decoded-content-length is not a number"))?,
+                );
             }
         } else if let Some(v) = headers.get(http::header::CONTENT_LENGTH) {
             out.decoded_length = v.to_str().ok().and_then(|s| s.parse().ok());
@@ -297,7 +316,10 @@ impl ExpectedDigests {
             if n != computed.len {
                 return Err(S3Error::new(
                     S3Code::IncompleteBody,
-                    format!("You did not provide the number of bytes specified: expected {n}, received {}", computed.len),
+                    format!(
+                        "You did not provide the number of bytes specified: expected {n}, received {}",
+                        computed.len
+                    ),
                 ));
             }
         }
@@ -311,13 +333,19 @@ impl ExpectedDigests {
         }
         if let Some(md5) = &self.content_md5 {
             if *md5 != computed.md5 {
-                return Err(S3Error::new(S3Code::BadDigest, "The Content-MD5 you specified did not match what we received."));
+                return Err(S3Error::new(
+                    S3Code::BadDigest,
+                    "The Content-MD5 you specified did not match what we received.",
+                ));
             }
         }
         let claimed = if let Some((alg, v)) = &self.checksum_header {
             Some((*alg, v.clone()))
         } else if let Some(alg) = self.trailer_checksum {
-            let v = trailers.iter().find(|(k, _)| k == alg.header_name()).map(|(_, v)| v.trim().to_string());
+            let v = trailers
+                .iter()
+                .find(|(k, _)| k == alg.header_name())
+                .map(|(_, v)| v.trim().to_string());
             match v {
                 Some(v) => Some((alg, v)),
                 None => {
@@ -336,7 +364,10 @@ impl ExpectedDigests {
                 Some((calg, _)) if *calg == alg => {
                     return Err(S3Error::new(
                         S3Code::BadDigest,
-                        format!("The {} you specified did not match the calculated checksum.", alg.header_name()),
+                        format!(
+                            "The {} you specified did not match the calculated checksum.",
+                            alg.header_name()
+                        ),
                     ))
                 }
                 _ => return Err(S3Error::internal("checksum algorithm was not computed")),

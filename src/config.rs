@@ -45,6 +45,22 @@ pub struct ServeArgs {
     /// Address to listen on for HTTPS (default: the HTTP port + 1 when only --listen is given).
     #[arg(long, env = "WORMGATE_TLS_LISTEN")]
     pub tls_listen: Option<SocketAddr>,
+    /// Upstream mode: S3 endpoint that stores the bytes (`http://127.0.0.1:8333`, `https://s3.example`).
+    /// Credentials come from WORMGATE_UPSTREAM_ACCESS_KEY / WORMGATE_UPSTREAM_SECRET_KEY.
+    #[arg(long, env = "WORMGATE_UPSTREAM_ENDPOINT")]
+    pub upstream_endpoint: Option<String>,
+    /// Upstream bucket (must exist).
+    #[arg(long, env = "WORMGATE_UPSTREAM_BUCKET")]
+    pub upstream_bucket: Option<String>,
+    /// Region used to sign upstream requests (default us-east-1).
+    #[arg(long, env = "WORMGATE_UPSTREAM_REGION")]
+    pub upstream_region: Option<String>,
+    /// Key prefix of every upstream object (default `wormgate`).
+    #[arg(long, env = "WORMGATE_UPSTREAM_PREFIX")]
+    pub upstream_prefix: Option<String>,
+    /// Path-style upstream URLs (`endpoint/bucket/key`); default true unless the endpoint is AWS.
+    #[arg(long, env = "WORMGATE_UPSTREAM_PATH_STYLE")]
+    pub upstream_path_style: Option<bool>,
 }
 
 /// The config file.
@@ -64,6 +80,21 @@ pub struct FileConfig {
     pub tls_listen: Option<SocketAddr>,
     #[serde(default)]
     pub users: Vec<FileUser>,
+    /// `[upstream]`: upstream mode (see `ServeArgs::upstream_endpoint`).
+    pub upstream: Option<FileUpstream>,
+}
+
+/// The `[upstream]` table of the config file. Environment variables and flags win over it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUpstream {
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub prefix: Option<String>,
+    pub path_style: Option<bool>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
 }
 
 /// A user in the config file.
@@ -89,6 +120,98 @@ pub struct Config {
     pub log_json: bool,
     pub tls: Option<TlsConfig>,
     pub users: Users,
+    /// Upstream mode; `None` = disk blobs under `data_dir`.
+    pub upstream: Option<UpstreamConfig>,
+}
+
+/// Where upstream mode keeps the bytes.
+#[derive(Clone)]
+pub struct UpstreamConfig {
+    /// `scheme://host[:port]`, no path.
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    /// Key prefix without leading/trailing `/` (may be empty).
+    pub prefix: String,
+    pub path_style: bool,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("prefix", &self.prefix)
+            .field("path_style", &self.path_style)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl UpstreamConfig {
+    /// Merge flags/env over the `[upstream]` table; `Ok(None)` when upstream mode is not asked for.
+    fn load(args: &ServeArgs, file: Option<&FileUpstream>) -> Result<Option<UpstreamConfig>, String> {
+        let f = file.cloned().unwrap_or_default();
+        let env = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+        let endpoint = args.upstream_endpoint.clone().or(f.endpoint);
+        let bucket = args.upstream_bucket.clone().or(f.bucket);
+        let access_key = env("WORMGATE_UPSTREAM_ACCESS_KEY").or(f.access_key);
+        let secret_key = env("WORMGATE_UPSTREAM_SECRET_KEY").or(f.secret_key);
+        let Some(endpoint) = endpoint else {
+            if bucket.is_some() {
+                return Err("--upstream-bucket needs --upstream-endpoint".into());
+            }
+            return Ok(None);
+        };
+        let endpoint = endpoint.trim().trim_end_matches('/').to_string();
+        let uri: http::Uri = endpoint
+            .parse()
+            .map_err(|e| format!("--upstream-endpoint '{endpoint}': {e}"))?;
+        match uri.scheme_str() {
+            Some("http") | Some("https") => {}
+            _ => {
+                return Err(format!(
+                    "--upstream-endpoint '{endpoint}' must start with http:// or https://"
+                ))
+            }
+        }
+        if uri.host().is_none() || uri.path().len() > 1 || uri.query().is_some() {
+            return Err(format!(
+                "--upstream-endpoint '{endpoint}' must be scheme://host[:port] without a path"
+            ));
+        }
+        let bucket = bucket.ok_or("upstream mode needs --upstream-bucket")?;
+        if bucket.is_empty() || bucket.len() > 63 || bucket.contains('/') {
+            return Err(format!("--upstream-bucket '{bucket}' is not a bucket name"));
+        }
+        let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
+            return Err("upstream mode needs WORMGATE_UPSTREAM_ACCESS_KEY and WORMGATE_UPSTREAM_SECRET_KEY".into());
+        };
+        let prefix = args
+            .upstream_prefix
+            .clone()
+            .or(f.prefix)
+            .unwrap_or_else(|| "wormgate".into());
+        let prefix = prefix.trim_matches('/').to_string();
+        let is_aws = uri.host().is_some_and(|h| h.ends_with("amazonaws.com"));
+        Ok(Some(UpstreamConfig {
+            endpoint,
+            bucket,
+            region: args
+                .upstream_region
+                .clone()
+                .or(f.region)
+                .unwrap_or_else(|| "us-east-1".into()),
+            prefix,
+            path_style: args.upstream_path_style.or(f.path_style).unwrap_or(!is_aws),
+            access_key,
+            secret_key,
+        }))
+    }
 }
 
 /// HTTPS settings.
@@ -104,7 +227,9 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 30s, 1d or 7y"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 30s, 1d or 7y"))?;
     if n <= 0 {
         return Err(format!("'{s}': the duration must be positive"));
     }
@@ -128,15 +253,26 @@ impl Config {
     pub fn load(args: &ServeArgs) -> Result<Config, String> {
         let file = match &args.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
                 toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", p.display()))?
             }
             None => FileConfig::default(),
         };
-        let min_retention = parse_duration(args.min_retention.as_deref().or(file.min_retention.as_deref()).unwrap_or("1d"))
-            .map_err(|e| format!("--min-retention {e}"))?;
-        let max_retention = parse_duration(args.max_retention.as_deref().or(file.max_retention.as_deref()).unwrap_or("100y"))
-            .map_err(|e| format!("--max-retention {e}"))?;
+        let min_retention = parse_duration(
+            args.min_retention
+                .as_deref()
+                .or(file.min_retention.as_deref())
+                .unwrap_or("1d"),
+        )
+        .map_err(|e| format!("--min-retention {e}"))?;
+        let max_retention = parse_duration(
+            args.max_retention
+                .as_deref()
+                .or(file.max_retention.as_deref())
+                .unwrap_or("100y"),
+        )
+        .map_err(|e| format!("--max-retention {e}"))?;
         if max_retention < min_retention {
             return Err("--max-retention must not be shorter than --min-retention".into());
         }
@@ -145,7 +281,11 @@ impl Config {
         let admin_secret = std::env::var("WORMGATE_SECRET_KEY").ok().filter(|s| !s.is_empty());
         match (admin_key, admin_secret) {
             (Some(k), Some(s)) => users.push(User {
-                principal: Principal { access_key: k, name: "admin".into(), role: Role::Admin },
+                principal: Principal {
+                    access_key: k,
+                    name: "admin".into(),
+                    role: Role::Admin,
+                },
                 secret_key: s,
             }),
             (None, None) => {}
@@ -153,7 +293,10 @@ impl Config {
         }
         for u in &file.users {
             if u.access_key.is_empty() || u.secret_key.len() < 8 {
-                return Err(format!("user {}: access_key must be set and secret_key at least 8 characters", u.access_key));
+                return Err(format!(
+                    "user {}: access_key must be set and secret_key at least 8 characters",
+                    u.access_key
+                ));
             }
             if users.iter().any(|x: &User| x.principal.access_key == u.access_key) {
                 return Err(format!("access key {} is configured twice", u.access_key));
@@ -181,7 +324,11 @@ impl Config {
                     }
                     (None, None) => return Err("--tls-cert/--tls-key need --tls-listen or --listen".into()),
                 };
-                Some(TlsConfig { cert, key, listen: listen_tls })
+                Some(TlsConfig {
+                    cert,
+                    key,
+                    listen: listen_tls,
+                })
             }
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key go together".into()),
@@ -189,17 +336,34 @@ impl Config {
         if listen.is_none() && tls.is_none() {
             return Err("nothing to listen on: give --listen (and/or --tls-cert, --tls-key, --tls-listen)".into());
         }
+        let upstream = UpstreamConfig::load(args, file.upstream.as_ref())?;
         Ok(Config {
             listen,
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./wormgate-data")),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./wormgate-data")),
             min_retention,
             max_retention,
-            domain: args.domain.clone().or(file.domain).map(|d| d.trim_matches('.').to_ascii_lowercase()),
-            region: args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into()),
-            require_client_digest: args.require_client_digest.or(file.require_client_digest).unwrap_or(false),
+            domain: args
+                .domain
+                .clone()
+                .or(file.domain)
+                .map(|d| d.trim_matches('.').to_ascii_lowercase()),
+            region: args
+                .region
+                .clone()
+                .or(file.region)
+                .unwrap_or_else(|| "us-east-1".into()),
+            require_client_digest: args
+                .require_client_digest
+                .or(file.require_client_digest)
+                .unwrap_or(false),
             log_json: args.log_json.or(file.log_json).unwrap_or(false),
             tls,
             users: Users::new(users),
+            upstream,
         })
     }
 }

@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod s3;
 pub mod serve;
 pub mod store;
+pub mod tools;

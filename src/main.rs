@@ -5,7 +5,11 @@ use std::io::Write;
 use wormgate::config::{Config, ServeArgs};
 
 #[derive(Parser)]
-#[command(name = "wormgate", version, about = "S3-compatible object-lock (WORM) gateway: every bucket versioned and locked in COMPLIANCE mode")]
+#[command(
+    name = "wormgate",
+    version,
+    about = "S3-compatible object-lock (WORM) gateway: every bucket versioned and locked in COMPLIANCE mode"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,9 +25,16 @@ fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WORMGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     if json {
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
 }
 

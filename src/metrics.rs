@@ -1,8 +1,84 @@
-//! Process-wide counters for `/metrics` (Prometheus text). Plain atomics: no hidden registry.
+//! Process-wide counters for `/metrics` (Prometheus text exposition 0.0.4). Plain atomics and small
+//! mutex-guarded maps: no hidden registry. Values that need a catalog scan (versions and bytes under
+//! retention) are computed periodically by `serve` and only read here.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::audit::AuditEvent;
+use crate::lock::clock::ClockAlarm;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
 static INTEGRITY_ALARMS: AtomicU64 = AtomicU64::new(0);
+static CLOCK_ALARMS: AtomicU64 = AtomicU64::new(0);
+/// 0 none, 1 behind watermark, 2 forward jump.
+static CLOCK_ALARM_STANDING: AtomicU8 = AtomicU8::new(0);
+static BYTES_IN: AtomicU64 = AtomicU64::new(0);
+static BYTES_OUT: AtomicU64 = AtomicU64::new(0);
+static CHECKPOINTS: AtomicU64 = AtomicU64::new(0);
+static LAST_CHECKPOINT_SEQ: AtomicU64 = AtomicU64::new(0);
+static STARTED_S: AtomicI64 = AtomicI64::new(0);
+
+/// Latency histogram bucket bounds, seconds.
+const BOUNDS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BOUNDS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Maps {
+    /// (operation, status) → count
+    requests: BTreeMap<(String, u16), u64>,
+    /// (operation, rule) → count of denied requests
+    denials: BTreeMap<(String, String), u64>,
+    latency: BTreeMap<String, Histogram>,
+}
+
+static MAPS: Mutex<Maps> = Mutex::new(Maps {
+    requests: BTreeMap::new(),
+    denials: BTreeMap::new(),
+    latency: BTreeMap::new(),
+});
+
+/// Result of the last scrub, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct ScrubSummary {
+    pub finished_unix: i64,
+    pub duration_s: f64,
+    pub checked_versions: u64,
+    pub checked_bytes: u64,
+    pub missing: u64,
+    pub corrupt: u64,
+    pub unreferenced: u64,
+}
+
+/// Catalog totals computed by the periodic scan.
+#[derive(Debug, Clone, Default)]
+pub struct RetentionStats {
+    pub computed_unix: i64,
+    pub versions: u64,
+    pub bytes: u64,
+    pub delete_markers: u64,
+    pub versions_under_retention: u64,
+    pub bytes_under_retention: u64,
+    pub legal_holds: u64,
+    pub corrupt_records: u64,
+    pub buckets: u64,
+}
+
+static SCRUB: Mutex<(u64, Option<ScrubSummary>)> = Mutex::new((0, None));
+static RETENTION: Mutex<Option<RetentionStats>> = Mutex::new(None);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Count a GET whose bytes did not match the recorded SHA-256.
 pub fn integrity_alarm() {
@@ -12,4 +88,421 @@ pub fn integrity_alarm() {
 /// Number of integrity alarms since start.
 pub fn integrity_alarms() -> u64 {
     INTEGRITY_ALARMS.load(Ordering::Relaxed)
+}
+
+/// Count a clock alarm being raised.
+pub fn clock_alarm_raised() {
+    CLOCK_ALARMS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Record the alarm standing now.
+pub fn set_clock_alarm(a: Option<ClockAlarm>) {
+    let v = match a {
+        None => 0,
+        Some(ClockAlarm::BehindWatermark) => 1,
+        Some(ClockAlarm::ForwardJump) => 2,
+    };
+    CLOCK_ALARM_STANDING.store(v, Ordering::Relaxed);
+}
+
+/// Count a signed checkpoint.
+pub fn checkpoint_signed(seq: u64) {
+    CHECKPOINTS.fetch_add(1, Ordering::Relaxed);
+    LAST_CHECKPOINT_SEQ.store(seq, Ordering::Relaxed);
+}
+
+/// Remember the process start (for uptime).
+pub fn mark_started() {
+    STARTED_S.store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+}
+
+/// Store the result of a finished scrub.
+pub fn record_scrub(s: ScrubSummary) {
+    let mut g = lock(&SCRUB);
+    g.0 += 1;
+    g.1 = Some(s);
+}
+
+/// Store freshly computed catalog totals.
+pub fn set_retention_stats(s: RetentionStats) {
+    *lock(&RETENTION) = Some(s);
+}
+
+/// The operation label of a request: its S3 operation name, or `unparsed` when the request never got
+/// that far (keeps label cardinality bounded: no raw paths).
+pub fn operation_label(op: &str) -> String {
+    if op.is_empty() || op.contains([' ', '/']) || op.len() > 64 {
+        "unparsed".into()
+    } else {
+        op.to_string()
+    }
+}
+
+/// Account one finished request.
+pub fn record_request(ev: &AuditEvent, latency: Duration) {
+    BYTES_IN.fetch_add(ev.bytes_in, Ordering::Relaxed);
+    BYTES_OUT.fetch_add(ev.bytes_out, Ordering::Relaxed);
+    let op = operation_label(&ev.operation);
+    let secs = latency.as_secs_f64();
+    let mut m = lock(&MAPS);
+    *m.requests.entry((op.clone(), ev.status)).or_default() += 1;
+    if ev.decision == "deny" {
+        let rule = ev.rule.clone().unwrap_or_else(|| "authentication".into());
+        *m.denials.entry((op.clone(), rule)).or_default() += 1;
+    }
+    let h = m.latency.entry(op).or_default();
+    for (i, b) in BOUNDS.iter().enumerate() {
+        if secs <= *b {
+            h.counts[i] += 1;
+        }
+    }
+    h.count += 1;
+    h.sum += secs;
+}
+
+/// State owned elsewhere that the exposition shows.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// (length, head hash) of the audit chain.
+    pub audit_head: (u64, String),
+    /// Whether expiry decisions are trusted right now.
+    pub clock_alarm: Option<ClockAlarm>,
+    /// The persisted time watermark, ms.
+    pub watermark_ms: i64,
+}
+
+/// Escape a label value.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn single(out: &mut String, name: &str, kind: &str, help: &str, v: impl std::fmt::Display) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {v}");
+}
+
+/// Prometheus text for everything above.
+pub fn render(s: &Snapshot) -> String {
+    let mut out = String::with_capacity(8192);
+    {
+        let m = lock(&MAPS);
+        header(
+            &mut out,
+            "wormgate_requests_total",
+            "counter",
+            "Requests by S3 operation and HTTP status.",
+        );
+        for ((op, status), n) in &m.requests {
+            let _ = writeln!(
+                out,
+                "wormgate_requests_total{{operation=\"{}\",status=\"{status}\"}} {n}",
+                esc(op)
+            );
+        }
+        header(
+            &mut out,
+            "wormgate_denied_total",
+            "counter",
+            "Refused requests by operation and the rule that refused them.",
+        );
+        for ((op, rule), n) in &m.denials {
+            let _ = writeln!(
+                out,
+                "wormgate_denied_total{{operation=\"{}\",rule=\"{}\"}} {n}",
+                esc(op),
+                esc(rule)
+            );
+        }
+        header(
+            &mut out,
+            "wormgate_request_duration_seconds",
+            "histogram",
+            "Request latency until the response head, by operation.",
+        );
+        for (op, h) in &m.latency {
+            let op = esc(op);
+            for (i, b) in BOUNDS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "wormgate_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "wormgate_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "wormgate_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "wormgate_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                h.count
+            );
+        }
+    }
+    single(
+        &mut out,
+        "wormgate_bytes_in_total",
+        "counter",
+        "Request payload bytes received.",
+        BYTES_IN.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "wormgate_bytes_out_total",
+        "counter",
+        "Object bytes sent.",
+        BYTES_OUT.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "wormgate_integrity_alarms_total",
+        "counter",
+        "GETs aborted because stored bytes did not match the recorded SHA-256.",
+        integrity_alarms(),
+    );
+    single(
+        &mut out,
+        "wormgate_clock_alarms_total",
+        "counter",
+        "Clock alarms raised (wall clock wound back or jumped forward).",
+        CLOCK_ALARMS.load(Ordering::Relaxed),
+    );
+    header(
+        &mut out,
+        "wormgate_clock_alarm",
+        "gauge",
+        "1 while a clock alarm stands (expiry-based deletions refused), by kind.",
+    );
+    for (kind, v) in [
+        ("behind_watermark", ClockAlarm::BehindWatermark),
+        ("forward_jump", ClockAlarm::ForwardJump),
+    ] {
+        let _ = writeln!(
+            out,
+            "wormgate_clock_alarm{{kind=\"{kind}\"}} {}",
+            u8::from(s.clock_alarm == Some(v))
+        );
+    }
+    single(
+        &mut out,
+        "wormgate_clock_watermark_seconds",
+        "gauge",
+        "Persisted time watermark (guarded clock never reads earlier).",
+        s.watermark_ms as f64 / 1000.0,
+    );
+    single(
+        &mut out,
+        "wormgate_audit_chain_length",
+        "gauge",
+        "Records in the hash-chained audit trail.",
+        s.audit_head.0,
+    );
+    header(
+        &mut out,
+        "wormgate_audit_chain_head",
+        "gauge",
+        "Hash of the newest audit record (label), value = its seq.",
+    );
+    let _ = writeln!(
+        out,
+        "wormgate_audit_chain_head{{hash=\"{}\"}} {}",
+        esc(&s.audit_head.1),
+        s.audit_head.0
+    );
+    single(
+        &mut out,
+        "wormgate_audit_checkpoints_total",
+        "counter",
+        "Signed audit checkpoints made since start.",
+        CHECKPOINTS.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "wormgate_audit_last_checkpoint_seq",
+        "gauge",
+        "Chain position covered by the newest signed checkpoint.",
+        LAST_CHECKPOINT_SEQ.load(Ordering::Relaxed),
+    );
+    if let Some(r) = lock(&RETENTION).clone() {
+        single(
+            &mut out,
+            "wormgate_versions",
+            "gauge",
+            "Object versions in the catalog (excluding delete markers).",
+            r.versions,
+        );
+        single(
+            &mut out,
+            "wormgate_version_bytes",
+            "gauge",
+            "Bytes of all object versions.",
+            r.bytes,
+        );
+        single(
+            &mut out,
+            "wormgate_delete_markers",
+            "gauge",
+            "Delete markers in the catalog.",
+            r.delete_markers,
+        );
+        single(
+            &mut out,
+            "wormgate_versions_under_retention",
+            "gauge",
+            "Versions whose COMPLIANCE retention has not ended.",
+            r.versions_under_retention,
+        );
+        single(
+            &mut out,
+            "wormgate_bytes_under_retention",
+            "gauge",
+            "Bytes of versions under retention.",
+            r.bytes_under_retention,
+        );
+        single(
+            &mut out,
+            "wormgate_legal_holds",
+            "gauge",
+            "Versions under legal hold.",
+            r.legal_holds,
+        );
+        single(
+            &mut out,
+            "wormgate_corrupt_catalog_records",
+            "gauge",
+            "Catalog records that do not decode (treated as locked).",
+            r.corrupt_records,
+        );
+        single(&mut out, "wormgate_buckets", "gauge", "Buckets.", r.buckets);
+        single(
+            &mut out,
+            "wormgate_catalog_stats_timestamp_seconds",
+            "gauge",
+            "When the catalog totals above were computed.",
+            r.computed_unix,
+        );
+    }
+    let (runs, last) = lock(&SCRUB).clone();
+    single(
+        &mut out,
+        "wormgate_scrub_runs_total",
+        "counter",
+        "Completed scrubs (background or on demand).",
+        runs,
+    );
+    if let Some(sc) = last {
+        single(
+            &mut out,
+            "wormgate_scrub_last_timestamp_seconds",
+            "gauge",
+            "When the last scrub finished.",
+            sc.finished_unix,
+        );
+        single(
+            &mut out,
+            "wormgate_scrub_last_duration_seconds",
+            "gauge",
+            "Duration of the last scrub.",
+            sc.duration_s,
+        );
+        single(
+            &mut out,
+            "wormgate_scrub_last_checked_versions",
+            "gauge",
+            "Versions re-hashed by the last scrub.",
+            sc.checked_versions,
+        );
+        single(
+            &mut out,
+            "wormgate_scrub_last_checked_bytes",
+            "gauge",
+            "Bytes re-hashed by the last scrub.",
+            sc.checked_bytes,
+        );
+        header(
+            &mut out,
+            "wormgate_scrub_last_problems",
+            "gauge",
+            "Problems found by the last scrub, by kind.",
+        );
+        let _ = writeln!(out, "wormgate_scrub_last_problems{{kind=\"missing\"}} {}", sc.missing);
+        let _ = writeln!(out, "wormgate_scrub_last_problems{{kind=\"corrupt\"}} {}", sc.corrupt);
+        let _ = writeln!(
+            out,
+            "wormgate_scrub_last_problems{{kind=\"unreferenced\"}} {}",
+            sc.unreferenced
+        );
+    }
+    let started = STARTED_S.load(Ordering::Relaxed);
+    if started > 0 {
+        single(
+            &mut out,
+            "wormgate_start_time_seconds",
+            "gauge",
+            "Process start time.",
+            started,
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_requests_denials_and_histograms() {
+        let ev = AuditEvent {
+            operation: "DeleteObject".into(),
+            status: 403,
+            decision: "deny".into(),
+            rule: Some("RetentionActive".into()),
+            bytes_in: 5,
+            ..Default::default()
+        };
+        record_request(&ev, Duration::from_millis(3));
+        record_request(
+            &AuditEvent {
+                operation: "GET /x y".into(),
+                status: 403,
+                decision: "deny".into(),
+                ..Default::default()
+            },
+            Duration::from_secs(100),
+        );
+        let text = render(&Snapshot {
+            audit_head: (7, "abc".into()),
+            clock_alarm: Some(ClockAlarm::ForwardJump),
+            watermark_ms: 1000,
+        });
+        assert!(
+            text.contains("wormgate_requests_total{operation=\"DeleteObject\",status=\"403\"}"),
+            "{text}"
+        );
+        assert!(text.contains("wormgate_denied_total{operation=\"DeleteObject\",rule=\"RetentionActive\"}"));
+        assert!(text.contains("wormgate_denied_total{operation=\"unparsed\",rule=\"authentication\"}"));
+        assert!(text.contains("wormgate_request_duration_seconds_bucket{operation=\"DeleteObject\",le=\"0.005\"}"));
+        assert!(text.contains("wormgate_audit_chain_length 7"));
+        assert!(text.contains("wormgate_audit_chain_head{hash=\"abc\"} 7"));
+        assert!(text.contains("wormgate_clock_alarm{kind=\"forward_jump\"} 1"));
+        // Every sample line is `name{labels} value` or `name value`.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            assert_eq!(
+                l.rsplit(' ').next().map(|v| v.parse::<f64>().is_ok()),
+                Some(true),
+                "{l}"
+            );
+        }
+    }
 }

@@ -29,12 +29,19 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     let blobs = BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| format!("cannot open blob store: {e}"))?);
     let audit = AuditLog::open(&cfg.data_dir.join("audit")).map_err(|e| format!("cannot open audit trail: {e}"))?;
     let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
-    let clock = Arc::new(Clock::new(Arc::new(SystemTimeSource::default()), watermark, chrono::Duration::minutes(5)));
+    let clock = Arc::new(Clock::new(
+        Arc::new(SystemTimeSource::default()),
+        watermark,
+        chrono::Duration::minutes(5),
+    ));
     if let Some(a) = clock.alarm() {
         tracing::error!(alarm = ?a, "clock alarm at start: wall clock is behind the persisted watermark; expiry-based deletions are refused");
     }
     if cfg.users.is_empty() {
-        return Err("no users configured: set WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (or [[users]] in the config file)".into());
+        return Err(
+            "no users configured: set WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (or [[users]] in the config file)"
+                .into(),
+        );
     }
     let policy = Policy {
         min_retention: cfg.min_retention,
@@ -47,7 +54,9 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         clock.clone(),
         policy,
         cfg.users.clone(),
-        Addressing { domain: cfg.domain.clone() },
+        Addressing {
+            domain: cfg.domain.clone(),
+        },
         cfg.region.clone(),
         audit,
     ));
@@ -77,7 +86,12 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on http://{local}");
-        tasks.push(tokio::spawn(crate::http::serve(listener, None, gateway.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::http::serve(
+            listener,
+            None,
+            gateway.clone(),
+            stop_rx.clone(),
+        )));
     }
     if let Some(tls) = &cfg.tls {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -85,7 +99,12 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         let listener = crate::http::bind(tls.listen).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on https://{local}");
-        tasks.push(tokio::spawn(crate::http::serve(listener, Some(acceptor), gateway.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::http::serve(
+            listener,
+            Some(acceptor),
+            gateway.clone(),
+            stop_rx.clone(),
+        )));
     }
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -93,7 +112,9 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     for t in tasks {
         let _ = t.await;
     }
-    catalog.store_watermark(clock.watermark_ms()).map_err(|e| e.to_string())?;
+    catalog
+        .store_watermark(clock.watermark_ms())
+        .map_err(|e| e.to_string())?;
     catalog.db().flush().map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -75,7 +75,12 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// An event raised by the gateway itself (not by a request), stamped with `time`.
     pub fn internal(operation: &str, time: String) -> AuditEvent {
-        AuditEvent { time, operation: operation.to_string(), decision: "allow".into(), ..Default::default() }
+        AuditEvent {
+            time,
+            operation: operation.to_string(),
+            decision: "allow".into(),
+            ..Default::default()
+        }
     }
 }
 
@@ -230,7 +235,11 @@ pub struct AuditOptions {
 
 impl Default for AuditOptions {
     fn default() -> Self {
-        AuditOptions { segment_bytes: SEGMENT_BYTES, head_log_every: 1000, anchor: None }
+        AuditOptions {
+            segment_bytes: SEGMENT_BYTES,
+            head_log_every: 1000,
+            anchor: None,
+        }
     }
 }
 
@@ -260,7 +269,10 @@ struct Writer {
 
 impl Writer {
     fn open_segment(dir: &Path, n: u64) -> std::io::Result<std::fs::File> {
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(segment_name(n)))?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(segment_name(n)))?;
         fsync_dir(dir)?;
         Ok(f)
     }
@@ -268,7 +280,12 @@ impl Writer {
     fn write_line(&mut self, event: AuditEvent) -> std::io::Result<()> {
         let seq = self.seq + 1;
         let hash = AuditRecord::compute_hash(seq, &self.prev, &event);
-        let rec = AuditRecord { seq, prev: self.prev.clone(), event, hash: hash.clone() };
+        let rec = AuditRecord {
+            seq,
+            prev: self.prev.clone(),
+            event,
+            hash: hash.clone(),
+        };
         let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
@@ -344,7 +361,10 @@ impl AuditLog {
             // The newest segment is sealed (crash right after sealing): continue in the next one.
             seg_no += 1;
         } else if let Some((n, sha)) = repair_torn_tail(&dir.join(segment_name(seg_no)))? {
-            tracing::warn!(bytes = n, "audit: cut a torn, never-acknowledged last line off the open segment");
+            tracing::warn!(
+                bytes = n,
+                "audit: cut a torn, never-acknowledged last line off the open segment"
+            );
             let mut ev = AuditEvent::internal("AuditTornTailRemoved", now_iso());
             ev.detail = Some(format!("{n} bytes of an incomplete last line removed (sha256 {sha})"));
             startup_events.push(ev);
@@ -417,7 +437,11 @@ impl AuditLog {
                 }
             })
             .map_err(|e| S3Error::internal(format!("cannot start audit writer: {e}")))?;
-        Ok(AuditLog { tx, head, dir: Arc::new(dir.to_path_buf()) })
+        Ok(AuditLog {
+            tx,
+            head,
+            dir: Arc::new(dir.to_path_buf()),
+        })
     }
 
     /// Append one record and wait until it is on disk.
@@ -438,7 +462,9 @@ impl AuditLog {
 
     fn submit(&self, event: AuditEvent) -> S3Result<oneshot::Receiver<Result<(), String>>> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send((event, tx)).map_err(|_| S3Error::internal("audit writer stopped"))?;
+        self.tx
+            .send((event, tx))
+            .map_err(|_| S3Error::internal("audit writer stopped"))?;
         Ok(rx)
     }
 
@@ -458,19 +484,40 @@ mod tests {
     use super::*;
 
     fn ev(op: &str) -> AuditEvent {
-        AuditEvent { time: "2030-01-01T00:00:00.000Z".into(), operation: op.into(), decision: "allow".into(), ..Default::default() }
+        AuditEvent {
+            time: "2030-01-01T00:00:00.000Z".into(),
+            operation: op.into(),
+            decision: "allow".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn canonical_form_roundtrips_and_changes_are_optional() {
         let mut e = ev("PutObject");
-        let r = AuditRecord { seq: 1, prev: GENESIS.into(), hash: AuditRecord::compute_hash(1, GENESIS, &e), event: e.clone() };
+        let r = AuditRecord {
+            seq: 1,
+            prev: GENESIS.into(),
+            hash: AuditRecord::compute_hash(1, GENESIS, &e),
+            event: e.clone(),
+        };
         let line = r.canonical_line();
-        assert!(!line.contains("changes"), "empty changes must not change the record form");
+        assert!(
+            !line.contains("changes"),
+            "empty changes must not change the record form"
+        );
         let back: AuditRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back.canonical_line(), line);
-        e.changes.push(Change::DeleteMarkerAdded { key: "k".into(), version_id: "v".into() });
-        let r2 = AuditRecord { seq: 2, prev: r.hash.clone(), hash: AuditRecord::compute_hash(2, &r.hash, &e), event: e };
+        e.changes.push(Change::DeleteMarkerAdded {
+            key: "k".into(),
+            version_id: "v".into(),
+        });
+        let r2 = AuditRecord {
+            seq: 2,
+            prev: r.hash.clone(),
+            hash: AuditRecord::compute_hash(2, &r.hash, &e),
+            event: e,
+        };
         let line2 = r2.canonical_line();
         let back2: AuditRecord = serde_json::from_str(&line2).unwrap();
         assert_eq!(back2, r2);
@@ -481,7 +528,10 @@ mod tests {
     fn rotation_seals_segments_and_restart_continues_the_chain() {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let opts = AuditOptions { segment_bytes: 600, ..Default::default() };
+        let opts = AuditOptions {
+            segment_bytes: 600,
+            ..Default::default()
+        };
         {
             let log = AuditLog::open_with(dir.path(), opts.clone()).unwrap();
             for i in 0..10 {
@@ -498,7 +548,12 @@ mod tests {
         }
         // A torn tail is cut on restart, and the chain continues.
         let last = segs.last().unwrap();
-        std::fs::OpenOptions::new().append(true).open(last).unwrap().write_all(b"{\"seq\":99").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(last)
+            .unwrap()
+            .write_all(b"{\"seq\":99")
+            .unwrap();
         let log = AuditLog::open_with(dir.path(), opts).unwrap();
         rt.block_on(log.append(ev("After"))).unwrap();
         let all = read_all(dir.path()).unwrap();

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 const CONTEXT: &str = "wormgate-audit-checkpoint/v1";
 
 /// DER prefix of a PKCS#8 ed25519 private key (RFC 8410); the 32-byte seed follows.
-const PKCS8_ED25519_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 
 /// A signed chain position.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -63,16 +65,23 @@ impl Checkpoint {
             .and_then(|v| v.try_into().ok())
             .ok_or("public_key is not 32 hex bytes")?;
         let vk = VerifyingKey::from_bytes(&pk).map_err(|e| format!("public_key is not a valid ed25519 key: {e}"))?;
-        let sig: [u8; 64] =
-            hex::decode(&self.signature).ok().and_then(|v| v.try_into().ok()).ok_or("signature is not 64 hex bytes")?;
-        vk.verify(Self::message(self.seq, &self.head, &self.time).as_bytes(), &Signature::from_bytes(&sig))
-            .map_err(|_| "signature does not verify: the checkpoint was altered or not signed by its key".to_string())
+        let sig: [u8; 64] = hex::decode(&self.signature)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or("signature is not 64 hex bytes")?;
+        vk.verify(
+            Self::message(self.seq, &self.head, &self.time).as_bytes(),
+            &Signature::from_bytes(&sig),
+        )
+        .map_err(|_| "signature does not verify: the checkpoint was altered or not signed by its key".to_string())
     }
 
     /// Read a checkpoint file.
     pub fn load(path: &Path) -> Result<Checkpoint, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read checkpoint {}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("checkpoint {} is not a wormgate checkpoint: {e}", path.display()))
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read checkpoint {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("checkpoint {} is not a wormgate checkpoint: {e}", path.display()))
     }
 
     /// Store under `<audit dir>/checkpoints/` (never overwriting); returns the path.
@@ -118,8 +127,14 @@ pub fn parse_signing_key(text: &str) -> Result<SigningKey, String> {
         if !t.starts_with("-----BEGIN PRIVATE KEY-----") {
             return Err("only an unencrypted PKCS#8 'PRIVATE KEY' PEM is supported".into());
         }
-        let body: String = t.lines().filter(|l| !l.starts_with("-----")).collect::<Vec<_>>().join("");
-        let der = base64::engine::general_purpose::STANDARD.decode(body.trim()).map_err(|e| format!("PEM body: {e}"))?;
+        let body: String = t
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .join("");
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .map_err(|e| format!("PEM body: {e}"))?;
         if der.len() != 48 || der[..16] != PKCS8_ED25519_PREFIX {
             return Err("the PEM key is not an ed25519 key".into());
         }
@@ -172,7 +187,10 @@ mod tests {
         let hexkey = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
         let k = parse_signing_key(hexkey).unwrap();
         // RFC 8032 test vector 1 public key.
-        assert_eq!(public_key_hex(&k), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        assert_eq!(
+            public_key_hex(&k),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
         use base64::Engine;
         let mut der = PKCS8_ED25519_PREFIX.to_vec();
         der.extend_from_slice(&hex::decode(hexkey).unwrap());

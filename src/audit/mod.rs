@@ -1,6 +1,11 @@
 //! The audit trail: one hash-chained record per request, allowed or denied, made durable before the
-//! response is sent.
+//! response is sent. Segments are sealed on rotation, the head can be signed (checkpoints), and
+//! `verify` / `export` are what an examiner runs.
 
+pub mod alarm;
 pub mod chain;
+pub mod checkpoint;
+pub mod export;
+pub mod verify;
 
-pub use chain::{AuditEvent, AuditLog, AuditRecord};
+pub use chain::{AuditEvent, AuditLog, AuditOptions, AuditRecord, Change};

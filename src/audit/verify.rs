@@ -63,7 +63,12 @@ pub struct VerifyReport {
 impl VerifyReport {
     fn problem(&mut self, segment: Option<&str>, line: Option<usize>, seq: Option<u64>, message: impl Into<String>) {
         if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(Problem { segment: segment.map(str::to_string), line, seq, message: message.into() });
+            self.problems.push(Problem {
+                segment: segment.map(str::to_string),
+                line,
+                seq,
+                message: message.into(),
+            });
         }
     }
 
@@ -109,9 +114,17 @@ pub struct VerifyOptions {
 
 /// Verify the trail in `dir`.
 pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport> {
-    let mut rep = VerifyReport { head: GENESIS.to_string(), ..Default::default() };
+    let mut rep = VerifyReport {
+        head: GENESIS.to_string(),
+        ..Default::default()
+    };
     if !dir.exists() {
-        rep.problem(None, None, None, format!("audit directory {} does not exist", dir.display()));
+        rep.problem(
+            None,
+            None,
+            None,
+            format!("audit directory {} does not exist", dir.display()),
+        );
         return Ok(rep);
     }
     let segs = chain::segments(dir)?;
@@ -120,7 +133,12 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
     for s in chain::seals(dir)? {
         if let Some(n) = chain::file_number(&s) {
             if !dir.join(chain::segment_name(n)).exists() {
-                rep.problem(Some(&chain::segment_name(n)), None, None, "segment deleted: its seal exists but the segment file does not");
+                rep.problem(
+                    Some(&chain::segment_name(n)),
+                    None,
+                    None,
+                    "segment deleted: its seal exists but the segment file does not",
+                );
             }
         }
     }
@@ -139,11 +157,29 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
         }
         if let Some(k) = &opts.trusted_key {
             if !k.eq_ignore_ascii_case(&c.public_key) {
-                rep.problem(None, None, Some(c.seq), format!("checkpoint #{} is signed by {}, not the trusted key {k}", i + 1, c.public_key));
+                rep.problem(
+                    None,
+                    None,
+                    Some(c.seq),
+                    format!(
+                        "checkpoint #{} is signed by {}, not the trusted key {k}",
+                        i + 1,
+                        c.public_key
+                    ),
+                );
                 continue;
             }
         }
-        wanted.push((c.seq, c.head.clone(), format!("checkpoint #{} (signed {} by key {})", i + 1, c.time, short(&c.public_key))));
+        wanted.push((
+            c.seq,
+            c.head.clone(),
+            format!(
+                "checkpoint #{} (signed {} by key {})",
+                i + 1,
+                c.time,
+                short(&c.public_key)
+            ),
+        ));
     }
     let mut found: Vec<Option<String>> = vec![None; wanted.len()];
 
@@ -152,7 +188,10 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
     let mut expected_no = 1u64;
     let mut prev_seal: Option<Seal> = None;
     for (idx, seg) in segs.iter().enumerate() {
-        let name = seg.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = seg
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let is_last = idx + 1 == segs.len();
         let Some(no) = chain::file_number(seg) else {
             rep.problem(Some(&name), None, None, "unexpected file name in the audit directory");
@@ -165,7 +204,12 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
                 } else {
                     format!("{} … {}", chain::segment_name(expected_no), chain::segment_name(no - 1))
                 };
-                rep.problem(Some(&name), None, None, format!("segment(s) missing before this one: {missing}"));
+                rep.problem(
+                    Some(&name),
+                    None,
+                    None,
+                    format!("segment(s) missing before this one: {missing}"),
+                );
             } else {
                 rep.problem(Some(&name), None, None, "duplicate segment number");
             }
@@ -182,17 +226,41 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
         if let Some(s) = &seal {
             rep.sealed_segments += 1;
             if s.bytes != data.len() as u64 {
-                rep.problem(Some(&name), None, None, format!("sealed segment changed size: sealed at {} bytes, now {} (truncated or appended to)", s.bytes, data.len()));
+                rep.problem(
+                    Some(&name),
+                    None,
+                    None,
+                    format!(
+                        "sealed segment changed size: sealed at {} bytes, now {} (truncated or appended to)",
+                        s.bytes,
+                        data.len()
+                    ),
+                );
             }
             let sha = hex::encode(Sha256::digest(&data));
             if s.sha256 != sha {
-                rep.problem(Some(&name), None, None, format!("sealed segment content changed: SHA-256 {sha}, sealed as {}", s.sha256));
+                rep.problem(
+                    Some(&name),
+                    None,
+                    None,
+                    format!("sealed segment content changed: SHA-256 {sha}, sealed as {}", s.sha256),
+                );
             }
         } else if !is_last {
-            rep.problem(Some(&name), None, None, "segment is not sealed although a newer segment exists (rewritten or seal deleted)");
+            rep.problem(
+                Some(&name),
+                None,
+                None,
+                "segment is not sealed although a newer segment exists (rewritten or seal deleted)",
+            );
         }
         if is_last && seal.is_some() {
-            rep.problem(Some(&name), None, None, "the newest segment is sealed but the segment that must follow it is missing (deleted)");
+            rep.problem(
+                Some(&name),
+                None,
+                None,
+                "the newest segment is sealed but the segment that must follow it is missing (deleted)",
+            );
         }
         let mut seg_first: Option<u64> = None;
         let mut seg_count = 0u64;
@@ -208,9 +276,15 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
             pos = end.map(|e| e + 1).unwrap_or(data.len());
             if !complete {
                 if is_last && opts.live {
-                    rep.warnings.push(format!("{name}:{line_no}: incomplete last line (being written)"));
+                    rep.warnings
+                        .push(format!("{name}:{line_no}: incomplete last line (being written)"));
                 } else {
-                    rep.problem(Some(&name), Some(line_no), None, "incomplete last line (segment truncated mid-record)");
+                    rep.problem(
+                        Some(&name),
+                        Some(line_no),
+                        None,
+                        "incomplete last line (segment truncated mid-record)",
+                    );
                 }
                 break;
             }
@@ -218,7 +292,12 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
             let rec: AuditRecord = match serde_json::from_str(&text) {
                 Ok(r) => r,
                 Err(e) => {
-                    rep.problem(Some(&name), Some(line_no), None, format!("record unreadable ({e}): edited or damaged"));
+                    rep.problem(
+                        Some(&name),
+                        Some(line_no),
+                        None,
+                        format!("record unreadable ({e}): edited or damaged"),
+                    );
                     continue;
                 }
             };
@@ -230,13 +309,21 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
                 }
             }
             if rec.canonical_line() != text {
-                rep.problem(Some(&name), Some(line_no), Some(rec.seq), "record edited: not in the exact form the writer produced");
+                rep.problem(
+                    Some(&name),
+                    Some(line_no),
+                    Some(rec.seq),
+                    "record edited: not in the exact form the writer produced",
+                );
             }
             if rec.seq != expected_seq {
                 let msg = if rec.seq > expected_seq {
                     format!("missing record(s): expected seq {expected_seq}, found {}", rec.seq)
                 } else {
-                    format!("out of order or duplicated: expected seq {expected_seq}, found {}", rec.seq)
+                    format!(
+                        "out of order or duplicated: expected seq {expected_seq}, found {}",
+                        rec.seq
+                    )
                 };
                 rep.problem(Some(&name), Some(line_no), Some(rec.seq), msg);
             }
@@ -245,12 +332,21 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
                     Some(&name),
                     Some(line_no),
                     Some(rec.seq),
-                    format!("broken link: prev {} is not the hash {} of the record before", short(&rec.prev), short(&prev)),
+                    format!(
+                        "broken link: prev {} is not the hash {} of the record before",
+                        short(&rec.prev),
+                        short(&prev)
+                    ),
                 );
             }
             let h = AuditRecord::compute_hash(rec.seq, &rec.prev, &rec.event);
             if h != rec.hash {
-                rep.problem(Some(&name), Some(line_no), Some(rec.seq), "record altered: its content does not hash to its recorded hash");
+                rep.problem(
+                    Some(&name),
+                    Some(line_no),
+                    Some(rec.seq),
+                    "record altered: its content does not hash to its recorded hash",
+                );
             }
             for (i, (seq, _, _)) in wanted.iter().enumerate() {
                 if *seq == rec.seq {
@@ -262,11 +358,25 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
             prev = rec.hash;
         }
         if let Some(s) = &seal {
-            if s.records != seg_count || Some(s.first_seq) != seg_first.or(Some(s.first_seq)) || s.last_seq + 1 != expected_seq || s.last_hash != prev {
-                rep.problem(Some(&name), None, None, format!(
-                    "seal does not match the records: sealed {} records {}..{} ending {}, found {} ending {}",
-                    s.records, s.first_seq, s.last_seq, short(&s.last_hash), seg_count, short(&prev)
-                ));
+            if s.records != seg_count
+                || Some(s.first_seq) != seg_first.or(Some(s.first_seq))
+                || s.last_seq + 1 != expected_seq
+                || s.last_hash != prev
+            {
+                rep.problem(
+                    Some(&name),
+                    None,
+                    None,
+                    format!(
+                        "seal does not match the records: sealed {} records {}..{} ending {}, found {} ending {}",
+                        s.records,
+                        s.first_seq,
+                        s.last_seq,
+                        short(&s.last_hash),
+                        seg_count,
+                        short(&prev)
+                    ),
+                );
             }
         }
         prev_seal = seal;
@@ -275,13 +385,26 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
     let last_seq = expected_seq - 1;
     for (i, (seq, hash, label)) in wanted.iter().enumerate() {
         match &found[i] {
-            Some(h) if h == hash => rep.anchors.push(format!("{label}: seq {seq} head {} is contained in the log", short(hash))),
-            Some(h) => rep.problem(None, None, Some(*seq), format!(
-                "{label}: log rewritten: record {seq} hashes to {}, the {label} says {}", short(h), short(hash)
+            Some(h) if h == hash => rep.anchors.push(format!(
+                "{label}: seq {seq} head {} is contained in the log",
+                short(hash)
             )),
-            None => rep.problem(None, None, Some(*seq), format!(
-                "{label}: log truncated: it ends at seq {last_seq}, the {label} covers seq {seq}"
-            )),
+            Some(h) => rep.problem(
+                None,
+                None,
+                Some(*seq),
+                format!(
+                    "{label}: log rewritten: record {seq} hashes to {}, the {label} says {}",
+                    short(h),
+                    short(hash)
+                ),
+            ),
+            None => rep.problem(
+                None,
+                None,
+                Some(*seq),
+                format!("{label}: log truncated: it ends at seq {last_seq}, the {label} covers seq {seq}"),
+            ),
         }
     }
     rep.ok = rep.problems.is_empty();
@@ -290,13 +413,26 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
 
 fn check_seal_record(rep: &mut VerifyReport, name: &str, line: usize, rec: &AuditRecord, prev_seal: Option<&Seal>) {
     if rec.event.operation != SEAL_OPERATION {
-        rep.problem(Some(name), Some(line), Some(rec.seq), "segment does not open with the seal record of the segment before");
+        rep.problem(
+            Some(name),
+            Some(line),
+            Some(rec.seq),
+            "segment does not open with the seal record of the segment before",
+        );
         return;
     }
     let inner: Option<Seal> = rec.event.detail.as_deref().and_then(|d| serde_json::from_str(d).ok());
     if let (Some(inner), Some(file)) = (inner, prev_seal) {
         if &inner != file {
-            rep.problem(Some(name), Some(line), Some(rec.seq), format!("seal file of segment {} differs from the seal recorded in the chain", inner.segment));
+            rep.problem(
+                Some(name),
+                Some(line),
+                Some(rec.seq),
+                format!(
+                    "seal file of segment {} differs from the seal recorded in the chain",
+                    inner.segment
+                ),
+            );
         }
     }
 }
@@ -314,7 +450,14 @@ mod tests {
     fn build(n: usize, segment_bytes: u64) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let log = AuditLog::open_with(dir.path(), AuditOptions { segment_bytes, ..Default::default() }).unwrap();
+        let log = AuditLog::open_with(
+            dir.path(),
+            AuditOptions {
+                segment_bytes,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         for i in 0..n {
             let ev = AuditEvent {
                 time: format!("2030-01-01T00:00:{:02}.000Z", i % 60),
@@ -335,7 +478,11 @@ mod tests {
     }
 
     fn lines_of(p: &Path) -> Vec<String> {
-        std::fs::read_to_string(p).unwrap().lines().map(str::to_string).collect()
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     fn write_lines(p: &Path, lines: &[String]) {
@@ -458,7 +605,10 @@ mod tests {
         let d = build(10, 1 << 20);
         let all = chain::read_all(d.path()).unwrap();
         let (_, last) = all.last().unwrap();
-        let opts = VerifyOptions { anchor: Some((last.seq, last.hash.clone())), ..Default::default() };
+        let opts = VerifyOptions {
+            anchor: Some((last.seq, last.hash.clone())),
+            ..Default::default()
+        };
         assert!(verify(d.path(), &opts).unwrap().ok);
         let seg = d.path().join("000001.log");
         let mut lines = lines_of(&seg);

@@ -131,7 +131,10 @@ pub fn split_query(query: &str) -> Vec<RawParam<'_>> {
         .split('&')
         .filter(|kv| !kv.is_empty())
         .map(|kv| match kv.split_once('=') {
-            Some((n, v)) => RawParam { name: n, value: Some(v) },
+            Some((n, v)) => RawParam {
+                name: n,
+                value: Some(v),
+            },
             None => RawParam { name: kv, value: None },
         })
         .collect()
@@ -279,10 +282,14 @@ impl Credential {
             return Err("the Credential has an empty region".into());
         }
         if service != "s3" {
-            return Err(format!("Credential should be scoped to correct service: 's3' (got '{service}')"));
+            return Err(format!(
+                "Credential should be scoped to correct service: 's3' (got '{service}')"
+            ));
         }
         if term != "aws4_request" {
-            return Err(format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'"));
+            return Err(format!(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'"
+            ));
         }
         Ok(Credential {
             access_key: ak.to_string(),
@@ -324,7 +331,14 @@ mod tests {
         assert_eq!(canonical_uri_candidates(""), vec!["/".to_string()]);
         assert_eq!(canonical_uri_candidates("/b/a%20b"), vec!["/b/a%20b".to_string()]);
         let c = canonical_uri_candidates("/b/a%2fb=c");
-        assert_eq!(c, vec!["/b/a%2Fb%3Dc".to_string(), "/b/a/b%3Dc".to_string(), "/b/a%2fb=c".to_string()]);
+        assert_eq!(
+            c,
+            vec![
+                "/b/a%2Fb%3Dc".to_string(),
+                "/b/a/b%3Dc".to_string(),
+                "/b/a%2fb=c".to_string()
+            ]
+        );
         // Never normalizes dot segments or double-encodes.
         assert_eq!(canonical_uri_candidates("/b/./../k")[0], "/b/./../k");
         assert_eq!(canonical_uri_candidates("/b/%25")[0], "/b/%25");
@@ -335,7 +349,10 @@ mod tests {
         assert_eq!(canonical_query("", None), "");
         assert_eq!(canonical_query("b=2&a=1&a=0&c", None), "a=0&a=1&b=2&c=");
         assert_eq!(canonical_query("x=a+b%2Bc&y=%7e", None), "x=a%20b%2Bc&y=~");
-        assert_eq!(canonical_query("X-Amz-Signature=abc&z=1", Some("X-Amz-Signature")), "z=1");
+        assert_eq!(
+            canonical_query("X-Amz-Signature=abc&z=1", Some("X-Amz-Signature")),
+            "z=1"
+        );
         assert_eq!(canonical_query("&&a=1&", None), "a=1");
         // Sorted on the encoded form (upper-case before lower-case, '%' before letters).
         assert_eq!(canonical_query("b=1&B=1&%21=1", None), "%21=1&B=1&b=1");
@@ -353,7 +370,13 @@ mod tests {
     fn amz_date_strict() {
         let t = parse_amz_date("20130524T000000Z").unwrap();
         assert_eq!(format_amz_date(t), "20130524T000000Z");
-        for bad in ["2013-05-24T000000Z", "20130524T000000", "20130524 000000Z", "20131324T000000Z", "+0130524T000000Z"] {
+        for bad in [
+            "2013-05-24T000000Z",
+            "20130524T000000",
+            "20130524 000000Z",
+            "20131324T000000Z",
+            "+0130524T000000Z",
+        ] {
             assert!(parse_amz_date(bad).is_none(), "{bad}");
         }
     }
@@ -363,20 +386,33 @@ mod tests {
         let c = Credential::parse("AKIA/20130524/us-east-1/s3/aws4_request").unwrap();
         assert_eq!(c.access_key, "AKIA");
         assert_eq!(c.scope(), "20130524/us-east-1/s3/aws4_request");
-        assert!(Credential::parse("AKIA/20130524/us-east-1/iam/aws4_request").unwrap_err().contains("'s3'"));
+        assert!(Credential::parse("AKIA/20130524/us-east-1/iam/aws4_request")
+            .unwrap_err()
+            .contains("'s3'"));
         assert!(Credential::parse("AKIA/20130524/us-east-1/s3/aws4").is_err());
         assert!(Credential::parse("20130524/us-east-1/s3/aws4_request").is_err());
         assert!(Credential::parse("AK/2013052/us-east-1/s3/aws4_request").is_err());
         assert!(Credential::parse("AK/20130524//s3/aws4_request").is_err());
         // An access key containing '/' keeps everything before the scope.
-        assert_eq!(Credential::parse("A/K/20130524/r/s3/aws4_request").unwrap().access_key, "A/K");
+        assert_eq!(
+            Credential::parse("A/K/20130524/r/s3/aws4_request").unwrap().access_key,
+            "A/K"
+        );
     }
 
     #[test]
     fn signing_key_matches_aws_example() {
         // AWS "Examples of how to derive a signing key" (iam, 20120215, us-east-1).
-        let k = signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam");
-        assert_eq!(hex::encode(k), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+        let k = signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20120215",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex::encode(k),
+            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+        );
     }
 
     #[test]

@@ -37,7 +37,11 @@ const INITIAL_CHUNK_BUFFER: usize = 1024 * 1024;
 /// How the body is framed (derived from [`PayloadMode`]).
 enum Framing {
     Raw,
-    Signed { ctx: ChunkSigningContext, trailer: bool, prev_signature: String },
+    Signed {
+        ctx: ChunkSigningContext,
+        trailer: bool,
+        prev_signature: String,
+    },
     UnsignedTrailer,
 }
 
@@ -109,7 +113,11 @@ where
             PayloadMode::Sha256Hex(_) | PayloadMode::Unsigned => Framing::Raw,
             PayloadMode::StreamingSigned { ctx, trailer } => {
                 let prev_signature = ctx.seed_signature.to_ascii_lowercase();
-                Framing::Signed { ctx, trailer, prev_signature }
+                Framing::Signed {
+                    ctx,
+                    trailer,
+                    prev_signature,
+                }
             }
             PayloadMode::StreamingUnsignedTrailer => Framing::UnsignedTrailer,
         };
@@ -119,7 +127,9 @@ where
             let mut values = headers.get_all("x-amz-decoded-content-length").iter();
             if let Some(v) = values.next() {
                 if values.next().is_some() {
-                    return Err(S3Error::invalid_argument("x-amz-decoded-content-length is sent more than once"));
+                    return Err(S3Error::invalid_argument(
+                        "x-amz-decoded-content-length is sent more than once",
+                    ));
                 }
                 let n = v
                     .to_str()
@@ -131,8 +141,14 @@ where
                 decoded_expected = Some(n);
             }
             for v in headers.get_all("x-amz-trailer") {
-                let s = v.to_str().map_err(|_| S3Error::invalid_request("x-amz-trailer is not valid ASCII"))?;
-                for name in s.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
+                let s = v
+                    .to_str()
+                    .map_err(|_| S3Error::invalid_request("x-amz-trailer is not valid ASCII"))?;
+                for name in s
+                    .split(',')
+                    .map(|n| n.trim().to_ascii_lowercase())
+                    .filter(|n| !n.is_empty())
+                {
                     if !declared_trailers.contains(&name) {
                         declared_trailers.push(name);
                     }
@@ -167,7 +183,11 @@ where
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let r = if matches!(self.framing, Framing::Raw) { self.next_raw().await } else { self.next_decoded().await };
+        let r = if matches!(self.framing, Framing::Raw) {
+            self.next_raw().await
+        } else {
+            self.next_decoded().await
+        };
         if let Err(e) = &r {
             self.failed = Some(e.clone());
         }
@@ -257,7 +277,9 @@ where
                     return Ok(Step::NeedInput);
                 }
                 State::ChunkHeader => {
-                    let Some((line, _)) = self.take_line(true)? else { return Ok(Step::NeedInput) };
+                    let Some((line, _)) = self.take_line(true)? else {
+                        return Ok(Step::NeedInput);
+                    };
                     self.on_chunk_header(&line)?;
                 }
                 State::Data(remaining) => {
@@ -267,7 +289,11 @@ where
                     let n = remaining.min(self.pending.len() as u64) as usize;
                     let piece = self.pending.split_to(n);
                     let left = remaining - n as u64;
-                    self.state = if left == 0 { State::DataCrlf(0) } else { State::Data(left) };
+                    self.state = if left == 0 {
+                        State::DataCrlf(0)
+                    } else {
+                        State::Data(left)
+                    };
                     if matches!(self.framing, Framing::Signed { .. }) {
                         self.chunk_hash.update(&piece);
                         self.chunk_buf.extend_from_slice(&piece);
@@ -305,7 +331,9 @@ where
                     if !self.pending.is_empty() {
                         self.trailer_section_started = true;
                     }
-                    let Some((line, bare_lf)) = self.take_line(false)? else { return Ok(Step::NeedInput) };
+                    let Some((line, bare_lf)) = self.take_line(false)? else {
+                        return Ok(Step::NeedInput);
+                    };
                     self.on_trailer_line(&line, bare_lf)?;
                 }
             }
@@ -317,14 +345,18 @@ where
     fn take_line(&mut self, strict: bool) -> S3Result<Option<(Vec<u8>, bool)>> {
         let Some(idx) = self.pending.iter().position(|&b| b == b'\n') else {
             if self.line.len() + self.pending.len() > MAX_LINE {
-                return Err(S3Error::invalid_request("aws-chunked chunk header or trailer line is too long"));
+                return Err(S3Error::invalid_request(
+                    "aws-chunked chunk header or trailer line is too long",
+                ));
             }
             self.line.extend_from_slice(&self.pending);
             self.pending = Bytes::new();
             return Ok(None);
         };
         if self.line.len() + idx > MAX_LINE {
-            return Err(S3Error::invalid_request("aws-chunked chunk header or trailer line is too long"));
+            return Err(S3Error::invalid_request(
+                "aws-chunked chunk header or trailer line is too long",
+            ));
         }
         self.line.extend_from_slice(&self.pending[..idx]);
         let _ = self.pending.split_to(idx + 1);
@@ -333,7 +365,9 @@ where
             line.pop();
             false
         } else if strict {
-            return Err(S3Error::invalid_request("aws-chunked chunk header does not end with CRLF"));
+            return Err(S3Error::invalid_request(
+                "aws-chunked chunk header does not end with CRLF",
+            ));
         } else {
             true
         };
@@ -401,7 +435,12 @@ where
 
     /// Check one chunk signature against the chain and advance it.
     fn verify_chunk(&mut self, data_sha256_hex: &str, provided: &str) -> S3Result<()> {
-        let Framing::Signed { ctx, prev_signature, .. } = &mut self.framing else { return Ok(()) };
+        let Framing::Signed {
+            ctx, prev_signature, ..
+        } = &mut self.framing
+        else {
+            return Ok(());
+        };
         let sts = format!(
             "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{}\n{}",
             ctx.amz_date,
@@ -449,7 +488,8 @@ where
         if self.trailer_signature_seen {
             return Err(S3Error::invalid_request("A trailer follows x-amz-trailer-signature"));
         }
-        let text = std::str::from_utf8(line).map_err(|_| S3Error::invalid_request("A trailer line is not valid UTF-8"))?;
+        let text =
+            std::str::from_utf8(line).map_err(|_| S3Error::invalid_request("A trailer line is not valid UTF-8"))?;
         let (name, value) = text
             .split_once(':')
             .ok_or_else(|| S3Error::invalid_request("A trailer line is not of the form name:value"))?;
@@ -469,7 +509,9 @@ where
             )));
         }
         if self.trailers.iter().any(|(n, _)| *n == name) {
-            return Err(S3Error::invalid_request(format!("The trailer {name} is sent more than once")));
+            return Err(S3Error::invalid_request(format!(
+                "The trailer {name} is sent more than once"
+            )));
         }
         if name.starts_with("x-amz-checksum-") && self.trailers.iter().any(|(n, _)| n.starts_with("x-amz-checksum-")) {
             return Err(S3Error::invalid_request(
@@ -486,7 +528,12 @@ where
     /// `AWS4-HMAC-SHA256-TRAILER` signature over the canonical trailers (`name:value\n`, sorted by name),
     /// chained from the final chunk signature.
     fn verify_trailer_signature(&mut self, provided: &str) -> S3Result<()> {
-        let Framing::Signed { ctx, prev_signature, .. } = &mut self.framing else { return Ok(()) };
+        let Framing::Signed {
+            ctx, prev_signature, ..
+        } = &mut self.framing
+        else {
+            return Ok(());
+        };
         let mut sorted: Vec<&(String, String)> = self.trailers.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut canon = String::new();
@@ -547,7 +594,8 @@ mod tests {
     use http_body::Frame;
     use std::convert::Infallible;
 
-    type TestBody = http_body_util::StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
+    type TestBody =
+        http_body_util::StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
 
     fn body_of(frames: Vec<Bytes>) -> TestBody {
         let frames: Vec<Result<Frame<Bytes>, Infallible>> = frames.into_iter().map(|b| Ok(Frame::data(b))).collect();
@@ -583,7 +631,11 @@ mod tests {
         h
     }
 
-    async fn read_all(frames: Vec<Bytes>, mode: PayloadMode, hdrs: &HeaderMap) -> S3Result<(Vec<u8>, Vec<(String, String)>)> {
+    async fn read_all(
+        frames: Vec<Bytes>,
+        mode: PayloadMode,
+        hdrs: &HeaderMap,
+    ) -> S3Result<(Vec<u8>, Vec<(String, String)>)> {
         let mut r = PayloadReader::new(body_of(frames), mode, hdrs)?;
         let mut out = Vec::new();
         while let Some(b) = r.next_chunk().await? {
@@ -596,12 +648,21 @@ mod tests {
     }
 
     /// Try the same body whole, in 1-byte frames, and in random splits; all must agree.
-    async fn read_all_splits(data: &[u8], mode: PayloadMode, hdrs: &HeaderMap) -> S3Result<(Vec<u8>, Vec<(String, String)>)> {
+    async fn read_all_splits(
+        data: &[u8],
+        mode: PayloadMode,
+        hdrs: &HeaderMap,
+    ) -> S3Result<(Vec<u8>, Vec<(String, String)>)> {
         let whole = read_all(vec![Bytes::copy_from_slice(data)], mode.clone(), hdrs).await;
         let ones = read_all(split_every(data, 1), mode.clone(), hdrs).await;
         assert_eq!(format!("{whole:?}"), format!("{ones:?}"), "1-byte frames differ");
         for seed in 1..6u64 {
-            let r = read_all(split_random(data, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)), mode.clone(), hdrs).await;
+            let r = read_all(
+                split_random(data, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                mode.clone(),
+                hdrs,
+            )
+            .await;
             assert_eq!(format!("{whole:?}"), format!("{r:?}"), "random split {seed} differs");
         }
         whole
@@ -629,7 +690,12 @@ mod tests {
 
     /// Encode `chunks` as a signed aws-chunked body, signatures computed by aws-sigv4's `sign_chunk`
     /// (and `sign_trailer` when `trailers` is `Some`).
-    fn encode_signed(c: &ChunkSigningContext, region: &str, chunks: &[&[u8]], trailers: Option<&[(&str, &str)]>) -> Vec<u8> {
+    fn encode_signed(
+        c: &ChunkSigningContext,
+        region: &str,
+        chunks: &[&[u8]],
+        trailers: Option<&[(&str, &str)]>,
+    ) -> Vec<u8> {
         let time = at(&c.amz_date);
         let mut prev = c.seed_signature.clone();
         let mut out = Vec::new();
@@ -657,11 +723,17 @@ mod tests {
 
     fn doc_body() -> Vec<u8> {
         let mut body = Vec::new();
-        body.extend_from_slice(b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n");
+        body.extend_from_slice(
+            b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n",
+        );
         body.extend_from_slice(&[b'a'; 65536]);
-        body.extend_from_slice(b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n");
+        body.extend_from_slice(
+            b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n",
+        );
         body.extend_from_slice(&[b'a'; 1024]);
-        body.extend_from_slice(b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n");
+        body.extend_from_slice(
+            b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n",
+        );
         body
     }
 
@@ -669,13 +741,19 @@ mod tests {
     async fn aws_doc_streaming_example() {
         let body = doc_body();
         assert_eq!(body.len(), 66824, "Content-Length of the documentation example");
-        let h = headers(&[("x-amz-decoded-content-length", "66560"), ("content-encoding", "aws-chunked")]);
+        let h = headers(&[
+            ("x-amz-decoded-content-length", "66560"),
+            ("content-encoding", "aws-chunked"),
+        ]);
         let (data, trailers) = read_all_splits(&body, signed(doc_ctx(), false), &h).await.unwrap();
         assert_eq!(data, vec![b'a'; 66560]);
         assert!(trailers.is_empty());
         // aws-sigv4's sign_chunk agrees with the documented first signature.
         let first = aws_chunk_signature(SK, at(DOC_DATE), "us-east-1", DOC_SEED, &[b'a'; 65536]);
-        assert_eq!(first, "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648");
+        assert_eq!(
+            first,
+            "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+        );
     }
 
     #[tokio::test]
@@ -688,29 +766,58 @@ mod tests {
         let mut r = PayloadReader::new(body_of(vec![Bytes::from(body)]), signed(doc_ctx(), false), &h).unwrap();
         assert_eq!(r.next_chunk().await.unwrap().unwrap().len(), 65536);
         let e = r.next_chunk().await.unwrap_err();
-        assert_eq!((e.code, e.status()), (S3Code::SignatureDoesNotMatch, http::StatusCode::FORBIDDEN));
+        assert_eq!(
+            (e.code, e.status()),
+            (S3Code::SignatureDoesNotMatch, http::StatusCode::FORBIDDEN)
+        );
         // Sticky.
         assert_eq!(r.next_chunk().await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
 
         // Tampered first-chunk signature: nothing is released.
-        let body = String::from_utf8(doc_body()).unwrap().replacen("ad80c730", "ad80c731", 1).into_bytes();
-        let e = read_all(split_every(&body, 7), signed(doc_ctx(), false), &h).await.unwrap_err();
+        let body = String::from_utf8(doc_body())
+            .unwrap()
+            .replacen("ad80c730", "ad80c731", 1)
+            .into_bytes();
+        let e = read_all(split_every(&body, 7), signed(doc_ctx(), false), &h)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
 
         // Tampered final signature.
-        let body = String::from_utf8(doc_body()).unwrap().replacen("b6c6ea8a", "b6c6ea8b", 1).into_bytes();
-        assert_eq!(read_all(vec![Bytes::from(body)], signed(doc_ctx(), false), &h).await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+        let body = String::from_utf8(doc_body())
+            .unwrap()
+            .replacen("b6c6ea8a", "b6c6ea8b", 1)
+            .into_bytes();
+        assert_eq!(
+            read_all(vec![Bytes::from(body)], signed(doc_ctx(), false), &h)
+                .await
+                .unwrap_err()
+                .code,
+            S3Code::SignatureDoesNotMatch
+        );
 
         // Wrong seed (another request's signature).
         let other = ctx(&"0".repeat(64), DOC_DATE, "us-east-1");
-        assert_eq!(read_all(vec![Bytes::from(doc_body())], signed(other, false), &h).await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            read_all(vec![Bytes::from(doc_body())], signed(other, false), &h)
+                .await
+                .unwrap_err()
+                .code,
+            S3Code::SignatureDoesNotMatch
+        );
 
         // Chunks swapped (each is valid alone, but the chain breaks).
         let s = String::from_utf8(doc_body()).unwrap();
         let first_end = s.find("\r\n400;").unwrap() + 2;
         let second_end = s.find("\r\n0;").unwrap() + 2;
         let swapped = format!("{}{}{}", &s[first_end..second_end], &s[..first_end], &s[second_end..]);
-        assert_eq!(read_all(vec![Bytes::from(swapped)], signed(doc_ctx(), false), &h).await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            read_all(vec![Bytes::from(swapped)], signed(doc_ctx(), false), &h)
+                .await
+                .unwrap_err()
+                .code,
+            S3Code::SignatureDoesNotMatch
+        );
     }
 
     #[tokio::test]
@@ -736,12 +843,16 @@ mod tests {
         spec.body = SignableBody::StreamingSignedPayloadTrailer;
         let (parts, _) = aws_sign(spec);
         let auth = sigv4::verify_header(&parts, &users(), &AuthSettings::default(), t).unwrap();
-        let PayloadMode::StreamingSigned { ctx, trailer: true } = auth.payload.clone() else { panic!("{:?}", auth.payload) };
+        let PayloadMode::StreamingSigned { ctx, trailer: true } = auth.payload.clone() else {
+            panic!("{:?}", auth.payload)
+        };
         let data: Vec<u8> = (0..70000u32).map(|i| (i % 251) as u8).collect();
         let chunks: Vec<&[u8]> = data.chunks(65536).collect();
         let trailers = [("x-amz-checksum-crc32c", "sOO8/Q==")];
         let body = encode_signed(&ctx, "eu-west-3", &chunks, Some(&trailers));
-        let (got, tr) = read_all_splits(&body, auth.payload.clone(), &parts.headers).await.unwrap();
+        let (got, tr) = read_all_splits(&body, auth.payload.clone(), &parts.headers)
+            .await
+            .unwrap();
         assert_eq!(got, data);
         assert_eq!(tr, vec![("x-amz-checksum-crc32c".to_string(), "sOO8/Q==".to_string())]);
 
@@ -751,18 +862,27 @@ mod tests {
         let tail = String::from_utf8(tail.to_vec()).unwrap();
         let with_tail = |t: &str| [head, t.as_bytes()].concat();
         let bad = with_tail(&tail.replace("sOO8/Q==", "AAAAAA=="));
-        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers).await.unwrap_err();
+        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
 
         // Missing trailer signature line.
         let cut = tail.find("x-amz-trailer-signature:").unwrap();
         let bad = with_tail(&format!("{}\r\n", &tail[..cut]));
-        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers).await.unwrap_err();
+        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::InvalidRequest);
 
         // A trailer after the signature.
-        let bad = with_tail(&format!("{}x-amz-checksum-crc32c:sOO8/Q==\r\n\r\n", &tail[..tail.len() - 2]));
-        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers).await.unwrap_err();
+        let bad = with_tail(&format!(
+            "{}x-amz-checksum-crc32c:sOO8/Q==\r\n\r\n",
+            &tail[..tail.len() - 2]
+        ));
+        let e = read_all(vec![Bytes::from(bad)], auth.payload.clone(), &parts.headers)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::InvalidRequest);
     }
 
@@ -788,8 +908,13 @@ mod tests {
     async fn unsigned_trailer_botocore_bytes() {
         // Captured from botocore 1.43.11 (S3-OBJECT-LOCK.md §3.2).
         let body = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
-        let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32"), ("x-amz-decoded-content-length", "11")]);
-        let (data, tr) = read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        let h = headers(&[
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+            ("x-amz-decoded-content-length", "11"),
+        ]);
+        let (data, tr) = read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h)
+            .await
+            .unwrap();
         assert_eq!(data, b"hello world");
         assert_eq!(tr, vec![("x-amz-checksum-crc32".to_string(), "DUoRhQ==".to_string())]);
     }
@@ -809,14 +934,25 @@ mod tests {
     async fn unsigned_trailer_names_are_lower_cased_and_values_trimmed() {
         let body = b"3\r\nabc\r\n0\r\nX-Amz-Checksum-CRC32C: yZRlqg== \r\n\r\n";
         let h = headers(&[("x-amz-trailer", "X-Amz-Checksum-Crc32c")]);
-        let (_, tr) = read_all(vec![Bytes::from_static(body)], PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        let (_, tr) = read_all(
+            vec![Bytes::from_static(body)],
+            PayloadMode::StreamingUnsignedTrailer,
+            &h,
+        )
+        .await
+        .unwrap();
         assert_eq!(tr, vec![("x-amz-checksum-crc32c".to_string(), "yZRlqg==".to_string())]);
     }
 
     #[tokio::test]
     async fn unsigned_data_is_released_as_it_arrives() {
         let frames = vec![Bytes::from_static(b"5\r\nhel"), Bytes::from_static(b"lo\r\n0\r\n\r\n")];
-        let mut r = PayloadReader::new(body_of(frames), PayloadMode::StreamingUnsignedTrailer, &HeaderMap::new()).unwrap();
+        let mut r = PayloadReader::new(
+            body_of(frames),
+            PayloadMode::StreamingUnsignedTrailer,
+            &HeaderMap::new(),
+        )
+        .unwrap();
         assert_eq!(r.next_chunk().await.unwrap().unwrap(), Bytes::from_static(b"hel"));
         assert_eq!(r.next_chunk().await.unwrap().unwrap(), Bytes::from_static(b"lo"));
         assert!(r.next_chunk().await.unwrap().is_none());
@@ -827,12 +963,16 @@ mod tests {
         // minio-go: trailer lines end with a bare LF followed by CRLF.
         let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32c")]);
         let body = b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32c:yZRlqg==\n\r\n\r\n";
-        let (data, tr) = read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        let (data, tr) = read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h)
+            .await
+            .unwrap();
         assert_eq!(data, b"abc");
         assert_eq!(tr.len(), 1);
         // …and without the final CRLF.
         let body = b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32c:yZRlqg==\n\r\n";
-        read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap();
+        read_all_splits(body, PayloadMode::StreamingUnsignedTrailer, &h)
+            .await
+            .unwrap();
 
         // Signed trailer as minio-go writes it.
         let c = ctx(&"cd".repeat(32), "20240301T101010Z", "us-east-1");
@@ -859,9 +999,15 @@ mod tests {
             (b"0\r\nx-amz-checksum-crc32c:yZRlqg==\r\n\r\n", &one),
             (b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n", &none),
             // duplicated
-            (b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n", &one),
+            (
+                b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n",
+                &one,
+            ),
             // two checksum trailers even though both are declared
-            (b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-checksum-sha256:AAAA\r\n\r\n", &two),
+            (
+                b"0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-checksum-sha256:AAAA\r\n\r\n",
+                &two,
+            ),
             // malformed lines
             (b"0\r\nno-colon\r\n\r\n", &one),
             (b"0\r\n:value\r\n\r\n", &one),
@@ -869,7 +1015,9 @@ mod tests {
             (b"0\r\nx-amz-trailer-signature:00\r\n\r\n", &one),
         ];
         for (body, h) in cases {
-            let e = read_all(vec![Bytes::from_static(body)], ut.clone(), h).await.unwrap_err();
+            let e = read_all(vec![Bytes::from_static(body)], ut.clone(), h)
+                .await
+                .unwrap_err();
             assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
         }
         // Trailers in a signed body without -TRAILER.
@@ -877,7 +1025,9 @@ mod tests {
         let mut body = encode_signed(&c, "us-east-1", &[b"abc"], None);
         body.truncate(body.len() - 2);
         body.extend_from_slice(b"x-amz-checksum-crc32:DUoRhQ==\r\n\r\n");
-        let e = read_all(vec![Bytes::from(body)], signed(c, false), &one).await.unwrap_err();
+        let e = read_all(vec![Bytes::from(body)], signed(c, false), &one)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::InvalidRequest);
     }
 
@@ -889,13 +1039,17 @@ mod tests {
             b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n\r\n",
             b"3\r\nabc\r\n0\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         ] {
-            let e = read_all(split_every(body, 1), PayloadMode::StreamingUnsignedTrailer, &h).await.unwrap_err();
+            let e = read_all(split_every(body, 1), PayloadMode::StreamingUnsignedTrailer, &h)
+                .await
+                .unwrap_err();
             assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
         }
         let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
         let mut body = encode_signed(&c, "us-east-1", &[b"abc"], None);
         body.extend_from_slice(b"junk");
-        let e = read_all(vec![Bytes::from(body)], signed(c, false), &HeaderMap::new()).await.unwrap_err();
+        let e = read_all(vec![Bytes::from(body)], signed(c, false), &HeaderMap::new())
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::InvalidRequest);
     }
 
@@ -907,7 +1061,12 @@ mod tests {
         let body = encode_signed(&c, "us-east-1", &[b"hello ", b"world"], None);
         let final_header_end = body.len() - 2;
         for n in 0..body.len() {
-            let r = read_all(vec![Bytes::copy_from_slice(&body[..n])], signed(c.clone(), false), &HeaderMap::new()).await;
+            let r = read_all(
+                vec![Bytes::copy_from_slice(&body[..n])],
+                signed(c.clone(), false),
+                &HeaderMap::new(),
+            )
+            .await;
             match r {
                 Ok((data, _)) => {
                     assert_eq!(n, final_header_end, "prefix {n} accepted");
@@ -919,7 +1078,12 @@ mod tests {
         let body = b"6\r\nhello \r\n5\r\nworld\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
         let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32")]);
         for n in 0..body.len() {
-            let r = read_all(vec![Bytes::copy_from_slice(&body[..n])], PayloadMode::StreamingUnsignedTrailer, &h).await;
+            let r = read_all(
+                vec![Bytes::copy_from_slice(&body[..n])],
+                PayloadMode::StreamingUnsignedTrailer,
+                &h,
+            )
+            .await;
             match r {
                 // `0\r\n` then EOF: the missing trailer is caught by the checksum verification.
                 Ok((data, tr)) => {
@@ -937,7 +1101,12 @@ mod tests {
         let body = b"3\r\nabc\r\n0\r\n\r\n";
         for (declared, ok) in [("3", true), ("2", false), ("4", false), ("0", false)] {
             let h = headers(&[("x-amz-decoded-content-length", declared)]);
-            let r = read_all(vec![Bytes::from_static(body)], PayloadMode::StreamingUnsignedTrailer, &h).await;
+            let r = read_all(
+                vec![Bytes::from_static(body)],
+                PayloadMode::StreamingUnsignedTrailer,
+                &h,
+            )
+            .await;
             if ok {
                 r.unwrap();
             } else {
@@ -946,11 +1115,15 @@ mod tests {
         }
         let h = headers(&[("x-amz-decoded-content-length", "x")]);
         assert_eq!(
-            PayloadReader::new(body_of(vec![]), PayloadMode::StreamingUnsignedTrailer, &h).err().map(|e| e.code),
+            PayloadReader::new(body_of(vec![]), PayloadMode::StreamingUnsignedTrailer, &h)
+                .err()
+                .map(|e| e.code),
             Some(S3Code::InvalidArgument)
         );
         // Raw modes ignore it (Content-Length governs; checked by the digest verification).
-        let (d, _) = read_all(vec![Bytes::from_static(b"abc")], PayloadMode::Unsigned, &h).await.unwrap();
+        let (d, _) = read_all(vec![Bytes::from_static(b"abc")], PayloadMode::Unsigned, &h)
+            .await
+            .unwrap();
         assert_eq!(d, b"abc");
     }
 
@@ -968,25 +1141,43 @@ mod tests {
             b"-3\r\nabc\r\n0\r\n\r\n",
             b"0x3\r\nabc\r\n0\r\n\r\n",
         ] {
-            let e = read_all(vec![Bytes::from_static(body)], ut.clone(), &HeaderMap::new()).await.unwrap_err();
+            let e = read_all(vec![Bytes::from_static(body)], ut.clone(), &HeaderMap::new())
+                .await
+                .unwrap_err();
             assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
         }
         // Exactly 16 MiB is allowed as a chunk size (fails later for lack of data).
-        let e = read_all(vec![Bytes::from_static(b"1000000\r\n")], ut.clone(), &HeaderMap::new()).await.unwrap_err();
+        let e = read_all(vec![Bytes::from_static(b"1000000\r\n")], ut.clone(), &HeaderMap::new())
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::IncompleteBody);
         // A very long header line.
         let long = vec![b'1'; 10_000];
-        let e = read_all(vec![Bytes::from(long)], ut.clone(), &HeaderMap::new()).await.unwrap_err();
+        let e = read_all(vec![Bytes::from(long)], ut.clone(), &HeaderMap::new())
+            .await
+            .unwrap_err();
         assert_eq!(e.code, S3Code::InvalidRequest);
         // Signed bodies need chunk-signature.
         let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
         for body in [&b"3\r\nabc\r\n"[..], b"3;chunk-sig=00\r\nabc\r\n", b"3;\r\nabc\r\n"] {
-            let e = read_all(vec![Bytes::from_static(body)], signed(c.clone(), false), &HeaderMap::new()).await.unwrap_err();
-            assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
-        }
-        let e = read_all(vec![Bytes::from_static(b"3;chunk-signature=xyz\r\nabc\r\n0;chunk-signature=00\r\n\r\n")], signed(c, false), &HeaderMap::new())
+            let e = read_all(
+                vec![Bytes::from_static(body)],
+                signed(c.clone(), false),
+                &HeaderMap::new(),
+            )
             .await
             .unwrap_err();
+            assert_eq!(e.code, S3Code::InvalidRequest, "{}", String::from_utf8_lossy(body));
+        }
+        let e = read_all(
+            vec![Bytes::from_static(
+                b"3;chunk-signature=xyz\r\nabc\r\n0;chunk-signature=00\r\n\r\n",
+            )],
+            signed(c, false),
+            &HeaderMap::new(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
     }
 
@@ -1002,6 +1193,48 @@ mod tests {
         }
         let (d, _) = read_all(vec![], PayloadMode::Unsigned, &h).await.unwrap();
         assert!(d.is_empty());
+    }
+
+    #[tokio::test]
+    async fn garbage_bodies_never_panic() {
+        let pieces: [&[u8]; 12] = [
+            b"0",
+            b"3",
+            b"ff",
+            b";chunk-signature=",
+            b"\r\n",
+            b"\n",
+            b"abc",
+            b"x-amz-checksum-crc32:",
+            b"DUoRhQ==",
+            b"x-amz-trailer-signature:",
+            b"\r",
+            b"1000000",
+        ];
+        let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
+        let h = headers(&[
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+            ("x-amz-decoded-content-length", "3"),
+        ]);
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut body = Vec::new();
+            let mut x = seed;
+            for _ in 0..(x % 10) {
+                body.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+                x = x.rotate_left(7) ^ 0x5bd1_e995;
+            }
+            for mode in [
+                PayloadMode::StreamingUnsignedTrailer,
+                signed(c.clone(), false),
+                signed(c.clone(), true),
+            ] {
+                let _ = read_all(split_random(&body, seed | 1), mode, &h).await;
+            }
+        }
     }
 
     #[tokio::test]

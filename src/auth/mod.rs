@@ -69,7 +69,9 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        AuthSettings { max_skew: chrono::Duration::minutes(15) }
+        AuthSettings {
+            max_skew: chrono::Duration::minutes(15),
+        }
     }
 }
 

@@ -61,7 +61,10 @@ pub struct User {
 
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User").field("principal", &self.principal).field("secret_key", &"<redacted>").finish()
+        f.debug_struct("User")
+            .field("principal", &self.principal)
+            .field("secret_key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -74,7 +77,9 @@ pub struct Users {
 impl Users {
     pub fn new(users: Vec<User>) -> Self {
         let by_key = users.into_iter().map(|u| (u.principal.access_key.clone(), u)).collect();
-        Users { by_key: Arc::new(by_key) }
+        Users {
+            by_key: Arc::new(by_key),
+        }
     }
 
     pub fn get(&self, access_key: &str) -> Option<&User> {

@@ -71,7 +71,13 @@ fn canonical_resource(path: &str, query: &str) -> String {
     let mut subs: Vec<(&str, Option<String>)> = canonical::split_query(query)
         .into_iter()
         .filter(|p| SIGNED_SUBRESOURCES.contains(&p.name))
-        .map(|p| (p.name, p.value.map(|v| String::from_utf8_lossy(&canonical::percent_decode(v.as_bytes(), false)).into_owned())))
+        .map(|p| {
+            (
+                p.name,
+                p.value
+                    .map(|v| String::from_utf8_lossy(&canonical::percent_decode(v.as_bytes(), false)).into_owned()),
+            )
+        })
         .collect();
     subs.sort_by(|a, b| a.0.cmp(b.0));
     let mut out = path.to_string();
@@ -93,7 +99,9 @@ fn query_value(query: &str, name: &str) -> S3Result<Option<Vec<u8>>> {
     for p in canonical::split_query(query) {
         if p.name == name {
             if found.is_some() {
-                return Err(S3Error::access_denied(format!("The query parameter {name} must not appear more than once")));
+                return Err(S3Error::access_denied(format!(
+                    "The query parameter {name} must not appear more than once"
+                )));
             }
             found = Some(canonical::percent_decode(p.value.unwrap_or("").as_bytes(), false));
         }
@@ -107,7 +115,10 @@ fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a [u8
 
 fn trim_bytes(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end.max(start)]
 }
 
@@ -118,7 +129,9 @@ fn canonical_amz_headers(parts: &http::request::Parts, query: &str) -> Vec<u8> {
     for (name, value) in &parts.headers {
         let n = name.as_str();
         if n.starts_with("x-amz-") {
-            map.entry(n.to_string()).or_default().push(trim_bytes(value.as_bytes()).to_vec());
+            map.entry(n.to_string())
+                .or_default()
+                .push(trim_bytes(value.as_bytes()).to_vec());
         }
     }
     for p in canonical::split_query(query) {
@@ -162,14 +175,20 @@ pub fn verify_presigned(parts: &http::request::Parts, users: &Users, now: DateTi
     let signature = query_value(query, "Signature")?.ok_or_else(missing)?;
     let expires_raw = query_value(query, "Expires")?.ok_or_else(missing)?;
     let expires_str = std::str::from_utf8(&expires_raw).unwrap_or("");
-    let expires: i64 = if !expires_str.is_empty() && expires_str.len() <= 12 && expires_str.bytes().all(|b| b.is_ascii_digit()) {
-        expires_str.parse().map_err(|_| S3Error::access_denied("Invalid date (should be seconds since epoch): Expires"))?
-    } else {
-        return Err(S3Error::access_denied(format!(
-            "Invalid date (should be seconds since epoch): Expires={}",
-            String::from_utf8_lossy(&expires_raw).chars().take(40).collect::<String>()
-        )));
-    };
+    let expires: i64 =
+        if !expires_str.is_empty() && expires_str.len() <= 12 && expires_str.bytes().all(|b| b.is_ascii_digit()) {
+            expires_str
+                .parse()
+                .map_err(|_| S3Error::access_denied("Invalid date (should be seconds since epoch): Expires"))?
+        } else {
+            return Err(S3Error::access_denied(format!(
+                "Invalid date (should be seconds since epoch): Expires={}",
+                String::from_utf8_lossy(&expires_raw)
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+            )));
+        };
     let access_key = String::from_utf8(access_key).map_err(|_| unknown_access_key())?;
     let user = users.get(&access_key).ok_or_else(unknown_access_key)?;
     if now.timestamp() > expires {
@@ -178,7 +197,9 @@ pub fn verify_presigned(parts: &http::request::Parts, users: &Users, now: DateTi
     let provided = {
         use base64::Engine as _;
         let s = String::from_utf8_lossy(&signature);
-        base64::engine::general_purpose::STANDARD.decode(s.trim().as_bytes()).map_err(|_| signature_mismatch())?
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim().as_bytes())
+            .map_err(|_| signature_mismatch())?
     };
 
     // Content-MD5 / Content-Type from the headers; botocore also copies them into the query, which is
@@ -186,7 +207,11 @@ pub fn verify_presigned(parts: &http::request::Parts, users: &Users, now: DateTi
     let std_header = |name: &str| -> Vec<u8> {
         match header_str(parts, name) {
             Some(v) => trim_bytes(v).to_vec(),
-            None => query_value(query, name).ok().flatten().map(|v| trim_bytes(&v).to_vec()).unwrap_or_default(),
+            None => query_value(query, name)
+                .ok()
+                .flatten()
+                .map(|v| trim_bytes(&v).to_vec())
+                .unwrap_or_default(),
         }
     };
     let mut prefix = Vec::with_capacity(256);
@@ -203,7 +228,7 @@ pub fn verify_presigned(parts: &http::request::Parts, users: &Users, now: DateTi
     let mut paths = canonical::canonical_uri_candidates(parts.uri.path());
     // botocore signs bucket-level requests (`GET /bucket?list-type=2`) with the resource `/bucket/`.
     let raw_path = parts.uri.path();
-    if raw_path.len() > 1 && !raw_path[1..].contains('/') {
+    if raw_path.starts_with('/') && raw_path.get(1..).is_some_and(|b| !b.is_empty() && !b.contains('/')) {
         paths.push(format!("{raw_path}/"));
     }
     let mut matched = false;
@@ -220,7 +245,10 @@ pub fn verify_presigned(parts: &http::request::Parts, users: &Users, now: DateTi
     if !matched {
         return Err(signature_mismatch());
     }
-    Ok(Authenticated { principal: user.principal.clone(), payload: PayloadMode::Unsigned })
+    Ok(Authenticated {
+        principal: user.principal.clone(),
+        payload: PayloadMode::Unsigned,
+    })
 }
 
 #[cfg(test)]
@@ -233,7 +261,10 @@ mod tests {
     /// `generate_presigned_url` output of botocore 1.43.11 (endpoint http://127.0.0.1:9000,
     /// credentials AK / SK, region us-east-1, `time.time()` frozen at 1700000000, ExpiresIn=3600 unless
     /// noted): (method, path-and-query as on the wire, extra request headers).
-    const BOTOCORE: &[(&str, &str, &[(&str, &str)])] = &[
+    /// (method, path-and-query, extra headers).
+    type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+    const BOTOCORE: &[Case] = &[
         ("GET", "/b/a%20b/c?AWSAccessKeyId=AK&Signature=bGxyAxUF1TuWaTkww0vjeY2rrME%3D&Expires=1700003600", &[]),
         (
             "GET",
@@ -301,8 +332,13 @@ mod tests {
             assert_eq!(a.principal.access_key, "AK");
             assert_eq!(a.payload, PayloadMode::Unsigned);
             // Also through the dispatcher.
-            crate::auth::authenticate(&req(method, uri, headers), &users(), &Default::default(), now(1_700_000_100))
-                .unwrap();
+            crate::auth::authenticate(
+                &req(method, uri, headers),
+                &users(),
+                &Default::default(),
+                now(1_700_000_100),
+            )
+            .unwrap();
         }
     }
 
@@ -311,7 +347,10 @@ mod tests {
         let (m, uri, h) = BOTOCORE[0];
         verify_presigned(&req(m, uri, h), &users(), now(1_700_003_600)).unwrap();
         let e = verify_presigned(&req(m, uri, h), &users(), now(1_700_003_601)).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (S3Code::AccessDenied, "Request has expired"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (S3Code::AccessDenied, "Request has expired")
+        );
         for bad in ["Expires=abc", "Expires=-1", "Expires=", "Expires=1e9"] {
             let u = uri.replace("Expires=1700003600", bad);
             let e = verify_presigned(&req(m, &u, h), &users(), now(1_700_000_000)).unwrap_err();
@@ -319,24 +358,51 @@ mod tests {
         }
         // A later Expires than signed: the signature no longer matches.
         let u = uri.replace("Expires=1700003600", "Expires=1800003600");
-        assert_eq!(verify_presigned(&req(m, &u, h), &users(), now(1_700_000_000)).unwrap_err().code, S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            verify_presigned(&req(m, &u, h), &users(), now(1_700_000_000))
+                .unwrap_err()
+                .code,
+            S3Code::SignatureDoesNotMatch
+        );
     }
 
     #[test]
     fn tampering_is_detected() {
         let t = now(1_700_000_100);
-        let check = |m: &str, uri: &str, h: &[(&str, &str)]| verify_presigned(&req(m, uri, h), &users(), t).unwrap_err().code;
+        let check =
+            |m: &str, uri: &str, h: &[(&str, &str)]| verify_presigned(&req(m, uri, h), &users(), t).unwrap_err().code;
         let (m, uri, h) = BOTOCORE[0];
         assert_eq!(check("PUT", uri, h), S3Code::SignatureDoesNotMatch);
-        assert_eq!(check(m, &uri.replace("/b/a%20b/c", "/b/a%20b/d"), h), S3Code::SignatureDoesNotMatch);
-        assert_eq!(check(m, &uri.replace("/b/a%20b/c", "/other/a%20b/c"), h), S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            check(m, &uri.replace("/b/a%20b/c", "/b/a%20b/d"), h),
+            S3Code::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            check(m, &uri.replace("/b/a%20b/c", "/other/a%20b/c"), h),
+            S3Code::SignatureDoesNotMatch
+        );
         // Added x-amz-* header, Content-Type or Content-MD5.
         assert_eq!(check(m, uri, &[("x-amz-meta-x", "1")]), S3Code::SignatureDoesNotMatch);
-        assert_eq!(check(m, uri, &[("content-type", "text/html")]), S3Code::SignatureDoesNotMatch);
-        assert_eq!(check(m, uri, &[("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")]), S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            check(m, uri, &[("content-type", "text/html")]),
+            S3Code::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            check(m, uri, &[("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")]),
+            S3Code::SignatureDoesNotMatch
+        );
         // Operation-selecting sub-resources are signed: a presigned GetObject/PutObject URL cannot be
         // turned into retention, legal hold, ACL, tagging, versions … requests.
-        for sub in ["retention", "legal-hold", "acl", "tagging", "versionId=1", "uploads", "object-lock", "delete"] {
+        for sub in [
+            "retention",
+            "legal-hold",
+            "acl",
+            "tagging",
+            "versionId=1",
+            "uploads",
+            "object-lock",
+            "delete",
+        ] {
             let u = uri.replacen('?', &format!("?{sub}&"), 1);
             assert_eq!(check(m, &u, h), S3Code::SignatureDoesNotMatch, "{sub}");
         }
@@ -344,9 +410,18 @@ mod tests {
         let u = format!("{uri}&x-id=GetObject");
         verify_presigned(&req(m, &u, h), &users(), t).unwrap();
         // Wrong / garbage signatures.
-        assert_eq!(check(m, &uri.replace("bGxyAxUF1", "bGxyAxUF2"), h), S3Code::SignatureDoesNotMatch);
-        assert_eq!(check(m, &uri.replace("bGxyAxUF1TuWaTkww0vjeY2rrME%3D", "!!!"), h), S3Code::SignatureDoesNotMatch);
-        assert_eq!(check(m, &uri.replace("bGxyAxUF1TuWaTkww0vjeY2rrME%3D", ""), h), S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            check(m, &uri.replace("bGxyAxUF1", "bGxyAxUF2"), h),
+            S3Code::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            check(m, &uri.replace("bGxyAxUF1TuWaTkww0vjeY2rrME%3D", "!!!"), h),
+            S3Code::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            check(m, &uri.replace("bGxyAxUF1TuWaTkww0vjeY2rrME%3D", ""), h),
+            S3Code::SignatureDoesNotMatch
+        );
     }
 
     #[test]
@@ -362,13 +437,25 @@ mod tests {
     fn parameter_errors() {
         let t = now(1_700_000_100);
         let (m, uri, h) = BOTOCORE[0];
-        for drop in ["AWSAccessKeyId=AK&", "Signature=bGxyAxUF1TuWaTkww0vjeY2rrME%3D&", "&Expires=1700003600"] {
+        for drop in [
+            "AWSAccessKeyId=AK&",
+            "Signature=bGxyAxUF1TuWaTkww0vjeY2rrME%3D&",
+            "&Expires=1700003600",
+        ] {
             let e = verify_presigned(&req(m, &uri.replace(drop, ""), h), &users(), t).unwrap_err();
             assert_eq!(e.code, S3Code::AccessDenied, "{drop}");
             assert!(e.message.contains("requires"), "{}", e.message);
         }
-        let e = verify_presigned(&req(m, &uri.replace("AWSAccessKeyId=AK", "AWSAccessKeyId=NOPE"), h), &users(), t).unwrap_err();
-        assert_eq!((e.code, e.status()), (S3Code::InvalidAccessKeyId, http::StatusCode::FORBIDDEN));
+        let e = verify_presigned(
+            &req(m, &uri.replace("AWSAccessKeyId=AK", "AWSAccessKeyId=NOPE"), h),
+            &users(),
+            t,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code, e.status()),
+            (S3Code::InvalidAccessKeyId, http::StatusCode::FORBIDDEN)
+        );
         let e = verify_presigned(&req(m, &format!("{uri}&Expires=1700003600"), h), &users(), t).unwrap_err();
         assert_eq!(e.code, S3Code::AccessDenied);
         let e = verify_presigned(&req(m, uri, &[("authorization", "AWS AK:sig")]), &users(), t).unwrap_err();
@@ -383,6 +470,9 @@ mod tests {
             canonical_resource("/b/k", "versionId=a%2Bb&uploads&prefix=p&response-expires="),
             "/b/k?response-expires=&uploads&versionId=a+b"
         );
-        assert_eq!(canonical_resource("/b", "tagging&acl&tagging=1"), "/b?acl&tagging&tagging=1");
+        assert_eq!(
+            canonical_resource("/b", "tagging&acl&tagging=1"),
+            "/b?acl&tagging&tagging=1"
+        );
     }
 }

@@ -35,7 +35,10 @@ pub(crate) fn signature_mismatch() -> S3Error {
 }
 
 pub(crate) fn unknown_access_key() -> S3Error {
-    S3Error::new(S3Code::InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
+    S3Error::new(
+        S3Code::InvalidAccessKeyId,
+        "The AWS Access Key Id you provided does not exist in our records.",
+    )
 }
 
 /// What `x-amz-content-sha256` declares, before the signing context is known.
@@ -117,14 +120,17 @@ fn parse_authorization(value: &str) -> Result<AuthHeader, String> {
     if value.len() > canonical::MAX_AUTH_FIELD {
         return Err("the header is too long".into());
     }
-    let rest = value.strip_prefix(ALGORITHM).ok_or_else(|| format!("the algorithm must be {ALGORITHM}"))?;
+    let rest = value
+        .strip_prefix(ALGORITHM)
+        .ok_or_else(|| format!("the algorithm must be {ALGORITHM}"))?;
     if !rest.starts_with([' ', '\t']) {
         return Err(format!("expected a space after {ALGORITHM}"));
     }
     let (mut cred, mut signed, mut sig) = (None, None, None);
     for token in rest.split([',', ' ', '\t']).filter(|t| !t.is_empty()) {
-        let (k, v) =
-            token.split_once('=').ok_or_else(|| format!("the component '{}' is not of the form key=value", shorten(token)))?;
+        let (k, v) = token
+            .split_once('=')
+            .ok_or_else(|| format!("the component '{}' is not of the form key=value", shorten(token)))?;
         let slot = match k {
             "Credential" => &mut cred,
             "SignedHeaders" => &mut signed,
@@ -153,7 +159,10 @@ fn parse_signed_headers(s: &str) -> Result<Vec<String>, String> {
         }
         let lower = name.to_ascii_lowercase();
         if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
-            return Err(format!("SignedHeaders contains an invalid header name '{}'", shorten(name)));
+            return Err(format!(
+                "SignedHeaders contains an invalid header name '{}'",
+                shorten(name)
+            ));
         }
         if out.contains(&lower) {
             return Err(format!("SignedHeaders lists '{lower}' more than once"));
@@ -169,9 +178,13 @@ fn parse_signed_headers(s: &str) -> Result<Vec<String>, String> {
 /// The one value of a header that must not be repeated; `Ok(None)` when absent.
 fn single_header<'a>(headers: &'a http::HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
     let mut it = headers.get_all(name).iter();
-    let Some(first) = it.next() else { return Ok(None) };
+    let Some(first) = it.next() else {
+        return Ok(None);
+    };
     if it.next().is_some() {
-        return Err(S3Error::invalid_request(format!("The {name} header must not be sent more than once")));
+        return Err(S3Error::invalid_request(format!(
+            "The {name} header must not be sent more than once"
+        )));
     }
     first
         .to_str()
@@ -188,7 +201,9 @@ fn request_time(headers: &http::HeaderMap) -> S3Result<(String, DateTime<Utc>)> 
         )
     };
     if headers.contains_key("x-amz-date") {
-        let v = single_header(headers, "x-amz-date").map_err(|_| bad_amz())?.unwrap_or("");
+        let v = single_header(headers, "x-amz-date")
+            .map_err(|_| bad_amz())?
+            .unwrap_or("");
         let t = canonical::parse_amz_date(v).ok_or_else(bad_amz)?;
         return Ok((v.to_string(), t));
     }
@@ -206,7 +221,9 @@ fn request_time(headers: &http::HeaderMap) -> S3Result<(String, DateTime<Utc>)> 
         let t: DateTime<Utc> = v.into();
         return Ok((canonical::format_amz_date(t), t));
     }
-    Err(S3Error::access_denied("AWS authentication requires a valid Date or x-amz-date header"))
+    Err(S3Error::access_denied(
+        "AWS authentication requires a valid Date or x-amz-date header",
+    ))
 }
 
 /// `name:value\n` for every signed header, in the order listed. A signed header the request does not
@@ -220,7 +237,9 @@ fn canonical_headers(parts: &http::request::Parts, signed: &[String]) -> Vec<u8>
         let values = parts.headers.get_all(name.as_str());
         if name == "host" && values.iter().next().is_none() {
             if let Some(a) = parts.uri.authority() {
-                out.extend_from_slice(&canonical::canonical_header_value(std::iter::once(a.as_str().as_bytes())));
+                out.extend_from_slice(&canonical::canonical_header_value(std::iter::once(
+                    a.as_str().as_bytes(),
+                )));
             }
         } else {
             out.extend_from_slice(&canonical::canonical_header_value(values.iter().map(|v| v.as_bytes())));
@@ -262,7 +281,12 @@ fn signature_matches(parts: &http::request::Parts, input: &SignatureInput<'_>, p
         creq.extend_from_slice(signed_list.as_bytes());
         creq.push(b'\n');
         creq.extend_from_slice(input.payload.as_bytes());
-        let sts = format!("{ALGORITHM}\n{}\n{}\n{}", input.amz_date, input.scope, canonical::sha256_hex(&creq));
+        let sts = format!(
+            "{ALGORITHM}\n{}\n{}\n{}",
+            input.amz_date,
+            input.scope,
+            canonical::sha256_hex(&creq)
+        );
         let expected = hex::encode(canonical::hmac_sha256(input.key, sts.as_bytes()));
         matched |= canonical::ct_eq(expected.as_bytes(), provided.as_bytes());
     }
@@ -287,14 +311,21 @@ pub fn verify_header(
     now: DateTime<Utc>,
 ) -> S3Result<Authenticated> {
     let malformed = |msg: String| {
-        S3Error::new(S3Code::AuthorizationHeaderMalformed, format!("The authorization header is malformed; {msg}"))
+        S3Error::new(
+            S3Code::AuthorizationHeaderMalformed,
+            format!("The authorization header is malformed; {msg}"),
+        )
     };
     let mut auth_values = parts.headers.get_all(http::header::AUTHORIZATION).iter();
-    let raw = auth_values.next().ok_or_else(|| malformed("the Authorization header is missing".into()))?;
+    let raw = auth_values
+        .next()
+        .ok_or_else(|| malformed("the Authorization header is missing".into()))?;
     if auth_values.next().is_some() {
         return Err(malformed("the Authorization header is sent more than once".into()));
     }
-    let raw = raw.to_str().map_err(|_| malformed("the header is not valid ASCII".into()))?;
+    let raw = raw
+        .to_str()
+        .map_err(|_| malformed("the header is not valid ASCII".into()))?;
     let auth = parse_authorization(raw.trim()).map_err(malformed)?;
     let query = parts.uri.query().unwrap_or("");
     if canonical::split_query(query).iter().any(|p| {
@@ -309,9 +340,8 @@ pub fn verify_header(
         return Err(malformed("the Signature must be 64 hexadecimal characters".into()));
     }
     let user = users.get(&cred.access_key).ok_or_else(unknown_access_key)?;
-    let content_sha = single_header(&parts.headers, "x-amz-content-sha256")?.ok_or_else(|| {
-        S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256")
-    })?;
+    let content_sha = single_header(&parts.headers, "x-amz-content-sha256")?
+        .ok_or_else(|| S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256"))?;
     let (amz_date, t) = request_time(&parts.headers)?;
     if amz_date.get(..8) != Some(cred.date.as_str()) {
         return Err(malformed(format!(
@@ -433,10 +463,10 @@ pub fn verify_presigned(
     let signed_headers = params.require("X-Amz-SignedHeaders")?;
     let signature = params.require("X-Amz-Signature")?;
 
-    let cred = Credential::parse(&credential).map_err(|e| query_error(format!("Error parsing the X-Amz-Credential parameter; {e}")))?;
-    let t = canonical::parse_amz_date(&amz_date).ok_or_else(|| {
-        query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    })?;
+    let cred = Credential::parse(&credential)
+        .map_err(|e| query_error(format!("Error parsing the X-Amz-Credential parameter; {e}")))?;
+    let t = canonical::parse_amz_date(&amz_date)
+        .ok_or_else(|| query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""))?;
     if amz_date.get(..8) != Some(cred.date.as_str()) {
         return Err(query_error(format!(
             "Invalid credential date \"{}\". This date is not the same as X-Amz-Date: \"{}\".",
@@ -445,12 +475,18 @@ pub fn verify_presigned(
         )));
     }
     let expires: u64 = if !expires.is_empty() && expires.len() <= 10 && expires.bytes().all(|b| b.is_ascii_digit()) {
-        expires.parse().map_err(|_| query_error("X-Amz-Expires should be a number"))?
+        expires
+            .parse()
+            .map_err(|_| query_error("X-Amz-Expires should be a number"))?
     } else {
-        return Err(query_error("X-Amz-Expires should be a number of seconds between 1 and 604800"));
+        return Err(query_error(
+            "X-Amz-Expires should be a number of seconds between 1 and 604800",
+        ));
     };
     if expires > MAX_PRESIGN_EXPIRES {
-        return Err(query_error("X-Amz-Expires must be less than a week (in seconds) that is 604800"));
+        return Err(query_error(
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+        ));
     }
     if expires == 0 {
         return Err(query_error("X-Amz-Expires must be at least 1 second"));
@@ -461,15 +497,16 @@ pub fn verify_presigned(
         return Err(query_error("X-Amz-Signature must be 64 hexadecimal characters"));
     }
     let user = users.get(&cred.access_key).ok_or_else(unknown_access_key)?;
-    if t > now + settings.max_skew {
+    // Differences of two valid times cannot overflow (unlike adding a duration to a year-9999 date).
+    if t - now > settings.max_skew {
         return Err(S3Error::access_denied(format!(
             "Request is not valid yet: X-Amz-Date {} is in the future (server time {})",
             t.to_rfc3339(),
             now.to_rfc3339()
         )));
     }
-    // `expires` ≤ 604800 so the conversion cannot overflow.
-    if now > t + chrono::Duration::seconds(expires as i64) {
+    // `expires` ≤ 604800, so the conversion cannot overflow.
+    if now - t > chrono::Duration::seconds(expires as i64) {
         return Err(S3Error::access_denied("Request has expired"));
     }
 
@@ -592,7 +629,10 @@ pub(crate) mod tests {
                 ("date", "Fri, 24 May 2013 00:00:00 GMT"),
                 ("x-amz-date", "20130524T000000Z"),
                 ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
-                ("x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"),
+                (
+                    "x-amz-content-sha256",
+                    "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
+                ),
                 (
                     "authorization",
                     "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,\
@@ -611,8 +651,14 @@ pub(crate) mod tests {
     #[test]
     fn aws_doc_get_bucket_lifecycle_and_list_objects() {
         for (uri, sig) in [
-            ("/?lifecycle", "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"),
-            ("/?max-keys=2&prefix=J", "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
+            (
+                "/?lifecycle",
+                "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543",
+            ),
+            (
+                "/?max-keys=2&prefix=J",
+                "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7",
+            ),
         ] {
             let auth = format!(
                 "AWS4-HMAC-SHA256 Credential={AK}/20130524/us-east-1/s3/aws4_request,\
@@ -640,16 +686,36 @@ pub(crate) mod tests {
         assert_eq!(a.payload, PayloadMode::Unsigned);
         // One second after X-Amz-Date + X-Amz-Expires: expired.
         let e = presign_auth(&p, "20130525T000001Z").unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (S3Code::AccessDenied, "Request has expired"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (S3Code::AccessDenied, "Request has expired")
+        );
         // Tampered path.
-        let p2 = parts("GET", &uri.replace("/test.txt", "/test2.txt"), &[("host", "examplebucket.s3.amazonaws.com")]);
-        assert_eq!(code(presign_auth(&p2, "20130524T120000Z")), S3Code::SignatureDoesNotMatch);
+        let p2 = parts(
+            "GET",
+            &uri.replace("/test.txt", "/test2.txt"),
+            &[("host", "examplebucket.s3.amazonaws.com")],
+        );
+        assert_eq!(
+            code(presign_auth(&p2, "20130524T120000Z")),
+            S3Code::SignatureDoesNotMatch
+        );
         // Extra (unsigned) query parameter is part of the canonical query.
-        let p3 = parts("GET", &format!("{uri}&versionId=1"), &[("host", "examplebucket.s3.amazonaws.com")]);
-        assert_eq!(code(presign_auth(&p3, "20130524T120000Z")), S3Code::SignatureDoesNotMatch);
+        let p3 = parts(
+            "GET",
+            &format!("{uri}&versionId=1"),
+            &[("host", "examplebucket.s3.amazonaws.com")],
+        );
+        assert_eq!(
+            code(presign_auth(&p3, "20130524T120000Z")),
+            S3Code::SignatureDoesNotMatch
+        );
         // Another host.
         let p4 = parts("GET", uri, &[("host", "otherbucket.s3.amazonaws.com")]);
-        assert_eq!(code(presign_auth(&p4, "20130524T120000Z")), S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            code(presign_auth(&p4, "20130524T120000Z")),
+            S3Code::SignatureDoesNotMatch
+        );
     }
 
     #[test]
@@ -676,12 +742,20 @@ pub(crate) mod tests {
             ],
         );
         let a = header_auth(&p, "20130524T000000Z").unwrap();
-        let PayloadMode::StreamingSigned { ctx, trailer } = a.payload else { panic!("not streaming") };
+        let PayloadMode::StreamingSigned { ctx, trailer } = a.payload else {
+            panic!("not streaming")
+        };
         assert!(!trailer);
-        assert_eq!(ctx.seed_signature, "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+        assert_eq!(
+            ctx.seed_signature,
+            "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+        );
         assert_eq!(ctx.amz_date, "20130524T000000Z");
         assert_eq!(ctx.scope, "20130524/us-east-1/s3/aws4_request");
-        assert_eq!(ctx.signing_key, canonical::signing_key(crate::auth::test_support::SK, "20130524", "us-east-1", "s3"));
+        assert_eq!(
+            ctx.signing_key,
+            canonical::signing_key(crate::auth::test_support::SK, "20130524", "us-east-1", "s3")
+        );
     }
 
     // ---- round trips against aws-sigv4's signer ----
@@ -761,6 +835,7 @@ pub(crate) mod tests {
 
     #[test]
     fn roundtrip_header_auth_tampering_is_detected() {
+        type Tamper = Box<dyn Fn(&mut http::request::Parts)>;
         let now = at("20240101T000000Z");
         let headers = [("x-amz-meta-a", "1")];
         let mut spec = SignSpec::new("PUT", "/bucket/key%20one?tagging", now);
@@ -768,7 +843,7 @@ pub(crate) mod tests {
         spec.body = SignableBody::Precomputed(EMPTY.into());
         let (p, _) = aws_sign(spec);
         assert!(verify_header(&p, &users(), &settings(), now).is_ok());
-        let variants: Vec<Box<dyn Fn(&mut http::request::Parts)>> = vec![
+        let variants: Vec<Tamper> = vec![
             Box::new(|p| p.method = http::Method::POST),
             Box::new(|p| p.uri = "/bucket/key%20two?tagging".parse().unwrap()),
             Box::new(|p| p.uri = "/bucket/key%20one?retention".parse().unwrap()),
@@ -784,16 +859,22 @@ pub(crate) mod tests {
                 p.headers.insert("host", "evil.example.com".parse().unwrap());
             }),
             Box::new(|p| {
-                p.headers.insert("x-amz-content-sha256", UNSIGNED_PAYLOAD.parse().unwrap());
+                p.headers
+                    .insert("x-amz-content-sha256", UNSIGNED_PAYLOAD.parse().unwrap());
             }),
             Box::new(|p| {
-                p.headers.insert("x-amz-content-sha256", STREAMING_UNSIGNED_TRAILER.parse().unwrap());
+                p.headers
+                    .insert("x-amz-content-sha256", STREAMING_UNSIGNED_TRAILER.parse().unwrap());
             }),
         ];
         for (i, tamper) in variants.iter().enumerate() {
             let mut q = p.clone();
             tamper(&mut q);
-            assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::SignatureDoesNotMatch, "variant {i}");
+            assert_eq!(
+                code(verify_header(&q, &users(), &settings(), now)),
+                S3Code::SignatureDoesNotMatch,
+                "variant {i}"
+            );
         }
         // Headers that were not signed may change freely.
         let mut q = p.clone();
@@ -809,7 +890,10 @@ pub(crate) mod tests {
         spec.secret = "not-the-secret";
         spec.body = SignableBody::Precomputed(EMPTY.into());
         let (p, _) = aws_sign(spec);
-        assert_eq!(code(verify_header(&p, &users(), &settings(), now)), S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            code(verify_header(&p, &users(), &settings(), now)),
+            S3Code::SignatureDoesNotMatch
+        );
     }
 
     #[test]
@@ -829,7 +913,9 @@ pub(crate) mod tests {
             let a = verify_header(&p, &users(), &settings(), now).unwrap_or_else(|e| panic!("{what}: {e}"));
             match (what, a.payload) {
                 ("unsigned", PayloadMode::Unsigned) => {}
-                ("hex", PayloadMode::Sha256Hex(h)) => assert_eq!(h, canonical::sha256_hex(b"hello")),
+                ("hex", PayloadMode::Sha256Hex(h)) => {
+                    assert_eq!(h, canonical::sha256_hex(b"hello"))
+                }
                 ("signed", PayloadMode::StreamingSigned { ctx, trailer: false })
                 | ("signed-trailer", PayloadMode::StreamingSigned { ctx, trailer: true }) => {
                     assert_eq!(ctx.seed_signature, sig);
@@ -912,7 +998,10 @@ pub(crate) mod tests {
             format!("AWS4-HMAC-SHA256   Credential={cred} ,  SignedHeaders={sh} , Signature={sig}"),
             format!("AWS4-HMAC-SHA256 Credential={cred} SignedHeaders={sh} Signature={sig}"),
             format!("AWS4-HMAC-SHA256 Signature={sig}, Credential={cred}, SignedHeaders={sh}"),
-            format!("AWS4-HMAC-SHA256 Credential={cred}, SignedHeaders={sh}, Signature={}", sig.to_uppercase()),
+            format!(
+                "AWS4-HMAC-SHA256 Credential={cred}, SignedHeaders={sh}, Signature={}",
+                sig.to_uppercase()
+            ),
         ] {
             verify_header(&with_auth(&p, &auth), &users(), &settings(), now).unwrap_or_else(|e| panic!("{auth}: {e}"));
         }
@@ -946,7 +1035,11 @@ pub(crate) mod tests {
             let e = verify_header(&with_auth(&p, &auth), &users(), &settings(), now).unwrap_err();
             assert_eq!(e.code, S3Code::AuthorizationHeaderMalformed, "{auth}: {e}");
             assert_eq!(e.status(), http::StatusCode::BAD_REQUEST);
-            assert!(e.message.contains(needle), "{auth}: {} does not mention {needle}", e.message);
+            assert!(
+                e.message.contains(needle),
+                "{auth}: {} does not mention {needle}",
+                e.message
+            );
         }
     }
 
@@ -959,7 +1052,10 @@ pub(crate) mod tests {
              SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature={sig}"
         );
         let e = verify_header(&with_auth(&p, &auth), &users(), &settings(), now).unwrap_err();
-        assert_eq!((e.code, e.status()), (S3Code::InvalidAccessKeyId, http::StatusCode::FORBIDDEN));
+        assert_eq!(
+            (e.code, e.status()),
+            (S3Code::InvalidAccessKeyId, http::StatusCode::FORBIDDEN)
+        );
     }
 
     #[test]
@@ -969,7 +1065,10 @@ pub(crate) mod tests {
         p.headers.remove("x-amz-content-sha256");
         let e = verify_header(&p, &users(), &settings(), now).unwrap_err();
         assert_eq!(e.code, S3Code::InvalidRequest);
-        assert_eq!(e.message, "Missing required header for this request: x-amz-content-sha256");
+        assert_eq!(
+            e.message,
+            "Missing required header for this request: x-amz-content-sha256"
+        );
     }
 
     #[test]
@@ -983,14 +1082,24 @@ pub(crate) mod tests {
         assert!(e.message.contains("Date"));
         let mut q = p.clone();
         q.headers.insert("x-amz-date", "2024-01-01T00:00:00Z".parse().unwrap());
-        assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::AccessDenied);
+        assert_eq!(
+            code(verify_header(&q, &users(), &settings(), now)),
+            S3Code::AccessDenied
+        );
         // A Date header alone is accepted as the request time (here: far off → skewed).
         let mut q = p.clone();
         q.headers.remove("x-amz-date");
-        q.headers.insert("date", "Mon, 01 Jan 2024 01:00:00 GMT".parse().unwrap());
-        assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::RequestTimeTooSkewed);
+        q.headers
+            .insert("date", "Mon, 01 Jan 2024 01:00:00 GMT".parse().unwrap());
+        assert_eq!(
+            code(verify_header(&q, &users(), &settings(), now)),
+            S3Code::RequestTimeTooSkewed
+        );
         q.headers.insert("date", "not a date".parse().unwrap());
-        assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::AccessDenied);
+        assert_eq!(
+            code(verify_header(&q, &users(), &settings(), now)),
+            S3Code::AccessDenied
+        );
     }
 
     #[test]
@@ -1008,7 +1117,11 @@ pub(crate) mod tests {
                 r.unwrap();
             } else {
                 let e = r.unwrap_err();
-                assert_eq!((e.code, e.status()), (S3Code::RequestTimeTooSkewed, http::StatusCode::FORBIDDEN), "{now}");
+                assert_eq!(
+                    (e.code, e.status()),
+                    (S3Code::RequestTimeTooSkewed, http::StatusCode::FORBIDDEN),
+                    "{now}"
+                );
             }
         }
     }
@@ -1016,7 +1129,12 @@ pub(crate) mod tests {
     #[test]
     fn unsupported_payload_values() {
         let now = at("20240101T000000Z");
-        for v in ["STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER", "abc", "UNSIGNED"] {
+        for v in [
+            "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+            "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
+            "abc",
+            "UNSIGNED",
+        ] {
             let mut spec = SignSpec::new("PUT", "/b/k", now);
             spec.body = SignableBody::Precomputed(v.into());
             let (p, _) = aws_sign(spec);
@@ -1032,12 +1150,20 @@ pub(crate) mod tests {
         let mut spec = SignSpec::new("GET", "/b/k?X-Amz-Signature=abc", now);
         spec.body = SignableBody::Precomputed(EMPTY.into());
         let (p, _) = aws_sign(spec);
-        assert_eq!(code(verify_header(&p, &users(), &settings(), now)), S3Code::InvalidArgument);
+        assert_eq!(
+            code(verify_header(&p, &users(), &settings(), now)),
+            S3Code::InvalidArgument
+        );
     }
 
     // ---- presigned ----
 
-    fn presigned(path_and_query: &str, time: DateTime<Utc>, expires: u64, headers: &[(&str, &str)]) -> http::request::Parts {
+    fn presigned(
+        path_and_query: &str,
+        time: DateTime<Utc>,
+        expires: u64,
+        headers: &[(&str, &str)],
+    ) -> http::request::Parts {
         let mut spec = SignSpec::new("GET", path_and_query, time);
         spec.presign = Some(expires);
         spec.headers = headers;
@@ -1066,11 +1192,18 @@ pub(crate) mod tests {
     fn presigned_with_signed_headers() {
         let t = at("20240615T120000Z");
         let p = presigned("/b/k", t, 60, &[("x-amz-meta-a", "v"), ("content-type", "text/plain")]);
-        assert!(p.uri.query().unwrap().contains("content-type%3Bhost%3Bx-amz-meta-a"), "{}", p.uri);
+        assert!(
+            p.uri.query().unwrap().contains("content-type%3Bhost%3Bx-amz-meta-a"),
+            "{}",
+            p.uri
+        );
         verify_presigned(&p, &users(), &settings(), t).unwrap();
         let mut q = p.clone();
         q.headers.insert("x-amz-meta-a", "w".parse().unwrap());
-        assert_eq!(code(verify_presigned(&q, &users(), &settings(), t)), S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            code(verify_presigned(&q, &users(), &settings(), t)),
+            S3Code::SignatureDoesNotMatch
+        );
     }
 
     #[test]
@@ -1079,7 +1212,10 @@ pub(crate) mod tests {
         let p = presigned("/b/k", t, 600, &[]);
         verify_presigned(&p, &users(), &settings(), at("20240615T121000Z")).unwrap();
         let e = verify_presigned(&p, &users(), &settings(), at("20240615T121001Z")).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (S3Code::AccessDenied, "Request has expired"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (S3Code::AccessDenied, "Request has expired")
+        );
         // Signed in the future, beyond the allowed skew.
         let e = verify_presigned(&p, &users(), &settings(), at("20240615T114459Z")).unwrap_err();
         assert_eq!(e.code, S3Code::AccessDenied);
@@ -1097,8 +1233,18 @@ pub(crate) mod tests {
             x.uri = format!("/b/k?{q}").parse().unwrap();
             x
         };
-        for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"] {
-            let q: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with(&format!("{name}="))).collect();
+        for name in [
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Date",
+            "X-Amz-Expires",
+            "X-Amz-SignedHeaders",
+            "X-Amz-Signature",
+        ] {
+            let q: Vec<&str> = query
+                .split('&')
+                .filter(|kv| !kv.starts_with(&format!("{name}=")))
+                .collect();
             let e = verify_presigned(&with_query(&q.join("&")), &users(), &settings(), t).unwrap_err();
             assert_eq!(e.code, S3Code::AuthorizationQueryParametersError, "{name}");
             assert!(e.message.contains(&format!("{name} is missing")), "{}", e.message);
@@ -1106,38 +1252,100 @@ pub(crate) mod tests {
         let replace = |name: &str, value: &str| -> String {
             query
                 .split('&')
-                .map(|kv| if kv.starts_with(&format!("{name}=")) { format!("{name}={value}") } else { kv.to_string() })
+                .map(|kv| {
+                    if kv.starts_with(&format!("{name}=")) {
+                        format!("{name}={value}")
+                    } else {
+                        kv.to_string()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("&")
         };
-        let e = verify_presigned(&with_query(&replace("X-Amz-Expires", "604801")), &users(), &settings(), t).unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace("X-Amz-Expires", "604801")),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::AuthorizationQueryParametersError);
-        assert_eq!(e.message, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+        assert_eq!(
+            e.message,
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        );
         for bad in ["0", "-1", "abc", "", "99999999999"] {
-            let e = verify_presigned(&with_query(&replace("X-Amz-Expires", bad)), &users(), &settings(), t).unwrap_err();
+            let e =
+                verify_presigned(&with_query(&replace("X-Amz-Expires", bad)), &users(), &settings(), t).unwrap_err();
             assert_eq!(e.code, S3Code::AuthorizationQueryParametersError, "{bad}");
         }
         // 604800 itself is allowed (the signature then no longer matches, which proves we got that far).
-        let e = verify_presigned(&with_query(&replace("X-Amz-Expires", "604800")), &users(), &settings(), t).unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace("X-Amz-Expires", "604800")),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
-        let e = verify_presigned(&with_query(&replace("X-Amz-Algorithm", "AWS4-ECDSA-P256-SHA256")), &users(), &settings(), t)
-            .unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace("X-Amz-Algorithm", "AWS4-ECDSA-P256-SHA256")),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::AuthorizationQueryParametersError);
-        let e = verify_presigned(&with_query(&replace("X-Amz-Date", "2024-06-15")), &users(), &settings(), t).unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace("X-Amz-Date", "2024-06-15")),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::AuthorizationQueryParametersError);
-        let e = verify_presigned(&with_query(&replace("X-Amz-Credential", "NOPE%2F20240615%2Fus-east-1%2Fs3%2Faws4_request")), &users(), &settings(), t)
-            .unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace(
+                "X-Amz-Credential",
+                "NOPE%2F20240615%2Fus-east-1%2Fs3%2Faws4_request",
+            )),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::InvalidAccessKeyId);
-        let e = verify_presigned(&with_query(&replace("X-Amz-SignedHeaders", "x-amz-date")), &users(), &settings(), t).unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace("X-Amz-SignedHeaders", "x-amz-date")),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::AuthorizationQueryParametersError);
-        let e = verify_presigned(&with_query(&format!("{query}&X-Amz-Date=20240615T120000Z")), &users(), &settings(), t).unwrap_err();
+        let e = verify_presigned(
+            &with_query(&format!("{query}&X-Amz-Date=20240615T120000Z")),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::AuthorizationQueryParametersError);
-        let e = verify_presigned(&with_query(&replace("X-Amz-Signature", &"0".repeat(64))), &users(), &settings(), t).unwrap_err();
+        let e = verify_presigned(
+            &with_query(&replace("X-Amz-Signature", &"0".repeat(64))),
+            &users(),
+            &settings(),
+            t,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3Code::SignatureDoesNotMatch);
         // Both an Authorization header and query credentials.
         let mut x = p.clone();
         x.headers.insert("authorization", "AWS4-HMAC-SHA256 x".parse().unwrap());
-        assert_eq!(code(verify_presigned(&x, &users(), &settings(), t)), S3Code::InvalidArgument);
+        assert_eq!(
+            code(verify_presigned(&x, &users(), &settings(), t)),
+            S3Code::InvalidArgument
+        );
     }
 
     #[test]
@@ -1156,7 +1364,11 @@ pub(crate) mod tests {
             assert_eq!(e.code, S3Code::InvalidRequest, "{v}");
         }
         // Signed header naming a streaming mode: verified, then decoded by the chunk verifier.
-        for (v, want_trailer) in [(STREAMING_UNSIGNED_TRAILER, None), (STREAMING_SIGNED, Some(false)), (STREAMING_SIGNED_TRAILER, Some(true))] {
+        for (v, want_trailer) in [
+            (STREAMING_UNSIGNED_TRAILER, None),
+            (STREAMING_SIGNED, Some(false)),
+            (STREAMING_SIGNED_TRAILER, Some(true)),
+        ] {
             let headers = [("x-amz-content-sha256", v)];
             let mut spec = SignSpec::new("PUT", "/b/k", t);
             spec.presign = Some(600);
@@ -1177,11 +1389,21 @@ pub(crate) mod tests {
             let q = bad.uri.query().unwrap().to_string();
             let q: String = q
                 .split('&')
-                .map(|kv| if kv.starts_with("X-Amz-Signature=") { format!("X-Amz-Signature={}", "1".repeat(64)) } else { kv.to_string() })
+                .map(|kv| {
+                    if kv.starts_with("X-Amz-Signature=") {
+                        format!("X-Amz-Signature={}", "1".repeat(64))
+                    } else {
+                        kv.to_string()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("&");
             bad.uri = format!("/b/k?{q}").parse().unwrap();
-            assert_eq!(code(verify_presigned(&bad, &users(), &settings(), t)), S3Code::SignatureDoesNotMatch, "{v}");
+            assert_eq!(
+                code(verify_presigned(&bad, &users(), &settings(), t)),
+                S3Code::SignatureDoesNotMatch,
+                "{v}"
+            );
         }
         // An unsigned hex header is only an integrity claim; the signature covers UNSIGNED-PAYLOAD.
         p2.headers.insert("x-amz-content-sha256", EMPTY.parse().unwrap());
@@ -1227,14 +1449,18 @@ pub(crate) mod tests {
         let a = header_auth(&botocore_unsigned_trailer_put(), "20240501T120100Z").unwrap();
         assert_eq!(a.principal.access_key, "AK");
         assert_eq!(a.payload, PayloadMode::StreamingUnsignedTrailer);
-        let cases: [(&str, &str, &[(&str, &str)], PayloadMode); 3] = [
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], PayloadMode);
+        let cases: [Case<'_>; 3] = [
             (
                 "PUT",
                 "/b/dir/hello%20w%C3%B6rld%2B%3D~.txt",
                 &[
                     ("x-amz-checksum-crc32", "DUoRhQ=="),
                     ("x-amz-sdk-checksum-algorithm", "CRC32"),
-                    ("x-amz-content-sha256", "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"),
+                    (
+                        "x-amz-content-sha256",
+                        "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+                    ),
                     (
                         "authorization",
                         "AWS4-HMAC-SHA256 Credential=AK/20240501/us-east-1/s3/aws4_request, \
@@ -1252,7 +1478,10 @@ pub(crate) mod tests {
                 &[
                     ("x-amz-checksum-crc32", "YdSbTw=="),
                     ("x-amz-sdk-checksum-algorithm", "CRC32"),
-                    ("x-amz-content-sha256", "c91ceb478059d45f0b6bec7874b5a4d3ef5bd96c088fa635ab2148e9ff2aba47"),
+                    (
+                        "x-amz-content-sha256",
+                        "c91ceb478059d45f0b6bec7874b5a4d3ef5bd96c088fa635ab2148e9ff2aba47",
+                    ),
                     (
                         "authorization",
                         "AWS4-HMAC-SHA256 Credential=AK/20240501/us-east-1/s3/aws4_request, \
@@ -1288,7 +1517,10 @@ pub(crate) mod tests {
             // Any other host (e.g. a proxy rewriting it) breaks the signature.
             let mut q = p.clone();
             q.headers.insert("host", "127.0.0.1:9001".parse().unwrap());
-            assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::SignatureDoesNotMatch);
+            assert_eq!(
+                code(verify_header(&q, &users(), &settings(), now)),
+                S3Code::SignatureDoesNotMatch
+            );
         }
     }
 
@@ -1307,6 +1539,99 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn extreme_dates_do_not_panic() {
+        let now = at("20240101T000000Z");
+        let q = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F99991231%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=99991231T235959Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=0000000000000000000000000000000000000000000000000000000000000000";
+        let e = presign_auth(&parts("GET", q, &[("host", "h")]), "20240101T000000Z").unwrap_err();
+        assert_eq!(e.code, S3Code::AccessDenied);
+        let q = q.replace("99991231", "00000101");
+        let e = presign_auth(&parts("GET", &q, &[("host", "h")]), "20240101T000000Z").unwrap_err();
+        assert_eq!(e.message, "Request has expired");
+        let (mut p, _) = sign_simple(now);
+        p.headers.insert("x-amz-date", "99991231T235959Z".parse().unwrap());
+        let auth = p.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("/20240101/", "/99991231/");
+        p.headers.insert("authorization", auth.parse().unwrap());
+        assert_eq!(
+            code(verify_header(&p, &users(), &settings(), now)),
+            S3Code::RequestTimeTooSkewed
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let alphabet: Vec<char> = "aAzZ09=&;,/ %+~-._:?#X\u{e9}\u{65e5}\t".chars().collect();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let now = at("20240101T000000Z");
+        let pieces = [
+            "AWS4-HMAC-SHA256 ",
+            "Credential=",
+            "AKIAIOSFODNN7EXAMPLE/",
+            "20240101/",
+            "us-east-1/s3/aws4_request",
+            ",",
+            "SignedHeaders=",
+            "host;",
+            "Signature=",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&",
+            "X-Amz-Credential=",
+            "X-Amz-Date=20240101T000000Z&",
+            "X-Amz-Expires=",
+            "X-Amz-SignedHeaders=host&",
+            "X-Amz-Signature=",
+            "%",
+            "%2",
+            "%zz",
+        ];
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..(rnd() % 12) {
+                if rnd() % 2 == 0 {
+                    s.push_str(pieces[(rnd() % pieces.len() as u64) as usize]);
+                } else {
+                    s.push(alphabet[(rnd() % alphabet.len() as u64) as usize]);
+                }
+            }
+            let enc = canonical::uri_encode(s.as_bytes(), false);
+            let uri = format!(
+                "/b/{}?{}",
+                canonical::uri_encode(s.as_bytes(), true),
+                s.replace(['#', ' ', '\t'], "").replace(|c: char| !c.is_ascii(), "%C3")
+            );
+            let Ok(uri) = uri.parse::<http::Uri>() else {
+                continue;
+            };
+            let mut p = parts(
+                "GET",
+                "/",
+                &[
+                    ("host", "h"),
+                    ("x-amz-date", "20240101T000000Z"),
+                    ("x-amz-content-sha256", EMPTY),
+                ],
+            );
+            p.uri = uri;
+            if let Ok(v) = http::HeaderValue::from_str(&s.replace(|c: char| !c.is_ascii(), "?")) {
+                p.headers.insert("authorization", v);
+                let _ = verify_header(&p, &users(), &settings(), now);
+                let _ = crate::auth::authenticate(&p, &users(), &settings(), now);
+            }
+            p.headers.remove("authorization");
+            let _ = verify_presigned(&p, &users(), &settings(), now);
+            let _ = crate::auth::sigv2::verify_presigned(&p, &users(), now);
+            let _ = canonical::canonical_query(&enc, None);
+        }
+    }
+
+    #[test]
     fn authenticate_dispatches() {
         let now = at("20240101T000000Z");
         let (p, _) = sign_simple(now);
@@ -1314,6 +1639,11 @@ pub(crate) mod tests {
         let p = presigned("/b/k", now, 60, &[]);
         assert!(crate::auth::authenticate(&p, &users(), &settings(), now).is_ok());
         let anon = parts("GET", "/b/k", &[("host", "h")]);
-        assert_eq!(crate::auth::authenticate(&anon, &users(), &settings(), now).unwrap_err().code, S3Code::AccessDenied);
+        assert_eq!(
+            crate::auth::authenticate(&anon, &users(), &settings(), now)
+                .unwrap_err()
+                .code,
+            S3Code::AccessDenied
+        );
     }
 }

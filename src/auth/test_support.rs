@@ -3,8 +3,8 @@
 
 use super::{Principal, Role, User, Users};
 use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
-    SigningSettings, UriPathNormalizationMode,
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use chrono::{DateTime, Utc};
@@ -19,11 +19,19 @@ pub const SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 pub fn users() -> Users {
     Users::new(vec![
         User {
-            principal: Principal { access_key: AK.into(), name: "doc".into(), role: Role::Writer },
+            principal: Principal {
+                access_key: AK.into(),
+                name: "doc".into(),
+                role: Role::Writer,
+            },
             secret_key: SK.into(),
         },
         User {
-            principal: Principal { access_key: "AK".into(), name: "boto".into(), role: Role::Writer },
+            principal: Principal {
+                access_key: "AK".into(),
+                name: "boto".into(),
+                role: Role::Writer,
+            },
             secret_key: "SK".into(),
         },
     ])
@@ -109,7 +117,13 @@ pub fn aws_sign(spec: SignSpec<'_>) -> (http::request::Parts, String) {
     instructions.apply_to_request_http1x(&mut req);
     let (mut p, _) = req.into_parts();
     p.headers.insert("host", spec.authority.parse().expect("host"));
-    p.uri = p.uri.path_and_query().expect("path").as_str().parse().expect("origin-form uri");
+    p.uri = p
+        .uri
+        .path_and_query()
+        .expect("path")
+        .as_str()
+        .parse()
+        .expect("origin-form uri");
     (p, signature)
 }
 
@@ -130,7 +144,10 @@ pub fn aws_chunk_signature(secret: &str, time: DateTime<Utc>, region: &str, prev
         .build()
         .expect("params");
     let bytes = bytes::Bytes::copy_from_slice(chunk);
-    v4::sign_chunk(&bytes, prev, &params).expect("sign chunk").into_parts().1
+    v4::sign_chunk(&bytes, prev, &params)
+        .expect("sign chunk")
+        .into_parts()
+        .1
 }
 
 /// The trailer signature aws-sigv4 computes for `trailers` after `prev`.
@@ -154,5 +171,8 @@ pub fn aws_trailer_signature(
     for (k, v) in trailers {
         headers.insert(k.to_string(), v.to_string());
     }
-    v4::sign_trailer(&headers, prev, &params).expect("sign trailer").into_parts().1
+    v4::sign_trailer(&headers, prev, &params)
+        .expect("sign trailer")
+        .into_parts()
+        .1
 }

@@ -13,7 +13,10 @@ use hyper::body::Incoming;
 pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
 
 fn payload_mode(ctx: &Ctx) -> PayloadMode {
-    ctx.auth.as_ref().map(|a| a.payload.clone()).unwrap_or(PayloadMode::Unsigned)
+    ctx.auth
+        .as_ref()
+        .map(|a| a.payload.clone())
+        .unwrap_or(PayloadMode::Unsigned)
 }
 
 /// Read and verify a small XML request body; returns it as UTF-8.
@@ -21,14 +24,20 @@ pub async fn read_xml(parts: &http::request::Parts, body: Incoming, ctx: &Ctx) -
     let mode = payload_mode(ctx);
     let expected = ExpectedDigests::from_headers(&parts.headers, &mode)?;
     if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
-        return Err(S3Error::new(S3Code::MalformedXML, "the XML document is larger than 2 MiB"));
+        return Err(S3Error::new(
+            S3Code::MalformedXML,
+            "the XML document is larger than 2 MiB",
+        ));
     }
     let mut reader = PayloadReader::new(body, mode, &parts.headers)?;
     let mut digests = IngestDigests::new(expected.algorithm());
     let mut buf = Vec::new();
     while let Some(chunk) = reader.next_chunk().await? {
         if buf.len() + chunk.len() > MAX_XML_BODY {
-            return Err(S3Error::new(S3Code::MalformedXML, "the XML document is larger than 2 MiB"));
+            return Err(S3Error::new(
+                S3Code::MalformedXML,
+                "the XML document is larger than 2 MiB",
+            ));
         }
         digests.update(&chunk);
         buf.extend_from_slice(&chunk);
@@ -91,6 +100,9 @@ pub fn require_length(parts: &http::request::Parts) -> S3Result<()> {
     if has_len || chunked {
         Ok(())
     } else {
-        Err(S3Error::new(S3Code::MissingContentLength, "You must provide the Content-Length HTTP header."))
+        Err(S3Error::new(
+            S3Code::MissingContentLength,
+            "You must provide the Content-Length HTTP header.",
+        ))
     }
 }

@@ -15,7 +15,10 @@ use hyper::body::Incoming;
 
 /// Owner shown in listings.
 pub fn owner() -> Owner {
-    Owner { id: "wormgate".into(), display_name: "wormgate".into() }
+    Owner {
+        id: "wormgate".into(),
+        display_name: "wormgate".into(),
+    }
 }
 
 impl Gateway {
@@ -24,13 +27,26 @@ impl Gateway {
             .catalog
             .list_buckets()?
             .into_iter()
-            .map(|b| BucketOut { name: b.name, creation_date: iso_ms(b.created_ms) })
+            .map(|b| BucketOut {
+                name: b.name,
+                creation_date: iso_ms(b.created_ms),
+            })
             .collect();
-        let doc = ListAllMyBucketsResult { xmlns: NS, owner: owner(), buckets: BucketsOut { bucket: buckets } };
+        let doc = ListAllMyBucketsResult {
+            xmlns: NS,
+            owner: owner(),
+            buckets: BucketsOut { bucket: buckets },
+        };
         Ok(Reply::xml(to_xml("ListAllMyBucketsResult", &doc)?))
     }
 
-    pub(super) async fn create_bucket(&self, bucket: &str, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn create_bucket(
+        &self,
+        bucket: &str,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         validate_bucket_name(bucket)?;
         let text = read_xml(parts, body, ctx).await?;
         if !text.trim().is_empty() {
@@ -65,7 +81,11 @@ impl Gateway {
         self.require_bucket(bucket)?;
         let _all = self.locks.all().await;
         let has_versions = self.catalog.bucket_has_versions(bucket)? || self.bucket_has_uploads(bucket)?;
-        match decide(&LockRequest::DeleteBucket { has_versions }, &self.policy, self.clock.now()) {
+        match decide(
+            &LockRequest::DeleteBucket { has_versions },
+            &self.policy,
+            self.clock.now(),
+        ) {
             Ok(Permit::DeleteBucket) => {
                 self.catalog.delete_bucket(bucket).await?;
                 Ok(Reply::empty(StatusCode::NO_CONTENT))
@@ -77,26 +97,54 @@ impl Gateway {
 
     /// In-flight multipart uploads also keep a bucket alive.
     fn bucket_has_uploads(&self, bucket: &str) -> S3Result<bool> {
-        Ok(self.catalog.uploads().scan_prefix(crate::store::meta::bucket_prefix(bucket)).next().transpose()?.is_some())
+        Ok(self
+            .catalog
+            .uploads()
+            .scan_prefix(crate::store::meta::bucket_prefix(bucket))
+            .next()
+            .transpose()?
+            .is_some())
     }
 
     pub(super) async fn bucket_location(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let region = if self.region == "us-east-1" { String::new() } else { self.region.clone() };
-        Ok(Reply::xml(to_xml("LocationConstraint", &LocationConstraintOut { xmlns: NS, region })?))
+        let region = if self.region == "us-east-1" {
+            String::new()
+        } else {
+            self.region.clone()
+        };
+        Ok(Reply::xml(to_xml(
+            "LocationConstraint",
+            &LocationConstraintOut { xmlns: NS, region },
+        )?))
     }
 
     pub(super) async fn get_versioning(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        Ok(Reply::xml(to_xml("VersioningConfiguration", &VersioningConfigurationOut { xmlns: NS, status: "Enabled" })?))
+        Ok(Reply::xml(to_xml(
+            "VersioningConfiguration",
+            &VersioningConfigurationOut {
+                xmlns: NS,
+                status: "Enabled",
+            },
+        )?))
     }
 
-    pub(super) async fn put_versioning(&self, bucket: &str, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn put_versioning(
+        &self,
+        bucket: &str,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let text = read_xml(parts, body, ctx).await?;
         let doc: VersioningConfigurationIn = xml::from_xml("VersioningConfiguration", &text)?;
         if doc.mfa_delete.as_deref() == Some("Enabled") {
-            return Err(S3Error::new(S3Code::NotImplemented, "MFA Delete is not supported by this gateway"));
+            return Err(S3Error::new(
+                S3Code::NotImplemented,
+                "MFA Delete is not supported by this gateway",
+            ));
         }
         let enabled = match doc.status.as_deref() {
             Some("Enabled") => true,
@@ -121,17 +169,31 @@ impl Gateway {
         let doc = ObjectLockConfigurationOut {
             xmlns: NS,
             enabled: "Enabled",
-            rule: RuleOut { default_retention: DefaultRetentionOut { mode: "COMPLIANCE", days, years } },
+            rule: RuleOut {
+                default_retention: DefaultRetentionOut {
+                    mode: "COMPLIANCE",
+                    days,
+                    years,
+                },
+            },
         };
         Ok(Reply::xml(to_xml("ObjectLockConfiguration", &doc)?))
     }
 
-    pub(super) async fn put_lock_configuration(&self, bucket: &str, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn put_lock_configuration(
+        &self,
+        bucket: &str,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         let mut b = self.require_bucket(bucket)?;
         let text = read_xml(parts, body, ctx).await?;
         let doc: ObjectLockConfigurationIn = xml::from_xml("ObjectLockConfiguration", &text)?;
         if doc.object_lock_enabled.as_deref() != Some("Enabled") {
-            return Err(S3Error::malformed_xml("ObjectLockEnabled must be Enabled: Object Lock cannot be disabled"));
+            return Err(S3Error::malformed_xml(
+                "ObjectLockEnabled must be Enabled: Object Lock cannot be disabled",
+            ));
         }
         let (mode, period) = match doc.rule {
             None => (None, None),
@@ -140,11 +202,18 @@ impl Gateway {
                 Some(dr) => parse_default_retention(dr)?,
             },
         };
-        match decide(&LockRequest::PutLockConfiguration { mode, period }, &self.policy, self.clock.now()) {
+        match decide(
+            &LockRequest::PutLockConfiguration { mode, period },
+            &self.policy,
+            self.clock.now(),
+        ) {
             Ok(Permit::SetLockConfiguration(p)) => {
                 let _all = self.locks.key(bucket, "").await;
                 b.default_retention = p;
                 self.catalog.update_bucket(&b).await?;
+                ctx.audit
+                    .changes
+                    .push(crate::audit::Change::BucketDefaultRetention { rule: p });
                 Ok(Reply::empty(StatusCode::OK))
             }
             Ok(p) => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
@@ -159,10 +228,16 @@ fn parse_default_retention(dr: DefaultRetentionIn) -> S3Result<(Option<Requested
         Some(m) => Some(RequestedMode::parse(m).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'")))?),
     };
     let num = |s: &str| -> S3Result<i64> {
-        s.trim().parse::<i64>().map_err(|_| S3Error::malformed_xml(format!("'{s}' is not a whole number")))
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| S3Error::malformed_xml(format!("'{s}' is not a whole number")))
     };
     let period = match (dr.days.as_deref(), dr.years.as_deref()) {
-        (Some(_), Some(_)) => return Err(S3Error::malformed_xml("DefaultRetention may have Days or Years, not both")),
+        (Some(_), Some(_)) => {
+            return Err(S3Error::malformed_xml(
+                "DefaultRetention may have Days or Years, not both",
+            ))
+        }
         (Some(d), None) => Some(DefaultRetention::Days(positive(num(d)?)?)),
         (None, Some(y)) => Some(DefaultRetention::Years(positive(num(y)?)?)),
         (None, None) => None,

@@ -21,12 +21,21 @@ impl Gateway {
     pub(super) fn copy_source_record(&self, copy: &CopyParams) -> S3Result<Box<VersionRecord>> {
         let s = &copy.source;
         self.require_bucket(&s.bucket)?;
-        let rec = self.resolve_readable(&s.bucket, &s.key, &s.version).map_err(|e| match e.code {
-            S3Code::MethodNotAllowed => S3Error::invalid_request("The source of a copy request may not specifically refer to a delete marker by version id."),
-            _ => e,
-        })?;
+        let rec = self
+            .resolve_readable(&s.bucket, &s.key, &s.version)
+            .map_err(|e| match e.code {
+                S3Code::MethodNotAllowed => S3Error::invalid_request(
+                    "The source of a copy request may not specifically refer to a delete marker by version id.",
+                ),
+                _ => e,
+            })?;
         let c = &copy.conditions;
-        let failed = || S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+        let failed = || {
+            S3Error::new(
+                S3Code::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold",
+            )
+        };
         let modified = rec.created_ms / 1000;
         if let Some(m) = &c.if_match {
             if !super::object::etag_matches(m, &rec.etag) {
@@ -98,10 +107,15 @@ impl Gateway {
             ));
         }
         if src.size > MAX_COPY {
-            return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"));
+            return Err(S3Error::invalid_request(
+                "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
+            ));
         }
-        let lock_req =
-            LockRequest::CreateVersion { headers: write.lock, bucket_default: dest.default_retention, has_client_digest: true };
+        let lock_req = LockRequest::CreateVersion {
+            headers: write.lock,
+            bucket_default: dest.default_retention,
+            has_client_digest: true,
+        };
         decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| super::util::deny(ctx, d))?;
         self.check_write_conditions(bucket, key, write)?;
         let alg = crate::s3::parse::single_header(&parts.headers, "x-amz-checksum-algorithm")?
@@ -112,8 +126,16 @@ impl Gateway {
         let now = self.clock.now().at();
         let version_id = make_version_id(now.timestamp_micros(), seq);
         let (computed, writer) = self.copy_bytes(&src, 0, src.size, &version_id, alg).await?;
-        let headers = if copy.replace_metadata { write.content.clone() } else { src.headers.clone() };
-        let tags = if copy.replace_tagging { write.tagging.clone().unwrap_or_default().into_iter().collect() } else { src.tags.clone() };
+        let headers = if copy.replace_metadata {
+            write.content.clone()
+        } else {
+            src.headers.clone()
+        };
+        let tags = if copy.replace_tagging {
+            write.tagging.clone().unwrap_or_default().into_iter().collect()
+        } else {
+            src.tags.clone()
+        };
         let rec = VersionRecord {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -136,8 +158,13 @@ impl Gateway {
             parts_count: None,
         };
         ctx.audit.bytes_in = computed.len;
-        ctx.audit.detail = Some(format!("copied from {}/{} version {}", src.bucket, src.key, src.version_id));
-        let rec = self.finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx).await?;
+        ctx.audit.detail = Some(format!(
+            "copied from {}/{} version {}",
+            src.bucket, src.key, src.version_id
+        ));
+        let rec = self
+            .finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx)
+            .await?;
         let doc = CopyObjectResult {
             xmlns: NS,
             etag: quoted(&rec.etag),

@@ -18,7 +18,16 @@ impl Gateway {
         let rec = self.resolve_readable(bucket, key, version)?;
         let doc = TaggingOut {
             xmlns: NS,
-            tag_set: TagSetOut { tags: rec.tags.iter().map(|(k, v)| TagOut { key: k.clone(), value: v.clone() }).collect() },
+            tag_set: TagSetOut {
+                tags: rec
+                    .tags
+                    .iter()
+                    .map(|(k, v)| TagOut {
+                        key: k.clone(),
+                        value: v.clone(),
+                    })
+                    .collect(),
+            },
         };
         Ok(Reply::xml(xml::to_xml("Tagging", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
     }
@@ -55,13 +64,22 @@ impl Gateway {
         // Re-read under the lock so a concurrent lock change is not overwritten.
         match self.catalog.version(bucket, key, rec.seq)? {
             Some(VersionEntry::Ok(fresh)) => rec = fresh,
-            _ => return Err(S3Error::new(S3Code::NoSuchVersion, "The specified version does not exist.")),
+            _ => {
+                return Err(S3Error::new(
+                    S3Code::NoSuchVersion,
+                    "The specified version does not exist.",
+                ))
+            }
         }
         ctx.audit.version_id = Some(rec.version_id.clone());
         ctx.audit.detail = Some(format!("tags {:?} -> {:?}", rec.tags, tags));
         rec.tags = tags;
         self.catalog.update_version(&rec).await?;
-        let status = if ctx.audit.operation == "DeleteObjectTagging" { StatusCode::NO_CONTENT } else { StatusCode::OK };
+        let status = if ctx.audit.operation == "DeleteObjectTagging" {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::OK
+        };
         Ok(Reply::empty(status).header("x-amz-version-id", rec.version_id.clone()))
     }
 
@@ -72,18 +90,34 @@ impl Gateway {
     }
 
     /// Only the canned `private` ACL (what wormgate always has) is accepted; it changes nothing.
-    pub(super) async fn put_acl(&self, bucket: &str, object: Option<(&str, &VersionSel)>, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn put_acl(
+        &self,
+        bucket: &str,
+        object: Option<(&str, &VersionSel)>,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         if let Some((key, version)) = object {
             self.resolve_readable(bucket, key, version)?;
         }
         let canned = crate::s3::parse::single_header(&parts.headers, "x-amz-acl")?;
         let text = read_xml(parts, body, ctx).await?;
-        let grants_other = ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"]
-            .iter()
-            .any(|h| parts.headers.contains_key(*h));
+        let grants_other = [
+            "x-amz-grant-read",
+            "x-amz-grant-write",
+            "x-amz-grant-read-acp",
+            "x-amz-grant-write-acp",
+            "x-amz-grant-full-control",
+        ]
+        .iter()
+        .any(|h| parts.headers.contains_key(*h));
         let body_ok = text.trim().is_empty()
-            || (text.matches("<Grant>").count() <= 1 && text.contains("FULL_CONTROL") && !text.contains("AllUsers") && !text.contains("AuthenticatedUsers"));
+            || (text.matches("<Grant>").count() <= 1
+                && text.contains("FULL_CONTROL")
+                && !text.contains("AllUsers")
+                && !text.contains("AuthenticatedUsers"));
         match canned {
             Some("private") | Some("bucket-owner-full-control") | None if !grants_other && body_ok => Ok(Reply::empty(StatusCode::OK)),
             _ => Err(S3Error::new(
@@ -102,20 +136,32 @@ impl Gateway {
         self.require_bucket(bucket)?;
         let (code, msg) = match probe {
             BucketProbe::Policy => (S3Code::NoSuchBucketPolicy, "The bucket policy does not exist"),
-            BucketProbe::Encryption => {
-                (S3Code::ServerSideEncryptionConfigurationNotFoundError, "The server side encryption configuration was not found")
-            }
+            BucketProbe::Encryption => (
+                S3Code::ServerSideEncryptionConfigurationNotFoundError,
+                "The server side encryption configuration was not found",
+            ),
             BucketProbe::Cors => (S3Code::NoSuchCORSConfiguration, "The CORS configuration does not exist"),
             BucketProbe::Tagging => (S3Code::NoSuchTagSet, "The TagSet does not exist"),
-            BucketProbe::Lifecycle => (S3Code::NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"),
-            BucketProbe::Replication => (S3Code::NoSuchReplicationConfiguration, "The replication configuration was not found"),
-            BucketProbe::PublicAccessBlock => {
-                (S3Code::NoSuchPublicAccessBlockConfiguration, "The public access block configuration was not found")
-            }
-            BucketProbe::OwnershipControls => {
-                (S3Code::OwnershipControlsNotFoundError, "The bucket ownership controls were not found")
-            }
-            BucketProbe::Website => (S3Code::NoSuchWebsiteConfiguration, "The specified bucket does not have a website configuration"),
+            BucketProbe::Lifecycle => (
+                S3Code::NoSuchLifecycleConfiguration,
+                "The lifecycle configuration does not exist",
+            ),
+            BucketProbe::Replication => (
+                S3Code::NoSuchReplicationConfiguration,
+                "The replication configuration was not found",
+            ),
+            BucketProbe::PublicAccessBlock => (
+                S3Code::NoSuchPublicAccessBlockConfiguration,
+                "The public access block configuration was not found",
+            ),
+            BucketProbe::OwnershipControls => (
+                S3Code::OwnershipControlsNotFoundError,
+                "The bucket ownership controls were not found",
+            ),
+            BucketProbe::Website => (
+                S3Code::NoSuchWebsiteConfiguration,
+                "The specified bucket does not have a website configuration",
+            ),
         };
         Err(S3Error::new(code, msg))
     }

@@ -12,7 +12,12 @@ use crate::store::{VersionEntry, VersionRecord};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// S3's `encoding-type=url`: everything but unreserved characters and `/`.
-const URL_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+const URL_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
 
 enum Item {
     Object(Box<VersionRecord>),
@@ -38,6 +43,15 @@ fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<Str
     rest.find(d).map(|i| format!("{prefix}{}", &rest[..i + d.len()]))
 }
 
+/// What a listing walks over.
+struct Scan<'a> {
+    prefix: &'a str,
+    delimiter: Option<&'a str>,
+    /// Every version, not only the newest data version of each key.
+    versions: bool,
+    max: usize,
+}
+
 struct Page {
     items: Vec<Item>,
     truncated: bool,
@@ -49,16 +63,22 @@ impl Gateway {
     fn walk(
         &self,
         bucket: &str,
-        prefix: &str,
-        delimiter: Option<&str>,
+        scan: Scan<'_>,
         mut start: Vec<u8>,
-        versions: bool,
         mut skip_key_versions: Option<(String, u64)>,
-        max: usize,
     ) -> S3Result<Page> {
+        let Scan {
+            prefix,
+            delimiter,
+            versions,
+            max,
+        } = scan;
         let mut items = Vec::new();
         if max == 0 {
-            return Ok(Page { items, truncated: false });
+            return Ok(Page {
+                items,
+                truncated: false,
+            });
         }
         if start.as_slice() < prefix.as_bytes() {
             start = prefix.as_bytes().to_vec();
@@ -108,11 +128,18 @@ impl Gateway {
                 if items.len() == max {
                     return Ok(Page { items, truncated: true });
                 }
-                items.push(if versions { Item::Version(rec, newest) } else { Item::Object(rec) });
+                items.push(if versions {
+                    Item::Version(rec, newest)
+                } else {
+                    Item::Object(rec)
+                });
             }
             break;
         }
-        Ok(Page { items, truncated: false })
+        Ok(Page {
+            items,
+            truncated: false,
+        })
     }
 
     pub(super) async fn list_objects(&self, bucket: &str, p: &ListParams, v2: bool) -> S3Result<Reply> {
@@ -127,8 +154,24 @@ impl Gateway {
             p.marker.clone()
         };
         let start = after.as_deref().map(|a| start_after(a, delim)).unwrap_or_default();
-        let page = self.walk(bucket, &p.prefix, delim, start, false, None, p.max_keys)?;
-        let enc = |s: &str| if p.encoding_url { utf8_percent_encode(s, URL_SET).to_string() } else { s.to_string() };
+        let page = self.walk(
+            bucket,
+            Scan {
+                prefix: &p.prefix,
+                delimiter: delim,
+                versions: false,
+                max: p.max_keys,
+            },
+            start,
+            None,
+        )?;
+        let enc = |s: &str| {
+            if p.encoding_url {
+                utf8_percent_encode(s, URL_SET).to_string()
+            } else {
+                s.to_string()
+            }
+        };
         let mut contents = Vec::new();
         let mut common_prefixes = Vec::new();
         let mut last = None;
@@ -166,7 +209,11 @@ impl Gateway {
                 encoding_type,
                 is_truncated: page.truncated,
                 continuation_token: p.continuation_token.clone(),
-                next_continuation_token: if page.truncated { last.as_deref().map(encode_token) } else { None },
+                next_continuation_token: if page.truncated {
+                    last.as_deref().map(encode_token)
+                } else {
+                    None
+                },
                 start_after: p.start_after.as_deref().map(enc),
                 contents,
                 common_prefixes,
@@ -178,7 +225,11 @@ impl Gateway {
                 name: bucket.to_string(),
                 prefix: enc(&p.prefix),
                 marker: enc(p.marker.as_deref().unwrap_or("")),
-                next_marker: if page.truncated && delim.is_some() { last.as_deref().map(enc) } else { None },
+                next_marker: if page.truncated && delim.is_some() {
+                    last.as_deref().map(enc)
+                } else {
+                    None
+                },
                 max_keys: p.max_keys,
                 delimiter: p.delimiter.as_deref().map(enc),
                 encoding_type,
@@ -207,8 +258,24 @@ impl Gateway {
             (Some(k), None) => (start_after(k, delim), None),
             _ => (Vec::new(), None),
         };
-        let page = self.walk(bucket, &p.prefix, delim, start, true, skip, p.max_keys)?;
-        let enc = |s: &str| if p.encoding_url { utf8_percent_encode(s, URL_SET).to_string() } else { s.to_string() };
+        let page = self.walk(
+            bucket,
+            Scan {
+                prefix: &p.prefix,
+                delimiter: delim,
+                versions: true,
+                max: p.max_keys,
+            },
+            start,
+            skip,
+        )?;
+        let enc = |s: &str| {
+            if p.encoding_url {
+                utf8_percent_encode(s, URL_SET).to_string()
+            } else {
+                s.to_string()
+            }
+        };
         let mut entries = Vec::new();
         let mut common_prefixes = Vec::new();
         let mut next = (None, None);
@@ -252,7 +319,11 @@ impl Gateway {
             prefix: enc(&p.prefix),
             key_marker: enc(p.marker.as_deref().unwrap_or("")),
             version_id_marker: p.version_id_marker.clone().unwrap_or_default(),
-            next_key_marker: if page.truncated { next.0.as_deref().map(enc) } else { None },
+            next_key_marker: if page.truncated {
+                next.0.as_deref().map(enc)
+            } else {
+                None
+            },
             next_version_id_marker: if page.truncated { next.1 } else { None },
             max_keys: p.max_keys,
             delimiter: p.delimiter.as_deref().map(enc),

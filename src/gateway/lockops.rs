@@ -18,16 +18,26 @@ impl Gateway {
         self.require_bucket(bucket)?;
         let rec = self.resolve_readable(bucket, key, version)?;
         let ret = rec.retention.ok_or_else(|| {
-            S3Error::new(S3Code::NoSuchObjectLockConfiguration, "The specified object does not have a ObjectLock configuration")
+            S3Error::new(
+                S3Code::NoSuchObjectLockConfiguration,
+                "The specified object does not have a ObjectLock configuration",
+            )
         })?;
-        let doc = RetentionOut { xmlns: NS, mode: "COMPLIANCE", retain_until_date: format_iso(ret.retain_until()) };
+        let doc = RetentionOut {
+            xmlns: NS,
+            mode: "COMPLIANCE",
+            retain_until_date: format_iso(ret.retain_until()),
+        };
         Ok(Reply::xml(xml::to_xml("Retention", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
     }
 
     pub(super) async fn get_legal_hold(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let rec = self.resolve_readable(bucket, key, version)?;
-        let doc = LegalHoldOut { xmlns: NS, status: if rec.legal_hold { "ON" } else { "OFF" } };
+        let doc = LegalHoldOut {
+            xmlns: NS,
+            status: if rec.legal_hold { "ON" } else { "OFF" },
+        };
         Ok(Reply::xml(xml::to_xml("LegalHold", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
     }
 
@@ -46,18 +56,27 @@ impl Gateway {
         let mode = doc
             .mode
             .as_deref()
-            .map(|m| RequestedMode::parse(m.trim()).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'"))))
+            .map(|m| {
+                RequestedMode::parse(m.trim()).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'")))
+            })
             .transpose()?;
         let retain_until = doc
             .retain_until_date
             .as_deref()
-            .map(|d| parse_iso(d).ok_or_else(|| S3Error::malformed_xml(format!("RetainUntilDate '{d}' is not an ISO 8601 time"))))
+            .map(|d| {
+                parse_iso(d)
+                    .ok_or_else(|| S3Error::malformed_xml(format!("RetainUntilDate '{d}' is not an ISO 8601 time")))
+            })
             .transpose()?;
         let _g = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
         ctx.audit.version_id = Some(entry_version_id(&entry));
         let permit = decide(
-            &LockRequest::PutRetention { target: target_state(&entry), mode, retain_until },
+            &LockRequest::PutRetention {
+                target: target_state(&entry),
+                mode,
+                retain_until,
+            },
             &self.policy,
             self.clock.now(),
         )
@@ -91,8 +110,15 @@ impl Gateway {
         let _g = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
         ctx.audit.version_id = Some(entry_version_id(&entry));
-        let permit = decide(&LockRequest::PutLegalHold { target: target_state(&entry), on }, &self.policy, self.clock.now())
-            .map_err(|d| deny(ctx, d))?;
+        let permit = decide(
+            &LockRequest::PutLegalHold {
+                target: target_state(&entry),
+                on,
+            },
+            &self.policy,
+            self.clock.now(),
+        )
+        .map_err(|d| deny(ctx, d))?;
         let (Permit::SetLegalHold(on), VersionEntry::Ok(mut rec)) = (permit, entry) else {
             return Err(S3Error::internal("unexpected permit for PutObjectLegalHold"));
         };

@@ -1,6 +1,7 @@
 //! The gateway: runs one request through auth → parse → authorize → handler (which asks
 //! `lock::decide` before touching the store) → response, and writes its audit record.
 
+mod admin;
 mod body;
 mod bucket;
 mod copy;
@@ -12,6 +13,7 @@ mod object;
 mod util;
 mod version;
 
+pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings};
 pub use util::KeyLocks;
 
 use crate::audit::{AuditEvent, AuditLog};
@@ -40,6 +42,8 @@ pub struct Gateway {
     pub region: String,
     pub audit: AuditLog,
     pub locks: KeyLocks,
+    /// Admin API, metrics access, checkpoint key (set by `serve` after construction).
+    pub admin: AdminSettings,
     request_counter: AtomicU64,
 }
 
@@ -83,6 +87,7 @@ impl Gateway {
             region,
             audit,
             locks: KeyLocks::new(),
+            admin: AdminSettings::default(),
             request_counter: AtomicU64::new(0),
         }
     }
@@ -99,6 +104,10 @@ impl Gateway {
         if req.uri().path() == "/health" && matches!(*req.method(), Method::GET | Method::HEAD) {
             return Reply::xml("<Health>ok</Health>".into()).into_response(&request_id);
         }
+        if admin::is_admin_path(&self, req.method(), req.uri().path(), req.uri().query()) {
+            return admin::handle(self, req, remote, request_id).await;
+        }
+        let started = std::time::Instant::now();
         let now = self.clock.now();
         let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
         let _enter = span.enter();
@@ -129,12 +138,14 @@ impl Gateway {
                 ctx.audit.status = e.status().as_u16();
                 ctx.audit.error_code = Some(e.code.as_str().to_string());
                 if ctx.audit.decision.is_empty() {
-                    ctx.audit.decision =
-                        if matches!(e.code, S3Code::AccessDenied | S3Code::SignatureDoesNotMatch | S3Code::InvalidAccessKeyId) {
-                            "deny".into()
-                        } else {
-                            "error".into()
-                        };
+                    ctx.audit.decision = if matches!(
+                        e.code,
+                        S3Code::AccessDenied | S3Code::SignatureDoesNotMatch | S3Code::InvalidAccessKeyId
+                    ) {
+                        "deny".into()
+                    } else {
+                        "error".into()
+                    };
                 }
                 if ctx.audit.detail.is_none() {
                     ctx.audit.detail = Some(e.message.clone());
@@ -152,6 +163,7 @@ impl Gateway {
             rule = ctx.audit.rule.as_deref().unwrap_or("-"),
             "request"
         );
+        crate::metrics::record_request(&ctx.audit, started.elapsed());
         if let Err(e) = self.audit.append(ctx.audit).await {
             tracing::error!(request_id = %request_id, error = %e, "audit append failed");
             response = error_response(&e, &resource, &request_id, head);
@@ -167,8 +179,19 @@ impl Gateway {
         ctx.audit.principal = Some(authn.principal.name.clone());
         let role = authn.principal.role;
         ctx.auth = Some(authn);
-        let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or(parts.uri.host());
-        let op = parse_op(&parts.method, host, parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &self.addressing)?;
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or(parts.uri.host());
+        let op = parse_op(
+            &parts.method,
+            host,
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+            &self.addressing,
+        )?;
         ctx.audit.operation = op.name().to_string();
         let (b, k) = op.target();
         ctx.audit.bucket = b.map(str::to_string);
@@ -207,31 +230,73 @@ impl Gateway {
             Op::PutObjectLegalHold { bucket, key, version } => {
                 self.put_legal_hold(&bucket, &key, &version, &parts, body, ctx).await
             }
-            Op::CreateMultipartUpload { bucket, key, write, checksum_algorithm, checksum_type } => {
-                self.create_multipart(&bucket, &key, &write, checksum_algorithm, checksum_type, ctx).await
+            Op::CreateMultipartUpload {
+                bucket,
+                key,
+                write,
+                checksum_algorithm,
+                checksum_type,
+            } => {
+                self.create_multipart(&bucket, &key, &write, checksum_algorithm, checksum_type, ctx)
+                    .await
             }
-            Op::UploadPart { bucket, key, upload_id, part_number } => {
-                self.upload_part(&bucket, &key, &upload_id, part_number, &parts, body, ctx).await
+            Op::UploadPart {
+                bucket,
+                key,
+                upload_id,
+                part_number,
+            } => {
+                self.upload_part((&bucket, &key, &upload_id), part_number, &parts, body, ctx)
+                    .await
             }
-            Op::UploadPartCopy { bucket, key, upload_id, part_number, copy } => {
-                self.upload_part_copy(&bucket, &key, &upload_id, part_number, &copy, ctx).await
+            Op::UploadPartCopy {
+                bucket,
+                key,
+                upload_id,
+                part_number,
+                copy,
+            } => {
+                self.upload_part_copy(&bucket, &key, &upload_id, part_number, &copy, ctx)
+                    .await
             }
-            Op::CompleteMultipartUpload { bucket, key, upload_id, if_none_match_star } => {
-                self.complete_multipart(&bucket, &key, &upload_id, if_none_match_star, &parts, body, ctx).await
+            Op::CompleteMultipartUpload {
+                bucket,
+                key,
+                upload_id,
+                if_none_match_star,
+            } => {
+                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, &parts, body, ctx)
+                    .await
             }
-            Op::AbortMultipartUpload { bucket, key, upload_id } => self.abort_multipart(&bucket, &key, &upload_id, ctx).await,
-            Op::ListParts { bucket, key, upload_id, marker, max_parts } => {
-                self.list_parts(&bucket, &key, &upload_id, marker, max_parts).await
+            Op::AbortMultipartUpload { bucket, key, upload_id } => {
+                self.abort_multipart(&bucket, &key, &upload_id, ctx).await
             }
+            Op::ListParts {
+                bucket,
+                key,
+                upload_id,
+                marker,
+                max_parts,
+            } => self.list_parts(&bucket, &key, &upload_id, marker, max_parts).await,
             Op::ListMultipartUploads { bucket, params } => self.list_uploads(&bucket, &params).await,
-            Op::CopyObject { bucket, key, write, copy } => self.copy_object(&bucket, &key, &write, &copy, &parts, ctx).await,
+            Op::CopyObject {
+                bucket,
+                key,
+                write,
+                copy,
+            } => self.copy_object(&bucket, &key, &write, &copy, &parts, ctx).await,
             Op::GetObjectTagging { bucket, key, version } => self.get_tagging(&bucket, &key, &version).await,
             Op::PutObjectTagging { bucket, key, version } => {
-                self.set_tagging(&bucket, &key, &version, Some((&parts, body)), ctx).await
+                self.set_tagging(&bucket, &key, &version, Some((&parts, body)), ctx)
+                    .await
             }
-            Op::DeleteObjectTagging { bucket, key, version } => self.set_tagging(&bucket, &key, &version, None, ctx).await,
+            Op::DeleteObjectTagging { bucket, key, version } => {
+                self.set_tagging(&bucket, &key, &version, None, ctx).await
+            }
             Op::GetObjectAcl { bucket, key, version } => self.get_object_acl(&bucket, &key, &version).await,
-            Op::PutObjectAcl { bucket, key, version } => self.put_acl(&bucket, Some((&key, &version)), &parts, body, ctx).await,
+            Op::PutObjectAcl { bucket, key, version } => {
+                self.put_acl(&bucket, Some((&key, &version)), &parts, body, ctx).await
+            }
             Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await,
             Op::PutBucketAcl { bucket } => self.put_acl(&bucket, None, &parts, body, ctx).await,
             Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await,

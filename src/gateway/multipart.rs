@@ -32,7 +32,13 @@ fn no_such_upload() -> S3Error {
 
 fn lock_headers_of(u: &UploadRecord) -> LockHeaders {
     LockHeaders {
-        mode: u.lock_mode_compliance.map(|c| if c { RequestedMode::Compliance } else { RequestedMode::Governance }),
+        mode: u.lock_mode_compliance.map(|c| {
+            if c {
+                RequestedMode::Compliance
+            } else {
+                RequestedMode::Governance
+            }
+        }),
         retain_until: u.lock_retain_until_ms.map(super::util::from_ms),
         legal_hold: u.lock_legal_hold,
     }
@@ -54,8 +60,10 @@ fn raw_to_u64(raw: &[u8]) -> u64 {
 
 /// Whole-object checksum of a completed upload, from the part checksums alone.
 fn combine_checksums(alg: ChecksumAlgorithm, ty: &str, parts: &[PartRecord]) -> Option<String> {
-    let raws: Option<Vec<(Vec<u8>, u64)>> =
-        parts.iter().map(|p| p.checksum.as_deref().and_then(b64_decode).map(|r| (r, p.size))).collect();
+    let raws: Option<Vec<(Vec<u8>, u64)>> = parts
+        .iter()
+        .map(|p| p.checksum.as_deref().and_then(b64_decode).map(|r| (r, p.size)))
+        .collect();
     let raws = raws?;
     if ty == "FULL_OBJECT" {
         let kind = crc_kind(alg)?;
@@ -92,7 +100,11 @@ impl Gateway {
         let b = self.require_bucket(bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
         decide(
-            &LockRequest::CreateVersion { headers: write.lock, bucket_default: b.default_retention, has_client_digest: true },
+            &LockRequest::CreateVersion {
+                headers: write.lock,
+                bucket_default: b.default_retention,
+                has_client_digest: true,
+            },
             &self.policy,
             self.clock.now(),
         )
@@ -104,9 +116,18 @@ impl Gateway {
                     a.as_str()
                 )))
             }
-            (Some(a), None) => Some(if a == ChecksumAlgorithm::Crc64Nvme { "FULL_OBJECT" } else { "COMPOSITE" }.to_string()),
+            (Some(a), None) => Some(
+                if a == ChecksumAlgorithm::Crc64Nvme {
+                    "FULL_OBJECT"
+                } else {
+                    "COMPOSITE"
+                }
+                .to_string(),
+            ),
             (None, Some(_)) => {
-                return Err(S3Error::invalid_request("x-amz-checksum-type requires x-amz-checksum-algorithm"))
+                return Err(S3Error::invalid_request(
+                    "x-amz-checksum-type requires x-amz-checksum-algorithm",
+                ))
             }
             (_, t) => t,
         };
@@ -129,10 +150,17 @@ impl Gateway {
         };
         self.catalog.put_upload(&rec).await?;
         ctx.audit.detail = Some(format!("upload {upload_id}"));
-        let doc = InitiateMultipartUploadResult { xmlns: NS, bucket: bucket.into(), key: key.into(), upload_id };
+        let doc = InitiateMultipartUploadResult {
+            xmlns: NS,
+            bucket: bucket.into(),
+            key: key.into(),
+            upload_id,
+        };
         let mut reply = Reply::xml(xml::to_xml("InitiateMultipartUploadResult", &doc)?);
         if let Some(a) = alg {
-            reply = reply.header("x-amz-checksum-algorithm", a.as_str()).opt_header("x-amz-checksum-type", ty);
+            reply = reply
+                .header("x-amz-checksum-algorithm", a.as_str())
+                .opt_header("x-amz-checksum-type", ty);
         }
         Ok(reply)
     }
@@ -161,9 +189,7 @@ impl Gateway {
 
     pub(super) async fn upload_part(
         &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
+        (bucket, key, upload_id): (&str, &str, &str),
         part_number: u32,
         parts: &http::request::Parts,
         body: Incoming,
@@ -171,7 +197,11 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;
         require_length(parts)?;
-        let payload = ctx.auth.as_ref().map(|a| a.payload.clone()).unwrap_or(crate::auth::PayloadMode::Unsigned);
+        let payload = ctx
+            .auth
+            .as_ref()
+            .map(|a| a.payload.clone())
+            .unwrap_or(crate::auth::PayloadMode::Unsigned);
         let expected = ExpectedDigests::from_headers(&parts.headers, &payload)?;
         if self.policy.require_client_digest && !expected.has_client_digest() {
             return Err(S3Error::invalid_request(
@@ -227,7 +257,10 @@ impl Gateway {
                 if b >= src.size || a > b {
                     return Err(S3Error::new(
                         S3Code::InvalidRange,
-                        format!("The x-amz-copy-source-range bytes={a}-{b} is not within the source object of size {}", src.size),
+                        format!(
+                            "The x-amz-copy-source-range bytes={a}-{b} is not within the source object of size {}",
+                            src.size
+                        ),
                     ));
                 }
                 (a, b - a + 1)
@@ -241,7 +274,10 @@ impl Gateway {
         let (computed, writer) = self.copy_bytes(&src, start, len, &blob_id, alg).await?;
         writer.commit(b"").await?;
         ctx.audit.bytes_in = computed.len;
-        ctx.audit.detail = Some(format!("copied from {}/{} version {}", src.bucket, src.key, src.version_id));
+        ctx.audit.detail = Some(format!(
+            "copied from {}/{} version {}",
+            src.bucket, src.key, src.version_id
+        ));
         let part = PartRecord {
             part_number,
             blob_id,
@@ -264,9 +300,7 @@ impl Gateway {
 
     pub(super) async fn complete_multipart(
         &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
+        (bucket, key, upload_id): (&str, &str, &str),
         if_none_match_star: bool,
         parts: &http::request::Parts,
         body: Incoming,
@@ -276,7 +310,9 @@ impl Gateway {
         let text = read_xml(parts, body, ctx).await?;
         let doc: CompleteMultipartUploadIn = xml::from_xml("CompleteMultipartUpload", &text)?;
         if doc.parts.is_empty() {
-            return Err(S3Error::malformed_xml("CompleteMultipartUpload must list at least one part"));
+            return Err(S3Error::malformed_xml(
+                "CompleteMultipartUpload must list at least one part",
+            ));
         }
         if doc.parts.len() > 10_000 {
             return Err(S3Error::malformed_xml("at most 10000 parts"));
@@ -287,7 +323,9 @@ impl Gateway {
         let invalid_part = |n: u32| {
             S3Error::new(
                 S3Code::InvalidPart,
-                format!("One or more of the specified parts could not be found, or its entity tag did not match: part {n}"),
+                format!(
+                    "One or more of the specified parts could not be found, or its entity tag did not match: part {n}"
+                ),
             )
         };
         for p in &doc.parts {
@@ -297,15 +335,24 @@ impl Gateway {
                 .and_then(|s| s.trim().parse().ok())
                 .ok_or_else(|| S3Error::malformed_xml("PartNumber must be a number"))?;
             if n <= last {
-                return Err(S3Error::new(S3Code::InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number."));
+                return Err(S3Error::new(
+                    S3Code::InvalidPartOrder,
+                    "The list of parts was not in ascending order. Parts must be ordered by part number.",
+                ));
             }
             last = n;
-            let rec = stored.iter().find(|s| s.part_number == n).ok_or_else(|| invalid_part(n))?;
+            let rec = stored
+                .iter()
+                .find(|s| s.part_number == n)
+                .ok_or_else(|| invalid_part(n))?;
             let etag = p.etag.as_deref().map(|e| e.trim().trim_matches('"')).unwrap_or("");
             if etag != rec.etag {
                 return Err(invalid_part(n));
             }
-            for claimed in [&p.crc32, &p.crc32c, &p.crc64nvme, &p.sha1, &p.sha256].into_iter().flatten() {
+            for claimed in [&p.crc32, &p.crc32c, &p.crc64nvme, &p.sha1, &p.sha256]
+                .into_iter()
+                .flatten()
+            {
                 if Some(claimed.trim()) != rec.checksum.as_deref() {
                     return Err(invalid_part(n));
                 }
@@ -332,23 +379,44 @@ impl Gateway {
         // The algorithm of the whole object: the upload's, else the parts' common default.
         let alg = u.checksum_algorithm.or_else(|| {
             let first = chosen[0].checksum_algorithm?;
-            chosen.iter().all(|p| p.checksum_algorithm == Some(first)).then_some(first).filter(|a| crc_kind(*a).is_some())
+            chosen
+                .iter()
+                .all(|p| p.checksum_algorithm == Some(first))
+                .then_some(first)
+                .filter(|a| crc_kind(*a).is_some())
         });
-        let ty = u.checksum_type.clone().or_else(|| alg.map(|_| "FULL_OBJECT".to_string()));
+        let ty = u
+            .checksum_type
+            .clone()
+            .or_else(|| alg.map(|_| "FULL_OBJECT".to_string()));
         let checksum = match (alg, ty.as_deref()) {
             (Some(a), Some(t)) => combine_checksums(a, t, &chosen),
             _ => None,
         };
-        if let (Some(a), Some(claimed)) = (alg, parts.headers.get(alg.map(|a| a.header_name()).unwrap_or("x-amz-checksum-none"))) {
+        if let (Some(a), Some(claimed)) = (
+            alg,
+            parts
+                .headers
+                .get(alg.map(|a| a.header_name()).unwrap_or("x-amz-checksum-none")),
+        ) {
             let claimed = claimed.to_str().unwrap_or("").trim();
             let ours = checksum.as_deref().unwrap_or("");
             if claimed != ours && claimed != ours.split('-').next().unwrap_or("") {
-                return Err(S3Error::new(S3Code::BadDigest, format!("The {} you specified did not match the calculated checksum.", a.header_name())));
+                return Err(S3Error::new(
+                    S3Code::BadDigest,
+                    format!(
+                        "The {} you specified did not match the calculated checksum.",
+                        a.header_name()
+                    ),
+                ));
             }
         }
         let b = self.require_bucket(bucket)?;
-        let lock_req =
-            LockRequest::CreateVersion { headers: lock_headers_of(&u), bucket_default: b.default_retention, has_client_digest: true };
+        let lock_req = LockRequest::CreateVersion {
+            headers: lock_headers_of(&u),
+            bucket_default: b.default_retention,
+            has_client_digest: true,
+        };
         let seq = self.catalog.next_seq()?;
         let now = self.clock.now().at();
         let version_id = make_version_id(now.timestamp_micros(), seq);
@@ -372,7 +440,13 @@ impl Gateway {
             blob: Some(BlobRef::Parts {
                 parts: chosen
                     .iter()
-                    .map(|p| PartRef { id: p.blob_id.clone(), size: p.size, etag: p.etag.clone(), checksum: p.checksum.clone(), sha256: p.sha256.clone() })
+                    .map(|p| PartRef {
+                        id: p.blob_id.clone(),
+                        size: p.size,
+                        etag: p.etag.clone(),
+                        checksum: p.checksum.clone(),
+                        sha256: p.sha256.clone(),
+                    })
                     .collect(),
             }),
             owner: u.owner.clone(),
@@ -381,8 +455,13 @@ impl Gateway {
         };
         // The manifest blob carries the record's second copy (for `wormgate recover`); it holds no data.
         let writer = self.blobs.begin(&version_id).await?;
-        let write = WriteHeaders { if_none_match_star, ..Default::default() };
-        let rec = self.finalize_version(rec, &lock_req, &write, writer, Commit::CompleteUpload(upload_id), ctx).await?;
+        let write = WriteHeaders {
+            if_none_match_star,
+            ..Default::default()
+        };
+        let rec = self
+            .finalize_version(rec, &lock_req, &write, writer, Commit::CompleteUpload(upload_id), ctx)
+            .await?;
         // Parts uploaded but not named in the completion were never part of a version.
         for p in stored.iter().filter(|s| !chosen.iter().any(|c| c.blob_id == s.blob_id)) {
             let _ = self.blobs.discard_unreferenced(&p.blob_id).await;
@@ -398,7 +477,13 @@ impl Gateway {
         Ok(Reply::xml(xml::to_xml("CompleteMultipartUploadResult", &doc)?).header("x-amz-version-id", rec.version_id))
     }
 
-    pub(super) async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         self.require_upload(bucket, key, upload_id)?;
         let _g = self.locks.key(bucket, key).await;
         let parts = self.catalog.parts_of(bucket, key, upload_id)?;
@@ -412,10 +497,21 @@ impl Gateway {
         Ok(Reply::empty(StatusCode::NO_CONTENT))
     }
 
-    pub(super) async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max: usize) -> S3Result<Reply> {
+    pub(super) async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: u32,
+        max: usize,
+    ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;
-        let all: Vec<PartRecord> =
-            self.catalog.parts_of(bucket, key, upload_id)?.into_iter().filter(|p| p.part_number > marker).collect();
+        let all: Vec<PartRecord> = self
+            .catalog
+            .parts_of(bucket, key, upload_id)?
+            .into_iter()
+            .filter(|p| p.part_number > marker)
+            .collect();
         let truncated = all.len() > max;
         let page: Vec<&PartRecord> = all.iter().take(max).collect();
         let doc = ListPartsResult {
@@ -439,7 +535,11 @@ impl Gateway {
                     last_modified: iso_ms(p.last_modified_ms),
                     etag: quoted(&p.etag),
                     size: p.size,
-                    checksum: ChecksumOut::new(u.checksum_algorithm.and(p.checksum_algorithm), p.checksum.clone(), None),
+                    checksum: ChecksumOut::new(
+                        u.checksum_algorithm.and(p.checksum_algorithm),
+                        p.checksum.clone(),
+                        None,
+                    ),
                 })
                 .collect(),
         };

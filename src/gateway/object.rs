@@ -40,10 +40,17 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let bucket_rec = self.require_bucket(bucket)?;
         require_length(parts)?;
-        let payload = ctx.auth.as_ref().map(|a| a.payload.clone()).unwrap_or(crate::auth::PayloadMode::Unsigned);
+        let payload = ctx
+            .auth
+            .as_ref()
+            .map(|a| a.payload.clone())
+            .unwrap_or(crate::auth::PayloadMode::Unsigned);
         let expected = ExpectedDigests::from_headers(&parts.headers, &payload)?;
         if expected.decoded_length.is_some_and(|n| n > MAX_PUT) {
-            return Err(S3Error::new(S3Code::EntityTooLarge, "Your proposed upload exceeds the maximum allowed size of 5 GiB"));
+            return Err(S3Error::new(
+                S3Code::EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed size of 5 GiB",
+            ));
         }
         let lock_req = LockRequest::CreateVersion {
             headers: write.lock,
@@ -88,13 +95,17 @@ impl Gateway {
             tags: write.tagging.clone().unwrap_or_default().into_iter().collect(),
             parts_count: None,
         };
-        let rec = self.finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx).await?;
+        let rec = self
+            .finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx)
+            .await?;
         let mut reply = Reply::empty(StatusCode::OK)
             .header("etag", quoted(&rec.etag))
             .header("x-amz-version-id", version_id);
         if expected.algorithm().is_some() {
             if let (Some(alg), Some(v)) = (rec.checksum_algorithm, rec.checksum.clone()) {
-                reply = reply.header(alg.header_name(), v).header("x-amz-checksum-type", "FULL_OBJECT");
+                reply = reply
+                    .header(alg.header_name(), v)
+                    .header("x-amz-checksum-type", "FULL_OBJECT");
             }
         }
         Ok(reply)
@@ -144,11 +155,23 @@ impl Gateway {
         reply = reply
             .header(
                 "content-type",
-                o.content_type.clone().or(h.content_type.clone()).unwrap_or_else(|| "binary/octet-stream".into()),
+                o.content_type
+                    .clone()
+                    .or(h.content_type.clone())
+                    .unwrap_or_else(|| "binary/octet-stream".into()),
             )
-            .opt_header("content-encoding", o.content_encoding.clone().or(h.content_encoding.clone()))
-            .opt_header("content-disposition", o.content_disposition.clone().or(h.content_disposition.clone()))
-            .opt_header("content-language", o.content_language.clone().or(h.content_language.clone()))
+            .opt_header(
+                "content-encoding",
+                o.content_encoding.clone().or(h.content_encoding.clone()),
+            )
+            .opt_header(
+                "content-disposition",
+                o.content_disposition.clone().or(h.content_disposition.clone()),
+            )
+            .opt_header(
+                "content-language",
+                o.content_language.clone().or(h.content_language.clone()),
+            )
             .opt_header("cache-control", o.cache_control.clone().or(h.cache_control.clone()))
             .opt_header("expires", o.expires.clone().or(h.expires.clone()));
         for (k, v) in &h.user_meta {
@@ -159,7 +182,10 @@ impl Gateway {
                 .header("x-amz-object-lock-mode", "COMPLIANCE")
                 .header("x-amz-object-lock-retain-until-date", format_iso(ret.retain_until()));
         }
-        reply = reply.header("x-amz-object-lock-legal-hold", if rec.legal_hold { "ON" } else { "OFF" });
+        reply = reply.header(
+            "x-amz-object-lock-legal-hold",
+            if rec.legal_hold { "ON" } else { "OFF" },
+        );
         if !rec.tags.is_empty() {
             reply = reply.header("x-amz-tagging-count", rec.tags.len().to_string());
         }
@@ -185,13 +211,19 @@ impl Gateway {
             Some(BlobRef::Parts { parts }) => {
                 let idx = n as usize - 1;
                 if idx >= parts.len() {
-                    return Err(S3Error::new(S3Code::InvalidRange, "The requested partnumber is not satisfiable"));
+                    return Err(S3Error::new(
+                        S3Code::InvalidRange,
+                        "The requested partnumber is not satisfiable",
+                    ));
                 }
                 let start: u64 = parts[..idx].iter().map(|p| p.size).sum();
                 Ok((start, parts[idx].size))
             }
             _ if n == 1 => Ok((0, rec.size)),
-            _ => Err(S3Error::new(S3Code::InvalidRange, "The requested partnumber is not satisfiable")),
+            _ => Err(S3Error::new(
+                S3Code::InvalidRange,
+                "The requested partnumber is not satisfiable",
+            )),
         }
     }
 
@@ -201,7 +233,9 @@ impl Gateway {
     async fn object_body(&self, rec: &VersionRecord, start: u64, len: u64) -> S3Result<crate::s3::respond::Body> {
         use http_body_util::{BodyExt, StreamBody};
         let stream = self.object_stream(rec, start, len)?;
-        Ok(BodyExt::boxed_unsync(StreamBody::new(stream.map(|r| r.map(hyper::body::Frame::data)))))
+        Ok(BodyExt::boxed_unsync(StreamBody::new(
+            stream.map(|r| r.map(hyper::body::Frame::data)),
+        )))
     }
 
     /// The bytes of a version as a stream (see `object_body`).
@@ -236,11 +270,11 @@ impl Gateway {
             }
         };
         let blobs = self.blobs.clone();
-        let label = format!("{}/{} version {}", rec.bucket, rec.key, rec.version_id);
+        let label = crate::audit::alarm::Target::new(&rec.bucket, &rec.key, &rec.version_id);
         let stream = futures_util::stream::iter(segments)
             .then(move |(id, off, l, sha)| {
                 let blobs = blobs.clone();
-                let label = format!("{label} blob {id}");
+                let label = label.with_blob(&id);
                 async move {
                     match blobs.read(&id, off, l).await {
                         Ok(s) => verify_stream(s, sha, label).boxed(),
@@ -255,7 +289,13 @@ impl Gateway {
         Ok(stream.boxed())
     }
 
-    pub(super) async fn delete_object(&self, bucket: &str, key: &str, version: &VersionSel, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &VersionSel,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let out = self.delete_one(bucket, key, version, ctx).await?;
         let mut reply = Reply::empty(StatusCode::NO_CONTENT).opt_header("x-amz-version-id", out.version_id.clone());
@@ -268,7 +308,13 @@ impl Gateway {
 
     /// Delete one key (marker) or version (permanent, if `decide` allows). The decision and the change
     /// happen under the key's lock.
-    pub(super) async fn delete_one(&self, bucket: &str, key: &str, version: &VersionSel, ctx: &mut Ctx) -> S3Result<DeleteOutcome> {
+    pub(super) async fn delete_one(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &VersionSel,
+        ctx: &mut Ctx,
+    ) -> S3Result<DeleteOutcome> {
         let _g = self.locks.key(bucket, key).await;
         match version {
             VersionSel::Current => {
@@ -298,24 +344,54 @@ impl Gateway {
                     parts_count: None,
                 };
                 self.catalog.put_version(&rec).await?;
-                Ok(DeleteOutcome { version_id: Some(version_id), delete_marker: true })
+                ctx.audit.changes.push(crate::audit::Change::DeleteMarkerAdded {
+                    key: key.to_string(),
+                    version_id: version_id.clone(),
+                });
+                Ok(DeleteOutcome {
+                    version_id: Some(version_id),
+                    delete_marker: true,
+                })
             }
-            VersionSel::Absent(id) => Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: false }),
+            VersionSel::Absent(id) => Ok(DeleteOutcome {
+                version_id: Some(id.clone()),
+                delete_marker: false,
+            }),
             VersionSel::Id { id, seq } => {
                 let Some(entry) = self.catalog.version(bucket, key, *seq)? else {
-                    return Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: false });
+                    return Ok(DeleteOutcome {
+                        version_id: Some(id.clone()),
+                        delete_marker: false,
+                    });
                 };
-                let permit = decide(&LockRequest::DeleteVersion { target: target_state(&entry) }, &self.policy, self.clock.now())
-                    .map_err(|d| deny(ctx, d))?;
+                let permit = decide(
+                    &LockRequest::DeleteVersion {
+                        target: target_state(&entry),
+                    },
+                    &self.policy,
+                    self.clock.now(),
+                )
+                .map_err(|d| deny(ctx, d))?;
                 match (permit, entry) {
                     (Permit::RemoveDeleteMarker, _) => {
                         self.catalog.remove_delete_marker(bucket, key, *seq).await?;
-                        Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: true })
+                        ctx.audit.changes.push(crate::audit::Change::DeleteMarkerRemoved {
+                            key: key.to_string(),
+                            version_id: id.clone(),
+                        });
+                        Ok(DeleteOutcome {
+                            version_id: Some(id.clone()),
+                            delete_marker: true,
+                        })
                     }
                     (Permit::RemoveVersion(proof), VersionEntry::Ok(rec)) => {
                         // Catalog first, then bytes: a crash in between leaves an orphan blob, never a
                         // version without data.
                         self.catalog.remove_expired_version(bucket, key, *seq, &proof).await?;
+                        ctx.audit.changes.push(crate::audit::Change::VersionRemoved {
+                            key: key.to_string(),
+                            version_id: id.clone(),
+                        });
                         match &rec.blob {
                             Some(BlobRef::Single { id }) => self.blobs.remove(id, &proof).await?,
                             Some(BlobRef::Parts { parts }) => {
@@ -327,7 +403,10 @@ impl Gateway {
                             }
                             None => {}
                         }
-                        Ok(DeleteOutcome { version_id: Some(id.clone()), delete_marker: false })
+                        Ok(DeleteOutcome {
+                            version_id: Some(id.clone()),
+                            delete_marker: false,
+                        })
                     }
                     (p, _) => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
                 }
@@ -335,7 +414,13 @@ impl Gateway {
         }
     }
 
-    pub(super) async fn delete_objects(&self, bucket: &str, parts: &http::request::Parts, body: Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn delete_objects(
+        &self,
+        bucket: &str,
+        parts: &http::request::Parts,
+        body: Incoming,
+        ctx: &mut Ctx,
+    ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let text = read_xml(parts, body, ctx).await?;
         let doc: DeleteIn = xml::from_xml("Delete", &text)?;
@@ -382,7 +467,11 @@ impl Gateway {
                     if !quiet {
                         entries.push(DeleteEntryOut::Deleted(DeletedOut {
                             key,
-                            version_id: if out.delete_marker && vid.is_none() { None } else { vid.clone() },
+                            version_id: if out.delete_marker && vid.is_none() {
+                                None
+                            } else {
+                                vid.clone()
+                            },
                             delete_marker: out.delete_marker.then_some(true),
                             delete_marker_version_id: if out.delete_marker { out.version_id } else { None },
                         }))
@@ -397,7 +486,13 @@ impl Gateway {
             }
         }
         ctx.audit.detail = Some(format!("{} entries, {} refused", entries.len(), denied));
-        Ok(Reply::xml(xml::to_xml("DeleteResult", &DeleteResult { xmlns: xml::NS, entries })?))
+        Ok(Reply::xml(xml::to_xml(
+            "DeleteResult",
+            &DeleteResult {
+                xmlns: xml::NS,
+                entries,
+            },
+        )?))
     }
 }
 
@@ -406,7 +501,7 @@ impl Gateway {
 fn verify_stream(
     inner: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     expected_sha256: Option<String>,
-    label: String,
+    label: crate::audit::alarm::Target,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     let hasher = expected_sha256.as_ref().map(|_| sha2::Sha256::new());
     let inner = Box::pin(inner);
@@ -426,7 +521,7 @@ fn verify_stream(
                 Some(Err(e)) => Some((Err(e), (inner, hasher, expected, label, true))),
                 None => match (hasher.map(|h| hex::encode(h.finalize())), expected.as_deref()) {
                     (Some(got), Some(exp)) if got != exp => {
-                        crate::metrics::integrity_alarm();
+                        crate::audit::alarm::integrity_mismatch(&label, exp, &got);
                         tracing::error!(object = %label, "integrity alarm: stored bytes do not match the recorded SHA-256; response aborted");
                         let e = std::io::Error::other(format!("integrity check failed for {label}"));
                         Some((Err(e), (inner, None, None, label, true)))
@@ -439,13 +534,20 @@ fn verify_stream(
 }
 
 pub(super) fn etag_matches(cond: &str, etag: &str) -> bool {
-    cond.split(',').map(|c| c.trim().trim_start_matches("W/").trim_matches('"')).any(|c| c == "*" || c == etag)
+    cond.split(',')
+        .map(|c| c.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|c| c == "*" || c == etag)
 }
 
 /// RFC 7232 evaluation: `Some(status)` when the request must be answered without the body.
 fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<StatusCode>> {
     let modified = super::util::from_ms(rec.created_ms);
-    let failed = || S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+    let failed = || {
+        S3Error::new(
+            S3Code::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold",
+        )
+    };
     if let Some(m) = &c.if_match {
         if !etag_matches(m, &rec.etag) {
             return Err(failed());

@@ -25,7 +25,9 @@ impl Default for KeyLocks {
 
 impl KeyLocks {
     pub fn new() -> Self {
-        KeyLocks { stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
+        KeyLocks {
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        }
     }
 
     /// Lock the stripe of `(bucket, key)`.
@@ -71,7 +73,10 @@ pub fn target_state(entry: &VersionEntry) -> TargetState {
     match entry {
         VersionEntry::Corrupt { .. } => TargetState::Corrupt,
         VersionEntry::Ok(r) if r.delete_marker => TargetState::DeleteMarker,
-        VersionEntry::Ok(r) => TargetState::Data { retention: r.retention, legal_hold: r.legal_hold },
+        VersionEntry::Ok(r) => TargetState::Data {
+            retention: r.retention,
+            legal_hold: r.legal_hold,
+        },
     }
 }
 
@@ -86,9 +91,12 @@ fn no_such_version() -> S3Error {
 impl Gateway {
     /// The bucket record, or `NoSuchBucket`.
     pub(super) fn require_bucket(&self, name: &str) -> S3Result<BucketRecord> {
-        self.catalog
-            .bucket(name)?
-            .ok_or_else(|| S3Error::new(S3Code::NoSuchBucket, format!("The specified bucket does not exist: {name}")))
+        self.catalog.bucket(name)?.ok_or_else(|| {
+            S3Error::new(
+                S3Code::NoSuchBucket,
+                format!("The specified bucket does not exist: {name}"),
+            )
+        })
     }
 
     /// Find the version a request names. `None` when it does not exist.
@@ -109,19 +117,22 @@ impl Gateway {
                 VersionSel::Current => no_such_key(),
                 _ => no_such_version(),
             }),
-            Some(VersionEntry::Corrupt { .. }) => {
-                Err(S3Error::internal("the catalog record of this version does not decode; run `wormgate scrub`"))
-            }
+            Some(VersionEntry::Corrupt { .. }) => Err(S3Error::internal(
+                "the catalog record of this version does not decode; run `wormgate scrub`",
+            )),
             Some(VersionEntry::Ok(r)) => {
                 if r.delete_marker {
                     return Err(match sel {
                         VersionSel::Current => no_such_key()
                             .with_header("x-amz-delete-marker", "true")
                             .with_header("x-amz-version-id", r.version_id.clone()),
-                        _ => S3Error::new(S3Code::MethodNotAllowed, "The specified method is not allowed against this resource.")
-                            .with_header("x-amz-delete-marker", "true")
-                            .with_header("x-amz-version-id", r.version_id.clone())
-                            .with_header("last-modified", http_date(r.created_ms)),
+                        _ => S3Error::new(
+                            S3Code::MethodNotAllowed,
+                            "The specified method is not allowed against this resource.",
+                        )
+                        .with_header("x-amz-delete-marker", "true")
+                        .with_header("x-amz-version-id", r.version_id.clone())
+                        .with_header("last-modified", http_date(r.created_ms)),
                     });
                 }
                 Ok(r)

@@ -18,7 +18,10 @@ pub(super) enum Commit<'a> {
 }
 
 fn precondition_failed() -> S3Error {
-    S3Error::new(S3Code::PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+    S3Error::new(
+        S3Code::PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold",
+    )
 }
 
 impl Gateway {
@@ -73,14 +76,21 @@ impl Gateway {
         let result = {
             let _g = self.locks.key(&rec.bucket, &rec.key).await;
             match self.catalog.bucket(&rec.bucket)? {
-                None => Err(S3Error::new(S3Code::NoSuchBucket, format!("The specified bucket does not exist: {}", rec.bucket))),
+                None => Err(S3Error::new(
+                    S3Code::NoSuchBucket,
+                    format!("The specified bucket does not exist: {}", rec.bucket),
+                )),
                 Some(_) => match self.check_write_conditions(&rec.bucket, &rec.key, write) {
                     Err(e) => Err(e),
                     Ok(()) => match commit {
                         Commit::Insert => self.catalog.put_version(&rec).await,
-                        Commit::CompleteUpload(upload_id) => match self.catalog.complete_upload(upload_id, &rec).await? {
+                        Commit::CompleteUpload(upload_id) => match self.catalog.complete_upload(upload_id, &rec).await?
+                        {
                             true => Ok(()),
-                            false => Err(S3Error::new(S3Code::NoSuchUpload, "The specified upload does not exist.")),
+                            false => Err(S3Error::new(
+                                S3Code::NoSuchUpload,
+                                "The specified upload does not exist.",
+                            )),
                         },
                     },
                 },

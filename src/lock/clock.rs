@@ -24,7 +24,9 @@ pub struct SystemTimeSource {
 
 impl Default for SystemTimeSource {
     fn default() -> Self {
-        SystemTimeSource { origin: std::time::Instant::now() }
+        SystemTimeSource {
+            origin: std::time::Instant::now(),
+        }
     }
 }
 
@@ -173,7 +175,10 @@ pub mod testing {
 
     impl ManualTime {
         pub fn new(wall_ms: i64) -> Arc<Self> {
-            Arc::new(ManualTime { wall_ms: AtomicI64::new(wall_ms), mono_ms: AtomicI64::new(0) })
+            Arc::new(ManualTime {
+                wall_ms: AtomicI64::new(wall_ms),
+                mono_ms: AtomicI64::new(0),
+            })
         }
         /// Both clocks advance together (normal passage of time).
         pub fn advance(&self, ms: i64) {
@@ -188,7 +193,9 @@ pub mod testing {
 
     impl TimeSource for ManualTime {
         fn wall(&self) -> DateTime<Utc> {
-            Utc.timestamp_millis_opt(self.wall_ms.load(Ordering::SeqCst)).single().unwrap_or_default()
+            Utc.timestamp_millis_opt(self.wall_ms.load(Ordering::SeqCst))
+                .single()
+                .unwrap_or_default()
         }
         fn monotonic(&self) -> Duration {
             Duration::from_millis(self.mono_ms.load(Ordering::SeqCst).max(0) as u64)

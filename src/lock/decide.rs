@@ -25,7 +25,10 @@ pub enum TargetState {
     /// A delete marker: never locked.
     DeleteMarker,
     /// A data version with its protection.
-    Data { retention: Option<Retention>, legal_hold: bool },
+    Data {
+        retention: Option<Retention>,
+        legal_hold: bool,
+    },
     /// The record exists but does not decode: treated as locked (fail closed).
     Corrupt,
 }
@@ -42,17 +45,28 @@ pub struct LockHeaders {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
     /// PutObject / CopyObject / CompleteMultipartUpload: a new version.
-    CreateVersion { headers: LockHeaders, bucket_default: Option<DefaultRetention>, has_client_digest: bool },
+    CreateVersion {
+        headers: LockHeaders,
+        bucket_default: Option<DefaultRetention>,
+        has_client_digest: bool,
+    },
     /// DELETE without versionId: a delete marker (never touches data).
     AddDeleteMarker,
     /// DELETE ?versionId=V (or a DeleteObjects entry with VersionId).
     DeleteVersion { target: TargetState },
     /// PutObjectRetention on a version.
-    PutRetention { target: TargetState, mode: Option<RequestedMode>, retain_until: Option<DateTime<Utc>> },
+    PutRetention {
+        target: TargetState,
+        mode: Option<RequestedMode>,
+        retain_until: Option<DateTime<Utc>>,
+    },
     /// PutObjectLegalHold on a version.
     PutLegalHold { target: TargetState, on: bool },
     /// PutObjectLockConfiguration (the XML already validated for shape).
-    PutLockConfiguration { mode: Option<RequestedMode>, period: Option<DefaultRetention> },
+    PutLockConfiguration {
+        mode: Option<RequestedMode>,
+        period: Option<DefaultRetention>,
+    },
     /// PutBucketVersioning.
     SetVersioning { enabled: bool },
     /// DeleteBucket.
@@ -111,7 +125,11 @@ pub struct Denial {
 
 impl Denial {
     fn new(rule: Rule, code: S3Code, message: impl Into<String>) -> Self {
-        Denial { rule, code, message: message.into() }
+        Denial {
+            rule,
+            code,
+            message: message.into(),
+        }
     }
 }
 

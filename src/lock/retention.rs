@@ -42,11 +42,16 @@ impl RequestedMode {
 impl Retention {
     /// A new COMPLIANCE retention until `until`.
     pub(crate) fn until(until: DateTime<Utc>) -> Self {
-        Retention { mode: ComplianceMode::Compliance, retain_until_ms: until.timestamp_millis() }
+        Retention {
+            mode: ComplianceMode::Compliance,
+            retain_until_ms: until.timestamp_millis(),
+        }
     }
 
     pub fn retain_until(&self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.retain_until_ms).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+        Utc.timestamp_millis_opt(self.retain_until_ms)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Whether this retention still protects its version at `now`.

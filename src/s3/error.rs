@@ -66,9 +66,7 @@ impl S3Code {
     pub fn status(self) -> StatusCode {
         use S3Code::*;
         match self {
-            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => {
-                StatusCode::FORBIDDEN
-            }
+            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => StatusCode::FORBIDDEN,
             NoSuchBucket
             | NoSuchKey
             | NoSuchUpload
@@ -84,9 +82,7 @@ impl S3Code {
             | ObjectLockConfigurationNotFoundError
             | OwnershipControlsNotFoundError
             | ServerSideEncryptionConfigurationNotFoundError => StatusCode::NOT_FOUND,
-            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty | InvalidBucketState => {
-                StatusCode::CONFLICT
-            }
+            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty | InvalidBucketState => StatusCode::CONFLICT,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -149,9 +145,7 @@ impl S3Code {
             OwnershipControlsNotFoundError => "OwnershipControlsNotFoundError",
             PreconditionFailed => "PreconditionFailed",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
-            ServerSideEncryptionConfigurationNotFoundError => {
-                "ServerSideEncryptionConfigurationNotFoundError"
-            }
+            ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
             ServiceUnavailable => "ServiceUnavailable",
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             SlowDown => "SlowDown",
@@ -178,7 +172,11 @@ pub struct S3Error {
 
 impl S3Error {
     pub fn new(code: S3Code, message: impl Into<String>) -> Self {
-        S3Error { code, message: message.into(), headers: Vec::new() }
+        S3Error {
+            code,
+            message: message.into(),
+            headers: Vec::new(),
+        }
     }
 
     /// Attach a response header to the error response.
@@ -194,7 +192,9 @@ impl S3Error {
     pub fn malformed_xml(detail: impl std::fmt::Display) -> Self {
         S3Error::new(
             S3Code::MalformedXML,
-            format!("The XML you provided was not well-formed or did not validate against our published schema: {detail}"),
+            format!(
+                "The XML you provided was not well-formed or did not validate against our published schema: {detail}"
+            ),
         )
     }
 

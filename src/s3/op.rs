@@ -128,44 +128,164 @@ pub enum BucketProbe {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     ListBuckets,
-    CreateBucket { bucket: String },
-    HeadBucket { bucket: String },
-    DeleteBucket { bucket: String },
-    GetBucketLocation { bucket: String },
-    GetBucketVersioning { bucket: String },
-    PutBucketVersioning { bucket: String },
-    GetObjectLockConfiguration { bucket: String },
-    PutObjectLockConfiguration { bucket: String },
-    ListObjectsV1 { bucket: String, params: ListParams },
-    ListObjectsV2 { bucket: String, params: ListParams },
-    ListObjectVersions { bucket: String, params: ListParams },
-    DeleteObjects { bucket: String },
-    PutObject { bucket: String, key: String, write: Box<WriteHeaders> },
+    CreateBucket {
+        bucket: String,
+    },
+    HeadBucket {
+        bucket: String,
+    },
+    DeleteBucket {
+        bucket: String,
+    },
+    GetBucketLocation {
+        bucket: String,
+    },
+    GetBucketVersioning {
+        bucket: String,
+    },
+    PutBucketVersioning {
+        bucket: String,
+    },
+    GetObjectLockConfiguration {
+        bucket: String,
+    },
+    PutObjectLockConfiguration {
+        bucket: String,
+    },
+    ListObjectsV1 {
+        bucket: String,
+        params: ListParams,
+    },
+    ListObjectsV2 {
+        bucket: String,
+        params: ListParams,
+    },
+    ListObjectVersions {
+        bucket: String,
+        params: ListParams,
+    },
+    DeleteObjects {
+        bucket: String,
+    },
+    PutObject {
+        bucket: String,
+        key: String,
+        write: Box<WriteHeaders>,
+    },
     GetObject(Box<ReadObject>),
     HeadObject(Box<ReadObject>),
-    DeleteObject { bucket: String, key: String, version: VersionSel },
-    GetObjectRetention { bucket: String, key: String, version: VersionSel },
-    PutObjectRetention { bucket: String, key: String, version: VersionSel },
-    GetObjectLegalHold { bucket: String, key: String, version: VersionSel },
-    PutObjectLegalHold { bucket: String, key: String, version: VersionSel },
-    CreateMultipartUpload { bucket: String, key: String, write: Box<WriteHeaders>, checksum_algorithm: Option<ChecksumAlgorithm>, checksum_type: Option<String> },
-    UploadPart { bucket: String, key: String, upload_id: String, part_number: u32 },
-    UploadPartCopy { bucket: String, key: String, upload_id: String, part_number: u32, copy: Box<CopyParams> },
-    CompleteMultipartUpload { bucket: String, key: String, upload_id: String, if_none_match_star: bool },
-    AbortMultipartUpload { bucket: String, key: String, upload_id: String },
-    ListParts { bucket: String, key: String, upload_id: String, marker: u32, max_parts: usize },
-    ListMultipartUploads { bucket: String, params: ListParams },
-    CopyObject { bucket: String, key: String, write: Box<WriteHeaders>, copy: Box<CopyParams> },
-    GetObjectTagging { bucket: String, key: String, version: VersionSel },
-    PutObjectTagging { bucket: String, key: String, version: VersionSel },
-    DeleteObjectTagging { bucket: String, key: String, version: VersionSel },
-    GetObjectAcl { bucket: String, key: String, version: VersionSel },
-    PutObjectAcl { bucket: String, key: String, version: VersionSel },
-    GetBucketAcl { bucket: String },
-    PutBucketAcl { bucket: String },
-    GetBucketProbe { bucket: String, probe: BucketProbe },
+    DeleteObject {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    GetObjectRetention {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    PutObjectRetention {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    GetObjectLegalHold {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    PutObjectLegalHold {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    CreateMultipartUpload {
+        bucket: String,
+        key: String,
+        write: Box<WriteHeaders>,
+        checksum_algorithm: Option<ChecksumAlgorithm>,
+        checksum_type: Option<String>,
+    },
+    UploadPart {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        part_number: u32,
+    },
+    UploadPartCopy {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        part_number: u32,
+        copy: Box<CopyParams>,
+    },
+    CompleteMultipartUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        if_none_match_star: bool,
+    },
+    AbortMultipartUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+    },
+    ListParts {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        marker: u32,
+        max_parts: usize,
+    },
+    ListMultipartUploads {
+        bucket: String,
+        params: ListParams,
+    },
+    CopyObject {
+        bucket: String,
+        key: String,
+        write: Box<WriteHeaders>,
+        copy: Box<CopyParams>,
+    },
+    GetObjectTagging {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    PutObjectTagging {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    DeleteObjectTagging {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    GetObjectAcl {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    PutObjectAcl {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+    },
+    GetBucketAcl {
+        bucket: String,
+    },
+    PutBucketAcl {
+        bucket: String,
+    },
+    GetBucketProbe {
+        bucket: String,
+        probe: BucketProbe,
+    },
     /// Recognised but not supported: answered with 501 NotImplemented.
-    NotImplemented { what: String },
+    NotImplemented {
+        what: String,
+    },
 }
 
 impl Op {

@@ -53,12 +53,20 @@ pub struct Addressing {
 }
 
 /// Split the request into (bucket, key) by virtual-host or path style.
-pub fn bucket_and_key(host: Option<&str>, path: &str, addressing: &Addressing) -> S3Result<(Option<String>, Option<String>)> {
+pub fn bucket_and_key(
+    host: Option<&str>,
+    path: &str,
+    addressing: &Addressing,
+) -> S3Result<(Option<String>, Option<String>)> {
     let decoded = percent_decode_str(path)
         .decode_utf8()
         .map_err(|_| S3Error::invalid_argument("the request path is not valid UTF-8"))?;
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
-    let host = host.map(|h| h.rsplit_once(':').map_or(h, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { h }));
+    let host = host.map(|h| {
+        h.rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(h, |(h, _)| h)
+    });
     if let (Some(domain), Some(host)) = (addressing.domain.as_deref(), host) {
         let host = host.to_ascii_lowercase();
         if let Some(bucket) = host.strip_suffix(domain).and_then(|b| b.strip_suffix('.')) {
@@ -80,11 +88,19 @@ pub fn bucket_and_key(host: Option<&str>, path: &str, addressing: &Addressing) -
 
 /// AWS bucket naming rules (for CreateBucket).
 pub fn validate_bucket_name(name: &str) -> S3Result<()> {
-    let bad = |why: &str| Err(S3Error::new(S3Code::InvalidBucketName, format!("The specified bucket is not valid: {why}")));
+    let bad = |why: &str| {
+        Err(S3Error::new(
+            S3Code::InvalidBucketName,
+            format!("The specified bucket is not valid: {why}"),
+        ))
+    };
     if name.len() < 3 || name.len() > 63 {
         return bad("bucket names must be between 3 and 63 characters long");
     }
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
         return bad("bucket names may contain only lowercase letters, digits, dots and hyphens");
     }
     let first = name.as_bytes()[0];
@@ -98,7 +114,11 @@ pub fn validate_bucket_name(name: &str) -> S3Result<()> {
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return bad("bucket names must not be formatted as an IP address");
     }
-    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+    if name.starts_with("xn--")
+        || name.starts_with("sthree-")
+        || name.ends_with("-s3alias")
+        || name.ends_with("--ol-s3")
+    {
         return bad("bucket names must not use a reserved prefix or suffix");
     }
     Ok(())
@@ -106,7 +126,10 @@ pub fn validate_bucket_name(name: &str) -> S3Result<()> {
 
 fn validate_key(key: &str) -> S3Result<()> {
     if key.len() > 1024 {
-        return Err(S3Error::new(S3Code::KeyTooLongError, "Your key is too long: the maximum is 1024 bytes"));
+        return Err(S3Error::new(
+            S3Code::KeyTooLongError,
+            "Your key is too long: the maximum is 1024 bytes",
+        ));
     }
     if key.contains('\0') {
         return Err(S3Error::invalid_argument("object keys must not contain NUL characters"));
@@ -122,7 +145,9 @@ pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> S3Result<Option<
         Some(v) => v,
     };
     if it.next().is_some() {
-        return Err(S3Error::invalid_argument(format!("the header {name} was sent more than once")));
+        return Err(S3Error::invalid_argument(format!(
+            "the header {name} was sent more than once"
+        )));
     }
     first
         .to_str()
@@ -145,9 +170,8 @@ fn version_sel(q: &Query) -> S3Result<VersionSel> {
 pub fn lock_headers(headers: &HeaderMap) -> S3Result<LockHeaders> {
     let mode = single_header(headers, "x-amz-object-lock-mode")?
         .map(|m| {
-            RequestedMode::parse(m).ok_or_else(|| {
-                S3Error::invalid_argument(format!("Unknown wormMode directive '{m}': use COMPLIANCE"))
-            })
+            RequestedMode::parse(m)
+                .ok_or_else(|| S3Error::invalid_argument(format!("Unknown wormMode directive '{m}': use COMPLIANCE")))
         })
         .transpose()?;
     let retain_until = single_header(headers, "x-amz-object-lock-retain-until-date")?
@@ -166,7 +190,11 @@ pub fn lock_headers(headers: &HeaderMap) -> S3Result<LockHeaders> {
             _ => Err(S3Error::invalid_argument("Legal Hold must be either of 'ON' or 'OFF'")),
         })
         .transpose()?;
-    Ok(LockHeaders { mode, retain_until, legal_hold })
+    Ok(LockHeaders {
+        mode,
+        retain_until,
+        legal_hold,
+    })
 }
 
 /// Content headers and user metadata of a write.
@@ -190,8 +218,11 @@ pub fn content_headers(headers: &HeaderMap) -> S3Result<ContentHeaders> {
         ));
     }
     let content_encoding = get("content-encoding")?.and_then(|ce| {
-        let kept: Vec<&str> =
-            ce.split(',').map(str::trim).filter(|p| !p.eq_ignore_ascii_case("aws-chunked") && !p.is_empty()).collect();
+        let kept: Vec<&str> = ce
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.eq_ignore_ascii_case("aws-chunked") && !p.is_empty())
+            .collect();
         (!kept.is_empty()).then(|| kept.join(","))
     });
     Ok(ContentHeaders {
@@ -219,7 +250,10 @@ fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
         None => false,
         Some("*") => true,
         Some(_) => {
-            return Err(S3Error::new(S3Code::NotImplemented, "If-None-Match on PUT supports only '*'"))
+            return Err(S3Error::new(
+                S3Code::NotImplemented,
+                "If-None-Match on PUT supports only '*'",
+            ))
         }
     };
     Ok(WriteHeaders {
@@ -227,12 +261,16 @@ fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
         lock: lock_headers(headers)?,
         if_none_match_star,
         if_match: single_header(headers, "if-match")?.map(str::to_string),
-        tagging: single_header(headers, "x-amz-tagging")?.map(parse_tag_query).transpose()?,
+        tagging: single_header(headers, "x-amz-tagging")?
+            .map(parse_tag_query)
+            .transpose()?,
     })
 }
 
 fn parse_http_date(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    httpdate::parse_http_date(s).ok().map(chrono::DateTime::<chrono::Utc>::from)
+    httpdate::parse_http_date(s)
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from)
 }
 
 fn conditions(headers: &HeaderMap) -> S3Result<Conditions> {
@@ -270,12 +308,16 @@ fn read_object(bucket: String, key: String, q: &Query, headers: &HeaderMap) -> S
             p.parse::<u32>()
                 .ok()
                 .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))?,
+                .ok_or_else(|| {
+                    S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+                })?,
         ),
     };
     let range = single_header(headers, "range")?.and_then(parse_range);
     if part_number.is_some() && range.is_some() {
-        return Err(S3Error::invalid_request("Cannot specify both Range header and partNumber query parameter"));
+        return Err(S3Error::invalid_request(
+            "Cannot specify both Range header and partNumber query parameter",
+        ));
     }
     Ok(ReadObject {
         bucket,
@@ -292,7 +334,8 @@ fn read_object(bucket: String, key: String, q: &Query, headers: &HeaderMap) -> S
             content_disposition: q.get("response-content-disposition").map(str::to_string),
             content_encoding: q.get("response-content-encoding").map(str::to_string),
         },
-        checksum_mode: single_header(headers, "x-amz-checksum-mode")?.is_some_and(|v| v.eq_ignore_ascii_case("ENABLED")),
+        checksum_mode: single_header(headers, "x-amz-checksum-mode")?
+            .is_some_and(|v| v.eq_ignore_ascii_case("ENABLED")),
     })
 }
 
@@ -300,9 +343,13 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
     let max_keys = match q.get("max-keys").or_else(|| q.get("max-uploads")) {
         None => 1000,
         Some(s) => {
-            let n: i64 = s.parse().map_err(|_| S3Error::invalid_argument("Provided max-keys not an integer or within integer range"))?;
+            let n: i64 = s
+                .parse()
+                .map_err(|_| S3Error::invalid_argument("Provided max-keys not an integer or within integer range"))?;
             if n < 0 {
-                return Err(S3Error::invalid_argument("Argument maxKeys must be an integer between 0 and 2147483647"));
+                return Err(S3Error::invalid_argument(
+                    "Argument maxKeys must be an integer between 0 and 2147483647",
+                ));
             }
             n.min(1000) as usize
         }
@@ -310,17 +357,34 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
     let encoding_url = match q.get("encoding-type") {
         None => false,
         Some(e) if e.eq_ignore_ascii_case("url") => true,
-        Some(_) => return Err(S3Error::invalid_argument("Invalid Encoding Method specified in Request")),
+        Some(_) => {
+            return Err(S3Error::invalid_argument(
+                "Invalid Encoding Method specified in Request",
+            ))
+        }
     };
-    let continuation_token = if v2 { q.get("continuation-token").map(str::to_string) } else { None };
+    let continuation_token = if v2 {
+        q.get("continuation-token").map(str::to_string)
+    } else {
+        None
+    };
     if continuation_token.as_deref() == Some("") {
-        return Err(S3Error::invalid_argument("The continuation token provided is incorrect"));
+        return Err(S3Error::invalid_argument(
+            "The continuation token provided is incorrect",
+        ));
     }
     let version_id_marker = q.get("version-id-marker").filter(|s| !s.is_empty()).map(str::to_string);
-    let marker = q.get("marker").or_else(|| q.get("key-marker")).filter(|s| !s.is_empty()).map(str::to_string);
-    let version_id_marker = version_id_marker.or_else(|| q.get("upload-id-marker").filter(|s| !s.is_empty()).map(str::to_string));
+    let marker = q
+        .get("marker")
+        .or_else(|| q.get("key-marker"))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let version_id_marker =
+        version_id_marker.or_else(|| q.get("upload-id-marker").filter(|s| !s.is_empty()).map(str::to_string));
     if version_id_marker.is_some() && marker.is_none() && !q.has("uploads") {
-        return Err(S3Error::invalid_argument("A version-id marker cannot be specified without a key marker."));
+        return Err(S3Error::invalid_argument(
+            "A version-id marker cannot be specified without a key marker.",
+        ));
     }
     Ok(ListParams {
         prefix: q.get("prefix").unwrap_or("").to_string(),
@@ -341,8 +405,16 @@ fn not_implemented(what: &str) -> Op {
 
 /// Bucket sub-resources that exist in S3 but not here.
 const BUCKET_UNSUPPORTED: &[&str] = &[
-    "policyStatus", "logging", "notification", "requestPayment", "accelerate", "analytics", "inventory",
-    "metrics", "intelligent-tiering", "session",
+    "policyStatus",
+    "logging",
+    "notification",
+    "requestPayment",
+    "accelerate",
+    "analytics",
+    "inventory",
+    "metrics",
+    "intelligent-tiering",
+    "session",
 ];
 const OBJECT_UNSUPPORTED: &[&str] = &["torrent", "restore", "select", "attributes", "renameObject"];
 
@@ -387,10 +459,16 @@ pub fn copy_source(raw: &str) -> S3Result<CopySource> {
     let (bucket, key) = decoded
         .split_once('/')
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-        .ok_or_else(|| S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey"))?;
+        .ok_or_else(|| {
+            S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+        })?;
     validate_key(key)?;
     let q = Query::parse(query)?;
-    Ok(CopySource { bucket: bucket.to_string(), key: key.to_string(), version: version_sel(&q)? })
+    Ok(CopySource {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version: version_sel(&q)?,
+    })
 }
 
 fn copy_conditions(headers: &HeaderMap) -> S3Result<Conditions> {
@@ -406,7 +484,9 @@ fn directive(headers: &HeaderMap, name: &str) -> S3Result<bool> {
     match single_header(headers, name)? {
         None | Some("COPY") => Ok(false),
         Some("REPLACE") => Ok(true),
-        Some(v) => Err(S3Error::invalid_argument(format!("Unknown {name}: {v} (use COPY or REPLACE)"))),
+        Some(v) => Err(S3Error::invalid_argument(format!(
+            "Unknown {name}: {v} (use COPY or REPLACE)"
+        ))),
     }
 }
 
@@ -441,14 +521,27 @@ fn checksum_settings(headers: &HeaderMap) -> S3Result<(Option<crate::checksum::C
         .transpose()?;
     let ty = match single_header(headers, "x-amz-checksum-type")? {
         None => None,
-        Some(t) if t.eq_ignore_ascii_case("COMPOSITE") || t.eq_ignore_ascii_case("FULL_OBJECT") => Some(t.to_ascii_uppercase()),
-        Some(t) => return Err(S3Error::invalid_request(format!("Unsupported x-amz-checksum-type: {t}"))),
+        Some(t) if t.eq_ignore_ascii_case("COMPOSITE") || t.eq_ignore_ascii_case("FULL_OBJECT") => {
+            Some(t.to_ascii_uppercase())
+        }
+        Some(t) => {
+            return Err(S3Error::invalid_request(format!(
+                "Unsupported x-amz-checksum-type: {t}"
+            )))
+        }
     };
     Ok((alg, ty))
 }
 
 /// The router.
-pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, headers: &HeaderMap, addressing: &Addressing) -> S3Result<Op> {
+pub fn parse_op(
+    method: &Method,
+    host: Option<&str>,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    addressing: &Addressing,
+) -> S3Result<Op> {
     let q = Query::parse(query)?;
     let (bucket, key) = bucket_and_key(host, path, addressing)?;
     let Some(bucket) = bucket else {
@@ -464,18 +557,60 @@ pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, he
         }
         let copy_src = single_header(headers, "x-amz-copy-source")?.map(str::to_string);
         return Ok(match *method {
-            Method::PUT if q.has("retention") => Op::PutObjectRetention { bucket, key, version: version_sel(&q)? },
-            Method::GET if q.has("retention") => Op::GetObjectRetention { bucket, key, version: version_sel(&q)? },
-            Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold { bucket, key, version: version_sel(&q)? },
-            Method::GET if q.has("legal-hold") => Op::GetObjectLegalHold { bucket, key, version: version_sel(&q)? },
-            Method::GET if q.has("tagging") => Op::GetObjectTagging { bucket, key, version: version_sel(&q)? },
-            Method::PUT if q.has("tagging") => Op::PutObjectTagging { bucket, key, version: version_sel(&q)? },
-            Method::DELETE if q.has("tagging") => Op::DeleteObjectTagging { bucket, key, version: version_sel(&q)? },
-            Method::GET if q.has("acl") => Op::GetObjectAcl { bucket, key, version: version_sel(&q)? },
-            Method::PUT if q.has("acl") => Op::PutObjectAcl { bucket, key, version: version_sel(&q)? },
+            Method::PUT if q.has("retention") => Op::PutObjectRetention {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::GET if q.has("retention") => Op::GetObjectRetention {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::GET if q.has("legal-hold") => Op::GetObjectLegalHold {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::GET if q.has("tagging") => Op::GetObjectTagging {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::PUT if q.has("tagging") => Op::PutObjectTagging {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::DELETE if q.has("tagging") => Op::DeleteObjectTagging {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::GET if q.has("acl") => Op::GetObjectAcl {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
+            Method::PUT if q.has("acl") => Op::PutObjectAcl {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
             Method::POST if q.has("uploads") => {
                 let (checksum_algorithm, checksum_type) = checksum_settings(headers)?;
-                Op::CreateMultipartUpload { bucket, key, write: Box::new(write_headers(headers)?), checksum_algorithm, checksum_type }
+                Op::CreateMultipartUpload {
+                    bucket,
+                    key,
+                    write: Box::new(write_headers(headers)?),
+                    checksum_algorithm,
+                    checksum_type,
+                }
             }
             Method::POST if q.has("uploadId") => Op::CompleteMultipartUpload {
                 upload_id: upload_id(&q)?,
@@ -486,15 +621,32 @@ pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, he
             Method::PUT if q.has("uploadId") || q.has("partNumber") => {
                 let (upload_id, part_number) = (upload_id(&q)?, part_number(&q)?);
                 match copy_src {
-                    Some(src) => Op::UploadPartCopy { bucket, key, upload_id, part_number, copy: Box::new(copy_params(headers, &src, true)?) },
-                    None => Op::UploadPart { bucket, key, upload_id, part_number },
+                    Some(src) => Op::UploadPartCopy {
+                        bucket,
+                        key,
+                        upload_id,
+                        part_number,
+                        copy: Box::new(copy_params(headers, &src, true)?),
+                    },
+                    None => Op::UploadPart {
+                        bucket,
+                        key,
+                        upload_id,
+                        part_number,
+                    },
                 }
             }
-            Method::DELETE if q.has("uploadId") => Op::AbortMultipartUpload { upload_id: upload_id(&q)?, bucket, key },
+            Method::DELETE if q.has("uploadId") => Op::AbortMultipartUpload {
+                upload_id: upload_id(&q)?,
+                bucket,
+                key,
+            },
             Method::GET if q.has("uploadId") => {
                 let marker = match q.get("part-number-marker") {
                     None | Some("") => 0,
-                    Some(m) => m.parse().map_err(|_| S3Error::invalid_argument("part-number-marker must be an integer"))?,
+                    Some(m) => m
+                        .parse()
+                        .map_err(|_| S3Error::invalid_argument("part-number-marker must be an integer"))?,
                 };
                 let max_parts = match q.get("max-parts") {
                     None => 1000,
@@ -505,15 +657,34 @@ pub fn parse_op(method: &Method, host: Option<&str>, path: &str, query: &str, he
                         .ok_or_else(|| S3Error::invalid_argument("max-parts must be a non-negative integer"))?
                         .min(1000) as usize,
                 };
-                Op::ListParts { upload_id: upload_id(&q)?, bucket, key, marker, max_parts }
+                Op::ListParts {
+                    upload_id: upload_id(&q)?,
+                    bucket,
+                    key,
+                    marker,
+                    max_parts,
+                }
             }
             Method::PUT => match copy_src {
-                Some(src) => Op::CopyObject { copy: Box::new(copy_params(headers, &src, false)?), write: Box::new(write_headers(headers)?), bucket, key },
-                None => Op::PutObject { bucket, key, write: Box::new(write_headers(headers)?) },
+                Some(src) => Op::CopyObject {
+                    copy: Box::new(copy_params(headers, &src, false)?),
+                    write: Box::new(write_headers(headers)?),
+                    bucket,
+                    key,
+                },
+                None => Op::PutObject {
+                    bucket,
+                    key,
+                    write: Box::new(write_headers(headers)?),
+                },
             },
             Method::GET => Op::GetObject(Box::new(read_object(bucket, key, &q, headers)?)),
             Method::HEAD => Op::HeadObject(Box::new(read_object(bucket, key, &q, headers)?)),
-            Method::DELETE => Op::DeleteObject { bucket, key, version: version_sel(&q)? },
+            Method::DELETE => Op::DeleteObject {
+                bucket,
+                key,
+                version: version_sel(&q)?,
+            },
             Method::POST => not_implemented("POST on an object"),
             _ => not_implemented(&format!("{method} on an object")),
         });
@@ -551,26 +722,55 @@ mod tests {
     use super::*;
 
     fn op(method: Method, path: &str, query: &str) -> S3Result<Op> {
-        parse_op(&method, Some("127.0.0.1:9000"), path, query, &HeaderMap::new(), &Addressing::default())
+        parse_op(
+            &method,
+            Some("127.0.0.1:9000"),
+            path,
+            query,
+            &HeaderMap::new(),
+            &Addressing::default(),
+        )
     }
 
     #[test]
     fn path_style_routing() {
         assert_eq!(op(Method::GET, "/", "").unwrap(), Op::ListBuckets);
-        assert_eq!(op(Method::PUT, "/b1", "").unwrap(), Op::CreateBucket { bucket: "b1".into() });
-        assert!(matches!(op(Method::GET, "/b1", "list-type=2&prefix=a").unwrap(), Op::ListObjectsV2 { .. }));
-        assert!(matches!(op(Method::GET, "/b1/", "versions").unwrap(), Op::ListObjectVersions { .. }));
+        assert_eq!(
+            op(Method::PUT, "/b1", "").unwrap(),
+            Op::CreateBucket { bucket: "b1".into() }
+        );
+        assert!(matches!(
+            op(Method::GET, "/b1", "list-type=2&prefix=a").unwrap(),
+            Op::ListObjectsV2 { .. }
+        ));
+        assert!(matches!(
+            op(Method::GET, "/b1/", "versions").unwrap(),
+            Op::ListObjectVersions { .. }
+        ));
         match op(Method::GET, "/b1/a%20b/c", "").unwrap() {
             Op::GetObject(r) => assert_eq!(r.key, "a b/c"),
             o => panic!("{o:?}"),
         }
-        assert!(matches!(op(Method::GET, "/b1", "acl").unwrap(), Op::NotImplemented { .. }));
+        assert!(matches!(
+            op(Method::GET, "/b1", "acl").unwrap(),
+            Op::NotImplemented { .. }
+        ));
     }
 
     #[test]
     fn virtual_host_routing() {
-        let a = Addressing { domain: Some("s3.example.test".into()) };
-        let o = parse_op(&Method::GET, Some("bkt.s3.example.test:9000"), "/k/x", "", &HeaderMap::new(), &a).unwrap();
+        let a = Addressing {
+            domain: Some("s3.example.test".into()),
+        };
+        let o = parse_op(
+            &Method::GET,
+            Some("bkt.s3.example.test:9000"),
+            "/k/x",
+            "",
+            &HeaderMap::new(),
+            &a,
+        )
+        .unwrap();
         match o {
             Op::GetObject(r) => {
                 assert_eq!(r.bucket, "bkt");
@@ -578,7 +778,15 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
-        let o = parse_op(&Method::GET, Some("s3.example.test"), "/bkt/k", "", &HeaderMap::new(), &a).unwrap();
+        let o = parse_op(
+            &Method::GET,
+            Some("s3.example.test"),
+            "/bkt/k",
+            "",
+            &HeaderMap::new(),
+            &a,
+        )
+        .unwrap();
         assert!(matches!(o, Op::GetObject(_)));
     }
 
@@ -595,8 +803,21 @@ mod tests {
     #[test]
     fn bucket_names() {
         assert!(validate_bucket_name("my-bucket.1").is_ok());
-        for bad in ["ab", "Upper", "-x-abc", "a..b", "192.168.1.1", "xn--abc", "a_b_c", &"x".repeat(64)] {
-            assert_eq!(validate_bucket_name(bad).unwrap_err().code, S3Code::InvalidBucketName, "{bad}");
+        for bad in [
+            "ab",
+            "Upper",
+            "-x-abc",
+            "a..b",
+            "192.168.1.1",
+            "xn--abc",
+            "a_b_c",
+            &"x".repeat(64),
+        ] {
+            assert_eq!(
+                validate_bucket_name(bad).unwrap_err().code,
+                S3Code::InvalidBucketName,
+                "{bad}"
+            );
         }
     }
 
@@ -609,8 +830,14 @@ mod tests {
         h.insert("x-amz-object-lock-retain-until-date", "2030-01-01".parse().unwrap());
         assert_eq!(lock_headers(&h).unwrap_err().code, S3Code::InvalidArgument);
         let mut h = HeaderMap::new();
-        h.append("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z".parse().unwrap());
-        h.append("x-amz-object-lock-retain-until-date", "2040-01-01T00:00:00Z".parse().unwrap());
+        h.append(
+            "x-amz-object-lock-retain-until-date",
+            "2030-01-01T00:00:00Z".parse().unwrap(),
+        );
+        h.append(
+            "x-amz-object-lock-retain-until-date",
+            "2040-01-01T00:00:00Z".parse().unwrap(),
+        );
         assert_eq!(lock_headers(&h).unwrap_err().code, S3Code::InvalidArgument);
         let mut h = HeaderMap::new();
         h.insert("x-amz-object-lock-legal-hold", "on".parse().unwrap());

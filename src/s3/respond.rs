@@ -28,7 +28,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn empty(status: StatusCode) -> Reply {
-        Reply { status, headers: Vec::new(), body: empty_body() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: empty_body(),
+        }
     }
 
     pub fn xml(body: String) -> Reply {
@@ -57,7 +61,10 @@ impl Reply {
         *resp.status_mut() = self.status;
         let h = resp.headers_mut();
         for (name, value) in self.headers {
-            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
                 h.append(n, v);
             } else if let Ok(n) = http::HeaderName::from_bytes(name.as_bytes()) {
                 // Non-ASCII metadata: percent-encode, as S3 does not allow raw UTF-8 in headers.
@@ -82,7 +89,11 @@ fn common_headers(h: &mut http::HeaderMap, request_id: &str) {
 
 /// The error document for `err`.
 pub fn error_response(err: &S3Error, resource: &str, request_id: &str, head: bool) -> Response<Body> {
-    let body = if head || err.status() == StatusCode::NOT_MODIFIED { empty_body() } else { full_body(err.to_xml(resource, request_id)) };
+    let body = if head || err.status() == StatusCode::NOT_MODIFIED {
+        empty_body()
+    } else {
+        full_body(err.to_xml(resource, request_id))
+    };
     let mut resp = Response::new(body);
     *resp.status_mut() = err.status();
     let h = resp.headers_mut();

@@ -18,14 +18,19 @@ pub fn to_xml<T: Serialize>(root: &str, value: &T) -> S3Result<String> {
 pub fn from_xml<'de, T: Deserialize<'de>>(root: &str, body: &'de str) -> S3Result<T> {
     let trimmed = body.trim_start_matches('\u{feff}').trim_start();
     let after_decl = if trimmed.starts_with("<?xml") {
-        trimmed.find("?>").map(|i| trimmed[i + 2..].trim_start()).unwrap_or(trimmed)
+        trimmed
+            .find("?>")
+            .map(|i| trimmed[i + 2..].trim_start())
+            .unwrap_or(trimmed)
     } else {
         trimmed
     };
     let name_ok = after_decl
         .strip_prefix('<')
         .map(|r| {
-            let end = r.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(r.len());
+            let end = r
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .unwrap_or(r.len());
             let tag = &r[..end];
             tag == root || tag.rsplit(':').next() == Some(root)
         })
@@ -33,7 +38,7 @@ pub fn from_xml<'de, T: Deserialize<'de>>(root: &str, body: &'de str) -> S3Resul
     if !name_ok {
         return Err(S3Error::malformed_xml(format!("expected a <{root}> document")));
     }
-    quick_xml::de::from_str(after_decl).map_err(|e| S3Error::malformed_xml(e))
+    quick_xml::de::from_str(after_decl).map_err(S3Error::malformed_xml)
 }
 
 // ---------------- request documents ----------------
@@ -123,18 +128,30 @@ pub struct TagIn {
 /// AWS tag rules: ≤ 10 tags, keys 1..=128 chars, values ≤ 256, no duplicates.
 pub fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     if tags.len() > 10 {
-        return Err(S3Error::new(S3Code::InvalidTag, "Object tags cannot be greater than 10"));
+        return Err(S3Error::new(
+            S3Code::InvalidTag,
+            "Object tags cannot be greater than 10",
+        ));
     }
     let mut seen = std::collections::BTreeSet::new();
     for (k, v) in tags {
         if k.is_empty() || k.chars().count() > 128 {
-            return Err(S3Error::new(S3Code::InvalidTag, "The TagKey you have provided is invalid"));
+            return Err(S3Error::new(
+                S3Code::InvalidTag,
+                "The TagKey you have provided is invalid",
+            ));
         }
         if v.chars().count() > 256 {
-            return Err(S3Error::new(S3Code::InvalidTag, "The TagValue you have provided is invalid"));
+            return Err(S3Error::new(
+                S3Code::InvalidTag,
+                "The TagValue you have provided is invalid",
+            ));
         }
         if !seen.insert(k) {
-            return Err(S3Error::new(S3Code::InvalidTag, "Cannot provide multiple Tags with the same key"));
+            return Err(S3Error::new(
+                S3Code::InvalidTag,
+                "Cannot provide multiple Tags with the same key",
+            ));
         }
     }
     Ok(())
@@ -439,8 +456,16 @@ mod tests {
         let r: RetentionIn = from_xml("Retention", body).unwrap();
         assert_eq!(r.mode.as_deref(), Some("COMPLIANCE"));
         assert_eq!(r.retain_until_date.as_deref(), Some("2030-01-01T00:00:00Z"));
-        assert_eq!(from_xml::<RetentionIn>("Retention", "<LegalHold/>").unwrap_err().code, S3Code::MalformedXML);
-        assert_eq!(from_xml::<RetentionIn>("Retention", "<Retention><Mode>").unwrap_err().code, S3Code::MalformedXML);
+        assert_eq!(
+            from_xml::<RetentionIn>("Retention", "<LegalHold/>").unwrap_err().code,
+            S3Code::MalformedXML
+        );
+        assert_eq!(
+            from_xml::<RetentionIn>("Retention", "<Retention><Mode>")
+                .unwrap_err()
+                .code,
+            S3Code::MalformedXML
+        );
     }
 
     #[test]
@@ -453,7 +478,10 @@ mod tests {
 
     #[test]
     fn versions_interleave() {
-        let o = Owner { id: "o".into(), display_name: "o".into() };
+        let o = Owner {
+            id: "o".into(),
+            display_name: "o".into(),
+        };
         let doc = ListVersionsResult {
             xmlns: NS,
             name: "b".into(),

@@ -3,9 +3,9 @@
 //! success.
 
 use super::records::{decode, encode, BucketRecord, PartRecord, UploadRecord, VersionRecord};
-use sled::Transactional;
 use crate::lock::Expired;
 use crate::s3::error::{S3Error, S3Result};
+use sled::Transactional;
 use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
@@ -133,7 +133,9 @@ impl Catalog {
     /// Wait until everything applied so far is on disk (shared flush).
     pub async fn durable(&self) -> S3Result<()> {
         let (tx, rx) = oneshot::channel();
-        self.flusher.send(tx).map_err(|_| S3Error::internal("catalog flusher stopped"))?;
+        self.flusher
+            .send(tx)
+            .map_err(|_| S3Error::internal("catalog flusher stopped"))?;
         rx.await
             .map_err(|_| S3Error::internal("catalog flusher stopped"))?
             .map_err(|e| S3Error::internal(format!("catalog flush failed: {e}")))
@@ -194,7 +196,9 @@ impl Catalog {
 
     /// Create a bucket if absent. Returns false if it already existed.
     pub async fn create_bucket(&self, rec: &BucketRecord) -> S3Result<bool> {
-        let res = self.buckets.compare_and_swap(rec.name.as_bytes(), None as Option<&[u8]>, Some(encode(rec)))?;
+        let res = self
+            .buckets
+            .compare_and_swap(rec.name.as_bytes(), None as Option<&[u8]>, Some(encode(rec)))?;
         if res.is_err() {
             return Ok(false);
         }
@@ -214,7 +218,12 @@ impl Catalog {
 
     /// Whether any version or delete marker exists in the bucket.
     pub fn bucket_has_versions(&self, bucket: &str) -> S3Result<bool> {
-        Ok(self.versions.scan_prefix(bucket_prefix(bucket)).next().transpose()?.is_some())
+        Ok(self
+            .versions
+            .scan_prefix(bucket_prefix(bucket))
+            .next()
+            .transpose()?
+            .is_some())
     }
 
     // ---- versions ----
@@ -248,14 +257,16 @@ impl Catalog {
 
     /// Commit a new version and wait for it to be durable.
     pub async fn put_version(&self, rec: &VersionRecord) -> S3Result<()> {
-        self.versions.insert(version_key(&rec.bucket, &rec.key, rec.seq), encode(rec))?;
+        self.versions
+            .insert(version_key(&rec.bucket, &rec.key, rec.seq), encode(rec))?;
         self.durable().await
     }
 
     /// Replace the record of an existing version (retention / legal hold / tags only: the caller
     /// holds a `Permit` for it).
     pub async fn update_version(&self, rec: &VersionRecord) -> S3Result<()> {
-        self.versions.insert(version_key(&rec.bucket, &rec.key, rec.seq), encode(rec))?;
+        self.versions
+            .insert(version_key(&rec.bucket, &rec.key, rec.seq), encode(rec))?;
         self.durable().await
     }
 
@@ -308,14 +319,17 @@ impl Catalog {
     }
 
     pub async fn put_upload(&self, rec: &UploadRecord) -> S3Result<()> {
-        self.uploads.insert(Self::upload_key(&rec.bucket, &rec.key, &rec.upload_id), encode(rec))?;
+        self.uploads
+            .insert(Self::upload_key(&rec.bucket, &rec.key, &rec.upload_id), encode(rec))?;
         self.durable().await
     }
 
     pub fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Option<UploadRecord>> {
         match self.uploads.get(Self::upload_key(bucket, key, upload_id))? {
             None => Ok(None),
-            Some(raw) => decode(&raw).map(Some).ok_or_else(|| S3Error::internal("upload record does not decode")),
+            Some(raw) => decode(&raw)
+                .map(Some)
+                .ok_or_else(|| S3Error::internal("upload record does not decode")),
         }
     }
 
@@ -332,7 +346,13 @@ impl Catalog {
     }
 
     /// Record a part; returns the part it replaced (its blob is now unreferenced).
-    pub async fn put_part(&self, bucket: &str, key: &str, upload_id: &str, part: &PartRecord) -> S3Result<Option<PartRecord>> {
+    pub async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: &PartRecord,
+    ) -> S3Result<Option<PartRecord>> {
         let uk = Self::upload_key(bucket, key, upload_id);
         let old = self.parts.insert(Self::part_key(&uk, part.part_number), encode(part))?;
         self.durable().await?;
@@ -353,12 +373,24 @@ impl Catalog {
 
     /// Atomically drop an upload and its part records (abort, or after completion). Returns false if
     /// the upload was already gone.
-    fn remove_upload_tx(&self, bucket: &str, key: &str, upload_id: &str, version: Option<&VersionRecord>) -> S3Result<bool> {
+    fn remove_upload_tx(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        version: Option<&VersionRecord>,
+    ) -> S3Result<bool> {
         let uk = Self::upload_key(bucket, key, upload_id);
         let part_keys: Vec<Vec<u8>> = {
             let mut prefix = uk.clone();
             prefix.push(0);
-            self.parts.scan_prefix(prefix).keys().collect::<Result<Vec<_>, _>>()?.into_iter().map(|k| k.to_vec()).collect()
+            self.parts
+                .scan_prefix(prefix)
+                .keys()
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .map(|k| k.to_vec())
+                .collect()
         };
         let version_kv = version.map(|v| (version_key(&v.bucket, &v.key, v.seq), encode(v)));
         let res = (&self.uploads, &self.parts, &self.versions).transaction(|(u, p, v)| {
@@ -421,6 +453,9 @@ mod tests {
     fn newest_sorts_first() {
         assert!(version_key("b", "k", 10) < version_key("b", "k", 9));
         assert!(version_key("b", "a", 1) < version_key("b", "b", 100));
-        assert_eq!(split_version_key(1, &version_key("b", "a/b", 7)), Some(("a/b".to_string(), 7)));
+        assert_eq!(
+            split_version_key(1, &version_key("b", "a/b", 7)),
+            Some(("a/b".to_string(), 7))
+        );
     }
 }

@@ -118,7 +118,12 @@ mod tests {
 
     #[test]
     fn roundtrip_and_corruption_detected() {
-        let b = BucketRecord { name: "b".into(), created_ms: 1, owner: "o".into(), default_retention: None };
+        let b = BucketRecord {
+            name: "b".into(),
+            created_ms: 1,
+            owner: "o".into(),
+            default_retention: None,
+        };
         let mut raw = encode(&b);
         assert_eq!(decode::<BucketRecord>(&raw), Some(b));
         let last = raw.len() - 2;

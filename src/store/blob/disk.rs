@@ -38,7 +38,9 @@ impl DiskBlobs {
     pub fn open(root: &Path) -> S3Result<Self> {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(DiskBlobs { root: Arc::new(root.to_path_buf()) })
+        Ok(DiskBlobs {
+            root: Arc::new(root.to_path_buf()),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -64,17 +66,25 @@ impl DiskBlobs {
         }
         let final_path = self.path(id);
         if fs::try_exists(&final_path).await? {
-            return Err(S3Error::internal(format!("blob {id} already exists; refusing to overwrite")));
+            return Err(S3Error::internal(format!(
+                "blob {id} already exists; refusing to overwrite"
+            )));
         }
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp).await?;
-        Ok(DiskWriter { id: id.to_string(), tmp, final_path, file: BufWriter::with_capacity(1 << 20, file), root: self.root.clone() })
+        Ok(DiskWriter {
+            id: id.to_string(),
+            tmp,
+            final_path,
+            file: BufWriter::with_capacity(1 << 20, file),
+            root: self.root.clone(),
+        })
     }
 
     pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
-        let mut file = File::open(self.path(id)).await.map_err(|e| {
-            S3Error::internal(format!("blob {id} cannot be opened: {e}"))
-        })?;
+        let mut file = File::open(self.path(id))
+            .await
+            .map_err(|e| S3Error::internal(format!("blob {id} cannot be opened: {e}")))?;
         if offset > 0 {
             file.seek(std::io::SeekFrom::Start(offset)).await?;
         }
@@ -167,21 +177,28 @@ impl DiskWriter {
     async fn commit_inner(&mut self, sidecar: &[u8]) -> S3Result<()> {
         self.file.flush().await?;
         self.file.get_mut().sync_all().await?;
-        let dir = self.final_path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.join("blobs"));
+        let dir = self
+            .final_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.root.join("blobs"));
         fs::create_dir_all(&dir).await?;
         // Second copy of the record first, so a blob is never on disk without it.
         let mut side_name = self.final_path.clone().into_os_string();
         side_name.push(".meta");
         let side_path = PathBuf::from(side_name);
-        let mut side = OpenOptions::new().write(true).create_new(true).open(&side_path).await.map_err(|e| {
-            S3Error::internal(format!("sidecar for blob {} cannot be created: {e}", self.id))
-        })?;
+        let mut side = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&side_path)
+            .await
+            .map_err(|e| S3Error::internal(format!("sidecar for blob {} cannot be created: {e}", self.id)))?;
         side.write_all(sidecar).await?;
         side.sync_all().await?;
         // hard_link fails if the target exists: the no-overwrite guarantee at the filesystem level.
-        fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
-            S3Error::internal(format!("blob {} cannot be linked into place: {e}", self.id))
-        })?;
+        fs::hard_link(&self.tmp, &self.final_path)
+            .await
+            .map_err(|e| S3Error::internal(format!("blob {} cannot be linked into place: {e}", self.id)))?;
         fsync_dir(&dir).await?;
         fs::remove_file(&self.tmp).await?;
         Ok(())

@@ -1,0 +1,493 @@
+//! The admin API under `/_wormgate/admin/` and the Prometheus endpoint `/metrics`, handled before S3
+//! parsing. Requests are signed with SigV4 like S3 requests (`auth::authenticate`) and need the
+//! auditor or admin role (`Permission::Audit`); confirming the time needs the officer or admin role
+//! (`Permission::Govern`). Every admin request gets its audit record, allowed or denied.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET  | `audit/verify` | verify the trail (live), JSON report |
+//! | POST | `audit/verify` | same, body = checkpoint JSON (one object or an array) to check too |
+//! | GET  | `audit/export?since&until&format=jsonl\|csv&bucket&key` | export records |
+//! | GET  | `audit/head` | `{seq, head}` |
+//! | GET  | `audit/checkpoint` | newest stored checkpoint |
+//! | POST | `audit/checkpoint` | sign a checkpoint now (needs `--audit-signing-key`) |
+//! | GET  | `report?bucket&format=csv\|json` | inventory |
+//! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
+//! | GET  | `time` | clock status |
+//! | POST | `time/confirm` | officer confirms the time |
+//!
+//! `/metrics` (also `/_wormgate/metrics`): Prometheus text; anonymous only with `--metrics-anonymous`,
+//! otherwise SigV4 (auditor/admin) or `Authorization: Bearer <--metrics-token>`.
+
+use super::Gateway;
+use crate::audit::checkpoint::Checkpoint;
+use crate::audit::export::{ExportFilter, ExportFormat};
+use crate::audit::verify::{verify, VerifyOptions};
+use crate::audit::{AuditEvent, AuditLog};
+use crate::auth::{self, Permission};
+use crate::s3::respond::{full_body, Body};
+use crate::tools::report::ReportFormat;
+use crate::tools::scrub::ScrubOptions;
+use ed25519_dalek::SigningKey;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use sha2::Digest;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Largest admin request body.
+const MAX_ADMIN_BODY: usize = 1 << 20;
+
+/// Settings of the admin API and metrics endpoint.
+#[derive(Clone, Default)]
+pub struct AdminSettings {
+    /// Serve `/metrics` without authentication.
+    pub metrics_anonymous: bool,
+    /// Accept `Authorization: Bearer <token>` on `/metrics`.
+    pub metrics_token: Option<String>,
+    /// Key for signed checkpoints.
+    pub signing_key: Option<Arc<SigningKey>>,
+    /// Default rate of on-demand scrubs (bytes/s); `None` = unlimited.
+    pub scrub_rate: Option<u64>,
+}
+
+/// Whether the gateway handles this path itself (not S3).
+pub fn is_admin_path(gw: &Gateway, method: &Method, path: &str, query: Option<&str>) -> bool {
+    if path.starts_with("/_wormgate/") {
+        return true;
+    }
+    // `/metrics` unless it is a real bucket named `metrics` (path-style S3 listing).
+    path == "/metrics"
+        && *method == Method::GET
+        && query.is_none()
+        && !matches!(gw.catalog.bucket("metrics"), Ok(Some(_)))
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json<T: serde::Serialize>(v: &T) -> Answer {
+        let mut body = serde_json::to_vec_pretty(v).unwrap_or_default();
+        body.push(b'\n');
+        Answer {
+            status: StatusCode::OK,
+            content_type: "application/json",
+            body,
+        }
+    }
+    fn text(ct: &'static str, body: Vec<u8>) -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            content_type: ct,
+            body,
+        }
+    }
+    fn error(status: StatusCode, msg: impl Into<String>) -> Answer {
+        let mut body = serde_json::to_vec(&serde_json::json!({ "error": msg.into() })).unwrap_or_default();
+        body.push(b'\n');
+        Answer {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+}
+
+fn query_param(q: &str, name: &str) -> Option<String> {
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .to_string()
+        })
+    })
+}
+
+/// Handle an admin or metrics request (see module doc).
+pub async fn handle(
+    gw: Arc<Gateway>,
+    req: Request<Incoming>,
+    remote: SocketAddr,
+    request_id: String,
+) -> Response<Body> {
+    let started = Instant::now();
+    let now = gw.clock.now();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let q = parts.uri.query().unwrap_or("").to_string();
+    let is_metrics = path == "/metrics" || path == "/_wormgate/metrics";
+    let route = path.strip_prefix("/_wormgate/admin/").unwrap_or(&path).to_string();
+    let mut ev = AuditEvent {
+        time: crate::lock::retention::format_iso(now.at()),
+        request_id: request_id.clone(),
+        source: Some(remote.to_string()),
+        operation: if is_metrics {
+            "Metrics".into()
+        } else {
+            admin_op_name(&parts.method, &route)
+        },
+        ..Default::default()
+    };
+    let answer = if is_metrics && metrics_open(&gw, &parts) {
+        None
+    } else {
+        match auth::authenticate(&parts, &gw.users, &gw.auth, now.at()) {
+            Err(e) => {
+                ev.decision = "deny".into();
+                ev.error_code = Some(e.code.as_str().to_string());
+                ev.detail = Some(e.message.clone());
+                Some(Answer::error(StatusCode::FORBIDDEN, e.message))
+            }
+            Ok(a) => {
+                ev.principal = Some(a.principal.name.clone());
+                let need = if route == "time/confirm" {
+                    Permission::Govern
+                } else {
+                    Permission::Audit
+                };
+                if !a.principal.role.allows(need) {
+                    ev.decision = "deny".into();
+                    ev.rule = Some("role".into());
+                    Some(Answer::error(
+                        StatusCode::FORBIDDEN,
+                        format!("the {:?} role may not use {}", a.principal.role, ev.operation),
+                    ))
+                } else {
+                    match read_body(body, &a.payload).await {
+                        Err(msg) => {
+                            ev.decision = "error".into();
+                            Some(Answer::error(StatusCode::BAD_REQUEST, msg))
+                        }
+                        Ok(bytes) => {
+                            ev.bytes_in = bytes.len() as u64;
+                            Some(if is_metrics {
+                                metrics_answer(&gw)
+                            } else {
+                                route_admin(&gw, &parts.method, &route, &q, bytes, &mut ev).await
+                            })
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let answer = answer.unwrap_or_else(|| metrics_answer(&gw));
+    ev.status = answer.status.as_u16();
+    ev.bytes_out = answer.body.len() as u64;
+    if ev.decision.is_empty() {
+        ev.decision = if answer.status.is_success() { "allow" } else { "error" }.into();
+    }
+    tracing::info!(request_id = %request_id, op = %ev.operation, principal = ev.principal.as_deref().unwrap_or("-"),
+        status = ev.status, decision = %ev.decision, "admin request");
+    crate::metrics::record_request(&ev, started.elapsed());
+    // Successful scrapes are not audited (one every few seconds would drown the trail); everything
+    // else, allowed or denied, is.
+    let mut answer = answer;
+    if !(is_metrics && ev.decision == "allow") {
+        if let Err(e) = gw.audit.append(ev).await {
+            tracing::error!(request_id = %request_id, error = %e, "audit append failed");
+            answer = Answer::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("audit append failed: {}", e.message),
+            );
+        }
+    }
+    let mut resp = Response::new(full_body(answer.body));
+    *resp.status_mut() = answer.status;
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(answer.content_type),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        h.insert("x-amz-request-id", v);
+    }
+    resp
+}
+
+fn admin_op_name(method: &Method, route: &str) -> String {
+    let name = match (method.as_str(), route) {
+        ("GET" | "POST", "audit/verify") => "AdminAuditVerify",
+        ("GET", "audit/export") => "AdminAuditExport",
+        ("GET", "audit/head") => "AdminAuditHead",
+        ("GET", "audit/checkpoint") => "AdminGetCheckpoint",
+        ("POST", "audit/checkpoint") => "AdminSignCheckpoint",
+        ("GET", "report") => "AdminReport",
+        ("POST", "scrub") => "AdminScrub",
+        ("GET", "time") => "AdminTimeStatus",
+        ("POST", "time/confirm") => "AdminTimeConfirm",
+        _ => "AdminUnknown",
+    };
+    name.to_string()
+}
+
+fn metrics_open(gw: &Gateway, parts: &http::request::Parts) -> bool {
+    if gw.admin.metrics_anonymous {
+        return true;
+    }
+    let Some(token) = &gw.admin.metrics_token else {
+        return false;
+    };
+    let Some(h) = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    h.strip_prefix("Bearer ")
+        .is_some_and(|t| subtle::ConstantTimeEq::ct_eq(t.trim().as_bytes(), token.as_bytes()).into())
+}
+
+fn metrics_answer(gw: &Gateway) -> Answer {
+    let snap = crate::metrics::Snapshot {
+        audit_head: gw.audit.head(),
+        clock_alarm: gw.clock.alarm(),
+        watermark_ms: gw.clock.watermark_ms(),
+    };
+    Answer::text("text/plain; version=0.0.4", crate::metrics::render(&snap).into_bytes())
+}
+
+async fn read_body(body: Incoming, payload: &auth::PayloadMode) -> Result<Vec<u8>, String> {
+    let limited = http_body_util::Limited::new(body, MAX_ADMIN_BODY);
+    let bytes = limited
+        .collect()
+        .await
+        .map_err(|e| format!("cannot read the request body: {e}"))?
+        .to_bytes();
+    match payload {
+        auth::PayloadMode::Sha256Hex(h) => {
+            if hex::encode(sha2::Sha256::digest(&bytes)) != h.to_ascii_lowercase() {
+                return Err("the body does not match x-amz-content-sha256".into());
+            }
+        }
+        auth::PayloadMode::Unsigned => {}
+        _ => return Err("admin requests take a plain (not aws-chunked) body".into()),
+    }
+    Ok(bytes.to_vec())
+}
+
+async fn route_admin(
+    gw: &Arc<Gateway>,
+    method: &Method,
+    route: &str,
+    q: &str,
+    body: Vec<u8>,
+    ev: &mut AuditEvent,
+) -> Answer {
+    let audit_dir = gw.audit.dir().to_path_buf();
+    match (method.as_str(), route) {
+        ("GET" | "POST", "audit/verify") => {
+            let mut opts = VerifyOptions {
+                live: true,
+                anchor: Some(gw.audit.head()),
+                ..Default::default()
+            };
+            if !body.is_empty() {
+                let parsed: Result<Vec<Checkpoint>, _> = serde_json::from_slice::<Vec<Checkpoint>>(&body)
+                    .or_else(|_| serde_json::from_slice::<Checkpoint>(&body).map(|c| vec![c]));
+                match parsed {
+                    Ok(c) => opts.checkpoints = c,
+                    Err(e) => return Answer::error(StatusCode::BAD_REQUEST, format!("body is not a checkpoint: {e}")),
+                }
+            }
+            if let Some(k) = query_param(q, "trusted_key") {
+                opts.trusted_key = Some(k);
+            }
+            match tokio::task::spawn_blocking(move || verify(&audit_dir, &opts)).await {
+                Ok(Ok(rep)) => {
+                    ev.detail = Some(format!(
+                        "ok={} records={} problems={}",
+                        rep.ok,
+                        rep.records,
+                        rep.problems.len()
+                    ));
+                    Answer::json(&rep)
+                }
+                Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
+        ("GET", "audit/export") => {
+            let mut filter = ExportFilter {
+                bucket: query_param(q, "bucket"),
+                key: query_param(q, "key"),
+                ..Default::default()
+            };
+            for (name, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
+                if let Some(v) = query_param(q, name) {
+                    match crate::audit::export::parse_time_bound(&v) {
+                        Ok(t) => *slot = Some(t),
+                        Err(e) => return Answer::error(StatusCode::BAD_REQUEST, e),
+                    }
+                }
+            }
+            let format = match query_param(q, "format").as_deref() {
+                None | Some("jsonl") => ExportFormat::Jsonl,
+                Some("csv") => ExportFormat::Csv,
+                Some(f) => return Answer::error(StatusCode::BAD_REQUEST, format!("unknown format {f}")),
+            };
+            ev.detail = Some(format!("export {q}"));
+            let res = tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                crate::audit::export::export(&audit_dir, &filter, format, &mut out).map(|_| out)
+            })
+            .await;
+            match res {
+                Ok(Ok(out)) => Answer::text(
+                    if format == ExportFormat::Csv {
+                        "text/csv"
+                    } else {
+                        "application/x-ndjson"
+                    },
+                    out,
+                ),
+                Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
+        ("GET", "audit/head") => {
+            let (seq, head) = gw.audit.head();
+            Answer::json(&serde_json::json!({ "seq": seq, "head": head }))
+        }
+        ("GET", "audit/checkpoint") => match Checkpoint::latest(&audit_dir) {
+            Some(c) => Answer::json(&c),
+            None => Answer::error(StatusCode::NOT_FOUND, "no checkpoint has been signed yet"),
+        },
+        ("POST", "audit/checkpoint") => match &gw.admin.signing_key {
+            None => Answer::error(StatusCode::CONFLICT, "no --audit-signing-key is configured"),
+            Some(k) => match sign_checkpoint(&gw.audit, k, &gw.clock).await {
+                Ok(c) => {
+                    ev.detail = Some(format!("checkpoint seq {} head {}", c.seq, c.head));
+                    Answer::json(&c)
+                }
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+            },
+        },
+        ("GET", "report") => {
+            let format = match query_param(q, "format").as_deref() {
+                None | Some("csv") => ReportFormat::Csv,
+                Some("json") => ReportFormat::Json,
+                Some(f) => return Answer::error(StatusCode::BAD_REQUEST, format!("unknown format {f}")),
+            };
+            let bucket = query_param(q, "bucket");
+            ev.bucket = bucket.clone();
+            let cat = gw.catalog.clone();
+            let res = tokio::task::spawn_blocking(move || crate::tools::report::rows(&cat, bucket.as_deref())).await;
+            match res {
+                Ok(Ok(rows)) => {
+                    ev.detail = Some(format!("{} rows", rows.len()));
+                    Answer::text(
+                        if format == ReportFormat::Csv {
+                            "text/csv"
+                        } else {
+                            "application/json"
+                        },
+                        crate::tools::report::render(&rows, format).into_bytes(),
+                    )
+                }
+                Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
+        ("POST", "scrub") => {
+            let crate::store::BlobStore::Disk(d) = &gw.blobs;
+            let root = d.root().to_path_buf();
+            let rate = match query_param(q, "rate_mb") {
+                Some(v) => match v.parse::<u64>() {
+                    Ok(0) => None,
+                    Ok(n) => Some(n * 1024 * 1024),
+                    Err(_) => return Answer::error(StatusCode::BAD_REQUEST, "rate_mb must be a whole number"),
+                },
+                None => gw.admin.scrub_rate,
+            };
+            let opts = ScrubOptions {
+                bucket: query_param(q, "bucket"),
+                rate_bytes_per_s: rate,
+                min_age: std::time::Duration::from_secs(3600),
+            };
+            ev.bucket = opts.bucket.clone();
+            match run_scrub(gw.catalog.clone(), root, opts).await {
+                Ok(rep) => {
+                    ev.detail = Some(scrub_detail(&rep));
+                    Answer::json(&rep)
+                }
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+            }
+        }
+        ("GET", "time") => Answer::json(&crate::tools::timecmd::live_status(&gw.clock)),
+        ("POST", "time/confirm") => {
+            let before = gw.clock.alarm();
+            gw.clock.confirm();
+            let after = gw.clock.now();
+            let status = crate::tools::timecmd::live_status(&gw.clock);
+            ev.detail = Some(format!(
+                "time confirmed; alarm before {:?}, after {:?}; wall {}; expiry trusted: {}",
+                before,
+                gw.clock.alarm(),
+                status.wall,
+                after.expiry_trusted()
+            ));
+            Answer::json(&status)
+        }
+        _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {} {route}", method)),
+    }
+}
+
+/// One-line summary of a scrub for the audit record.
+pub fn scrub_detail(rep: &crate::tools::scrub::ScrubReport) -> String {
+    let mut s = format!(
+        "scrub ok={} versions={} bytes={} missing={} corrupt={} unreferenced={}",
+        rep.ok, rep.checked_versions, rep.checked_bytes, rep.missing, rep.corrupt, rep.unreferenced
+    );
+    for f in rep
+        .findings
+        .iter()
+        .filter(|f| f.kind != crate::tools::scrub::FindingKind::Unreferenced)
+        .take(20)
+    {
+        s.push_str(&format!("; {f}"));
+    }
+    s
+}
+
+/// Run a scrub on a blocking thread and publish its result to the metrics.
+pub async fn run_scrub(
+    catalog: crate::store::Catalog,
+    root: std::path::PathBuf,
+    opts: ScrubOptions,
+) -> Result<crate::tools::scrub::ScrubReport, String> {
+    let started = Instant::now();
+    let rep = tokio::task::spawn_blocking(move || crate::tools::scrub::scrub(&catalog, &root, &opts))
+        .await
+        .map_err(|e| e.to_string())??;
+    crate::metrics::record_scrub(rep.summary(started.elapsed()));
+    Ok(rep)
+}
+
+/// Sign the current chain head, store the checkpoint beside the trail and record it in the trail.
+pub async fn sign_checkpoint(
+    log: &AuditLog,
+    key: &SigningKey,
+    clock: &crate::lock::Clock,
+) -> Result<Checkpoint, String> {
+    let (seq, head) = log.head();
+    let time = crate::lock::retention::format_iso(clock.now().at());
+    let c = Checkpoint::sign(key, seq, &head, &time);
+    let path = c
+        .store(log.dir())
+        .map_err(|e| format!("cannot store checkpoint: {e}"))?;
+    crate::metrics::checkpoint_signed(seq);
+    tracing::info!(audit_seq = seq, audit_head = %head, file = %path.display(), "signed audit checkpoint");
+    let mut ev = AuditEvent::internal("AuditCheckpoint", time);
+    ev.detail = Some(serde_json::to_string(&c).unwrap_or_default());
+    log.append(ev).await.map_err(|e| e.message)?;
+    Ok(c)
+}

@@ -1,0 +1,409 @@
+//! The upstream S3 client: requests signed with aws-sigv4 (SigV4, S3 settings), sent over one pooled
+//! hyper-util client (rustls for https), retried with backoff where that is safe, and counted.
+//!
+//! Retry rule: only requests whose body can be sent again (no body, or a small in-memory one) are
+//! retried, on connection errors and on 500/502/503/504 (`SlowDown`, `ServiceUnavailable`,
+//! `InternalError`). A streamed PUT is never retried: its bytes are gone once sent.
+
+use super::body::UpstreamBody;
+use crate::config::UpstreamConfig;
+use crate::s3::error::{S3Code, S3Error};
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// Requests sent upstream since the process started (every attempt counts).
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Number of requests this process has sent to the upstream (each retry attempt counts).
+pub fn requests_sent() -> u64 {
+    REQUESTS.load(Ordering::Relaxed)
+}
+
+/// S3's URI encoding: everything but unreserved characters (`A-Za-z0-9-._~`) is escaped.
+const S3_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// How many attempts an idempotent request gets.
+const ATTEMPTS: u32 = 5;
+/// Deadline for a small request (headers and body of the response).
+const SMALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What went wrong talking to the upstream.
+#[derive(Debug, Clone)]
+pub enum UpstreamError {
+    /// No connection, reset, timeout: the upstream could not be reached.
+    Unreachable(String),
+    /// The upstream answered with an error.
+    Status { status: StatusCode, code: String, message: String },
+    /// Anything else (a bug, a malformed answer).
+    Other(String),
+}
+
+impl UpstreamError {
+    /// Whether trying again may help.
+    pub fn retryable(&self) -> bool {
+        match self {
+            UpstreamError::Unreachable(_) => true,
+            UpstreamError::Status { status, .. } => {
+                matches!(status.as_u16(), 500 | 502 | 503 | 504)
+            }
+            UpstreamError::Other(_) => false,
+        }
+    }
+
+    pub fn is_status(&self, s: StatusCode) -> bool {
+        matches!(self, UpstreamError::Status { status, .. } if *status == s)
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            UpstreamError::Status { code, .. } => code,
+            _ => "",
+        }
+    }
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Unreachable(m) => write!(f, "upstream unreachable: {m}"),
+            UpstreamError::Status { status, code, message } => {
+                write!(f, "upstream answered {} {code}", status.as_u16())?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+            UpstreamError::Other(m) => write!(f, "upstream error: {m}"),
+        }
+    }
+}
+
+impl From<UpstreamError> for S3Error {
+    /// 503 SlowDown when the upstream is overloaded or unreachable (the client should retry later),
+    /// 500 InternalError otherwise; the message names the upstream error.
+    fn from(e: UpstreamError) -> S3Error {
+        let msg = format!("storage upstream failed: {e}");
+        tracing::warn!(error = %e, "upstream request failed");
+        if e.retryable() {
+            S3Error::new(S3Code::SlowDown, msg)
+        } else {
+            S3Error::new(S3Code::InternalError, msg)
+        }
+    }
+}
+
+/// One upstream: endpoint, bucket, credentials and the connection pool.
+pub struct UpstreamClient {
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, UpstreamBody>,
+    cfg: UpstreamConfig,
+    scheme: String,
+    /// `host[:port]` of the endpoint.
+    authority: String,
+}
+
+/// The payload hash to sign.
+pub enum Payload<'a> {
+    /// Body sent as is, hash not computed (`UNSIGNED-PAYLOAD`).
+    Unsigned,
+    /// aws-chunked framing with an unsigned checksum trailer.
+    StreamingTrailer,
+    /// The bytes are known: their SHA-256 is signed.
+    Bytes(&'a [u8]),
+}
+
+impl UpstreamClient {
+    pub fn new(cfg: &UpstreamConfig) -> Result<UpstreamClient, String> {
+        let uri: http::Uri = cfg.endpoint.parse().map_err(|e| format!("upstream endpoint: {e}"))?;
+        let scheme = uri.scheme_str().unwrap_or("http").to_string();
+        let authority = uri.authority().map(|a| a.as_str().to_string()).ok_or("upstream endpoint has no host")?;
+        let mut connector = HttpConnector::new();
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.set_keepalive(Some(Duration::from_secs(30)));
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
+            Ok(b) => b,
+            Err(e) if scheme == "http" => {
+                tracing::debug!(error = %e, "no native CA roots; plain http upstream needs none");
+                let tls = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| format!("TLS setup: {e}"))?
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
+            }
+            Err(e) => return Err(format!("cannot load the system's CA certificates for the https upstream: {e}")),
+        };
+        let https = builder.https_or_http().enable_http1().wrap_connector(connector);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .build(https);
+        Ok(UpstreamClient { http, cfg: cfg.clone(), scheme, authority })
+    }
+
+    pub fn config(&self) -> &UpstreamConfig {
+        &self.cfg
+    }
+
+    /// The upstream object key of blob `name` (`<prefix>/<name>`).
+    pub fn key(&self, name: &str) -> String {
+        if self.cfg.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.cfg.prefix)
+        }
+    }
+
+    /// (host header, URI) for `key` (empty: the bucket itself) and an already-encoded query.
+    fn target(&self, key: &str, query: &str) -> (String, String) {
+        let enc_key: Vec<String> = key.split('/').map(|s| utf8_percent_encode(s, S3_SEGMENT).to_string()).collect();
+        let enc_key = enc_key.join("/");
+        let (host, path) = if self.cfg.path_style {
+            let p = if key.is_empty() { format!("/{}", self.cfg.bucket) } else { format!("/{}/{enc_key}", self.cfg.bucket) };
+            (self.authority.clone(), p)
+        } else {
+            (format!("{}.{}", self.cfg.bucket, self.authority), format!("/{enc_key}"))
+        };
+        let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+        (host.clone(), format!("{}://{host}{path}{q}", self.scheme))
+    }
+
+    /// Build and sign a request. `headers` must not contain `host` or `authorization`.
+    pub fn signed(
+        &self,
+        method: &Method,
+        key: &str,
+        query: &str,
+        headers: &HeaderMap,
+        payload: Payload<'_>,
+        body: UpstreamBody,
+    ) -> Result<Request<UpstreamBody>, UpstreamError> {
+        let (host, uri) = self.target(key, query);
+        let mut req = Request::builder().method(method.clone()).uri(&uri).body(body).map_err(|e| UpstreamError::Other(e.to_string()))?;
+        *req.headers_mut() = headers.clone();
+        req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(&host).map_err(|e| UpstreamError::Other(e.to_string()))?);
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let identity = aws_credential_types::Credentials::new(
+            self.cfg.access_key.clone(),
+            self.cfg.secret_key.clone(),
+            None,
+            None,
+            "wormgate-upstream",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.cfg.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| UpstreamError::Other(format!("signing parameters: {e}")))?
+            .into();
+        let sha;
+        let signable_body = match payload {
+            Payload::Unsigned => SignableBody::UnsignedPayload,
+            Payload::StreamingTrailer => SignableBody::StreamingUnsignedPayloadTrailer,
+            Payload::Bytes(b) => {
+                use sha2::Digest;
+                sha = hex::encode(sha2::Sha256::digest(b));
+                SignableBody::Precomputed(sha)
+            }
+        };
+        let header_pairs: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let signable = SignableRequest::new(
+            method.as_str(),
+            uri.as_str(),
+            header_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            signable_body,
+        )
+        .map_err(|e| UpstreamError::Other(format!("cannot sign request: {e}")))?;
+        let (instructions, _sig) =
+            sign(signable, &params).map_err(|e| UpstreamError::Other(format!("cannot sign request: {e}")))?.into_parts();
+        instructions.apply_to_request_http1x(&mut req);
+        Ok(req)
+    }
+
+    /// Send one request (one attempt, counted).
+    pub async fn send_once(&self, req: Request<UpstreamBody>) -> Result<Response<Incoming>, UpstreamError> {
+        let n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::debug!(target: "wormgate::upstream", upstream_requests = n, method = %req.method(), uri = %req.uri(), "upstream request");
+        self.http.request(req).await.map_err(|e| {
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                src = s.source();
+            }
+            UpstreamError::Unreachable(format!("{} ({msg})", self.cfg.endpoint))
+        })
+    }
+
+    /// A request with a replayable body, retried with backoff; the whole response is read (it must
+    /// be small). Errors (status >= 300, except those in `ok_statuses`) are returned as
+    /// `UpstreamError::Status`.
+    pub async fn small(
+        &self,
+        method: Method,
+        key: &str,
+        query: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), UpstreamError> {
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let req = self.signed(&method, key, query, &headers, Payload::Bytes(&body), UpstreamBody::full(body.clone()))?;
+            let res = tokio::time::timeout(SMALL_TIMEOUT, async {
+                let resp = self.send_once(req).await?;
+                let (parts, body) = resp.into_parts();
+                let bytes = read_limited(body, 4 << 20).await?;
+                Ok::<_, UpstreamError>((parts.status, parts.headers, bytes))
+            })
+            .await
+            .unwrap_or_else(|_| Err(UpstreamError::Unreachable(format!("{}: no answer within {SMALL_TIMEOUT:?}", self.cfg.endpoint))));
+            let res = res.and_then(|(status, h, b)| {
+                if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                    Ok((status, h, b))
+                } else {
+                    Err(status_error(status, &b))
+                }
+            });
+            match res {
+                Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "upstream request failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A GET whose response body is streamed; retried (before any byte is returned) like `small`.
+    pub async fn get_stream(&self, key: &str, headers: HeaderMap) -> Result<Response<Incoming>, UpstreamError> {
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let req = self.signed(&Method::GET, key, "", &headers, Payload::Bytes(b""), UpstreamBody::empty())?;
+            let res = match tokio::time::timeout(SMALL_TIMEOUT, self.send_once(req)).await {
+                Err(_) => Err(UpstreamError::Unreachable(format!("{}: no answer within {SMALL_TIMEOUT:?}", self.cfg.endpoint))),
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(resp)) if resp.status().is_success() => Ok(resp),
+                Ok(Ok(resp)) => {
+                    let status = resp.status();
+                    let body = read_limited(resp.into_body(), 1 << 20).await.unwrap_or_default();
+                    Err(status_error(status, &body))
+                }
+            };
+            match res {
+                Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "upstream GET failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Read a whole (small) body.
+pub async fn read_limited(body: Incoming, limit: usize) -> Result<Bytes, UpstreamError> {
+    let limited = http_body_util::Limited::new(body, limit);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) => Err(UpstreamError::Unreachable(format!("reading the upstream response failed: {e}"))),
+    }
+}
+
+/// The text of `<tag>` in an XML document (first occurrence; entities for `&<>"'` undone).
+pub fn xml_text(doc: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let s = doc.find(&open)? + open.len();
+    let e = doc[s..].find(&close)? + s;
+    Some(
+        doc[s..e]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// An error response as `UpstreamError::Status`.
+pub fn status_error(status: StatusCode, body: &[u8]) -> UpstreamError {
+    let text = String::from_utf8_lossy(body);
+    let code = xml_text(&text, "Code").unwrap_or_else(|| status.canonical_reason().unwrap_or("error").replace(' ', ""));
+    let message = xml_text(&text, "Message").unwrap_or_default();
+    UpstreamError::Status { status, code, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(path_style: bool, prefix: &str) -> UpstreamConfig {
+        UpstreamConfig {
+            endpoint: "http://127.0.0.1:9000".into(),
+            bucket: "up".into(),
+            region: "us-east-1".into(),
+            prefix: prefix.into(),
+            path_style,
+            access_key: "a".into(),
+            secret_key: "b".into(),
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let c = UpstreamClient::new(&cfg(true, "p/q r")).unwrap();
+        assert_eq!(c.key("abc"), "p/q r/abc");
+        assert_eq!(c.target(&c.key("abc"), ""), ("127.0.0.1:9000".into(), "http://127.0.0.1:9000/up/p/q%20r/abc".into()));
+        assert_eq!(c.target("", "location="), ("127.0.0.1:9000".into(), "http://127.0.0.1:9000/up?location=".into()));
+        let v = UpstreamClient::new(&cfg(false, "")).unwrap();
+        assert_eq!(v.key("abc"), "abc");
+        assert_eq!(v.target("abc", ""), ("up.127.0.0.1:9000".into(), "http://up.127.0.0.1:9000/abc".into()));
+    }
+
+    #[test]
+    fn errors() {
+        let e = status_error(StatusCode::SERVICE_UNAVAILABLE, b"<Error><Code>SlowDown</Code><Message>a &amp; b</Message></Error>");
+        assert!(e.retryable());
+        assert_eq!(e.code(), "SlowDown");
+        assert_eq!(e.to_string(), "upstream answered 503 SlowDown: a & b");
+        let s3: S3Error = e.into();
+        assert_eq!(s3.code, S3Code::SlowDown);
+        let e = status_error(StatusCode::FORBIDDEN, b"");
+        assert!(!e.retryable());
+        assert_eq!(e.code(), "Forbidden");
+        assert_eq!(S3Error::from(e).code, S3Code::InternalError);
+    }
+}

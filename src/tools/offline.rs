@@ -1,0 +1,90 @@
+//! Opening a stopped gateway's data directory for the offline tools.
+
+use crate::store::Catalog;
+use std::path::{Path, PathBuf};
+
+/// Key in the catalog `state` tree where the serving gateway anchors the audit chain head.
+pub const AUDIT_ANCHOR_KEY: &[u8] = b"audit.head";
+
+/// Where things live under a data directory.
+pub fn catalog_dir(data: &Path) -> PathBuf {
+    data.join("catalog")
+}
+pub fn audit_dir(data: &Path) -> PathBuf {
+    data.join("audit")
+}
+
+/// Why the catalog could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another process (a running `wormgate serve`) holds sled's lock.
+    InUse(String),
+    /// Missing directory.
+    Missing(PathBuf),
+    Other(String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::InUse(p) => write!(
+                f,
+                "the catalog {p} is in use by another process (a running `wormgate serve`?): stop the gateway first, \
+                 or use --endpoint URL to ask the running gateway"
+            ),
+            OpenError::Missing(p) => write!(f, "no catalog at {} (is --data-dir right?)", p.display()),
+            OpenError::Other(e) => write!(f, "cannot open the catalog: {e}"),
+        }
+    }
+}
+
+/// Whether a sled error is its "could not acquire lock" error.
+pub fn is_lock_error(msg: &str) -> bool {
+    msg.contains("could not acquire lock")
+        || msg.contains("WouldBlock")
+        || msg.contains("Resource temporarily unavailable")
+}
+
+/// Open the catalog of `data` (must exist). Needs a tokio runtime (the catalog's flusher task).
+pub fn open_catalog(data: &Path) -> Result<Catalog, OpenError> {
+    let dir = catalog_dir(data);
+    if !dir.exists() {
+        return Err(OpenError::Missing(dir));
+    }
+    open_catalog_at(&dir)
+}
+
+/// Open (or create) a catalog at `dir`, telling a lock conflict apart.
+pub fn open_catalog_at(dir: &Path) -> Result<Catalog, OpenError> {
+    Catalog::open(dir).map_err(|e| {
+        let msg = e.message.clone();
+        if is_lock_error(&msg) {
+            OpenError::InUse(dir.display().to_string())
+        } else {
+            OpenError::Other(msg)
+        }
+    })
+}
+
+/// The anchored audit head (seq, hash), if the gateway stored one.
+pub fn read_anchor(catalog: &Catalog) -> Option<(u64, String)> {
+    let raw = catalog.state().get(AUDIT_ANCHOR_KEY).ok()??;
+    let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    Some((v.get("seq")?.as_u64()?, v.get("hash")?.as_str()?.to_string()))
+}
+
+/// Store the audit head anchor (never lowers it).
+pub fn write_anchor(state: &sled::Tree, seq: u64, hash: &str) {
+    let new = serde_json::json!({ "seq": seq, "hash": hash }).to_string();
+    let _ = state.fetch_and_update(AUDIT_ANCHOR_KEY, |old| {
+        let old_seq = old
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(o).ok())
+            .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
+            .unwrap_or(0);
+        if seq >= old_seq {
+            Some(new.clone().into_bytes())
+        } else {
+            old.map(|o| o.to_vec())
+        }
+    });
+}

@@ -1,0 +1,564 @@
+//! `wormgate recover`: rebuild a lost or corrupt sled catalog from what else is on disk.
+//!
+//! 1. Every blob carries its version record in a sidecar (`<id>.meta`, written before the blob was
+//!    linked in): that gives every data version as it was written.
+//! 2. The audit trail is replayed in order: delete markers added and removed, expired versions
+//!    destroyed, retention extensions, legal holds, buckets created and deleted, bucket default
+//!    retention. Records after the first broken link of the chain are not trusted: from them only
+//!    changes that *add* protection are applied.
+//! 3. If the old catalog still opens, every version it holds is merged in (retain-until = the later
+//!    one, legal hold = on if either says on), and it is kept aside, never deleted.
+//! 4. The clock watermark becomes the latest time known from any source, and the sequence generator
+//!    is moved past every recovered version id, so no new version can collide with a recovered one.
+//!
+//! Nothing ends up less protected than before. It refuses to run while a gateway holds the catalog.
+
+use super::offline::{audit_dir, catalog_dir, is_lock_error, write_anchor};
+use crate::audit::chain::{self, AuditRecord};
+use crate::audit::verify::{verify, VerifyOptions};
+use crate::audit::{AuditEvent, AuditLog, Change};
+use crate::lock::retention::{parse_iso, Retention};
+use crate::lock::DefaultRetention;
+use crate::store::meta::{parse_version_id, version_key};
+use crate::store::records::{decode, encode, BlobRef, BucketRecord, VersionRecord};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// sled tree names and state keys used by `store::meta` (kept in step by a test below).
+const TREE_VERSIONS: &str = "versions";
+const TREE_BUCKETS: &str = "buckets";
+const TREE_UPLOADS: &str = "uploads";
+const TREE_STATE: &str = "state";
+const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
+
+/// What recovery did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RecoverReport {
+    pub buckets: usize,
+    pub versions: usize,
+    pub delete_markers: usize,
+    pub from_sidecars: usize,
+    pub undecodable_sidecars: Vec<String>,
+    pub from_audit_only: usize,
+    pub from_old_catalog: usize,
+    pub retention_extensions: usize,
+    pub legal_hold_changes: usize,
+    pub removed_by_audit: usize,
+    pub audit_records: u64,
+    /// Records up to this seq were in an intact chain; later ones were applied only where they add
+    /// protection.
+    pub audit_trusted_until: u64,
+    pub audit_problems: Vec<String>,
+    pub old_catalog: Option<String>,
+    pub watermark_ms: i64,
+    pub max_seq: u64,
+    pub warnings: Vec<String>,
+}
+
+impl RecoverReport {
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
+        for p in &self.audit_problems {
+            s.push_str(&format!("audit trail: {p}\n"));
+        }
+        for u in &self.undecodable_sidecars {
+            s.push_str(&format!("undecodable sidecar: {u}\n"));
+        }
+        if let Some(o) = &self.old_catalog {
+            s.push_str(&format!("old catalog kept at {o}\n"));
+        }
+        s.push_str(&format!(
+            "recovered {} buckets, {} versions ({} from sidecars, {} known only from the audit trail, {} only from the old catalog), {} delete markers; \
+             replayed {} audit records (trusted through seq {}): {} retention extensions, {} legal hold changes, {} removals\n",
+            self.buckets,
+            self.versions,
+            self.from_sidecars,
+            self.from_audit_only,
+            self.from_old_catalog,
+            self.delete_markers,
+            self.audit_records,
+            self.audit_trusted_until,
+            self.retention_extensions,
+            self.legal_hold_changes,
+            self.removed_by_audit
+        ));
+        s
+    }
+}
+
+type VKey = (String, String, u64);
+
+/// Milliseconds encoded in one of our version ids (`16 hex µs` + `16 hex seq`).
+fn version_created_ms(id: &str) -> Option<i64> {
+    parse_version_id(id)?;
+    i64::from_str_radix(&id[..16], 16).ok().map(|us| us / 1000)
+}
+
+/// The more protective of two records of the same version.
+fn merge_protect(into: &mut VersionRecord, other: &VersionRecord) -> (bool, bool) {
+    let mut ext = false;
+    let mut hold = false;
+    match (into.retention, other.retention) {
+        (None, Some(o)) => {
+            into.retention = Some(o);
+            ext = true;
+        }
+        (Some(a), Some(o)) if o.retain_until_ms > a.retain_until_ms => {
+            into.retention = Some(o);
+            ext = true;
+        }
+        _ => {}
+    }
+    if other.legal_hold && !into.legal_hold {
+        into.legal_hold = true;
+        hold = true;
+    }
+    (ext, hold)
+}
+
+struct OldCatalog {
+    versions: Vec<VersionRecord>,
+    buckets: Vec<BucketRecord>,
+    state: Vec<(Vec<u8>, Vec<u8>)>,
+    uploads: Vec<(Vec<u8>, Vec<u8>)>,
+    watermark_ms: i64,
+}
+
+fn read_old(dir: &Path) -> Result<Option<OldCatalog>, String> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let db = match sled::Config::new().path(dir).open() {
+        Ok(db) => db,
+        Err(e) => {
+            let msg = e.to_string();
+            if is_lock_error(&msg) {
+                return Err(format!(
+                    "the catalog {} is in use by a running gateway: stop it before `wormgate recover` ({msg})",
+                    dir.display()
+                ));
+            }
+            tracing::warn!(error = %msg, "old catalog does not open; rebuilding without it");
+            return Ok(None);
+        }
+    };
+    let mut old = OldCatalog {
+        versions: Vec::new(),
+        buckets: Vec::new(),
+        state: Vec::new(),
+        uploads: Vec::new(),
+        watermark_ms: 0,
+    };
+    let tree = |n: &str| db.open_tree(n).map_err(|e| e.to_string());
+    for (_, v) in tree(TREE_VERSIONS)?.iter().flatten() {
+        if let Some(r) = decode::<VersionRecord>(&v) {
+            old.versions.push(r);
+        }
+    }
+    for (_, v) in tree(TREE_BUCKETS)?.iter().flatten() {
+        if let Some(b) = decode::<BucketRecord>(&v) {
+            old.buckets.push(b);
+        }
+    }
+    for (k, v) in tree(TREE_STATE)?.iter().flatten() {
+        if k.as_ref() == WATERMARK_KEY {
+            old.watermark_ms = v.as_ref().try_into().ok().map(i64::from_be_bytes).unwrap_or(0);
+        }
+        old.state.push((k.to_vec(), v.to_vec()));
+    }
+    for (k, v) in tree(TREE_UPLOADS)?.iter().flatten() {
+        old.uploads.push((k.to_vec(), v.to_vec()));
+    }
+    Ok(Some(old))
+}
+
+fn read_sidecars(root: &Path, rep: &mut RecoverReport) -> BTreeMap<VKey, VersionRecord> {
+    let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
+    let Ok(shards) = std::fs::read_dir(root.join("blobs")) else {
+        return out;
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for shard in shards.flatten() {
+        if let Ok(entries) = std::fs::read_dir(shard.path()) {
+            files.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "meta")),
+            );
+        }
+    }
+    files.sort();
+    for p in files {
+        let Some(rec) = std::fs::read(&p).ok().and_then(|b| decode::<VersionRecord>(&b)) else {
+            rep.undecodable_sidecars.push(p.display().to_string());
+            continue;
+        };
+        let k = (rec.bucket.clone(), rec.key.clone(), rec.seq);
+        match out.get_mut(&k) {
+            Some(existing) => {
+                merge_protect(existing, &rec);
+            }
+            None => {
+                out.insert(k, rec);
+            }
+        }
+    }
+    out
+}
+
+fn ms_of(time: &str) -> Option<i64> {
+    parse_iso(time).map(|t| t.timestamp_millis())
+}
+
+/// Rebuild the catalog of `data` (see module doc).
+pub fn recover(data: &Path) -> Result<RecoverReport, String> {
+    let mut rep = RecoverReport::default();
+    let cat_dir = catalog_dir(data);
+    let old = read_old(&cat_dir)?;
+    let adir = audit_dir(data);
+
+    // Audit trail: verify first, so we know how far it can be trusted.
+    let records: Vec<AuditRecord> = if adir.exists() {
+        chain::read_all(&adir)
+            .map_err(|e| format!("cannot read the audit trail: {e}"))?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    } else {
+        rep.warnings.push("no audit trail: retention extensions, legal holds and delete markers made after the writes cannot be restored".into());
+        Vec::new()
+    };
+    rep.audit_records = records.len() as u64;
+    let last_seq = records.last().map(|r| r.seq).unwrap_or(0);
+    rep.audit_trusted_until = last_seq;
+    if adir.exists() {
+        let v = verify(&adir, &VerifyOptions::default()).map_err(|e| format!("cannot verify the audit trail: {e}"))?;
+        if !v.ok {
+            rep.audit_trusted_until = v
+                .problems
+                .iter()
+                .filter_map(|p| p.seq)
+                .min()
+                .map(|s| s.saturating_sub(1))
+                .unwrap_or(0);
+            rep.audit_problems = v.problems.iter().map(|p| p.to_string()).collect();
+        }
+    }
+
+    // Versions as written.
+    let mut versions = read_sidecars(data, &mut rep);
+    rep.from_sidecars = versions.len();
+    let mut buckets: BTreeMap<String, BucketRecord> = BTreeMap::new();
+    let mut latest_ms: i64 = old.as_ref().map(|o| o.watermark_ms).unwrap_or(0);
+
+    // Replay.
+    for r in &records {
+        let ev = &r.event;
+        latest_ms = latest_ms.max(ms_of(&ev.time).unwrap_or(0));
+        if ev.decision != "allow" || !(200..300).contains(&ev.status) {
+            continue;
+        }
+        let trusted = r.seq <= rep.audit_trusted_until;
+        let Some(bucket) = ev.bucket.clone() else { continue };
+        let at_ms = ms_of(&ev.time).unwrap_or(0);
+        match ev.operation.as_str() {
+            "CreateBucket" => {
+                buckets.entry(bucket.clone()).or_insert_with(|| BucketRecord {
+                    name: bucket.clone(),
+                    created_ms: at_ms,
+                    owner: ev.principal.clone().unwrap_or_default(),
+                    default_retention: None,
+                });
+            }
+            "DeleteBucket" if trusted => {
+                if !versions.keys().any(|(b, _, _)| *b == bucket) {
+                    buckets.remove(&bucket);
+                }
+            }
+            "PutObject" | "CopyObject" | "CompleteMultipartUpload" => {
+                // A version whose blob and sidecar are both gone still existed: keep its record
+                // (scrub will report the bytes missing) rather than let it vanish.
+                if let (Some(key), Some(vid)) = (ev.key.clone(), ev.version_id.clone()) {
+                    if let Some(seq) = parse_version_id(&vid) {
+                        let k = (bucket.clone(), key.clone(), seq);
+                        if !versions.contains_key(&k) {
+                            let retention = ev.retain_until.as_deref().and_then(parse_iso).map(Retention::until);
+                            versions.insert(
+                                k,
+                                VersionRecord {
+                                    bucket: bucket.clone(),
+                                    key,
+                                    version_id: vid.clone(),
+                                    seq,
+                                    created_ms: version_created_ms(&vid).unwrap_or(at_ms),
+                                    delete_marker: false,
+                                    size: ev.bytes_in,
+                                    etag: String::new(),
+                                    sha256: ev.sha256.clone().unwrap_or_default(),
+                                    checksum_algorithm: None,
+                                    checksum: None,
+                                    checksum_type: None,
+                                    headers: Default::default(),
+                                    retention,
+                                    legal_hold: ev.legal_hold.unwrap_or(false),
+                                    blob: Some(BlobRef::Single { id: vid }),
+                                    owner: ev.principal.clone().unwrap_or_default(),
+                                    tags: Default::default(),
+                                    parts_count: None,
+                                },
+                            );
+                            rep.from_audit_only += 1;
+                            rep.warnings.push(format!(
+                                "{}: version known only from audit record {}: its bytes and sidecar are gone",
+                                ev.key.as_deref().unwrap_or(""),
+                                r.seq
+                            ));
+                        }
+                    }
+                }
+            }
+            "PutObjectRetention" => {
+                if let (Some(key), Some(seq), Some(until)) = (
+                    ev.key.clone(),
+                    ev.version_id.as_deref().and_then(parse_version_id),
+                    ev.retain_until.as_deref().and_then(parse_iso),
+                ) {
+                    if let Some(v) = versions.get_mut(&(bucket.clone(), key, seq)) {
+                        let new = Retention::until(until);
+                        if v.retention.is_none_or(|old| new.retain_until_ms > old.retain_until_ms) {
+                            v.retention = Some(new);
+                            rep.retention_extensions += 1;
+                        }
+                    }
+                }
+            }
+            "PutObjectLegalHold" => {
+                if let (Some(key), Some(seq), Some(on)) = (
+                    ev.key.clone(),
+                    ev.version_id.as_deref().and_then(parse_version_id),
+                    ev.legal_hold,
+                ) {
+                    if let Some(v) = versions.get_mut(&(bucket.clone(), key, seq)) {
+                        if v.legal_hold != on && (on || trusted) {
+                            v.legal_hold = on;
+                            rep.legal_hold_changes += 1;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        for c in &ev.changes {
+            apply_change(c, &bucket, ev, trusted, &mut versions, &mut buckets, &mut rep);
+        }
+    }
+
+    // Merge the old catalog, protectively.
+    if let Some(o) = &old {
+        for ov in &o.versions {
+            let k = (ov.bucket.clone(), ov.key.clone(), ov.seq);
+            match versions.get_mut(&k) {
+                Some(v) => {
+                    let (e, h) = merge_protect(v, ov);
+                    rep.retention_extensions += usize::from(e);
+                    rep.legal_hold_changes += usize::from(h);
+                }
+                None => {
+                    versions.insert(k, ov.clone());
+                    rep.from_old_catalog += 1;
+                }
+            }
+        }
+        for ob in &o.buckets {
+            let b = buckets.entry(ob.name.clone()).or_insert_with(|| ob.clone());
+            if b.default_retention.is_none() {
+                b.default_retention = ob.default_retention;
+            }
+        }
+    }
+    // Every bucket that holds versions exists.
+    for v in versions.values() {
+        latest_ms = latest_ms.max(v.created_ms);
+        buckets.entry(v.bucket.clone()).or_insert_with(|| BucketRecord {
+            name: v.bucket.clone(),
+            created_ms: v.created_ms,
+            owner: v.owner.clone(),
+            default_retention: None,
+        });
+        if let Some(b) = buckets.get_mut(&v.bucket) {
+            b.created_ms = b.created_ms.min(v.created_ms);
+        }
+    }
+    rep.buckets = buckets.len();
+    rep.delete_markers = versions.values().filter(|v| v.delete_marker).count();
+    rep.versions = versions.len() - rep.delete_markers;
+    rep.max_seq = versions.keys().map(|k| k.2).max().unwrap_or(0);
+    rep.watermark_ms = latest_ms;
+
+    // Write the new catalog beside the old one, then swap.
+    let tmp = data.join("catalog.recover-tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| format!("cannot clear {}: {e}", tmp.display()))?;
+    }
+    {
+        let db = sled::Config::new()
+            .path(&tmp)
+            .open()
+            .map_err(|e| format!("cannot create the new catalog: {e}"))?;
+        let t = |n: &str| db.open_tree(n).map_err(|e| e.to_string());
+        let (tv, tb, ts, tu) = (t(TREE_VERSIONS)?, t(TREE_BUCKETS)?, t(TREE_STATE)?, t(TREE_UPLOADS)?);
+        for v in versions.values() {
+            tv.insert(version_key(&v.bucket, &v.key, v.seq), encode(v))
+                .map_err(|e| e.to_string())?;
+        }
+        for b in buckets.values() {
+            tb.insert(b.name.as_bytes(), encode(b)).map_err(|e| e.to_string())?;
+        }
+        if let Some(o) = &old {
+            for (k, v) in &o.state {
+                ts.insert(k.as_slice(), v.as_slice()).map_err(|e| e.to_string())?;
+            }
+            for (k, v) in &o.uploads {
+                tu.insert(k.as_slice(), v.as_slice()).map_err(|e| e.to_string())?;
+            }
+        }
+        ts.insert(WATERMARK_KEY, latest_ms.to_be_bytes().to_vec())
+            .map_err(|e| e.to_string())?;
+        if let Some(r) = records.last() {
+            write_anchor(&ts, r.seq, &r.hash);
+        }
+        // Sequence numbers must never be handed out again.
+        while db.generate_id().map_err(|e| e.to_string())? < rep.max_seq {}
+        db.flush().map_err(|e| e.to_string())?;
+    }
+    if cat_dir.exists() {
+        let aside = data.join(format!(
+            "catalog.before-recover-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ));
+        std::fs::rename(&cat_dir, &aside).map_err(|e| format!("cannot move the old catalog aside: {e}"))?;
+        rep.old_catalog = Some(aside.display().to_string());
+    }
+    std::fs::rename(&tmp, &cat_dir).map_err(|e| format!("cannot move the new catalog into place: {e}"))?;
+
+    // The recovery itself goes on the record.
+    if adir.exists() || !records.is_empty() {
+        let log = AuditLog::open(&adir).map_err(|e| format!("cannot open the audit trail: {}", e.message))?;
+        let mut ev = AuditEvent::internal("RecoverCatalog", crate::lock::retention::format_iso(chrono::Utc::now()));
+        ev.principal = std::env::var("USER").ok().map(|u| format!("os:{u}"));
+        ev.detail = Some(rep.render().trim_end().to_string());
+        log.append_blocking(ev)
+            .map_err(|e| format!("cannot record the recovery in the audit trail: {}", e.message))?;
+    }
+    Ok(rep)
+}
+
+fn apply_change(
+    c: &Change,
+    bucket: &str,
+    ev: &AuditEvent,
+    trusted: bool,
+    versions: &mut BTreeMap<VKey, VersionRecord>,
+    buckets: &mut BTreeMap<String, BucketRecord>,
+    rep: &mut RecoverReport,
+) {
+    match c {
+        Change::DeleteMarkerAdded { key, version_id } => {
+            let Some(seq) = parse_version_id(version_id) else {
+                return;
+            };
+            versions
+                .entry((bucket.to_string(), key.clone(), seq))
+                .or_insert_with(|| VersionRecord {
+                    bucket: bucket.to_string(),
+                    key: key.clone(),
+                    version_id: version_id.clone(),
+                    seq,
+                    created_ms: version_created_ms(version_id).unwrap_or(0),
+                    delete_marker: true,
+                    size: 0,
+                    etag: String::new(),
+                    sha256: String::new(),
+                    checksum_algorithm: None,
+                    checksum: None,
+                    checksum_type: None,
+                    headers: Default::default(),
+                    retention: None,
+                    legal_hold: false,
+                    blob: None,
+                    owner: ev.principal.clone().unwrap_or_default(),
+                    tags: Default::default(),
+                    parts_count: None,
+                });
+        }
+        Change::DeleteMarkerRemoved { key, version_id } | Change::VersionRemoved { key, version_id } => {
+            if !trusted {
+                return;
+            }
+            if let Some(seq) = parse_version_id(version_id) {
+                if versions.remove(&(bucket.to_string(), key.clone(), seq)).is_some() {
+                    rep.removed_by_audit += 1;
+                }
+            }
+        }
+        Change::BucketDefaultRetention { rule } => {
+            let len = |r: &Option<DefaultRetention>| r.map(|d| d.duration().num_seconds()).unwrap_or(0);
+            let b = buckets.entry(bucket.to_string()).or_insert_with(|| BucketRecord {
+                name: bucket.to_string(),
+                created_ms: ms_of(&ev.time).unwrap_or(0),
+                owner: ev.principal.clone().unwrap_or_default(),
+                default_retention: None,
+            });
+            if trusted || len(rule) > len(&b.default_retention) {
+                b.default_retention = *rule;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_names_match_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let cat = crate::store::Catalog::open(dir.path()).unwrap();
+            cat.store_watermark(1234).unwrap();
+            let db = cat.db();
+            let rec = BucketRecord {
+                name: "bk".into(),
+                created_ms: 1,
+                owner: "o".into(),
+                default_retention: None,
+            };
+            db.open_tree(TREE_BUCKETS).unwrap().insert(b"bk", encode(&rec)).unwrap();
+            assert_eq!(cat.bucket("bk").unwrap(), Some(rec));
+            assert_eq!(
+                db.open_tree(TREE_STATE)
+                    .unwrap()
+                    .get(WATERMARK_KEY)
+                    .unwrap()
+                    .unwrap()
+                    .as_ref(),
+                1234i64.to_be_bytes()
+            );
+        });
+    }
+
+    #[test]
+    fn version_id_time() {
+        let id = crate::store::meta::make_version_id(1_700_000_000_123_456, 9);
+        assert_eq!(version_created_ms(&id), Some(1_700_000_000_123));
+    }
+}
