@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Path-style upstream URLs (`endpoint/bucket/key`); default true unless the endpoint is AWS.
     #[arg(long, env = "WORMGATE_UPSTREAM_PATH_STYLE")]
     pub upstream_path_style: Option<bool>,
+    /// Audit checkpoints, scrub, metrics.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// The config file.
@@ -82,6 +85,8 @@ pub struct FileConfig {
     pub users: Vec<FileUser>,
     /// `[upstream]`: upstream mode (see `ServeArgs::upstream_endpoint`).
     pub upstream: Option<FileUpstream>,
+    /// `[evidence]`: audit checkpoints, scrub, metrics (same names as the flags, with `_`).
+    pub evidence: Option<EvidenceArgs>,
 }
 
 /// The `[upstream]` table of the config file. Environment variables and flags win over it.
@@ -122,6 +127,8 @@ pub struct Config {
     pub users: Users,
     /// Upstream mode; `None` = disk blobs under `data_dir`.
     pub upstream: Option<UpstreamConfig>,
+    /// Audit checkpoints, scrub, metrics.
+    pub evidence: EvidenceConfig,
 }
 
 /// Where upstream mode keeps the bytes.
@@ -337,6 +344,7 @@ impl Config {
             return Err("nothing to listen on: give --listen (and/or --tls-cert, --tls-key, --tls-listen)".into());
         }
         let upstream = UpstreamConfig::load(args, file.upstream.as_ref())?;
+        let evidence = EvidenceConfig::load(&args.evidence, file.evidence.as_ref())?;
         Ok(Config {
             listen,
             data_dir: args
@@ -364,6 +372,101 @@ impl Config {
             tls,
             users: Users::new(users),
             upstream,
+            evidence,
+        })
+    }
+}
+
+/// Flags (and `[evidence]` file table) of the evidence features: signed audit checkpoints, the
+/// background scrub, `/metrics` access.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceArgs {
+    /// ed25519 key (64 hex characters, or PKCS#8 PEM) to sign audit checkpoints with.
+    #[arg(long, env = "WORMGATE_AUDIT_SIGNING_KEY")]
+    pub audit_signing_key: Option<PathBuf>,
+    /// How often to sign a checkpoint of the audit chain (`1h`; `off`). Needs --audit-signing-key.
+    #[arg(long, env = "WORMGATE_CHECKPOINT_INTERVAL")]
+    pub checkpoint_interval: Option<String>,
+    /// Seal an audit segment and start a new one past this many bytes (default 64 MiB).
+    #[arg(long, env = "WORMGATE_AUDIT_SEGMENT_BYTES")]
+    pub audit_segment_bytes: Option<u64>,
+    /// Log the audit chain head every this many records (default 1000; 0 = never).
+    #[arg(long, env = "WORMGATE_AUDIT_HEAD_EVERY")]
+    pub audit_head_every: Option<u64>,
+    /// How often the background scrub re-hashes every version (`24h`; `off`).
+    #[arg(long, env = "WORMGATE_SCRUB_INTERVAL")]
+    pub scrub_interval: Option<String>,
+    /// Read rate limit of the background scrub in MiB/s (default 32; 0 = unlimited).
+    #[arg(long, env = "WORMGATE_SCRUB_RATE_MB")]
+    pub scrub_rate_mb: Option<u64>,
+    /// Serve /metrics without authentication.
+    #[arg(long, env = "WORMGATE_METRICS_ANONYMOUS")]
+    pub metrics_anonymous: Option<bool>,
+    /// Accept `Authorization: Bearer TOKEN` on /metrics (for Prometheus).
+    #[arg(long, env = "WORMGATE_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+    /// How often the catalog totals on /metrics (versions and bytes under retention) are recomputed (`5m`).
+    #[arg(long, env = "WORMGATE_STATS_INTERVAL")]
+    pub stats_interval: Option<String>,
+}
+
+/// Validated evidence settings.
+#[derive(Debug, Clone)]
+pub struct EvidenceConfig {
+    pub audit_signing_key: Option<PathBuf>,
+    /// `None` = no periodic checkpoints.
+    pub checkpoint_interval: Option<chrono::Duration>,
+    pub audit_segment_bytes: u64,
+    pub audit_head_every: u64,
+    /// `None` = no background scrub.
+    pub scrub_interval: Option<chrono::Duration>,
+    /// Bytes per second; `None` = unlimited.
+    pub scrub_rate: Option<u64>,
+    pub metrics_anonymous: bool,
+    pub metrics_token: Option<String>,
+    pub stats_interval: chrono::Duration,
+}
+
+fn optional_interval(v: Option<&str>, default: &str, flag: &str) -> Result<Option<chrono::Duration>, String> {
+    match v.unwrap_or(default).trim() {
+        "off" | "never" | "0" => Ok(None),
+        s => parse_duration(s).map(Some).map_err(|e| format!("--{flag} {e}")),
+    }
+}
+
+impl EvidenceConfig {
+    /// Flags/env over the `[evidence]` table.
+    pub fn load(args: &EvidenceArgs, file: Option<&EvidenceArgs>) -> Result<EvidenceConfig, String> {
+        let f = file.cloned().unwrap_or_default();
+        let audit_segment_bytes = args.audit_segment_bytes.or(f.audit_segment_bytes).unwrap_or(64 * 1024 * 1024);
+        if audit_segment_bytes < 4096 {
+            return Err("--audit-segment-bytes must be at least 4096".into());
+        }
+        let scrub_rate_mb = args.scrub_rate_mb.or(f.scrub_rate_mb).unwrap_or(32);
+        let token = args.metrics_token.clone().or(f.metrics_token).filter(|t| !t.is_empty());
+        if token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("--metrics-token must be at least 16 characters".into());
+        }
+        Ok(EvidenceConfig {
+            audit_signing_key: args.audit_signing_key.clone().or(f.audit_signing_key),
+            checkpoint_interval: optional_interval(
+                args.checkpoint_interval.as_deref().or(f.checkpoint_interval.as_deref()),
+                "1h",
+                "checkpoint-interval",
+            )?,
+            audit_segment_bytes,
+            audit_head_every: args.audit_head_every.or(f.audit_head_every).unwrap_or(1000),
+            scrub_interval: optional_interval(
+                args.scrub_interval.as_deref().or(f.scrub_interval.as_deref()),
+                "24h",
+                "scrub-interval",
+            )?,
+            scrub_rate: (scrub_rate_mb > 0).then_some(scrub_rate_mb * 1024 * 1024),
+            metrics_anonymous: args.metrics_anonymous.or(f.metrics_anonymous).unwrap_or(false),
+            metrics_token: token,
+            stats_interval: parse_duration(args.stats_interval.as_deref().or(f.stats_interval.as_deref()).unwrap_or("5m"))
+                .map_err(|e| format!("--stats-interval {e}"))?,
         })
     }
 }

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use wormgate::config::{Config, ServeArgs};
+use wormgate::tools::cli as tools;
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +20,18 @@ struct Cli {
 enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
+    /// The audit trail: verify the hash chain, export records, sign checkpoints.
+    #[command(subcommand)]
+    Audit(tools::AuditCmd),
+    /// Re-hash every stored version; report missing, corrupt and unreferenced blobs (exit 1 on missing/corrupt).
+    Scrub(tools::ScrubArgs),
+    /// Inventory of every version: key, version id, size, SHA-256, created, retain-until, legal hold.
+    Report(tools::ReportArgs),
+    /// Rebuild a lost or corrupt catalog from blob sidecars and the audit trail (gateway stopped).
+    Recover(tools::RecoverArgs),
+    /// Trusted time: status, and an officer's confirmation after a clock alarm.
+    #[command(subcommand)]
+    Time(tools::TimeCmd),
 }
 
 fn init_logging(json: bool) {
@@ -40,7 +53,32 @@ fn init_logging(json: bool) {
 
 fn main() {
     let cli = Cli::parse();
+    let tools_logging = || {
+        use tracing_subscriber::EnvFilter;
+        let filter = EnvFilter::try_from_env("WORMGATE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    };
     let code = match cli.command {
+        Command::Audit(c) => {
+            tools_logging();
+            tools::audit(c)
+        }
+        Command::Scrub(a) => {
+            tools_logging();
+            tools::scrub(a)
+        }
+        Command::Report(a) => {
+            tools_logging();
+            tools::report(a)
+        }
+        Command::Recover(a) => {
+            tools_logging();
+            tools::recover(a)
+        }
+        Command::Time(c) => {
+            tools_logging();
+            tools::time(c)
+        }
         Command::Serve(args) => match Config::load(&args) {
             Err(e) => {
                 eprintln!("wormgate: {e}");

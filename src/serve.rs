@@ -1,11 +1,11 @@
 //! `wormgate serve`: open the store, start the listeners, keep the clock watermark persisted.
 
-use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::lock::{Clock, Policy, SystemTimeSource};
 use crate::s3::parse::Addressing;
 use crate::store::blob::disk::DiskBlobs;
+use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::{BlobStore, Catalog};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,9 +25,25 @@ fn human(d: chrono::Duration) -> String {
 /// Run the gateway until SIGINT/SIGTERM.
 pub async fn run(cfg: Config) -> Result<(), String> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+    // Upstream mode: refuse to start unless the upstream bucket answers to our credentials.
+    let (blobs, guarantee) = match &cfg.upstream {
+        None => (
+            BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| format!("cannot open blob store: {e}"))?),
+            "gateway lock only",
+        ),
+        Some(up) => {
+            let u = UpstreamBlobs::connect(up, &cfg.data_dir).await?;
+            println!(
+                "upstream: {} (object lock {})",
+                u.describe(),
+                if u.upstream_lock() { "enabled: retention mirrored" } else { "not enabled" }
+            );
+            let g = if u.upstream_lock() { "gateway lock + upstream lock" } else { "gateway lock only" };
+            (BlobStore::Upstream(u), g)
+        }
+    };
     let catalog = Catalog::open(&cfg.data_dir.join("catalog")).map_err(|e| format!("cannot open catalog: {e}"))?;
-    let blobs = BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| format!("cannot open blob store: {e}"))?);
-    let audit = AuditLog::open(&cfg.data_dir.join("audit")).map_err(|e| format!("cannot open audit trail: {e}"))?;
+    let audit = crate::tools::daemon::open_audit(&cfg, &catalog)?;
     let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
     let clock = Arc::new(Clock::new(
         Arc::new(SystemTimeSource::default()),
@@ -60,6 +76,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.region.clone(),
         audit,
     ));
+    crate::tools::daemon::start(&cfg, &gateway).await?;
     // Persist the clock watermark every second so a wind-back across a restart is noticed.
     {
         let (catalog, clock) = (catalog.clone(), clock.clone());
@@ -76,12 +93,13 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     println!(
-        "wormgate {}: retention min {} max {}; data dir {}; guarantee: gateway lock (COMPLIANCE on every bucket)",
+        "wormgate {}: retention min {} max {}; data dir {}; COMPLIANCE on every bucket",
         env!("CARGO_PKG_VERSION"),
         human(cfg.min_retention),
         human(cfg.max_retention),
         cfg.data_dir.display()
     );
+    println!("guarantee: {guarantee}");
     if let Some(addr) = cfg.listen {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -112,6 +130,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     for t in tasks {
         let _ = t.await;
     }
+    crate::tools::daemon::stop(&gateway).await;
     catalog
         .store_watermark(clock.watermark_ms())
         .map_err(|e| e.to_string())?;

@@ -354,6 +354,19 @@ impl AuditLog {
     /// Open the trail in `dir` and start the writer thread.
     pub fn open_with(dir: &Path, opts: AuditOptions) -> S3Result<AuditLog> {
         std::fs::create_dir_all(dir)?;
+        // One writer per trail: a second one would fork the chain.
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK"))?;
+        // (A writer of this process that was just dropped releases it when its thread ends.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while let Err(e) = lock.try_lock() {
+            if std::time::Instant::now() > deadline {
+                return Err(S3Error::internal(format!(
+                    "the audit trail {} is in use by another process (a running gateway?): {e}",
+                    dir.display()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let segs = segments(dir)?;
         let mut seg_no = segs.last().and_then(|p| file_number(p)).unwrap_or(1);
         let mut startup_events = Vec::new();
@@ -407,6 +420,7 @@ impl AuditLog {
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
+                let _lock = lock;
                 while let Some(first) = rx.blocking_recv() {
                     let mut batch = vec![first];
                     while let Ok(j) = rx.try_recv() {

@@ -9,7 +9,7 @@
 
 use super::chain::{self, AuditRecord, Seal, GENESIS, SEAL_OPERATION};
 use super::checkpoint::Checkpoint;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -17,7 +17,7 @@ use std::path::Path;
 const MAX_PROBLEMS: usize = 50;
 
 /// One finding.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Problem {
     /// Segment file name, when the problem is inside one.
     pub segment: Option<String>,
@@ -44,7 +44,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// Result of a verification.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct VerifyReport {
     pub ok: bool,
     /// Records read and linked.

@@ -228,11 +228,16 @@ fn admin_op_name(method: &Method, route: &str) -> String {
     name.to_string()
 }
 
+fn settings(gw: &Gateway) -> AdminSettings {
+    gw.admin.get().cloned().unwrap_or_default()
+}
+
 fn metrics_open(gw: &Gateway, parts: &http::request::Parts) -> bool {
-    if gw.admin.metrics_anonymous {
+    let s = settings(gw);
+    if s.metrics_anonymous {
         return true;
     }
-    let Some(token) = &gw.admin.metrics_token else {
+    let Some(token) = &s.metrics_token else {
         return false;
     };
     let Some(h) = parts
@@ -361,7 +366,7 @@ async fn route_admin(
             Some(c) => Answer::json(&c),
             None => Answer::error(StatusCode::NOT_FOUND, "no checkpoint has been signed yet"),
         },
-        ("POST", "audit/checkpoint") => match &gw.admin.signing_key {
+        ("POST", "audit/checkpoint") => match &settings(gw).signing_key {
             None => Answer::error(StatusCode::CONFLICT, "no --audit-signing-key is configured"),
             Some(k) => match sign_checkpoint(&gw.audit, k, &gw.clock).await {
                 Ok(c) => {
@@ -398,15 +403,18 @@ async fn route_admin(
             }
         }
         ("POST", "scrub") => {
-            let crate::store::BlobStore::Disk(d) = &gw.blobs;
-            let root = d.root().to_path_buf();
+            #[allow(unreachable_patterns)]
+            let root = match &gw.blobs {
+                crate::store::BlobStore::Disk(d) => d.root().to_path_buf(),
+                _ => return Answer::error(StatusCode::NOT_IMPLEMENTED, "scrub needs the disk blob store"),
+            };
             let rate = match query_param(q, "rate_mb") {
                 Some(v) => match v.parse::<u64>() {
                     Ok(0) => None,
                     Ok(n) => Some(n * 1024 * 1024),
                     Err(_) => return Answer::error(StatusCode::BAD_REQUEST, "rate_mb must be a whole number"),
                 },
-                None => gw.admin.scrub_rate,
+                None => settings(gw).scrub_rate,
             };
             let opts = ScrubOptions {
                 bucket: query_param(q, "bucket"),

@@ -65,7 +65,7 @@ impl Gateway {
         alg: ChecksumAlgorithm,
     ) -> S3Result<(ComputedDigests, BlobWriter)> {
         let mut body = self.object_stream(src, start, len)?;
-        let mut writer = self.blobs.begin(id).await?;
+        let mut writer = self.blobs.begin(id, crate::store::blob::BlobHints::len(Some(len))).await?;
         let mut digests = IngestDigests::new(Some(alg));
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {

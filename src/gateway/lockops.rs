@@ -85,6 +85,8 @@ impl Gateway {
             return Err(S3Error::internal("unexpected permit for PutObjectRetention"));
         };
         rec.retention = Some(ret);
+        // Upstream Object Lock first: the client must not hear success before the mirror holds.
+        self.blobs.mirror_retention(&rec, ret.retain_until()).await?;
         self.catalog.update_version(&rec).await?;
         ctx.audit.retain_until = Some(format_iso(ret.retain_until()));
         Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
@@ -123,6 +125,7 @@ impl Gateway {
             return Err(S3Error::internal("unexpected permit for PutObjectLegalHold"));
         };
         rec.legal_hold = on;
+        self.blobs.mirror_legal_hold(&rec, on).await?;
         self.catalog.update_version(&rec).await?;
         ctx.audit.legal_hold = Some(on);
         Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))

@@ -42,8 +42,8 @@ pub struct Gateway {
     pub region: String,
     pub audit: AuditLog,
     pub locks: KeyLocks,
-    /// Admin API, metrics access, checkpoint key (set by `serve` after construction).
-    pub admin: AdminSettings,
+    /// Admin API, metrics access, checkpoint key (set once by `serve` after construction).
+    pub admin: std::sync::OnceLock<AdminSettings>,
     request_counter: AtomicU64,
 }
 
@@ -87,7 +87,7 @@ impl Gateway {
             region,
             audit,
             locks: KeyLocks::new(),
-            admin: AdminSettings::default(),
+            admin: std::sync::OnceLock::new(),
             request_counter: AtomicU64::new(0),
         }
     }
@@ -173,9 +173,10 @@ impl Gateway {
     }
 
     async fn dispatch(&self, req: Request<Incoming>, ctx: &mut Ctx) -> S3Result<Reply> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let now = self.clock.now();
         let authn = auth::authenticate(&parts, &self.users, &self.auth, now.at())?;
+        hoist_presigned_headers(&mut parts);
         ctx.audit.principal = Some(authn.principal.name.clone());
         let role = authn.principal.role;
         ctx.auth = Some(authn);
@@ -304,6 +305,37 @@ impl Gateway {
                 S3Code::NotImplemented,
                 format!("A header or query you provided implies functionality that is not implemented: {what}"),
             )),
+        }
+    }
+}
+
+/// Query parameters of a presigned URL that stand for request headers (botocore puts e.g.
+/// `x-amz-object-lock-mode` in the query, covered by the signature). They are applied as headers so a
+/// presigned upload gets the lock settings it was signed with; a real header of the same name wins.
+fn hoist_presigned_headers(parts: &mut http::request::Parts) {
+    const AUTH_PARAMS: &[&str] = &[
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+    ];
+    let Some(query) = parts.uri.query() else { return };
+    if !query.contains("Signature=") {
+        return;
+    }
+    let Ok(q) = crate::s3::parse::Query::parse(query) else { return };
+    for (name, value) in q.pairs() {
+        let lower = name.to_ascii_lowercase();
+        let is_header = lower.starts_with("x-amz-") || lower == "content-md5" || lower == "content-type";
+        if !is_header || AUTH_PARAMS.contains(&lower.as_str()) || parts.headers.contains_key(lower.as_str()) {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(lower.as_bytes()), http::HeaderValue::from_str(value)) {
+            parts.headers.insert(n, v);
         }
     }
 }

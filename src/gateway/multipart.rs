@@ -209,7 +209,7 @@ impl Gateway {
             ));
         }
         let blob_id = self.part_blob_id(upload_id, part_number)?;
-        let mut writer = self.blobs.begin(&blob_id).await?;
+        let mut writer = self.blobs.begin(&blob_id, crate::store::blob::BlobHints::len(expected.decoded_length)).await?;
         let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PART, u.checksum_algorithm).await {
             Ok(c) => c,
             Err(e) => {
@@ -454,7 +454,7 @@ impl Gateway {
             parts_count: Some(n as u32),
         };
         // The manifest blob carries the record's second copy (for `wormgate recover`); it holds no data.
-        let writer = self.blobs.begin(&version_id).await?;
+        let writer = self.blobs.begin(&version_id, crate::store::blob::BlobHints::len(Some(0))).await?;
         let write = WriteHeaders {
             if_none_match_star,
             ..Default::default()

@@ -58,14 +58,15 @@ impl Gateway {
             has_client_digest: expected.has_client_digest(),
         };
         // Decide before a single body byte is read (Expect: 100-continue is answered only after this).
-        decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        let first = decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
         if write.if_none_match_star || write.if_match.is_some() {
             self.check_write_conditions(bucket, key, write)?;
         }
         let seq = self.catalog.next_seq()?;
         let created = self.clock.now().at();
         let version_id = make_version_id(created.timestamp_micros(), seq);
-        let mut writer = self.blobs.begin(&version_id).await?;
+        let hints = crate::store::blob::BlobHints::new_version(expected.decoded_length, &first);
+        let mut writer = self.blobs.begin(&version_id, hints).await?;
         let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PUT, None).await {
             Ok(c) => c,
             Err(e) => {

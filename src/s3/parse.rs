@@ -29,6 +29,10 @@ impl Query {
         }
         Ok(Query(map))
     }
+    /// Every (name, value) pair; a bare flag has an empty value.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_deref().unwrap_or("")))
+    }
     pub fn has(&self, k: &str) -> bool {
         self.0.contains_key(k)
     }

@@ -194,7 +194,11 @@ fn read_sidecars(root: &Path, rep: &mut RecoverReport) -> BTreeMap<VKey, Version
     }
     files.sort();
     for p in files {
-        let Some(rec) = std::fs::read(&p).ok().and_then(|b| decode::<VersionRecord>(&b)) else {
+        let raw = std::fs::read(&p).unwrap_or_default();
+        if raw.is_empty() && p.with_extension("").exists() {
+            continue; // a multipart part blob: its version's record is in the manifest's sidecar
+        }
+        let Some(rec) = decode::<VersionRecord>(&raw) else {
             rep.undecodable_sidecars.push(p.display().to_string());
             continue;
         };

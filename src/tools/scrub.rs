@@ -202,7 +202,13 @@ pub fn blob_ids(rec: &VersionRecord) -> Vec<String> {
     match &rec.blob {
         None => Vec::new(),
         Some(BlobRef::Single { id }) => vec![id.clone()],
-        Some(BlobRef::Parts { parts }) => parts.iter().map(|p| p.id.clone()).collect(),
+        // A multipart version: its part blobs plus the manifest blob (named by the version id) that
+        // carries the record's second copy.
+        Some(BlobRef::Parts { parts }) => {
+            let mut v: Vec<String> = parts.iter().map(|p| p.id.clone()).collect();
+            v.push(rec.version_id.clone());
+            v
+        }
     }
 }
 
@@ -297,6 +303,30 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
             detail,
         };
         rep.checked_versions += 1;
+        if let Some(BlobRef::Parts { parts }) = &rec.blob {
+            if !blobs.path(&rec.version_id).exists() {
+                rep.add(finding(FindingKind::Missing, "manifest blob (second copy of the record) is gone".into(), Some(rec.version_id.clone())));
+            }
+            for p in parts {
+                match hash_blobs(&blobs, std::slice::from_ref(&p.id), &mut throttle) {
+                    HashOutcome::Missing(id) => rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id))),
+                    HashOutcome::Unreadable(e) => rep.add(finding(FindingKind::Corrupt, format!("unreadable: {e}"), Some(p.id.clone()))),
+                    HashOutcome::Ok { size, sha256 } => {
+                        rep.checked_bytes += size;
+                        if size != p.size {
+                            rep.add(finding(FindingKind::Corrupt, format!("part has {size} bytes on disk, recorded {}", p.size), Some(p.id.clone())));
+                        } else if !p.sha256.is_empty() && sha256 != p.sha256 {
+                            rep.add(finding(
+                                FindingKind::Corrupt,
+                                format!("part bytes hash to {sha256}, recorded SHA-256 {}", p.sha256),
+                                Some(p.id.clone()),
+                            ));
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         if ids.is_empty() && rec.size > 0 {
             rep.add(finding(FindingKind::Missing, "the record names no blob".into(), None));
             continue;

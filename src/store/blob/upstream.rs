@@ -1,0 +1,630 @@
+//! Upstream blobs: the bytes live in an existing S3 store (SeaweedFS, Ceph RGW, MinIO, AWS), the
+//! catalog stays in sled. See DESIGN.md, "Upstream layout".
+//!
+//! Layout in the upstream bucket:
+//! - `<prefix>/<id>`: the bytes of blob `id` (a version, a multipart part, or the empty manifest
+//!   blob of a multipart version). Never reused, written with `If-None-Match: *`.
+//! - `<prefix>/<id>.meta`: written at commit for blobs that carry a version record (the analogue of
+//!   the disk sidecar): the encoded record as body, and as `x-amz-meta-wormgate-record` (base64 of
+//!   the record's JSON) when it fits in S3's 2 KiB metadata budget. `wormgate recover` can rebuild
+//!   a catalog from these.
+//!
+//! Writes stream: the PUT starts when the first chunk is ready and the writer feeds it through a
+//! bounded channel (nothing buffered whole). The last chunk is held back until `commit`, so an
+//! upload that fails verification (or is aborted for any reason) never completes upstream. If the
+//! length is not known up front (chunked transfer without a decoded length) the bytes are spooled to
+//! `<data dir>/tmp/` and sent at commit.
+//!
+//! Upstream Object Lock (detected at start with GetObjectLockConfiguration): a PUT of a new version
+//! carries `x-amz-object-lock-mode: COMPLIANCE` and the retain-until date of the first lock decision,
+//! framed as aws-chunked with a CRC32 trailer (the digest AWS requires with lock headers). At commit
+//! the final retention and legal hold are mirrored with PutObjectRetention / PutObjectLegalHold where
+//! they differ (always for multipart parts and copies, which are written without lock headers), and
+//! the `.meta` object carries the lock headers itself. Later extensions are mirrored by the gateway
+//! (`mirror_retention`, `mirror_legal_hold`) before the catalog changes.
+
+pub mod body;
+pub mod client;
+
+use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
+use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError};
+use super::BlobHints;
+use crate::config::UpstreamConfig;
+use crate::lock::retention::format_iso;
+use crate::lock::Expired;
+use crate::s3::error::{S3Error, S3Result};
+use crate::store::{BlobRef, VersionRecord};
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Largest `x-amz-meta-wormgate-record` value sent (S3 allows 2 KiB of user metadata in all).
+const META_HEADER_MAX: usize = 1800;
+
+/// The upstream backend.
+#[derive(Clone)]
+pub struct UpstreamBlobs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: UpstreamClient,
+    /// The upstream bucket has Object Lock enabled: mirror retention into it.
+    lock: bool,
+    spool_dir: PathBuf,
+}
+
+/// A blob being written upstream.
+pub struct UpstreamWriter {
+    store: UpstreamBlobs,
+    id: String,
+    hints: BlobHints,
+    /// Bytes accepted so far.
+    written: u64,
+    /// Not yet sent (at most one chunk is held back until commit).
+    pending: BytesMut,
+    sink: Sink,
+}
+
+enum Sink {
+    /// Known length: a PUT streaming from a channel, started on the first full chunk.
+    Stream { len: u64, started: Option<Started> },
+    /// Unknown length: spooled to a temporary file, sent at commit.
+    Spool { path: PathBuf, file: Option<tokio::fs::File> },
+}
+
+struct Started {
+    tx: mpsc::Sender<Msg>,
+    task: JoinHandle<Result<(), UpstreamError>>,
+    /// Lock headers sent with the PUT: (retain-until, legal hold).
+    lock_sent: Option<(DateTime<Utc>, bool)>,
+}
+
+fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn md5_b64(b: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b))
+}
+
+impl UpstreamBlobs {
+    /// Connect and check: the bucket must be reachable with these credentials. Returns the store;
+    /// `upstream_lock()` tells whether the upstream bucket has Object Lock enabled.
+    pub async fn connect(cfg: &UpstreamConfig, data_dir: &std::path::Path) -> Result<UpstreamBlobs, String> {
+        let client = UpstreamClient::new(cfg)?;
+        let where_ = format!("{} bucket {}", cfg.endpoint, cfg.bucket);
+        match client.small(Method::GET, "", "location=", HeaderMap::new(), Bytes::new()).await {
+            Ok(_) => {}
+            Err(UpstreamError::Unreachable(m)) => return Err(format!("upstream {where_} is unreachable: {m}")),
+            Err(e @ UpstreamError::Status { .. })
+                if matches!(e.code(), "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "Forbidden")
+                    || e.is_status(StatusCode::FORBIDDEN) =>
+            {
+                return Err(format!("upstream {where_} rejected the credentials (WORMGATE_UPSTREAM_ACCESS_KEY / WORMGATE_UPSTREAM_SECRET_KEY): {e}"))
+            }
+            Err(e) if e.code() == "NoSuchBucket" || e.is_status(StatusCode::NOT_FOUND) => {
+                return Err(format!("upstream {where_} does not exist: {e}"))
+            }
+            Err(e) => return Err(format!("upstream {where_} cannot be used: {e}")),
+        }
+        let lock = match client.small(Method::GET, "", "object-lock=", HeaderMap::new(), Bytes::new()).await {
+            Ok((_, _, body)) => {
+                let text = String::from_utf8_lossy(&body);
+                xml_text(&text, "ObjectLockEnabled").is_some_and(|v| v.trim() == "Enabled")
+            }
+            Err(e @ UpstreamError::Unreachable(_)) => return Err(format!("upstream {where_} is unreachable: {e}")),
+            Err(e) => {
+                tracing::debug!(error = %e, "upstream GetObjectLockConfiguration: no lock");
+                false
+            }
+        };
+        let spool_dir = data_dir.join("tmp");
+        std::fs::create_dir_all(&spool_dir).map_err(|e| format!("cannot create {}: {e}", spool_dir.display()))?;
+        Ok(UpstreamBlobs { inner: Arc::new(Inner { client, lock, spool_dir }) })
+    }
+
+    /// Whether the upstream bucket enforces Object Lock too.
+    pub fn upstream_lock(&self) -> bool {
+        self.inner.lock
+    }
+
+    /// `endpoint/bucket/prefix` for messages.
+    pub fn describe(&self) -> String {
+        let c = self.inner.client.config();
+        format!("{}/{}/{}", c.endpoint, c.bucket, c.prefix)
+    }
+
+    fn client(&self) -> &UpstreamClient {
+        &self.inner.client
+    }
+
+    fn lock_headers(&self, h: &mut HeaderMap, until: Option<DateTime<Utc>>, legal_hold: bool) {
+        if !self.inner.lock {
+            return;
+        }
+        if let Some(u) = until {
+            h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
+            h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
+        }
+        if legal_hold {
+            h.insert("x-amz-object-lock-legal-hold", HeaderValue::from_static("ON"));
+        }
+    }
+
+    pub async fn begin(&self, id: &str, hints: BlobHints) -> S3Result<UpstreamWriter> {
+        if !super::valid_id(id) {
+            return Err(S3Error::internal(format!("invalid blob id {id}")));
+        }
+        let sink = match hints.len {
+            Some(len) => Sink::Stream { len, started: None },
+            None => {
+                let path = self.inner.spool_dir.join(format!("upstream-{id}.spool"));
+                let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
+                Sink::Spool { path, file: Some(file) }
+            }
+        };
+        Ok(UpstreamWriter { store: self.clone(), id: id.to_string(), hints, written: 0, pending: BytesMut::new(), sink })
+    }
+
+    /// Start the PUT of `<prefix>/<id>` (`len` payload bytes) fed by the returned channel.
+    fn start_put(&self, id: &str, len: u64, hints: &BlobHints) -> Started {
+        let lock_sent = (self.inner.lock && hints.retain_until.is_some()).then(|| (hints.retain_until.unwrap_or_default(), hints.legal_hold));
+        // Lock headers need a digest (AWS): then the body goes aws-chunked with a CRC32 trailer.
+        let framed = lock_sent.is_some();
+        let mut h = HeaderMap::new();
+        h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
+        let wire_len = if framed {
+            h.insert(http::header::CONTENT_ENCODING, HeaderValue::from_static("aws-chunked"));
+            h.insert("x-amz-decoded-content-length", hv(&len.to_string()));
+            h.insert("x-amz-trailer", HeaderValue::from_static("x-amz-checksum-crc32"));
+            h.insert("x-amz-sdk-checksum-algorithm", HeaderValue::from_static("CRC32"));
+            self.lock_headers(&mut h, hints.retain_until, hints.legal_hold);
+            framed_len(len)
+        } else {
+            len
+        };
+        h.insert(http::header::CONTENT_LENGTH, hv(&wire_len.to_string()));
+        let (tx, body) = UpstreamBody::channel(wire_len, framed);
+        let store = self.clone();
+        let key = self.client().key(id);
+        let task = tokio::spawn(async move {
+            let payload = if framed { Payload::StreamingTrailer } else { Payload::Unsigned };
+            let req = store.client().signed(&Method::PUT, &key, "", &h, payload, body)?;
+            let resp = store.client().send_once(req).await?;
+            let status = resp.status();
+            let body = read_limited(resp.into_body(), 1 << 20).await.unwrap_or_default();
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(status_error(status, &body))
+            }
+        });
+        Started { tx, task, lock_sent }
+    }
+
+    /// PUT a small object with a signed payload and Content-MD5 (retried: the body is in memory).
+    async fn put_small(&self, name: &str, body: Bytes, mut h: HeaderMap) -> Result<(), UpstreamError> {
+        h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        h.insert("content-md5", hv(&md5_b64(&body)));
+        h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
+        let key = self.client().key(name);
+        match self.client().small(Method::PUT, &key, "", h, body).await {
+            Ok(_) => Ok(()),
+            // A retried PUT whose first attempt did land: the object is there (never reused key).
+            Err(e) if e.is_status(StatusCode::PRECONDITION_FAILED) => {
+                tracing::warn!(key = %key, "upstream object already exists (If-None-Match); a retried PUT landed twice");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stream `len` bytes from `offset` of blob `id` (a ranged GET).
+    pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
+        if len == 0 {
+            return Ok(futures_util::stream::empty().boxed());
+        }
+        let mut h = HeaderMap::new();
+        h.insert(http::header::RANGE, hv(&format!("bytes={}-{}", offset, offset + len - 1)));
+        let key = self.client().key(id);
+        let resp = self.client().get_stream(&key, h).await.map_err(|e| {
+            if e.is_status(StatusCode::NOT_FOUND) {
+                S3Error::internal(format!("blob {id} is missing upstream ({key}): {e}"))
+            } else {
+                S3Error::from(e)
+            }
+        })?;
+        let body = resp.into_body();
+        let stream = http_body_util::BodyDataStream::new(body).map(|r| r.map_err(|e| std::io::Error::other(format!("upstream read failed: {e}"))));
+        // Never hand out more (or silently fewer) bytes than asked for.
+        let counted = futures_util::stream::unfold((stream.boxed(), len, false), |(mut s, remaining, done)| async move {
+            if done {
+                return None;
+            }
+            match s.next().await {
+                Some(Ok(mut b)) => {
+                    if b.len() as u64 > remaining {
+                        b.truncate(remaining as usize);
+                    }
+                    let left = remaining - b.len() as u64;
+                    Some((Ok(b), (s, left, false)))
+                }
+                Some(Err(e)) => Some((Err(e), (s, 0, true))),
+                None if remaining > 0 => Some((
+                    Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "upstream object is shorter than its record")),
+                    (s, 0, true),
+                )),
+                None => None,
+            }
+        });
+        Ok(counted.boxed())
+    }
+
+    pub async fn exists(&self, id: &str) -> S3Result<bool> {
+        let key = self.client().key(id);
+        match self.client().small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new()).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Destroy an expired version's blob (and its `.meta`).
+    pub async fn remove(&self, id: &str, _proof: &Expired) -> S3Result<()> {
+        self.delete_all(id).await
+    }
+
+    /// Remove a blob that never became a version.
+    pub async fn discard_unreferenced(&self, id: &str) -> S3Result<()> {
+        self.delete_all(id).await
+    }
+
+    async fn delete_all(&self, id: &str) -> S3Result<()> {
+        for name in [id.to_string(), format!("{id}.meta")] {
+            self.delete_key(&name).await?;
+        }
+        Ok(())
+    }
+
+    /// DELETE one upstream object. With upstream Object Lock the bucket is versioned, so every
+    /// version of the key is deleted by id (a plain DELETE would only add a delete marker); the
+    /// upstream refusing (its own retention still running, e.g. clock skew) is logged and leaves an
+    /// orphan for scrub, since the catalog already dropped the version.
+    async fn delete_key(&self, name: &str) -> S3Result<()> {
+        let key = self.client().key(name);
+        if !self.inner.lock {
+            return match self.client().small(Method::DELETE, &key, "", HeaderMap::new(), Bytes::new()).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(()),
+                Err(e) => Err(e.into()),
+            };
+        }
+        let q = format!("prefix={}&versions=", utf8_query(&key));
+        let (_, _, listing) = self.client().small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
+        let text = String::from_utf8_lossy(&listing);
+        for (k, vid) in version_entries(&text) {
+            if k != key {
+                continue;
+            }
+            let q = format!("versionId={}", utf8_query(&vid));
+            match self.client().small(Method::DELETE, &key, &q, HeaderMap::new(), Bytes::new()).await {
+                Ok(_) => {}
+                Err(e) if e.is_status(StatusCode::NOT_FOUND) => {}
+                Err(e) if e.is_status(StatusCode::FORBIDDEN) => {
+                    tracing::warn!(key = %key, version = %vid, error = %e, "upstream still retains this object; left for scrub");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The upstream objects that hold a version's bytes and record.
+    fn objects_of(rec: &VersionRecord) -> Vec<String> {
+        let mut out = Vec::new();
+        match &rec.blob {
+            Some(BlobRef::Single { id }) => out.push(id.clone()),
+            Some(BlobRef::Parts { parts }) => {
+                out.extend(parts.iter().map(|p| p.id.clone()));
+                out.push(rec.version_id.clone());
+            }
+            None => return out,
+        }
+        out.push(format!("{}.meta", rec.version_id));
+        out
+    }
+
+    /// Mirror a retention (extension) into the upstream's Object Lock. No-op without it.
+    pub async fn mirror_retention(&self, rec: &VersionRecord, until: DateTime<Utc>) -> S3Result<()> {
+        if !self.inner.lock {
+            return Ok(());
+        }
+        for name in Self::objects_of(rec) {
+            self.put_retention(&name, until).await?;
+        }
+        Ok(())
+    }
+
+    /// Mirror a legal hold into the upstream's Object Lock. No-op without it.
+    pub async fn mirror_legal_hold(&self, rec: &VersionRecord, on: bool) -> S3Result<()> {
+        if !self.inner.lock {
+            return Ok(());
+        }
+        for name in Self::objects_of(rec) {
+            self.put_legal_hold(&name, on).await?;
+        }
+        Ok(())
+    }
+
+    async fn put_retention(&self, name: &str, until: DateTime<Utc>) -> Result<(), UpstreamError> {
+        let body = format!(
+            "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>COMPLIANCE</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+            format_iso(until)
+        );
+        self.put_config(name, "retention=", Bytes::from(body)).await
+    }
+
+    async fn put_legal_hold(&self, name: &str, on: bool) -> Result<(), UpstreamError> {
+        let body = format!(
+            "<LegalHold xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>{}</Status></LegalHold>",
+            if on { "ON" } else { "OFF" }
+        );
+        self.put_config(name, "legal-hold=", Bytes::from(body)).await
+    }
+
+    async fn put_config(&self, name: &str, query: &str, body: Bytes) -> Result<(), UpstreamError> {
+        let mut h = HeaderMap::new();
+        h.insert("content-md5", hv(&md5_b64(&body)));
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
+        let key = self.client().key(name);
+        self.client().small(Method::PUT, &key, query, h, body).await.map(|_| ())
+    }
+
+    /// After the bytes of a blob are stored: write its `.meta` and mirror the final lock state.
+    async fn finish_record(&self, id: &str, sidecar: &[u8], lock_sent: Option<(DateTime<Utc>, bool)>) -> Result<(), UpstreamError> {
+        if sidecar.is_empty() {
+            return Ok(());
+        }
+        let rec: Option<VersionRecord> = crate::store::records::decode(sidecar);
+        let until = rec.as_ref().and_then(|r| r.retention).map(|r| r.retain_until());
+        let legal_hold = rec.as_ref().is_some_and(|r| r.legal_hold);
+        if self.inner.lock {
+            if let Some(rec) = &rec {
+                // The data objects first: parts and copies carry no lock headers yet, and a single
+                // PUT carried the first decision's date, which the commit decision may extend.
+                let mut data = Self::objects_of(rec);
+                data.pop(); // the .meta is written below with its lock headers
+                for name in data {
+                    let sent = if name == id { lock_sent } else { None };
+                    if let Some(u) = until {
+                        if sent.is_none_or(|(s, _)| u > s) {
+                            self.put_retention(&name, u).await?;
+                        }
+                    }
+                    if legal_hold && !sent.is_some_and(|(_, lh)| lh) {
+                        self.put_legal_hold(&name, true).await?;
+                    }
+                }
+            }
+        }
+        let mut h = HeaderMap::new();
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
+        if sidecar.len() > 5 {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&sidecar[5..]);
+            if b64.len() <= META_HEADER_MAX {
+                h.insert(HeaderName::from_static("x-amz-meta-wormgate-record"), hv(&b64));
+            }
+        }
+        self.lock_headers(&mut h, until, legal_hold);
+        self.put_small(&format!("{id}.meta"), Bytes::copy_from_slice(sidecar), h).await
+    }
+}
+
+/// Percent-encode a query value.
+fn utf8_query(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SET).to_string()
+}
+
+/// (key, version id) of every `<Version>` and `<DeleteMarker>` in a ListObjectVersions answer.
+fn version_entries(doc: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for tag in ["Version", "DeleteMarker"] {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let mut rest = doc;
+        while let Some(s) = rest.find(&open) {
+            let after = &rest[s + open.len()..];
+            let Some(e) = after.find(&close) else { break };
+            let item = &after[..e];
+            if let (Some(k), Some(v)) = (xml_text(item, "Key"), xml_text(item, "VersionId")) {
+                out.push((k, v));
+            }
+            rest = &after[e + close.len()..];
+        }
+    }
+    out
+}
+
+impl UpstreamWriter {
+    pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+        self.written += data.len() as u64;
+        match &mut self.sink {
+            Sink::Spool { file, .. } => {
+                let f = file.as_mut().ok_or_else(|| S3Error::internal("spool file closed"))?;
+                f.write_all(data).await?;
+                Ok(())
+            }
+            Sink::Stream { len, .. } => {
+                if self.written > *len {
+                    return Err(S3Error::internal(format!("blob {} received more bytes than announced ({len})", self.id)));
+                }
+                self.pending.extend_from_slice(data);
+                // Send full chunks, always holding the newest one back until commit.
+                while self.pending.len() > CHUNK {
+                    let chunk = self.pending.split_to(CHUNK).freeze();
+                    self.send(chunk).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Send one chunk into the PUT (starting it if needed); a failed PUT reports its error here.
+    async fn send(&mut self, chunk: Bytes) -> S3Result<()> {
+        let Sink::Stream { len, started } = &mut self.sink else {
+            return Err(S3Error::internal("not a streaming writer"));
+        };
+        if started.is_none() {
+            *started = Some(self.store.start_put(&self.id, *len, &self.hints));
+        }
+        let st = started.as_mut().expect("started");
+        if st.tx.send(Msg::Data(chunk)).await.is_err() {
+            // The request ended early: its own error says why.
+            let st = started.take().expect("started");
+            return Err(match st.task.await {
+                Ok(Err(e)) => e.into(),
+                Ok(Ok(())) => S3Error::internal(format!("upstream PUT of blob {} ended before its body", self.id)),
+                Err(e) => S3Error::internal(format!("upstream PUT task failed: {e}")),
+            });
+        }
+        Ok(())
+    }
+
+    /// Make the blob durable upstream, then write its record (`.meta`) and mirror the lock state.
+    pub async fn commit(mut self, sidecar: &[u8]) -> S3Result<()> {
+        if let Sink::Stream { len, .. } = &self.sink {
+            if self.written != *len {
+                let msg = format!("blob {}: {} bytes written, {len} announced", self.id, self.written);
+                self.abort().await;
+                return Err(S3Error::internal(msg));
+            }
+        }
+        let lock_sent = if let Sink::Spool { path, file } = &mut self.sink {
+            let path = path.clone();
+            if let Some(mut f) = file.take() {
+                f.flush().await?;
+            }
+            let res = self.upload_spool(&path).await;
+            let _ = tokio::fs::remove_file(&path).await;
+            res?
+        } else {
+            let rest = std::mem::take(&mut self.pending).freeze();
+            if !rest.is_empty() {
+                self.send(rest).await?;
+            }
+            let Sink::Stream { len, started } = &mut self.sink else {
+                return Err(S3Error::internal("not a streaming writer"));
+            };
+            // A zero-length blob starts its PUT only now.
+            let st = match started.take() {
+                Some(st) => st,
+                None => self.store.start_put(&self.id, *len, &self.hints),
+            };
+            let _ = st.tx.send(Msg::End).await;
+            match st.task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(e) => return Err(S3Error::internal(format!("upstream PUT task failed: {e}"))),
+            }
+            st.lock_sent
+        };
+        self.store.finish_record(&self.id, sidecar, lock_sent).await.map_err(S3Error::from)
+    }
+
+    /// Send a spooled blob (retried: the file can be read again).
+    async fn upload_spool(&self, path: &std::path::Path) -> S3Result<Option<(DateTime<Utc>, bool)>> {
+        let len = tokio::fs::metadata(path).await?.len();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let st = self.store.start_put(&self.id, len, &self.hints);
+            let lock_sent = st.lock_sent;
+            let mut f = tokio::fs::File::open(path).await?;
+            let mut feed_ok = true;
+            loop {
+                let mut buf = BytesMut::zeroed(CHUNK);
+                let mut filled = 0;
+                while filled < CHUNK {
+                    let n = f.read(&mut buf[filled..]).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
+                    break;
+                }
+                buf.truncate(filled);
+                if st.tx.send(Msg::Data(buf.freeze())).await.is_err() {
+                    feed_ok = false;
+                    break;
+                }
+            }
+            if feed_ok {
+                let _ = st.tx.send(Msg::End).await;
+            }
+            let res = st.task.await.map_err(|e| UpstreamError::Other(format!("upstream PUT task failed: {e}")))?;
+            match res {
+                Ok(()) => return Ok(lock_sent),
+                Err(e) if e.retryable() && attempt < 3 => {
+                    tracing::debug!(error = %e, attempt, "upstream PUT of a spooled blob failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) if attempt > 1 && e.is_status(StatusCode::PRECONDITION_FAILED) => return Ok(lock_sent),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Throw the partial blob away: the PUT is made to fail (its last chunk was never sent, so the
+    /// upstream cannot have completed it); a completed one is deleted (best effort).
+    pub async fn abort(self) {
+        match self.sink {
+            Sink::Stream { started: Some(st), .. } => {
+                let _ = st.tx.send(Msg::Abort).await;
+                drop(st.tx);
+                if let Ok(Ok(())) = st.task.await {
+                    let _ = self.store.delete_key(&self.id).await;
+                }
+            }
+            Sink::Stream { started: None, .. } => {}
+            Sink::Spool { path, file } => {
+                drop(file);
+                let _ = tokio::fs::remove_file(&path).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_listing_is_parsed() {
+        let doc = "<ListVersionsResult><Version><Key>p/a</Key><VersionId>1</VersionId></Version>\
+                   <DeleteMarker><Key>p/a</Key><VersionId>2</VersionId></DeleteMarker>\
+                   <Version><Key>p/a.meta</Key><VersionId>3</VersionId></Version></ListVersionsResult>";
+        assert_eq!(
+            version_entries(doc),
+            vec![("p/a".into(), "1".into()), ("p/a.meta".into(), "3".into()), ("p/a".into(), "2".into())]
+        );
+    }
+}

@@ -1,0 +1,467 @@
+//! The evidence subcommands of the `wormgate` binary: `audit verify|export|checkpoint|keygen`,
+//! `scrub`, `report`, `recover`, `time status|confirm`. Offline they read a stopped gateway's
+//! `--data-dir`; with `--endpoint URL` they ask a running gateway's admin API (signed with
+//! `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY`, an auditor or admin key).
+//!
+//! Exit codes: 0 = verified / clean; 1 = a problem was found (broken chain, missing or corrupt
+//! version); 2 = the command could not run (bad arguments, unreadable data, gateway unreachable).
+
+use super::client::{query, AdminClient, ADMIN_PREFIX};
+use super::offline::{audit_dir, open_catalog, read_anchor, OpenError};
+use crate::audit::checkpoint::{generate_signing_key, load_signing_key, public_key_hex, Checkpoint};
+use crate::audit::export::{parse_time_bound, ExportFilter, ExportFormat};
+use crate::audit::verify::{verify, VerifyOptions, VerifyReport};
+use crate::tools::report::ReportFormat;
+use crate::tools::scrub::{ScrubOptions, ScrubReport};
+use clap::{Args, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Exit code: a problem was found.
+pub const EXIT_PROBLEM: i32 = 1;
+/// Exit code: the command could not run.
+pub const EXIT_ERROR: i32 = 2;
+
+/// Where to find the gateway: a data directory (stopped gateway) or an endpoint (running one).
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Data directory of a stopped gateway.
+    #[arg(long, env = "WORMGATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// URL of a running gateway (admin API); keys from WORMGATE_ACCESS_KEY / WORMGATE_SECRET_KEY.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+impl Target {
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("./wormgate-data"))
+    }
+    fn client(&self) -> Result<Option<AdminClient>, String> {
+        self.endpoint.as_deref().map(AdminClient::from_env).transpose()
+    }
+}
+
+/// `wormgate audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Walk the hash chain; print the first broken link; exit 0 (intact) or 1.
+    Verify(VerifyArgs),
+    /// Export records (JSON lines as stored, or CSV).
+    Export(ExportArgs),
+    /// Sign a checkpoint of the chain head now (offline with --signing-key, or ask the gateway).
+    Checkpoint(CheckpointArgs),
+    /// Make a new ed25519 signing key for checkpoints.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// A signed checkpoint the log must still contain (repeatable).
+    #[arg(long)]
+    pub checkpoint: Vec<PathBuf>,
+    /// Checkpoints must be signed by this hex ed25519 public key.
+    #[arg(long)]
+    pub trusted_key: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// From this time on (inclusive): 2024-01-31 or 2024-01-31T12:00:00Z.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Up to this time (exclusive).
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    #[arg(long)]
+    pub bucket: Option<String>,
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Key to sign with (offline).
+    #[arg(long, env = "WORMGATE_AUDIT_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    /// Also write the checkpoint here (to carry it off the box).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key (64 hex characters); must not exist.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScrubArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Only this bucket.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Read at most this many MiB/s (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub rate_mb: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub bucket: Option<String>,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ReportFormat,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Data directory of the stopped gateway whose catalog is lost or corrupt.
+    #[arg(long, env = "WORMGATE_DATA_DIR")]
+    pub data_dir: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wormgate time …`
+#[derive(Debug, Subcommand)]
+pub enum TimeCmd {
+    /// Show wall time, the persisted watermark and any clock alarm.
+    Status(TimeArgs),
+    /// An officer confirms the wall clock is right (clears a forward-jump alarm).
+    Confirm(TimeConfirmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TimeArgs {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct TimeConfirmArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Who confirms (offline; online the signing key's user is recorded).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Free text kept with the confirmation.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start runtime: {e}"))
+}
+
+fn fail(e: impl std::fmt::Display) -> i32 {
+    eprintln!("wormgate: {e}");
+    EXIT_ERROR
+}
+
+fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
+    match out {
+        Some(p) => std::fs::write(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display())),
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(bytes).and_then(|_| so.flush()).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Run `wormgate audit …`.
+pub fn audit(cmd: AuditCmd) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    rt.block_on(async move {
+        match cmd {
+            AuditCmd::Verify(a) => audit_verify(a).await,
+            AuditCmd::Export(a) => audit_export(a).await.map_or_else(fail, |_| 0),
+            AuditCmd::Checkpoint(a) => audit_checkpoint(a).await.map_or_else(fail, |_| 0),
+            AuditCmd::Keygen(a) => keygen(&a.out).map_or_else(fail, |_| 0),
+        }
+    })
+}
+
+fn print_verify(rep: &VerifyReport, json: bool) -> i32 {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rep).unwrap_or_default());
+    } else {
+        print!("{}", rep.render());
+    }
+    if rep.ok {
+        0
+    } else {
+        EXIT_PROBLEM
+    }
+}
+
+async fn audit_verify(a: VerifyArgs) -> i32 {
+    let mut checkpoints = Vec::new();
+    for p in &a.checkpoint {
+        match Checkpoint::load(p) {
+            Ok(c) => checkpoints.push(c),
+            Err(e) => return fail(e),
+        }
+    }
+    let client = match a.target.client() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if let Some(client) = client {
+        // Check the signatures here too: do not take the gateway's word for its own checkpoints.
+        for c in &checkpoints {
+            if let Err(e) = c.verify_signature() {
+                println!("FIRST BROKEN LINK: checkpoint seq {}: {e}", c.seq);
+                return EXIT_PROBLEM;
+            }
+        }
+        let body = if checkpoints.is_empty() { Vec::new() } else { serde_json::to_vec(&checkpoints).unwrap_or_default() };
+        let q = query(&[("trusted_key", a.trusted_key.clone())]);
+        let (method, path) = if body.is_empty() { ("GET", "audit/verify") } else { ("POST", "audit/verify") };
+        return match client.call(method, &format!("{ADMIN_PREFIX}{path}{q}"), body).await {
+            Ok(out) => match serde_json::from_slice::<VerifyReport>(&out) {
+                Ok(rep) => print_verify(&rep, a.json),
+                Err(e) => fail(format!("unexpected answer from the gateway: {e}")),
+            },
+            Err(e) => fail(e),
+        };
+    }
+    let data = a.target.data_dir();
+    let dir = audit_dir(&data);
+    let mut opts = VerifyOptions { checkpoints, trusted_key: a.trusted_key.clone(), ..Default::default() };
+    match open_catalog(&data) {
+        Ok(cat) => opts.anchor = read_anchor(&cat),
+        Err(OpenError::InUse(_)) => {
+            eprintln!("note: the gateway is running: verifying the live trail without the catalog anchor");
+            opts.live = true;
+        }
+        Err(OpenError::Missing(_)) => eprintln!("note: no catalog: verifying without the catalog anchor"),
+        Err(e) => eprintln!("note: {e}: verifying without the catalog anchor"),
+    }
+    match tokio::task::spawn_blocking(move || verify(&dir, &opts)).await {
+        Ok(Ok(rep)) => print_verify(&rep, a.json),
+        Ok(Err(e)) => fail(format!("cannot read the audit trail: {e}")),
+        Err(e) => fail(e),
+    }
+}
+
+async fn audit_export(a: ExportArgs) -> Result<(), String> {
+    let since = a.since.as_deref().map(parse_time_bound).transpose()?;
+    let until = a.until.as_deref().map(parse_time_bound).transpose()?;
+    if let Some(client) = a.target.client()? {
+        let fmt = match a.format {
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Csv => "csv",
+        };
+        let q = query(&[
+            ("since", since.map(crate::lock::retention::format_iso)),
+            ("until", until.map(crate::lock::retention::format_iso)),
+            ("format", Some(fmt.to_string())),
+            ("bucket", a.bucket.clone()),
+            ("key", a.key.clone()),
+        ]);
+        let out = client.call("GET", &format!("{ADMIN_PREFIX}audit/export{q}"), Vec::new()).await?;
+        return write_out(a.out.as_deref(), &out);
+    }
+    let dir = audit_dir(&a.target.data_dir());
+    if !dir.exists() {
+        return Err(format!("no audit trail at {}", dir.display()));
+    }
+    let filter = ExportFilter { since, until, bucket: a.bucket.clone(), key: a.key.clone() };
+    let mut buf: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let n = crate::audit::export::export(&dir, &filter, a.format, &mut buf).map_err(|e| e.to_string())?;
+    drop(buf);
+    eprintln!("{n} records exported");
+    Ok(())
+}
+
+async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
+    let c = if let Some(client) = a.target.client()? {
+        let out = client.call("POST", &format!("{ADMIN_PREFIX}audit/checkpoint"), Vec::new()).await?;
+        let c: Checkpoint = serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"))?;
+        c.verify_signature()?;
+        c
+    } else {
+        let key_path = a.signing_key.as_ref().ok_or("offline checkpoints need --signing-key FILE")?;
+        let key = load_signing_key(key_path)?;
+        let dir = audit_dir(&a.target.data_dir());
+        let all = crate::audit::chain::read_all(&dir).map_err(|e| format!("cannot read the audit trail: {e}"))?;
+        let (seq, head) = all.last().map(|(_, r)| (r.seq, r.hash.clone())).ok_or("the audit trail is empty")?;
+        let time = crate::lock::retention::format_iso(chrono::Utc::now());
+        let c = Checkpoint::sign(&key, seq, &head, &time);
+        let path = c.store(&dir).map_err(|e| format!("cannot store the checkpoint: {e}"))?;
+        eprintln!("stored {}", path.display());
+        c
+    };
+    let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())? + "\n";
+    if let Some(p) = &a.out {
+        std::fs::write(p, &text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        eprintln!("checkpoint seq {} written to {}", c.seq, p.display());
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
+fn keygen(out: &Path) -> Result<(), String> {
+    let key = generate_signing_key().map_err(|e| format!("no randomness: {e}"))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    f.write_all(format!("{}\n", hex::encode(key.to_bytes())).as_bytes()).map_err(|e| e.to_string())?;
+    println!("{}", public_key_hex(&key));
+    eprintln!("private key written to {}; the line above is its public key (give it to verifiers)", out.display());
+    Ok(())
+}
+
+/// Run `wormgate scrub`.
+pub fn scrub(a: ScrubArgs) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    let res: Result<ScrubReport, String> = rt.block_on(async {
+        let rate = (a.rate_mb > 0).then_some(a.rate_mb * 1024 * 1024);
+        if let Some(client) = a.target.client()? {
+            let q = query(&[("bucket", a.bucket.clone()), ("rate_mb", Some(a.rate_mb.to_string()))]);
+            let out = client.call("POST", &format!("{ADMIN_PREFIX}scrub{q}"), Vec::new()).await?;
+            return serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"));
+        }
+        let data = a.target.data_dir();
+        let cat = open_catalog(&data).map_err(|e| e.to_string())?;
+        let opts = ScrubOptions { bucket: a.bucket.clone(), rate_bytes_per_s: rate, min_age: std::time::Duration::ZERO };
+        crate::tools::scrub::scrub(&cat, &data, &opts)
+    });
+    match res {
+        Err(e) => fail(e),
+        Ok(rep) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
+            } else {
+                print!("{}", rep.render());
+            }
+            if rep.ok {
+                0
+            } else {
+                EXIT_PROBLEM
+            }
+        }
+    }
+}
+
+/// Run `wormgate report`.
+pub fn report(a: ReportArgs) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    let res: Result<Vec<u8>, String> = rt.block_on(async {
+        if let Some(client) = a.target.client()? {
+            let fmt = match a.format {
+                ReportFormat::Csv => "csv",
+                ReportFormat::Json => "json",
+            };
+            let q = query(&[("bucket", a.bucket.clone()), ("format", Some(fmt.into()))]);
+            return client.call("GET", &format!("{ADMIN_PREFIX}report{q}"), Vec::new()).await;
+        }
+        let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
+        let rows = crate::tools::report::rows(&cat, a.bucket.as_deref())?;
+        Ok(crate::tools::report::render(&rows, a.format).into_bytes())
+    });
+    match res.and_then(|b| write_out(a.out.as_deref(), &b)) {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+/// Run `wormgate recover`.
+pub fn recover(a: RecoverArgs) -> i32 {
+    match crate::tools::recover::recover(&a.data_dir) {
+        Ok(rep) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
+            } else {
+                print!("{}", rep.render());
+            }
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Run `wormgate time …`.
+pub fn time(cmd: TimeCmd) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    let res: Result<String, String> = rt.block_on(async {
+        match cmd {
+            TimeCmd::Status(a) => {
+                if let Some(client) = a.target.client()? {
+                    let out = client.call("GET", &format!("{ADMIN_PREFIX}time"), Vec::new()).await?;
+                    return Ok(String::from_utf8_lossy(&out).to_string());
+                }
+                let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
+                let st = crate::tools::timecmd::offline_status(&cat)?;
+                Ok(serde_json::to_string_pretty(&st).unwrap_or_default() + "\n")
+            }
+            TimeCmd::Confirm(a) => {
+                if let Some(client) = a.target.client()? {
+                    let out = client.call("POST", &format!("{ADMIN_PREFIX}time/confirm"), Vec::new()).await?;
+                    return Ok(String::from_utf8_lossy(&out).to_string());
+                }
+                let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
+                let by = a.by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+                let c = crate::tools::timecmd::confirm_offline(&cat, &by, a.note.clone())?;
+                Ok(format!(
+                    "confirmation stored for the next start (valid 24 h, for watermark {} ms); it will be audited then\n{}\n",
+                    c.watermark_ms,
+                    serde_json::to_string_pretty(&c).unwrap_or_default()
+                ))
+            }
+        }
+    });
+    match res {
+        Ok(s) => {
+            print!("{s}");
+            0
+        }
+        Err(e) => fail(e),
+    }
+}

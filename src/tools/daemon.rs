@@ -1,0 +1,178 @@
+//! The evidence side of `wormgate serve`: the audit trail with its head anchored in the catalog,
+//! the alarm sink, an offline time confirmation taken at start, and the background loops — clock
+//! monitor, catalog totals for `/metrics`, periodic scrub, signed checkpoints.
+
+use super::offline::write_anchor;
+use crate::audit::alarm::{self, ClockMonitor};
+use crate::audit::checkpoint::{load_signing_key, public_key_hex};
+use crate::audit::{AuditEvent, AuditLog, AuditOptions};
+use crate::config::Config;
+use crate::gateway::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, Gateway};
+use crate::store::Catalog;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// State key: when the last background scrub finished (ms), so restarts do not postpone it forever.
+const LAST_SCRUB_KEY: &[u8] = b"scrub.last_finished_ms";
+
+/// Open the audit trail of `cfg`, anchoring its head in the catalog `state` tree after every batch.
+pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, String> {
+    let state = catalog.state().clone();
+    let opts = AuditOptions {
+        segment_bytes: cfg.evidence.audit_segment_bytes,
+        head_log_every: cfg.evidence.audit_head_every,
+        anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
+    };
+    AuditLog::open_with(&super::offline::audit_dir(&cfg.data_dir), opts).map_err(|e| format!("cannot open audit trail: {e}"))
+}
+
+fn iso_now(gw: &Gateway) -> String {
+    crate::lock::retention::format_iso(gw.clock.now().at())
+}
+
+/// Everything to do once the gateway exists (before it listens).
+pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
+    let ev = &cfg.evidence;
+    let signing_key = match &ev.audit_signing_key {
+        Some(p) => {
+            let k = load_signing_key(p)?;
+            println!("audit checkpoints signed with ed25519 key {}", public_key_hex(&k));
+            Some(Arc::new(k))
+        }
+        None => None,
+    };
+    let _ = gw.admin.set(AdminSettings {
+        metrics_anonymous: ev.metrics_anonymous,
+        metrics_token: ev.metrics_token.clone(),
+        signing_key: signing_key.clone(),
+        scrub_rate: ev.scrub_rate,
+    });
+    crate::metrics::mark_started();
+    alarm::install(gw.audit.clone(), Some(gw.clock.clone()));
+    let (seq, head) = gw.audit.head();
+    tracing::info!(audit_seq = seq, audit_head = %head, "audit chain head at start");
+
+    // A confirmation an officer stored with `wormgate time confirm --data-dir` while we were stopped.
+    let watermark = gw.catalog.watermark_ms().map_err(|e| e.to_string())?;
+    if let Some((c, applied)) = super::timecmd::take_pending(&gw.catalog, &gw.clock, watermark) {
+        let mut e = AuditEvent::internal(if applied { "TimeConfirm" } else { "TimeConfirmIgnored" }, iso_now(gw));
+        e.principal = Some(c.by.clone());
+        e.detail = Some(format!(
+            "offline confirmation made at wall time {} ms for watermark {} ms{}{}",
+            c.wall_ms,
+            c.watermark_ms,
+            if applied { "" } else { ": stale or made for another watermark, not applied" },
+            c.note.as_deref().map(|n| format!("; note: {n}")).unwrap_or_default()
+        ));
+        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+    }
+
+    // Clock monitor: alarm transitions → audit + metrics.
+    {
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            let mut mon = ClockMonitor::default();
+            loop {
+                if let Some(e) = mon.poll(&gw.clock) {
+                    if let Err(err) = gw.audit.append(e).await {
+                        tracing::error!(error = %err, "cannot audit a clock alarm");
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    // Catalog totals for /metrics.
+    {
+        let gw = gw.clone();
+        let every = ev.stats_interval.to_std().unwrap_or(Duration::from_secs(300));
+        tokio::spawn(async move {
+            loop {
+                let (cat, now_ms) = (gw.catalog.clone(), gw.clock.now().at().timestamp_millis());
+                if let Ok(s) = tokio::task::spawn_blocking(move || super::stats::compute(&cat, now_ms)).await {
+                    crate::metrics::set_retention_stats(s);
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    // Background scrub.
+    if let (Some(interval), crate::store::BlobStore::Disk(d)) = (ev.scrub_interval, &gw.blobs) {
+        let (gw, root, rate) = (gw.clone(), d.root().to_path_buf(), ev.scrub_rate);
+        let interval_ms = interval.num_milliseconds().max(1000);
+        tokio::spawn(async move {
+            loop {
+                let last = gw
+                    .catalog
+                    .state()
+                    .get(LAST_SCRUB_KEY)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
+                let now = chrono::Utc::now().timestamp_millis();
+                // Never scrubbed: first run five minutes after start (or sooner for short intervals).
+                let due = last.map(|l| l + interval_ms).unwrap_or(now + interval_ms.min(300_000));
+                if due > now {
+                    tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
+                }
+                let opts = super::scrub::ScrubOptions { bucket: None, rate_bytes_per_s: rate, min_age: Duration::from_secs(3600) };
+                let mut e = AuditEvent::internal("BackgroundScrub", iso_now(&gw));
+                match run_scrub(gw.catalog.clone(), root.clone(), opts).await {
+                    Ok(rep) => {
+                        if !rep.ok {
+                            tracing::error!(missing = rep.missing, corrupt = rep.corrupt, "scrub found missing or corrupt versions");
+                            e.decision = "alarm".into();
+                            e.rule = Some("scrub_integrity".into());
+                        } else {
+                            tracing::info!(versions = rep.checked_versions, bytes = rep.checked_bytes, unreferenced = rep.unreferenced, "scrub finished");
+                        }
+                        e.detail = Some(scrub_detail(&rep));
+                    }
+                    Err(err) => {
+                        e.decision = "error".into();
+                        e.detail = Some(format!("scrub failed: {err}"));
+                    }
+                }
+                e.time = iso_now(&gw);
+                if let Err(err) = gw.audit.append(e).await {
+                    tracing::error!(error = %err, "cannot audit a scrub");
+                }
+                let _ = gw.catalog.state().insert(LAST_SCRUB_KEY, &chrono::Utc::now().timestamp_millis().to_be_bytes());
+            }
+        });
+    }
+
+    // Signed checkpoints.
+    if let (Some(key), Some(interval)) = (signing_key, ev.checkpoint_interval) {
+        let gw = gw.clone();
+        let every = interval.to_std().unwrap_or(Duration::from_secs(3600));
+        tokio::spawn(async move {
+            let mut last_seq = 0;
+            loop {
+                tokio::time::sleep(every).await;
+                let (seq, _) = gw.audit.head();
+                if seq == last_seq {
+                    continue;
+                }
+                match sign_checkpoint(&gw.audit, &key, &gw.clock).await {
+                    Ok(c) => last_seq = c.seq + 1, // the checkpoint's own record
+                    Err(e) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// At shutdown: a final checkpoint (when a key is configured).
+pub async fn stop(gw: &Arc<Gateway>) {
+    if let Some(key) = gw.admin.get().and_then(|s| s.signing_key.clone()) {
+        if let Err(e) = sign_checkpoint(&gw.audit, &key, &gw.clock).await {
+            tracing::error!(error = %e, "cannot sign the final audit checkpoint");
+        }
+    }
+    let (seq, head) = gw.audit.head();
+    tracing::info!(audit_seq = seq, audit_head = %head, "audit chain head at shutdown");
+}
