@@ -439,7 +439,10 @@ impl EvidenceConfig {
     /// Flags/env over the `[evidence]` table.
     pub fn load(args: &EvidenceArgs, file: Option<&EvidenceArgs>) -> Result<EvidenceConfig, String> {
         let f = file.cloned().unwrap_or_default();
-        let audit_segment_bytes = args.audit_segment_bytes.or(f.audit_segment_bytes).unwrap_or(64 * 1024 * 1024);
+        let audit_segment_bytes = args
+            .audit_segment_bytes
+            .or(f.audit_segment_bytes)
+            .unwrap_or(64 * 1024 * 1024);
         if audit_segment_bytes < 4096 {
             return Err("--audit-segment-bytes must be at least 4096".into());
         }
@@ -465,8 +468,13 @@ impl EvidenceConfig {
             scrub_rate: (scrub_rate_mb > 0).then_some(scrub_rate_mb * 1024 * 1024),
             metrics_anonymous: args.metrics_anonymous.or(f.metrics_anonymous).unwrap_or(false),
             metrics_token: token,
-            stats_interval: parse_duration(args.stats_interval.as_deref().or(f.stats_interval.as_deref()).unwrap_or("5m"))
-                .map_err(|e| format!("--stats-interval {e}"))?,
+            stats_interval: parse_duration(
+                args.stats_interval
+                    .as_deref()
+                    .or(f.stats_interval.as_deref())
+                    .unwrap_or("5m"),
+            )
+            .map_err(|e| format!("--stats-interval {e}"))?,
         })
     }
 }

@@ -56,7 +56,10 @@ fn main() {
     let tools_logging = || {
         use tracing_subscriber::EnvFilter;
         let filter = EnvFilter::try_from_env("WORMGATE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
     };
     let code = match cli.command {
         Command::Audit(c) => {

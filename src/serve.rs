@@ -36,9 +36,17 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             println!(
                 "upstream: {} (object lock {})",
                 u.describe(),
-                if u.upstream_lock() { "enabled: retention mirrored" } else { "not enabled" }
+                if u.upstream_lock() {
+                    "enabled: retention mirrored"
+                } else {
+                    "not enabled"
+                }
             );
-            let g = if u.upstream_lock() { "gateway lock + upstream lock" } else { "gateway lock only" };
+            let g = if u.upstream_lock() {
+                "gateway lock + upstream lock"
+            } else {
+                "gateway lock only"
+            };
             (BlobStore::Upstream(u), g)
         }
     };

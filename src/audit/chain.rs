@@ -355,7 +355,11 @@ impl AuditLog {
     pub fn open_with(dir: &Path, opts: AuditOptions) -> S3Result<AuditLog> {
         std::fs::create_dir_all(dir)?;
         // One writer per trail: a second one would fork the chain.
-        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK"))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))?;
         // (A writer of this process that was just dropped releases it when its thread ends.)
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         while let Err(e) = lock.try_lock() {

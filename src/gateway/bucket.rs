@@ -2,9 +2,9 @@
 //! turned off.
 
 use super::body::read_xml;
-use super::util::{deny, iso_ms};
+use super::util::iso_ms;
 use super::{Ctx, Gateway};
-use crate::lock::{decide, DefaultRetention, Permit, Request as LockRequest, RequestedMode};
+use crate::lock::{DefaultRetention, Permit, Request as LockRequest, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::parse::validate_bucket_name;
 use crate::s3::respond::Reply;
@@ -81,17 +81,12 @@ impl Gateway {
         self.require_bucket(bucket)?;
         let _all = self.locks.all().await;
         let has_versions = self.catalog.bucket_has_versions(bucket)? || self.bucket_has_uploads(bucket)?;
-        match decide(
-            &LockRequest::DeleteBucket { has_versions },
-            &self.policy,
-            self.clock.now(),
-        ) {
-            Ok(Permit::DeleteBucket) => {
+        match self.permit(&LockRequest::DeleteBucket { has_versions }, ctx)? {
+            Permit::DeleteBucket => {
                 self.catalog.delete_bucket(bucket).await?;
                 Ok(Reply::empty(StatusCode::NO_CONTENT))
             }
-            Ok(p) => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
-            Err(d) => Err(deny(ctx, d)),
+            p => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
         }
     }
 
@@ -138,8 +133,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let text = read_xml(parts, body, ctx).await?;
-        let doc: VersioningConfigurationIn = xml::from_xml("VersioningConfiguration", &text)?;
+        let doc: VersioningConfigurationIn = self.read_doc("VersioningConfiguration", parts, body, ctx).await?;
         if doc.mfa_delete.as_deref() == Some("Enabled") {
             return Err(S3Error::new(
                 S3Code::NotImplemented,
@@ -151,7 +145,7 @@ impl Gateway {
             Some("Suspended") => false,
             _ => return Err(S3Error::malformed_xml("Status must be Enabled or Suspended")),
         };
-        decide(&LockRequest::SetVersioning { enabled }, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        self.permit(&LockRequest::SetVersioning { enabled }, ctx)?;
         Ok(Reply::empty(StatusCode::OK))
     }
 
@@ -188,8 +182,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let mut b = self.require_bucket(bucket)?;
-        let text = read_xml(parts, body, ctx).await?;
-        let doc: ObjectLockConfigurationIn = xml::from_xml("ObjectLockConfiguration", &text)?;
+        let doc: ObjectLockConfigurationIn = self.read_doc("ObjectLockConfiguration", parts, body, ctx).await?;
         if doc.object_lock_enabled.as_deref() != Some("Enabled") {
             return Err(S3Error::malformed_xml(
                 "ObjectLockEnabled must be Enabled: Object Lock cannot be disabled",
@@ -202,12 +195,8 @@ impl Gateway {
                 Some(dr) => parse_default_retention(dr)?,
             },
         };
-        match decide(
-            &LockRequest::PutLockConfiguration { mode, period },
-            &self.policy,
-            self.clock.now(),
-        ) {
-            Ok(Permit::SetLockConfiguration(p)) => {
+        match self.permit(&LockRequest::PutLockConfiguration { mode, period }, ctx)? {
+            Permit::SetLockConfiguration(p) => {
                 let _all = self.locks.key(bucket, "").await;
                 b.default_retention = p;
                 self.catalog.update_bucket(&b).await?;
@@ -216,8 +205,7 @@ impl Gateway {
                     .push(crate::audit::Change::BucketDefaultRetention { rule: p });
                 Ok(Reply::empty(StatusCode::OK))
             }
-            Ok(p) => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
-            Err(d) => Err(deny(ctx, d)),
+            p => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
         }
     }
 }

@@ -4,7 +4,7 @@ use super::util::{iso_ms, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
-use crate::lock::{decide, Request as LockRequest};
+use crate::lock::Request as LockRequest;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
@@ -65,7 +65,10 @@ impl Gateway {
         alg: ChecksumAlgorithm,
     ) -> S3Result<(ComputedDigests, BlobWriter)> {
         let mut body = self.object_stream(src, start, len)?;
-        let mut writer = self.blobs.begin(id, crate::store::blob::BlobHints::len(Some(len))).await?;
+        let mut writer = self
+            .blobs
+            .begin(id, crate::store::blob::BlobHints::len(Some(len)))
+            .await?;
         let mut digests = IngestDigests::new(Some(alg));
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
@@ -116,7 +119,7 @@ impl Gateway {
             bucket_default: dest.default_retention,
             has_client_digest: true,
         };
-        decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| super::util::deny(ctx, d))?;
+        self.permit(&lock_req, ctx)?;
         self.check_write_conditions(bucket, key, write)?;
         let alg = crate::s3::parse::single_header(&parts.headers, "x-amz-checksum-algorithm")?
             .and_then(ChecksumAlgorithm::parse)

@@ -45,8 +45,7 @@ impl Gateway {
         let tags: BTreeMap<String, String> = match body {
             None => BTreeMap::new(),
             Some((parts, body)) => {
-                let text = read_xml(parts, body, ctx).await?;
-                let doc: TaggingIn = xml::from_xml("Tagging", &text)?;
+                let doc: TaggingIn = self.read_doc("Tagging", parts, body, ctx).await?;
                 let list: Vec<(String, String)> = doc
                     .tag_set
                     .map(|t| t.tags)

@@ -1,10 +1,9 @@
 //! Per-version lock operations: Get/PutObjectRetention, Get/PutObjectLegalHold.
 
-use super::body::read_xml;
-use super::util::{deny, target_state};
+use super::util::target_state;
 use super::{Ctx, Gateway};
 use crate::lock::retention::{format_iso, parse_iso};
-use crate::lock::{decide, Permit, Request as LockRequest, RequestedMode};
+use crate::lock::{Permit, Request as LockRequest, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::s3::respond::Reply;
@@ -51,8 +50,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let text = read_xml(parts, body, ctx).await?;
-        let doc: RetentionIn = xml::from_xml("Retention", &text)?;
+        let doc: RetentionIn = self.read_doc("Retention", parts, body, ctx).await?;
         let mode = doc
             .mode
             .as_deref()
@@ -71,16 +69,14 @@ impl Gateway {
         let _g = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
         ctx.audit.version_id = Some(entry_version_id(&entry));
-        let permit = decide(
+        let permit = self.permit(
             &LockRequest::PutRetention {
                 target: target_state(&entry),
                 mode,
                 retain_until,
             },
-            &self.policy,
-            self.clock.now(),
-        )
-        .map_err(|d| deny(ctx, d))?;
+            ctx,
+        )?;
         let (Permit::SetRetention(ret), VersionEntry::Ok(mut rec)) = (permit, entry) else {
             return Err(S3Error::internal("unexpected permit for PutObjectRetention"));
         };
@@ -102,8 +98,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let text = read_xml(parts, body, ctx).await?;
-        let doc: LegalHoldIn = xml::from_xml("LegalHold", &text)?;
+        let doc: LegalHoldIn = self.read_doc("LegalHold", parts, body, ctx).await?;
         let on = match doc.status.as_deref().map(str::trim) {
             Some("ON") => true,
             Some("OFF") => false,
@@ -112,15 +107,13 @@ impl Gateway {
         let _g = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
         ctx.audit.version_id = Some(entry_version_id(&entry));
-        let permit = decide(
+        let permit = self.permit(
             &LockRequest::PutLegalHold {
                 target: target_state(&entry),
                 on,
             },
-            &self.policy,
-            self.clock.now(),
-        )
-        .map_err(|d| deny(ctx, d))?;
+            ctx,
+        )?;
         let (Permit::SetLegalHold(on), VersionEntry::Ok(mut rec)) = (permit, entry) else {
             return Err(S3Error::internal("unexpected permit for PutObjectLegalHold"));
         };

@@ -327,14 +327,19 @@ fn hoist_presigned_headers(parts: &mut http::request::Parts) {
     if !query.contains("Signature=") {
         return;
     }
-    let Ok(q) = crate::s3::parse::Query::parse(query) else { return };
+    let Ok(q) = crate::s3::parse::Query::parse(query) else {
+        return;
+    };
     for (name, value) in q.pairs() {
         let lower = name.to_ascii_lowercase();
         let is_header = lower.starts_with("x-amz-") || lower == "content-md5" || lower == "content-type";
         if !is_header || AUTH_PARAMS.contains(&lower.as_str()) || parts.headers.contains_key(lower.as_str()) {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(lower.as_bytes()), http::HeaderValue::from_str(value)) {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(lower.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
             parts.headers.insert(n, v);
         }
     }

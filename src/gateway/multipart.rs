@@ -1,13 +1,13 @@
 //! Multipart uploads. Parts are blobs of their own; completion writes no object bytes again — the
 //! version is a manifest of its part blobs, committed atomically with the removal of the upload.
 
-use super::body::{ingest, read_xml, require_length};
+use super::body::{ingest, require_length};
 use super::bucket::owner;
-use super::util::{deny, iso_ms, quoted};
+use super::util::{iso_ms, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::{b64, b64_decode, ChecksumAlgorithm, ExpectedDigests};
-use crate::lock::{decide, LockHeaders, Request as LockRequest, RequestedMode};
+use crate::lock::{LockHeaders, Request as LockRequest, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
 use crate::s3::respond::Reply;
@@ -99,16 +99,14 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let b = self.require_bucket(bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
-        decide(
+        self.permit(
             &LockRequest::CreateVersion {
                 headers: write.lock,
                 bucket_default: b.default_retention,
                 has_client_digest: true,
             },
-            &self.policy,
-            self.clock.now(),
-        )
-        .map_err(|d| deny(ctx, d))?;
+            ctx,
+        )?;
         let ty = match (alg, ty) {
             (Some(a), Some(t)) if t == "FULL_OBJECT" && crc_kind(a).is_none() => {
                 return Err(S3Error::invalid_request(format!(
@@ -209,7 +207,10 @@ impl Gateway {
             ));
         }
         let blob_id = self.part_blob_id(upload_id, part_number)?;
-        let mut writer = self.blobs.begin(&blob_id, crate::store::blob::BlobHints::len(expected.decoded_length)).await?;
+        let mut writer = self
+            .blobs
+            .begin(&blob_id, crate::store::blob::BlobHints::len(expected.decoded_length))
+            .await?;
         let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PART, u.checksum_algorithm).await {
             Ok(c) => c,
             Err(e) => {
@@ -307,8 +308,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;
-        let text = read_xml(parts, body, ctx).await?;
-        let doc: CompleteMultipartUploadIn = xml::from_xml("CompleteMultipartUpload", &text)?;
+        let doc: CompleteMultipartUploadIn = self.read_doc("CompleteMultipartUpload", parts, body, ctx).await?;
         if doc.parts.is_empty() {
             return Err(S3Error::malformed_xml(
                 "CompleteMultipartUpload must list at least one part",
@@ -454,7 +454,10 @@ impl Gateway {
             parts_count: Some(n as u32),
         };
         // The manifest blob carries the record's second copy (for `wormgate recover`); it holds no data.
-        let writer = self.blobs.begin(&version_id, crate::store::blob::BlobHints::len(Some(0))).await?;
+        let writer = self
+            .blobs
+            .begin(&version_id, crate::store::blob::BlobHints::len(Some(0)))
+            .await?;
         let write = WriteHeaders {
             if_none_match_star,
             ..Default::default()

@@ -1,12 +1,12 @@
 //! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
 
-use super::body::{ingest, read_xml, require_length};
-use super::util::{deny, http_date, quoted, target_state};
+use super::body::{ingest, require_length};
+use super::util::{http_date, quoted, target_state};
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::ExpectedDigests;
 use crate::lock::retention::format_iso;
-use crate::lock::{decide, Permit, Request as LockRequest};
+use crate::lock::{Permit, Request as LockRequest};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
@@ -58,7 +58,7 @@ impl Gateway {
             has_client_digest: expected.has_client_digest(),
         };
         // Decide before a single body byte is read (Expect: 100-continue is answered only after this).
-        let first = decide(&lock_req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        let first = self.permit(&lock_req, ctx)?;
         if write.if_none_match_star || write.if_match.is_some() {
             self.check_write_conditions(bucket, key, write)?;
         }
@@ -319,7 +319,7 @@ impl Gateway {
         let _g = self.locks.key(bucket, key).await;
         match version {
             VersionSel::Current => {
-                decide(&LockRequest::AddDeleteMarker, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+                self.permit(&LockRequest::AddDeleteMarker, ctx)?;
                 let seq = self.catalog.next_seq()?;
                 let now = self.clock.now().at();
                 let version_id = make_version_id(now.timestamp_micros(), seq);
@@ -365,14 +365,12 @@ impl Gateway {
                         delete_marker: false,
                     });
                 };
-                let permit = decide(
+                let permit = self.permit(
                     &LockRequest::DeleteVersion {
                         target: target_state(&entry),
                     },
-                    &self.policy,
-                    self.clock.now(),
-                )
-                .map_err(|d| deny(ctx, d))?;
+                    ctx,
+                )?;
                 match (permit, entry) {
                     (Permit::RemoveDeleteMarker, _) => {
                         self.catalog.remove_delete_marker(bucket, key, *seq).await?;
@@ -423,8 +421,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let text = read_xml(parts, body, ctx).await?;
-        let doc: DeleteIn = xml::from_xml("Delete", &text)?;
+        let doc: DeleteIn = self.read_doc("Delete", parts, body, ctx).await?;
         if doc.objects.len() > 1000 {
             return Err(S3Error::malformed_xml("a Delete request may name at most 1000 objects"));
         }
@@ -498,7 +495,9 @@ impl Gateway {
 }
 
 /// Wrap a byte stream so that, when `expected_sha256` is given, the bytes are hashed and a mismatch
-/// ends the stream with an error instead of a clean end.
+/// ends the stream with an error instead of a clean end. The newest chunk is held back until the
+/// next one arrives or the hash is verified, so a client never receives the last byte (and with it a
+/// complete Content-Length body) of bytes that do not match their record.
 fn verify_stream(
     inner: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     expected_sha256: Option<String>,
@@ -506,29 +505,38 @@ fn verify_stream(
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     let hasher = expected_sha256.as_ref().map(|_| sha2::Sha256::new());
     let inner = Box::pin(inner);
+    let held: Option<Bytes> = None;
     futures_util::stream::unfold(
-        (inner, hasher, expected_sha256, label, false),
-        |(mut inner, mut hasher, expected, label, done)| async move {
+        (inner, hasher, expected_sha256, label, held, false),
+        |(mut inner, mut hasher, expected, label, mut held, done)| async move {
             if done {
                 return None;
             }
-            match inner.next().await {
-                Some(Ok(b)) => {
-                    if let Some(h) = hasher.as_mut() {
+            loop {
+                match inner.next().await {
+                    Some(Ok(b)) => {
+                        let Some(h) = hasher.as_mut() else {
+                            return Some((Ok(b), (inner, hasher, expected, label, None, false)));
+                        };
                         h.update(&b);
+                        if let Some(prev) = held.replace(b) {
+                            return Some((Ok(prev), (inner, hasher, expected, label, held, false)));
+                        }
                     }
-                    Some((Ok(b), (inner, hasher, expected, label, false)))
+                    Some(Err(e)) => return Some((Err(e), (inner, hasher, expected, label, None, true))),
+                    None => {
+                        let got = hasher.take().map(|h| hex::encode(h.finalize()));
+                        if let (Some(got), Some(exp)) = (got, expected.as_deref()) {
+                            if got != exp {
+                                crate::audit::alarm::integrity_mismatch(&label, exp, &got);
+                                tracing::error!(object = %label, "integrity alarm: stored bytes do not match the recorded SHA-256; response aborted");
+                                let e = std::io::Error::other(format!("integrity check failed for {label}"));
+                                return Some((Err(e), (inner, None, None, label, None, true)));
+                            }
+                        }
+                        return held.take().map(|b| (Ok(b), (inner, None, expected, label, None, true)));
+                    }
                 }
-                Some(Err(e)) => Some((Err(e), (inner, hasher, expected, label, true))),
-                None => match (hasher.map(|h| hex::encode(h.finalize())), expected.as_deref()) {
-                    (Some(got), Some(exp)) if got != exp => {
-                        crate::audit::alarm::integrity_mismatch(&label, exp, &got);
-                        tracing::error!(object = %label, "integrity alarm: stored bytes do not match the recorded SHA-256; response aborted");
-                        let e = std::io::Error::other(format!("integrity check failed for {label}"));
-                        Some((Err(e), (inner, None, None, label, true)))
-                    }
-                    _ => None,
-                },
             }
         },
     )

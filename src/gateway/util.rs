@@ -149,6 +149,25 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Ask `lock::decide` about `req` at guarded now; a denial is recorded in the audit event.
+    pub(super) fn permit(&self, req: &crate::lock::Request, ctx: &mut Ctx) -> S3Result<crate::lock::Permit> {
+        crate::lock::decide(req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))
+    }
+
+    /// Read and parse a small XML request document whose root element is `root`.
+    pub(super) async fn read_doc<T: serde::de::DeserializeOwned>(
+        &self,
+        root: &str,
+        parts: &http::request::Parts,
+        body: hyper::body::Incoming,
+        ctx: &Ctx,
+    ) -> S3Result<T> {
+        let text = super::body::read_xml(parts, body, ctx).await?;
+        crate::s3::xml::from_xml(root, &text)
+    }
+}
+
 /// Record a lock denial in the audit event and turn it into the client error.
 pub fn deny(ctx: &mut Ctx, d: Denial) -> S3Error {
     ctx.audit.decision = "deny".into();

@@ -183,7 +183,7 @@ pub fn decide(req: &Request, policy: &Policy, now: TrustedNow) -> Result<Permit,
                     date
                 }
                 (None, None) => match bucket_default {
-                    Some(d) => (t + d.duration()).max(floor),
+                    Some(d) => t.checked_add_signed(d.duration()).unwrap_or(DateTime::<Utc>::MAX_UTC).max(floor),
                     None => floor,
                 },
             };

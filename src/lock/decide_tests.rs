@@ -983,7 +983,7 @@ fn put_retention_on_unprotected_version_table() {
 #[test]
 fn put_retention_on_marker_and_corrupt_table() {
     let now = t0();
-    let bodies: [(&str, Option<RequestedMode>, Option<DateTime<Utc>>); 6] = [
+    let bodies = [
         ("COMPLIANCE future", C, Some(now + days(30))),
         ("COMPLIANCE past", C, Some(now - days(1))),
         ("COMPLIANCE beyond cap", C, Some(now + days(MAX_DAYS + 1))),
@@ -1889,7 +1889,7 @@ impl XorShift {
         lo + (self.next() % ((hi - lo) as u64 + 1)) as i64
     }
     fn one_in(&mut self, n: u64) -> bool {
-        self.next() % n == 0
+        self.next().is_multiple_of(n)
     }
     fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[(self.next() % xs.len() as u64) as usize]

@@ -79,10 +79,11 @@ pub enum DefaultRetention {
 impl DefaultRetention {
     /// The period as a duration (a year counts 365 days, as AWS does).
     pub fn duration(self) -> chrono::Duration {
-        match self {
-            DefaultRetention::Days(d) => chrono::Duration::days(i64::from(d)),
-            DefaultRetention::Years(y) => chrono::Duration::days(365 * i64::from(y)),
-        }
+        let days = match self {
+            DefaultRetention::Days(d) => i64::from(d),
+            DefaultRetention::Years(y) => 365 * i64::from(y),
+        };
+        chrono::Duration::try_days(days).unwrap_or(chrono::Duration::MAX)
     }
 }
 

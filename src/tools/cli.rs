@@ -35,7 +35,9 @@ pub struct Target {
 
 impl Target {
     fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("./wormgate-data"))
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./wormgate-data"))
     }
     fn client(&self) -> Result<Option<AdminClient>, String> {
         self.endpoint.as_deref().map(AdminClient::from_env).transpose()
@@ -173,7 +175,10 @@ pub struct TimeConfirmArgs {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start runtime: {e}"))
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))
 }
 
 fn fail(e: impl std::fmt::Display) -> i32 {
@@ -240,9 +245,17 @@ async fn audit_verify(a: VerifyArgs) -> i32 {
                 return EXIT_PROBLEM;
             }
         }
-        let body = if checkpoints.is_empty() { Vec::new() } else { serde_json::to_vec(&checkpoints).unwrap_or_default() };
+        let body = if checkpoints.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&checkpoints).unwrap_or_default()
+        };
         let q = query(&[("trusted_key", a.trusted_key.clone())]);
-        let (method, path) = if body.is_empty() { ("GET", "audit/verify") } else { ("POST", "audit/verify") };
+        let (method, path) = if body.is_empty() {
+            ("GET", "audit/verify")
+        } else {
+            ("POST", "audit/verify")
+        };
         return match client.call(method, &format!("{ADMIN_PREFIX}{path}{q}"), body).await {
             Ok(out) => match serde_json::from_slice::<VerifyReport>(&out) {
                 Ok(rep) => print_verify(&rep, a.json),
@@ -253,7 +266,11 @@ async fn audit_verify(a: VerifyArgs) -> i32 {
     }
     let data = a.target.data_dir();
     let dir = audit_dir(&data);
-    let mut opts = VerifyOptions { checkpoints, trusted_key: a.trusted_key.clone(), ..Default::default() };
+    let mut opts = VerifyOptions {
+        checkpoints,
+        trusted_key: a.trusted_key.clone(),
+        ..Default::default()
+    };
     match open_catalog(&data) {
         Ok(cat) => opts.anchor = read_anchor(&cat),
         Err(OpenError::InUse(_)) => {
@@ -285,14 +302,21 @@ async fn audit_export(a: ExportArgs) -> Result<(), String> {
             ("bucket", a.bucket.clone()),
             ("key", a.key.clone()),
         ]);
-        let out = client.call("GET", &format!("{ADMIN_PREFIX}audit/export{q}"), Vec::new()).await?;
+        let out = client
+            .call("GET", &format!("{ADMIN_PREFIX}audit/export{q}"), Vec::new())
+            .await?;
         return write_out(a.out.as_deref(), &out);
     }
     let dir = audit_dir(&a.target.data_dir());
     if !dir.exists() {
         return Err(format!("no audit trail at {}", dir.display()));
     }
-    let filter = ExportFilter { since, until, bucket: a.bucket.clone(), key: a.key.clone() };
+    let filter = ExportFilter {
+        since,
+        until,
+        bucket: a.bucket.clone(),
+        key: a.key.clone(),
+    };
     let mut buf: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
@@ -307,16 +331,24 @@ async fn audit_export(a: ExportArgs) -> Result<(), String> {
 
 async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
     let c = if let Some(client) = a.target.client()? {
-        let out = client.call("POST", &format!("{ADMIN_PREFIX}audit/checkpoint"), Vec::new()).await?;
+        let out = client
+            .call("POST", &format!("{ADMIN_PREFIX}audit/checkpoint"), Vec::new())
+            .await?;
         let c: Checkpoint = serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"))?;
         c.verify_signature()?;
         c
     } else {
-        let key_path = a.signing_key.as_ref().ok_or("offline checkpoints need --signing-key FILE")?;
+        let key_path = a
+            .signing_key
+            .as_ref()
+            .ok_or("offline checkpoints need --signing-key FILE")?;
         let key = load_signing_key(key_path)?;
         let dir = audit_dir(&a.target.data_dir());
         let all = crate::audit::chain::read_all(&dir).map_err(|e| format!("cannot read the audit trail: {e}"))?;
-        let (seq, head) = all.last().map(|(_, r)| (r.seq, r.hash.clone())).ok_or("the audit trail is empty")?;
+        let (seq, head) = all
+            .last()
+            .map(|(_, r)| (r.seq, r.hash.clone()))
+            .ok_or("the audit trail is empty")?;
         let time = crate::lock::retention::format_iso(chrono::Utc::now());
         let c = Checkpoint::sign(&key, seq, &head, &time);
         let path = c.store(&dir).map_err(|e| format!("cannot store the checkpoint: {e}"))?;
@@ -342,10 +374,16 @@ fn keygen(out: &Path) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    f.write_all(format!("{}\n", hex::encode(key.to_bytes())).as_bytes()).map_err(|e| e.to_string())?;
+    let mut f = opts
+        .open(out)
+        .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    f.write_all(format!("{}\n", hex::encode(key.to_bytes())).as_bytes())
+        .map_err(|e| e.to_string())?;
     println!("{}", public_key_hex(&key));
-    eprintln!("private key written to {}; the line above is its public key (give it to verifiers)", out.display());
+    eprintln!(
+        "private key written to {}; the line above is its public key (give it to verifiers)",
+        out.display()
+    );
     Ok(())
 }
 
@@ -359,12 +397,18 @@ pub fn scrub(a: ScrubArgs) -> i32 {
         let rate = (a.rate_mb > 0).then_some(a.rate_mb * 1024 * 1024);
         if let Some(client) = a.target.client()? {
             let q = query(&[("bucket", a.bucket.clone()), ("rate_mb", Some(a.rate_mb.to_string()))]);
-            let out = client.call("POST", &format!("{ADMIN_PREFIX}scrub{q}"), Vec::new()).await?;
+            let out = client
+                .call("POST", &format!("{ADMIN_PREFIX}scrub{q}"), Vec::new())
+                .await?;
             return serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"));
         }
         let data = a.target.data_dir();
         let cat = open_catalog(&data).map_err(|e| e.to_string())?;
-        let opts = ScrubOptions { bucket: a.bucket.clone(), rate_bytes_per_s: rate, min_age: std::time::Duration::ZERO };
+        let opts = ScrubOptions {
+            bucket: a.bucket.clone(),
+            rate_bytes_per_s: rate,
+            min_age: std::time::Duration::ZERO,
+        };
         crate::tools::scrub::scrub(&cat, &data, &opts)
     });
     match res {
@@ -397,7 +441,9 @@ pub fn report(a: ReportArgs) -> i32 {
                 ReportFormat::Json => "json",
             };
             let q = query(&[("bucket", a.bucket.clone()), ("format", Some(fmt.into()))]);
-            return client.call("GET", &format!("{ADMIN_PREFIX}report{q}"), Vec::new()).await;
+            return client
+                .call("GET", &format!("{ADMIN_PREFIX}report{q}"), Vec::new())
+                .await;
         }
         let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
         let rows = crate::tools::report::rows(&cat, a.bucket.as_deref())?;

@@ -23,7 +23,8 @@ pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, String> {
         head_log_every: cfg.evidence.audit_head_every,
         anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
     };
-    AuditLog::open_with(&super::offline::audit_dir(&cfg.data_dir), opts).map_err(|e| format!("cannot open audit trail: {e}"))
+    AuditLog::open_with(&super::offline::audit_dir(&cfg.data_dir), opts)
+        .map_err(|e| format!("cannot open audit trail: {e}"))
 }
 
 fn iso_now(gw: &Gateway) -> String {
@@ -61,7 +62,11 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
             "offline confirmation made at wall time {} ms for watermark {} ms{}{}",
             c.wall_ms,
             c.watermark_ms,
-            if applied { "" } else { ": stale or made for another watermark, not applied" },
+            if applied {
+                ""
+            } else {
+                ": stale or made for another watermark, not applied"
+            },
             c.note.as_deref().map(|n| format!("; note: {n}")).unwrap_or_default()
         ));
         gw.audit.append(e).await.map_err(|e| e.to_string())?;
@@ -117,16 +122,29 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 if due > now {
                     tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
                 }
-                let opts = super::scrub::ScrubOptions { bucket: None, rate_bytes_per_s: rate, min_age: Duration::from_secs(3600) };
+                let opts = super::scrub::ScrubOptions {
+                    bucket: None,
+                    rate_bytes_per_s: rate,
+                    min_age: Duration::from_secs(3600),
+                };
                 let mut e = AuditEvent::internal("BackgroundScrub", iso_now(&gw));
                 match run_scrub(gw.catalog.clone(), root.clone(), opts).await {
                     Ok(rep) => {
                         if !rep.ok {
-                            tracing::error!(missing = rep.missing, corrupt = rep.corrupt, "scrub found missing or corrupt versions");
+                            tracing::error!(
+                                missing = rep.missing,
+                                corrupt = rep.corrupt,
+                                "scrub found missing or corrupt versions"
+                            );
                             e.decision = "alarm".into();
                             e.rule = Some("scrub_integrity".into());
                         } else {
-                            tracing::info!(versions = rep.checked_versions, bytes = rep.checked_bytes, unreferenced = rep.unreferenced, "scrub finished");
+                            tracing::info!(
+                                versions = rep.checked_versions,
+                                bytes = rep.checked_bytes,
+                                unreferenced = rep.unreferenced,
+                                "scrub finished"
+                            );
                         }
                         e.detail = Some(scrub_detail(&rep));
                     }
@@ -139,7 +157,10 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 if let Err(err) = gw.audit.append(e).await {
                     tracing::error!(error = %err, "cannot audit a scrub");
                 }
-                let _ = gw.catalog.state().insert(LAST_SCRUB_KEY, &chrono::Utc::now().timestamp_millis().to_be_bytes());
+                let _ = gw
+                    .catalog
+                    .state()
+                    .insert(LAST_SCRUB_KEY, &chrono::Utc::now().timestamp_millis().to_be_bytes());
             }
         });
     }

@@ -305,16 +305,30 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
         rep.checked_versions += 1;
         if let Some(BlobRef::Parts { parts }) = &rec.blob {
             if !blobs.path(&rec.version_id).exists() {
-                rep.add(finding(FindingKind::Missing, "manifest blob (second copy of the record) is gone".into(), Some(rec.version_id.clone())));
+                rep.add(finding(
+                    FindingKind::Missing,
+                    "manifest blob (second copy of the record) is gone".into(),
+                    Some(rec.version_id.clone()),
+                ));
             }
             for p in parts {
                 match hash_blobs(&blobs, std::slice::from_ref(&p.id), &mut throttle) {
-                    HashOutcome::Missing(id) => rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id))),
-                    HashOutcome::Unreadable(e) => rep.add(finding(FindingKind::Corrupt, format!("unreadable: {e}"), Some(p.id.clone()))),
+                    HashOutcome::Missing(id) => {
+                        rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id)))
+                    }
+                    HashOutcome::Unreadable(e) => rep.add(finding(
+                        FindingKind::Corrupt,
+                        format!("unreadable: {e}"),
+                        Some(p.id.clone()),
+                    )),
                     HashOutcome::Ok { size, sha256 } => {
                         rep.checked_bytes += size;
                         if size != p.size {
-                            rep.add(finding(FindingKind::Corrupt, format!("part has {size} bytes on disk, recorded {}", p.size), Some(p.id.clone())));
+                            rep.add(finding(
+                                FindingKind::Corrupt,
+                                format!("part has {size} bytes on disk, recorded {}", p.size),
+                                Some(p.id.clone()),
+                            ));
                         } else if !p.sha256.is_empty() && sha256 != p.sha256 {
                             rep.add(finding(
                                 FindingKind::Corrupt,

@@ -39,15 +39,20 @@ pub struct BlobHints {
 impl BlobHints {
     /// Only the length (multipart parts, manifests, copies).
     pub fn len(len: Option<u64>) -> Self {
-        BlobHints { len, ..Default::default() }
+        BlobHints {
+            len,
+            ..Default::default()
+        }
     }
 
     /// The length and the lock state of a `Permit::NewVersion`.
     pub fn new_version(len: Option<u64>, permit: &Permit) -> Self {
         match permit {
-            Permit::NewVersion { retention, legal_hold } => {
-                BlobHints { len, retain_until: Some(retention.retain_until()), legal_hold: *legal_hold }
-            }
+            Permit::NewVersion { retention, legal_hold } => BlobHints {
+                len,
+                retain_until: Some(retention.retain_until()),
+                legal_hold: *legal_hold,
+            },
             _ => BlobHints::len(len),
         }
     }

@@ -77,7 +77,10 @@ enum Sink {
     /// Known length: a PUT streaming from a channel, started on the first full chunk.
     Stream { len: u64, started: Option<Started> },
     /// Unknown length: spooled to a temporary file, sent at commit.
-    Spool { path: PathBuf, file: Option<tokio::fs::File> },
+    Spool {
+        path: PathBuf,
+        file: Option<tokio::fs::File>,
+    },
 }
 
 struct Started {
@@ -117,7 +120,10 @@ impl UpstreamBlobs {
             }
             Err(e) => return Err(format!("upstream {where_} cannot be used: {e}")),
         }
-        let lock = match client.small(Method::GET, "", "object-lock=", HeaderMap::new(), Bytes::new()).await {
+        let lock = match client
+            .small(Method::GET, "", "object-lock=", HeaderMap::new(), Bytes::new())
+            .await
+        {
             Ok((_, _, body)) => {
                 let text = String::from_utf8_lossy(&body);
                 xml_text(&text, "ObjectLockEnabled").is_some_and(|v| v.trim() == "Enabled")
@@ -130,7 +136,13 @@ impl UpstreamBlobs {
         };
         let spool_dir = data_dir.join("tmp");
         std::fs::create_dir_all(&spool_dir).map_err(|e| format!("cannot create {}: {e}", spool_dir.display()))?;
-        Ok(UpstreamBlobs { inner: Arc::new(Inner { client, lock, spool_dir }) })
+        Ok(UpstreamBlobs {
+            inner: Arc::new(Inner {
+                client,
+                lock,
+                spool_dir,
+            }),
+        })
     }
 
     /// Whether the upstream bucket enforces Object Lock too.
@@ -169,21 +181,36 @@ impl UpstreamBlobs {
             Some(len) => Sink::Stream { len, started: None },
             None => {
                 let path = self.inner.spool_dir.join(format!("upstream-{id}.spool"));
-                let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .await?;
                 Sink::Spool { path, file: Some(file) }
             }
         };
-        Ok(UpstreamWriter { store: self.clone(), id: id.to_string(), hints, written: 0, pending: BytesMut::new(), sink })
+        Ok(UpstreamWriter {
+            store: self.clone(),
+            id: id.to_string(),
+            hints,
+            written: 0,
+            pending: BytesMut::new(),
+            sink,
+        })
     }
 
     /// Start the PUT of `<prefix>/<id>` (`len` payload bytes) fed by the returned channel.
     fn start_put(&self, id: &str, len: u64, hints: &BlobHints) -> Started {
-        let lock_sent = (self.inner.lock && hints.retain_until.is_some()).then(|| (hints.retain_until.unwrap_or_default(), hints.legal_hold));
+        let lock_sent = (self.inner.lock && hints.retain_until.is_some())
+            .then(|| (hints.retain_until.unwrap_or_default(), hints.legal_hold));
         // Lock headers need a digest (AWS): then the body goes aws-chunked with a CRC32 trailer.
         let framed = lock_sent.is_some();
         let mut h = HeaderMap::new();
         h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
         let wire_len = if framed {
             h.insert(http::header::CONTENT_ENCODING, HeaderValue::from_static("aws-chunked"));
@@ -200,7 +227,11 @@ impl UpstreamBlobs {
         let store = self.clone();
         let key = self.client().key(id);
         let task = tokio::spawn(async move {
-            let payload = if framed { Payload::StreamingTrailer } else { Payload::Unsigned };
+            let payload = if framed {
+                Payload::StreamingTrailer
+            } else {
+                Payload::Unsigned
+            };
             let req = store.client().signed(&Method::PUT, &key, "", &h, payload, body)?;
             let resp = store.client().send_once(req).await?;
             let status = resp.status();
@@ -237,7 +268,10 @@ impl UpstreamBlobs {
             return Ok(futures_util::stream::empty().boxed());
         }
         let mut h = HeaderMap::new();
-        h.insert(http::header::RANGE, hv(&format!("bytes={}-{}", offset, offset + len - 1)));
+        h.insert(
+            http::header::RANGE,
+            hv(&format!("bytes={}-{}", offset, offset + len - 1)),
+        );
         let key = self.client().key(id);
         let resp = self.client().get_stream(&key, h).await.map_err(|e| {
             if e.is_status(StatusCode::NOT_FOUND) {
@@ -247,34 +281,43 @@ impl UpstreamBlobs {
             }
         })?;
         let body = resp.into_body();
-        let stream = http_body_util::BodyDataStream::new(body).map(|r| r.map_err(|e| std::io::Error::other(format!("upstream read failed: {e}"))));
+        let stream = http_body_util::BodyDataStream::new(body)
+            .map(|r| r.map_err(|e| std::io::Error::other(format!("upstream read failed: {e}"))));
         // Never hand out more (or silently fewer) bytes than asked for.
-        let counted = futures_util::stream::unfold((stream.boxed(), len, false), |(mut s, remaining, done)| async move {
-            if done {
-                return None;
-            }
-            match s.next().await {
-                Some(Ok(mut b)) => {
-                    if b.len() as u64 > remaining {
-                        b.truncate(remaining as usize);
-                    }
-                    let left = remaining - b.len() as u64;
-                    Some((Ok(b), (s, left, false)))
+        let counted =
+            futures_util::stream::unfold((stream.boxed(), len, false), |(mut s, remaining, done)| async move {
+                if done {
+                    return None;
                 }
-                Some(Err(e)) => Some((Err(e), (s, 0, true))),
-                None if remaining > 0 => Some((
-                    Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "upstream object is shorter than its record")),
-                    (s, 0, true),
-                )),
-                None => None,
-            }
-        });
+                match s.next().await {
+                    Some(Ok(mut b)) => {
+                        if b.len() as u64 > remaining {
+                            b.truncate(remaining as usize);
+                        }
+                        let left = remaining - b.len() as u64;
+                        Some((Ok(b), (s, left, false)))
+                    }
+                    Some(Err(e)) => Some((Err(e), (s, 0, true))),
+                    None if remaining > 0 => Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "upstream object is shorter than its record",
+                        )),
+                        (s, 0, true),
+                    )),
+                    None => None,
+                }
+            });
         Ok(counted.boxed())
     }
 
     pub async fn exists(&self, id: &str) -> S3Result<bool> {
         let key = self.client().key(id);
-        match self.client().small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new()).await {
+        match self
+            .client()
+            .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
             Err(e) => Err(e.into()),
@@ -305,21 +348,32 @@ impl UpstreamBlobs {
     async fn delete_key(&self, name: &str) -> S3Result<()> {
         let key = self.client().key(name);
         if !self.inner.lock {
-            return match self.client().small(Method::DELETE, &key, "", HeaderMap::new(), Bytes::new()).await {
+            return match self
+                .client()
+                .small(Method::DELETE, &key, "", HeaderMap::new(), Bytes::new())
+                .await
+            {
                 Ok(_) => Ok(()),
                 Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(()),
                 Err(e) => Err(e.into()),
             };
         }
         let q = format!("prefix={}&versions=", utf8_query(&key));
-        let (_, _, listing) = self.client().small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
+        let (_, _, listing) = self
+            .client()
+            .small(Method::GET, "", &q, HeaderMap::new(), Bytes::new())
+            .await?;
         let text = String::from_utf8_lossy(&listing);
         for (k, vid) in version_entries(&text) {
             if k != key {
                 continue;
             }
             let q = format!("versionId={}", utf8_query(&vid));
-            match self.client().small(Method::DELETE, &key, &q, HeaderMap::new(), Bytes::new()).await {
+            match self
+                .client()
+                .small(Method::DELETE, &key, &q, HeaderMap::new(), Bytes::new())
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if e.is_status(StatusCode::NOT_FOUND) => {}
                 Err(e) if e.is_status(StatusCode::FORBIDDEN) => {
@@ -394,7 +448,12 @@ impl UpstreamBlobs {
     }
 
     /// After the bytes of a blob are stored: write its `.meta` and mirror the final lock state.
-    async fn finish_record(&self, id: &str, sidecar: &[u8], lock_sent: Option<(DateTime<Utc>, bool)>) -> Result<(), UpstreamError> {
+    async fn finish_record(
+        &self,
+        id: &str,
+        sidecar: &[u8],
+        lock_sent: Option<(DateTime<Utc>, bool)>,
+    ) -> Result<(), UpstreamError> {
         if sidecar.is_empty() {
             return Ok(());
         }
@@ -421,7 +480,10 @@ impl UpstreamBlobs {
             }
         }
         let mut h = HeaderMap::new();
-        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
         if sidecar.len() > 5 {
             use base64::Engine;
@@ -431,14 +493,18 @@ impl UpstreamBlobs {
             }
         }
         self.lock_headers(&mut h, until, legal_hold);
-        self.put_small(&format!("{id}.meta"), Bytes::copy_from_slice(sidecar), h).await
+        self.put_small(&format!("{id}.meta"), Bytes::copy_from_slice(sidecar), h)
+            .await
     }
 }
 
 /// Percent-encode a query value.
 fn utf8_query(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet =
-        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
@@ -473,7 +539,10 @@ impl UpstreamWriter {
             }
             Sink::Stream { len, .. } => {
                 if self.written > *len {
-                    return Err(S3Error::internal(format!("blob {} received more bytes than announced ({len})", self.id)));
+                    return Err(S3Error::internal(format!(
+                        "blob {} received more bytes than announced ({len})",
+                        self.id
+                    )));
                 }
                 self.pending.extend_from_slice(data);
                 // Send full chunks, always holding the newest one back until commit.
@@ -545,7 +614,10 @@ impl UpstreamWriter {
             }
             st.lock_sent
         };
-        self.store.finish_record(&self.id, sidecar, lock_sent).await.map_err(S3Error::from)
+        self.store
+            .finish_record(&self.id, sidecar, lock_sent)
+            .await
+            .map_err(S3Error::from)
     }
 
     /// Send a spooled blob (retried: the file can be read again).
@@ -580,7 +652,10 @@ impl UpstreamWriter {
             if feed_ok {
                 let _ = st.tx.send(Msg::End).await;
             }
-            let res = st.task.await.map_err(|e| UpstreamError::Other(format!("upstream PUT task failed: {e}")))?;
+            let res = st
+                .task
+                .await
+                .map_err(|e| UpstreamError::Other(format!("upstream PUT task failed: {e}")))?;
             match res {
                 Ok(()) => return Ok(lock_sent),
                 Err(e) if e.retryable() && attempt < 3 => {
@@ -624,7 +699,11 @@ mod tests {
                    <Version><Key>p/a.meta</Key><VersionId>3</VersionId></Version></ListVersionsResult>";
         assert_eq!(
             version_entries(doc),
-            vec![("p/a".into(), "1".into()), ("p/a.meta".into(), "3".into()), ("p/a".into(), "2".into())]
+            vec![
+                ("p/a".into(), "1".into()),
+                ("p/a.meta".into(), "3".into()),
+                ("p/a".into(), "2".into())
+            ]
         );
     }
 }

@@ -53,7 +53,12 @@ impl UpstreamBody {
     /// A channel body of exactly `len` encoded bytes (`framed_len(n)` when framed).
     pub fn channel(len: u64, framed: bool) -> (mpsc::Sender<Msg>, Self) {
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
-        let body = ChannelBody { rx, len, framed: framed.then(crc32fast::Hasher::new), done: false };
+        let body = ChannelBody {
+            rx,
+            len,
+            framed: framed.then(crc32fast::Hasher::new),
+            done: false,
+        };
         (tx, UpstreamBody::Channel(body))
     }
 }
@@ -164,7 +169,10 @@ mod tests {
             let text = String::from_utf8_lossy(&out);
             use base64::Engine;
             let crc = base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&data).to_be_bytes());
-            assert!(text.ends_with(&format!("0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n")), "n={n}");
+            assert!(
+                text.ends_with(&format!("0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n")),
+                "n={n}"
+            );
         }
     }
 

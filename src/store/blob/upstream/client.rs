@@ -46,7 +46,11 @@ pub enum UpstreamError {
     /// No connection, reset, timeout: the upstream could not be reached.
     Unreachable(String),
     /// The upstream answered with an error.
-    Status { status: StatusCode, code: String, message: String },
+    Status {
+        status: StatusCode,
+        code: String,
+        message: String,
+    },
     /// Anything else (a bug, a malformed answer).
     Other(String),
 }
@@ -128,14 +132,18 @@ impl UpstreamClient {
     pub fn new(cfg: &UpstreamConfig) -> Result<UpstreamClient, String> {
         let uri: http::Uri = cfg.endpoint.parse().map_err(|e| format!("upstream endpoint: {e}"))?;
         let scheme = uri.scheme_str().unwrap_or("http").to_string();
-        let authority = uri.authority().map(|a| a.as_str().to_string()).ok_or("upstream endpoint has no host")?;
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .ok_or("upstream endpoint has no host")?;
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
         connector.set_keepalive(Some(Duration::from_secs(30)));
         let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
+        let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone())
+        {
             Ok(b) => b,
             Err(e) if scheme == "http" => {
                 tracing::debug!(error = %e, "no native CA roots; plain http upstream needs none");
@@ -146,14 +154,23 @@ impl UpstreamClient {
                     .with_no_client_auth();
                 hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
             }
-            Err(e) => return Err(format!("cannot load the system's CA certificates for the https upstream: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "cannot load the system's CA certificates for the https upstream: {e}"
+                ))
+            }
         };
         let https = builder.https_or_http().enable_http1().wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
             .build(https);
-        Ok(UpstreamClient { http, cfg: cfg.clone(), scheme, authority })
+        Ok(UpstreamClient {
+            http,
+            cfg: cfg.clone(),
+            scheme,
+            authority,
+        })
     }
 
     pub fn config(&self) -> &UpstreamConfig {
@@ -171,15 +188,26 @@ impl UpstreamClient {
 
     /// (host header, URI) for `key` (empty: the bucket itself) and an already-encoded query.
     fn target(&self, key: &str, query: &str) -> (String, String) {
-        let enc_key: Vec<String> = key.split('/').map(|s| utf8_percent_encode(s, S3_SEGMENT).to_string()).collect();
+        let enc_key: Vec<String> = key
+            .split('/')
+            .map(|s| utf8_percent_encode(s, S3_SEGMENT).to_string())
+            .collect();
         let enc_key = enc_key.join("/");
         let (host, path) = if self.cfg.path_style {
-            let p = if key.is_empty() { format!("/{}", self.cfg.bucket) } else { format!("/{}/{enc_key}", self.cfg.bucket) };
+            let p = if key.is_empty() {
+                format!("/{}", self.cfg.bucket)
+            } else {
+                format!("/{}/{enc_key}", self.cfg.bucket)
+            };
             (self.authority.clone(), p)
         } else {
             (format!("{}.{}", self.cfg.bucket, self.authority), format!("/{enc_key}"))
         };
-        let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
         (host.clone(), format!("{}://{host}{path}{q}", self.scheme))
     }
 
@@ -194,9 +222,16 @@ impl UpstreamClient {
         body: UpstreamBody,
     ) -> Result<Request<UpstreamBody>, UpstreamError> {
         let (host, uri) = self.target(key, query);
-        let mut req = Request::builder().method(method.clone()).uri(&uri).body(body).map_err(|e| UpstreamError::Other(e.to_string()))?;
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(&uri)
+            .body(body)
+            .map_err(|e| UpstreamError::Other(e.to_string()))?;
         *req.headers_mut() = headers.clone();
-        req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(&host).map_err(|e| UpstreamError::Other(e.to_string()))?);
+        req.headers_mut().insert(
+            http::header::HOST,
+            HeaderValue::from_str(&host).map_err(|e| UpstreamError::Other(e.to_string()))?,
+        );
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
@@ -240,8 +275,9 @@ impl UpstreamClient {
             signable_body,
         )
         .map_err(|e| UpstreamError::Other(format!("cannot sign request: {e}")))?;
-        let (instructions, _sig) =
-            sign(signable, &params).map_err(|e| UpstreamError::Other(format!("cannot sign request: {e}")))?.into_parts();
+        let (instructions, _sig) = sign(signable, &params)
+            .map_err(|e| UpstreamError::Other(format!("cannot sign request: {e}")))?
+            .into_parts();
         instructions.apply_to_request_http1x(&mut req);
         Ok(req)
     }
@@ -277,7 +313,14 @@ impl UpstreamClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let req = self.signed(&method, key, query, &headers, Payload::Bytes(&body), UpstreamBody::full(body.clone()))?;
+            let req = self.signed(
+                &method,
+                key,
+                query,
+                &headers,
+                Payload::Bytes(&body),
+                UpstreamBody::full(body.clone()),
+            )?;
             let res = tokio::time::timeout(SMALL_TIMEOUT, async {
                 let resp = self.send_once(req).await?;
                 let (parts, body) = resp.into_parts();
@@ -285,7 +328,12 @@ impl UpstreamClient {
                 Ok::<_, UpstreamError>((parts.status, parts.headers, bytes))
             })
             .await
-            .unwrap_or_else(|_| Err(UpstreamError::Unreachable(format!("{}: no answer within {SMALL_TIMEOUT:?}", self.cfg.endpoint))));
+            .unwrap_or_else(|_| {
+                Err(UpstreamError::Unreachable(format!(
+                    "{}: no answer within {SMALL_TIMEOUT:?}",
+                    self.cfg.endpoint
+                )))
+            });
             let res = res.and_then(|(status, h, b)| {
                 if status.is_success() || status == StatusCode::NOT_MODIFIED {
                     Ok((status, h, b))
@@ -310,9 +358,19 @@ impl UpstreamClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let req = self.signed(&Method::GET, key, "", &headers, Payload::Bytes(b""), UpstreamBody::empty())?;
+            let req = self.signed(
+                &Method::GET,
+                key,
+                "",
+                &headers,
+                Payload::Bytes(b""),
+                UpstreamBody::empty(),
+            )?;
             let res = match tokio::time::timeout(SMALL_TIMEOUT, self.send_once(req)).await {
-                Err(_) => Err(UpstreamError::Unreachable(format!("{}: no answer within {SMALL_TIMEOUT:?}", self.cfg.endpoint))),
+                Err(_) => Err(UpstreamError::Unreachable(format!(
+                    "{}: no answer within {SMALL_TIMEOUT:?}",
+                    self.cfg.endpoint
+                ))),
                 Ok(Err(e)) => Err(e),
                 Ok(Ok(resp)) if resp.status().is_success() => Ok(resp),
                 Ok(Ok(resp)) => {
@@ -338,7 +396,9 @@ pub async fn read_limited(body: Incoming, limit: usize) -> Result<Bytes, Upstrea
     let limited = http_body_util::Limited::new(body, limit);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) => Err(UpstreamError::Unreachable(format!("reading the upstream response failed: {e}"))),
+        Err(e) => Err(UpstreamError::Unreachable(format!(
+            "reading the upstream response failed: {e}"
+        ))),
     }
 }
 
@@ -386,16 +446,28 @@ mod tests {
     fn targets() {
         let c = UpstreamClient::new(&cfg(true, "p/q r")).unwrap();
         assert_eq!(c.key("abc"), "p/q r/abc");
-        assert_eq!(c.target(&c.key("abc"), ""), ("127.0.0.1:9000".into(), "http://127.0.0.1:9000/up/p/q%20r/abc".into()));
-        assert_eq!(c.target("", "location="), ("127.0.0.1:9000".into(), "http://127.0.0.1:9000/up?location=".into()));
+        assert_eq!(
+            c.target(&c.key("abc"), ""),
+            ("127.0.0.1:9000".into(), "http://127.0.0.1:9000/up/p/q%20r/abc".into())
+        );
+        assert_eq!(
+            c.target("", "location="),
+            ("127.0.0.1:9000".into(), "http://127.0.0.1:9000/up?location=".into())
+        );
         let v = UpstreamClient::new(&cfg(false, "")).unwrap();
         assert_eq!(v.key("abc"), "abc");
-        assert_eq!(v.target("abc", ""), ("up.127.0.0.1:9000".into(), "http://up.127.0.0.1:9000/abc".into()));
+        assert_eq!(
+            v.target("abc", ""),
+            ("up.127.0.0.1:9000".into(), "http://up.127.0.0.1:9000/abc".into())
+        );
     }
 
     #[test]
     fn errors() {
-        let e = status_error(StatusCode::SERVICE_UNAVAILABLE, b"<Error><Code>SlowDown</Code><Message>a &amp; b</Message></Error>");
+        let e = status_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            b"<Error><Code>SlowDown</Code><Message>a &amp; b</Message></Error>",
+        );
         assert!(e.retryable());
         assert_eq!(e.code(), "SlowDown");
         assert_eq!(e.to_string(), "upstream answered 503 SlowDown: a & b");
