@@ -235,12 +235,16 @@ pub fn decide(req: &Request, policy: &Policy, now: TrustedNow) -> Result<Permit,
                 }
                 TargetState::Data { retention, .. } => retention,
             };
+            let active = current.is_some_and(|r| r.is_active(t));
             let date = match (mode, retain_until) {
+                // On a retained version this is a downgrade attempt (403, as AWS answers it); on an
+                // unprotected one it is a request for a mode that does not exist here (400).
                 (Some(RequestedMode::Governance), _) => {
-                    return Err(Denial::new(Rule::GovernanceRefused, S3Code::AccessDenied, GOVERNANCE_MSG))
+                    let code = if active { S3Code::AccessDenied } else { S3Code::InvalidRequest };
+                    return Err(Denial::new(Rule::GovernanceRefused, code, GOVERNANCE_MSG));
                 }
                 (Some(RequestedMode::Compliance), Some(d)) => d,
-                (None, None) if current.is_some_and(|r| r.is_active(t)) => {
+                (None, None) if active => {
                     return Err(Denial::new(
                         Rule::ShortenRetention,
                         S3Code::AccessDenied,
@@ -255,6 +259,10 @@ pub fn decide(req: &Request, policy: &Policy, now: TrustedNow) -> Result<Permit,
                     ))
                 }
             };
+            // Re-sending the current date is an idempotent success, even if the cap was lowered since.
+            if let Some(r) = current.filter(|r| active && r.retain_until_ms == date.timestamp_millis()) {
+                return Ok(Permit::SetRetention(r));
+            }
             check_date_bounds(date, t, policy)?;
             match current {
                 Some(r) if r.is_active(t) => r.extend(date).map(Permit::SetRetention).map_err(|r| {
