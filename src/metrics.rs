@@ -273,6 +273,13 @@ pub fn render(s: &Snapshot) -> String {
     );
     single(
         &mut out,
+        "wormgate_upstream_requests_total",
+        "counter",
+        "Requests sent to the upstream S3 store (upstream mode; every retry counts).",
+        crate::store::blob::upstream::client::requests_sent(),
+    );
+    single(
+        &mut out,
         "wormgate_clock_alarms_total",
         "counter",
         "Clock alarms raised (wall clock wound back or jumped forward).",

@@ -297,7 +297,7 @@ impl Writer {
         self.seg_records += 1;
         self.seq = seq;
         self.prev = hash;
-        if self.opts.head_log_every > 0 && seq % self.opts.head_log_every == 0 {
+        if self.opts.head_log_every > 0 && seq.is_multiple_of(self.opts.head_log_every) {
             tracing::info!(audit_seq = seq, audit_head = %self.prev, "audit chain head");
         }
         Ok(())

@@ -138,7 +138,7 @@ pub async fn handle(
     let answer = if is_metrics && metrics_open(&gw, &parts) {
         None
     } else {
-        match auth::authenticate(&parts, &gw.users, &gw.auth, now.at()) {
+        match auth::authenticate(&parts, &gw.users, &gw.auth, chrono::Utc::now()) {
             Err(e) => {
                 ev.decision = "deny".into();
                 ev.error_code = Some(e.code.as_str().to_string());

@@ -755,8 +755,14 @@ mod tests {
             Op::GetObject(r) => assert_eq!(r.key, "a b/c"),
             o => panic!("{o:?}"),
         }
-        assert!(matches!(op(Method::GET, "/b1", "acl").unwrap(), Op::GetBucketAcl { .. }));
-        assert!(matches!(op(Method::GET, "/b1", "logging").unwrap(), Op::NotImplemented { .. }));
+        assert!(matches!(
+            op(Method::GET, "/b1", "acl").unwrap(),
+            Op::GetBucketAcl { .. }
+        ));
+        assert!(matches!(
+            op(Method::GET, "/b1", "logging").unwrap(),
+            Op::NotImplemented { .. }
+        ));
     }
 
     #[test]

@@ -279,10 +279,8 @@ pub fn recover(data: &Path) -> Result<RecoverReport, String> {
                     default_retention: None,
                 });
             }
-            "DeleteBucket" if trusted => {
-                if !versions.keys().any(|(b, _, _)| *b == bucket) {
-                    buckets.remove(&bucket);
-                }
+            "DeleteBucket" if trusted && !versions.keys().any(|(b, _, _)| *b == bucket) => {
+                buckets.remove(&bucket);
             }
             "PutObject" | "CopyObject" | "CompleteMultipartUpload" => {
                 // A version whose blob and sidecar are both gone still existed: keep its record
@@ -290,32 +288,29 @@ pub fn recover(data: &Path) -> Result<RecoverReport, String> {
                 if let (Some(key), Some(vid)) = (ev.key.clone(), ev.version_id.clone()) {
                     if let Some(seq) = parse_version_id(&vid) {
                         let k = (bucket.clone(), key.clone(), seq);
-                        if !versions.contains_key(&k) {
+                        if let std::collections::btree_map::Entry::Vacant(slot) = versions.entry(k) {
                             let retention = ev.retain_until.as_deref().and_then(parse_iso).map(Retention::until);
-                            versions.insert(
-                                k,
-                                VersionRecord {
-                                    bucket: bucket.clone(),
-                                    key,
-                                    version_id: vid.clone(),
-                                    seq,
-                                    created_ms: version_created_ms(&vid).unwrap_or(at_ms),
-                                    delete_marker: false,
-                                    size: ev.bytes_in,
-                                    etag: String::new(),
-                                    sha256: ev.sha256.clone().unwrap_or_default(),
-                                    checksum_algorithm: None,
-                                    checksum: None,
-                                    checksum_type: None,
-                                    headers: Default::default(),
-                                    retention,
-                                    legal_hold: ev.legal_hold.unwrap_or(false),
-                                    blob: Some(BlobRef::Single { id: vid }),
-                                    owner: ev.principal.clone().unwrap_or_default(),
-                                    tags: Default::default(),
-                                    parts_count: None,
-                                },
-                            );
+                            slot.insert(VersionRecord {
+                                bucket: bucket.clone(),
+                                key,
+                                version_id: vid.clone(),
+                                seq,
+                                created_ms: version_created_ms(&vid).unwrap_or(at_ms),
+                                delete_marker: false,
+                                size: ev.bytes_in,
+                                etag: String::new(),
+                                sha256: ev.sha256.clone().unwrap_or_default(),
+                                checksum_algorithm: None,
+                                checksum: None,
+                                checksum_type: None,
+                                headers: Default::default(),
+                                retention,
+                                legal_hold: ev.legal_hold.unwrap_or(false),
+                                blob: Some(BlobRef::Single { id: vid }),
+                                owner: ev.principal.clone().unwrap_or_default(),
+                                tags: Default::default(),
+                                parts_count: None,
+                            });
                             rep.from_audit_only += 1;
                             rep.warnings.push(format!(
                                 "{}: version known only from audit record {}: its bytes and sidecar are gone",
