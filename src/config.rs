@@ -59,7 +59,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WORMGATE_UPSTREAM_PREFIX")]
     pub upstream_prefix: Option<String>,
     /// Path-style upstream URLs (`endpoint/bucket/key`); default true unless the endpoint is AWS.
-    #[arg(long, env = "WORMGATE_UPSTREAM_PATH_STYLE")]
+    #[arg(long, env = "WORMGATE_UPSTREAM_PATH_STYLE", num_args = 0..=1, default_missing_value = "true")]
     pub upstream_path_style: Option<bool>,
     /// Audit checkpoints, scrub, metrics.
     #[command(flatten)]

@@ -20,7 +20,7 @@ fn payload_mode(ctx: &Ctx) -> PayloadMode {
 }
 
 /// Read and verify a small XML request body; returns it as UTF-8.
-pub async fn read_xml(parts: &http::request::Parts, body: Incoming, ctx: &Ctx) -> S3Result<String> {
+pub async fn read_xml(parts: &http::request::Parts, body: &mut Incoming, ctx: &Ctx) -> S3Result<String> {
     let mode = payload_mode(ctx);
     let expected = ExpectedDigests::from_headers(&parts.headers, &mode)?;
     if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
@@ -51,7 +51,7 @@ pub async fn read_xml(parts: &http::request::Parts, body: Incoming, ctx: &Ctx) -
 /// error the caller must abort the writer.
 pub async fn ingest(
     parts: &http::request::Parts,
-    body: Incoming,
+    body: &mut Incoming,
     ctx: &Ctx,
     expected: &ExpectedDigests,
     writer: &mut BlobWriter,

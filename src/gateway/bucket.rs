@@ -44,7 +44,7 @@ impl Gateway {
         &self,
         bucket: &str,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         validate_bucket_name(bucket)?;
@@ -129,7 +129,7 @@ impl Gateway {
         &self,
         bucket: &str,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
@@ -178,7 +178,7 @@ impl Gateway {
         &self,
         bucket: &str,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let mut b = self.require_bucket(bucket)?;

@@ -38,7 +38,7 @@ impl Gateway {
         bucket: &str,
         key: &str,
         version: &VersionSel,
-        body: Option<(&http::request::Parts, Incoming)>,
+        body: Option<(&http::request::Parts, &mut Incoming)>,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
@@ -94,7 +94,7 @@ impl Gateway {
         bucket: &str,
         object: Option<(&str, &VersionSel)>,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;

@@ -46,7 +46,7 @@ impl Gateway {
         key: &str,
         version: &VersionSel,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
@@ -94,7 +94,7 @@ impl Gateway {
         key: &str,
         version: &VersionSel,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;

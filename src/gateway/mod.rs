@@ -173,11 +173,20 @@ impl Gateway {
     }
 
     async fn dispatch(&self, req: Request<Incoming>, ctx: &mut Ctx) -> S3Result<Reply> {
-        let (mut parts, body) = req.into_parts();
+        let (mut parts, mut body) = req.into_parts();
+        let result = self.route(&mut parts, &mut body, ctx).await;
+        if result.is_err() {
+            drain_refused_body(&parts, &mut body).await;
+        }
+        result
+    }
+
+    async fn route(&self, parts: &mut http::request::Parts, body: &mut Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
+        let parts = &mut *parts;
         // Signature freshness is judged by the wall clock: the guarded clock only ever errs late, and a
         // watermark ahead of a correct wall clock must not lock every client out.
-        let authn = auth::authenticate(&parts, &self.users, &self.auth, chrono::Utc::now())?;
-        hoist_presigned_headers(&mut parts);
+        let authn = auth::authenticate(parts, &self.users, &self.auth, chrono::Utc::now())?;
+        hoist_presigned_headers(parts);
         ctx.audit.principal = Some(authn.principal.name.clone());
         let role = authn.principal.role;
         ctx.auth = Some(authn);
@@ -208,29 +217,29 @@ impl Gateway {
         }
         match op {
             Op::ListBuckets => self.list_buckets(ctx).await,
-            Op::CreateBucket { bucket } => self.create_bucket(&bucket, &parts, body, ctx).await,
+            Op::CreateBucket { bucket } => self.create_bucket(&bucket, parts, body, ctx).await,
             Op::HeadBucket { bucket } => self.head_bucket(&bucket).await,
             Op::DeleteBucket { bucket } => self.delete_bucket(&bucket, ctx).await,
             Op::GetBucketLocation { bucket } => self.bucket_location(&bucket).await,
             Op::GetBucketVersioning { bucket } => self.get_versioning(&bucket).await,
-            Op::PutBucketVersioning { bucket } => self.put_versioning(&bucket, &parts, body, ctx).await,
+            Op::PutBucketVersioning { bucket } => self.put_versioning(&bucket, parts, body, ctx).await,
             Op::GetObjectLockConfiguration { bucket } => self.get_lock_configuration(&bucket).await,
-            Op::PutObjectLockConfiguration { bucket } => self.put_lock_configuration(&bucket, &parts, body, ctx).await,
+            Op::PutObjectLockConfiguration { bucket } => self.put_lock_configuration(&bucket, parts, body, ctx).await,
             Op::ListObjectsV1 { bucket, params } => self.list_objects(&bucket, &params, false).await,
             Op::ListObjectsV2 { bucket, params } => self.list_objects(&bucket, &params, true).await,
             Op::ListObjectVersions { bucket, params } => self.list_versions(&bucket, &params).await,
-            Op::DeleteObjects { bucket } => self.delete_objects(&bucket, &parts, body, ctx).await,
-            Op::PutObject { bucket, key, write } => self.put_object(&bucket, &key, &write, &parts, body, ctx).await,
+            Op::DeleteObjects { bucket } => self.delete_objects(&bucket, parts, body, ctx).await,
+            Op::PutObject { bucket, key, write } => self.put_object(&bucket, &key, &write, parts, body, ctx).await,
             Op::GetObject(r) => self.get_object(&r, false, ctx).await,
             Op::HeadObject(r) => self.get_object(&r, true, ctx).await,
             Op::DeleteObject { bucket, key, version } => self.delete_object(&bucket, &key, &version, ctx).await,
             Op::GetObjectRetention { bucket, key, version } => self.get_retention(&bucket, &key, &version).await,
             Op::PutObjectRetention { bucket, key, version } => {
-                self.put_retention(&bucket, &key, &version, &parts, body, ctx).await
+                self.put_retention(&bucket, &key, &version, parts, body, ctx).await
             }
             Op::GetObjectLegalHold { bucket, key, version } => self.get_legal_hold(&bucket, &key, &version).await,
             Op::PutObjectLegalHold { bucket, key, version } => {
-                self.put_legal_hold(&bucket, &key, &version, &parts, body, ctx).await
+                self.put_legal_hold(&bucket, &key, &version, parts, body, ctx).await
             }
             Op::CreateMultipartUpload {
                 bucket,
@@ -248,7 +257,7 @@ impl Gateway {
                 upload_id,
                 part_number,
             } => {
-                self.upload_part((&bucket, &key, &upload_id), part_number, &parts, body, ctx)
+                self.upload_part((&bucket, &key, &upload_id), part_number, parts, body, ctx)
                     .await
             }
             Op::UploadPartCopy {
@@ -267,7 +276,7 @@ impl Gateway {
                 upload_id,
                 if_none_match_star,
             } => {
-                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, &parts, body, ctx)
+                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, parts, body, ctx)
                     .await
             }
             Op::AbortMultipartUpload { bucket, key, upload_id } => {
@@ -286,10 +295,10 @@ impl Gateway {
                 key,
                 write,
                 copy,
-            } => self.copy_object(&bucket, &key, &write, &copy, &parts, ctx).await,
+            } => self.copy_object(&bucket, &key, &write, &copy, parts, ctx).await,
             Op::GetObjectTagging { bucket, key, version } => self.get_tagging(&bucket, &key, &version).await,
             Op::PutObjectTagging { bucket, key, version } => {
-                self.set_tagging(&bucket, &key, &version, Some((&parts, body)), ctx)
+                self.set_tagging(&bucket, &key, &version, Some((&*parts, body)), ctx)
                     .await
             }
             Op::DeleteObjectTagging { bucket, key, version } => {
@@ -297,10 +306,10 @@ impl Gateway {
             }
             Op::GetObjectAcl { bucket, key, version } => self.get_object_acl(&bucket, &key, &version).await,
             Op::PutObjectAcl { bucket, key, version } => {
-                self.put_acl(&bucket, Some((&key, &version)), &parts, body, ctx).await
+                self.put_acl(&bucket, Some((&key, &version)), parts, body, ctx).await
             }
             Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await,
-            Op::PutBucketAcl { bucket } => self.put_acl(&bucket, None, &parts, body, ctx).await,
+            Op::PutBucketAcl { bucket } => self.put_acl(&bucket, None, parts, body, ctx).await,
             Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await,
             Op::NotImplemented { what } => Err(S3Error::new(
                 S3Code::NotImplemented,
@@ -344,4 +353,34 @@ fn hoist_presigned_headers(parts: &mut http::request::Parts) {
             parts.headers.insert(n, v);
         }
     }
+}
+
+/// Most clients keep sending a request body while they wait for the answer. When a request is refused
+/// before its body was read, read (and discard) up to a bound of what remains so the client gets to
+/// read the error instead of a broken pipe. Not for `Expect: 100-continue` requests: their client has
+/// sent nothing yet and must not be invited to.
+async fn drain_refused_body(parts: &http::request::Parts, body: &mut Incoming) {
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+    const MAX_DRAIN: u64 = 64 * 1024 * 1024;
+    let expects = parts
+        .headers
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if expects || body.is_end_stream() {
+        return;
+    }
+    let drain = async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(d) = frame.data_ref() {
+                seen += d.len() as u64;
+                if seen > MAX_DRAIN {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
 }

@@ -190,7 +190,7 @@ impl Gateway {
         (bucket, key, upload_id): (&str, &str, &str),
         part_number: u32,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;
@@ -304,7 +304,7 @@ impl Gateway {
         (bucket, key, upload_id): (&str, &str, &str),
         if_none_match_star: bool,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;

@@ -35,7 +35,7 @@ impl Gateway {
         key: &str,
         write: &WriteHeaders,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let bucket_rec = self.require_bucket(bucket)?;
@@ -417,7 +417,7 @@ impl Gateway {
         &self,
         bucket: &str,
         parts: &http::request::Parts,
-        body: Incoming,
+        body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;

@@ -160,7 +160,7 @@ impl Gateway {
         &self,
         root: &str,
         parts: &http::request::Parts,
-        body: hyper::body::Incoming,
+        body: &mut hyper::body::Incoming,
         ctx: &Ctx,
     ) -> S3Result<T> {
         let text = super::body::read_xml(parts, body, ctx).await?;

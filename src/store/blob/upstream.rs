@@ -61,6 +61,16 @@ struct Inner {
     spool_dir: PathBuf,
 }
 
+/// A read in progress (see `UpstreamBlobs::read`).
+struct ReadState {
+    store: UpstreamBlobs,
+    id: String,
+    offset: u64,
+    remaining: u64,
+    body: Option<BoxStream<'static, Result<Bytes, String>>>,
+    resumes: u32,
+}
+
 /// A blob being written upstream.
 pub struct UpstreamWriter {
     store: UpstreamBlobs,
@@ -262,53 +272,83 @@ impl UpstreamBlobs {
         }
     }
 
-    /// Stream `len` bytes from `offset` of blob `id` (a ranged GET).
+    /// Stream `len` bytes from `offset` of blob `id` (a ranged GET). The first request is made
+    /// here, so an unreachable upstream is an error before the response starts; a connection lost
+    /// mid-body is resumed from the next byte with a new ranged GET (a few times).
     pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
         if len == 0 {
             return Ok(futures_util::stream::empty().boxed());
         }
+        let first = self.open_range(id, offset, len).await.map_err(|e| {
+            if e.is_status(StatusCode::NOT_FOUND) {
+                S3Error::internal(format!("blob {id} is missing upstream: {e}"))
+            } else {
+                S3Error::from(e)
+            }
+        })?;
+        let st = ReadState {
+            store: self.clone(),
+            id: id.to_string(),
+            offset,
+            remaining: len,
+            body: Some(first),
+            resumes: 0,
+        };
+        let stream = futures_util::stream::unfold(Some(st), |st| async move {
+            let mut st = st?;
+            loop {
+                if st.remaining == 0 {
+                    return None;
+                }
+                let body = match st.body.as_mut() {
+                    Some(b) => b,
+                    None => match st.store.open_range(&st.id, st.offset, st.remaining).await {
+                        Ok(b) => st.body.insert(b),
+                        Err(e) => {
+                            return Some((Err(std::io::Error::other(format!("upstream read failed: {e}"))), None))
+                        }
+                    },
+                };
+                let failure = match body.next().await {
+                    Some(Ok(mut b)) => {
+                        // Never hand out more bytes than asked for.
+                        if b.len() as u64 > st.remaining {
+                            b.truncate(st.remaining as usize);
+                        }
+                        st.offset += b.len() as u64;
+                        st.remaining -= b.len() as u64;
+                        return Some((Ok(b), Some(st)));
+                    }
+                    Some(Err(e)) => format!("upstream read failed: {e}"),
+                    None => "upstream object is shorter than its record".to_string(),
+                };
+                if st.resumes >= 3 {
+                    let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, failure);
+                    return Some((Err(e), None));
+                }
+                st.resumes += 1;
+                tracing::warn!(blob = %st.id, offset = st.offset, error = %failure, "upstream read interrupted; resuming");
+                st.body = None;
+            }
+        });
+        Ok(stream.boxed())
+    }
+
+    /// A ranged GET of `len` bytes from `offset`, as a stream of data chunks.
+    async fn open_range(
+        &self,
+        id: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<BoxStream<'static, Result<Bytes, String>>, UpstreamError> {
         let mut h = HeaderMap::new();
         h.insert(
             http::header::RANGE,
             hv(&format!("bytes={}-{}", offset, offset + len - 1)),
         );
-        let key = self.client().key(id);
-        let resp = self.client().get_stream(&key, h).await.map_err(|e| {
-            if e.is_status(StatusCode::NOT_FOUND) {
-                S3Error::internal(format!("blob {id} is missing upstream ({key}): {e}"))
-            } else {
-                S3Error::from(e)
-            }
-        })?;
-        let body = resp.into_body();
-        let stream = http_body_util::BodyDataStream::new(body)
-            .map(|r| r.map_err(|e| std::io::Error::other(format!("upstream read failed: {e}"))));
-        // Never hand out more (or silently fewer) bytes than asked for.
-        let counted =
-            futures_util::stream::unfold((stream.boxed(), len, false), |(mut s, remaining, done)| async move {
-                if done {
-                    return None;
-                }
-                match s.next().await {
-                    Some(Ok(mut b)) => {
-                        if b.len() as u64 > remaining {
-                            b.truncate(remaining as usize);
-                        }
-                        let left = remaining - b.len() as u64;
-                        Some((Ok(b), (s, left, false)))
-                    }
-                    Some(Err(e)) => Some((Err(e), (s, 0, true))),
-                    None if remaining > 0 => Some((
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "upstream object is shorter than its record",
-                        )),
-                        (s, 0, true),
-                    )),
-                    None => None,
-                }
-            });
-        Ok(counted.boxed())
+        let resp = self.client().get_stream(&self.client().key(id), h).await?;
+        let stream = http_body_util::BodyDataStream::new(resp.into_body()).map(|r| r.map_err(|e| e.to_string()));
+        Ok(stream.boxed())
     }
 
     /// Every upstream object under the prefix as (blob id or `<id>.meta`, size) — for scrub and
@@ -575,6 +615,23 @@ fn version_entries(doc: &str) -> Vec<(String, String)> {
     out
 }
 
+/// How long the upstream may take to answer a PUT once its whole body is sent.
+const PUT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Wait for the answer to a PUT whose body has ended.
+async fn finish_put(mut st: Started) -> Result<(), UpstreamError> {
+    match tokio::time::timeout(PUT_ANSWER_TIMEOUT, &mut st.task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(UpstreamError::Other(format!("upstream PUT task failed: {e}"))),
+        Err(_) => {
+            st.task.abort();
+            Err(UpstreamError::Unreachable(format!(
+                "no answer to a PUT within {PUT_ANSWER_TIMEOUT:?}"
+            )))
+        }
+    }
+}
+
 impl UpstreamWriter {
     pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
         self.written += data.len() as u64;
@@ -654,12 +711,9 @@ impl UpstreamWriter {
                 None => self.store.start_put(&self.id, *len, &self.hints),
             };
             let _ = st.tx.send(Msg::End).await;
-            match st.task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e.into()),
-                Err(e) => return Err(S3Error::internal(format!("upstream PUT task failed: {e}"))),
-            }
-            st.lock_sent
+            let lock_sent = st.lock_sent;
+            finish_put(st).await?;
+            lock_sent
         };
         self.store
             .finish_record(&self.id, sidecar, lock_sent)
@@ -699,11 +753,7 @@ impl UpstreamWriter {
             if feed_ok {
                 let _ = st.tx.send(Msg::End).await;
             }
-            let res = st
-                .task
-                .await
-                .map_err(|e| UpstreamError::Other(format!("upstream PUT task failed: {e}")))?;
-            match res {
+            match finish_put(st).await {
                 Ok(()) => return Ok(lock_sent),
                 Err(e) if e.retryable() && attempt < 3 => {
                     tracing::debug!(error = %e, attempt, "upstream PUT of a spooled blob failed; retrying");
