@@ -198,6 +198,8 @@ pub struct ExpectedDigests {
     pub trailer_checksum: Option<ChecksumAlgorithm>,
     /// `x-amz-decoded-content-length` (aws-chunked) or `Content-Length` of a raw body.
     pub decoded_length: Option<u64>,
+    /// `x-amz-sdk-checksum-algorithm` without a value: store (and return) a checksum of this kind.
+    pub sdk_algorithm: Option<ChecksumAlgorithm>,
 }
 
 impl ExpectedDigests {
@@ -265,6 +267,7 @@ impl ExpectedDigests {
             let alg = ChecksumAlgorithm::parse(name).ok_or_else(|| {
                 S3Error::invalid_request(format!("Checksum algorithm provided is unsupported: {name}"))
             })?;
+            out.sdk_algorithm = Some(alg);
             let declared = out.checksum_header.as_ref().map(|c| c.0).or(out.trailer_checksum);
             if let Some(d) = declared {
                 if d != alg {
@@ -296,9 +299,9 @@ impl ExpectedDigests {
         Ok(out)
     }
 
-    /// The flexible checksum the client asked for, if any (header or trailer).
+    /// The flexible checksum the client asked for, if any (header, trailer, or only named).
     pub fn algorithm(&self) -> Option<ChecksumAlgorithm> {
-        self.checksum_header.as_ref().map(|c| c.0).or(self.trailer_checksum)
+        self.checksum_header.as_ref().map(|c| c.0).or(self.trailer_checksum).or(self.sdk_algorithm)
     }
 
     /// Whether the client sent any digest of the content that we can verify.

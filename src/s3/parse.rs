@@ -217,7 +217,7 @@ pub fn content_headers(headers: &HeaderMap) -> S3Result<ContentHeaders> {
     }
     if meta_size > 2048 {
         return Err(S3Error::new(
-            S3Code::InvalidArgument,
+            S3Code::MetadataTooLarge,
             "Your metadata headers exceed the maximum allowed metadata size of 2 KB",
         ));
     }
