@@ -301,7 +301,11 @@ impl ExpectedDigests {
 
     /// The flexible checksum the client asked for, if any (header, trailer, or only named).
     pub fn algorithm(&self) -> Option<ChecksumAlgorithm> {
-        self.checksum_header.as_ref().map(|c| c.0).or(self.trailer_checksum).or(self.sdk_algorithm)
+        self.checksum_header
+            .as_ref()
+            .map(|c| c.0)
+            .or(self.trailer_checksum)
+            .or(self.sdk_algorithm)
     }
 
     /// Whether the client sent any digest of the content that we can verify.

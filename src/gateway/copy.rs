@@ -9,8 +9,7 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, ChecksumOut, CopyObjectResult, NS};
-use crate::store::meta::make_version_id;
-use crate::store::{BlobRef, BlobWriter, VersionRecord};
+use crate::store::{BlobWriter, VersionRecord};
 use futures_util::StreamExt;
 
 /// Largest single CopyObject (AWS: 5 GiB).
@@ -125,10 +124,8 @@ impl Gateway {
             .and_then(ChecksumAlgorithm::parse)
             .or(src.checksum_algorithm.filter(|_| src.parts_count.is_none()))
             .unwrap_or(ChecksumAlgorithm::Crc64Nvme);
-        let seq = self.catalog.next_seq()?;
-        let now = self.clock.now().at();
-        let version_id = make_version_id(now.timestamp_micros(), seq);
-        let (computed, writer) = self.copy_bytes(&src, 0, src.size, &version_id, alg).await?;
+        let id = self.new_id(bucket, key, ctx)?;
+        let (computed, writer) = self.copy_bytes(&src, 0, src.size, &id.version_id, alg).await?;
         let headers = if copy.replace_metadata {
             write.content.clone()
         } else {
@@ -139,27 +136,7 @@ impl Gateway {
         } else {
             src.tags.clone()
         };
-        let rec = VersionRecord {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version_id: version_id.clone(),
-            seq,
-            created_ms: now.timestamp_millis(),
-            delete_marker: false,
-            size: computed.len,
-            etag: hex::encode(computed.md5),
-            sha256: hex::encode(computed.sha256),
-            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
-            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
-            checksum_type: computed.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
-            headers,
-            retention: None,
-            legal_hold: false,
-            blob: Some(BlobRef::Single { id: version_id.clone() }),
-            owner: ctx.owner(),
-            tags,
-            parts_count: None,
-        };
+        let rec = VersionRecord::single_blob(id, &computed, headers, tags);
         ctx.audit.bytes_in = computed.len;
         ctx.audit.detail = Some(format!(
             "copied from {}/{} version {}",

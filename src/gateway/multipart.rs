@@ -12,7 +12,6 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, *};
-use crate::store::meta::make_version_id;
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, PartRef, VersionRecord};
 use http::StatusCode;
@@ -129,15 +128,14 @@ impl Gateway {
             }
             (_, t) => t,
         };
-        let seq = self.catalog.next_seq()?;
-        let now = self.clock.now().at();
-        let upload_id = make_version_id(now.timestamp_micros(), seq);
+        let id = self.new_id(bucket, key, ctx)?;
+        let upload_id = id.version_id.clone();
         let rec = UploadRecord {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
+            bucket: id.bucket,
+            key: id.key,
             upload_id: upload_id.clone(),
-            initiated_ms: now.timestamp_millis(),
-            owner: ctx.owner(),
+            initiated_ms: id.created_ms,
+            owner: id.owner,
             headers: write.content.clone(),
             lock_retain_until_ms: write.lock.retain_until.map(|d| d.timestamp_millis()),
             lock_mode_compliance: write.lock.mode.map(|m| m == RequestedMode::Compliance),
@@ -221,16 +219,12 @@ impl Gateway {
         writer.commit(b"").await?;
         ctx.audit.bytes_in = computed.len;
         ctx.audit.sha256 = Some(hex::encode(computed.sha256));
-        let part = PartRecord {
+        let part = PartRecord::stored(
             part_number,
             blob_id,
-            size: computed.len,
-            etag: hex::encode(computed.md5),
-            sha256: hex::encode(computed.sha256),
-            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
-            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
-            last_modified_ms: self.clock.now().at().timestamp_millis(),
-        };
+            &computed,
+            self.clock.now().at().timestamp_millis(),
+        );
         let mut reply = Reply::empty(StatusCode::OK).header("etag", quoted(&part.etag));
         if expected.algorithm().is_some() || u.checksum_algorithm.is_some() {
             if let (Some(a), Some(v)) = (part.checksum_algorithm, part.checksum.clone()) {
@@ -279,16 +273,12 @@ impl Gateway {
             "copied from {}/{} version {}",
             src.bucket, src.key, src.version_id
         ));
-        let part = PartRecord {
+        let part = PartRecord::stored(
             part_number,
             blob_id,
-            size: computed.len,
-            etag: hex::encode(computed.md5),
-            sha256: hex::encode(computed.sha256),
-            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
-            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
-            last_modified_ms: self.clock.now().at().timestamp_millis(),
-        };
+            &computed,
+            self.clock.now().at().timestamp_millis(),
+        );
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult xmlns=\"{NS}\"><ETag>{}</ETag><LastModified>{}</LastModified></CopyPartResult>",
             crate::s3::error::xml_escape(&quoted(&part.etag)),
@@ -417,16 +407,15 @@ impl Gateway {
             bucket_default: b.default_retention,
             has_client_digest: true,
         };
-        let seq = self.catalog.next_seq()?;
-        let now = self.clock.now().at();
-        let version_id = make_version_id(now.timestamp_micros(), seq);
+        let id = self.new_id(bucket, key, ctx)?;
+        let version_id = id.version_id.clone();
         let size = chosen.iter().map(|p| p.size).sum();
         let rec = VersionRecord {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version_id: version_id.clone(),
-            seq,
-            created_ms: now.timestamp_millis(),
+            bucket: id.bucket,
+            key: id.key,
+            version_id: id.version_id,
+            seq: id.seq,
+            created_ms: id.created_ms,
             delete_marker: false,
             size,
             etag: etag.clone(),

@@ -11,7 +11,7 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteIn, DeleteResult, DeletedOut};
-use crate::store::meta::{make_version_id, parse_version_id};
+use crate::store::meta::parse_version_id;
 use crate::store::{BlobRef, VersionEntry, VersionRecord};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -62,9 +62,8 @@ impl Gateway {
         if write.if_none_match_star || write.if_match.is_some() {
             self.check_write_conditions(bucket, key, write)?;
         }
-        let seq = self.catalog.next_seq()?;
-        let created = self.clock.now().at();
-        let version_id = make_version_id(created.timestamp_micros(), seq);
+        let id = self.new_id(bucket, key, ctx)?;
+        let version_id = id.version_id.clone();
         let hints = crate::store::blob::BlobHints::new_version(expected.decoded_length, &first);
         let mut writer = self.blobs.begin(&version_id, hints).await?;
         let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PUT, None).await {
@@ -75,27 +74,8 @@ impl Gateway {
             }
         };
         ctx.audit.bytes_in = computed.len;
-        let rec = VersionRecord {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version_id: version_id.clone(),
-            seq,
-            created_ms: created.timestamp_millis(),
-            delete_marker: false,
-            size: computed.len,
-            etag: hex::encode(computed.md5),
-            sha256: hex::encode(computed.sha256),
-            checksum_algorithm: computed.checksum.as_ref().map(|c| c.0),
-            checksum: computed.checksum.as_ref().map(|c| c.1.clone()),
-            checksum_type: computed.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
-            headers: write.content.clone(),
-            retention: None,
-            legal_hold: false,
-            blob: Some(BlobRef::Single { id: version_id.clone() }),
-            owner: ctx.owner(),
-            tags: write.tagging.clone().unwrap_or_default().into_iter().collect(),
-            parts_count: None,
-        };
+        let tags = write.tagging.clone().unwrap_or_default().into_iter().collect();
+        let rec = VersionRecord::single_blob(id, &computed, write.content.clone(), tags);
         let rec = self
             .finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx)
             .await?;
@@ -320,30 +300,9 @@ impl Gateway {
         match version {
             VersionSel::Current => {
                 self.permit(&LockRequest::AddDeleteMarker, ctx)?;
-                let seq = self.catalog.next_seq()?;
-                let now = self.clock.now().at();
-                let version_id = make_version_id(now.timestamp_micros(), seq);
-                let rec = VersionRecord {
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                    version_id: version_id.clone(),
-                    seq,
-                    created_ms: now.timestamp_millis(),
-                    delete_marker: true,
-                    size: 0,
-                    etag: String::new(),
-                    sha256: String::new(),
-                    checksum_algorithm: None,
-                    checksum: None,
-                    checksum_type: None,
-                    headers: Default::default(),
-                    retention: None,
-                    legal_hold: false,
-                    blob: None,
-                    owner: ctx.owner(),
-                    tags: Default::default(),
-                    parts_count: None,
-                };
+                let id = self.new_id(bucket, key, ctx)?;
+                let version_id = id.version_id.clone();
+                let rec = VersionRecord::delete_marker(id);
                 self.catalog.put_version(&rec).await?;
                 ctx.audit.changes.push(crate::audit::Change::DeleteMarkerAdded {
                     key: key.to_string(),

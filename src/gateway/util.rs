@@ -150,6 +150,20 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// A fresh, never reused id for a new version, marker or upload of `bucket/key`, stamped now.
+    pub(super) fn new_id(&self, bucket: &str, key: &str, ctx: &Ctx) -> S3Result<crate::store::records::NewVersionId> {
+        let seq = self.catalog.next_seq()?;
+        let now = self.clock.now().at();
+        Ok(crate::store::records::NewVersionId {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: crate::store::meta::make_version_id(now.timestamp_micros(), seq),
+            seq,
+            created_ms: now.timestamp_millis(),
+            owner: ctx.owner(),
+        })
+    }
+
     /// Ask `lock::decide` about `req` at guarded now; a denial is recorded in the audit event.
     pub(super) fn permit(&self, req: &crate::lock::Request, ctx: &mut Ctx) -> S3Result<crate::lock::Permit> {
         crate::lock::decide(req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))

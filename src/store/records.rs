@@ -1,7 +1,7 @@
 //! Catalog records and their on-disk encoding: `[schema u8][crc32c u32 BE][JSON]`. A record that does
 //! not decode is reported as corrupt (and then treated as locked), never as absent.
 
-use crate::checksum::ChecksumAlgorithm;
+use crate::checksum::{ChecksumAlgorithm, ComputedDigests};
 use crate::lock::{DefaultRetention, Retention};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -165,4 +165,90 @@ pub struct PartRecord {
     #[serde(default)]
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub last_modified_ms: i64,
+}
+
+/// Identity of a new version or marker: where it lives, its id and sequence, when it was made, by whom.
+#[derive(Debug, Clone)]
+pub struct NewVersionId {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: String,
+    pub seq: u64,
+    pub created_ms: i64,
+    pub owner: String,
+}
+
+impl VersionRecord {
+    /// A delete marker: no data, never locked.
+    pub fn delete_marker(id: NewVersionId) -> Self {
+        VersionRecord {
+            bucket: id.bucket,
+            key: id.key,
+            version_id: id.version_id,
+            seq: id.seq,
+            created_ms: id.created_ms,
+            delete_marker: true,
+            size: 0,
+            etag: String::new(),
+            sha256: String::new(),
+            checksum_algorithm: None,
+            checksum: None,
+            checksum_type: None,
+            headers: ContentHeaders::default(),
+            retention: None,
+            legal_hold: false,
+            blob: None,
+            owner: id.owner,
+            tags: BTreeMap::new(),
+            parts_count: None,
+        }
+    }
+
+    /// A data version held in one blob named after the version; retention is set at finalization.
+    pub fn single_blob(
+        id: NewVersionId,
+        d: &ComputedDigests,
+        headers: ContentHeaders,
+        tags: BTreeMap<String, String>,
+    ) -> Self {
+        VersionRecord {
+            blob: Some(BlobRef::Single {
+                id: id.version_id.clone(),
+            }),
+            bucket: id.bucket,
+            key: id.key,
+            version_id: id.version_id,
+            seq: id.seq,
+            created_ms: id.created_ms,
+            delete_marker: false,
+            size: d.len,
+            etag: hex::encode(d.md5),
+            sha256: hex::encode(d.sha256),
+            checksum_algorithm: d.checksum.as_ref().map(|c| c.0),
+            checksum: d.checksum.as_ref().map(|c| c.1.clone()),
+            checksum_type: d.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
+            headers,
+            retention: None,
+            legal_hold: false,
+            owner: id.owner,
+            tags,
+            parts_count: None,
+        }
+    }
+}
+
+impl PartRecord {
+    /// A part whose bytes were just stored in blob `blob_id`.
+    pub fn stored(part_number: u32, blob_id: String, d: &ComputedDigests, last_modified_ms: i64) -> Self {
+        PartRecord {
+            part_number,
+            blob_id,
+            size: d.len,
+            etag: hex::encode(d.md5),
+            sha256: hex::encode(d.sha256),
+            checksum: d.checksum.as_ref().map(|c| c.1.clone()),
+            checksum_algorithm: d.checksum.as_ref().map(|c| c.0),
+            last_modified_ms,
+        }
+    }
 }

@@ -20,7 +20,7 @@ use crate::audit::{AuditEvent, AuditLog, Change};
 use crate::lock::retention::{parse_iso, Retention};
 use crate::lock::DefaultRetention;
 use crate::store::meta::{parse_version_id, version_key};
-use crate::store::records::{decode, encode, BlobRef, BucketRecord, VersionRecord};
+use crate::store::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, VersionRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -473,26 +473,15 @@ fn apply_change(
             };
             versions
                 .entry((bucket.to_string(), key.clone(), seq))
-                .or_insert_with(|| VersionRecord {
-                    bucket: bucket.to_string(),
-                    key: key.clone(),
-                    version_id: version_id.clone(),
-                    seq,
-                    created_ms: version_created_ms(version_id).unwrap_or(0),
-                    delete_marker: true,
-                    size: 0,
-                    etag: String::new(),
-                    sha256: String::new(),
-                    checksum_algorithm: None,
-                    checksum: None,
-                    checksum_type: None,
-                    headers: Default::default(),
-                    retention: None,
-                    legal_hold: false,
-                    blob: None,
-                    owner: ev.principal.clone().unwrap_or_default(),
-                    tags: Default::default(),
-                    parts_count: None,
+                .or_insert_with(|| {
+                    VersionRecord::delete_marker(NewVersionId {
+                        bucket: bucket.to_string(),
+                        key: key.clone(),
+                        version_id: version_id.clone(),
+                        seq,
+                        created_ms: version_created_ms(version_id).unwrap_or(0),
+                        owner: ev.principal.clone().unwrap_or_default(),
+                    })
                 });
         }
         Change::DeleteMarkerRemoved { key, version_id } | Change::VersionRemoved { key, version_id } => {
