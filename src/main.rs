@@ -47,6 +47,7 @@ fn init_logging(json: bool) {
     } else {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .init();
     }
@@ -59,6 +60,7 @@ fn main() {
         let filter = EnvFilter::try_from_env("WORMGATE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .try_init();
     };
