@@ -442,15 +442,18 @@ impl Gateway {
             tags: u.tags.clone(),
             parts_count: Some(n as u32),
         };
+        let write = WriteHeaders {
+            if_none_match_star,
+            ..Default::default()
+        };
+        // Checked again at commit; checked now so that a refused completion writes nothing (an
+        // upstream with Object Lock would otherwise keep the locked manifest as an orphan).
+        self.check_write_conditions(bucket, key, &write)?;
         // The manifest blob carries the record's second copy (for `wormgate recover`); it holds no data.
         let writer = self
             .blobs
             .begin(&version_id, crate::store::blob::BlobHints::len(Some(0)))
             .await?;
-        let write = WriteHeaders {
-            if_none_match_star,
-            ..Default::default()
-        };
         let rec = self
             .finalize_version(rec, &lock_req, &write, writer, Commit::CompleteUpload(upload_id), ctx)
             .await?;

