@@ -151,6 +151,22 @@ fn parse_authorization(value: &str) -> Result<AuthHeader, String> {
 }
 
 /// Parse `a;b;c` into lower-case names; `host` must be present, no name may be empty or repeated.
+/// Every `x-amz-*` header must be covered by the signature (as AWS requires): otherwise anyone on the
+/// path could add, say, a legal hold, metadata or tags to a signed request.
+fn require_amz_headers_signed(headers: &http::HeaderMap, signed: &[String]) -> S3Result<()> {
+    // Sent by some SDKs but excluded from signing by them.
+    const UNSIGNED_OK: &[&str] = &["x-amz-user-agent"];
+    for name in headers.keys() {
+        let n = name.as_str();
+        if n.starts_with("x-amz-") && !UNSIGNED_OK.contains(&n) && !signed.iter().any(|s| s == n) {
+            return Err(S3Error::access_denied(format!(
+                "There were headers present in the request which were not signed: {n}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn parse_signed_headers(s: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for name in s.split(';') {
@@ -340,6 +356,7 @@ pub fn verify_header(
         return Err(malformed("the Signature must be 64 hexadecimal characters".into()));
     }
     let user = users.get(&cred.access_key).ok_or_else(unknown_access_key)?;
+    require_amz_headers_signed(&parts.headers, &signed)?;
     let content_sha = single_header(&parts.headers, "x-amz-content-sha256")?
         .ok_or_else(|| S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256"))?;
     let (amz_date, t) = request_time(&parts.headers)?;

@@ -50,6 +50,8 @@ pub struct Gateway {
 /// Per-request context: identity and the audit record being filled in.
 pub struct Ctx {
     pub request_id: String,
+    /// The request carried `Expect: 100-continue`.
+    pub expect_continue: bool,
     pub auth: Option<Authenticated>,
     pub audit: AuditEvent,
 }
@@ -114,6 +116,10 @@ impl Gateway {
         let head = req.method() == Method::HEAD;
         let resource = req.uri().path().to_string();
         let mut ctx = Ctx {
+            expect_continue: req
+                .headers()
+                .get(http::header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
             request_id: request_id.clone(),
             auth: None,
             audit: AuditEvent {
@@ -125,6 +131,7 @@ impl Gateway {
             },
         };
         drop(_enter);
+        let close_after = expects_continue_without_body(&req);
         let result = self.dispatch(req, &mut ctx).await;
         let mut response = match result {
             Ok(reply) => {
@@ -168,6 +175,13 @@ impl Gateway {
             tracing::error!(request_id = %request_id, error = %e, "audit append failed");
             response = error_response(&e, &resource, &request_id, head);
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        if close_after || (ctx.expect_continue && !response.status().is_success()) {
+            // botocore keeps the status line of a final answer to `Expect: 100-continue` on the pooled
+            // connection and mis-reads the next response on it; closing the connection resets it.
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         }
         response
     }
@@ -383,4 +397,20 @@ async fn drain_refused_body(parts: &http::request::Parts, body: &mut Incoming) {
         }
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
+}
+
+/// An `Expect: 100-continue` request with an empty body: hyper never sends `100 Continue` for it, so
+/// its final answer arrives in place of the `100`.
+fn expects_continue_without_body<B>(req: &Request<B>) -> bool {
+    let expects = req
+        .headers()
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let empty = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0");
+    expects && empty
 }

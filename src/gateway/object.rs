@@ -193,7 +193,7 @@ impl Gateway {
                 let idx = n as usize - 1;
                 if idx >= parts.len() {
                     return Err(S3Error::new(
-                        S3Code::InvalidRange,
+                        S3Code::InvalidPartNumber,
                         "The requested partnumber is not satisfiable",
                     ));
                 }
@@ -202,7 +202,7 @@ impl Gateway {
             }
             _ if n == 1 => Ok((0, rec.size)),
             _ => Err(S3Error::new(
-                S3Code::InvalidRange,
+                S3Code::InvalidPartNumber,
                 "The requested partnumber is not satisfiable",
             )),
         }
