@@ -893,11 +893,12 @@ pub(crate) mod tests {
                 "variant {i}"
             );
         }
-        // Headers that were not signed may change freely.
+        // Ordinary headers that were not signed may change freely; x-amz-* ones must be signed.
         let mut q = p.clone();
         q.headers.insert("user-agent", "x".parse().unwrap());
-        q.headers.insert("x-amz-meta-unsigned", "x".parse().unwrap());
         assert!(verify_header(&q, &users(), &settings(), now).is_ok());
+        q.headers.insert("x-amz-meta-unsigned", "x".parse().unwrap());
+        assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::AccessDenied);
     }
 
     #[test]
