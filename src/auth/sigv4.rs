@@ -898,7 +898,10 @@ pub(crate) mod tests {
         q.headers.insert("user-agent", "x".parse().unwrap());
         assert!(verify_header(&q, &users(), &settings(), now).is_ok());
         q.headers.insert("x-amz-meta-unsigned", "x".parse().unwrap());
-        assert_eq!(code(verify_header(&q, &users(), &settings(), now)), S3Code::AccessDenied);
+        assert_eq!(
+            code(verify_header(&q, &users(), &settings(), now)),
+            S3Code::AccessDenied
+        );
     }
 
     #[test]
