@@ -45,6 +45,18 @@ pub struct ServeArgs {
     /// Address to listen on for HTTPS (default: the HTTP port + 1 when only --listen is given).
     #[arg(long, env = "WORMGATE_TLS_LISTEN")]
     pub tls_listen: Option<SocketAddr>,
+    /// Upstream mode (`--upstream-*`).
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    /// Audit checkpoints, scrub, metrics.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+/// The `--upstream-*` flags: of `wormgate serve`, and of the offline tools (`scrub`, `recover`) that
+/// must reach the same upstream. Each also readable from `WORMGATE_UPSTREAM_*`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct UpstreamArgs {
     /// Upstream mode: S3 endpoint that stores the bytes (`http://127.0.0.1:8333`, `https://s3.example`).
     /// Credentials come from WORMGATE_UPSTREAM_ACCESS_KEY / WORMGATE_UPSTREAM_SECRET_KEY.
     #[arg(long, env = "WORMGATE_UPSTREAM_ENDPOINT")]
@@ -61,9 +73,6 @@ pub struct ServeArgs {
     /// Path-style upstream URLs (`endpoint/bucket/key`); default true unless the endpoint is AWS.
     #[arg(long, env = "WORMGATE_UPSTREAM_PATH_STYLE", num_args = 0..=1, default_missing_value = "true")]
     pub upstream_path_style: Option<bool>,
-    /// Audit checkpoints, scrub, metrics.
-    #[command(flatten)]
-    pub evidence: EvidenceArgs,
 }
 
 /// The config file.
@@ -161,7 +170,7 @@ impl std::fmt::Debug for UpstreamConfig {
 
 impl UpstreamConfig {
     /// Merge flags/env over the `[upstream]` table; `Ok(None)` when upstream mode is not asked for.
-    fn load(args: &ServeArgs, file: Option<&FileUpstream>) -> Result<Option<UpstreamConfig>, String> {
+    pub fn load(args: &UpstreamArgs, file: Option<&FileUpstream>) -> Result<Option<UpstreamConfig>, String> {
         let f = file.cloned().unwrap_or_default();
         let env = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
         let endpoint = args.upstream_endpoint.clone().or(f.endpoint);
@@ -255,15 +264,19 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
         .ok_or_else(|| format!("'{s}' is too long"))
 }
 
+impl FileConfig {
+    /// Read and parse a config file.
+    pub fn read(p: &std::path::Path) -> Result<FileConfig, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+        toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", p.display()))
+    }
+}
+
 impl Config {
     /// Merge flags/env over the file and validate.
     pub fn load(args: &ServeArgs) -> Result<Config, String> {
         let file = match &args.config {
-            Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", p.display()))?
-            }
+            Some(p) => FileConfig::read(p)?,
             None => FileConfig::default(),
         };
         let min_retention = parse_duration(
@@ -343,7 +356,7 @@ impl Config {
         if listen.is_none() && tls.is_none() {
             return Err("nothing to listen on: give --listen (and/or --tls-cert, --tls-key, --tls-listen)".into());
         }
-        let upstream = UpstreamConfig::load(args, file.upstream.as_ref())?;
+        let upstream = UpstreamConfig::load(&args.upstream, file.upstream.as_ref())?;
         let evidence = EvidenceConfig::load(&args.evidence, file.evidence.as_ref())?;
         Ok(Config {
             listen,

@@ -28,7 +28,8 @@ enum Command {
     Scrub(tools::ScrubArgs),
     /// Inventory of every version: key, version id, size, SHA-256, created, retain-until, legal hold.
     Report(tools::ReportArgs),
-    /// Rebuild a lost or corrupt catalog from blob sidecars and the audit trail (gateway stopped).
+    /// Rebuild a lost or corrupt catalog from the stored version records (blob sidecars, or the upstream
+    /// `.meta` objects in upstream mode) and the audit trail (gateway stopped).
     Recover(tools::RecoverArgs),
     /// Trusted time: status, and an officer's confirmation after a clock alarm.
     #[command(subcommand)]

@@ -918,7 +918,8 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
     assert_eq!(e.code(), Some("AccessDenied"), "{e:?}");
     assert_eq!(get_all(&c, "lock-bucket", "k", None).await, data);
 
-    // Multipart: parts are locked upstream at completion.
+    // Multipart: an upstream multipart upload, locked from its start; the one object and the record
+    // are locked at completion.
     let mp = c
         .create_multipart_upload()
         .bucket("lock-bucket")
@@ -957,12 +958,9 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
         .unwrap();
     let mvid = fin.version_id().unwrap();
     let keys = sw.keys().await;
-    let part_key = keys
-        .iter()
-        .find(|k| k.starts_with(&format!("{PREFIX}/{uid}-p00001-")))
-        .expect("part object")
-        .clone();
-    for k in [part_key, format!("{PREFIX}/{mvid}"), format!("{PREFIX}/{mvid}.meta")] {
+    assert!(!keys.iter().any(|k| k.contains("-p00001-")), "{keys:?}");
+    assert_eq!(get_all(&c, "lock-bucket", "mp", None).await, pattern(2000, 1));
+    for k in [format!("{PREFIX}/{uid}"), format!("{PREFIX}/{mvid}.meta")] {
         let r = up
             .get_object_retention()
             .bucket(UP_BUCKET)
@@ -1067,6 +1065,244 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
     assert_eq!(e.code(), Some("AccessDenied"));
     assert_eq!(settled(&g).await, before);
     assert_eq!(sw.versions().await, before_versions);
+}
+
+/// Multipart uploads upstream: {key, upload id} of every upload in progress under the prefix, as
+/// SeaweedFS lists them.
+async fn upstream_uploads(sw: &Seaweed) -> Vec<(String, String)> {
+    let r = sw
+        .client()
+        .list_multipart_uploads()
+        .bucket(UP_BUCKET)
+        .prefix(format!("{PREFIX}/"))
+        .send()
+        .await
+        .expect("list upstream uploads");
+    r.uploads()
+        .iter()
+        .map(|u| {
+            (
+                u.key().unwrap_or("").to_string(),
+                u.upload_id().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn put_part(c: &Client, key: &str, uid: &str, n: i32, data: &[u8]) -> CompletedPart {
+    let r = c
+        .upload_part()
+        .bucket("mp-bucket")
+        .key(key)
+        .upload_id(uid)
+        .part_number(n)
+        .body(ByteStream::from(data.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("part {n}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+    CompletedPart::builder()
+        .part_number(n)
+        .e_tag(r.e_tag().unwrap())
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_uploads_are_upstream_multipart_uploads_of_the_same_parts() {
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, false);
+    let g = Gate::start(&sw.endpoint);
+    let c = g.admin();
+    c.create_bucket()
+        .bucket("mp-bucket")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("create bucket");
+    let src = pattern(3 * 1024 * 1024 + 7, 40);
+    c.put_object()
+        .bucket("mp-bucket")
+        .key("src")
+        .body(ByteStream::from(src.clone()))
+        .send()
+        .await
+        .expect("put source");
+
+    // Completed: part 1 uploaded twice (the second replaces it), part 2 plain, part 3 copied from a
+    // range of a single-blob version (upstream UploadPartCopy); one upstream object results.
+    let mp = c
+        .create_multipart_upload()
+        .bucket("mp-bucket")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    let uid = mp.upload_id().unwrap().to_string();
+    let ups = upstream_uploads(&sw).await;
+    assert_eq!(ups.len(), 1, "{ups:?}");
+    assert_eq!(ups[0].0, format!("{PREFIX}/{uid}"));
+    let p1 = pattern(5 * 1024 * 1024 + 3, 41);
+    put_part(&c, "mp", &uid, 1, &pattern(5 * 1024 * 1024, 49)).await;
+    let c1 = put_part(&c, "mp", &uid, 1, &p1).await;
+    let c2 = put_part(&c, "mp", &uid, 2, &pattern(5 * 1024 * 1024, 42)).await;
+    let r3 = c
+        .upload_part_copy()
+        .bucket("mp-bucket")
+        .key("mp")
+        .upload_id(&uid)
+        .part_number(3)
+        .copy_source("mp-bucket/src")
+        .copy_source_range(format!("bytes=5-{}", src.len() - 1))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("copy part: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+    let c3 = CompletedPart::builder()
+        .part_number(3)
+        .e_tag(r3.copy_part_result().unwrap().e_tag().unwrap())
+        .build();
+    let fin = c
+        .complete_multipart_upload()
+        .bucket("mp-bucket")
+        .key("mp")
+        .upload_id(&uid)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(vec![c1, c2, c3]))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("complete: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+    let vid = fin.version_id().unwrap().to_string();
+    let mut whole = p1.clone();
+    whole.extend_from_slice(&pattern(5 * 1024 * 1024, 42));
+    whole.extend_from_slice(&src[5..]);
+    let keys = sw.keys().await;
+    let mine: Vec<&String> = keys.iter().filter(|k| k.contains(&uid) || k.contains(&vid)).collect();
+    assert_eq!(
+        mine,
+        vec![&format!("{PREFIX}/{uid}"), &format!("{PREFIX}/{vid}.meta")],
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.contains("-p0000")), "{keys:?}");
+    let direct = sw
+        .client()
+        .get_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/{uid}"))
+        .send()
+        .await
+        .expect("upstream object");
+    assert_eq!(direct.body.collect().await.unwrap().into_bytes().to_vec(), whole);
+    assert!(upstream_uploads(&sw).await.is_empty());
+    assert_eq!(get_all(&c, "mp-bucket", "mp", None).await, whole);
+    // A range across a part boundary, and a part by number.
+    let at = p1.len();
+    let ranged = c
+        .get_object()
+        .bucket("mp-bucket")
+        .key("mp")
+        .range(format!("bytes={}-{}", at - 10, at + 9))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ranged.body.collect().await.unwrap().into_bytes().to_vec(),
+        whole[at - 10..at + 10].to_vec()
+    );
+    let part2 = c
+        .get_object()
+        .bucket("mp-bucket")
+        .key("mp")
+        .part_number(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part2.parts_count(), Some(3));
+    assert_eq!(
+        part2.body.collect().await.unwrap().into_bytes().to_vec(),
+        whole[at..at + 5 * 1024 * 1024].to_vec()
+    );
+
+    // Aborted: no upstream object, no upstream upload.
+    let mp = c
+        .create_multipart_upload()
+        .bucket("mp-bucket")
+        .key("gone")
+        .send()
+        .await
+        .unwrap();
+    let uid2 = mp.upload_id().unwrap().to_string();
+    put_part(&c, "gone", &uid2, 1, &pattern(1000, 43)).await;
+    assert_eq!(upstream_uploads(&sw).await.len(), 1);
+    c.abort_multipart_upload()
+        .bucket("mp-bucket")
+        .key("gone")
+        .upload_id(&uid2)
+        .send()
+        .await
+        .expect("abort");
+    assert!(upstream_uploads(&sw).await.is_empty());
+    assert!(!sw.keys().await.iter().any(|k| k.contains(&uid2)));
+
+    // Refused completions (parts out of order; a wrong ETag) send nothing upstream: no
+    // CompleteMultipartUpload, the upstream upload stays open, and it can still be completed.
+    let mp = c
+        .create_multipart_upload()
+        .bucket("mp-bucket")
+        .key("refused")
+        .send()
+        .await
+        .unwrap();
+    let uid3 = mp.upload_id().unwrap().to_string();
+    let a = put_part(&c, "refused", &uid3, 1, &pattern(5 * 1024 * 1024, 44)).await;
+    let b = put_part(&c, "refused", &uid3, 2, &pattern(10, 45)).await;
+    let before_keys = sw.keys().await;
+    let before = settled(&g).await;
+    let e = c
+        .complete_multipart_upload()
+        .bucket("mp-bucket")
+        .key("refused")
+        .upload_id(&uid3)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(vec![b.clone(), a.clone()]))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("parts out of order");
+    assert_eq!(e.code(), Some("InvalidPartOrder"), "{e:?}");
+    let wrong = CompletedPart::builder().part_number(2).e_tag("\"0123\"").build();
+    let e = c
+        .complete_multipart_upload()
+        .bucket("mp-bucket")
+        .key("refused")
+        .upload_id(&uid3)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(vec![a.clone(), wrong]))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("wrong etag");
+    assert_eq!(e.code(), Some("InvalidPart"), "{e:?}");
+    assert_eq!(settled(&g).await, before, "a refused completion reached the upstream");
+    assert_eq!(sw.keys().await, before_keys);
+    let open: Vec<String> = upstream_uploads(&sw).await.into_iter().map(|u| u.0).collect();
+    assert_eq!(open, vec![format!("{PREFIX}/{uid3}")]);
+    c.complete_multipart_upload()
+        .bucket("mp-bucket")
+        .key("refused")
+        .upload_id(&uid3)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(vec![a, b])).build())
+        .send()
+        .await
+        .expect("complete after refusals");
+    let mut want = pattern(5 * 1024 * 1024, 44);
+    want.extend_from_slice(&pattern(10, 45));
+    assert_eq!(get_all(&c, "mp-bucket", "refused", None).await, want);
+    assert!(upstream_uploads(&sw).await.is_empty());
 }
 
 // --- SigV4 for one raw, slow upload (copied from tests/common: UNSIGNED-PAYLOAD) ---------------

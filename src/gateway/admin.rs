@@ -403,11 +403,6 @@ async fn route_admin(
             }
         }
         ("POST", "scrub") => {
-            #[allow(unreachable_patterns)]
-            let root = match &gw.blobs {
-                crate::store::BlobStore::Disk(d) => d.root().to_path_buf(),
-                _ => return Answer::error(StatusCode::NOT_IMPLEMENTED, "scrub needs the disk blob store"),
-            };
             let rate = match query_param(q, "rate_mb") {
                 Some(v) => match v.parse::<u64>() {
                     Ok(0) => None,
@@ -422,7 +417,7 @@ async fn route_admin(
                 min_age: std::time::Duration::from_secs(3600),
             };
             ev.bucket = opts.bucket.clone();
-            match run_scrub(gw.catalog.clone(), root, opts).await {
+            match run_scrub(gw.catalog.clone(), gw.blobs.clone(), opts).await {
                 Ok(rep) => {
                     ev.detail = Some(scrub_detail(&rep));
                     Answer::json(&rep)
@@ -466,14 +461,14 @@ pub fn scrub_detail(rep: &crate::tools::scrub::ScrubReport) -> String {
     s
 }
 
-/// Run a scrub on a blocking thread and publish its result to the metrics.
+/// Run a scrub (disk or upstream backend) on a blocking thread and publish its result to the metrics.
 pub async fn run_scrub(
     catalog: crate::store::Catalog,
-    root: std::path::PathBuf,
+    blobs: crate::store::BlobStore,
     opts: ScrubOptions,
 ) -> Result<crate::tools::scrub::ScrubReport, String> {
     let started = Instant::now();
-    let rep = tokio::task::spawn_blocking(move || crate::tools::scrub::scrub(&catalog, &root, &opts))
+    let rep = tokio::task::spawn_blocking(move || crate::tools::scrub::scrub_store(&catalog, &blobs, &opts))
         .await
         .map_err(|e| e.to_string())??;
     crate::metrics::record_scrub(rep.summary(started.elapsed()));

@@ -63,11 +63,45 @@ impl Gateway {
         id: &str,
         alg: ChecksumAlgorithm,
     ) -> S3Result<(ComputedDigests, BlobWriter)> {
-        let mut body = self.object_stream(src, start, len)?;
-        let mut writer = self
+        let writer = self
             .blobs
             .begin(id, crate::store::blob::BlobHints::len(Some(len)))
             .await?;
+        self.copy_into(src, start, len, writer, alg).await
+    }
+
+    /// The digests of `len` bytes from `start` of `src`, read (and verified like a copy) but not
+    /// written anywhere: for a copy the backend makes by itself.
+    pub(super) async fn digest_range(
+        &self,
+        src: &VersionRecord,
+        start: u64,
+        len: u64,
+        alg: ChecksumAlgorithm,
+    ) -> S3Result<ComputedDigests> {
+        let mut body = self.object_stream(src, start, len)?;
+        let mut digests = IngestDigests::new(Some(alg));
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| S3Error::internal(format!("reading the copy source failed: {e}")))?;
+            digests.update(&chunk);
+        }
+        let computed = digests.finish();
+        if computed.len != len {
+            return Err(S3Error::internal("the copy source is shorter than its record"));
+        }
+        Ok(computed)
+    }
+
+    /// Stream `len` bytes from `start` of `src` into `writer` (see `copy_bytes`).
+    pub(super) async fn copy_into(
+        &self,
+        src: &VersionRecord,
+        start: u64,
+        len: u64,
+        mut writer: BlobWriter,
+        alg: ChecksumAlgorithm,
+    ) -> S3Result<(ComputedDigests, BlobWriter)> {
+        let mut body = self.object_stream(src, start, len)?;
         let mut digests = IngestDigests::new(Some(alg));
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {

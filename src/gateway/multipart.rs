@@ -1,5 +1,8 @@
-//! Multipart uploads. Parts are blobs of their own; completion writes no object bytes again — the
-//! version is a manifest of its part blobs, committed atomically with the removal of the upload.
+//! Multipart uploads. On disk, parts are blobs of their own; completion writes no object bytes
+//! again — the version is a manifest of its part blobs. Upstream, the upload is an upstream multipart
+//! upload of the same parts, and completion completes it into one upstream object
+//! (`BlobRef::Multipart`). Either way the version is committed atomically with the removal of the
+//! upload, and a completion refused by the gateway sends nothing to the backend.
 
 use super::body::{ingest, require_length};
 use super::bucket::owner;
@@ -12,8 +15,9 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, *};
+use crate::store::blob::BlobHints;
 use crate::store::records::{PartRecord, UploadRecord};
-use crate::store::{BlobRef, PartRef, VersionRecord};
+use crate::store::{BlobRef, VersionRecord};
 use http::StatusCode;
 use hyper::body::Incoming;
 use md5::Digest as _;
@@ -98,7 +102,7 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let b = self.require_bucket(bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
-        self.permit(
+        let permit = self.permit(
             &LockRequest::CreateVersion {
                 headers: write.lock,
                 bucket_default: b.default_retention,
@@ -130,6 +134,11 @@ impl Gateway {
         };
         let id = self.new_id(bucket, key, ctx)?;
         let upload_id = id.version_id.clone();
+        // The backend's own multipart upload (upstream: locked with the first decision's date).
+        let backend_upload_id = self
+            .blobs
+            .begin_multipart(&upload_id, BlobHints::new_version(None, &permit))
+            .await?;
         let rec = UploadRecord {
             bucket: id.bucket,
             key: id.key,
@@ -143,8 +152,12 @@ impl Gateway {
             checksum_algorithm: alg,
             checksum_type: ty.clone(),
             tags: write.tagging.clone().unwrap_or_default().into_iter().collect(),
+            backend_upload_id,
         };
-        self.catalog.put_upload(&rec).await?;
+        if let Err(e) = self.catalog.put_upload(&rec).await {
+            let _ = self.blobs.abort_multipart(&rec, &[]).await;
+            return Err(e);
+        }
         ctx.audit.detail = Some(format!("upload {upload_id}"));
         let doc = InitiateMultipartUploadResult {
             xmlns: NS,
@@ -166,15 +179,15 @@ impl Gateway {
         self.catalog.upload(bucket, key, upload_id)?.ok_or_else(no_such_upload)
     }
 
-    /// Record a part blob; a replaced part's blob is discarded (it never was a version).
+    /// Record a part; a replaced part's blob is discarded (it never was a version).
     async fn record_part(&self, u: &UploadRecord, part: PartRecord) -> S3Result<()> {
         let _g = self.locks.key(&u.bucket, &u.key).await;
         if self.catalog.upload(&u.bucket, &u.key, &u.upload_id)?.is_none() {
-            let _ = self.blobs.discard_unreferenced(&part.blob_id).await;
+            let _ = self.blobs.discard_part(&part).await;
             return Err(no_such_upload());
         }
         if let Some(old) = self.catalog.put_part(&u.bucket, &u.key, &u.upload_id, &part).await? {
-            let _ = self.blobs.discard_unreferenced(&old.blob_id).await;
+            let _ = self.blobs.discard_part(&old).await;
         }
         Ok(())
     }
@@ -207,7 +220,7 @@ impl Gateway {
         let blob_id = self.part_blob_id(upload_id, part_number)?;
         let mut writer = self
             .blobs
-            .begin(&blob_id, crate::store::blob::BlobHints::len(expected.decoded_length))
+            .begin_part(&u, part_number, &blob_id, BlobHints::len(expected.decoded_length))
             .await?;
         let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PART, u.checksum_algorithm).await {
             Ok(c) => c,
@@ -216,15 +229,16 @@ impl Gateway {
                 return Err(e);
             }
         };
-        writer.commit(b"").await?;
+        let upstream_etag = writer.commit_part().await?;
         ctx.audit.bytes_in = computed.len;
         ctx.audit.sha256 = Some(hex::encode(computed.sha256));
-        let part = PartRecord::stored(
+        let mut part = PartRecord::stored(
             part_number,
             blob_id,
             &computed,
             self.clock.now().at().timestamp_millis(),
         );
+        part.upstream_etag = upstream_etag;
         let mut reply = Reply::empty(StatusCode::OK).header("etag", quoted(&part.etag));
         if expected.algorithm().is_some() || u.checksum_algorithm.is_some() {
             if let (Some(a), Some(v)) = (part.checksum_algorithm, part.checksum.clone()) {
@@ -266,19 +280,35 @@ impl Gateway {
         }
         let blob_id = self.part_blob_id(upload_id, part_number)?;
         let alg = u.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Crc64Nvme);
-        let (computed, writer) = self.copy_bytes(&src, start, len, &blob_id, alg).await?;
-        writer.commit(b"").await?;
+        let (computed, upstream_etag) = match &src.blob {
+            Some(b @ BlobRef::Single { id: src_blob }) if len > 0 && self.blobs.can_copy_part(&u, b) => {
+                // Copied inside the backend; the source range is still read once here for the
+                // part's digests (and verified against its record when read whole).
+                let computed = self.digest_range(&src, start, len, alg).await?;
+                let etag = self.blobs.copy_part(&u, part_number, src_blob, start, len).await?;
+                (computed, Some(etag))
+            }
+            _ => {
+                let writer = self
+                    .blobs
+                    .begin_part(&u, part_number, &blob_id, BlobHints::len(Some(len)))
+                    .await?;
+                let (computed, writer) = self.copy_into(&src, start, len, writer, alg).await?;
+                (computed, writer.commit_part().await?)
+            }
+        };
         ctx.audit.bytes_in = computed.len;
         ctx.audit.detail = Some(format!(
             "copied from {}/{} version {}",
             src.bucket, src.key, src.version_id
         ));
-        let part = PartRecord::stored(
+        let mut part = PartRecord::stored(
             part_number,
             blob_id,
             &computed,
             self.clock.now().at().timestamp_millis(),
         );
+        part.upstream_etag = upstream_etag;
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult xmlns=\"{NS}\"><ETag>{}</ETag><LastModified>{}</LastModified></CopyPartResult>",
             crate::s3::error::xml_escape(&quoted(&part.etag)),
@@ -426,18 +456,8 @@ impl Gateway {
             headers: u.headers.clone(),
             retention: None,
             legal_hold: false,
-            blob: Some(BlobRef::Parts {
-                parts: chosen
-                    .iter()
-                    .map(|p| PartRef {
-                        id: p.blob_id.clone(),
-                        size: p.size,
-                        etag: p.etag.clone(),
-                        checksum: p.checksum.clone(),
-                        sha256: p.sha256.clone(),
-                    })
-                    .collect(),
-            }),
+            // Set below, once the write conditions held.
+            blob: None,
             owner: u.owner.clone(),
             tags: u.tags.clone(),
             parts_count: Some(n as u32),
@@ -449,17 +469,18 @@ impl Gateway {
         // Checked again at commit; checked now so that a refused completion writes nothing (an
         // upstream with Object Lock would otherwise keep the locked manifest as an orphan).
         self.check_write_conditions(bucket, key, &write)?;
-        // The manifest blob carries the record's second copy (for `wormgate recover`); it holds no data.
-        let writer = self
-            .blobs
-            .begin(&version_id, crate::store::blob::BlobHints::len(Some(0)))
-            .await?;
+        // Disk: the manifest blob carries the record's second copy (for `wormgate recover`); it holds
+        // no data. Upstream: the writer completes the upstream upload (at commit, after the lock
+        // decision) and writes the record next to the one object.
+        let (blob, writer) = self.blobs.complete_multipart(&u, &chosen, &version_id).await?;
+        let mut rec = rec;
+        rec.blob = Some(blob);
         let rec = self
             .finalize_version(rec, &lock_req, &write, writer, Commit::CompleteUpload(upload_id), ctx)
             .await?;
         // Parts uploaded but not named in the completion were never part of a version.
         for p in stored.iter().filter(|s| !chosen.iter().any(|c| c.blob_id == s.blob_id)) {
-            let _ = self.blobs.discard_unreferenced(&p.blob_id).await;
+            let _ = self.blobs.discard_part(p).await;
         }
         let doc = CompleteMultipartUploadResult {
             xmlns: NS,
@@ -479,14 +500,15 @@ impl Gateway {
         upload_id: &str,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
-        self.require_upload(bucket, key, upload_id)?;
+        let u = self.require_upload(bucket, key, upload_id)?;
         let _g = self.locks.key(bucket, key).await;
         let parts = self.catalog.parts_of(bucket, key, upload_id)?;
         if !self.catalog.abort_upload(bucket, key, upload_id).await? {
             return Err(no_such_upload());
         }
-        for p in &parts {
-            let _ = self.blobs.discard_unreferenced(&p.blob_id).await;
+        // The catalog entry is gone: a failure here leaves bytes for scrub, never an upload.
+        if let Err(e) = self.blobs.abort_multipart(&u, &parts).await {
+            tracing::warn!(upload = %upload_id, error = %e.message, "aborting the backend upload failed");
         }
         ctx.audit.detail = Some(format!("aborted upload {upload_id}: {} parts reclaimed", parts.len()));
         Ok(Reply::empty(StatusCode::NO_CONTENT))

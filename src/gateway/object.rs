@@ -189,7 +189,7 @@ impl Gateway {
     /// (offset, length) of part `n` of a version (`x-amz-mp-parts-count` semantics).
     fn part_range(&self, rec: &VersionRecord, n: u32) -> S3Result<(u64, u64)> {
         match &rec.blob {
-            Some(BlobRef::Parts { parts }) => {
+            Some(BlobRef::Parts { parts } | BlobRef::Multipart { parts, .. }) => {
                 let idx = n as usize - 1;
                 if idx >= parts.len() {
                     return Err(S3Error::new(
@@ -233,22 +233,10 @@ impl Gateway {
                 let whole = start == 0 && len == rec.size;
                 vec![(id.clone(), start, len, whole.then(|| rec.sha256.clone()))]
             }
-            Some(BlobRef::Parts { parts }) => {
-                let mut out = Vec::new();
-                let mut pos = 0u64;
-                let end = start + len;
-                for p in parts {
-                    let (ps, pe) = (pos, pos + p.size);
-                    if pe > start && ps < end {
-                        let s = start.max(ps) - ps;
-                        let e = end.min(pe) - ps;
-                        let whole = s == 0 && e == p.size && !p.sha256.is_empty();
-                        out.push((p.id.clone(), s, e - s, whole.then(|| p.sha256.clone())));
-                    }
-                    pos = pe;
-                }
-                out
-            }
+            // Part blobs (offsets within each part), or one object holding the parts one after
+            // the other (offsets within the object). Each part read whole is verified on its own.
+            Some(BlobRef::Parts { parts }) => part_segments(parts, None, start, len),
+            Some(BlobRef::Multipart { id, parts }) => part_segments(parts, Some(id), start, len),
         };
         let blobs = self.blobs.clone();
         let label = crate::audit::alarm::Target::new(&rec.bucket, &rec.key, &rec.version_id);
@@ -352,6 +340,11 @@ impl Gateway {
                         });
                         match &rec.blob {
                             Some(BlobRef::Single { id }) => self.blobs.remove(id, &proof).await?,
+                            // One object, and the record object named by the version.
+                            Some(BlobRef::Multipart { id, .. }) => {
+                                self.blobs.remove(id, &proof).await?;
+                                self.blobs.remove(&rec.version_id, &proof).await?;
+                            }
                             Some(BlobRef::Parts { parts }) => {
                                 for p in parts {
                                     self.blobs.remove(&p.id, &proof).await?;
@@ -575,5 +568,73 @@ mod tests {
         assert!(etag_matches("*", "abc"));
         assert!(etag_matches("\"x\", \"abc\"", "abc"));
         assert!(!etag_matches("\"abd\"", "abc"));
+    }
+}
+
+/// (blob id, offset, length, expected SHA-256 when the part is read whole) of the parts of a
+/// multipart version that overlap `len` bytes from `start`: each part in its own blob (`object`
+/// `None`), or all parts one after the other in blob `object`.
+fn part_segments(
+    parts: &[crate::store::PartRef],
+    object: Option<&String>,
+    start: u64,
+    len: u64,
+) -> Vec<(String, u64, u64, Option<String>)> {
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    let end = start + len;
+    for p in parts {
+        let (ps, pe) = (pos, pos + p.size);
+        if pe > start && ps < end {
+            let s = start.max(ps) - ps;
+            let e = end.min(pe) - ps;
+            let whole = s == 0 && e == p.size && !p.sha256.is_empty();
+            let sha = whole.then(|| p.sha256.clone());
+            match object {
+                None => out.push((p.id.clone(), s, e - s, sha)),
+                Some(id) => out.push((id.clone(), ps + s, e - s, sha)),
+            }
+        }
+        pos = pe;
+    }
+    out
+}
+
+#[cfg(test)]
+mod part_segment_tests {
+    use super::part_segments;
+    use crate::store::PartRef;
+
+    fn part(id: &str, size: u64) -> PartRef {
+        PartRef {
+            id: id.into(),
+            size,
+            etag: String::new(),
+            checksum: None,
+            sha256: format!("sha-{id}"),
+        }
+    }
+
+    #[test]
+    fn one_object_is_read_at_object_offsets_and_whole_parts_are_verified() {
+        let parts = [part("a", 10), part("b", 5), part("c", 7)];
+        let obj = "u".to_string();
+        assert_eq!(
+            part_segments(&parts, Some(&obj), 8, 9),
+            vec![
+                ("u".into(), 8, 2, None),
+                ("u".into(), 10, 5, Some("sha-b".into())),
+                ("u".into(), 15, 2, None)
+            ]
+        );
+        assert_eq!(
+            part_segments(&parts, None, 8, 9),
+            vec![
+                ("a".into(), 8, 2, None),
+                ("b".into(), 0, 5, Some("sha-b".into())),
+                ("c".into(), 0, 2, None)
+            ]
+        );
+        assert_eq!(part_segments(&parts, Some(&obj), 0, 22).len(), 3);
     }
 }

@@ -97,7 +97,11 @@ impl Gateway {
             }
         };
         if let Err(e) = result {
-            // The version never became visible: its own blob (data or manifest) is unreferenced.
+            // The version never became visible: its own blob (data, manifest, or the one object of
+            // a completed upstream upload) is unreferenced.
+            if let Some(crate::store::BlobRef::Multipart { id, .. }) = &rec.blob {
+                let _ = self.blobs.discard_unreferenced(id).await;
+            }
             let _ = self.blobs.discard_unreferenced(&rec.version_id).await;
             return Err(e);
         }

@@ -49,6 +49,10 @@ pub enum BlobRef {
     Single { id: String },
     /// A completed multipart upload: the part blobs in order (never copied again).
     Parts { parts: Vec<PartRef> },
+    /// A completed multipart upload held as ONE backend object `id` (an upstream multipart upload
+    /// completed from the same parts); `parts` give the part boundaries (offsets follow from the
+    /// sizes) and each part's SHA-256, verified when a part is read whole. `PartRef::id` is `id`.
+    Multipart { id: String, parts: Vec<PartRef> },
 }
 
 /// One part of a multipart version.
@@ -131,6 +135,32 @@ mod tests {
         assert_eq!(decode::<BucketRecord>(&raw), None);
         assert_eq!(decode::<BucketRecord>(&[]), None);
     }
+
+    #[test]
+    fn records_without_the_multipart_fields_still_decode() {
+        let part = r#"{"part_number":1,"blob_id":"u-p00001-1","size":3,"etag":"e","sha256":"s","checksum":null,"last_modified_ms":1}"#;
+        let p: PartRecord = serde_json::from_str(part).unwrap();
+        assert_eq!(p.upstream_etag, None);
+        let blob = r#"{"Parts":{"parts":[{"id":"a","size":1,"etag":"e"}]}}"#;
+        assert!(matches!(
+            serde_json::from_str::<BlobRef>(blob).unwrap(),
+            BlobRef::Parts { .. }
+        ));
+        let m = BlobRef::Multipart {
+            id: "u".into(),
+            parts: vec![PartRef {
+                id: "u".into(),
+                size: 1,
+                etag: "e".into(),
+                checksum: None,
+                sha256: "s".into(),
+            }],
+        };
+        assert_eq!(
+            serde_json::from_slice::<BlobRef>(&serde_json::to_vec(&m).unwrap()).unwrap(),
+            m
+        );
+    }
 }
 
 /// An in-progress multipart upload (not a version: reclaimable until completed).
@@ -151,6 +181,10 @@ pub struct UploadRecord {
     pub checksum_type: Option<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The backend's own multipart upload (upstream `UploadId`) whose parts this upload's parts are;
+    /// `None` on disk (each part is a blob of its own) and for uploads begun before it existed.
+    #[serde(default)]
+    pub backend_upload_id: Option<String>,
 }
 
 /// One uploaded part of an in-progress upload.
@@ -165,6 +199,10 @@ pub struct PartRecord {
     #[serde(default)]
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub last_modified_ms: i64,
+    /// The ETag the backend's multipart upload gave this part (upstream UploadPart), named again at
+    /// completion; `None` when the part is a blob of its own.
+    #[serde(default)]
+    pub upstream_etag: Option<String>,
 }
 
 /// Identity of a new version or marker: where it lives, its id and sequence, when it was made, by whom.
@@ -249,6 +287,7 @@ impl PartRecord {
             checksum: d.checksum.as_ref().map(|c| c.1.clone()),
             checksum_algorithm: d.checksum.as_ref().map(|c| c.0),
             last_modified_ms,
+            upstream_etag: None,
         }
     }
 }

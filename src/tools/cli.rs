@@ -11,6 +11,9 @@ use super::offline::{audit_dir, open_catalog, read_anchor, OpenError};
 use crate::audit::checkpoint::{generate_signing_key, load_signing_key, public_key_hex, Checkpoint};
 use crate::audit::export::{parse_time_bound, ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions, VerifyReport};
+use crate::store::blob::disk::DiskBlobs;
+use crate::store::blob::upstream::UpstreamBlobs;
+use crate::store::BlobStore;
 use crate::tools::report::ReportFormat;
 use crate::tools::scrub::{ScrubOptions, ScrubReport};
 use clap::{Args, Subcommand};
@@ -112,10 +115,45 @@ pub struct KeygenArgs {
     pub out: PathBuf,
 }
 
+/// Which backend holds the blobs of a stopped gateway: the disk under `--data-dir` unless the same
+/// `--upstream-*` flags (or `[upstream]` table of `--config`) as `wormgate serve` name an upstream.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The gateway's TOML config file: its `data_dir` and `[upstream]` table are used (flags win).
+    #[arg(long, env = "WORMGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub upstream: crate::config::UpstreamArgs,
+}
+
+impl StoreArgs {
+    /// (data directory from the config file, upstream settings) — `None` upstream: disk mode.
+    fn load(&self) -> Result<(Option<PathBuf>, Option<crate::config::UpstreamConfig>), String> {
+        let file = match &self.config {
+            Some(p) => crate::config::FileConfig::read(p)?,
+            None => crate::config::FileConfig::default(),
+        };
+        let up = crate::config::UpstreamConfig::load(&self.upstream, file.upstream.as_ref())?;
+        Ok((file.data_dir, up))
+    }
+
+    /// Open the blob store of the stopped gateway at `data` (connects to the upstream: needs a runtime).
+    async fn open(&self, data: &Path, up: Option<&crate::config::UpstreamConfig>) -> Result<BlobStore, String> {
+        match up {
+            None => DiskBlobs::open(data)
+                .map(BlobStore::Disk)
+                .map_err(|e| format!("cannot open blob store: {}", e.message)),
+            Some(cfg) => UpstreamBlobs::connect(cfg, data).await.map(BlobStore::Upstream),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ScrubArgs {
     #[command(flatten)]
     pub target: Target,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Only this bucket.
     #[arg(long)]
     pub bucket: Option<String>,
@@ -140,9 +178,13 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
-    /// Data directory of the stopped gateway whose catalog is lost or corrupt.
+    /// Data directory of the stopped gateway whose catalog is lost or corrupt (default: `data_dir`
+    /// of --config).
     #[arg(long, env = "WORMGATE_DATA_DIR")]
-    pub data_dir: PathBuf,
+    pub data_dir: Option<PathBuf>,
+    /// In upstream mode the records are read from the upstream bucket.
+    #[command(flatten)]
+    pub store: StoreArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -172,6 +214,15 @@ pub struct TimeConfirmArgs {
     /// Free text kept with the confirmation.
     #[arg(long)]
     pub note: Option<String>,
+}
+
+/// A runtime whose handle blocking code can use from another thread (upstream scrub and recover).
+fn runtime_mt() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -389,7 +440,7 @@ fn keygen(out: &Path) -> Result<(), String> {
 
 /// Run `wormgate scrub`.
 pub fn scrub(a: ScrubArgs) -> i32 {
-    let rt = match runtime() {
+    let rt = match runtime_mt() {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
@@ -402,14 +453,23 @@ pub fn scrub(a: ScrubArgs) -> i32 {
                 .await?;
             return serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"));
         }
-        let data = a.target.data_dir();
+        let (file_data, up) = a.store.load()?;
+        let data = a
+            .target
+            .data_dir
+            .clone()
+            .or(file_data)
+            .unwrap_or_else(|| a.target.data_dir());
         let cat = open_catalog(&data).map_err(|e| e.to_string())?;
+        let store = a.store.open(&data, up.as_ref()).await?;
         let opts = ScrubOptions {
             bucket: a.bucket.clone(),
             rate_bytes_per_s: rate,
             min_age: std::time::Duration::ZERO,
         };
-        crate::tools::scrub::scrub(&cat, &data, &opts)
+        tokio::task::spawn_blocking(move || crate::tools::scrub::scrub_store(&cat, &store, &opts))
+            .await
+            .map_err(|e| format!("scrub failed: {e}"))?
     });
     match res {
         Err(e) => fail(e),
@@ -457,7 +517,24 @@ pub fn report(a: ReportArgs) -> i32 {
 
 /// Run `wormgate recover`.
 pub fn recover(a: RecoverArgs) -> i32 {
-    match crate::tools::recover::recover(&a.data_dir) {
+    let res = (|| {
+        let (file_data, up) = a.store.load()?;
+        let data = a
+            .data_dir
+            .clone()
+            .or(file_data)
+            .ok_or("recover needs --data-dir (or a --config with data_dir)")?;
+        match up {
+            None => crate::tools::recover::recover(&data, &crate::tools::recover::Sidecars::new(&data)),
+            Some(cfg) => {
+                let rt = runtime_mt()?;
+                let blobs = rt.block_on(UpstreamBlobs::connect(&cfg, &data))?;
+                let source = crate::tools::recover::UpstreamRecords::new(blobs, rt.handle().clone());
+                crate::tools::recover::recover(&data, &source)
+            }
+        }
+    })();
+    match res {
         Ok(rep) => {
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());

@@ -103,9 +103,9 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         });
     }
 
-    // Background scrub.
-    if let (Some(interval), crate::store::BlobStore::Disk(d)) = (ev.scrub_interval, &gw.blobs) {
-        let (gw, root, rate) = (gw.clone(), d.root().to_path_buf(), ev.scrub_rate);
+    // Background scrub (either backend: upstream blobs are streamed back and re-hashed).
+    if let Some(interval) = ev.scrub_interval {
+        let (gw, rate) = (gw.clone(), ev.scrub_rate);
         let interval_ms = interval.num_milliseconds().max(1000);
         tokio::spawn(async move {
             loop {
@@ -128,7 +128,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     min_age: Duration::from_secs(3600),
                 };
                 let mut e = AuditEvent::internal("BackgroundScrub", iso_now(&gw));
-                match run_scrub(gw.catalog.clone(), root.clone(), opts).await {
+                match run_scrub(gw.catalog.clone(), gw.blobs.clone(), opts).await {
                     Ok(rep) => {
                         if !rep.ok {
                             tracing::error!(

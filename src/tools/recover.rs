@@ -1,7 +1,9 @@
-//! `wormgate recover`: rebuild a lost or corrupt sled catalog from what else is on disk.
+//! `wormgate recover`: rebuild a lost or corrupt sled catalog from what else is stored.
 //!
-//! 1. Every blob carries its version record in a sidecar (`<id>.meta`, written before the blob was
-//!    linked in): that gives every data version as it was written.
+//! 1. Every version's record was stored beside its bytes when it was written: on disk in the blob's
+//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in), in upstream mode in the
+//!    never-reused upstream object `<prefix>/<id>.meta`. A `RecordSource` reads them; that gives every
+//!    data version as it was written. Everything after this step is the same for both backends.
 //! 2. The audit trail is replayed in order: delete markers added and removed, expired versions
 //!    destroyed, retention extensions, legal holds, buckets created and deleted, bucket default
 //!    retention. Records after the first broken link of the chain are not trusted: from them only
@@ -19,6 +21,7 @@ use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog, Change};
 use crate::lock::retention::{parse_iso, Retention};
 use crate::lock::DefaultRetention;
+use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::meta::{parse_version_id, version_key};
 use crate::store::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, VersionRecord};
 use serde::Serialize;
@@ -38,6 +41,8 @@ pub struct RecoverReport {
     pub buckets: usize,
     pub versions: usize,
     pub delete_markers: usize,
+    /// Where the records as written came from (`RecordSource::describe`).
+    pub record_source: String,
     pub from_sidecars: usize,
     pub undecodable_sidecars: Vec<String>,
     pub from_audit_only: usize,
@@ -66,17 +71,18 @@ impl RecoverReport {
             s.push_str(&format!("audit trail: {p}\n"));
         }
         for u in &self.undecodable_sidecars {
-            s.push_str(&format!("undecodable sidecar: {u}\n"));
+            s.push_str(&format!("undecodable record: {u}\n"));
         }
         if let Some(o) = &self.old_catalog {
             s.push_str(&format!("old catalog kept at {o}\n"));
         }
         s.push_str(&format!(
-            "recovered {} buckets, {} versions ({} from sidecars, {} known only from the audit trail, {} only from the old catalog), {} delete markers; \
+            "recovered {} buckets, {} versions ({} from {}, {} known only from the audit trail, {} only from the old catalog), {} delete markers; \
              replayed {} audit records (trusted through seq {}): {} retention extensions, {} legal hold changes, {} removals\n",
             self.buckets,
             self.versions,
             self.from_sidecars,
+            self.record_source,
             self.from_audit_only,
             self.from_old_catalog,
             self.delete_markers,
@@ -176,30 +182,125 @@ fn read_old(dir: &Path) -> Result<Option<OldCatalog>, String> {
     Ok(Some(old))
 }
 
-fn read_sidecars(root: &Path, rep: &mut RecoverReport) -> BTreeMap<VKey, VersionRecord> {
-    let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
-    let Ok(shards) = std::fs::read_dir(root.join("blobs")) else {
-        return out;
-    };
-    let mut files: Vec<PathBuf> = Vec::new();
-    for shard in shards.flatten() {
-        if let Ok(entries) = std::fs::read_dir(shard.path()) {
-            files.extend(
-                entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "meta")),
-            );
+/// Where the version records as written come from: the one thing in which recovering a disk
+/// gateway differs from recovering an upstream one.
+pub trait RecordSource {
+    /// For the report: `blob sidecars`, `upstream records in <endpoint/bucket/prefix>`.
+    fn describe(&self) -> String;
+    /// Every stored version record, as (where it was found, encoded record). Blobs that carry no
+    /// record (multipart parts) are left out. An error aborts the recovery: a partial list would
+    /// lose versions.
+    fn records(&self) -> Result<Vec<(String, Vec<u8>)>, String>;
+}
+
+/// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`.
+pub struct Sidecars {
+    root: PathBuf,
+}
+
+impl Sidecars {
+    pub fn new(data: &Path) -> Sidecars {
+        Sidecars {
+            root: data.to_path_buf(),
         }
     }
-    files.sort();
-    for p in files {
-        let raw = std::fs::read(&p).unwrap_or_default();
-        if raw.is_empty() && p.with_extension("").exists() {
-            continue; // a multipart part blob: its version's record is in the manifest's sidecar
+}
+
+impl RecordSource for Sidecars {
+    fn describe(&self) -> String {
+        "blob sidecars".into()
+    }
+
+    fn records(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let Ok(shards) = std::fs::read_dir(self.root.join("blobs")) else {
+            return Ok(Vec::new());
+        };
+        let mut files: Vec<PathBuf> = Vec::new();
+        for shard in shards.flatten() {
+            if let Ok(entries) = std::fs::read_dir(shard.path()) {
+                files.extend(
+                    entries
+                        .flatten()
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "meta")),
+                );
+            }
         }
+        files.sort();
+        let mut out = Vec::new();
+        for p in files {
+            let raw = std::fs::read(&p).unwrap_or_default();
+            if raw.is_empty() && p.with_extension("").exists() {
+                continue; // a multipart part blob: its version's record is in the manifest's sidecar
+            }
+            out.push((p.display().to_string(), raw));
+        }
+        Ok(out)
+    }
+}
+
+/// A record found: (where, encoded record).
+type Found = (String, Vec<u8>);
+
+/// Upstream mode: the record objects `<prefix>/<id>.meta` in the upstream bucket (the multipart
+/// manifest's `.meta` carries its version's record; parts have none).
+pub struct UpstreamRecords {
+    blobs: UpstreamBlobs,
+    rt: tokio::runtime::Handle,
+}
+
+impl UpstreamRecords {
+    /// `rt` runs the requests; `records()` must not be called from inside one of its tasks.
+    pub fn new(blobs: UpstreamBlobs, rt: tokio::runtime::Handle) -> UpstreamRecords {
+        UpstreamRecords { blobs, rt }
+    }
+}
+
+impl RecordSource for UpstreamRecords {
+    fn describe(&self) -> String {
+        format!("upstream records in {}", self.blobs.describe())
+    }
+
+    fn records(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        use futures_util::StreamExt;
+        let blobs = &self.blobs;
+        self.rt.block_on(async {
+            let mut names: Vec<String> = blobs
+                .list()
+                .await
+                .map_err(|e| format!("cannot list the upstream {}: {}", blobs.describe(), e.message))?
+                .into_iter()
+                .filter_map(|(name, _)| name.strip_suffix(".meta").map(str::to_string))
+                .collect();
+            names.sort();
+            let fetched: Vec<Result<Option<Found>, String>> = futures_util::stream::iter(names)
+                .map(|id| async move {
+                    match blobs.read_record(&id).await {
+                        Ok(Some(raw)) => Ok(Some((format!("{id}.meta"), raw))),
+                        Ok(None) => Ok(None), // gone since the listing (an expired version removed)
+                        Err(e) => Err(format!("cannot read the upstream record {id}.meta: {}", e.message)),
+                    }
+                })
+                .buffered(16)
+                .collect()
+                .await;
+            let mut out = Vec::new();
+            for r in fetched {
+                if let Some(x) = r? {
+                    out.push(x);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The versions as written, from `source` (several records of one version: the more protective).
+fn read_records(source: &dyn RecordSource, rep: &mut RecoverReport) -> Result<BTreeMap<VKey, VersionRecord>, String> {
+    let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
+    for (origin, raw) in source.records()? {
         let Some(rec) = decode::<VersionRecord>(&raw) else {
-            rep.undecodable_sidecars.push(p.display().to_string());
+            rep.undecodable_sidecars.push(origin);
             continue;
         };
         let k = (rec.bucket.clone(), rec.key.clone(), rec.seq);
@@ -212,16 +313,19 @@ fn read_sidecars(root: &Path, rep: &mut RecoverReport) -> BTreeMap<VKey, Version
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn ms_of(time: &str) -> Option<i64> {
     parse_iso(time).map(|t| t.timestamp_millis())
 }
 
-/// Rebuild the catalog of `data` (see module doc).
-pub fn recover(data: &Path) -> Result<RecoverReport, String> {
-    let mut rep = RecoverReport::default();
+/// Rebuild the catalog of `data` from the records of `source` and the audit trail (see module doc).
+pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, String> {
+    let mut rep = RecoverReport {
+        record_source: source.describe(),
+        ..Default::default()
+    };
     let cat_dir = catalog_dir(data);
     let old = read_old(&cat_dir)?;
     let adir = audit_dir(data);
@@ -255,7 +359,7 @@ pub fn recover(data: &Path) -> Result<RecoverReport, String> {
     }
 
     // Versions as written.
-    let mut versions = read_sidecars(data, &mut rep);
+    let mut versions = read_records(source, &mut rep)?;
     rep.from_sidecars = versions.len();
     let mut buckets: BTreeMap<String, BucketRecord> = BTreeMap::new();
     let mut latest_ms: i64 = old.as_ref().map(|o| o.watermark_ms).unwrap_or(0);

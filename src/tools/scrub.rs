@@ -6,12 +6,21 @@
 //! - `unreferenced`: a blob file (or sidecar, or `tmp/` leftover) that no version or in-flight
 //!   upload refers to — a crash leftover; reported, never deleted here.
 //!
+//! Both backends: on disk the blob files are read; in upstream mode every blob is streamed from the
+//! upstream bucket (`<prefix>/<id>`), each version's record object (`<prefix>/<id>.meta`, what
+//! `wormgate recover` rebuilds from) must exist, and the unreferenced objects are those under the
+//! prefix that no catalog version or in-flight upload names. Nothing is ever deleted.
+//!
 //! Runs synchronously (offline tool; the server runs it on a blocking thread) with an optional rate
-//! limit in bytes per second.
+//! limit in bytes per second. In upstream mode it must run on a thread of (or beside) a tokio runtime
+//! that is not itself driving async tasks (`spawn_blocking`), whose handle it uses for the requests.
 
 use crate::store::blob::disk::DiskBlobs;
+use crate::store::blob::upstream::client::UpstreamError;
+use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::records::{decode, BlobRef, VersionRecord};
-use crate::store::Catalog;
+use crate::store::{BlobStore, Catalog};
+use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -164,36 +173,168 @@ impl Throttle {
 }
 
 enum HashOutcome {
-    Ok { size: u64, sha256: String },
+    /// `parts`: SHA-256 of each range of the part sizes asked for (as many as the bytes reached).
+    Ok {
+        size: u64,
+        sha256: String,
+        parts: Vec<String>,
+    },
     Missing(String),
     Unreadable(String),
 }
 
-fn hash_blobs(blobs: &DiskBlobs, ids: &[String], throttle: &mut Throttle) -> HashOutcome {
-    let mut h = Sha256::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 1 << 20];
-    for id in ids {
-        let mut f = match std::fs::File::open(blobs.path(id)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashOutcome::Missing(id.clone()),
-            Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
+/// SHA-256 of a whole blob and of consecutive ranges of it (the parts of a multipart version held
+/// as one object).
+struct MultiHash {
+    whole: Sha256,
+    size: u64,
+    sizes: Vec<u64>,
+    part: Sha256,
+    in_part: u64,
+    parts: Vec<String>,
+}
+
+impl MultiHash {
+    fn new(sizes: &[u64]) -> MultiHash {
+        let mut h = MultiHash {
+            whole: Sha256::new(),
+            size: 0,
+            sizes: sizes.to_vec(),
+            part: Sha256::new(),
+            in_part: 0,
+            parts: Vec::new(),
         };
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    h.update(&buf[..n]);
-                    size += n as u64;
-                    throttle.consumed(n);
-                }
-                Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
-            }
+        h.close_empty_parts();
+        h
+    }
+
+    fn close_empty_parts(&mut self) {
+        while self.parts.len() < self.sizes.len() && self.in_part == self.sizes[self.parts.len()] {
+            self.parts.push(hex::encode(self.part.finalize_reset()));
+            self.in_part = 0;
         }
     }
-    HashOutcome::Ok {
-        size,
-        sha256: hex::encode(h.finalize()),
+
+    fn update(&mut self, mut b: &[u8]) {
+        self.whole.update(b);
+        self.size += b.len() as u64;
+        while !b.is_empty() && self.parts.len() < self.sizes.len() {
+            let want = self.sizes[self.parts.len()] - self.in_part;
+            let take = (want.min(b.len() as u64)) as usize;
+            self.part.update(&b[..take]);
+            self.in_part += take as u64;
+            b = &b[take..];
+            self.close_empty_parts();
+        }
+    }
+
+    fn finish(self) -> HashOutcome {
+        HashOutcome::Ok {
+            size: self.size,
+            sha256: hex::encode(self.whole.finalize()),
+            parts: self.parts,
+        }
+    }
+}
+
+/// Where the bytes are read from.
+enum Source<'a> {
+    Disk(&'a DiskBlobs),
+    Upstream {
+        blobs: &'a UpstreamBlobs,
+        rt: tokio::runtime::Handle,
+    },
+}
+
+/// Upstream errors that mean the scrub cannot go on (rather than one object being bad).
+fn fatal(e: &UpstreamError, what: &str) -> Option<String> {
+    matches!(e, UpstreamError::Unreachable(_)).then(|| format!("scrub stopped: {what}: {e}"))
+}
+
+impl Source<'_> {
+    /// Hash one blob (and the ranges of `part_sizes` in it). `Err` stops the scrub (the upstream
+    /// cannot be reached).
+    fn hash(&self, id: &str, part_sizes: &[u64], throttle: &mut Throttle) -> Result<HashOutcome, String> {
+        match self {
+            Source::Disk(blobs) => Ok(hash_file(&blobs.path(id), id, part_sizes, throttle)),
+            Source::Upstream { blobs, rt } => rt.block_on(hash_upstream(blobs, id, part_sizes, throttle)),
+        }
+    }
+
+    /// Whether a blob (or, upstream, any object such as `<id>.meta`) exists.
+    fn exists(&self, name: &str) -> Result<bool, String> {
+        match self {
+            Source::Disk(blobs) => Ok(blobs.path(name).exists()),
+            Source::Upstream { blobs, rt } => match rt.block_on(blobs.object_exists(name)) {
+                Ok(b) => Ok(b),
+                Err(e) => Err(fatal(&e, &format!("HEAD {name}")).unwrap_or_else(|| format!("HEAD {name}: {e}"))),
+            },
+        }
+    }
+}
+
+fn hash_file(path: &Path, id: &str, part_sizes: &[u64], throttle: &mut Throttle) -> HashOutcome {
+    let mut h = MultiHash::new(part_sizes);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashOutcome::Missing(id.to_string()),
+        Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
+    };
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+                throttle.consumed(n);
+            }
+            Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
+        }
+    }
+    h.finish()
+}
+
+/// Stream an upstream blob through SHA-256; a body broken off is read again from the start (twice).
+async fn hash_upstream(
+    blobs: &UpstreamBlobs,
+    id: &str,
+    part_sizes: &[u64],
+    throttle: &mut Throttle,
+) -> Result<HashOutcome, String> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut body = match blobs.read_whole(id).await {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(HashOutcome::Missing(id.to_string())),
+            Err(e) => {
+                if let Some(msg) = fatal(&e, &format!("GET blob {id}")) {
+                    return Err(msg);
+                }
+                return Ok(HashOutcome::Unreadable(format!("blob {id}: {e}")));
+            }
+        };
+        let mut h = MultiHash::new(part_sizes);
+        let mut broken = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(b) => {
+                    h.update(&b);
+                    throttle.consumed(b.len());
+                }
+                Err(e) => {
+                    broken = Some(e);
+                    break;
+                }
+            }
+        }
+        match broken {
+            None => return Ok(h.finish()),
+            Some(e) if attempt < 3 => {
+                tracing::warn!(blob = %id, error = %e, "upstream read interrupted during scrub; reading again");
+            }
+            Some(e) => return Ok(HashOutcome::Unreadable(format!("blob {id}: body broken off: {e}"))),
+        }
     }
 }
 
@@ -202,6 +343,8 @@ pub fn blob_ids(rec: &VersionRecord) -> Vec<String> {
     match &rec.blob {
         None => Vec::new(),
         Some(BlobRef::Single { id }) => vec![id.clone()],
+        // A multipart upload completed upstream into one object (its record is `<id>.meta`).
+        Some(BlobRef::Multipart { id, .. }) => vec![id.clone()],
         // A multipart version: its part blobs plus the manifest blob (named by the version id) that
         // carries the record's second copy.
         Some(BlobRef::Parts { parts }) => {
@@ -256,9 +399,24 @@ fn now_iso() -> String {
     crate::lock::retention::format_iso(chrono::Utc::now())
 }
 
-/// Scrub the store under data directory `root` against `catalog`.
+/// Scrub the disk store under data directory `root` against `catalog`.
 pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<ScrubReport, String> {
     let blobs = DiskBlobs::open(root).map_err(|e| format!("cannot open blob store: {}", e.message))?;
+    scrub_store(catalog, &BlobStore::Disk(blobs), opts)
+}
+
+/// Scrub whichever backend `store` is against `catalog`. Blocking; in upstream mode call it where
+/// `tokio::runtime::Handle::current()` works but no async task runs (`spawn_blocking`).
+pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) -> Result<ScrubReport, String> {
+    let src = match store {
+        BlobStore::Disk(d) => Source::Disk(d),
+        BlobStore::Upstream(u) => Source::Upstream {
+            blobs: u,
+            rt: tokio::runtime::Handle::try_current()
+                .map_err(|e| format!("upstream scrub needs a tokio runtime: {e}"))?,
+        },
+    };
+    let upstream = matches!(src, Source::Upstream { .. });
     let mut rep = ScrubReport {
         started: now_iso(),
         bucket: opts.bucket.clone(),
@@ -287,6 +445,10 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
         };
         let ids = blob_ids(&rec);
         referenced.extend(ids.iter().cloned());
+        if !rec.delete_marker {
+            // Its record object / sidecar (`<version id>.meta`) is referenced too.
+            referenced.insert(rec.version_id.clone());
+        }
         if opts.bucket.as_ref().is_some_and(|b| *b != rec.bucket) {
             continue;
         }
@@ -303,8 +465,62 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
             detail,
         };
         rep.checked_versions += 1;
+        // Upstream, the record object is what `wormgate recover` rebuilds the catalog from.
+        if upstream && !ids.is_empty() && !record_object_exists(&src, &rec)? {
+            rep.add(finding(
+                FindingKind::Missing,
+                "record object (.meta, what `wormgate recover` rebuilds from) is gone".into(),
+                Some(format!("{}.meta", rec.version_id)),
+            ));
+        }
+        // A multipart version held as one object: each part range against its recorded SHA-256
+        // (the version's own `sha256` is the `<hash of part hashes>-N` form).
+        if let Some(BlobRef::Multipart { id, parts }) = &rec.blob {
+            let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
+            match src.hash(id, &sizes, &mut throttle)? {
+                HashOutcome::Missing(id) => rep.add(finding(
+                    FindingKind::Missing,
+                    "object of the multipart version is gone".into(),
+                    Some(id),
+                )),
+                HashOutcome::Unreadable(e) => rep.add(finding(
+                    FindingKind::Corrupt,
+                    format!("unreadable: {e}"),
+                    Some(id.clone()),
+                )),
+                HashOutcome::Ok { size, parts: got, .. } => {
+                    rep.checked_bytes += size;
+                    let want: u64 = sizes.iter().sum();
+                    if size != want || size != rec.size {
+                        rep.add(finding(
+                            FindingKind::Corrupt,
+                            format!("{size} bytes stored, recorded {} in {} parts", rec.size, parts.len()),
+                            Some(id.clone()),
+                        ));
+                    } else {
+                        let mut offset = 0u64;
+                        for (i, (p, h)) in parts.iter().zip(&got).enumerate() {
+                            if !p.sha256.is_empty() && *h != p.sha256 {
+                                rep.add(finding(
+                                    FindingKind::Corrupt,
+                                    format!(
+                                        "part {} (bytes {offset}..{}) hashes to {h}, recorded SHA-256 {}",
+                                        i + 1,
+                                        offset + p.size,
+                                        p.sha256
+                                    ),
+                                    Some(id.clone()),
+                                ));
+                            }
+                            offset += p.size;
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         if let Some(BlobRef::Parts { parts }) = &rec.blob {
-            if !blobs.path(&rec.version_id).exists() {
+            if !src.exists(&rec.version_id)? {
                 rep.add(finding(
                     FindingKind::Missing,
                     "manifest blob (second copy of the record) is gone".into(),
@@ -312,7 +528,7 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
                 ));
             }
             for p in parts {
-                match hash_blobs(&blobs, std::slice::from_ref(&p.id), &mut throttle) {
+                match src.hash(&p.id, &[], &mut throttle)? {
                     HashOutcome::Missing(id) => {
                         rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id)))
                     }
@@ -321,12 +537,12 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
                         format!("unreadable: {e}"),
                         Some(p.id.clone()),
                     )),
-                    HashOutcome::Ok { size, sha256 } => {
+                    HashOutcome::Ok { size, sha256, .. } => {
                         rep.checked_bytes += size;
                         if size != p.size {
                             rep.add(finding(
                                 FindingKind::Corrupt,
-                                format!("part has {size} bytes on disk, recorded {}", p.size),
+                                format!("part has {size} bytes stored, recorded {}", p.size),
                                 Some(p.id.clone()),
                             ));
                         } else if !p.sha256.is_empty() && sha256 != p.sha256 {
@@ -341,39 +557,134 @@ pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<Scru
             }
             continue;
         }
-        if ids.is_empty() && rec.size > 0 {
-            rep.add(finding(FindingKind::Missing, "the record names no blob".into(), None));
+        let Some(id) = ids.first() else {
+            if rec.size > 0 {
+                rep.add(finding(FindingKind::Missing, "the record names no blob".into(), None));
+            }
             continue;
-        }
-        match hash_blobs(&blobs, &ids, &mut throttle) {
+        };
+        match src.hash(id, &[], &mut throttle)? {
             HashOutcome::Missing(id) => {
-                rep.add(finding(FindingKind::Missing, "blob file is gone".into(), Some(id)));
+                rep.add(finding(FindingKind::Missing, "blob is gone".into(), Some(id)));
             }
             HashOutcome::Unreadable(e) => rep.add(finding(FindingKind::Corrupt, format!("unreadable: {e}"), None)),
-            HashOutcome::Ok { size, sha256 } => {
+            HashOutcome::Ok { size, sha256, .. } => {
                 rep.checked_bytes += size;
                 if size != rec.size {
                     rep.add(finding(
                         FindingKind::Corrupt,
-                        format!("{size} bytes on disk, recorded {}", rec.size),
-                        ids.first().cloned(),
+                        format!("{size} bytes stored, recorded {}", rec.size),
+                        Some(id.clone()),
                     ));
                 } else if sha256 != rec.sha256 {
                     rep.add(finding(
                         FindingKind::Corrupt,
                         format!("bytes hash to {sha256}, recorded SHA-256 {}", rec.sha256),
-                        ids.first().cloned(),
+                        Some(id.clone()),
                     ));
                 }
             }
         }
     }
     if opts.bucket.is_none() {
-        find_unreferenced(catalog, &blobs, root, &referenced, opts, &mut rep)?;
+        match &src {
+            Source::Disk(blobs) => find_unreferenced(catalog, blobs, blobs.root(), &referenced, opts, &mut rep)?,
+            Source::Upstream { blobs, rt } => {
+                find_unreferenced_upstream(catalog, blobs, rt, &referenced, opts, &mut rep)?;
+                tmp_leftovers(blobs.spool_dir(), opts, &mut rep);
+            }
+        }
     }
     rep.finished = now_iso();
     rep.ok = rep.missing == 0 && rep.corrupt == 0;
     Ok(rep)
+}
+
+/// Whether the upstream object holding a version's record exists: `<version id>.meta` (single
+/// objects, whose id is the version id, and disk-style manifests), or `<id>.meta` beside a multipart
+/// version held as one object `id`.
+fn record_object_exists(src: &Source<'_>, rec: &VersionRecord) -> Result<bool, String> {
+    if let Some(BlobRef::Multipart { id, .. }) = &rec.blob {
+        if src.exists(&format!("{id}.meta"))? {
+            return Ok(true);
+        }
+    }
+    src.exists(&format!("{}.meta", rec.version_id))
+}
+
+/// The catalog version a record found beside an unreferenced blob names, if it refers to `id` (a
+/// write that committed after the catalog pass).
+fn committed_meanwhile(catalog: &Catalog, side: Option<&VersionRecord>, id: &str) -> bool {
+    let Some(s) = side else { return false };
+    matches!(
+        catalog.version(&s.bucket, &s.key, s.seq),
+        Ok(Some(crate::store::VersionEntry::Ok(r))) if blob_ids(&r).iter().any(|b| b == id)
+    )
+}
+
+fn unreferenced_finding(side: Option<&VersionRecord>, name: String, detail: String) -> Finding {
+    Finding {
+        kind: FindingKind::Unreferenced,
+        bucket: side.map(|s| s.bucket.clone()),
+        key: side.map(|s| s.key.clone()),
+        version_id: side.map(|s| s.version_id.clone()),
+        blob: Some(name),
+        detail,
+    }
+}
+
+fn find_unreferenced_upstream(
+    catalog: &Catalog,
+    blobs: &UpstreamBlobs,
+    rt: &tokio::runtime::Handle,
+    referenced: &HashSet<String>,
+    opts: &ScrubOptions,
+    rep: &mut ScrubReport,
+) -> Result<(), String> {
+    let uploads = upload_strings(catalog);
+    let mut listed = rt
+        .block_on(blobs.list_detailed())
+        .map_err(|e| format!("cannot list the upstream {}: {e}", blobs.describe()))?;
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: HashSet<&str> = listed.iter().map(|o| o.name.as_str()).collect();
+    let now = chrono::Utc::now();
+    for obj in &listed {
+        let (id, is_meta) = match obj.name.strip_suffix(".meta") {
+            Some(id) => (id, true),
+            None => (obj.name.as_str(), false),
+        };
+        if referenced.contains(id) || uploads.contains(id) {
+            continue;
+        }
+        if is_meta && names.contains(id) {
+            continue; // reported with its blob
+        }
+        let young = !opts.min_age.is_zero()
+            && obj
+                .last_modified
+                .is_none_or(|t| (now - t).to_std().unwrap_or_default() < opts.min_age);
+        if young {
+            continue;
+        }
+        let side = rt
+            .block_on(blobs.read_record(id))
+            .ok()
+            .flatten()
+            .and_then(|b| decode::<VersionRecord>(&b));
+        if committed_meanwhile(catalog, side.as_ref(), id) {
+            continue;
+        }
+        let detail = match (&side, is_meta) {
+            (_, true) => "record object (.meta) without its blob and without a catalog version".to_string(),
+            (Some(s), false) => format!(
+                "upstream object of {}/{} version {} is in no catalog version (crash before commit, or lost catalog entry)",
+                s.bucket, s.key, s.version_id
+            ),
+            (None, false) => "upstream object without a record and without a catalog version".to_string(),
+        };
+        rep.add(unreferenced_finding(side.as_ref(), obj.name.clone(), detail));
+    }
+    Ok(())
 }
 
 fn find_unreferenced(
@@ -418,12 +729,8 @@ fn find_unreferenced(
         let side = std::fs::read(blobs.sidecar_path(&id))
             .ok()
             .and_then(|b| decode::<VersionRecord>(&b));
-        if let Some(s) = &side {
-            if let Ok(Some(crate::store::VersionEntry::Ok(r))) = catalog.version(&s.bucket, &s.key, s.seq) {
-                if blob_ids(&r).contains(&id) {
-                    continue;
-                }
-            }
+        if committed_meanwhile(catalog, side.as_ref(), &id) {
+            continue;
         }
         let detail = match (&side, is_sidecar) {
             (_, true) => "sidecar without its blob and without a catalog version".to_string(),
@@ -433,16 +740,19 @@ fn find_unreferenced(
             ),
             (None, false) => "blob without a readable sidecar and without a catalog version".to_string(),
         };
-        rep.add(Finding {
-            kind: FindingKind::Unreferenced,
-            bucket: side.as_ref().map(|s| s.bucket.clone()),
-            key: side.as_ref().map(|s| s.key.clone()),
-            version_id: side.as_ref().map(|s| s.version_id.clone()),
-            blob: Some(if is_sidecar { name } else { id }),
+        rep.add(unreferenced_finding(
+            side.as_ref(),
+            if is_sidecar { name } else { id },
             detail,
-        });
+        ));
     }
-    if let Ok(entries) = std::fs::read_dir(root.join("tmp")) {
+    tmp_leftovers(&root.join("tmp"), opts, rep);
+    Ok(())
+}
+
+/// Leftovers of interrupted writes (disk temporaries, upstream spool files) in `dir` (`<data>/tmp`).
+fn tmp_leftovers(dir: &Path, opts: &ScrubOptions, rep: &mut ScrubReport) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
         let mut tmp: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         tmp.sort();
         for p in tmp {
@@ -463,5 +773,35 @@ fn find_unreferenced(
             }
         }
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(b: &[u8]) -> String {
+        hex::encode(Sha256::digest(b))
+    }
+
+    #[test]
+    fn multihash_hashes_the_whole_and_each_part_range() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let mut h = MultiHash::new(&[300, 0, 700]);
+        for chunk in data.chunks(77) {
+            h.update(chunk);
+        }
+        let HashOutcome::Ok { size, sha256, parts } = h.finish() else {
+            panic!("not ok")
+        };
+        assert_eq!(size, 1000);
+        assert_eq!(sha256, sha(&data));
+        assert_eq!(parts, vec![sha(&data[..300]), sha(b""), sha(&data[300..])]);
+        // Fewer bytes than the parts: only the complete ranges are hashed.
+        let mut h = MultiHash::new(&[300, 700]);
+        h.update(&data[..500]);
+        let HashOutcome::Ok { parts, .. } = h.finish() else {
+            panic!("not ok")
+        };
+        assert_eq!(parts, vec![sha(&data[..300])]);
+    }
 }

@@ -6,7 +6,8 @@ pub mod upstream;
 
 use crate::lock::{Expired, Permit};
 use crate::s3::error::S3Result;
-use crate::store::VersionRecord;
+use crate::store::records::{PartRecord, UploadRecord};
+use crate::store::{BlobRef, PartRef, VersionRecord};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
@@ -22,6 +23,8 @@ pub enum BlobStore {
 pub enum BlobWriter {
     Disk(disk::DiskWriter),
     Upstream(upstream::UpstreamWriter),
+    /// The completion of an upstream multipart upload (takes no bytes; `commit` completes it).
+    UpstreamCompletion(upstream::UpstreamCompletion),
 }
 
 /// What the writer of a new blob knows before the bytes arrive. The disk backend ignores it; the
@@ -69,6 +72,134 @@ impl BlobStore {
         match self {
             BlobStore::Disk(d) => Ok(BlobWriter::Disk(d.begin(id).await?)),
             BlobStore::Upstream(u) => Ok(BlobWriter::Upstream(u.begin(id, hints).await?)),
+        }
+    }
+
+    /// Start the backend side of multipart upload `upload_id`: upstream, an upstream multipart
+    /// upload of blob `upload_id` (its `UploadId` is returned, to be kept in the `UploadRecord`);
+    /// on disk nothing (`None`: every part becomes a blob of its own).
+    pub async fn begin_multipart(&self, upload_id: &str, hints: BlobHints) -> S3Result<Option<String>> {
+        match self {
+            BlobStore::Disk(_) => Ok(None),
+            BlobStore::Upstream(u) => Ok(Some(u.begin_multipart(upload_id, hints).await?)),
+        }
+    }
+
+    /// Start writing part `part_number` of `upload`. `blob_id` is the part's own new blob id, used
+    /// when parts are blobs of their own (disk, and uploads without a backend upload); otherwise
+    /// the bytes go to the backend's multipart upload under the same part number (`blob_id` then
+    /// only labels them). Finish with `BlobWriter::commit_part`.
+    pub async fn begin_part(
+        &self,
+        upload: &UploadRecord,
+        part_number: u32,
+        blob_id: &str,
+        hints: BlobHints,
+    ) -> S3Result<BlobWriter> {
+        match (self, &upload.backend_upload_id) {
+            (BlobStore::Upstream(u), Some(up)) => Ok(BlobWriter::Upstream(
+                u.begin_part(&upload.upload_id, up, part_number, blob_id, hints).await?,
+            )),
+            _ => self.begin(blob_id, hints).await,
+        }
+    }
+
+    /// Whether UploadPartCopy from a version held in `src` can be done inside the backend
+    /// (`copy_part`) rather than by streaming the bytes through a part writer.
+    pub fn can_copy_part(&self, upload: &UploadRecord, src: &BlobRef) -> bool {
+        matches!(
+            (self, &upload.backend_upload_id, src),
+            (BlobStore::Upstream(_), Some(_), BlobRef::Single { .. })
+        )
+    }
+
+    /// UploadPartCopy inside the backend (only where `can_copy_part`): part `part_number` of
+    /// `upload` becomes `len` bytes from `offset` of blob `src`. Returns the backend's part ETag.
+    pub async fn copy_part(
+        &self,
+        upload: &UploadRecord,
+        part_number: u32,
+        src: &str,
+        offset: u64,
+        len: u64,
+    ) -> S3Result<String> {
+        match (self, &upload.backend_upload_id) {
+            (BlobStore::Upstream(u), Some(up)) => {
+                u.copy_part((&upload.upload_id, up, part_number), src, offset, len)
+                    .await
+            }
+            _ => Err(crate::s3::error::S3Error::internal(
+                "this backend cannot copy a part by itself",
+            )),
+        }
+    }
+
+    /// The bytes of a completed upload: the `BlobRef` of its version and the writer whose commit
+    /// (in `finalize_version`, with the record as sidecar) makes them durable. On disk (and for
+    /// uploads without a backend upload) the part blobs stay as they are and the writer is the
+    /// empty manifest blob under `version_id`; upstream the upstream upload is completed from
+    /// `chosen` into the one object named by the upload id.
+    pub async fn complete_multipart(
+        &self,
+        upload: &UploadRecord,
+        chosen: &[PartRecord],
+        version_id: &str,
+    ) -> S3Result<(BlobRef, BlobWriter)> {
+        let part_ref = |p: &PartRecord, id: &str| PartRef {
+            id: id.to_string(),
+            size: p.size,
+            etag: p.etag.clone(),
+            checksum: p.checksum.clone(),
+            sha256: p.sha256.clone(),
+        };
+        match (self, &upload.backend_upload_id) {
+            (BlobStore::Upstream(u), Some(up)) => {
+                let id = upload.upload_id.clone();
+                let mut names = Vec::with_capacity(chosen.len());
+                for p in chosen {
+                    let Some(e) = p.upstream_etag.clone() else {
+                        return Err(crate::s3::error::S3Error::internal(format!(
+                            "part {} of upload {id} has no upstream ETag",
+                            p.part_number
+                        )));
+                    };
+                    names.push((p.part_number, e));
+                }
+                let blob = BlobRef::Multipart {
+                    parts: chosen.iter().map(|p| part_ref(p, &id)).collect(),
+                    id: id.clone(),
+                };
+                let size = chosen.iter().map(|p| p.size).sum();
+                Ok((blob, BlobWriter::UpstreamCompletion(u.completion(&id, up, names, size))))
+            }
+            _ => {
+                let blob = BlobRef::Parts {
+                    parts: chosen.iter().map(|p| part_ref(p, &p.blob_id)).collect(),
+                };
+                Ok((blob, self.begin(version_id, BlobHints::len(Some(0))).await?))
+            }
+        }
+    }
+
+    /// Drop a part that will never be part of a version (replaced, or not chosen at completion).
+    /// A part inside the backend's multipart upload needs nothing: a re-upload replaced it, and
+    /// completion leaves out the parts it does not name.
+    pub async fn discard_part(&self, part: &PartRecord) -> S3Result<()> {
+        if part.upstream_etag.is_some() {
+            return Ok(());
+        }
+        self.discard_unreferenced(&part.blob_id).await
+    }
+
+    /// Abort the backend side of an upload whose catalog entry is gone: its parts' blobs, and the
+    /// backend's own multipart upload.
+    pub async fn abort_multipart(&self, upload: &UploadRecord, parts: &[PartRecord]) -> S3Result<()> {
+        for p in parts {
+            let _ = self.discard_part(p).await;
+        }
+        match (self, &upload.backend_upload_id) {
+            (BlobStore::Upstream(u), Some(up)) => u.abort_multipart(&upload.upload_id, up).await,
+            _ => Ok(()),
         }
     }
 
@@ -128,6 +259,19 @@ impl BlobWriter {
         match self {
             BlobWriter::Disk(w) => w.write(data).await,
             BlobWriter::Upstream(w) => w.write(data).await,
+            BlobWriter::UpstreamCompletion(_) => Err(crate::s3::error::S3Error::internal(
+                "a multipart completion takes no bytes",
+            )),
+        }
+    }
+
+    /// Make a part durable (no record); returns the backend's own part ETag when the part went into
+    /// the backend's multipart upload (store it in `PartRecord::upstream_etag`).
+    pub async fn commit_part(self) -> S3Result<Option<String>> {
+        match self {
+            BlobWriter::Disk(w) => w.commit(b"").await.map(|_| None),
+            BlobWriter::Upstream(w) => w.commit_part(b"").await,
+            BlobWriter::UpstreamCompletion(_) => Err(crate::s3::error::S3Error::internal("not a part writer")),
         }
     }
 
@@ -137,6 +281,7 @@ impl BlobWriter {
         match self {
             BlobWriter::Disk(w) => w.commit(sidecar).await,
             BlobWriter::Upstream(w) => w.commit(sidecar).await,
+            BlobWriter::UpstreamCompletion(w) => w.commit(sidecar).await,
         }
     }
 
@@ -145,6 +290,8 @@ impl BlobWriter {
         match self {
             BlobWriter::Disk(w) => w.abort().await,
             BlobWriter::Upstream(w) => w.abort().await,
+            // The upstream upload stays open: the gateway's upload still exists.
+            BlobWriter::UpstreamCompletion(_) => {}
         }
     }
 }

@@ -15,6 +15,13 @@
 //! length is not known up front (chunked transfer without a decoded length) the bytes are spooled to
 //! `<data dir>/tmp/` and sent at commit.
 //!
+//! Multipart uploads (when the upload record names an upstream `UploadId`): CreateMultipartUpload
+//! starts an upstream multipart upload on `<prefix>/<upload id>` (never reused: upload ids are
+//! catalog sequence ids), each UploadPart streams into the upstream UploadPart of the same number
+//! (UploadPartCopy of a single-blob source is an upstream UploadPartCopy), completion completes the
+//! upstream upload with the chosen parts (`If-None-Match: *`) and writes `<version id>.meta`, and
+//! abort aborts it. The version is then `BlobRef::Multipart`: one object, read by part ranges.
+//!
 //! Upstream Object Lock (detected at start with GetObjectLockConfiguration): a PUT of a new version
 //! carries `x-amz-object-lock-mode: COMPLIANCE` and the retain-until date of the first lock decision,
 //! framed as aws-chunked with a CRC32 trailer (the digest AWS requires with lock headers). At commit
@@ -71,10 +78,36 @@ struct ReadState {
     resumes: u32,
 }
 
+/// What an `UpstreamWriter` writes: a blob of its own, or one part of an upstream multipart upload.
+#[derive(Clone)]
+enum Target {
+    Object,
+    Part {
+        /// The object (blob id) the upload completes into.
+        object: String,
+        upload_id: String,
+        part_number: u32,
+    },
+}
+
+/// The completion of an upstream multipart upload, as a `BlobWriter`: `commit` completes it (and
+/// writes the record), `abort` leaves it open (the gateway's upload still exists).
+pub struct UpstreamCompletion {
+    store: UpstreamBlobs,
+    id: String,
+    upload_id: String,
+    /// (part number, upstream ETag) in order.
+    parts: Vec<(u32, String)>,
+    /// Bytes of the completed object (the sum of the parts).
+    size: u64,
+}
+
 /// A blob being written upstream.
 pub struct UpstreamWriter {
     store: UpstreamBlobs,
+    /// The blob id (for a part: its label, used for the spool file and messages).
     id: String,
+    target: Target,
     hints: BlobHints,
     /// Bytes accepted so far.
     written: u64,
@@ -95,7 +128,8 @@ enum Sink {
 
 struct Started {
     tx: mpsc::Sender<Msg>,
-    task: JoinHandle<Result<(), UpstreamError>>,
+    /// Ends with the upstream ETag of what was written.
+    task: JoinHandle<Result<Option<String>, UpstreamError>>,
     /// Lock headers sent with the PUT: (retain-until, legal hold).
     lock_sent: Option<(DateTime<Utc>, bool)>,
 }
@@ -202,6 +236,7 @@ impl UpstreamBlobs {
         Ok(UpstreamWriter {
             store: self.clone(),
             id: id.to_string(),
+            target: Target::Object,
             hints,
             written: 0,
             pending: BytesMut::new(),
@@ -209,25 +244,205 @@ impl UpstreamBlobs {
         })
     }
 
-    /// Start the PUT of `<prefix>/<id>` (`len` payload bytes) fed by the returned channel.
-    fn start_put(&self, id: &str, len: u64, hints: &BlobHints) -> Started {
-        let lock_sent = (self.inner.lock && hints.retain_until.is_some())
-            .then(|| (hints.retain_until.unwrap_or_default(), hints.legal_hold));
-        // Lock headers need a digest (AWS): then the body goes aws-chunked with a CRC32 trailer.
-        let framed = lock_sent.is_some();
+    /// Start a multipart upload upstream for blob `id` (a gateway upload id); returns its upstream
+    /// `UploadId`. With upstream Object Lock it carries COMPLIANCE and the first decision's date.
+    pub async fn begin_multipart(&self, id: &str, hints: BlobHints) -> S3Result<String> {
+        if !super::valid_id(id) {
+            return Err(S3Error::internal(format!("invalid blob id {id}")));
+        }
         let mut h = HeaderMap::new();
-        h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
         h.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         );
         h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
+        h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        self.lock_headers(&mut h, hints.retain_until, hints.legal_hold);
+        let key = self.client().key(id);
+        let (_, _, body) = self
+            .client()
+            .small(Method::POST, &key, "uploads=", h, Bytes::new())
+            .await?;
+        let text = String::from_utf8_lossy(&body);
+        xml_text(&text, "UploadId")
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| S3Error::internal(format!("upstream CreateMultipartUpload for {key} gave no UploadId")))
+    }
+
+    /// Write part `part_number` of upstream upload `upload_id` (of blob `object`); `label` names
+    /// the part in messages and its spool file. Re-uploading a part number replaces it upstream.
+    pub async fn begin_part(
+        &self,
+        object: &str,
+        upload_id: &str,
+        part_number: u32,
+        label: &str,
+        hints: BlobHints,
+    ) -> S3Result<UpstreamWriter> {
+        let mut w = self.begin(label, BlobHints::len(hints.len)).await?;
+        w.target = Target::Part {
+            object: object.to_string(),
+            upload_id: upload_id.to_string(),
+            part_number,
+        };
+        Ok(w)
+    }
+
+    /// UploadPartCopy: part `part_number` of upload `upload_id` (of blob `object`) becomes `len`
+    /// bytes from `offset` of blob `src`, copied inside the upstream. Returns the part's ETag.
+    pub async fn copy_part(
+        &self,
+        (object, upload_id, part_number): (&str, &str, u32),
+        src: &str,
+        offset: u64,
+        len: u64,
+    ) -> S3Result<String> {
+        if len == 0 {
+            return Err(S3Error::internal("an empty part cannot be copied upstream"));
+        }
+        let c = self.client();
+        let src_key: Vec<String> = c.key(src).split('/').map(utf8_query).collect();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amz-copy-source",
+            hv(&format!("/{}/{}", c.config().bucket, src_key.join("/"))),
+        );
+        h.insert(
+            "x-amz-copy-source-range",
+            hv(&format!("bytes={}-{}", offset, offset + len - 1)),
+        );
+        h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let q = format!("partNumber={part_number}&uploadId={}", utf8_query(upload_id));
+        let (_, _, body) = c.small(Method::PUT, &c.key(object), &q, h, Bytes::new()).await?;
+        let text = String::from_utf8_lossy(&body);
+        if let Some(code) = xml_text(&text, "Code").filter(|_| text.contains("<Error>")) {
+            return Err(S3Error::internal(format!("upstream UploadPartCopy failed: {code}")));
+        }
+        xml_text(&text, "ETag")
+            .map(|e| e.trim().to_string())
+            .ok_or_else(|| S3Error::internal("upstream UploadPartCopy gave no ETag"))
+    }
+
+    /// The completion of upstream upload `upload_id` into blob `id` from `parts` (part number,
+    /// upstream ETag), as a writer whose `commit` completes it.
+    pub fn completion(&self, id: &str, upload_id: &str, parts: Vec<(u32, String)>, size: u64) -> UpstreamCompletion {
+        UpstreamCompletion {
+            store: self.clone(),
+            id: id.to_string(),
+            upload_id: upload_id.to_string(),
+            parts,
+            size,
+        }
+    }
+
+    /// AbortMultipartUpload upstream (an upload already gone is fine).
+    pub async fn abort_multipart(&self, id: &str, upload_id: &str) -> S3Result<()> {
+        let q = format!("uploadId={}", utf8_query(upload_id));
+        let key = self.client().key(id);
+        match self
+            .client()
+            .small(Method::DELETE, &key, &q, HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) || e.code() == "NoSuchUpload" => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// CompleteMultipartUpload upstream, with `If-None-Match: *` (retried without it if the upstream
+    /// does not implement it). A retry that finds the upload gone checks the object is there, with
+    /// the `size` these parts make.
+    async fn complete_upload(
+        &self,
+        id: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        size: u64,
+    ) -> Result<(), UpstreamError> {
+        let mut doc = String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        for (n, etag) in parts {
+            let etag = if etag.starts_with('"') {
+                etag.clone()
+            } else {
+                format!("\"{etag}\"")
+            };
+            doc.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>",
+                crate::s3::error::xml_escape(&etag)
+            ));
+        }
+        doc.push_str("</CompleteMultipartUpload>");
+        let body = Bytes::from(doc);
+        let key = self.client().key(id);
+        let q = format!("uploadId={}", utf8_query(upload_id));
+        let mut conditional = true;
+        loop {
+            let mut h = HeaderMap::new();
+            h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+            h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
+            if conditional {
+                h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+            }
+            let res = self.client().small(Method::POST, &key, &q, h, body.clone()).await;
+            // S3 may answer 200 and put the error in the body.
+            let res = res.and_then(|(st, hd, b)| {
+                let text = String::from_utf8_lossy(&b);
+                if text.contains("<Error>") {
+                    Err(status_error(StatusCode::INTERNAL_SERVER_ERROR, &b))
+                } else {
+                    Ok((st, hd, b))
+                }
+            });
+            match res {
+                Ok(_) => return Ok(()),
+                Err(e) if conditional && (e.code() == "NotImplemented" || e.is_status(StatusCode::NOT_IMPLEMENTED)) => {
+                    tracing::debug!(error = %e, "upstream CompleteMultipartUpload without If-None-Match");
+                    conditional = false;
+                }
+                Err(e) if e.code() == "NoSuchUpload" || e.is_status(StatusCode::NOT_FOUND) => {
+                    // A retried completion whose first attempt landed (with these parts).
+                    let head = self
+                        .client()
+                        .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
+                        .await;
+                    let len = head
+                        .ok()
+                        .and_then(|(_, h, _)| h.get(http::header::CONTENT_LENGTH)?.to_str().ok()?.parse::<u64>().ok());
+                    return if len == Some(size) { Ok(()) } else { Err(e) };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Start the PUT of `<prefix>/<id>` (`len` payload bytes) fed by the returned channel, or of
+    /// part `part_number` of an upstream multipart upload.
+    fn start_put(&self, id: &str, len: u64, hints: &BlobHints, target: &Target) -> Started {
+        let is_part = matches!(target, Target::Part { .. });
+        let lock_sent = (self.inner.lock && hints.retain_until.is_some() && !is_part)
+            .then(|| (hints.retain_until.unwrap_or_default(), hints.legal_hold));
+        // Lock headers need a digest (AWS), and so do parts of a locked object: then the body goes
+        // aws-chunked with a CRC32 trailer.
+        let framed = lock_sent.is_some() || (is_part && self.inner.lock);
+        let mut h = HeaderMap::new();
+        if !is_part {
+            h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
+        }
         let wire_len = if framed {
             h.insert(http::header::CONTENT_ENCODING, HeaderValue::from_static("aws-chunked"));
             h.insert("x-amz-decoded-content-length", hv(&len.to_string()));
             h.insert("x-amz-trailer", HeaderValue::from_static("x-amz-checksum-crc32"));
             h.insert("x-amz-sdk-checksum-algorithm", HeaderValue::from_static("CRC32"));
-            self.lock_headers(&mut h, hints.retain_until, hints.legal_hold);
+            if !is_part {
+                self.lock_headers(&mut h, hints.retain_until, hints.legal_hold);
+            }
             framed_len(len)
         } else {
             len
@@ -235,19 +450,34 @@ impl UpstreamBlobs {
         h.insert(http::header::CONTENT_LENGTH, hv(&wire_len.to_string()));
         let (tx, body) = UpstreamBody::channel(wire_len, framed);
         let store = self.clone();
-        let key = self.client().key(id);
+        let (key, query) = match target {
+            Target::Object => (self.client().key(id), String::new()),
+            Target::Part {
+                object,
+                upload_id,
+                part_number,
+            } => (
+                self.client().key(object),
+                format!("partNumber={part_number}&uploadId={}", utf8_query(upload_id)),
+            ),
+        };
         let task = tokio::spawn(async move {
             let payload = if framed {
                 Payload::StreamingTrailer
             } else {
                 Payload::Unsigned
             };
-            let req = store.client().signed(&Method::PUT, &key, "", &h, payload, body)?;
+            let req = store.client().signed(&Method::PUT, &key, &query, &h, payload, body)?;
             let resp = store.client().send_once(req).await?;
             let status = resp.status();
+            let etag = resp
+                .headers()
+                .get(http::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let body = read_limited(resp.into_body(), 1 << 20).await.unwrap_or_default();
             if status.is_success() {
-                Ok(())
+                Ok(etag)
             } else {
                 Err(status_error(status, &body))
             }
@@ -493,6 +723,8 @@ impl UpstreamBlobs {
                 out.extend(parts.iter().map(|p| p.id.clone()));
                 out.push(rec.version_id.clone());
             }
+            // One object (its record is `<version id>.meta`, like every version's).
+            Some(BlobRef::Multipart { id, .. }) => out.push(id.clone()),
             None => return out,
         }
         out.push(format!("{}.meta", rec.version_id));
@@ -583,7 +815,10 @@ impl UpstreamBlobs {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         );
-        h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
+        h.insert(
+            HeaderName::from_static("x-amz-meta-wormgate-blob"),
+            hv(rec.as_ref().map_or(id, |r| r.version_id.as_str())),
+        );
         if sidecar.len() > 5 {
             use base64::Engine;
             let b64 = base64::engine::general_purpose::STANDARD.encode(&sidecar[5..]);
@@ -592,9 +827,102 @@ impl UpstreamBlobs {
             }
         }
         self.lock_headers(&mut h, until, legal_hold);
-        self.put_small(&format!("{id}.meta"), Bytes::copy_from_slice(sidecar), h)
+        // `<version id>.meta`: the same name as `id` except for a completed multipart upload, whose
+        // one object is named by its upload id.
+        let meta = rec.as_ref().map_or(id, |r| r.version_id.as_str());
+        self.put_small(&format!("{meta}.meta"), Bytes::copy_from_slice(sidecar), h)
             .await
     }
+
+    // --- Read-only helpers of the offline tools (scrub, recover) ---------------------------------
+
+    /// Where writes of unknown length are spooled (`<data dir>/tmp`): scrub looks there for leftovers.
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.inner.spool_dir
+    }
+
+    /// Every object under the prefix with its size and last-modified time (scrub: an object younger
+    /// than its `min_age` may belong to a write the catalog has not committed yet).
+    pub async fn list_detailed(&self) -> Result<Vec<ListedObject>, UpstreamError> {
+        let c = self.client();
+        let prefix = c.key("");
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut q = format!("list-type=2&max-keys=1000&prefix={}", utf8_query(&prefix));
+            if let Some(t) = &token {
+                q = format!("continuation-token={}&{q}", utf8_query(t));
+            }
+            let (_, _, body) = c.small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
+            let text = String::from_utf8_lossy(&body);
+            let mut rest: &str = &text;
+            while let Some(s) = rest.find("<Contents>") {
+                let after = &rest[s + 10..];
+                let Some(e) = after.find("</Contents>") else { break };
+                let item = &after[..e];
+                if let Some(k) = xml_text(item, "Key") {
+                    out.push(ListedObject {
+                        name: k.strip_prefix(&prefix).unwrap_or(&k).to_string(),
+                        size: xml_text(item, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0),
+                        last_modified: xml_text(item, "LastModified")
+                            .and_then(|t| crate::lock::retention::parse_iso(&t)),
+                    });
+                }
+                rest = &after[e..];
+            }
+            token = xml_text(&text, "NextContinuationToken")
+                .filter(|_| xml_text(&text, "IsTruncated").as_deref() == Some("true"));
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The whole of upstream object `name` (a blob id or `<id>.meta`) as a stream of chunks, for
+    /// scrub to re-hash; `Ok(None)` when there is no such object. Not resumed: an interrupted body
+    /// is an error of the stream.
+    pub async fn read_whole(
+        &self,
+        name: &str,
+    ) -> Result<Option<BoxStream<'static, Result<Bytes, String>>>, UpstreamError> {
+        match self
+            .client()
+            .get_stream(&self.client().key(name), HeaderMap::new())
+            .await
+        {
+            Ok(resp) => {
+                let stream =
+                    http_body_util::BodyDataStream::new(resp.into_body()).map(|r| r.map_err(|e| e.to_string()));
+                Ok(Some(stream.boxed()))
+            }
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether upstream object `name` (a blob id or `<id>.meta`) exists, telling an unreachable
+    /// upstream apart from a missing object.
+    pub async fn object_exists(&self, name: &str) -> Result<bool, UpstreamError> {
+        let key = self.client().key(name);
+        match self
+            .client()
+            .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// One object of `UpstreamBlobs::list_detailed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Blob id or `<id>.meta` (the key without the prefix).
+    pub name: String,
+    pub size: u64,
+    pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// Percent-encode a query value.
@@ -630,8 +958,8 @@ fn version_entries(doc: &str) -> Vec<(String, String)> {
 /// How long the upstream may take to answer a PUT once its whole body is sent.
 const PUT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Wait for the answer to a PUT whose body has ended.
-async fn finish_put(mut st: Started) -> Result<(), UpstreamError> {
+/// Wait for the answer to a PUT whose body has ended (the upstream ETag, if it gave one).
+async fn finish_put(mut st: Started) -> Result<Option<String>, UpstreamError> {
     match tokio::time::timeout(PUT_ANSWER_TIMEOUT, &mut st.task).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => Err(UpstreamError::Other(format!("upstream PUT task failed: {e}"))),
@@ -677,7 +1005,7 @@ impl UpstreamWriter {
             return Err(S3Error::internal("not a streaming writer"));
         };
         if started.is_none() {
-            *started = Some(self.store.start_put(&self.id, *len, &self.hints));
+            *started = Some(self.store.start_put(&self.id, *len, &self.hints, &self.target));
         }
         let st = started.as_mut().expect("started");
         if st.tx.send(Msg::Data(chunk)).await.is_err() {
@@ -685,7 +1013,7 @@ impl UpstreamWriter {
             let st = started.take().expect("started");
             return Err(match st.task.await {
                 Ok(Err(e)) => e.into(),
-                Ok(Ok(())) => S3Error::internal(format!("upstream PUT of blob {} ended before its body", self.id)),
+                Ok(Ok(_)) => S3Error::internal(format!("upstream PUT of blob {} ended before its body", self.id)),
                 Err(e) => S3Error::internal(format!("upstream PUT task failed: {e}")),
             });
         }
@@ -693,7 +1021,13 @@ impl UpstreamWriter {
     }
 
     /// Make the blob durable upstream, then write its record (`.meta`) and mirror the lock state.
-    pub async fn commit(mut self, sidecar: &[u8]) -> S3Result<()> {
+    pub async fn commit(self, sidecar: &[u8]) -> S3Result<()> {
+        self.commit_part(sidecar).await.map(|_| ())
+    }
+
+    /// `commit`; for a part of an upstream multipart upload, returns its upstream ETag (named again
+    /// at completion) and writes no record.
+    pub async fn commit_part(mut self, sidecar: &[u8]) -> S3Result<Option<String>> {
         if let Sink::Stream { len, .. } = &self.sink {
             if self.written != *len {
                 let msg = format!("blob {}: {} bytes written, {len} announced", self.id, self.written);
@@ -701,7 +1035,7 @@ impl UpstreamWriter {
                 return Err(S3Error::internal(msg));
             }
         }
-        let lock_sent = if let Sink::Spool { path, file } = &mut self.sink {
+        let (lock_sent, etag) = if let Sink::Spool { path, file } = &mut self.sink {
             let path = path.clone();
             if let Some(mut f) = file.take() {
                 f.flush().await?;
@@ -720,26 +1054,38 @@ impl UpstreamWriter {
             // A zero-length blob starts its PUT only now.
             let st = match started.take() {
                 Some(st) => st,
-                None => self.store.start_put(&self.id, *len, &self.hints),
+                None => self.store.start_put(&self.id, *len, &self.hints, &self.target),
             };
             let _ = st.tx.send(Msg::End).await;
             let lock_sent = st.lock_sent;
-            finish_put(st).await?;
-            lock_sent
+            let etag = finish_put(st).await?;
+            (lock_sent, etag)
         };
+        if let Target::Part { .. } = self.target {
+            return match etag {
+                Some(e) => Ok(Some(e)),
+                None => Err(S3Error::internal(format!(
+                    "upstream UploadPart of {} gave no ETag",
+                    self.id
+                ))),
+            };
+        }
         self.store
             .finish_record(&self.id, sidecar, lock_sent)
             .await
-            .map_err(S3Error::from)
+            .map_err(S3Error::from)?;
+        // A blob of its own is named by its id, never by an upstream ETag.
+        Ok(None)
     }
 
     /// Send a spooled blob (retried: the file can be read again).
-    async fn upload_spool(&self, path: &std::path::Path) -> S3Result<Option<(DateTime<Utc>, bool)>> {
+    #[allow(clippy::type_complexity)]
+    async fn upload_spool(&self, path: &std::path::Path) -> S3Result<(Option<(DateTime<Utc>, bool)>, Option<String>)> {
         let len = tokio::fs::metadata(path).await?.len();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let st = self.store.start_put(&self.id, len, &self.hints);
+            let st = self.store.start_put(&self.id, len, &self.hints, &self.target);
             let lock_sent = st.lock_sent;
             let mut f = tokio::fs::File::open(path).await?;
             let mut feed_ok = true;
@@ -766,12 +1112,12 @@ impl UpstreamWriter {
                 let _ = st.tx.send(Msg::End).await;
             }
             match finish_put(st).await {
-                Ok(()) => return Ok(lock_sent),
+                Ok(etag) => return Ok((lock_sent, etag)),
                 Err(e) if e.retryable() && attempt < 3 => {
                     tracing::debug!(error = %e, attempt, "upstream PUT of a spooled blob failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
                 }
-                Err(e) if attempt > 1 && e.is_status(StatusCode::PRECONDITION_FAILED) => return Ok(lock_sent),
+                Err(e) if attempt > 1 && e.is_status(StatusCode::PRECONDITION_FAILED) => return Ok((lock_sent, None)),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -784,7 +1130,9 @@ impl UpstreamWriter {
             Sink::Stream { started: Some(st), .. } => {
                 let _ = st.tx.send(Msg::Abort).await;
                 drop(st.tx);
-                if let Ok(Ok(())) = st.task.await {
+                // A part that did land stays in the upstream upload until it is completed (without
+                // it: the gateway never records it) or aborted.
+                if let (Ok(Ok(_)), Target::Object) = (st.task.await, &self.target) {
                     let _ = self.store.delete_key(&self.id, false).await;
                 }
             }
@@ -794,6 +1142,19 @@ impl UpstreamWriter {
                 let _ = tokio::fs::remove_file(&path).await;
             }
         }
+    }
+}
+
+impl UpstreamCompletion {
+    /// Complete the upstream upload, then write the record (`<id>.meta`) and mirror the lock state.
+    pub async fn commit(self, sidecar: &[u8]) -> S3Result<()> {
+        self.store
+            .complete_upload(&self.id, &self.upload_id, &self.parts, self.size)
+            .await?;
+        self.store
+            .finish_record(&self.id, sidecar, None)
+            .await
+            .map_err(S3Error::from)
     }
 }
 
