@@ -19,10 +19,15 @@ fn payload_mode(ctx: &Ctx) -> PayloadMode {
         .unwrap_or(PayloadMode::Unsigned)
 }
 
+/// What the client claims about the body (its digests and length), from the request head.
+pub fn expected_digests(parts: &http::request::Parts, ctx: &Ctx) -> S3Result<ExpectedDigests> {
+    ExpectedDigests::from_headers(&parts.headers, &payload_mode(ctx))
+}
+
 /// Read and verify a small XML request body; returns it as UTF-8.
 pub async fn read_xml(parts: &http::request::Parts, body: &mut Incoming, ctx: &Ctx) -> S3Result<String> {
     let mode = payload_mode(ctx);
-    let expected = ExpectedDigests::from_headers(&parts.headers, &mode)?;
+    let expected = expected_digests(parts, ctx)?;
     if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
         return Err(S3Error::new(
             S3Code::MalformedXML,

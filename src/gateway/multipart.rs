@@ -9,7 +9,7 @@ use super::bucket::owner;
 use super::util::{iso_ms, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
-use crate::checksum::{b64, b64_decode, ChecksumAlgorithm, ExpectedDigests};
+use crate::checksum::{b64, b64_decode, ChecksumAlgorithm};
 use crate::lock::{LockHeaders, Request as LockRequest, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
@@ -206,12 +206,7 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;
         require_length(parts)?;
-        let payload = ctx
-            .auth
-            .as_ref()
-            .map(|a| a.payload.clone())
-            .unwrap_or(crate::auth::PayloadMode::Unsigned);
-        let expected = ExpectedDigests::from_headers(&parts.headers, &payload)?;
+        let expected = super::body::expected_digests(parts, ctx)?;
         if self.policy.require_client_digest && !expected.has_client_digest() {
             return Err(S3Error::invalid_request(
                 "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters",

@@ -4,7 +4,6 @@ use super::body::{ingest, require_length};
 use super::util::{http_date, quoted, target_state};
 use super::version::Commit;
 use super::{Ctx, Gateway};
-use crate::checksum::ExpectedDigests;
 use crate::lock::retention::format_iso;
 use crate::lock::{Permit, Request as LockRequest};
 use crate::s3::error::{S3Code, S3Error, S3Result};
@@ -40,12 +39,7 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let bucket_rec = self.require_bucket(bucket)?;
         require_length(parts)?;
-        let payload = ctx
-            .auth
-            .as_ref()
-            .map(|a| a.payload.clone())
-            .unwrap_or(crate::auth::PayloadMode::Unsigned);
-        let expected = ExpectedDigests::from_headers(&parts.headers, &payload)?;
+        let expected = super::body::expected_digests(parts, ctx)?;
         if expected.decoded_length.is_some_and(|n| n > MAX_PUT) {
             return Err(S3Error::new(
                 S3Code::EntityTooLarge,

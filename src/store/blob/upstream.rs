@@ -584,34 +584,12 @@ impl UpstreamBlobs {
     /// Every upstream object under the prefix as (blob id or `<id>.meta`, size) — for scrub and
     /// `wormgate recover` (read a record with `read_record`).
     pub async fn list(&self) -> S3Result<Vec<(String, u64)>> {
-        let c = self.client();
-        let prefix = c.key("");
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut q = format!("list-type=2&max-keys=1000&prefix={}", utf8_query(&prefix));
-            if let Some(t) = &token {
-                q = format!("continuation-token={}&{q}", utf8_query(t));
-            }
-            let (_, _, body) = c.small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
-            let text = String::from_utf8_lossy(&body);
-            let mut rest: &str = &text;
-            while let Some(s) = rest.find("<Contents>") {
-                let after = &rest[s + 10..];
-                let Some(e) = after.find("</Contents>") else { break };
-                let item = &after[..e];
-                if let Some(k) = xml_text(item, "Key") {
-                    let size = xml_text(item, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-                    out.push((k.strip_prefix(&prefix).unwrap_or(&k).to_string(), size));
-                }
-                rest = &after[e..];
-            }
-            token = xml_text(&text, "NextContinuationToken")
-                .filter(|_| xml_text(&text, "IsTruncated").as_deref() == Some("true"));
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        Ok(self
+            .list_detailed()
+            .await?
+            .into_iter()
+            .map(|o| (o.name, o.size))
+            .collect())
     }
 
     /// The encoded version record stored with blob `id` (`<id>.meta`), if any.
