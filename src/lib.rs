@@ -1,6 +1,6 @@
 //! wormgate: an S3-compatible gateway where every bucket is versioned and locked in COMPLIANCE mode.
 //! Request path: `http` → `auth` → `s3::parse` → `lock::decide` → `store` → `s3::respond`, with one
-//! `audit` record per request. See DESIGN.md.
+//! `audit` record per request. See docs/design.md.
 
 pub mod audit;
 pub mod auth;

@@ -142,7 +142,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     catalog
         .store_watermark(clock.watermark_ms())
         .map_err(|e| e.to_string())?;
-    catalog.db().flush().map_err(|e| e.to_string())?;
+    catalog.flush_now().map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -442,7 +442,7 @@ async fn wound_back_clock_refuses_expiry_deletes_and_raises_an_audited_alarm() {
         let cat = wormgate::store::Catalog::open(&s.data_dir.join("catalog")).expect("catalog");
         let ahead = chrono::Utc::now().timestamp_millis() + 10 * 60_000;
         cat.store_watermark(ahead).unwrap();
-        cat.db().flush().unwrap();
+        cat.flush_now().unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await; // let the catalog's flusher task end
     s.restart();

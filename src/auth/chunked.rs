@@ -906,7 +906,7 @@ mod tests {
 
     #[tokio::test]
     async fn unsigned_trailer_botocore_bytes() {
-        // Captured from botocore 1.43.11 (S3-OBJECT-LOCK.md §3.2).
+        // Captured from botocore 1.43.11 (docs/s3-object-lock.md §3.2).
         let body = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
         let h = headers(&[
             ("x-amz-trailer", "x-amz-checksum-crc32"),

@@ -2,9 +2,10 @@
 //! turned off.
 
 use super::body::read_xml;
+use super::util::deny;
 use super::util::iso_ms;
 use super::{Ctx, Gateway};
-use crate::lock::{DefaultRetention, Permit, Request as LockRequest, RequestedMode};
+use crate::lock::{self, DefaultRetention, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::parse::validate_bucket_name;
 use crate::s3::respond::Reply;
@@ -79,26 +80,11 @@ impl Gateway {
 
     pub(super) async fn delete_bucket(&self, bucket: &str, ctx: &mut Ctx) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let _all = self.locks.all().await;
-        let has_versions = self.catalog.bucket_has_versions(bucket)? || self.bucket_has_uploads(bucket)?;
-        match self.permit(&LockRequest::DeleteBucket { has_versions }, ctx)? {
-            Permit::DeleteBucket => {
-                self.catalog.delete_bucket(bucket).await?;
-                Ok(Reply::empty(StatusCode::NO_CONTENT))
-            }
-            p => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
-        }
-    }
-
-    /// In-flight multipart uploads also keep a bucket alive.
-    fn bucket_has_uploads(&self, bucket: &str) -> S3Result<bool> {
-        Ok(self
-            .catalog
-            .uploads()
-            .scan_prefix(crate::store::meta::bucket_prefix(bucket))
-            .next()
-            .transpose()?
-            .is_some())
+        let all = self.locks.all().await;
+        let has_versions = self.catalog.bucket_has_versions(bucket)? || self.catalog.bucket_has_uploads(bucket)?;
+        let permit = lock::decide_delete_bucket(has_versions).map_err(|d| deny(ctx, d))?;
+        self.catalog.delete_bucket(bucket, &all, permit).await?;
+        Ok(Reply::empty(StatusCode::NO_CONTENT))
     }
 
     pub(super) async fn bucket_location(&self, bucket: &str) -> S3Result<Reply> {
@@ -145,7 +131,7 @@ impl Gateway {
             Some("Suspended") => false,
             _ => return Err(S3Error::malformed_xml("Status must be Enabled or Suspended")),
         };
-        self.permit(&LockRequest::SetVersioning { enabled }, ctx)?;
+        lock::decide_versioning(enabled).map_err(|d| deny(ctx, d))?;
         Ok(Reply::empty(StatusCode::OK))
     }
 
@@ -181,7 +167,7 @@ impl Gateway {
         body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
-        let mut b = self.require_bucket(bucket)?;
+        self.require_bucket(bucket)?;
         let doc: ObjectLockConfigurationIn = self.read_doc("ObjectLockConfiguration", parts, body, ctx).await?;
         if doc.object_lock_enabled.as_deref() != Some("Enabled") {
             return Err(S3Error::malformed_xml(
@@ -195,18 +181,13 @@ impl Gateway {
                 Some(dr) => parse_default_retention(dr)?,
             },
         };
-        match self.permit(&LockRequest::PutLockConfiguration { mode, period }, ctx)? {
-            Permit::SetLockConfiguration(p) => {
-                let _all = self.locks.key(bucket, "").await;
-                b.default_retention = p;
-                self.catalog.update_bucket(&b).await?;
-                ctx.audit
-                    .changes
-                    .push(crate::audit::Change::BucketDefaultRetention { rule: p });
-                Ok(Reply::empty(StatusCode::OK))
-            }
-            p => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
-        }
+        let permit = lock::decide_lock_configuration(mode, period, &self.policy).map_err(|d| deny(ctx, d))?;
+        let rule = permit.rule();
+        self.catalog.set_lock_configuration(bucket, permit).await?;
+        ctx.audit
+            .changes
+            .push(crate::audit::Change::BucketDefaultRetention { rule });
+        Ok(Reply::empty(StatusCode::OK))
     }
 }
 

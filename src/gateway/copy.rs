@@ -1,10 +1,11 @@
 //! CopyObject: the copy is a new version with its own retention (never inherited from the source).
 
+use super::util::deny;
 use super::util::{iso_ms, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
-use crate::lock::Request as LockRequest;
+use crate::lock::{self, VersionAsk};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
@@ -147,12 +148,12 @@ impl Gateway {
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
             ));
         }
-        let lock_req = LockRequest::CreateVersion {
+        let ask = VersionAsk {
             headers: write.lock,
             bucket_default: dest.default_retention,
             has_client_digest: true,
         };
-        self.permit(&lock_req, ctx)?;
+        lock::decide_new_version(&ask, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
         self.check_write_conditions(bucket, key, write)?;
         let alg = crate::s3::parse::single_header(&parts.headers, "x-amz-checksum-algorithm")?
             .and_then(ChecksumAlgorithm::parse)
@@ -177,7 +178,7 @@ impl Gateway {
             src.bucket, src.key, src.version_id
         ));
         let rec = self
-            .finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx)
+            .finalize_version(rec, &ask, write, writer, Commit::Insert, ctx)
             .await?;
         let doc = CopyObjectResult {
             xmlns: NS,

@@ -2,12 +2,13 @@
 //! fields never do), the fixed owner-only ACL, and the bucket configuration probes real tools send.
 
 use super::body::read_xml;
+use super::util::deny;
 use super::{Ctx, Gateway};
+use crate::lock;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{BucketProbe, VersionSel};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, TagOut, TagSetOut, TaggingIn, TaggingOut, NS};
-use crate::store::VersionEntry;
 use http::StatusCode;
 use hyper::body::Incoming;
 use std::collections::BTreeMap;
@@ -57,23 +58,16 @@ impl Gateway {
                 list.into_iter().collect()
             }
         };
-        let _g = self.locks.key(bucket, key).await;
+        let guard = self.locks.key(bucket, key).await;
         // Same resolution as reads: a delete marker has no tags (405), a corrupt record is refused.
-        let mut rec = self.resolve_readable(bucket, key, version)?;
-        // Re-read under the lock so a concurrent lock change is not overwritten.
-        match self.catalog.version(bucket, key, rec.seq)? {
-            Some(VersionEntry::Ok(fresh)) => rec = fresh,
-            _ => {
-                return Err(S3Error::new(
-                    S3Code::NoSuchVersion,
-                    "The specified version does not exist.",
-                ))
-            }
-        }
+        let rec = self.resolve_readable(bucket, key, version)?;
+        let permit = lock::decide_set_tags(rec.target_state()).map_err(|d| deny(ctx, d))?;
         ctx.audit.version_id = Some(rec.version_id.clone());
-        ctx.audit.detail = Some(format!("tags {:?} -> {:?}", rec.tags, tags));
-        rec.tags = tags;
-        self.catalog.update_version(&rec).await?;
+        let before = self
+            .catalog
+            .set_tags(&guard, bucket, key, rec.seq, tags.clone(), permit)
+            .await?;
+        ctx.audit.detail = Some(format!("tags {:?} -> {:?}", before.tags, tags));
         let status = if ctx.audit.operation == "DeleteObjectTagging" {
             StatusCode::NO_CONTENT
         } else {

@@ -1,9 +1,9 @@
 //! Per-version lock operations: Get/PutObjectRetention, Get/PutObjectLegalHold.
 
-use super::util::target_state;
+use super::util::deny;
 use super::{Ctx, Gateway};
 use crate::lock::retention::{format_iso, parse_iso};
-use crate::lock::{Permit, Request as LockRequest, RequestedMode};
+use crate::lock::{self, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::s3::respond::Reply;
@@ -66,25 +66,22 @@ impl Gateway {
                     .ok_or_else(|| S3Error::malformed_xml(format!("RetainUntilDate '{d}' is not an ISO 8601 time")))
             })
             .transpose()?;
-        let _g = self.locks.key(bucket, key).await;
+        let guard = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
         ctx.audit.version_id = Some(entry_version_id(&entry));
-        let permit = self.permit(
-            &LockRequest::PutRetention {
-                target: target_state(&entry),
-                mode,
-                retain_until,
-            },
-            ctx,
-        )?;
-        let (Permit::SetRetention(ret), VersionEntry::Ok(mut rec)) = (permit, entry) else {
-            return Err(S3Error::internal("unexpected permit for PutObjectRetention"));
-        };
-        rec.retention = Some(ret);
-        // Upstream Object Lock first: the client must not hear success before the mirror holds.
-        self.blobs.mirror_retention(&rec, ret.retain_until()).await?;
-        self.catalog.update_version(&rec).await?;
-        ctx.audit.retain_until = Some(format_iso(ret.retain_until()));
+        let permit =
+            lock::decide_put_retention(entry.target_state(), mode, retain_until, &self.policy, self.clock.now())
+                .map_err(|d| deny(ctx, d))?;
+        let until = permit.retention().retain_until();
+        if let VersionEntry::Ok(rec) = &entry {
+            // Upstream Object Lock first: the client must not hear success before the mirror holds.
+            self.blobs.mirror_retention(rec, until).await?;
+        }
+        let rec = self
+            .catalog
+            .set_retention(&guard, bucket, key, entry.seq(), permit)
+            .await?;
+        ctx.audit.retain_until = rec.retention.map(|r| format_iso(r.retain_until()));
         Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
     }
 
@@ -104,23 +101,18 @@ impl Gateway {
             Some("OFF") => false,
             _ => return Err(S3Error::malformed_xml("Status must be ON or OFF")),
         };
-        let _g = self.locks.key(bucket, key).await;
+        let guard = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
         ctx.audit.version_id = Some(entry_version_id(&entry));
-        let permit = self.permit(
-            &LockRequest::PutLegalHold {
-                target: target_state(&entry),
-                on,
-            },
-            ctx,
-        )?;
-        let (Permit::SetLegalHold(on), VersionEntry::Ok(mut rec)) = (permit, entry) else {
-            return Err(S3Error::internal("unexpected permit for PutObjectLegalHold"));
-        };
-        rec.legal_hold = on;
-        self.blobs.mirror_legal_hold(&rec, on).await?;
-        self.catalog.update_version(&rec).await?;
-        ctx.audit.legal_hold = Some(on);
+        let permit = lock::decide_legal_hold(entry.target_state(), on).map_err(|d| deny(ctx, d))?;
+        if let VersionEntry::Ok(rec) = &entry {
+            self.blobs.mirror_legal_hold(rec, permit.on()).await?;
+        }
+        let rec = self
+            .catalog
+            .set_legal_hold(&guard, bucket, key, entry.seq(), permit)
+            .await?;
+        ctx.audit.legal_hold = Some(rec.legal_hold);
         Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
     }
 }

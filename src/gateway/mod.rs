@@ -6,6 +6,8 @@ mod body;
 mod bucket;
 mod copy;
 mod extras;
+#[cfg(test)]
+mod fault_tests;
 mod listing;
 mod lockops;
 mod multipart;
@@ -13,8 +15,8 @@ mod object;
 mod util;
 mod version;
 
+pub use crate::store::locks::KeyLocks;
 pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings};
-pub use util::KeyLocks;
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};

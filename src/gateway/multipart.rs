@@ -6,11 +6,12 @@
 
 use super::body::{ingest, require_length};
 use super::bucket::owner;
+use super::util::deny;
 use super::util::{iso_ms, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::{b64, b64_decode, ChecksumAlgorithm};
-use crate::lock::{LockHeaders, Request as LockRequest, RequestedMode};
+use crate::lock::{self, LockHeaders, RequestedMode, VersionAsk};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
 use crate::s3::respond::Reply;
@@ -102,14 +103,12 @@ impl Gateway {
     ) -> S3Result<Reply> {
         let b = self.require_bucket(bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
-        let permit = self.permit(
-            &LockRequest::CreateVersion {
-                headers: write.lock,
-                bucket_default: b.default_retention,
-                has_client_digest: true,
-            },
-            ctx,
-        )?;
+        let ask = VersionAsk {
+            headers: write.lock,
+            bucket_default: b.default_retention,
+            has_client_digest: true,
+        };
+        let permit = lock::decide_new_version(&ask, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
         let ty = match (alg, ty) {
             (Some(a), Some(t)) if t == "FULL_OBJECT" && crc_kind(a).is_none() => {
                 return Err(S3Error::invalid_request(format!(
@@ -155,7 +154,7 @@ impl Gateway {
             backend_upload_id,
         };
         if let Err(e) = self.catalog.put_upload(&rec).await {
-            let _ = self.blobs.abort_multipart(&rec, &[]).await;
+            let _ = self.blobs.abort_multipart(&rec).await;
             return Err(e);
         }
         ctx.audit.detail = Some(format!("upload {upload_id}"));
@@ -181,13 +180,19 @@ impl Gateway {
 
     /// Record a part; a replaced part's blob is discarded (it never was a version).
     async fn record_part(&self, u: &UploadRecord, part: PartRecord) -> S3Result<()> {
-        let _g = self.locks.key(&u.bucket, &u.key).await;
+        let guard = self.locks.key(&u.bucket, &u.key).await;
         if self.catalog.upload(&u.bucket, &u.key, &u.upload_id)?.is_none() {
-            let _ = self.blobs.discard_part(&part).await;
+            self.discard_unreferenced(&guard, &u.bucket, &u.key, own_part_blobs(std::slice::from_ref(&part)))
+                .await;
             return Err(no_such_upload());
         }
-        if let Some(old) = self.catalog.put_part(&u.bucket, &u.key, &u.upload_id, &part).await? {
-            let _ = self.blobs.discard_part(&old).await;
+        if let Some(old) = self
+            .catalog
+            .put_part(&guard, &u.bucket, &u.key, &u.upload_id, &part)
+            .await?
+        {
+            self.discard_unreferenced(&guard, &u.bucket, &u.key, own_part_blobs(std::slice::from_ref(&old)))
+                .await;
         }
         Ok(())
     }
@@ -427,7 +432,7 @@ impl Gateway {
             }
         }
         let b = self.require_bucket(bucket)?;
-        let lock_req = LockRequest::CreateVersion {
+        let ask = VersionAsk {
             headers: lock_headers_of(&u),
             bucket_default: b.default_retention,
             has_client_digest: true,
@@ -471,11 +476,18 @@ impl Gateway {
         let mut rec = rec;
         rec.blob = Some(blob);
         let rec = self
-            .finalize_version(rec, &lock_req, &write, writer, Commit::CompleteUpload(upload_id), ctx)
+            .finalize_version(rec, &ask, &write, writer, Commit::CompleteUpload(upload_id), ctx)
             .await?;
         // Parts uploaded but not named in the completion were never part of a version.
-        for p in stored.iter().filter(|s| !chosen.iter().any(|c| c.blob_id == s.blob_id)) {
-            let _ = self.blobs.discard_part(p).await;
+        let unused: Vec<PartRecord> = stored
+            .iter()
+            .filter(|s| !chosen.iter().any(|c| c.blob_id == s.blob_id))
+            .cloned()
+            .collect();
+        if !unused.is_empty() {
+            let guard = self.locks.key(bucket, key).await;
+            self.discard_unreferenced(&guard, bucket, key, own_part_blobs(&unused))
+                .await;
         }
         let doc = CompleteMultipartUploadResult {
             xmlns: NS,
@@ -496,13 +508,15 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         let u = self.require_upload(bucket, key, upload_id)?;
-        let _g = self.locks.key(bucket, key).await;
+        let guard = self.locks.key(bucket, key).await;
         let parts = self.catalog.parts_of(bucket, key, upload_id)?;
         if !self.catalog.abort_upload(bucket, key, upload_id).await? {
             return Err(no_such_upload());
         }
         // The catalog entry is gone: a failure here leaves bytes for scrub, never an upload.
-        if let Err(e) = self.blobs.abort_multipart(&u, &parts).await {
+        self.discard_unreferenced(&guard, bucket, key, own_part_blobs(&parts))
+            .await;
+        if let Err(e) = self.blobs.abort_multipart(&u).await {
             tracing::warn!(upload = %upload_id, error = %e.message, "aborting the backend upload failed");
         }
         ctx.audit.detail = Some(format!("aborted upload {upload_id}: {} parts reclaimed", parts.len()));
@@ -622,4 +636,14 @@ impl Gateway {
         };
         Ok(Reply::xml(xml::to_xml("ListMultipartUploadsResult", &doc)?))
     }
+}
+
+/// Blob ids of parts that are blobs of their own (a part inside the backend's multipart upload has
+/// none: a re-upload replaced it, and completion leaves out the parts it does not name).
+fn own_part_blobs(parts: &[PartRecord]) -> Vec<String> {
+    parts
+        .iter()
+        .filter(|p| p.upstream_etag.is_none())
+        .map(|p| p.blob_id.clone())
+        .collect()
 }

@@ -1,17 +1,17 @@
 //! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
 
 use super::body::{ingest, require_length};
-use super::util::{http_date, quoted, target_state};
+use super::util::{deny, http_date, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::lock::retention::format_iso;
-use crate::lock::{Permit, Request as LockRequest};
+use crate::lock::{self, VersionAsk, VersionRemoval};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteIn, DeleteResult, DeletedOut};
 use crate::store::meta::parse_version_id;
-use crate::store::{BlobRef, VersionEntry, VersionRecord};
+use crate::store::{BlobRef, VersionRecord};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -46,13 +46,13 @@ impl Gateway {
                 "Your proposed upload exceeds the maximum allowed size of 5 GiB",
             ));
         }
-        let lock_req = LockRequest::CreateVersion {
+        let ask = VersionAsk {
             headers: write.lock,
             bucket_default: bucket_rec.default_retention,
             has_client_digest: expected.has_client_digest(),
         };
         // Decide before a single body byte is read (Expect: 100-continue is answered only after this).
-        let first = self.permit(&lock_req, ctx)?;
+        let first = lock::decide_new_version(&ask, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
         if write.if_none_match_star || write.if_match.is_some() {
             self.check_write_conditions(bucket, key, write)?;
         }
@@ -71,7 +71,7 @@ impl Gateway {
         let tags = write.tagging.clone().unwrap_or_default().into_iter().collect();
         let rec = VersionRecord::single_blob(id, &computed, write.content.clone(), tags);
         let rec = self
-            .finalize_version(rec, &lock_req, write, writer, Commit::Insert, ctx)
+            .finalize_version(rec, &ask, write, writer, Commit::Insert, ctx)
             .await?;
         let mut reply = Reply::empty(StatusCode::OK)
             .header("etag", quoted(&rec.etag))
@@ -278,14 +278,14 @@ impl Gateway {
         version: &VersionSel,
         ctx: &mut Ctx,
     ) -> S3Result<DeleteOutcome> {
-        let _g = self.locks.key(bucket, key).await;
+        let guard = self.locks.key(bucket, key).await;
         match version {
             VersionSel::Current => {
-                self.permit(&LockRequest::AddDeleteMarker, ctx)?;
                 let id = self.new_id(bucket, key, ctx)?;
                 let version_id = id.version_id.clone();
-                let rec = VersionRecord::delete_marker(id);
-                self.catalog.put_version(&rec).await?;
+                self.catalog
+                    .insert_delete_marker(&guard, id, lock::decide_add_marker())
+                    .await?;
                 ctx.audit.changes.push(crate::audit::Change::DeleteMarkerAdded {
                     key: key.to_string(),
                     version_id: version_id.clone(),
@@ -306,15 +306,13 @@ impl Gateway {
                         delete_marker: false,
                     });
                 };
-                let permit = self.permit(
-                    &LockRequest::DeleteVersion {
-                        target: target_state(&entry),
-                    },
-                    ctx,
-                )?;
-                match (permit, entry) {
-                    (Permit::RemoveDeleteMarker, _) => {
-                        self.catalog.remove_delete_marker(bucket, key, *seq).await?;
+                let removal =
+                    lock::decide_delete_version(entry.target_state(), self.clock.now()).map_err(|d| deny(ctx, d))?;
+                match removal {
+                    VersionRemoval::Marker(permit) => {
+                        self.catalog
+                            .remove_delete_marker(&guard, bucket, key, *seq, permit)
+                            .await?;
                         ctx.audit.changes.push(crate::audit::Change::DeleteMarkerRemoved {
                             key: key.to_string(),
                             version_id: id.clone(),
@@ -324,36 +322,23 @@ impl Gateway {
                             delete_marker: true,
                         })
                     }
-                    (Permit::RemoveVersion(proof), VersionEntry::Ok(rec)) => {
+                    VersionRemoval::Data(proof) => {
                         // Catalog first, then bytes: a crash in between leaves an orphan blob, never a
                         // version without data.
-                        self.catalog.remove_expired_version(bucket, key, *seq, &proof).await?;
+                        let blobs = self
+                            .catalog
+                            .remove_expired_version(&guard, bucket, key, *seq, proof)
+                            .await?;
                         ctx.audit.changes.push(crate::audit::Change::VersionRemoved {
                             key: key.to_string(),
                             version_id: id.clone(),
                         });
-                        match &rec.blob {
-                            Some(BlobRef::Single { id }) => self.blobs.remove(id, &proof).await?,
-                            // One object, and the record object named by the version.
-                            Some(BlobRef::Multipart { id, .. }) => {
-                                self.blobs.remove(id, &proof).await?;
-                                self.blobs.remove(&rec.version_id, &proof).await?;
-                            }
-                            Some(BlobRef::Parts { parts }) => {
-                                for p in parts {
-                                    self.blobs.remove(&p.id, &proof).await?;
-                                }
-                                // The manifest blob that carries the record's second copy.
-                                self.blobs.remove(&rec.version_id, &proof).await?;
-                            }
-                            None => {}
-                        }
+                        self.blobs.destroy(blobs).await?;
                         Ok(DeleteOutcome {
                             version_id: Some(id.clone()),
                             delete_marker: false,
                         })
                     }
-                    (p, _) => Err(S3Error::internal(format!("unexpected permit {p:?}"))),
                 }
             }
         }

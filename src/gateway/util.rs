@@ -1,52 +1,11 @@
-//! Helpers shared by the handlers: per-key serialization, version resolution, formatting.
+//! Helpers shared by the handlers: version resolution, formatting.
 
 use super::{Ctx, Gateway};
-use crate::lock::{Denial, TargetState};
+use crate::lock::Denial;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::store::{BucketRecord, VersionEntry, VersionRecord};
 use chrono::{DateTime, TimeZone, Utc};
-use std::hash::{Hash, Hasher};
-use tokio::sync::{Mutex, MutexGuard};
-
-const STRIPES: usize = 256;
-
-/// Striped locks serializing check-then-act on one key (decide and commit happen under the same
-/// lock, so no TOCTOU between the lock decision and the catalog change). DeleteBucket takes them all.
-pub struct KeyLocks {
-    stripes: Vec<Mutex<()>>,
-}
-
-impl Default for KeyLocks {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl KeyLocks {
-    pub fn new() -> Self {
-        KeyLocks {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-        }
-    }
-
-    /// Lock the stripe of `(bucket, key)`.
-    pub async fn key(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bucket.hash(&mut h);
-        key.hash(&mut h);
-        self.stripes[(h.finish() as usize) % STRIPES].lock().await
-    }
-
-    /// Lock every stripe (bucket-wide changes).
-    pub async fn all(&self) -> Vec<MutexGuard<'_, ()>> {
-        let mut out = Vec::with_capacity(STRIPES);
-        for s in &self.stripes {
-            out.push(s.lock().await);
-        }
-        out
-    }
-}
 
 /// `2009-10-12T17:50:30.000Z`, as S3 XML renders times.
 pub fn iso_ms(ms: i64) -> String {
@@ -66,18 +25,6 @@ pub fn http_date(ms: i64) -> String {
 /// The ETag as sent on the wire (quoted).
 pub fn quoted(etag: &str) -> String {
     format!("\"{etag}\"")
-}
-
-/// What the lock needs to know about a version.
-pub fn target_state(entry: &VersionEntry) -> TargetState {
-    match entry {
-        VersionEntry::Corrupt { .. } => TargetState::Corrupt,
-        VersionEntry::Ok(r) if r.delete_marker => TargetState::DeleteMarker,
-        VersionEntry::Ok(r) => TargetState::Data {
-            retention: r.retention,
-            legal_hold: r.legal_hold,
-        },
-    }
 }
 
 fn no_such_key() -> S3Error {
@@ -164,9 +111,25 @@ impl Gateway {
         })
     }
 
-    /// Ask `lock::decide` about `req` at guarded now; a denial is recorded in the audit event.
-    pub(super) fn permit(&self, req: &crate::lock::Request, ctx: &mut Ctx) -> S3Result<crate::lock::Permit> {
-        crate::lock::decide(req, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))
+    /// Prove which of `ids` nothing in the catalog refers to (under the key's guard), and discard
+    /// those. Failures only leave bytes for scrub to report.
+    pub(super) async fn discard_unreferenced(
+        &self,
+        guard: &crate::store::locks::KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        ids: Vec<String>,
+    ) {
+        if ids.is_empty() {
+            return;
+        }
+        let result = match self.catalog.unreferenced(guard, bucket, key, ids) {
+            Ok(proof) => self.blobs.discard(proof).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
+        }
     }
 
     /// Read and parse a small XML request document whose root element is `root`.

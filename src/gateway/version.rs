@@ -4,7 +4,7 @@
 use super::util::deny;
 use super::{Ctx, Gateway};
 use crate::lock::retention::format_iso;
-use crate::lock::{decide, Permit, Request as LockRequest};
+use crate::lock::{self, VersionAsk};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::WriteHeaders;
 use crate::store::{BlobWriter, VersionEntry, VersionRecord};
@@ -52,63 +52,74 @@ impl Gateway {
     pub(super) async fn finalize_version(
         &self,
         mut rec: VersionRecord,
-        lock_req: &LockRequest,
+        ask: &VersionAsk,
         write: &WriteHeaders,
         writer: BlobWriter,
         commit: Commit<'_>,
         ctx: &mut Ctx,
     ) -> S3Result<VersionRecord> {
         // Decide again at commit time so the retention floor counts from when the version appears.
-        let (retention, legal_hold) = match decide(lock_req, &self.policy, self.clock.now()) {
-            Ok(Permit::NewVersion { retention, legal_hold }) => (retention, legal_hold),
-            Ok(other) => {
-                writer.abort().await;
-                return Err(S3Error::internal(format!("unexpected permit {other:?}")));
-            }
+        let permit = match lock::decide_new_version(ask, &self.policy, self.clock.now()) {
+            Ok(p) => p,
             Err(d) => {
                 writer.abort().await;
                 return Err(deny(ctx, d));
             }
         };
-        rec.retention = Some(retention);
-        rec.legal_hold = legal_hold;
+        // The sidecar is the record's second copy: it states the retention the catalog will write.
+        rec.retention = Some(permit.retention());
+        rec.legal_hold = permit.legal_hold();
         writer.commit(&crate::store::records::encode(&rec)).await?;
-        let result = {
-            let _g = self.locks.key(&rec.bucket, &rec.key).await;
-            match self.catalog.bucket(&rec.bucket)? {
-                None => Err(S3Error::new(
-                    S3Code::NoSuchBucket,
-                    format!("The specified bucket does not exist: {}", rec.bucket),
-                )),
-                Some(_) => match self.check_write_conditions(&rec.bucket, &rec.key, write) {
-                    Err(e) => Err(e),
-                    Ok(()) => match commit {
-                        Commit::Insert => self.catalog.put_version(&rec).await,
-                        Commit::CompleteUpload(upload_id) => match self.catalog.complete_upload(upload_id, &rec).await?
+        let guard = self.locks.key(&rec.bucket, &rec.key).await;
+        let mut own_blobs = vec![rec.version_id.clone()];
+        if let Some(crate::store::BlobRef::Multipart { id, .. }) = &rec.blob {
+            own_blobs.push(id.clone());
+        }
+        let result = match self.catalog.bucket(&rec.bucket) {
+            Err(e) => Err(e),
+            Ok(None) => Err(S3Error::new(
+                S3Code::NoSuchBucket,
+                format!("The specified bucket does not exist: {}", rec.bucket),
+            )),
+            Ok(Some(_)) => match self.check_write_conditions(&rec.bucket, &rec.key, write) {
+                Err(e) => Err(e),
+                Ok(()) => match commit {
+                    Commit::Insert => self.catalog.insert_version(&guard, rec.clone(), permit).await,
+                    Commit::CompleteUpload(upload_id) => {
+                        match self
+                            .catalog
+                            .complete_upload(&guard, upload_id, rec.clone(), permit)
+                            .await
                         {
-                            true => Ok(()),
-                            false => Err(S3Error::new(
+                            Ok(Some(r)) => Ok(r),
+                            Ok(None) => Err(S3Error::new(
                                 S3Code::NoSuchUpload,
                                 "The specified upload does not exist.",
                             )),
-                        },
-                    },
+                            Err(e) => Err(e),
+                        }
+                    }
                 },
+            },
+        };
+        let rec = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // The version did not become visible, or its flush failed: its own blobs (data,
+                // manifest, or the one object of a completed upstream upload) go only if the catalog
+                // proves that no record refers to them.
+                self.discard_unreferenced(&guard, &rec.bucket, &rec.key, own_blobs)
+                    .await;
+                return Err(e);
             }
         };
-        if let Err(e) = result {
-            // The version never became visible: its own blob (data, manifest, or the one object of
-            // a completed upstream upload) is unreferenced.
-            if let Some(crate::store::BlobRef::Multipart { id, .. }) = &rec.blob {
-                let _ = self.blobs.discard_unreferenced(id).await;
-            }
-            let _ = self.blobs.discard_unreferenced(&rec.version_id).await;
-            return Err(e);
-        }
+        drop(guard);
         ctx.audit.version_id = Some(rec.version_id.clone());
         ctx.audit.sha256 = Some(rec.sha256.clone());
-        ctx.audit.retain_until = Some(format_iso(retention.retain_until()));
-        ctx.audit.legal_hold = Some(legal_hold);
+        if let Some(r) = rec.retention {
+            ctx.audit.retain_until = Some(format_iso(r.retain_until()));
+        }
+        ctx.audit.legal_hold = Some(rec.legal_hold);
         Ok(rec)
     }
 }

@@ -1,7 +1,9 @@
-//! `decide`: the single policy enforcement point. Pure: state + guarded time in, permit or denial out.
-//! Every mutation the gateway performs is first described as a [`Request`] and only executed with the
-//! [`Permit`] that comes back. Destroying bytes needs the [`Expired`] proof, which only this module
-//! can construct.
+//! The single policy enforcement point. Pure: state + guarded time in, permit or denial out.
+//!
+//! Each request kind has its own function (`decide_new_version`, `decide_delete_version`, …) that
+//! returns the permit type for exactly that kind, so no caller ever holds a permit of the wrong kind.
+//! The store's mutations take these permits by value; destroying bytes needs the [`Expired`] proof,
+//! which only this module can construct.
 
 use super::clock::TrustedNow;
 use super::retention::{DefaultRetention, RequestedMode, Retention};
@@ -41,7 +43,17 @@ pub struct LockHeaders {
     pub legal_hold: Option<bool>,
 }
 
-/// A mutation, described with the state it would act on.
+/// What a version-creating request asks of the lock (decided before the body is read, and again
+/// at commit so the floor counts from when the version appears).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionAsk {
+    pub headers: LockHeaders,
+    pub bucket_default: Option<DefaultRetention>,
+    pub has_client_digest: bool,
+}
+
+/// A mutation, described with the state it would act on (the table form's input; test-only).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
     /// PutObject / CopyObject / CompleteMultipartUpload: a new version.
@@ -73,25 +85,142 @@ pub enum Request {
     DeleteBucket { has_versions: bool },
 }
 
-/// Proof that a version may be destroyed: its retention has passed by guarded time and no legal hold
-/// is on. The private field means only this module can make one; `BlobStore::remove` requires it.
+/// Permit to create a version: the retention and legal hold the catalog must write into it. Only
+/// [`decide_new_version`] makes one; `Catalog::insert_version` takes it by value.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Expired {
+pub struct NewVersion {
+    retention: Retention,
+    legal_hold: bool,
+}
+
+impl NewVersion {
+    /// The retention the new version gets (never below the gateway floor).
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+    /// Whether the new version starts under legal hold.
+    pub fn legal_hold(&self) -> bool {
+        self.legal_hold
+    }
+}
+
+/// Permit to add a delete marker (metadata only, never locked).
+#[derive(Debug, PartialEq, Eq)]
+pub struct AddMarker {
     _sealed: (),
 }
 
-/// What the gateway is allowed to do.
+/// Permit to remove a delete marker; the catalog checks that the record it removes *is* a marker.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RemoveMarker {
+    _sealed: (),
+}
+
+/// Proof that a version may be destroyed: its retention had passed by guarded, trusted time `at` and
+/// no legal hold was on. The private field means only this module can make one; the catalog removes
+/// a record only with it (and re-checks the record against it), and bytes go only with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Expired {
+    at: DateTime<Utc>,
+}
+
+impl Expired {
+    /// Whether this proof covers a version in `state`: a data version, no legal hold, retention
+    /// passed at the time the proof was made. The catalog asks this of the record it is about to
+    /// remove, so a permit cannot be spent on a different, still-protected version.
+    pub fn covers(&self, state: TargetState) -> bool {
+        match state {
+            TargetState::Data { retention, legal_hold } => {
+                !legal_hold && retention.is_none_or(|r| !r.is_active(self.at))
+            }
+            TargetState::DeleteMarker | TargetState::Corrupt => false,
+        }
+    }
+}
+
+/// What `DELETE ?versionId` may do to the version it names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum VersionRemoval {
+    /// The version is a delete marker.
+    Marker(RemoveMarker),
+    /// The version is data whose protection has ended.
+    Data(Expired),
+}
+
+/// Permit to change a version's retention to `retention` (forward only; the catalog applies it
+/// with [`Retention::extend`] to the record as it finds it).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SetRetention {
+    retention: Retention,
+}
+
+impl SetRetention {
+    /// The retention to apply.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+    /// The record's retention after this change: `None` → the new one; otherwise only forward.
+    /// `Err` carries the current retention when applying would shorten it.
+    pub fn apply(&self, current: Option<Retention>) -> Result<Retention, Retention> {
+        match current {
+            None => Ok(self.retention),
+            Some(c) => c.extend(self.retention.retain_until()),
+        }
+    }
+}
+
+/// Permit to set or clear the legal hold of a data version.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SetLegalHold {
+    on: bool,
+}
+
+impl SetLegalHold {
+    /// The new legal hold state.
+    pub fn on(&self) -> bool {
+        self.on
+    }
+}
+
+/// Permit to replace the tags of a data version (tags are outside the WORM record, as in AWS).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SetTags {
+    _sealed: (),
+}
+
+/// Permit to replace a bucket's default retention rule.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SetLockConfiguration {
+    rule: Option<DefaultRetention>,
+}
+
+impl SetLockConfiguration {
+    /// The new default rule (`None`: the gateway floor applies).
+    pub fn rule(&self) -> Option<DefaultRetention> {
+        self.rule
+    }
+}
+
+/// Permit to delete an empty bucket (the catalog checks emptiness again while it holds every key).
+#[derive(Debug, PartialEq, Eq)]
+pub struct DeleteBucket {
+    _sealed: (),
+}
+
+/// The answer of [`decide`], the table form of the policy: one variant per request kind. Handlers
+/// call the narrowed `decide_*` functions instead and never see this type (test-only).
+#[cfg(test)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Permit {
-    NewVersion { retention: Retention, legal_hold: bool },
-    AddDeleteMarker,
-    RemoveDeleteMarker,
+    NewVersion(NewVersion),
+    AddDeleteMarker(AddMarker),
+    RemoveDeleteMarker(RemoveMarker),
     RemoveVersion(Expired),
-    SetRetention(Retention),
-    SetLegalHold(bool),
-    SetLockConfiguration(Option<DefaultRetention>),
+    SetRetention(SetRetention),
+    SetLegalHold(SetLegalHold),
+    SetLockConfiguration(SetLockConfiguration),
     KeepVersioningEnabled,
-    DeleteBucket,
+    DeleteBucket(DeleteBucket),
 }
 
 /// The rule that refused a request (recorded in the audit trail and metrics).
@@ -151,185 +280,280 @@ fn fmt_duration(d: chrono::Duration) -> String {
     }
 }
 
-/// The policy. See the module doc; each arm names the AWS rule it implements.
+/// The policy in table form: every request kind, one answer. Pure; each narrowed `decide_*` below
+/// is the rule for one kind, and this only wraps their permits so the table and property tests can
+/// run every kind through one door. Test-only: production code calls the narrowed functions, so no
+/// caller ever holds a permit of the wrong kind.
+#[cfg(test)]
 pub fn decide(req: &Request, policy: &Policy, now: TrustedNow) -> Result<Permit, Denial> {
-    let t = now.at();
     match *req {
-        Request::CreateVersion { headers, bucket_default, has_client_digest } => {
-            if policy.require_client_digest && !has_client_digest {
+        Request::CreateVersion {
+            headers,
+            bucket_default,
+            has_client_digest,
+        } => decide_new_version(
+            &VersionAsk {
+                headers,
+                bucket_default,
+                has_client_digest,
+            },
+            policy,
+            now,
+        )
+        .map(Permit::NewVersion),
+        Request::AddDeleteMarker => Ok(Permit::AddDeleteMarker(decide_add_marker())),
+        Request::DeleteVersion { target } => decide_delete_version(target, now).map(|r| match r {
+            VersionRemoval::Marker(p) => Permit::RemoveDeleteMarker(p),
+            VersionRemoval::Data(p) => Permit::RemoveVersion(p),
+        }),
+        Request::PutRetention {
+            target,
+            mode,
+            retain_until,
+        } => decide_put_retention(target, mode, retain_until, policy, now).map(Permit::SetRetention),
+        Request::PutLegalHold { target, on } => decide_legal_hold(target, on).map(Permit::SetLegalHold),
+        Request::PutLockConfiguration { mode, period } => {
+            decide_lock_configuration(mode, period, policy).map(Permit::SetLockConfiguration)
+        }
+        Request::SetVersioning { enabled } => decide_versioning(enabled).map(|()| Permit::KeepVersioningEnabled),
+        Request::DeleteBucket { has_versions } => decide_delete_bucket(has_versions).map(Permit::DeleteBucket),
+    }
+}
+
+/// PutObject / CopyObject / CompleteMultipartUpload: the retention and hold of the new version.
+pub fn decide_new_version(ask: &VersionAsk, policy: &Policy, now: TrustedNow) -> Result<NewVersion, Denial> {
+    let VersionAsk {
+        headers,
+        bucket_default,
+        has_client_digest,
+    } = *ask;
+    let t = now.at();
+    if policy.require_client_digest && !has_client_digest {
+        return Err(Denial::new(
+            Rule::MissingClientDigest,
+            S3Code::InvalidRequest,
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+        ));
+    }
+    let floor = t + policy.min_retention;
+    let until = match (headers.mode, headers.retain_until) {
+        (Some(RequestedMode::Governance), _) => {
+            return Err(Denial::new(
+                Rule::GovernanceRefused,
+                S3Code::InvalidRequest,
+                GOVERNANCE_MSG,
+            ))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Denial::new(
+                Rule::ModeAndDateTogether,
+                S3Code::InvalidRequest,
+                "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+            ))
+        }
+        (Some(RequestedMode::Compliance), Some(date)) => {
+            check_date_bounds(date, t, policy)?;
+            if date < floor {
+                return Err(below_floor(policy));
+            }
+            date
+        }
+        (None, None) => match bucket_default {
+            Some(d) => t
+                .checked_add_signed(d.duration())
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                .max(floor),
+            None => floor,
+        },
+    };
+    Ok(NewVersion {
+        retention: Retention::until(until),
+        legal_hold: headers.legal_hold.unwrap_or(false),
+    })
+}
+
+/// DELETE without a version id: a delete marker never destroys anything, so it is always allowed.
+pub fn decide_add_marker() -> AddMarker {
+    AddMarker { _sealed: () }
+}
+
+/// DELETE ?versionId=V (or a DeleteObjects entry with a VersionId): a marker may go; data only once
+/// its retention has passed by trusted time and no legal hold is on.
+pub fn decide_delete_version(target: TargetState, now: TrustedNow) -> Result<VersionRemoval, Denial> {
+    let t = now.at();
+    match target {
+        TargetState::DeleteMarker => Ok(VersionRemoval::Marker(RemoveMarker { _sealed: () })),
+        TargetState::Corrupt => Err(corrupt()),
+        TargetState::Data { retention, legal_hold } => {
+            if legal_hold {
                 return Err(Denial::new(
-                    Rule::MissingClientDigest,
-                    S3Code::InvalidRequest,
-                    "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+                    Rule::LegalHoldOn,
+                    S3Code::AccessDenied,
+                    "Access Denied because object protected by object lock: a legal hold is on this version",
                 ));
             }
-            let floor = t + policy.min_retention;
-            let until = match (headers.mode, headers.retain_until) {
-                (Some(RequestedMode::Governance), _) => {
-                    return Err(Denial::new(Rule::GovernanceRefused, S3Code::InvalidRequest, GOVERNANCE_MSG))
-                }
-                (Some(_), None) | (None, Some(_)) => {
+            if let Some(r) = retention {
+                if r.is_active(t) {
                     return Err(Denial::new(
-                        Rule::ModeAndDateTogether,
-                        S3Code::InvalidRequest,
-                        "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
-                    ))
-                }
-                (Some(RequestedMode::Compliance), Some(date)) => {
-                    check_date_bounds(date, t, policy)?;
-                    if date < floor {
-                        return Err(below_floor(policy));
-                    }
-                    date
-                }
-                (None, None) => match bucket_default {
-                    Some(d) => t.checked_add_signed(d.duration()).unwrap_or(DateTime::<Utc>::MAX_UTC).max(floor),
-                    None => floor,
-                },
-            };
-            Ok(Permit::NewVersion { retention: Retention::until(until), legal_hold: headers.legal_hold.unwrap_or(false) })
-        }
-        Request::AddDeleteMarker => Ok(Permit::AddDeleteMarker),
-        Request::DeleteVersion { target } => match target {
-            TargetState::DeleteMarker => Ok(Permit::RemoveDeleteMarker),
-            TargetState::Corrupt => Err(corrupt()),
-            TargetState::Data { retention, legal_hold } => {
-                if legal_hold {
-                    return Err(Denial::new(
-                        Rule::LegalHoldOn,
-                        S3Code::AccessDenied,
-                        "Access Denied because object protected by object lock: a legal hold is on this version",
-                    ));
-                }
-                if let Some(r) = retention {
-                    if r.is_active(t) {
-                        return Err(Denial::new(
-                            Rule::RetentionActive,
-                            S3Code::AccessDenied,
-                            format!(
-                                "Access Denied because object protected by object lock: COMPLIANCE retention until {}",
-                                super::retention::format_iso(r.retain_until())
-                            ),
-                        ));
-                    }
-                }
-                if !now.expiry_trusted() {
-                    return Err(Denial::new(
-                        Rule::ClockUntrusted,
-                        S3Code::AccessDenied,
-                        "Access Denied: the server clock is under a time alarm, so no retention is treated as expired until an officer confirms the time",
-                    ));
-                }
-                Ok(Permit::RemoveVersion(Expired { _sealed: () }))
-            }
-        },
-        Request::PutRetention { target, mode, retain_until } => {
-            let current = match target {
-                TargetState::Corrupt => return Err(corrupt()),
-                TargetState::DeleteMarker => {
-                    return Err(Denial::new(
-                        Rule::DeleteMarkerHasNoLock,
-                        S3Code::MethodNotAllowed,
-                        "The specified method is not allowed against a delete marker",
-                    ))
-                }
-                TargetState::Data { retention, .. } => retention,
-            };
-            let active = current.is_some_and(|r| r.is_active(t));
-            let date = match (mode, retain_until) {
-                // On a retained version this is a downgrade attempt (403, as AWS answers it); on an
-                // unprotected one it is a request for a mode that does not exist here (400).
-                (Some(RequestedMode::Governance), _) => {
-                    let code = if active { S3Code::AccessDenied } else { S3Code::InvalidRequest };
-                    return Err(Denial::new(Rule::GovernanceRefused, code, GOVERNANCE_MSG));
-                }
-                (Some(RequestedMode::Compliance), Some(d)) => d,
-                (None, None) if active => {
-                    return Err(Denial::new(
-                        Rule::ShortenRetention,
-                        S3Code::AccessDenied,
-                        "Access Denied: a COMPLIANCE retention cannot be removed",
-                    ))
-                }
-                _ => {
-                    return Err(Denial::new(
-                        Rule::MissingRetentionDate,
-                        S3Code::MalformedXML,
-                        "The XML you provided was not well-formed or did not validate against our published schema: Retention needs both Mode and RetainUntilDate",
-                    ))
-                }
-            };
-            // Re-sending the current date is an idempotent success, even if the cap was lowered since.
-            if let Some(r) = current.filter(|r| active && r.retain_until_ms == date.timestamp_millis()) {
-                return Ok(Permit::SetRetention(r));
-            }
-            check_date_bounds(date, t, policy)?;
-            match current {
-                Some(r) if r.is_active(t) => r.extend(date).map(Permit::SetRetention).map_err(|r| {
-                    Denial::new(
-                        Rule::ShortenRetention,
+                        Rule::RetentionActive,
                         S3Code::AccessDenied,
                         format!(
-                            "Access Denied: COMPLIANCE retention until {} can only be extended, not shortened",
+                            "Access Denied because object protected by object lock: COMPLIANCE retention until {}",
                             super::retention::format_iso(r.retain_until())
                         ),
-                    )
-                }),
-                _ => Ok(Permit::SetRetention(Retention::until(date))),
-            }
-        }
-        Request::PutLegalHold { target, on } => match target {
-            TargetState::Corrupt => Err(corrupt()),
-            TargetState::DeleteMarker => Err(Denial::new(
-                Rule::DeleteMarkerHasNoLock,
-                S3Code::MethodNotAllowed,
-                "The specified method is not allowed against a delete marker",
-            )),
-            TargetState::Data { .. } => Ok(Permit::SetLegalHold(on)),
-        },
-        Request::PutLockConfiguration { mode, period } => match (mode, period) {
-            (Some(RequestedMode::Governance), _) => {
-                Err(Denial::new(Rule::GovernanceRefused, S3Code::InvalidRequest, GOVERNANCE_MSG))
-            }
-            (Some(RequestedMode::Compliance), Some(p)) => {
-                if p.duration() < policy.min_retention {
-                    Err(below_floor(policy))
-                } else if p.duration() > policy.max_retention {
-                    Err(above_cap(policy))
-                } else {
-                    Ok(Permit::SetLockConfiguration(Some(p)))
+                    ));
                 }
             }
-            (None, None) => Ok(Permit::SetLockConfiguration(None)),
-            _ => Err(Denial::new(
-                Rule::ModeAndDateTogether,
-                S3Code::MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema: DefaultRetention needs both a Mode and a period",
-            )),
-        },
-        Request::SetVersioning { enabled } => {
-            if enabled {
-                Ok(Permit::KeepVersioningEnabled)
-            } else {
-                Err(Denial::new(
-                    Rule::SuspendVersioning,
-                    S3Code::InvalidBucketState,
-                    "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
-                ))
+            if !now.expiry_trusted() {
+                return Err(Denial::new(
+                    Rule::ClockUntrusted,
+                    S3Code::AccessDenied,
+                    "Access Denied: the server clock is under a time alarm, so no retention is treated as expired until an officer confirms the time",
+                ));
             }
-        }
-        Request::DeleteBucket { has_versions } => {
-            if has_versions {
-                Err(Denial::new(
-                    Rule::BucketNotEmpty,
-                    S3Code::BucketNotEmpty,
-                    "The bucket you tried to delete is not empty: it holds object versions or delete markers",
-                ))
-            } else {
-                Ok(Permit::DeleteBucket)
-            }
+            Ok(VersionRemoval::Data(Expired { at: t }))
         }
     }
+}
+
+/// PutObjectRetention: set a first retention, or move an active one forward.
+pub fn decide_put_retention(
+    target: TargetState,
+    mode: Option<RequestedMode>,
+    retain_until: Option<DateTime<Utc>>,
+    policy: &Policy,
+    now: TrustedNow,
+) -> Result<SetRetention, Denial> {
+    let t = now.at();
+    let current = match target {
+        TargetState::Corrupt => return Err(corrupt()),
+        TargetState::DeleteMarker => return Err(marker_has_no_lock()),
+        TargetState::Data { retention, .. } => retention,
+    };
+    let active = current.is_some_and(|r| r.is_active(t));
+    let date = match (mode, retain_until) {
+        // On a retained version this is a downgrade attempt (403, as AWS answers it); on an
+        // unprotected one it is a request for a mode that does not exist here (400).
+        (Some(RequestedMode::Governance), _) => {
+            let code = if active { S3Code::AccessDenied } else { S3Code::InvalidRequest };
+            return Err(Denial::new(Rule::GovernanceRefused, code, GOVERNANCE_MSG));
+        }
+        (Some(RequestedMode::Compliance), Some(d)) => d,
+        (None, None) if active => {
+            return Err(Denial::new(
+                Rule::ShortenRetention,
+                S3Code::AccessDenied,
+                "Access Denied: a COMPLIANCE retention cannot be removed",
+            ))
+        }
+        _ => {
+            return Err(Denial::new(
+                Rule::MissingRetentionDate,
+                S3Code::MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema: Retention needs both Mode and RetainUntilDate",
+            ))
+        }
+    };
+    // Re-sending the current date is an idempotent success, even if the cap was lowered since.
+    if let Some(r) = current.filter(|r| active && r.retain_until_ms() == date.timestamp_millis()) {
+        return Ok(SetRetention { retention: r });
+    }
+    check_date_bounds(date, t, policy)?;
+    match current {
+        Some(r) if r.is_active(t) => r.extend(date).map(|retention| SetRetention { retention }).map_err(|r| {
+            Denial::new(
+                Rule::ShortenRetention,
+                S3Code::AccessDenied,
+                format!(
+                    "Access Denied: COMPLIANCE retention until {} can only be extended, not shortened",
+                    super::retention::format_iso(r.retain_until())
+                ),
+            )
+        }),
+        _ => Ok(SetRetention {
+            retention: Retention::until(date),
+        }),
+    }
+}
+
+/// PutObjectLegalHold: any data version may have its hold set or cleared.
+pub fn decide_legal_hold(target: TargetState, on: bool) -> Result<SetLegalHold, Denial> {
+    match target {
+        TargetState::Corrupt => Err(corrupt()),
+        TargetState::DeleteMarker => Err(marker_has_no_lock()),
+        TargetState::Data { .. } => Ok(SetLegalHold { on }),
+    }
+}
+
+/// PutObjectTagging / DeleteObjectTagging: tags of a data version may change; a marker has none.
+pub fn decide_set_tags(target: TargetState) -> Result<SetTags, Denial> {
+    match target {
+        TargetState::Corrupt => Err(corrupt()),
+        TargetState::DeleteMarker => Err(marker_has_no_lock()),
+        TargetState::Data { .. } => Ok(SetTags { _sealed: () }),
+    }
+}
+
+/// PutObjectLockConfiguration (the XML already validated for shape).
+pub fn decide_lock_configuration(
+    mode: Option<RequestedMode>,
+    period: Option<DefaultRetention>,
+    policy: &Policy,
+) -> Result<SetLockConfiguration, Denial> {
+    match (mode, period) {
+        (Some(RequestedMode::Governance), _) => {
+            Err(Denial::new(Rule::GovernanceRefused, S3Code::InvalidRequest, GOVERNANCE_MSG))
+        }
+        (Some(RequestedMode::Compliance), Some(p)) => {
+            if p.duration() < policy.min_retention {
+                Err(below_floor(policy))
+            } else if p.duration() > policy.max_retention {
+                Err(above_cap(policy))
+            } else {
+                Ok(SetLockConfiguration { rule: Some(p) })
+            }
+        }
+        (None, None) => Ok(SetLockConfiguration { rule: None }),
+        _ => Err(Denial::new(
+            Rule::ModeAndDateTogether,
+            S3Code::MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema: DefaultRetention needs both a Mode and a period",
+        )),
+    }
+}
+
+/// PutBucketVersioning: versioning stays enabled; suspending it is refused.
+pub fn decide_versioning(enabled: bool) -> Result<(), Denial> {
+    if enabled {
+        Ok(())
+    } else {
+        Err(Denial::new(
+            Rule::SuspendVersioning,
+            S3Code::InvalidBucketState,
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+        ))
+    }
+}
+
+/// DeleteBucket: only an empty bucket.
+pub fn decide_delete_bucket(has_versions: bool) -> Result<DeleteBucket, Denial> {
+    if has_versions {
+        Err(Denial::new(
+            Rule::BucketNotEmpty,
+            S3Code::BucketNotEmpty,
+            "The bucket you tried to delete is not empty: it holds object versions or delete markers",
+        ))
+    } else {
+        Ok(DeleteBucket { _sealed: () })
+    }
+}
+
+fn marker_has_no_lock() -> Denial {
+    Denial::new(
+        Rule::DeleteMarkerHasNoLock,
+        S3Code::MethodNotAllowed,
+        "The specified method is not allowed against a delete marker",
+    )
 }
 
 fn corrupt() -> Denial {

@@ -2,11 +2,11 @@
 //!
 //! Every case asserts the exact [`Permit`], or the exact `Denial { rule, code }` plus: a non-empty
 //! message that mentions the relevant fact (the floor, the cap, the current retain-until date, …),
-//! the HTTP status the code maps to (S3-OBJECT-LOCK.md §1.11), and that the denial converts into an
+//! the HTTP status the code maps to (docs/s3-object-lock.md §1.11), and that the denial converts into an
 //! `S3Error` unchanged. Every case is also run twice to check `decide` is pure.
 //!
-//! Labels `#n` refer to the attack catalogue, /work/shared/S3-OBJECT-LOCK.md §5. Reference predicates
-//! are from §8 of the same document; the floor/cap/COMPLIANCE-only rules from DESIGN.md "Decisions
+//! Labels `#n` refer to the attack catalogue, docs/s3-object-lock.md §5. Reference predicates
+//! are from §8 of the same document; the floor/cap/COMPLIANCE-only rules from docs/design.md "Decisions
 //! already taken".
 //!
 //! Two attacks have no input in `decide` at all, and that is the defence:
@@ -20,7 +20,7 @@
 //!   [`decide_takes_no_principal_17`]). Root and ordinary users cannot get different decisions.
 
 use super::*;
-use crate::lock::retention::{format_iso, ComplianceMode};
+use crate::lock::retention::format_iso;
 use chrono::{Duration, TimeZone};
 use http::StatusCode;
 
@@ -47,7 +47,7 @@ fn days(n: i64) -> Duration {
     Duration::days(n)
 }
 
-/// min 7 days, max 3650 days, client digest optional (the default in DESIGN.md).
+/// min 7 days, max 3650 days, client digest optional (the default in docs/design.md).
 fn policy() -> Policy {
     Policy {
         min_retention: days(MIN_DAYS),
@@ -84,8 +84,20 @@ fn data(retain_until: Option<DateTime<Utc>>, legal_hold: bool) -> TargetState {
     }
 }
 
+fn set_retention_permit(retention: Retention) -> Permit {
+    Permit::SetRetention(SetRetention { retention })
+}
+
+fn set_hold_permit(on: bool) -> Permit {
+    Permit::SetLegalHold(SetLegalHold { on })
+}
+
+fn set_lock_cfg_permit(rule: Option<DefaultRetention>) -> Permit {
+    Permit::SetLockConfiguration(SetLockConfiguration { rule })
+}
+
 fn proof() -> Expired {
-    Expired { _sealed: () }
+    Expired { at: t0() }
 }
 
 const C: Option<RequestedMode> = Some(RequestedMode::Compliance);
@@ -130,10 +142,10 @@ fn lock_cfg(mode: Option<RequestedMode>, period: Option<DefaultRetention>) -> Re
 }
 
 fn new_version(until: DateTime<Utc>, legal_hold: bool) -> Want {
-    Want::Permit(Permit::NewVersion {
+    Want::Permit(Permit::NewVersion(NewVersion {
         retention: ret(until),
         legal_hold,
-    })
+    }))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -266,7 +278,7 @@ fn case(name: impl Into<String>, req: Request, now: TrustedNow, want: Want) -> C
     }
 }
 
-/// HTTP status per S3-OBJECT-LOCK.md §1.11.
+/// HTTP status per docs/s3-object-lock.md §1.11.
 fn expected_status(code: S3Code) -> StatusCode {
     match code {
         S3Code::AccessDenied => StatusCode::FORBIDDEN,
@@ -431,10 +443,7 @@ fn delete_version_table() {
     let now = t0();
     let active = now + days(30);
     let expired = now - days(1);
-    let far = Retention {
-        mode: ComplianceMode::Compliance,
-        retain_until_ms: i64::MAX,
-    };
+    let far = Retention::until_ms(i64::MAX);
     let removed = || Want::Permit(Permit::RemoveVersion(proof()));
     let cases = vec![
         // Delete markers are never locked.
@@ -442,13 +451,13 @@ fn delete_version_table() {
             "marker, trusted clock",
             del(TargetState::DeleteMarker),
             trusted(now),
-            Want::Permit(Permit::RemoveDeleteMarker),
+            Want::Permit(Permit::RemoveDeleteMarker(RemoveMarker { _sealed: () })),
         ),
         case(
             "#22 marker, clock untrusted",
             del(TargetState::DeleteMarker),
             untrusted(now),
-            Want::Permit(Permit::RemoveDeleteMarker),
+            Want::Permit(Permit::RemoveDeleteMarker(RemoveMarker { _sealed: () })),
         ),
         // Retention.
         case(
@@ -599,13 +608,13 @@ fn add_delete_marker_table() {
                 "trusted",
                 Request::AddDeleteMarker,
                 trusted(now),
-                Want::Permit(Permit::AddDeleteMarker),
+                Want::Permit(Permit::AddDeleteMarker(AddMarker { _sealed: () })),
             ),
             case(
                 "#22 clock untrusted",
                 Request::AddDeleteMarker,
                 untrusted(now),
-                Want::Permit(Permit::AddDeleteMarker),
+                Want::Permit(Permit::AddDeleteMarker(AddMarker { _sealed: () })),
             ),
         ],
     );
@@ -615,7 +624,7 @@ fn add_delete_marker_table() {
             "strict policy",
             Request::AddDeleteMarker,
             trusted(now),
-            Want::Permit(Permit::AddDeleteMarker),
+            Want::Permit(Permit::AddDeleteMarker(AddMarker { _sealed: () })),
         )],
     );
 }
@@ -626,7 +635,7 @@ fn reference_protected(target: TargetState, now: DateTime<Utc>) -> bool {
         TargetState::DeleteMarker => false,
         TargetState::Corrupt => true,
         TargetState::Data { retention, legal_hold } => {
-            legal_hold || retention.is_some_and(|r| now.timestamp_millis() < r.retain_until_ms)
+            legal_hold || retention.is_some_and(|r| now.timestamp_millis() < r.retain_until_ms())
         }
     }
 }
@@ -662,7 +671,7 @@ fn batch_delete_uses_the_single_delete_predicate_9() {
                 Ok(p) => {
                     assert!(!should_refuse, "{t:?} permitted ({p:?}) but is protected");
                     let expected = if *t == TargetState::DeleteMarker {
-                        Permit::RemoveDeleteMarker
+                        Permit::RemoveDeleteMarker(RemoveMarker { _sealed: () })
                     } else {
                         Permit::RemoveVersion(proof())
                     };
@@ -696,7 +705,7 @@ fn put_retention_on_active_retention_table() {
     let current = now + days(30);
     let v = data(Some(current), false);
     let cap = now + days(MAX_DAYS);
-    let set = |d: DateTime<Utc>| Want::Permit(Permit::SetRetention(ret(d)));
+    let set = |d: DateTime<Utc>| Want::Permit(set_retention_permit(ret(d)));
     let cases = vec![
         case(
             "extend by 30 days",
@@ -883,7 +892,7 @@ fn put_retention_on_active_retention_table() {
 fn put_retention_on_unprotected_version_table() {
     let now = t0();
     let old = now - days(1);
-    let set = |d: DateTime<Utc>| Want::Permit(Permit::SetRetention(ret(d)));
+    let set = |d: DateTime<Utc>| Want::Permit(set_retention_permit(ret(d)));
     let mut cases = Vec::new();
     for (label, v) in [
         ("expired", data(Some(old), false)),
@@ -1034,7 +1043,7 @@ fn put_legal_hold_table() {
                     format!("{label} -> {on}"),
                     hold(v, on),
                     clock,
-                    Want::Permit(Permit::SetLegalHold(on)),
+                    Want::Permit(set_hold_permit(on)),
                 ));
             }
         }
@@ -1066,13 +1075,13 @@ fn put_legal_hold_table() {
 fn legal_hold_alone_blocks_delete_16() {
     let now = trusted(t0());
     let on = decide(&hold(data(None, false), true), &policy(), now).unwrap();
-    assert_eq!(on, Permit::SetLegalHold(true));
+    assert_eq!(on, set_hold_permit(true));
     assert_eq!(
         decide(&del(data(None, true)), &policy(), now).unwrap_err().rule,
         Rule::LegalHoldOn
     );
     let off = decide(&hold(data(None, true), false), &policy(), now).unwrap();
-    assert_eq!(off, Permit::SetLegalHold(false));
+    assert_eq!(off, set_hold_permit(false));
     assert_eq!(
         decide(&del(data(None, false)), &policy(), now),
         Ok(Permit::RemoveVersion(proof()))
@@ -1083,7 +1092,7 @@ fn legal_hold_alone_blocks_delete_16() {
 // CreateVersion (#13, #20, #21, #22)
 // ------------------------------------------------------------------------------------------------
 
-/// Explicit headers (§1.5) against the floor and cap (DESIGN.md "Retention floor").
+/// Explicit headers (§1.5) against the floor and cap (docs/design.md "Retention floor").
 #[test]
 fn create_version_explicit_headers_table() {
     let now = t0();
@@ -1366,10 +1375,10 @@ fn create_version_default_retention_table() {
                     let want_until = d.map_or(floor, |d| (now + d.duration()).max(floor));
                     assert_eq!(
                         got,
-                        Permit::NewVersion {
+                        Permit::NewVersion(NewVersion {
                             retention: ret(want_until),
                             legal_hold: lh == Some(true)
-                        },
+                        }),
                         "{d:?} {lh:?} {digest}"
                     );
                     n += 1;
@@ -1380,7 +1389,7 @@ fn create_version_default_retention_table() {
     assert_eq!(n, 60);
 }
 
-/// DESIGN.md "Integrity": a client digest is optional by default; `require_client_digest` refuses
+/// docs/design.md "Integrity": a client digest is optional by default; `require_client_digest` refuses
 /// version-creating writes without one (§1.9: 400 InvalidRequest), checked before anything else.
 #[test]
 fn create_version_client_digest_table() {
@@ -1532,7 +1541,7 @@ fn floor_and_cap_messages_follow_the_policy() {
                 "7y default config exactly the floor",
                 lock_cfg(C, Some(DefaultRetention::Years(7))),
                 trusted(now),
-                Want::Permit(Permit::SetLockConfiguration(Some(DefaultRetention::Years(7)))),
+                Want::Permit(set_lock_cfg_permit(Some(DefaultRetention::Years(7)))),
             ),
             case(
                 "6y default config below the floor",
@@ -1551,7 +1560,7 @@ fn floor_and_cap_messages_follow_the_policy() {
 #[test]
 fn put_lock_configuration_table() {
     let now = t0();
-    let set = |p: Option<DefaultRetention>| Want::Permit(Permit::SetLockConfiguration(p));
+    let set = |p: Option<DefaultRetention>| Want::Permit(set_lock_cfg_permit(p));
     let mut cases = Vec::new();
     for clock in [trusted(now), untrusted(now)] {
         cases.extend([
@@ -1717,13 +1726,13 @@ fn delete_bucket_table_19() {
             "empty",
             Request::DeleteBucket { has_versions: false },
             trusted(now),
-            Want::Permit(Permit::DeleteBucket),
+            Want::Permit(Permit::DeleteBucket(DeleteBucket { _sealed: () })),
         ),
         case(
             "empty, untrusted",
             Request::DeleteBucket { has_versions: false },
             untrusted(now),
-            Want::Permit(Permit::DeleteBucket),
+            Want::Permit(Permit::DeleteBucket(DeleteBucket { _sealed: () })),
         ),
         case(
             "#19 non-empty",
@@ -1830,37 +1839,46 @@ fn every_permit_and_request_variant_is_exercised() {
     let samples = [
         (
             create(None, None, None, None, false),
-            Permit::NewVersion {
+            Permit::NewVersion(NewVersion {
                 retention: ret(now + days(MIN_DAYS)),
                 legal_hold: false,
-            },
+            }),
         ),
-        (Request::AddDeleteMarker, Permit::AddDeleteMarker),
-        (del(TargetState::DeleteMarker), Permit::RemoveDeleteMarker),
+        (
+            Request::AddDeleteMarker,
+            Permit::AddDeleteMarker(AddMarker { _sealed: () }),
+        ),
+        (
+            del(TargetState::DeleteMarker),
+            Permit::RemoveDeleteMarker(RemoveMarker { _sealed: () }),
+        ),
         (del(data(Some(now - days(1)), false)), Permit::RemoveVersion(proof())),
         (
             put_ret(data(None, false), C, Some(now + days(1))),
-            Permit::SetRetention(ret(now + days(1))),
+            set_retention_permit(ret(now + days(1))),
         ),
-        (hold(data(None, false), true), Permit::SetLegalHold(true)),
-        (lock_cfg(None, None), Permit::SetLockConfiguration(None)),
+        (hold(data(None, false), true), set_hold_permit(true)),
+        (lock_cfg(None, None), set_lock_cfg_permit(None)),
         (Request::SetVersioning { enabled: true }, Permit::KeepVersioningEnabled),
-        (Request::DeleteBucket { has_versions: false }, Permit::DeleteBucket),
+        (
+            Request::DeleteBucket { has_versions: false },
+            Permit::DeleteBucket(DeleteBucket { _sealed: () }),
+        ),
     ];
     let mut permits_seen = std::collections::BTreeSet::new();
     let mut requests_seen = std::collections::BTreeSet::new();
     for (req, want) in samples {
         assert_eq!(decide(&req, &policy(), clock), Ok(want), "{req:?}");
         let permit_name = match decide(&req, &policy(), clock).unwrap() {
-            Permit::NewVersion { .. } => "NewVersion",
-            Permit::AddDeleteMarker => "AddDeleteMarker",
-            Permit::RemoveDeleteMarker => "RemoveDeleteMarker",
+            Permit::NewVersion(_) => "NewVersion",
+            Permit::AddDeleteMarker(_) => "AddDeleteMarker",
+            Permit::RemoveDeleteMarker(_) => "RemoveDeleteMarker",
             Permit::RemoveVersion(_) => "RemoveVersion",
             Permit::SetRetention(_) => "SetRetention",
             Permit::SetLegalHold(_) => "SetLegalHold",
             Permit::SetLockConfiguration(_) => "SetLockConfiguration",
             Permit::KeepVersioningEnabled => "KeepVersioningEnabled",
-            Permit::DeleteBucket => "DeleteBucket",
+            Permit::DeleteBucket(_) => "DeleteBucket",
         };
         permits_seen.insert(permit_name);
         requests_seen.insert(request_fields_are_exactly(&req));
@@ -1952,10 +1970,10 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
 
         // PutRetention.
         let got = decide(&put_ret(target, mode, date), &p, clock);
-        let active = |r: Option<Retention>| r.is_some_and(|r| now.timestamp_millis() < r.retain_until_ms);
+        let active = |r: Option<Retention>| r.is_some_and(|r| now.timestamp_millis() < r.retain_until_ms());
         let reference_ok = match (target, mode, date) {
             (TargetState::Data { retention, .. }, C, Some(d)) => {
-                let same = active(retention) && retention.is_some_and(|r| r.retain_until_ms == d.timestamp_millis());
+                let same = active(retention) && retention.is_some_and(|r| r.retain_until_ms() == d.timestamp_millis());
                 same || (d > now
                     && d <= now + p.max_retention
                     && (!active(retention) || d >= retention.unwrap().retain_until()))
@@ -1963,7 +1981,7 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
             _ => false,
         };
         match &got {
-            Ok(Permit::SetRetention(r)) => {
+            Ok(Permit::SetRetention(SetRetention { retention: r })) => {
                 set_ok += 1;
                 assert!(reference_ok, "permitted against §8: {ctx}");
                 assert_eq!(Some(*r), date.map(ret), "{ctx}");
@@ -1972,7 +1990,10 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
                 let idempotent = matches!(target, TargetState::Data { retention: Some(c), .. } if c == *r);
                 assert!(idempotent || r.retain_until() <= now + p.max_retention, "{ctx}");
                 if let TargetState::Data { retention: Some(c), .. } = target {
-                    assert!(r.retain_until_ms >= c.retain_until_ms, "retention moved back: {ctx}");
+                    assert!(
+                        r.retain_until_ms() >= c.retain_until_ms(),
+                        "retention moved back: {ctx}"
+                    );
                 } else {
                     assert!(matches!(target, TargetState::Data { retention: None, .. }), "{ctx}");
                 }
@@ -1995,7 +2016,7 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
             }
         };
         match &got {
-            Ok(Permit::RemoveDeleteMarker) => {
+            Ok(Permit::RemoveDeleteMarker(_)) => {
                 del_ok += 1;
                 assert_eq!(target, TargetState::DeleteMarker, "{ctx}");
             }
@@ -2007,7 +2028,7 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
                 };
                 assert!(!legal_hold && clock.expiry_trusted(), "{ctx}");
                 assert!(
-                    retention.is_none_or(|r| now.timestamp_millis() >= r.retain_until_ms),
+                    retention.is_none_or(|r| now.timestamp_millis() >= r.retain_until_ms()),
                     "{ctx}"
                 );
             }
@@ -2037,10 +2058,10 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
             has_client_digest: rng.one_in(2),
         };
         match decide(&req, &p, clock) {
-            Ok(Permit::NewVersion {
+            Ok(Permit::NewVersion(NewVersion {
                 retention,
                 legal_hold: lh,
-            }) => {
+            })) => {
                 create_ok += 1;
                 assert!(retention.retain_until() >= now + p.min_retention, "below floor: {ctx}");
                 assert_eq!(lh, headers.legal_hold == Some(true), "{ctx}");
@@ -2086,10 +2107,10 @@ fn decide_never_panics_on_extreme_default_retention() {
         let req = create(None, None, None, Some(period), true);
         let got = std::panic::catch_unwind(|| decide(&req, &policy(), trusted(now)));
         match got {
-            Ok(Ok(Permit::NewVersion {
+            Ok(Ok(Permit::NewVersion(NewVersion {
                 retention,
                 legal_hold: false,
-            })) => {
+            }))) => {
                 assert!(
                     retention.retain_until() >= now + days(MIN_DAYS),
                     "{period:?}: {retention:?}"

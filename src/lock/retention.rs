@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {
     /// Always `"COMPLIANCE"`.
-    pub mode: ComplianceMode,
-    /// Milliseconds since the Unix epoch, UTC.
-    pub retain_until_ms: i64,
+    mode: ComplianceMode,
+    /// Milliseconds since the Unix epoch, UTC. Private: the only way to a later date is `extend`.
+    retain_until_ms: i64,
 }
 
 /// The only retention mode that exists here.
@@ -48,6 +48,21 @@ impl Retention {
         }
     }
 
+    /// A retention at an exact millisecond (tests of the extreme values only).
+    #[cfg(test)]
+    pub(crate) fn until_ms(retain_until_ms: i64) -> Self {
+        Retention {
+            mode: ComplianceMode::Compliance,
+            retain_until_ms,
+        }
+    }
+
+    /// Milliseconds since the Unix epoch (the stored precision).
+    pub fn retain_until_ms(&self) -> i64 {
+        self.retain_until_ms
+    }
+
+    /// The retain-until date.
     pub fn retain_until(&self) -> DateTime<Utc> {
         Utc.timestamp_millis_opt(self.retain_until_ms)
             .single()

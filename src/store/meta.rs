@@ -2,11 +2,16 @@
 //! Writers apply their change, then await one shared flush (group commit) before the client hears
 //! success.
 
-use super::records::{decode, encode, BucketRecord, PartRecord, UploadRecord, VersionRecord};
-use crate::lock::Expired;
-use crate::s3::error::{S3Error, S3Result};
+use super::locks::{AllKeysGuard, KeyGuard};
+use super::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, PartRecord, UploadRecord, VersionRecord};
+use crate::lock::{
+    AddMarker, DeleteBucket, Expired, NewVersion, RemoveMarker, SetLegalHold, SetLockConfiguration, SetRetention,
+    SetTags, TargetState,
+};
+use crate::s3::error::{S3Code, S3Error, S3Result};
 use sled::Transactional;
 use sled::Tree;
+use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// A version as read from the catalog: decoded, or present but corrupt (fail closed).
@@ -29,6 +34,87 @@ impl VersionEntry {
             VersionEntry::Corrupt { key, .. } => key,
         }
     }
+    /// What the lock needs to know about this version.
+    pub fn target_state(&self) -> TargetState {
+        match self {
+            VersionEntry::Corrupt { .. } => TargetState::Corrupt,
+            VersionEntry::Ok(r) => r.target_state(),
+        }
+    }
+}
+
+impl VersionRecord {
+    /// What the lock needs to know about this version.
+    pub fn target_state(&self) -> TargetState {
+        if self.delete_marker {
+            TargetState::DeleteMarker
+        } else {
+            TargetState::Data {
+                retention: self.retention,
+                legal_hold: self.legal_hold,
+            }
+        }
+    }
+
+    /// Every blob id this record keeps alive: its data and the blob that carries the record's
+    /// second copy (sidecar / manifest / upstream record object).
+    pub fn blob_ids(&self) -> Vec<String> {
+        match &self.blob {
+            None => Vec::new(),
+            Some(BlobRef::Single { id }) => vec![id.clone()],
+            Some(BlobRef::Multipart { id, .. }) => vec![id.clone(), self.version_id.clone()],
+            Some(BlobRef::Parts { parts }) => parts
+                .iter()
+                .map(|p| p.id.clone())
+                .chain(std::iter::once(self.version_id.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Blob ids the catalog has checked, under the key's lock, that no version record, upload or part
+/// references: the only way (besides [`ExpiredBlobs`]) to destroy bytes. Only the catalog makes one.
+#[derive(Debug)]
+#[must_use = "unreferenced blobs should be discarded"]
+pub struct Unreferenced {
+    ids: Vec<String>,
+}
+
+impl Unreferenced {
+    /// The blob ids proven unreferenced.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+}
+
+/// The blobs of a version whose record the catalog removed with the [`Expired`] permit.
+#[derive(Debug)]
+#[must_use = "the bytes of a removed version should be destroyed"]
+pub struct ExpiredBlobs {
+    ids: Vec<String>,
+    _proof: Expired,
+}
+
+impl ExpiredBlobs {
+    /// The blob ids of the removed version.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+}
+
+fn guard_mismatch() -> S3Error {
+    S3Error::internal("catalog mutation without the lock of its key")
+}
+
+fn no_such_version() -> S3Error {
+    S3Error::new(S3Code::NoSuchVersion, "The specified version does not exist.")
+}
+
+fn no_such_bucket(name: &str) -> S3Error {
+    S3Error::new(
+        S3Code::NoSuchBucket,
+        format!("The specified bucket does not exist: {name}"),
+    )
 }
 
 /// The sled catalog.
@@ -41,9 +127,36 @@ pub struct Catalog {
     parts: Tree,
     state: Tree,
     flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
+    #[cfg(test)]
+    faults: std::sync::Arc<Faults>,
 }
 
-const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
+/// Test-only fault injection: make the next flushes fail after the change was applied in memory.
+#[cfg(test)]
+#[derive(Default)]
+pub struct Faults {
+    pub fail_flush: std::sync::atomic::AtomicBool,
+}
+
+/// The state key of the clock watermark.
+pub(crate) const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
+/// The name of the small key/value state tree.
+pub(crate) const STATE_TREE: &str = "state";
+
+/// Names of the record trees (one place: `rebuild` reads and writes the same layout).
+pub(crate) struct TreeNames {
+    pub versions: &'static str,
+    pub buckets: &'static str,
+    pub uploads: &'static str,
+    pub parts: &'static str,
+}
+
+pub(crate) const TREES: TreeNames = TreeNames {
+    versions: "versions",
+    buckets: "buckets",
+    uploads: "uploads",
+    parts: "parts",
+};
 
 /// Sled key of a version: `bucket \0 key \0 (u64::MAX - seq)` so the newest version of a key sorts first.
 pub fn version_key(bucket: &str, key: &str, seq: u64) -> Vec<u8> {
@@ -115,23 +228,42 @@ impl Catalog {
             }
         });
         Ok(Catalog {
-            buckets: db.open_tree("buckets")?,
-            versions: db.open_tree("versions")?,
-            uploads: db.open_tree("uploads")?,
-            parts: db.open_tree("parts")?,
-            state: db.open_tree("state")?,
+            buckets: db.open_tree(TREES.buckets)?,
+            versions: db.open_tree(TREES.versions)?,
+            uploads: db.open_tree(TREES.uploads)?,
+            parts: db.open_tree(TREES.parts)?,
+            state: db.open_tree(STATE_TREE)?,
             db,
             flusher: tx,
+            #[cfg(test)]
+            faults: std::sync::Arc::default(),
         })
     }
 
-    /// Open synchronously for offline tools (no runtime flusher needed: they flush directly).
-    pub fn db(&self) -> &sled::Db {
+    /// The fault-injection seam (tests only).
+    #[cfg(test)]
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The raw database, for tests that plant records directly.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// Flush synchronously (offline tools and shutdown, where no flusher task runs any more).
+    pub fn flush_now(&self) -> S3Result<()> {
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Wait until everything applied so far is on disk (shared flush).
     pub async fn durable(&self) -> S3Result<()> {
+        #[cfg(test)]
+        if self.faults.fail_flush.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(S3Error::internal("catalog flush failed: injected fault"));
+        }
         let (tx, rx) = oneshot::channel();
         self.flusher
             .send(tx)
@@ -168,8 +300,10 @@ impl Catalog {
         &self.state
     }
 
-    pub fn uploads(&self) -> &Tree {
-        &self.uploads
+    /// Every in-flight upload record as stored (sled key, raw value): scrub's view of what uploads
+    /// keep alive. Read-only.
+    pub fn upload_entries(&self) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+        self.uploads.iter().flatten().map(|(k, v)| (k.to_vec(), v.to_vec()))
     }
 
     // ---- buckets ----
@@ -206,14 +340,48 @@ impl Catalog {
         Ok(true)
     }
 
-    pub async fn update_bucket(&self, rec: &BucketRecord) -> S3Result<()> {
-        self.buckets.insert(rec.name.as_bytes(), encode(rec))?;
+    /// Replace a bucket's default retention rule, in place: a bucket deleted meanwhile stays deleted.
+    pub async fn set_lock_configuration(&self, name: &str, permit: SetLockConfiguration) -> S3Result<BucketRecord> {
+        let updated = self.buckets.update_and_fetch(name.as_bytes(), |old| {
+            let old = old?;
+            // A record that does not decode is left exactly as it is (and reported below).
+            Some(match decode::<BucketRecord>(old) {
+                Some(mut rec) => {
+                    rec.default_retention = permit.rule();
+                    encode(&rec)
+                }
+                None => old.to_vec(),
+            })
+        })?;
+        let rec = match updated {
+            None => return Err(no_such_bucket(name)),
+            Some(raw) => decode::<BucketRecord>(&raw)
+                .ok_or_else(|| S3Error::internal(format!("bucket record of {name} does not decode")))?,
+        };
+        self.durable().await?;
+        Ok(rec)
+    }
+
+    /// Delete an empty bucket. Emptiness is checked again here, while the caller holds every key.
+    pub async fn delete_bucket(&self, name: &str, _all: &AllKeysGuard<'_>, _permit: DeleteBucket) -> S3Result<()> {
+        if self.bucket_has_versions(name)? || self.bucket_has_uploads(name)? {
+            return Err(S3Error::new(
+                S3Code::BucketNotEmpty,
+                "The bucket you tried to delete is not empty: it holds object versions or delete markers",
+            ));
+        }
+        self.buckets.remove(name.as_bytes())?;
         self.durable().await
     }
 
-    pub async fn delete_bucket(&self, name: &str) -> S3Result<()> {
-        self.buckets.remove(name.as_bytes())?;
-        self.durable().await
+    /// Whether an in-flight multipart upload exists in the bucket (it keeps the bucket alive).
+    pub fn bucket_has_uploads(&self, bucket: &str) -> S3Result<bool> {
+        Ok(self
+            .uploads
+            .scan_prefix(bucket_prefix(bucket))
+            .next()
+            .transpose()?
+            .is_some())
     }
 
     /// Whether any version or delete marker exists in the bucket.
@@ -255,31 +423,239 @@ impl Catalog {
         Ok(self.versions.get(&k)?.map(|v| self.entry(bucket, &k, &v)))
     }
 
-    /// Commit a new version and wait for it to be durable.
-    pub async fn put_version(&self, rec: &VersionRecord) -> S3Result<()> {
-        self.versions
-            .insert(version_key(&rec.bucket, &rec.key, rec.seq), encode(rec))?;
-        self.durable().await
+    /// Commit a new data version with the retention and hold its permit carries, and wait for it
+    /// to be durable. The slot must be empty (version ids are never reused).
+    pub async fn insert_version(
+        &self,
+        guard: &KeyGuard<'_>,
+        mut rec: VersionRecord,
+        permit: NewVersion,
+    ) -> S3Result<VersionRecord> {
+        if !guard.covers(&rec.bucket, &rec.key) || rec.delete_marker {
+            return Err(guard_mismatch());
+        }
+        rec.retention = Some(permit.retention());
+        rec.legal_hold = permit.legal_hold();
+        self.insert_new(&rec)?;
+        self.durable().await?;
+        Ok(rec)
     }
 
-    /// Replace the record of an existing version (retention / legal hold / tags only: the caller
-    /// holds a `Permit` for it).
-    pub async fn update_version(&self, rec: &VersionRecord) -> S3Result<()> {
-        self.versions
-            .insert(version_key(&rec.bucket, &rec.key, rec.seq), encode(rec))?;
-        self.durable().await
+    /// Add a delete marker (metadata only).
+    pub async fn insert_delete_marker(
+        &self,
+        guard: &KeyGuard<'_>,
+        id: NewVersionId,
+        _permit: AddMarker,
+    ) -> S3Result<VersionRecord> {
+        if !guard.covers(&id.bucket, &id.key) {
+            return Err(guard_mismatch());
+        }
+        let rec = VersionRecord::delete_marker(id);
+        self.insert_new(&rec)?;
+        self.durable().await?;
+        Ok(rec)
     }
 
-    /// Remove a delete marker (never locked).
-    pub async fn remove_delete_marker(&self, bucket: &str, key: &str, seq: u64) -> S3Result<()> {
-        self.versions.remove(version_key(bucket, key, seq))?;
-        self.durable().await
+    fn insert_new(&self, rec: &VersionRecord) -> S3Result<()> {
+        let k = version_key(&rec.bucket, &rec.key, rec.seq);
+        match self
+            .versions
+            .compare_and_swap(k, None as Option<&[u8]>, Some(encode(rec)))?
+        {
+            Ok(()) => Ok(()),
+            Err(_) => Err(S3Error::internal(
+                "a version record with this sequence number already exists",
+            )),
+        }
     }
 
-    /// Remove an expired data version's record. Needs the `Expired` proof from `lock::decide`.
-    pub async fn remove_expired_version(&self, bucket: &str, key: &str, seq: u64, _proof: &Expired) -> S3Result<()> {
-        self.versions.remove(version_key(bucket, key, seq))?;
-        self.durable().await
+    /// Read-check-write one version record while its key is locked. `change` sees the entry as
+    /// stored and returns the new record (`None`: remove it) and a value for the caller; the
+    /// write is a compare-and-swap against exactly what `change` saw.
+    async fn modify_version<T>(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        seq: u64,
+        change: impl FnOnce(VersionEntry) -> S3Result<(Option<VersionRecord>, T)>,
+    ) -> S3Result<T> {
+        if !guard.covers(bucket, key) {
+            return Err(guard_mismatch());
+        }
+        let k = version_key(bucket, key, seq);
+        let old = self.versions.get(&k)?.ok_or_else(no_such_version)?;
+        let (new, out) = change(self.entry(bucket, &k, &old))?;
+        let new_raw = new.as_ref().map(encode);
+        if self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_err() {
+            return Err(S3Error::internal("the version record changed while its key was locked"));
+        }
+        self.durable().await?;
+        Ok(out)
+    }
+
+    /// Apply a retention permit: forward only, checked against the record as stored.
+    pub async fn set_retention(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        seq: u64,
+        permit: SetRetention,
+    ) -> S3Result<VersionRecord> {
+        self.modify_version(guard, bucket, key, seq, |entry| match entry {
+            VersionEntry::Ok(mut rec) if !rec.delete_marker => {
+                rec.retention = Some(permit.apply(rec.retention).map_err(|_| {
+                    S3Error::access_denied("Access Denied: COMPLIANCE retention can only be extended, not shortened")
+                })?);
+                Ok((Some((*rec).clone()), *rec))
+            }
+            _ => Err(S3Error::internal(
+                "retention permit for a record that is not a data version",
+            )),
+        })
+        .await
+    }
+
+    /// Apply a legal hold permit to a data version.
+    pub async fn set_legal_hold(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        seq: u64,
+        permit: SetLegalHold,
+    ) -> S3Result<VersionRecord> {
+        self.modify_version(guard, bucket, key, seq, |entry| match entry {
+            VersionEntry::Ok(mut rec) if !rec.delete_marker => {
+                rec.legal_hold = permit.on();
+                Ok((Some((*rec).clone()), *rec))
+            }
+            _ => Err(S3Error::internal(
+                "legal hold permit for a record that is not a data version",
+            )),
+        })
+        .await
+    }
+
+    /// Replace the tags of a data version (tags are outside the WORM record, as in AWS). Returns
+    /// the record with its tags before the change.
+    pub async fn set_tags(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        seq: u64,
+        tags: BTreeMap<String, String>,
+        _permit: SetTags,
+    ) -> S3Result<VersionRecord> {
+        self.modify_version(guard, bucket, key, seq, |entry| match entry {
+            VersionEntry::Ok(rec) if !rec.delete_marker => {
+                let before = (*rec).clone();
+                let mut after = *rec;
+                after.tags = tags;
+                Ok((Some(after), before))
+            }
+            _ => Err(S3Error::internal(
+                "tagging permit for a record that is not a data version",
+            )),
+        })
+        .await
+    }
+
+    /// Remove a delete marker; refuses any record that is not one.
+    pub async fn remove_delete_marker(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        seq: u64,
+        _permit: RemoveMarker,
+    ) -> S3Result<()> {
+        self.modify_version(guard, bucket, key, seq, |entry| match entry {
+            VersionEntry::Ok(rec) if rec.delete_marker => Ok((None, ())),
+            _ => Err(S3Error::internal(
+                "delete-marker permit for a record that is not a marker",
+            )),
+        })
+        .await
+    }
+
+    /// Remove an expired data version's record. The `Expired` proof must cover the record as stored;
+    /// the blobs it kept alive come back, to be destroyed with the same proof.
+    pub async fn remove_expired_version(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        seq: u64,
+        proof: Expired,
+    ) -> S3Result<ExpiredBlobs> {
+        self.modify_version(guard, bucket, key, seq, |entry| match entry {
+            VersionEntry::Ok(rec) if proof.covers(rec.target_state()) => Ok((
+                None,
+                ExpiredBlobs {
+                    ids: rec.blob_ids(),
+                    _proof: proof,
+                },
+            )),
+            _ => Err(S3Error::access_denied(
+                "Access Denied: the version is protected; the expiry proof does not cover it",
+            )),
+        })
+        .await
+    }
+
+    /// Prove, under the key's lock, which of `candidates` no record of the key refers to: no version
+    /// (data, manifest, part, upstream object or record object), no in-flight upload, no part.
+    /// Blobs of a record whose insert reached sled but whose flush failed stay referenced.
+    pub fn unreferenced(
+        &self,
+        guard: &KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        candidates: Vec<String>,
+    ) -> S3Result<Unreferenced> {
+        if !guard.covers(bucket, key) {
+            return Err(guard_mismatch());
+        }
+        let mut referenced = std::collections::HashSet::new();
+        for item in self.versions.scan_prefix(key_prefix(bucket, key)) {
+            let (_, raw) = item?;
+            match decode::<VersionRecord>(&raw) {
+                Some(rec) => {
+                    referenced.insert(rec.version_id.clone());
+                    referenced.extend(rec.blob_ids());
+                }
+                // A record that does not decode might reference anything: keep every candidate.
+                None => return Ok(Unreferenced { ids: Vec::new() }),
+            }
+        }
+        for item in self.uploads.scan_prefix(key_prefix(bucket, key)) {
+            let (k, raw) = item?;
+            let Some(u) = decode::<UploadRecord>(&raw) else {
+                return Ok(Unreferenced { ids: Vec::new() });
+            };
+            if u.key != key {
+                continue;
+            }
+            referenced.insert(u.upload_id.clone());
+            let mut parts_prefix = k.to_vec();
+            parts_prefix.push(0);
+            for p in self.parts.scan_prefix(parts_prefix) {
+                let (_, praw) = p?;
+                match decode::<PartRecord>(&praw) {
+                    Some(part) => {
+                        referenced.insert(part.blob_id);
+                    }
+                    None => return Ok(Unreferenced { ids: Vec::new() }),
+                }
+            }
+        }
+        Ok(Unreferenced {
+            ids: candidates.into_iter().filter(|c| !referenced.contains(c)).collect(),
+        })
     }
 
     /// Iterate all versions of a bucket in key order (ascending), newest first within a key, starting
@@ -345,14 +721,18 @@ impl Catalog {
         Ok(out)
     }
 
-    /// Record a part; returns the part it replaced (its blob is now unreferenced).
+    /// Record a part; returns the part it replaced (prove its blob unreferenced before discarding).
     pub async fn put_part(
         &self,
+        guard: &KeyGuard<'_>,
         bucket: &str,
         key: &str,
         upload_id: &str,
         part: &PartRecord,
     ) -> S3Result<Option<PartRecord>> {
+        if !guard.covers(bucket, key) {
+            return Err(guard_mismatch());
+        }
         let uk = Self::upload_key(bucket, key, upload_id);
         let old = self.parts.insert(Self::part_key(&uk, part.part_number), encode(part))?;
         self.durable().await?;
@@ -421,10 +801,22 @@ impl Catalog {
 
     /// Complete: the version appears and the upload disappears in one transaction, so its part blobs
     /// are never both a version and reclaimable.
-    pub async fn complete_upload(&self, upload_id: &str, version: &VersionRecord) -> S3Result<bool> {
-        let ok = self.remove_upload_tx(&version.bucket, &version.key, upload_id, Some(version))?;
+    /// `None` when the upload was already gone.
+    pub async fn complete_upload(
+        &self,
+        guard: &KeyGuard<'_>,
+        upload_id: &str,
+        mut version: VersionRecord,
+        permit: NewVersion,
+    ) -> S3Result<Option<VersionRecord>> {
+        if !guard.covers(&version.bucket, &version.key) || version.delete_marker {
+            return Err(guard_mismatch());
+        }
+        version.retention = Some(permit.retention());
+        version.legal_hold = permit.legal_hold();
+        let ok = self.remove_upload_tx(&version.bucket, &version.key, upload_id, Some(&version))?;
         self.durable().await?;
-        Ok(ok)
+        Ok(ok.then_some(version))
     }
 
     /// Iterate every version in the catalog (reports, scrub).
@@ -447,6 +839,141 @@ mod tests {
         assert_eq!(parse_version_id(&id), Some(42));
         assert_eq!(parse_version_id("null"), None);
         assert_eq!(parse_version_id(&id.to_uppercase()), None);
+    }
+
+    fn bucket(name: &str) -> BucketRecord {
+        BucketRecord {
+            name: name.into(),
+            created_ms: 1,
+            owner: "o".into(),
+            default_retention: None,
+        }
+    }
+
+    /// PutObjectLockConfiguration that read the bucket before a DeleteBucket landed must not bring
+    /// the bucket record back (it used to write the whole record it had read).
+    #[tokio::test]
+    async fn lock_configuration_after_delete_bucket_does_not_resurrect_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
+        assert!(cat.create_bucket(&bucket("b")).await.unwrap());
+        let policy = crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        };
+        // The permit was decided while the bucket existed ...
+        let permit = crate::lock::decide_lock_configuration(
+            Some(crate::lock::RequestedMode::Compliance),
+            Some(crate::lock::DefaultRetention::Days(30)),
+            &policy,
+        )
+        .unwrap();
+        // ... then the bucket went away.
+        let locks = super::super::locks::KeyLocks::new();
+        let all = locks.all().await;
+        cat.delete_bucket("b", &all, crate::lock::decide_delete_bucket(false).unwrap())
+            .await
+            .unwrap();
+        drop(all);
+        let err = cat.set_lock_configuration("b", permit).await.unwrap_err();
+        assert_eq!(err.code, S3Code::NoSuchBucket);
+        assert_eq!(cat.bucket("b").unwrap(), None);
+        assert!(cat.list_buckets().unwrap().is_empty());
+    }
+
+    /// A version record is changed only under the lock of its own key.
+    #[tokio::test]
+    async fn mutations_need_the_guard_of_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
+        let locks = super::super::locks::KeyLocks::new();
+        let other = locks.key("b", "other").await;
+        let id = NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: make_version_id(1, 1),
+            seq: 1,
+            created_ms: 1,
+            owner: "o".into(),
+        };
+        let err = cat
+            .insert_delete_marker(&other, id.clone(), crate::lock::decide_add_marker())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, S3Code::InternalError);
+        assert!(cat.latest("b", "k").unwrap().is_none());
+        drop(other);
+        let g = locks.key("b", "k").await;
+        cat.insert_delete_marker(&g, id, crate::lock::decide_add_marker())
+            .await
+            .unwrap();
+        assert!(cat.latest("b", "k").unwrap().is_some());
+    }
+
+    /// The permits bind to the record as stored: an `Expired` proof cannot remove a version that is
+    /// protected (held, or retained at the proof's time), and a marker permit removes only markers.
+    #[tokio::test]
+    async fn permits_are_checked_against_the_stored_record() {
+        use crate::lock::{decide_delete_version, decide_legal_hold, TrustedNow, VersionRemoval};
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
+        let locks = super::super::locks::KeyLocks::new();
+        let g = locks.key("b", "k").await;
+        let now = chrono::Utc::now();
+        let clock = TrustedNow::for_test(now, true);
+        let mut rec = VersionRecord::delete_marker(NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: make_version_id(1, 5),
+            seq: 5,
+            created_ms: 1,
+            owner: "o".into(),
+        });
+        rec.delete_marker = false;
+        rec.blob = Some(BlobRef::Single {
+            id: rec.version_id.clone(),
+        });
+        let ask = crate::lock::VersionAsk {
+            headers: crate::lock::LockHeaders::default(),
+            bucket_default: None,
+            has_client_digest: true,
+        };
+        let policy = crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        };
+        let permit = crate::lock::decide_new_version(&ask, &policy, clock).unwrap();
+        let stored = cat.insert_version(&g, rec, permit).await.unwrap();
+        assert!(stored.retention.is_some_and(|r| r.is_active(now)));
+        // A proof made for an unprotected version elsewhere does not cover this retained one.
+        let unprotected = crate::lock::TargetState::Data {
+            retention: None,
+            legal_hold: false,
+        };
+        let Ok(VersionRemoval::Data(proof)) = decide_delete_version(unprotected, clock) else {
+            panic!("an unprotected version may be removed");
+        };
+        let err = cat.remove_expired_version(&g, "b", "k", 5, proof).await.unwrap_err();
+        assert_eq!(err.code, S3Code::AccessDenied);
+        assert!(cat.version("b", "k", 5).unwrap().is_some());
+        // A marker permit does not remove data.
+        let Ok(VersionRemoval::Marker(m)) = decide_delete_version(crate::lock::TargetState::DeleteMarker, clock) else {
+            panic!("a marker may be removed");
+        };
+        assert!(cat.remove_delete_marker(&g, "b", "k", 5, m).await.is_err());
+        assert!(cat.version("b", "k", 5).unwrap().is_some());
+        // Legal hold on: even a proof judged far in the future does not cover it.
+        let hold = decide_legal_hold(stored.target_state(), true).unwrap();
+        let held = cat.set_legal_hold(&g, "b", "k", 5, hold).await.unwrap();
+        let later = TrustedNow::for_test(now + chrono::Duration::days(10_000), true);
+        let Ok(VersionRemoval::Data(proof)) = decide_delete_version(unprotected, later) else {
+            panic!("an unprotected version may be removed");
+        };
+        assert!(!proof.covers(held.target_state()));
+        assert!(cat.remove_expired_version(&g, "b", "k", 5, proof).await.is_err());
+        assert!(cat.version("b", "k", 5).unwrap().is_some());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Storage: the sled catalog (`meta`) and the bytes (`blob`).
 
 pub mod blob;
+pub mod locks;
 pub mod meta;
+pub mod rebuild;
 pub mod records;
 
 pub use blob::{BlobStore, BlobWriter};

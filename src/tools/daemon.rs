@@ -94,8 +94,8 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         let every = ev.stats_interval.to_std().unwrap_or(Duration::from_secs(300));
         tokio::spawn(async move {
             loop {
-                let (cat, now_ms) = (gw.catalog.clone(), gw.clock.now().at().timestamp_millis());
-                if let Ok(s) = tokio::task::spawn_blocking(move || super::stats::compute(&cat, now_ms)).await {
+                let (cat, now) = (gw.catalog.clone(), gw.clock.now().at());
+                if let Ok(s) = tokio::task::spawn_blocking(move || super::stats::compute(&cat, now)).await {
                     crate::metrics::set_retention_stats(s);
                 }
                 tokio::time::sleep(every).await;

@@ -38,13 +38,6 @@ impl std::fmt::Display for OpenError {
     }
 }
 
-/// Whether a sled error is its "could not acquire lock" error.
-pub fn is_lock_error(msg: &str) -> bool {
-    msg.contains("could not acquire lock")
-        || msg.contains("WouldBlock")
-        || msg.contains("Resource temporarily unavailable")
-}
-
 /// Open the catalog of `data` (must exist). Needs a tokio runtime (the catalog's flusher task).
 pub fn open_catalog(data: &Path) -> Result<Catalog, OpenError> {
     let dir = catalog_dir(data);
@@ -58,7 +51,7 @@ pub fn open_catalog(data: &Path) -> Result<Catalog, OpenError> {
 pub fn open_catalog_at(dir: &Path) -> Result<Catalog, OpenError> {
     Catalog::open(dir).map_err(|e| {
         let msg = e.message.clone();
-        if is_lock_error(&msg) {
+        if crate::store::rebuild::is_lock_error(&msg) {
             OpenError::InUse(dir.display().to_string())
         } else {
             OpenError::Other(msg)

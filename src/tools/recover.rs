@@ -15,25 +15,19 @@
 //!
 //! Nothing ends up less protected than before. It refuses to run while a gateway holds the catalog.
 
-use super::offline::{audit_dir, catalog_dir, is_lock_error, write_anchor};
+use super::offline::{audit_dir, catalog_dir, write_anchor};
 use crate::audit::chain::{self, AuditRecord};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog, Change};
 use crate::lock::retention::{parse_iso, Retention};
 use crate::lock::DefaultRetention;
 use crate::store::blob::upstream::UpstreamBlobs;
-use crate::store::meta::{parse_version_id, version_key};
-use crate::store::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, VersionRecord};
+use crate::store::meta::parse_version_id;
+use crate::store::rebuild::{read_snapshot, write_new, CatalogImage, CatalogSnapshot, SnapshotError};
+use crate::store::records::{decode, BlobRef, BucketRecord, NewVersionId, VersionRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// sled tree names and state keys used by `store::meta` (kept in step by a test below).
-const TREE_VERSIONS: &str = "versions";
-const TREE_BUCKETS: &str = "buckets";
-const TREE_UPLOADS: &str = "uploads";
-const TREE_STATE: &str = "state";
-const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
 
 /// What recovery did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -108,16 +102,15 @@ fn version_created_ms(id: &str) -> Option<i64> {
 fn merge_protect(into: &mut VersionRecord, other: &VersionRecord) -> (bool, bool) {
     let mut ext = false;
     let mut hold = false;
-    match (into.retention, other.retention) {
-        (None, Some(o)) => {
-            into.retention = Some(o);
-            ext = true;
+    if let Some(o) = other.retention {
+        // Forward only: `extend` is the one way to a later date, and equal is no change.
+        let merged = into.retention.map_or(Ok(o), |a| a.extend(o.retain_until()));
+        if let Ok(m) = merged {
+            if into.retention != Some(m) {
+                into.retention = Some(m);
+                ext = true;
+            }
         }
-        (Some(a), Some(o)) if o.retain_until_ms > a.retain_until_ms => {
-            into.retention = Some(o);
-            ext = true;
-        }
-        _ => {}
     }
     if other.legal_hold && !into.legal_hold {
         into.legal_hold = true;
@@ -126,60 +119,14 @@ fn merge_protect(into: &mut VersionRecord, other: &VersionRecord) -> (bool, bool
     (ext, hold)
 }
 
-struct OldCatalog {
-    versions: Vec<VersionRecord>,
-    buckets: Vec<BucketRecord>,
-    state: Vec<(Vec<u8>, Vec<u8>)>,
-    uploads: Vec<(Vec<u8>, Vec<u8>)>,
-    watermark_ms: i64,
-}
-
-fn read_old(dir: &Path) -> Result<Option<OldCatalog>, String> {
-    if !dir.exists() {
-        return Ok(None);
-    }
-    let db = match sled::Config::new().path(dir).open() {
-        Ok(db) => db,
-        Err(e) => {
-            let msg = e.to_string();
-            if is_lock_error(&msg) {
-                return Err(format!(
-                    "the catalog {} is in use by a running gateway: stop it before `wormgate recover` ({msg})",
-                    dir.display()
-                ));
-            }
-            tracing::warn!(error = %msg, "old catalog does not open; rebuilding without it");
-            return Ok(None);
-        }
-    };
-    let mut old = OldCatalog {
-        versions: Vec::new(),
-        buckets: Vec::new(),
-        state: Vec::new(),
-        uploads: Vec::new(),
-        watermark_ms: 0,
-    };
-    let tree = |n: &str| db.open_tree(n).map_err(|e| e.to_string());
-    for (_, v) in tree(TREE_VERSIONS)?.iter().flatten() {
-        if let Some(r) = decode::<VersionRecord>(&v) {
-            old.versions.push(r);
-        }
-    }
-    for (_, v) in tree(TREE_BUCKETS)?.iter().flatten() {
-        if let Some(b) = decode::<BucketRecord>(&v) {
-            old.buckets.push(b);
-        }
-    }
-    for (k, v) in tree(TREE_STATE)?.iter().flatten() {
-        if k.as_ref() == WATERMARK_KEY {
-            old.watermark_ms = v.as_ref().try_into().ok().map(i64::from_be_bytes).unwrap_or(0);
-        }
-        old.state.push((k.to_vec(), v.to_vec()));
-    }
-    for (k, v) in tree(TREE_UPLOADS)?.iter().flatten() {
-        old.uploads.push((k.to_vec(), v.to_vec()));
-    }
-    Ok(Some(old))
+fn read_old(dir: &Path) -> Result<Option<CatalogSnapshot>, String> {
+    read_snapshot(dir).map_err(|e| match e {
+        SnapshotError::InUse(msg) => format!(
+            "the catalog {} is in use by a running gateway: stop it before `wormgate recover` ({msg})",
+            dir.display()
+        ),
+        SnapshotError::Storage(msg) => msg,
+    })
 }
 
 /// Where the version records as written come from: the one thing in which recovering a disk
@@ -432,10 +379,13 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
                     ev.retain_until.as_deref().and_then(parse_iso),
                 ) {
                     if let Some(v) = versions.get_mut(&(bucket.clone(), key, seq)) {
-                        let new = Retention::until(until);
-                        if v.retention.is_none_or(|old| new.retain_until_ms > old.retain_until_ms) {
-                            v.retention = Some(new);
-                            rep.retention_extensions += 1;
+                        let merged = v.retention.map_or(Ok(Retention::until(until)), |old| old.extend(until));
+                        match merged {
+                            Ok(m) if v.retention != Some(m) => {
+                                v.retention = Some(m);
+                                rep.retention_extensions += 1;
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -508,37 +458,20 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| format!("cannot clear {}: {e}", tmp.display()))?;
     }
-    {
-        let db = sled::Config::new()
-            .path(&tmp)
-            .open()
-            .map_err(|e| format!("cannot create the new catalog: {e}"))?;
-        let t = |n: &str| db.open_tree(n).map_err(|e| e.to_string());
-        let (tv, tb, ts, tu) = (t(TREE_VERSIONS)?, t(TREE_BUCKETS)?, t(TREE_STATE)?, t(TREE_UPLOADS)?);
-        for v in versions.values() {
-            tv.insert(version_key(&v.bucket, &v.key, v.seq), encode(v))
-                .map_err(|e| e.to_string())?;
-        }
-        for b in buckets.values() {
-            tb.insert(b.name.as_bytes(), encode(b)).map_err(|e| e.to_string())?;
-        }
-        if let Some(o) = &old {
-            for (k, v) in &o.state {
-                ts.insert(k.as_slice(), v.as_slice()).map_err(|e| e.to_string())?;
-            }
-            for (k, v) in &o.uploads {
-                tu.insert(k.as_slice(), v.as_slice()).map_err(|e| e.to_string())?;
-            }
-        }
-        ts.insert(WATERMARK_KEY, latest_ms.to_be_bytes().to_vec())
-            .map_err(|e| e.to_string())?;
+    let no_pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let image = CatalogImage {
+        versions: versions.values().collect(),
+        buckets: buckets.values().collect(),
+        state: old.as_ref().map_or(&no_pairs, |o| &o.state),
+        uploads: old.as_ref().map_or(&no_pairs, |o| &o.uploads),
+        watermark_ms: latest_ms,
+        max_seq: rep.max_seq,
+    };
+    write_new(&tmp, &image, |state| {
         if let Some(r) = records.last() {
-            write_anchor(&ts, r.seq, &r.hash);
+            write_anchor(state, r.seq, &r.hash);
         }
-        // Sequence numbers must never be handed out again.
-        while db.generate_id().map_err(|e| e.to_string())? < rep.max_seq {}
-        db.flush().map_err(|e| e.to_string())?;
-    }
+    })?;
     if cat_dir.exists() {
         let aside = data.join(format!(
             "catalog.before-recover-{}",
@@ -634,12 +567,15 @@ mod tests {
                 owner: "o".into(),
                 default_retention: None,
             };
-            db.open_tree(TREE_BUCKETS).unwrap().insert(b"bk", encode(&rec)).unwrap();
+            db.open_tree(crate::store::meta::TREES.buckets)
+                .unwrap()
+                .insert(b"bk", crate::store::records::encode(&rec))
+                .unwrap();
             assert_eq!(cat.bucket("bk").unwrap(), Some(rec));
             assert_eq!(
-                db.open_tree(TREE_STATE)
+                db.open_tree(crate::store::meta::STATE_TREE)
                     .unwrap()
-                    .get(WATERMARK_KEY)
+                    .get(crate::store::meta::WATERMARK_KEY)
                     .unwrap()
                     .unwrap()
                     .as_ref(),

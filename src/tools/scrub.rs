@@ -369,7 +369,7 @@ fn upload_strings(catalog: &Catalog) -> HashSet<String> {
         }
     }
     let mut out = HashSet::new();
-    for (k, v) in catalog.uploads().iter().flatten() {
+    for (k, v) in catalog.upload_entries() {
         if let Some(val) = decode::<serde_json::Value>(&v).or_else(|| serde_json::from_slice(&v).ok()) {
             walk(&val, &mut out);
         }

@@ -4,8 +4,8 @@
 use crate::metrics::RetentionStats;
 use crate::store::Catalog;
 
-/// Scan the catalog once. `now_ms` is guarded time.
-pub fn compute(catalog: &Catalog, now_ms: i64) -> RetentionStats {
+/// Scan the catalog once. `now` is guarded time.
+pub fn compute(catalog: &Catalog, now: chrono::DateTime<chrono::Utc>) -> RetentionStats {
     let mut s = RetentionStats {
         computed_unix: chrono::Utc::now().timestamp(),
         ..Default::default()
@@ -20,7 +20,7 @@ pub fn compute(catalog: &Catalog, now_ms: i64) -> RetentionStats {
                 }
                 s.versions += 1;
                 s.bytes += r.size;
-                let retained = r.retention.is_some_and(|x| x.retain_until_ms > now_ms);
+                let retained = r.retention.is_some_and(|x| x.is_active(now));
                 if retained || r.legal_hold {
                     s.versions_under_retention += u64::from(retained);
                     s.bytes_under_retention += if retained { r.size } else { 0 };

@@ -91,7 +91,7 @@ pub fn confirm_offline(catalog: &Catalog, by: &str, note: Option<String>) -> Res
         .state()
         .insert(PENDING_KEY, serde_json::to_vec(&c).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
-    catalog.db().flush().map_err(|e| e.to_string())?;
+    catalog.flush_now().map_err(|e| e.to_string())?;
     Ok(c)
 }
 

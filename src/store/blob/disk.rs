@@ -2,7 +2,6 @@
 //! `tmp/`, are fsynced, then hard-linked into place (which fails if the name exists: no overwrite),
 //! and the directory is fsynced before the catalog commit.
 
-use crate::lock::Expired;
 use crate::s3::error::{S3Error, S3Result};
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::BoxStream;
@@ -116,15 +115,8 @@ impl DiskBlobs {
         Ok(fs::try_exists(self.path(id)).await?)
     }
 
-    pub async fn remove(&self, id: &str, _proof: &Expired) -> S3Result<()> {
-        self.unlink(id).await
-    }
-
-    pub async fn discard_unreferenced(&self, id: &str) -> S3Result<()> {
-        self.unlink(id).await
-    }
-
-    async fn unlink(&self, id: &str) -> S3Result<()> {
+    /// Remove a blob and its sidecar. Only `BlobStore::destroy` / `discard` call this, with a proof.
+    pub(super) async fn unlink(&self, id: &str) -> S3Result<()> {
         for p in [self.path(id), self.sidecar_path(id)] {
             match fs::remove_file(&p).await {
                 Ok(()) => {}

@@ -1,11 +1,14 @@
-//! Blob stores hold the bytes of versions under never-reused ids. There is no overwrite, and removal
-//! needs the `Expired` proof that only `lock::decide` can produce.
+//! Blob stores hold the bytes of versions under never-reused ids. There is no overwrite, and bytes
+//! are destroyed only with a proof the catalog hands out: [`ExpiredBlobs`] (the version's record was
+//! removed with the `Expired` permit that only `lock` makes) or [`Unreferenced`] (checked under the
+//! key's lock that nothing refers to the blob).
 
 pub mod disk;
 pub mod upstream;
 
-use crate::lock::{Expired, Permit};
+use crate::lock::NewVersion;
 use crate::s3::error::S3Result;
+use crate::store::meta::{ExpiredBlobs, Unreferenced};
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, PartRef, VersionRecord};
 use bytes::Bytes;
@@ -48,15 +51,12 @@ impl BlobHints {
         }
     }
 
-    /// The length and the lock state of a `Permit::NewVersion`.
-    pub fn new_version(len: Option<u64>, permit: &Permit) -> Self {
-        match permit {
-            Permit::NewVersion { retention, legal_hold } => BlobHints {
-                len,
-                retain_until: Some(retention.retain_until()),
-                legal_hold: *legal_hold,
-            },
-            _ => BlobHints::len(len),
+    /// The length and the lock state of a new version's permit.
+    pub fn new_version(len: Option<u64>, permit: &NewVersion) -> Self {
+        BlobHints {
+            len,
+            retain_until: Some(permit.retention().retain_until()),
+            legal_hold: permit.legal_hold(),
         }
     }
 }
@@ -181,22 +181,9 @@ impl BlobStore {
         }
     }
 
-    /// Drop a part that will never be part of a version (replaced, or not chosen at completion).
-    /// A part inside the backend's multipart upload needs nothing: a re-upload replaced it, and
-    /// completion leaves out the parts it does not name.
-    pub async fn discard_part(&self, part: &PartRecord) -> S3Result<()> {
-        if part.upstream_etag.is_some() {
-            return Ok(());
-        }
-        self.discard_unreferenced(&part.blob_id).await
-    }
-
-    /// Abort the backend side of an upload whose catalog entry is gone: its parts' blobs, and the
-    /// backend's own multipart upload.
-    pub async fn abort_multipart(&self, upload: &UploadRecord, parts: &[PartRecord]) -> S3Result<()> {
-        for p in parts {
-            let _ = self.discard_part(p).await;
-        }
+    /// Abort the backend's own multipart upload of an upload whose catalog entry is gone (its part
+    /// blobs, where parts are blobs of their own, go with [`BlobStore::discard`]).
+    pub async fn abort_multipart(&self, upload: &UploadRecord) -> S3Result<()> {
         match (self, &upload.backend_upload_id) {
             (BlobStore::Upstream(u), Some(up)) => u.abort_multipart(&upload.upload_id, up).await,
             _ => Ok(()),
@@ -236,21 +223,27 @@ impl BlobStore {
         }
     }
 
-    /// Destroy a blob whose version expired.
-    pub async fn remove(&self, id: &str, proof: &Expired) -> S3Result<()> {
-        match self {
-            BlobStore::Disk(d) => d.remove(id, proof).await,
-            BlobStore::Upstream(u) => u.remove(id, proof).await,
+    /// Destroy the bytes of a version whose record the catalog removed with the `Expired` proof.
+    pub async fn destroy(&self, blobs: ExpiredBlobs) -> S3Result<()> {
+        for id in blobs.ids() {
+            match self {
+                BlobStore::Disk(d) => d.unlink(id).await?,
+                BlobStore::Upstream(u) => u.delete_all(id, true).await?,
+            }
         }
+        Ok(())
     }
 
-    /// Remove a blob that never became a version (aborted upload part; crash leftovers). Refuses ids
-    /// that the caller could not prove unreferenced — the caller checks the catalog first.
-    pub async fn discard_unreferenced(&self, id: &str) -> S3Result<()> {
-        match self {
-            BlobStore::Disk(d) => d.discard_unreferenced(id).await,
-            BlobStore::Upstream(u) => u.discard_unreferenced(id).await,
+    /// Remove blobs that never became (part of) a version: failed commits, replaced or unused parts,
+    /// aborted uploads. Only ids the catalog proved unreferenced reach here.
+    pub async fn discard(&self, proof: Unreferenced) -> S3Result<()> {
+        for id in proof.ids() {
+            match self {
+                BlobStore::Disk(d) => d.unlink(id).await?,
+                BlobStore::Upstream(u) => u.delete_all(id, false).await?,
+            }
         }
+        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Upstream blobs: the bytes live in an existing S3 store (SeaweedFS, Ceph RGW, MinIO, AWS), the
-//! catalog stays in sled. See DESIGN.md, "Upstream layout".
+//! catalog stays in sled. See docs/design.md, "Upstream layout".
 //!
 //! Layout in the upstream bucket:
 //! - `<prefix>/<id>`: the bytes of blob `id` (a version, a multipart part, or the empty manifest
@@ -38,7 +38,6 @@ use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient
 use super::BlobHints;
 use crate::config::UpstreamConfig;
 use crate::lock::retention::format_iso;
-use crate::lock::Expired;
 use crate::s3::error::{S3Error, S3Result};
 use crate::store::{BlobRef, VersionRecord};
 use bytes::{Bytes, BytesMut};
@@ -620,16 +619,9 @@ impl UpstreamBlobs {
     }
 
     /// Destroy an expired version's blob (and its `.meta`).
-    pub async fn remove(&self, id: &str, _proof: &Expired) -> S3Result<()> {
-        self.delete_all(id, true).await
-    }
-
-    /// Remove a blob that never became a version.
-    pub async fn discard_unreferenced(&self, id: &str) -> S3Result<()> {
-        self.delete_all(id, false).await
-    }
-
-    async fn delete_all(&self, id: &str, expired: bool) -> S3Result<()> {
+    /// Delete a blob and its record object. Only `BlobStore::destroy` (`expired`) and
+    /// `BlobStore::discard` call this, each with its proof.
+    pub(super) async fn delete_all(&self, id: &str, expired: bool) -> S3Result<()> {
         for name in [id.to_string(), format!("{id}.meta")] {
             self.delete_key(&name, expired).await?;
         }

@@ -1,0 +1,151 @@
+//! Fault injection on the new-version path: a catalog insert that reached sled but whose flush
+//! failed must never cost the version its bytes (the record may still become durable).
+
+use super::version::Commit;
+use super::{Ctx, Gateway};
+use crate::audit::{AuditEvent, AuditLog};
+use crate::auth::Users;
+use crate::lock::{Clock, LockHeaders, Policy, SystemTimeSource, VersionAsk};
+use crate::s3::op::WriteHeaders;
+use crate::s3::parse::Addressing;
+use crate::store::blob::disk::DiskBlobs;
+use crate::store::blob::BlobHints;
+use crate::store::records::{ContentHeaders, NewVersionId};
+use crate::store::{BlobStore, Catalog, VersionEntry, VersionRecord};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+fn gateway(dir: &std::path::Path) -> (Gateway, DiskBlobs) {
+    let catalog = Catalog::open(&dir.join("catalog")).unwrap();
+    let disk = DiskBlobs::open(dir).unwrap();
+    let clock = Arc::new(Clock::new(
+        Arc::new(SystemTimeSource::default()),
+        0,
+        chrono::Duration::minutes(5),
+    ));
+    let policy = Policy {
+        min_retention: chrono::Duration::days(1),
+        max_retention: chrono::Duration::days(3650),
+        require_client_digest: false,
+    };
+    let audit = AuditLog::open(&dir.join("audit")).unwrap();
+    let gw = Gateway::new(
+        catalog,
+        BlobStore::Disk(disk.clone()),
+        clock,
+        policy,
+        Users::new(Vec::new()),
+        Addressing::default(),
+        "us-east-1".into(),
+        audit,
+    );
+    (gw, disk)
+}
+
+fn digests_of(data: &[u8]) -> crate::checksum::ComputedDigests {
+    let mut d = crate::checksum::IngestDigests::new(None);
+    d.update(data);
+    d.finish()
+}
+
+fn ctx() -> Ctx {
+    Ctx {
+        request_id: "test".into(),
+        expect_continue: false,
+        auth: None,
+        audit: AuditEvent::default(),
+    }
+}
+
+#[tokio::test]
+async fn failed_flush_after_insert_keeps_the_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, disk) = gateway(dir.path());
+    let bucket = crate::store::BucketRecord {
+        name: "b".into(),
+        created_ms: 1,
+        owner: "o".into(),
+        default_retention: None,
+    };
+    assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
+    let seq = gw.catalog.next_seq().unwrap();
+    let version_id = crate::store::meta::make_version_id(1_700_000_000_000_000, seq);
+    let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(5))).await.unwrap();
+    writer.write(b"hello").await.unwrap();
+    let digests = digests_of(b"hello");
+    let rec = VersionRecord::single_blob(
+        NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: version_id.clone(),
+            seq,
+            created_ms: 1,
+            owner: "o".into(),
+        },
+        &digests,
+        ContentHeaders::default(),
+        Default::default(),
+    );
+    let ask = VersionAsk {
+        headers: LockHeaders::default(),
+        bucket_default: None,
+        has_client_digest: true,
+    };
+    gw.catalog.faults().fail_flush.store(true, Ordering::SeqCst);
+    let mut c = ctx();
+    let err = gw
+        .finalize_version(rec, &ask, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("injected"), "{}", err.message);
+    // The record reached sled (its flush failed), so its blob must still be there ...
+    assert!(
+        disk.path(&version_id).exists(),
+        "the blob of a record in the catalog was deleted"
+    );
+    gw.catalog.faults().fail_flush.store(false, Ordering::SeqCst);
+    gw.catalog.durable().await.unwrap();
+    // ... and once the record is durable, it reads back complete.
+    let Some(VersionEntry::Ok(stored)) = gw.catalog.version("b", "k", seq).unwrap() else {
+        panic!("the version record is missing");
+    };
+    assert_eq!(stored.size, 5);
+    let bytes = std::fs::read(disk.path(&version_id)).unwrap();
+    assert_eq!(bytes, b"hello");
+}
+
+#[tokio::test]
+async fn refused_commit_discards_the_unreferenced_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, disk) = gateway(dir.path());
+    // No bucket: the commit is refused, nothing refers to the blob, so it goes.
+    let seq = gw.catalog.next_seq().unwrap();
+    let version_id = crate::store::meta::make_version_id(1_700_000_000_000_000, seq);
+    let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(2))).await.unwrap();
+    writer.write(b"hi").await.unwrap();
+    let rec = VersionRecord::single_blob(
+        NewVersionId {
+            bucket: "gone".into(),
+            key: "k".into(),
+            version_id: version_id.clone(),
+            seq,
+            created_ms: 1,
+            owner: "o".into(),
+        },
+        &digests_of(b"hi"),
+        ContentHeaders::default(),
+        Default::default(),
+    );
+    let ask = VersionAsk {
+        headers: LockHeaders::default(),
+        bucket_default: None,
+        has_client_digest: true,
+    };
+    let mut c = ctx();
+    let err = gw
+        .finalize_version(rec, &ask, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, crate::s3::error::S3Code::NoSuchBucket);
+    assert!(!disk.path(&version_id).exists(), "an unreferenced blob was left behind");
+}
