@@ -327,7 +327,7 @@ def test_presigned_get_sigv4(s3, bucket):
 
 @aws
 def test_presigned_get_sigv2(s3, bucket):
-    # what aws-cli v1 `s3 presign` and boto3 produce by default (S3-OBJECT-LOCK.md §3.4)
+    # what aws-cli v1 `s3 presign` and boto3 produce by default (docs/s3-object-lock.md §3.4)
     s3.put_object(Bucket=bucket, Key="p v2/ü", Body=DATA)
     v2 = boto3.session.Session().client(
         "s3", endpoint_url=s3h.ENDPOINT, aws_access_key_id=s3h.ACCESS_KEY, aws_secret_access_key=s3h.SECRET_KEY,

@@ -145,7 +145,7 @@ def test_default_retention_days_applies_to_new_versions(s3, bucket):
     assert got["Rule"]["DefaultRetention"]["Days"] == 1
     assert "Years" not in got["Rule"]["DefaultRetention"]
     before = s3h.utcnow()
-    # AWS requires an integrity header for writes that get a retention (S3-OBJECT-LOCK.md §1.9)
+    # AWS requires an integrity header for writes that get a retention (docs/s3-object-lock.md §1.9)
     v = s3.put_object(Bucket=bucket, Key="k", Body=b"data", ChecksumAlgorithm="CRC32")["VersionId"]
     ret = s3.get_object_retention(Bucket=bucket, Key="k", VersionId=v)["Retention"]
     assert ret["Mode"] == "COMPLIANCE"

@@ -238,7 +238,7 @@ def test_copy_with_governance_is_refused(s3, bucket):
 def test_copy_from_delete_marker_version_is_refused(s3, bucket):
     src(s3, bucket)
     marker = s3.delete_object(Bucket=bucket, Key="src")["VersionId"]
-    # S3-OBJECT-LOCK.md §2.5: a delete marker cannot be a copy source -> 400 InvalidRequest
+    # docs/s3-object-lock.md §2.5: a delete marker cannot be a copy source -> 400 InvalidRequest
     expect_error(s3.copy_object, Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src", "VersionId": marker},
                  status=400, code="InvalidRequest")
     expect_error(s3.head_object, Bucket=bucket, Key="dst", status=404)

@@ -1,4 +1,4 @@
-"""Object Lock in COMPLIANCE mode as AWS defines it (S3-OBJECT-LOCK.md §1): lock headers, retention,
+"""Object Lock in COMPLIANCE mode as AWS defines it (docs/s3-object-lock.md §1): lock headers, retention,
 legal hold, deletes and DeleteObjects against retained versions."""
 
 import time
@@ -201,7 +201,7 @@ def test_retention_date_in_the_past_is_refused(s3, bucket):
     past = s3h.future(-3600)
     e = expect_error(s3.put_object_retention, Bucket=bucket, Key="k", VersionId=vid,
                      Retention={"Mode": "COMPLIANCE", "RetainUntilDate": past}, status=400)
-    # AWS's exact code is not documented (S3-OBJECT-LOCK.md §7.1): InvalidArgument or InvalidRequest
+    # AWS's exact code is not documented (docs/s3-object-lock.md §7.1): InvalidArgument or InvalidRequest
     assert s3h.code_of(e) in ("InvalidArgument", "InvalidRequest")
     expect_error(s3.put_object, Bucket=bucket, Key="p", Body=b"x", ObjectLockMode="COMPLIANCE",
                  ObjectLockRetainUntilDate=past, ChecksumAlgorithm="SHA256", status=400)
@@ -361,7 +361,7 @@ def test_delete_objects_1000_keys(s3, bucket):
 
 @aws
 def test_retain_until_date_with_fractional_seconds(s3, bucket):
-    # some clients send 2030-01-01T00:00:00.000Z (S3-OBJECT-LOCK.md §1.3): accepted like the plain form
+    # some clients send 2030-01-01T00:00:00.000Z (docs/s3-object-lock.md §1.3): accepted like the plain form
     vid, _ = put_locked(s3, bucket, "k")
     until = s3h.future(2400)
     text = until.strftime("%Y-%m-%dT%H:%M:%S") + ".000Z"

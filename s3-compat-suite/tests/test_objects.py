@@ -293,7 +293,7 @@ def test_invalid_version_id_format(s3, bucket):
 
 @aws
 def test_head_with_null_version_id_is_404(s3, bucket):
-    # rclone does this after every multipart upload (S3-OBJECT-LOCK.md §2.1)
+    # rclone does this after every multipart upload (docs/s3-object-lock.md §2.1)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     expect_error(s3.head_object, Bucket=bucket, Key="k", VersionId="null", status=404)
 

@@ -1,4 +1,4 @@
-"""wormgate's own, stricter policy (DESIGN.md "Decisions"): every version carries COMPLIANCE retention of at
+"""wormgate's own, stricter policy (docs/design.md "Decisions"): every version carries COMPLIANCE retention of at
 least --min-retention (the suite runs with 1s), GOVERNANCE is refused, strict lock-header parsing, roles,
 and no principal — admin included — can remove or shorten a retained version. Expiry is tested with the
 1 s floor: after it passes, a version may be deleted by id unless a legal hold is on."""
@@ -148,7 +148,7 @@ def test_governance_retention_on_protected_version_is_access_denied(s3, bucket):
 
 @slow
 def test_governance_retention_on_expired_version_is_refused(s3, bucket):
-    # nothing protects the version any more, but GOVERNANCE still does not exist here (DESIGN.md: 400)
+    # nothing protects the version any more, but GOVERNANCE still does not exist here (docs/design.md: 400)
     v = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
     wait_floor()
     e = expect_error(s3.put_object_retention, Bucket=bucket, Key="k", VersionId=v,
