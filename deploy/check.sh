@@ -12,8 +12,10 @@
 #             scrub, /metrics with the bearer token, every metric name used by the rules and the
 #             dashboard exported, a real Prometheus scraping it and evaluating every expression,
 #             SIGTERM -> exit 0, audit verify; and the name check shown to fail on a bogus name.
-# Needs: systemd-analyze, systemd-sysusers, promtool, prometheus (Debian: apt-get install systemd
-# prometheus), python3 with venv, cargo. WORMGATE_BIN=path skips the cargo build (debug binary).
+#             The same launch under strace: every system call and socket family the gateway used is
+#             allowed by the unit's SystemCallFilter= / RestrictAddressFamilies= (deploy/tests/syscalls.py).
+# Needs: systemd-analyze, systemd-sysusers, promtool, prometheus, strace (Debian: apt-get install
+# systemd prometheus strace), python3 with venv, cargo. WORMGATE_BIN=path skips the cargo build (debug binary).
 # Ends with `deploy: N passed, N failed`; exit 1 if anything failed.
 set -u -o pipefail
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,11 +41,11 @@ step() { # step NAME COMMAND...: run, count, keep going
 }
 
 missing=()
-for tool in systemd-analyze systemd-sysusers promtool prometheus python3; do
+for tool in systemd-analyze systemd-sysusers promtool prometheus strace setpriv python3; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-    echo "deploy/check.sh: missing ${missing[*]} (Debian: apt-get install systemd prometheus python3-venv)" >&2
+    echo "deploy/check.sh: missing ${missing[*]} (Debian: apt-get install systemd prometheus strace python3-venv)" >&2
     echo "deploy: 0 passed, 1 failed"
     exit 1
 fi
@@ -128,6 +130,14 @@ step "promtool check config prometheus.yml" prom_config
 # --- the gateway as each artefact starts it -------------------------------------------------------------
 step "launch as the systemd unit does (+ Prometheus)" \
     "$PY" "$DEPLOY/tests/launch.py" --bin "$BIN" --prometheus --save-exposition "$WORK/metrics.txt" systemd
+sandbox_allows_gateway() {
+    mkdir -p "$WORK/strace"
+    chmod 0711 "$WORK" # the traced gateway runs as the service user and writes its trace below
+    "$PY" "$DEPLOY/tests/launch.py" --bin "$BIN" --strace "$WORK/strace/serve.trace" systemd >"$WORK/strace/launch.log" 2>&1 ||
+        { cat "$WORK/strace/launch.log"; return 1; }
+    "$PY" "$DEPLOY/tests/syscalls.py" "$UNIT" "$WORK/strace/serve.trace"
+}
+step "the unit's SystemCallFilter/RestrictAddressFamilies allow what the gateway does (strace)" sandbox_allows_gateway
 step "launch as the container image does" "$PY" "$DEPLOY/tests/launch.py" --bin "$BIN" container
 step "launch as the Kubernetes StatefulSet does" "$PY" "$DEPLOY/tests/launch.py" --bin "$BIN" kubernetes
 name_check_fails_on_bogus_name() {

@@ -202,8 +202,13 @@ class Gateway:
             n = self.nofile if hard == resource.RLIM_INFINITY else min(self.nofile, hard)
             resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
 
-    def start(self):
-        self.proc = subprocess.Popen(self.wrap(self.argv), env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
+    def start(self, strace_to=None):
+        argv = self.argv
+        if strace_to:
+            # strace runs as the service user too; signals then go to its child, the gateway.
+            argv = ["strace", "-f", "-qq", "-o", str(strace_to), "--", *argv]
+        self.traced = bool(strace_to)
+        self.proc = subprocess.Popen(self.wrap(argv), env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, preexec_fn=self.preexec)
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -224,9 +229,18 @@ class Gateway:
             time.sleep(0.1)
         raise Fatal("gateway did not report 'listening on' (exit %s):\n%s" % (self.proc.poll(), "\n".join(self.lines[-30:])))
 
+    def target_pid(self):
+        if not getattr(self, "traced", False):
+            return self.proc.pid
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            return int(children[0])
+        except (OSError, IndexError, ValueError):
+            return self.proc.pid
+
     def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            os.kill(self.target_pid(), sig)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -410,6 +424,9 @@ def chown(p: Path, uid, gid):
         os.chown(p, uid, gid)
 
 
+STRACE_TO = None
+
+
 def profile_systemd(binary: Path, prometheus: bool):
     unit = parse_unit(DEPLOY / "systemd" / "wormgate.service")
     svc = lambda k: unit_value(unit, "Service", k)  # noqa: E731
@@ -470,7 +487,9 @@ def profile_systemd(binary: Path, prometheus: bool):
                "STATE_DIRECTORY": str(data), **file_env}
         print(f"  systemd ExecStart -> {shlex.join(argv)} (uid {uid})", flush=True)
         gw = Gateway(argv, env, "/", uid=uid, gid=gid, umask=umask, nofile=nofile)
-        gw.start()
+        if STRACE_TO:
+            Path(STRACE_TO).parent.chmod(0o1777)  # strace writes as the service user
+        gw.start(strace_to=STRACE_TO)
         try:
             addr = gw.wait_listening()
             check("listens where the config file says", addr == f"127.0.0.1:{port}", addr)
@@ -655,12 +674,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True, type=Path)
     ap.add_argument("--prometheus", action="store_true")
+    ap.add_argument("--strace", metavar="FILE", help="systemd profile: record the gateway's system calls (strace -f) into FILE")
     ap.add_argument("--save-exposition", metavar="FILE", help="keep the /metrics answer (for the negative name check)")
     ap.add_argument("profile", choices=["systemd", "container", "kubernetes"])
     a = ap.parse_args()
     binary = a.bin.resolve()
-    global SAVE_EXPOSITION
+    global SAVE_EXPOSITION, STRACE_TO
     SAVE_EXPOSITION = a.save_exposition
+    STRACE_TO = a.strace
     if not IS_ROOT:
         print("  (not root: the gateway runs as the current user; uid/gid, capabilities and ownership are not emulated)")
     try:
