@@ -13,7 +13,8 @@
 #             dashboard exported, a real Prometheus scraping it and evaluating every expression,
 #             SIGTERM -> exit 0, audit verify; and the name check shown to fail on a bogus name.
 #             The same launch under strace: every system call and socket family the gateway used is
-#             allowed by the unit's SystemCallFilter= / RestrictAddressFamilies= (deploy/tests/syscalls.py).
+#             allowed by the unit's SystemCallFilter= / RestrictAddressFamilies=, every file it writes is
+#             under StateDirectory= (ProtectSystem=strict) (deploy/tests/syscalls.py).
 # Needs: systemd-analyze, systemd-sysusers, promtool, prometheus, strace (Debian: apt-get install
 # systemd prometheus strace), python3 with venv, cargo. WORMGATE_BIN=path skips the cargo build (debug binary).
 # Ends with `deploy: N passed, N failed`; exit 1 if anything failed.
@@ -137,7 +138,7 @@ sandbox_allows_gateway() {
         { cat "$WORK/strace/launch.log"; return 1; }
     "$PY" "$DEPLOY/tests/syscalls.py" "$UNIT" "$WORK/strace/serve.trace"
 }
-step "the unit's SystemCallFilter/RestrictAddressFamilies allow what the gateway does (strace)" sandbox_allows_gateway
+step "the unit's SystemCallFilter/RestrictAddressFamilies/ProtectSystem allow what the gateway does (strace)" sandbox_allows_gateway
 step "launch as the container image does" "$PY" "$DEPLOY/tests/launch.py" --bin "$BIN" container
 step "launch as the Kubernetes StatefulSet does" "$PY" "$DEPLOY/tests/launch.py" --bin "$BIN" kubernetes
 name_check_fails_on_bogus_name() {

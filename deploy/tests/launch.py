@@ -489,6 +489,9 @@ def profile_systemd(binary: Path, prometheus: bool):
         gw = Gateway(argv, env, "/", uid=uid, gid=gid, umask=umask, nofile=nofile)
         if STRACE_TO:
             Path(STRACE_TO).parent.chmod(0o1777)  # strace writes as the service user
+            # For syscalls.py: where the unit's paths are in this test, to judge the writes.
+            Path(f"{STRACE_TO}.paths.json").write_text(json.dumps(
+                {"root": str(tmp), "cwd": "/", "paths": {k: str(v) for k, v in root.mapping}}))
         gw.start(strace_to=STRACE_TO)
         try:
             addr = gw.wait_listening()

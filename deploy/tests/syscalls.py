@@ -9,6 +9,9 @@ against the unit:
   RestrictAddressFamilies=   every socket()/socketpair() family is listed
   MemoryDenyWriteExecute=    no mapping is made writable and executable at once
   RestrictNamespaces=        no clone/unshare with CLONE_NEW* flags
+  ProtectSystem=strict       every file written, created, renamed, linked or removed is under the
+                             StateDirectory= or a ReadWritePaths= entry (or the PrivateTmp= /tmp),
+                             read from TRACE.paths.json, which maps the unit's paths to the test's
 This cannot replace running under systemd (not possible here: PID 1 is not systemd), but it shows that
 the filters do not refuse anything the gateway needs on this path. Exit 1 on any violation."""
 
@@ -67,6 +70,74 @@ def allowed_syscalls(unit: Path):
     return None if allowed is None else allowed | IMPLICIT
 
 
+WRITE_FLAGS = re.compile(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC")
+# (syscall, index of each path argument that gets written) for path-based calls.
+PATH_WRITES = {
+    "mkdir": [0], "mkdirat": [1], "rmdir": [0], "unlink": [0], "unlinkat": [1], "creat": [0],
+    "rename": [0, 1], "renameat": [1, 3], "renameat2": [1, 3], "link": [1], "linkat": [3],
+    "symlink": [1], "symlinkat": [2], "truncate": [0], "chmod": [0], "fchmodat": [1],
+    "chown": [0], "lchown": [0], "fchownat": [1], "utimensat": [1],
+}
+
+
+def written_paths(text):
+    """(syscall, path) of every path-based write in the trace (fd-relative paths are skipped)."""
+    out = []
+    for m in re.finditer(r"(?m)^\d+\s+([a-z_0-9]+)\((.*)$", text):
+        call, rest = m.group(1), m.group(2)
+        if call not in PATH_WRITES and call not in ("open", "openat"):
+            continue
+        # Arguments: quoted strings (paths) or bare words, up to the closing parenthesis.
+        args = []
+        for tok in re.finditer(r'\s*("(?:[^"\\]|\\.)*"|[^,()"]*)\s*([,)]|$)', rest):
+            args.append(tok.group(1))
+            if tok.group(2) != ",":
+                break
+        path = lambda i: args[i][1:-1] if i < len(args) and args[i].startswith('"') else None  # noqa: E731
+        at_cwd = lambda i: i == 0 or args[i - 1] == "AT_FDCWD" or (path(i) or "").startswith("/")  # noqa: E731
+        if call in ("open", "openat"):
+            i = 0 if call == "open" else 1
+            if len(args) > i + 1 and WRITE_FLAGS.search(args[i + 1]) and path(i) is not None and (call == "open" or at_cwd(i)):
+                out.append((call, path(i)))
+        else:
+            for i in PATH_WRITES[call]:
+                if path(i) is not None and (not call.endswith("at") and call != "renameat2" or at_cwd(i)):
+                    out.append((call, path(i)))
+    return out
+
+
+def check_writes(unit: Path, text: str, paths_file: Path):
+    if unit_values(unit, "ProtectSystem") != ["strict"] or not paths_file.exists():
+        return []
+    import json
+    conf = json.loads(paths_file.read_text())
+    mapping = sorted(conf["paths"].items(), key=lambda kv: -len(kv[0]))
+
+    def real(p):
+        for prefix, target in mapping:
+            if p == prefix or p.startswith(prefix.rstrip("/") + "/"):
+                return target + p[len(prefix):]
+        return p
+
+    writable = [f"/var/lib/{d}" for v in unit_values(unit, "StateDirectory") for d in v.split()]
+    writable += [p.lstrip("-") for v in unit_values(unit, "ReadWritePaths") for p in v.split()]
+    writable = [real(w) for w in writable]
+    root = conf["root"]
+    bad = []
+    for call, p in written_paths(text):
+        if not p.startswith("/"):
+            p = conf["cwd"].rstrip("/") + "/" + p
+        p = str(Path(p))
+        if any(p == w or p.startswith(w + "/") for w in writable):
+            continue
+        if call == "mkdir" and any(w.startswith(p + "/") for w in writable):
+            continue  # create_dir_all on the parents of the data directory: they exist (EEXIST)
+        if "yes" in unit_values(unit, "PrivateTmp") and re.match(r"/(var/)?tmp/", p) and not p.startswith(root + "/"):
+            continue
+        bad.append(f"{call} {p}")
+    return [f"ProtectSystem=strict refuses {', '.join(bad[:5])}"] if bad else []
+
+
 def main():
     unit, trace = Path(sys.argv[1]), Path(sys.argv[2])
     text = trace.read_text()
@@ -92,6 +163,9 @@ def main():
         ns = re.findall(r"(?m)^\d+\s+(?:clone3?|unshare|setns)\([^\n]*CLONE_NEW[^\n]*", text)
         if ns:
             failures.append(f"RestrictNamespaces= refuses {ns[0][:120]}")
+    failures += check_writes(unit, text, Path(f"{trace}.paths.json"))
+    writes = written_paths(text)
+    print(f"  {len(writes)} path writes judged against ProtectSystem=/StateDirectory=")
     print(f"  {len(calls)} system calls of {len(used)} kinds, socket families {', '.join(sorted(fams)) or '-'}")
     for f in failures:
         print(f"  FAIL {f}")
