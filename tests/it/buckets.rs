@@ -1,13 +1,11 @@
 //! Bucket operations: CreateBucket, ListBuckets, HeadBucket, GetBucketLocation, DeleteBucket,
 //! Get/PutBucketVersioning, Get/PutObjectLockConfiguration.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
     ObjectLockRule, VersioningConfiguration,
 };
-use common::*;
 
 #[tokio::test]
 async fn create_bucket_with_and_without_lock_header() {

@@ -1,9 +1,7 @@
 //! Bodies stream in both directions: a large PUT and GET never hold the object in memory.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use common::*;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

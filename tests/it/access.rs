@@ -1,12 +1,10 @@
 //! Who may do what: authentication (SigV4 header, presigned, streaming forms, SigV2 presigned),
 //! anonymous access, roles, `/health`, request ids, and 501 for unsupported operations.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockRetention, ObjectLockRetentionMode};
-use common::*;
 use std::time::Duration;
 
 #[tokio::test]

@@ -1,7 +1,6 @@
 //! Shared harness for the integration tests: start the real `wormgate` binary on a free port with a
 //! fresh temporary data directory, build `aws-sdk-s3` clients for it, and send raw HTTP requests
 //! (anonymous, or signed by hand with aws-sigv4) where the SDK cannot produce the request we need.
-#![allow(dead_code)]
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;

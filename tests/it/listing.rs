@@ -1,10 +1,8 @@
 //! Listings: ListObjects (V1), ListObjectsV2 and ListObjectVersions.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
-use common::*;
 
 /// Keys in UTF-8 byte order (what S3 listings use).
 const KEYS: [&str; 9] = ["a/1", "a/2", "a/b/3", "b/1", "c", "d d", "e+f", "z", "ü/x"];

@@ -20,8 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-mod seaweed;
-use seaweed::*;
+use crate::seaweed::*;
 
 /// The `--upstream-*` flags naming the test's SeaweedFS.
 fn upstream_flags(endpoint: &str) -> Vec<String> {

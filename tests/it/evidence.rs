@@ -2,9 +2,7 @@
 //! the tamper-evident audit trail (sealed segments, catalog anchor, signed checkpoints), trusted time,
 //! metrics and the admin API, and catalog recovery. Each test fails when its property breaks.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

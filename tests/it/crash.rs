@@ -1,12 +1,10 @@
 //! Crash safety: `kill -9` during uploads never leaves a visible partial object and never loses an
 //! acknowledged one.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use common::*;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;

@@ -21,8 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-mod seaweed;
-use seaweed::*;
+use crate::seaweed::*;
 
 /// `wormgate serve` in upstream mode.
 struct Gate {

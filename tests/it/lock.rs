@@ -1,10 +1,8 @@
 //! Per-version Object Lock: Put/GetObjectRetention, Put/GetObjectLegalHold, expiry with a 1 s floor.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::types::{ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockRetention, ObjectLockRetentionMode};
 use aws_sdk_s3::Client;
-use common::*;
 use std::time::Duration;
 
 fn retention(mode: &str, until: aws_sdk_s3::primitives::DateTime) -> ObjectLockRetention {

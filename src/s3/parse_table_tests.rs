@@ -1,0 +1,372 @@
+//! The router as a table: method + host + path + query + headers → the operation, its target and
+//! its error, including the request forms of the AWS API reference and malformed inputs.
+
+use super::*;
+use crate::s3::error::S3Code;
+
+/// What one row expects: the operation name and (bucket, key), or the error code.
+enum Want {
+    Op(&'static str, Option<&'static str>, Option<&'static str>),
+    Err(S3Code),
+}
+use Want::{Err as E, Op as O};
+
+struct Row {
+    method: Method,
+    host: &'static str,
+    path: &'static str,
+    query: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    want: Want,
+}
+
+fn row(method: Method, path: &'static str, query: &'static str, want: Want) -> Row {
+    Row {
+        method,
+        host: "127.0.0.1:9000",
+        path,
+        query,
+        headers: &[],
+        want,
+    }
+}
+
+fn with(mut r: Row, host: &'static str, headers: &'static [(&'static str, &'static str)]) -> Row {
+    r.host = host;
+    r.headers = headers;
+    r
+}
+
+#[test]
+fn router_table() {
+    let vh = "bucket-1.s3.example.test";
+    let copy: &[(&str, &str)] = &[("x-amz-copy-source", "/src/obj")];
+    let rows = vec![
+        // Service and bucket level (AWS API reference request syntax).
+        row(Method::GET, "/", "", O("ListBuckets", None, None)),
+        row(Method::PUT, "/bucket-1", "", O("CreateBucket", Some("bucket-1"), None)),
+        row(Method::HEAD, "/bucket-1", "", O("HeadBucket", Some("bucket-1"), None)),
+        row(
+            Method::DELETE,
+            "/bucket-1",
+            "",
+            O("DeleteBucket", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "location",
+            O("GetBucketLocation", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "versioning",
+            O("GetBucketVersioning", Some("bucket-1"), None),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1",
+            "versioning",
+            O("PutBucketVersioning", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "object-lock",
+            O("GetObjectLockConfiguration", Some("bucket-1"), None),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1",
+            "object-lock",
+            O("PutObjectLockConfiguration", Some("bucket-1"), None),
+        ),
+        row(Method::GET, "/bucket-1", "", O("ListObjects", Some("bucket-1"), None)),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "list-type=2&prefix=a%2Fb&delimiter=%2F",
+            O("ListObjectsV2", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "versions&key-marker=k&version-id-marker=v",
+            O("ListObjectVersions", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "uploads",
+            O("ListMultipartUploads", Some("bucket-1"), None),
+        ),
+        row(
+            Method::POST,
+            "/bucket-1",
+            "delete",
+            O("DeleteObjects", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "acl",
+            O("GetBucketAcl", Some("bucket-1"), None),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1",
+            "acl",
+            O("PutBucketAcl", Some("bucket-1"), None),
+        ),
+        // Objects.
+        row(
+            Method::PUT,
+            "/bucket-1/photos/2006/Jan/sample.jpg",
+            "",
+            O("PutObject", Some("bucket-1"), Some("photos/2006/Jan/sample.jpg")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/my%20key",
+            "",
+            O("GetObject", Some("bucket-1"), Some("my key")),
+        ),
+        row(
+            Method::HEAD,
+            "/bucket-1/k",
+            "",
+            O("HeadObject", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::DELETE,
+            "/bucket-1/k",
+            "",
+            O("DeleteObject", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::DELETE,
+            "/bucket-1/k",
+            "versionId=null",
+            O("DeleteObject", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "versionId=00060d2e8e3a4f1c0000000000000007",
+            O("GetObject", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "retention",
+            O("GetObjectRetention", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1/k",
+            "retention",
+            O("PutObjectRetention", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "legal-hold",
+            O("GetObjectLegalHold", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1/k",
+            "legal-hold",
+            O("PutObjectLegalHold", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "tagging",
+            O("GetObjectTagging", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1/k",
+            "tagging",
+            O("PutObjectTagging", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::DELETE,
+            "/bucket-1/k",
+            "tagging",
+            O("DeleteObjectTagging", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "acl",
+            O("GetObjectAcl", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::POST,
+            "/bucket-1/k",
+            "uploads",
+            O("CreateMultipartUpload", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "uploadId=0000000000000001000000000000002a",
+            O("ListParts", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::DELETE,
+            "/bucket-1/k",
+            "uploadId=0000000000000001000000000000002a",
+            O("AbortMultipartUpload", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::POST,
+            "/bucket-1/k",
+            "uploadId=0000000000000001000000000000002a",
+            O("CompleteMultipartUpload", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1/k",
+            "partNumber=1&uploadId=0000000000000001000000000000002a",
+            O("UploadPart", Some("bucket-1"), Some("k")),
+        ),
+        with(
+            row(
+                Method::PUT,
+                "/bucket-1/k",
+                "partNumber=2&uploadId=0000000000000001000000000000002a",
+                O("UploadPartCopy", Some("bucket-1"), Some("k")),
+            ),
+            "127.0.0.1:9000",
+            copy,
+        ),
+        with(
+            row(
+                Method::PUT,
+                "/bucket-1/k",
+                "",
+                O("CopyObject", Some("bucket-1"), Some("k")),
+            ),
+            "127.0.0.1:9000",
+            copy,
+        ),
+        // Virtual-hosted style: the bucket comes from the Host header.
+        with(
+            row(
+                Method::GET,
+                "/",
+                "list-type=2",
+                O("ListObjectsV2", Some("bucket-1"), None),
+            ),
+            vh,
+            &[],
+        ),
+        with(
+            row(
+                Method::PUT,
+                "/a/b.txt",
+                "retention",
+                O("PutObjectRetention", Some("bucket-1"), Some("a/b.txt")),
+            ),
+            vh,
+            &[],
+        ),
+        // Things wormgate does not do are named, not guessed.
+        row(
+            Method::GET,
+            "/bucket-1",
+            "website",
+            O("GetBucketConfiguration", Some("bucket-1"), None),
+        ),
+        row(
+            Method::POST,
+            "/bucket-1/k",
+            "restore",
+            O("NotImplemented", Some("bucket-1"), Some("k")),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "torrent",
+            O("NotImplemented", Some("bucket-1"), Some("k")),
+        ),
+        // Malformed input.
+        row(Method::PUT, "/ab", "", E(S3Code::InvalidBucketName)),
+        row(Method::PUT, "/Bucket_Upper", "", E(S3Code::InvalidBucketName)),
+        row(
+            Method::PUT,
+            "/bucket-1/k",
+            "partNumber=0&uploadId=0000000000000001000000000000002a",
+            E(S3Code::InvalidArgument),
+        ),
+        row(
+            Method::PUT,
+            "/bucket-1/k",
+            "partNumber=10001&uploadId=0000000000000001000000000000002a",
+            E(S3Code::InvalidArgument),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1/k",
+            "versionId=not-a-version",
+            E(S3Code::InvalidArgument),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for r in &rows {
+        let mut headers = HeaderMap::new();
+        for (k, v) in r.headers {
+            headers.insert(
+                http::header::HeaderName::from_static(k),
+                http::HeaderValue::from_static(v),
+            );
+        }
+        let addressing = Addressing {
+            domain: Some("s3.example.test".into()),
+        };
+        let got = parse_op(&r.method, Some(r.host), r.path, r.query, &headers, &addressing);
+        let ok = match (&r.want, &got) {
+            (Want::Op(name, b, k), Ok(op)) => op.name() == *name && op.target() == (*b, *k),
+            (Want::Err(code), Err(e)) => e.code == *code,
+            _ => false,
+        };
+        if !ok {
+            let got = match &got {
+                Ok(op) => format!("{} {:?}", op.name(), op.target()),
+                Err(e) => format!("{:?}: {}", e.code, e.message),
+            };
+            failures.push(format!("{} {}?{} -> {got}", r.method, r.path, r.query));
+        }
+    }
+    assert!(failures.is_empty(), "router rows that differ:\n{}", failures.join("\n"));
+    assert!(rows.len() >= 45);
+}
+
+/// A key longer than 1024 bytes is refused, as AWS does.
+#[test]
+fn key_length_limit() {
+    let long = format!("/bucket-1/{}", "k".repeat(1025));
+    let got = parse_op(
+        &Method::PUT,
+        Some("127.0.0.1:9000"),
+        &long,
+        "",
+        &HeaderMap::new(),
+        &Addressing::default(),
+    );
+    assert_eq!(got.unwrap_err().code, S3Code::KeyTooLongError);
+    let ok = format!("/bucket-1/{}", "k".repeat(1024));
+    assert!(parse_op(
+        &Method::PUT,
+        Some("127.0.0.1:9000"),
+        &ok,
+        "",
+        &HeaderMap::new(),
+        &Addressing::default()
+    )
+    .is_ok());
+}

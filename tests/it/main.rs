@@ -1,0 +1,20 @@
+//! The integration tests: one binary (one link of aws-sdk-s3), one way to start the real gateway
+//! (`common::Server`), one SeaweedFS harness (`seaweed`). Each module is one area.
+
+// Helpers are shared by many modules; not every module uses every helper.
+#[allow(dead_code)]
+mod common;
+#[allow(dead_code)]
+mod seaweed;
+
+mod access;
+mod buckets;
+mod crash;
+mod evidence;
+mod listing;
+mod lock;
+mod memory;
+mod objects;
+mod refusals;
+mod upstream;
+mod upstream_evidence;
