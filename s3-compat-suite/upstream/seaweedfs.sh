@@ -18,6 +18,7 @@
 #   SEAWEEDFS_S3_ENDPOINT, SEAWEEDFS_ACCESS_KEY, SEAWEEDFS_SECRET_KEY, SEAWEEDFS_BUCKET,
 #   SEAWEEDFS_LOCK (1/0)                        for checks made directly against SeaweedFS
 #   SEAWEEDFS_WORK                              the temporary directory (weed.log, wormgate.err)
+#   SEAWEEDFS_PID                               the `weed server` process (for memory readings)
 # Everything is stopped and removed when COMMAND ends (unless --keep); the exit code is COMMAND's.
 #
 # Options:
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --print-weed) PRINT_WEED=1 ;;
     --) shift; break ;;
-    -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "seaweedfs.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -156,7 +157,7 @@ done
 log "upstream bucket $UP_BUCKET ready (object lock: $([ "$LOCK" = 1 ] && echo enabled || echo off))"
 
 export SEAWEEDFS_S3_ENDPOINT=$UP_EP SEAWEEDFS_ACCESS_KEY=$UP_AK SEAWEEDFS_SECRET_KEY=$UP_SK
-export SEAWEEDFS_BUCKET=$UP_BUCKET SEAWEEDFS_LOCK=$LOCK SEAWEEDFS_WORK=$WORK
+export SEAWEEDFS_BUCKET=$UP_BUCKET SEAWEEDFS_LOCK=$LOCK SEAWEEDFS_WORK=$WORK SEAWEEDFS_PID=$WEED_PID
 export WORMGATE_UPSTREAM_ENDPOINT=$UP_EP WORMGATE_UPSTREAM_BUCKET=$UP_BUCKET WORMGATE_UPSTREAM_PREFIX=wormgate
 export WORMGATE_UPSTREAM_ACCESS_KEY=$UP_AK WORMGATE_UPSTREAM_SECRET_KEY=$UP_SK
 
