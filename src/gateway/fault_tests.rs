@@ -11,7 +11,7 @@ use crate::s3::parse::Addressing;
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::BlobHints;
 use crate::store::records::{ContentHeaders, NewVersionId};
-use crate::store::{BlobStore, Catalog, VersionEntry, VersionRecord};
+use crate::store::{BlobStore, BlobWriter, Catalog, VersionEntry, VersionRecord};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -48,6 +48,39 @@ fn digests_of(data: &[u8]) -> crate::checksum::ComputedDigests {
     d.finish()
 }
 
+/// A new version of `bucket/k` holding `data`, written but not yet committed.
+async fn written_version(gw: &Gateway, bucket: &str, data: &[u8]) -> (VersionRecord, BlobWriter) {
+    let seq = gw.catalog.next_seq().unwrap();
+    let version_id = crate::store::meta::make_version_id(1_700_000_000_000_000, seq);
+    let len = u64::try_from(data.len()).unwrap();
+    let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(len))).await.unwrap();
+    writer.write(data).await.unwrap();
+    let rec = VersionRecord::single_blob(
+        NewVersionId {
+            bucket: bucket.into(),
+            key: "k".into(),
+            version_id,
+            seq,
+            created_ms: 1,
+            owner: "o".into(),
+        },
+        &digests_of(data),
+        ContentHeaders::default(),
+        Default::default(),
+    );
+    (rec, writer)
+}
+
+const ASK: VersionAsk = VersionAsk {
+    headers: LockHeaders {
+        mode: None,
+        retain_until: None,
+        legal_hold: None,
+    },
+    bucket_default: None,
+    has_client_digest: true,
+};
+
 fn ctx() -> Ctx {
     Ctx {
         request_id: "test".into(),
@@ -68,33 +101,12 @@ async fn failed_flush_after_insert_keeps_the_blob() {
         default_retention: None,
     };
     assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
-    let seq = gw.catalog.next_seq().unwrap();
-    let version_id = crate::store::meta::make_version_id(1_700_000_000_000_000, seq);
-    let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(5))).await.unwrap();
-    writer.write(b"hello").await.unwrap();
-    let digests = digests_of(b"hello");
-    let rec = VersionRecord::single_blob(
-        NewVersionId {
-            bucket: "b".into(),
-            key: "k".into(),
-            version_id: version_id.clone(),
-            seq,
-            created_ms: 1,
-            owner: "o".into(),
-        },
-        &digests,
-        ContentHeaders::default(),
-        Default::default(),
-    );
-    let ask = VersionAsk {
-        headers: LockHeaders::default(),
-        bucket_default: None,
-        has_client_digest: true,
-    };
+    let (rec, writer) = written_version(&gw, "b", b"hello").await;
+    let (seq, version_id) = (rec.seq, rec.version_id.clone());
     gw.catalog.faults().fail_flush.store(true, Ordering::SeqCst);
     let mut c = ctx();
     let err = gw
-        .finalize_version(rec, &ask, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
+        .finalize_version(rec, &ASK, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
         .await
         .unwrap_err();
     assert!(err.message.contains("injected"), "{}", err.message);
@@ -119,31 +131,11 @@ async fn refused_commit_discards_the_unreferenced_blob() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, disk) = gateway(dir.path());
     // No bucket: the commit is refused, nothing refers to the blob, so it goes.
-    let seq = gw.catalog.next_seq().unwrap();
-    let version_id = crate::store::meta::make_version_id(1_700_000_000_000_000, seq);
-    let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(2))).await.unwrap();
-    writer.write(b"hi").await.unwrap();
-    let rec = VersionRecord::single_blob(
-        NewVersionId {
-            bucket: "gone".into(),
-            key: "k".into(),
-            version_id: version_id.clone(),
-            seq,
-            created_ms: 1,
-            owner: "o".into(),
-        },
-        &digests_of(b"hi"),
-        ContentHeaders::default(),
-        Default::default(),
-    );
-    let ask = VersionAsk {
-        headers: LockHeaders::default(),
-        bucket_default: None,
-        has_client_digest: true,
-    };
+    let (rec, writer) = written_version(&gw, "gone", b"hi").await;
+    let version_id = rec.version_id.clone();
     let mut c = ctx();
     let err = gw
-        .finalize_version(rec, &ask, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
+        .finalize_version(rec, &ASK, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
         .await
         .unwrap_err();
     assert_eq!(err.code, crate::s3::error::S3Code::NoSuchBucket);
