@@ -291,10 +291,8 @@ pub fn render(s: &Snapshot) -> String {
         "gauge",
         "1 while a clock alarm stands (expiry-based deletions refused), by kind.",
     );
-    for (kind, v) in [
-        ("behind_watermark", ClockAlarm::BehindWatermark),
-        ("forward_jump", ClockAlarm::ForwardJump),
-    ] {
+    for v in [ClockAlarm::BehindWatermark, ClockAlarm::ForwardJump] {
+        let kind = v.as_str();
         let _ = writeln!(
             out,
             "wormgate_clock_alarm{{kind=\"{kind}\"}} {}",
@@ -474,7 +472,7 @@ mod tests {
             operation: "DeleteObject".into(),
             status: 403,
             decision: "deny".into(),
-            rule: Some("RetentionActive".into()),
+            rule: Some("retention_active".into()),
             bytes_in: 5,
             ..Default::default()
         };
@@ -497,7 +495,7 @@ mod tests {
             text.contains("wormgate_requests_total{operation=\"DeleteObject\",status=\"403\"}"),
             "{text}"
         );
-        assert!(text.contains("wormgate_denied_total{operation=\"DeleteObject\",rule=\"RetentionActive\"}"));
+        assert!(text.contains("wormgate_denied_total{operation=\"DeleteObject\",rule=\"retention_active\"}"));
         assert!(text.contains("wormgate_denied_total{operation=\"unparsed\",rule=\"authentication\"}"));
         assert!(text.contains("wormgate_request_duration_seconds_bucket{operation=\"DeleteObject\",le=\"0.005\"}"));
         assert!(text.contains("wormgate_audit_chain_length 7"));

@@ -148,7 +148,7 @@ pub fn clock_event(a: ClockAlarm, guarded_time: String) -> AuditEvent {
         time: guarded_time,
         operation: "ClockAlarm".into(),
         decision: "alarm".into(),
-        rule: Some(format!("{a:?}")),
+        rule: Some(a.as_str().to_string()),
         detail: Some(format!(
             "{what}; wall clock {}; expiry-based deletions refused",
             crate::lock::retention::format_iso(chrono::Utc::now())

@@ -3,6 +3,7 @@
 //! that says how the body must be verified while it streams. A request that fails here never reaches
 //! the store.
 
+pub mod body;
 pub mod canonical;
 pub mod chunked;
 pub mod principal;
@@ -58,6 +59,14 @@ impl std::fmt::Debug for ChunkSigningContext {
 pub struct Authenticated {
     pub principal: Principal,
     pub payload: PayloadMode,
+}
+
+impl Authenticated {
+    /// The request's body, bound to the payload mode this caller's signature declared; `headers`
+    /// are the request headers as the gateway will judge them (presigned lock headers hoisted).
+    pub fn body(&self, incoming: hyper::body::Incoming, headers: http::HeaderMap) -> body::VerifiedBody {
+        body::VerifiedBody::new(incoming, self.payload.clone(), headers)
+    }
 }
 
 /// Settings that authentication depends on.

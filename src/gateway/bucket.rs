@@ -1,17 +1,15 @@
 //! Bucket handlers. Every bucket is versioned and Object Lock enabled from birth; neither can be
 //! turned off.
 
-use super::body::read_xml;
-use super::util::deny;
 use super::util::iso_ms;
-use super::{Ctx, Gateway};
-use crate::lock::{self, DefaultRetention, RequestedMode};
+use super::{Ctx, Done, Gateway, Outcome};
+use crate::lock::{self, DefaultRetention};
+use crate::s3::docs::LockConfigurationSetting;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::respond::Reply;
-use crate::s3::xml::{self, *};
+use crate::s3::xml::*;
 use crate::store::BucketRecord;
 use http::StatusCode;
-use hyper::body::Incoming;
 
 /// Owner shown in listings.
 pub fn owner() -> Owner {
@@ -22,7 +20,7 @@ pub fn owner() -> Owner {
 }
 
 impl Gateway {
-    pub(super) async fn list_buckets(&self, _ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn list_buckets(&self, _ctx: &Ctx) -> S3Result<Reply> {
         let buckets = self
             .catalog
             .list_buckets()?
@@ -40,22 +38,8 @@ impl Gateway {
         Ok(Reply::xml(to_xml("ListAllMyBucketsResult", &doc)?))
     }
 
-    pub(super) async fn create_bucket(
-        &self,
-        bucket: &str,
-        parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
-        let text = read_xml(parts, body, ctx).await?;
-        if !text.trim().is_empty() {
-            #[derive(serde::Deserialize)]
-            struct Cfg {
-                #[serde(rename = "LocationConstraint")]
-                _location: Option<String>,
-            }
-            xml::from_xml::<Cfg>("CreateBucketConfiguration", &text)?;
-        }
+    /// Any LocationConstraint is accepted (the bucket lives here whatever the client names).
+    pub(super) async fn create_bucket(&self, bucket: &str, _location: Option<&str>, ctx: &Ctx) -> S3Result<Reply> {
         let rec = BucketRecord {
             name: bucket.to_string(),
             created_ms: self.clock.now().at().timestamp_millis(),
@@ -76,11 +60,11 @@ impl Gateway {
         Ok(Reply::empty(StatusCode::OK).header("x-amz-bucket-region", self.region.clone()))
     }
 
-    pub(super) async fn delete_bucket(&self, bucket: &str, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn delete_bucket(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let all = self.locks.all().await;
         let has_versions = self.catalog.bucket_has_versions(bucket)? || self.catalog.bucket_has_uploads(bucket)?;
-        let permit = lock::decide_delete_bucket(has_versions).map_err(|d| deny(ctx, d))?;
+        let permit = lock::decide_delete_bucket(has_versions)?;
         self.catalog.delete_bucket(bucket, &all, permit).await?;
         Ok(Reply::empty(StatusCode::NO_CONTENT))
     }
@@ -109,27 +93,9 @@ impl Gateway {
         )?))
     }
 
-    pub(super) async fn put_versioning(
-        &self,
-        bucket: &str,
-        parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+    pub(super) async fn put_versioning(&self, bucket: &str, enabled: bool) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
-        let doc: VersioningConfigurationIn = self.read_doc("VersioningConfiguration", parts, body, ctx).await?;
-        if doc.mfa_delete.as_deref() == Some("Enabled") {
-            return Err(S3Error::new(
-                S3Code::NotImplemented,
-                "MFA Delete is not supported by this gateway",
-            ));
-        }
-        let enabled = match doc.status.as_deref() {
-            Some("Enabled") => true,
-            Some("Suspended") => false,
-            _ => return Err(S3Error::malformed_xml("Status must be Enabled or Suspended")),
-        };
-        lock::decide_versioning(enabled).map_err(|d| deny(ctx, d))?;
+        lock::decide_versioning(enabled)?;
         Ok(Reply::empty(StatusCode::OK))
     }
 
@@ -161,63 +127,17 @@ impl Gateway {
     pub(super) async fn put_lock_configuration(
         &self,
         bucket: &str,
-        parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        setting: LockConfigurationSetting,
+    ) -> S3Result<Done> {
         self.require_bucket(bucket)?;
-        let doc: ObjectLockConfigurationIn = self.read_doc("ObjectLockConfiguration", parts, body, ctx).await?;
-        if doc.object_lock_enabled.as_deref() != Some("Enabled") {
-            return Err(S3Error::malformed_xml(
-                "ObjectLockEnabled must be Enabled: Object Lock cannot be disabled",
-            ));
-        }
-        let (mode, period) = match doc.rule {
-            None => (None, None),
-            Some(rule) => match rule.default_retention {
-                None => return Err(S3Error::malformed_xml("Rule must contain DefaultRetention")),
-                Some(dr) => parse_default_retention(dr)?,
-            },
-        };
-        let permit = lock::decide_lock_configuration(mode, period, &self.policy).map_err(|d| deny(ctx, d))?;
+        let LockConfigurationSetting { mode, period } = setting;
+        let permit = lock::decide_lock_configuration(mode, period, &self.policy)?;
         let rule = permit.rule();
         self.catalog.set_lock_configuration(bucket, permit).await?;
-        ctx.audit
-            .changes
-            .push(crate::audit::Change::BucketDefaultRetention { rule });
-        Ok(Reply::empty(StatusCode::OK))
+        let outcome = Outcome {
+            changes: vec![crate::audit::Change::BucketDefaultRetention { rule }],
+            ..Default::default()
+        };
+        Ok(Done::new(Reply::empty(StatusCode::OK), outcome))
     }
-}
-
-fn parse_default_retention(dr: DefaultRetentionIn) -> S3Result<(Option<RequestedMode>, Option<DefaultRetention>)> {
-    let mode = match dr.mode.as_deref() {
-        None => None,
-        Some(m) => Some(RequestedMode::parse(m).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'")))?),
-    };
-    let num = |s: &str| -> S3Result<i64> {
-        s.trim()
-            .parse::<i64>()
-            .map_err(|_| S3Error::malformed_xml(format!("'{s}' is not a whole number")))
-    };
-    let period = match (dr.days.as_deref(), dr.years.as_deref()) {
-        (Some(_), Some(_)) => {
-            return Err(S3Error::malformed_xml(
-                "DefaultRetention may have Days or Years, not both",
-            ))
-        }
-        (Some(d), None) => Some(DefaultRetention::Days(positive(num(d)?)?)),
-        (None, Some(y)) => Some(DefaultRetention::Years(positive(num(y)?)?)),
-        (None, None) => None,
-    };
-    Ok((mode, period))
-}
-
-fn positive(n: i64) -> S3Result<u32> {
-    if n <= 0 || n > 36_500 {
-        return Err(S3Error::new(
-            S3Code::InvalidRetentionPeriod,
-            "Default retention period must be a positive integer value",
-        ));
-    }
-    Ok(n as u32)
 }

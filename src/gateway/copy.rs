@@ -1,9 +1,8 @@
 //! CopyObject: the copy is a new version with its own retention (never inherited from the source).
 
-use super::util::deny;
 use super::util::{iso_ms, quoted};
 use super::version::Commit;
-use super::{Ctx, Gateway};
+use super::{Ctx, Done, Gateway, Outcome};
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
 use crate::lock::{self, VersionAsk};
 use crate::s3::error::{S3Code, S3Error, S3Result};
@@ -133,8 +132,8 @@ impl Gateway {
         write: &WriteHeaders,
         copy: &CopyParams,
         parts: &http::request::Parts,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        ctx: &Ctx,
+    ) -> S3Result<Done> {
         let dest = self.require_bucket(bucket)?;
         let src = self.copy_source_record(copy)?;
         let same = copy.source.bucket == bucket && copy.source.key == key;
@@ -153,7 +152,7 @@ impl Gateway {
             bucket_default: dest.default_retention,
             has_client_digest: true,
         };
-        lock::decide_new_version(&ask, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        lock::decide_new_version(&ask, &self.policy, self.clock.now())?;
         self.check_write_conditions(bucket, key, write)?;
         let alg = crate::s3::parse::single_header(&parts.headers, "x-amz-checksum-algorithm")?
             .and_then(ChecksumAlgorithm::parse)
@@ -172,22 +171,24 @@ impl Gateway {
             src.tags.clone()
         };
         let rec = VersionRecord::single_blob(id, &computed, headers, tags);
-        ctx.audit.bytes_in = computed.len;
-        ctx.audit.detail = Some(format!(
-            "copied from {}/{} version {}",
-            src.bucket, src.key, src.version_id
-        ));
-        let rec = self
-            .finalize_version(rec, &ask, write, writer, Commit::Insert, ctx)
-            .await?;
+        let rec = self.finalize_version(rec, &ask, write, writer, Commit::Insert).await?;
+        let outcome = Outcome {
+            bytes_in: computed.len,
+            detail: Some(format!(
+                "copied from {}/{} version {}",
+                src.bucket, src.key, src.version_id
+            )),
+            ..Outcome::new_version(&rec)
+        };
         let doc = CopyObjectResult {
             xmlns: NS,
             etag: quoted(&rec.etag),
             last_modified: iso_ms(rec.created_ms),
             checksum: ChecksumOut::new(rec.checksum_algorithm, rec.checksum.clone(), rec.checksum_type.clone()),
         };
-        Ok(Reply::xml(xml::to_xml("CopyObjectResult", &doc)?)
+        let reply = Reply::xml(xml::to_xml("CopyObjectResult", &doc)?)
             .header("x-amz-version-id", rec.version_id.clone())
-            .header("x-amz-copy-source-version-id", src.version_id.clone()))
+            .header("x-amz-copy-source-version-id", src.version_id.clone());
+        Ok(Done::new(reply, outcome))
     }
 }

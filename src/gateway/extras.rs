@@ -1,16 +1,13 @@
 //! Object tagging (outside the WORM record: tags may change on a retained version, data and lock
 //! fields never do), the fixed owner-only ACL, and the bucket configuration probes real tools send.
 
-use super::body::read_xml;
-use super::util::deny;
-use super::{Ctx, Gateway};
+use super::{Done, Gateway, Outcome};
 use crate::lock;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{BucketProbe, VersionSel};
 use crate::s3::respond::Reply;
-use crate::s3::xml::{self, TagOut, TagSetOut, TaggingIn, TaggingOut, NS};
+use crate::s3::xml::{self, TagOut, TagSetOut, TaggingOut, NS};
 use http::StatusCode;
-use hyper::body::Incoming;
 use std::collections::BTreeMap;
 
 impl Gateway {
@@ -33,47 +30,39 @@ impl Gateway {
         Ok(Reply::xml(xml::to_xml("Tagging", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
     }
 
-    /// Replace a version's tags (PUT) or clear them (DELETE, `body` = None).
+    /// Replace a version's tags (PUT) or clear them (DELETE: an empty set).
     pub(super) async fn set_tagging(
         &self,
         bucket: &str,
         key: &str,
         version: &VersionSel,
-        body: Option<(&http::request::Parts, &mut Incoming)>,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        tags: BTreeMap<String, String>,
+        clearing: bool,
+    ) -> S3Result<Done> {
         self.require_bucket(bucket)?;
-        let tags: BTreeMap<String, String> = match body {
-            None => BTreeMap::new(),
-            Some((parts, body)) => {
-                let doc: TaggingIn = self.read_doc("Tagging", parts, body, ctx).await?;
-                let list: Vec<(String, String)> = doc
-                    .tag_set
-                    .map(|t| t.tags)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
-                    .collect();
-                xml::validate_tags(&list)?;
-                list.into_iter().collect()
-            }
-        };
         let guard = self.locks.key(bucket, key).await;
         // Same resolution as reads: a delete marker has no tags (405), a corrupt record is refused.
         let rec = self.resolve_readable(bucket, key, version)?;
-        let permit = lock::decide_set_tags(rec.target_state()).map_err(|d| deny(ctx, d))?;
-        ctx.audit.version_id = Some(rec.version_id.clone());
+        let permit =
+            lock::decide_set_tags(rec.target_state()).map_err(|d| S3Error::from(d).about_version(&rec.version_id))?;
         let before = self
             .catalog
             .set_tags(&guard, bucket, key, rec.seq, tags.clone(), permit)
             .await?;
-        ctx.audit.detail = Some(format!("tags {:?} -> {:?}", before.tags, tags));
-        let status = if ctx.audit.operation == "DeleteObjectTagging" {
+        let outcome = Outcome {
+            version_id: Some(rec.version_id.clone()),
+            detail: Some(format!("tags {:?} -> {:?}", before.tags, tags)),
+            ..Default::default()
+        };
+        let status = if clearing {
             StatusCode::NO_CONTENT
         } else {
             StatusCode::OK
         };
-        Ok(Reply::empty(status).header("x-amz-version-id", rec.version_id.clone()))
+        Ok(Done::new(
+            Reply::empty(status).header("x-amz-version-id", rec.version_id.clone()),
+            outcome,
+        ))
     }
 
     pub(super) async fn get_object_acl(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
@@ -87,16 +76,14 @@ impl Gateway {
         &self,
         bucket: &str,
         object: Option<(&str, &VersionSel)>,
+        owner_only: bool,
         parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         if let Some((key, version)) = object {
             self.resolve_readable(bucket, key, version)?;
         }
         let canned = crate::s3::parse::single_header(&parts.headers, "x-amz-acl")?;
-        let text = read_xml(parts, body, ctx).await?;
         let grants_other = [
             "x-amz-grant-read",
             "x-amz-grant-write",
@@ -106,13 +93,8 @@ impl Gateway {
         ]
         .iter()
         .any(|h| parts.headers.contains_key(*h));
-        let body_ok = text.trim().is_empty()
-            || (text.matches("<Grant>").count() <= 1
-                && text.contains("FULL_CONTROL")
-                && !text.contains("AllUsers")
-                && !text.contains("AuthenticatedUsers"));
         match canned {
-            Some("private") | Some("bucket-owner-full-control") | None if !grants_other && body_ok => Ok(Reply::empty(StatusCode::OK)),
+            Some("private") | Some("bucket-owner-full-control") | None if !grants_other && owner_only => Ok(Reply::empty(StatusCode::OK)),
             _ => Err(S3Error::new(
                 S3Code::NotImplemented,
                 "Only the private ACL is supported: wormgate objects are readable only by authenticated users of this gateway",

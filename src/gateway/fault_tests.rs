@@ -2,8 +2,8 @@
 //! failed must never cost the version its bytes (the record may still become durable).
 
 use super::version::Commit;
-use super::{Ctx, Gateway};
-use crate::audit::{AuditEvent, AuditLog};
+use super::Gateway;
+use crate::audit::AuditLog;
 use crate::auth::Users;
 use crate::lock::{Clock, LockHeaders, Policy, SystemTimeSource, VersionAsk};
 use crate::s3::op::WriteHeaders;
@@ -81,15 +81,6 @@ const ASK: VersionAsk = VersionAsk {
     has_client_digest: true,
 };
 
-fn ctx() -> Ctx {
-    Ctx {
-        request_id: "test".into(),
-        expect_continue: false,
-        auth: None,
-        audit: AuditEvent::default(),
-    }
-}
-
 #[tokio::test]
 async fn failed_flush_after_insert_keeps_the_blob() {
     let dir = tempfile::tempdir().unwrap();
@@ -104,9 +95,8 @@ async fn failed_flush_after_insert_keeps_the_blob() {
     let (rec, writer) = written_version(&gw, "b", b"hello").await;
     let (seq, version_id) = (rec.seq, rec.version_id.clone());
     gw.catalog.faults().fail_flush.store(true, Ordering::SeqCst);
-    let mut c = ctx();
     let err = gw
-        .finalize_version(rec, &ASK, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
+        .finalize_version(rec, &ASK, &WriteHeaders::default(), writer, Commit::Insert)
         .await
         .unwrap_err();
     assert!(err.message.contains("injected"), "{}", err.message);
@@ -133,9 +123,8 @@ async fn refused_commit_discards_the_unreferenced_blob() {
     // No bucket: the commit is refused, nothing refers to the blob, so it goes.
     let (rec, writer) = written_version(&gw, "gone", b"hi").await;
     let version_id = rec.version_id.clone();
-    let mut c = ctx();
     let err = gw
-        .finalize_version(rec, &ASK, &WriteHeaders::default(), writer, Commit::Insert, &mut c)
+        .finalize_version(rec, &ASK, &WriteHeaders::default(), writer, Commit::Insert)
         .await
         .unwrap_err();
     assert_eq!(err.code, crate::s3::error::S3Code::NoSuchBucket);

@@ -1,16 +1,15 @@
 //! Per-version lock operations: Get/PutObjectRetention, Get/PutObjectLegalHold.
 
-use super::util::deny;
-use super::{Ctx, Gateway};
-use crate::lock::retention::{format_iso, parse_iso};
-use crate::lock::{self, RequestedMode};
+use super::{Done, Gateway, Outcome};
+use crate::lock;
+use crate::lock::retention::format_iso;
+use crate::s3::docs::RetentionSetting;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::s3::respond::Reply;
-use crate::s3::xml::{self, LegalHoldIn, LegalHoldOut, RetentionIn, RetentionOut, NS};
+use crate::s3::xml::{self, LegalHoldOut, RetentionOut, NS};
 use crate::store::VersionEntry;
 use http::StatusCode;
-use hyper::body::Incoming;
 
 impl Gateway {
     pub(super) async fn get_retention(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
@@ -45,33 +44,15 @@ impl Gateway {
         bucket: &str,
         key: &str,
         version: &VersionSel,
-        parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        retention: RetentionSetting,
+    ) -> S3Result<Done> {
         self.require_bucket(bucket)?;
-        let doc: RetentionIn = self.read_doc("Retention", parts, body, ctx).await?;
-        let mode = doc
-            .mode
-            .as_deref()
-            .map(|m| {
-                RequestedMode::parse(m.trim()).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'")))
-            })
-            .transpose()?;
-        let retain_until = doc
-            .retain_until_date
-            .as_deref()
-            .map(|d| {
-                parse_iso(d)
-                    .ok_or_else(|| S3Error::malformed_xml(format!("RetainUntilDate '{d}' is not an ISO 8601 time")))
-            })
-            .transpose()?;
+        let RetentionSetting { mode, retain_until } = retention;
         let guard = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
-        ctx.audit.version_id = Some(entry_version_id(&entry));
         let permit =
             lock::decide_put_retention(entry.target_state(), mode, retain_until, &self.policy, self.clock.now())
-                .map_err(|d| deny(ctx, d))?;
+                .map_err(|d| S3Error::from(d).about_version(entry_version_id(&entry)))?;
         let until = permit.retention().retain_until();
         if let VersionEntry::Ok(rec) = &entry {
             // Upstream Object Lock first: the client must not hear success before the mirror holds.
@@ -81,8 +62,14 @@ impl Gateway {
             .catalog
             .set_retention(&guard, bucket, key, entry.seq(), permit)
             .await?;
-        ctx.audit.retain_until = rec.retention.map(|r| format_iso(r.retain_until()));
-        Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
+        let outcome = Outcome {
+            legal_hold: None,
+            ..Outcome::version(&rec)
+        };
+        Ok(Done::new(
+            Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()),
+            outcome,
+        ))
     }
 
     pub(super) async fn put_legal_hold(
@@ -90,21 +77,13 @@ impl Gateway {
         bucket: &str,
         key: &str,
         version: &VersionSel,
-        parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        on: bool,
+    ) -> S3Result<Done> {
         self.require_bucket(bucket)?;
-        let doc: LegalHoldIn = self.read_doc("LegalHold", parts, body, ctx).await?;
-        let on = match doc.status.as_deref().map(str::trim) {
-            Some("ON") => true,
-            Some("OFF") => false,
-            _ => return Err(S3Error::malformed_xml("Status must be ON or OFF")),
-        };
         let guard = self.locks.key(bucket, key).await;
         let entry = self.resolve_for_mutation(bucket, key, version)?;
-        ctx.audit.version_id = Some(entry_version_id(&entry));
-        let permit = lock::decide_legal_hold(entry.target_state(), on).map_err(|d| deny(ctx, d))?;
+        let permit = lock::decide_legal_hold(entry.target_state(), on)
+            .map_err(|d| S3Error::from(d).about_version(entry_version_id(&entry)))?;
         if let VersionEntry::Ok(rec) = &entry {
             self.blobs.mirror_legal_hold(rec, permit.on()).await?;
         }
@@ -112,8 +91,15 @@ impl Gateway {
             .catalog
             .set_legal_hold(&guard, bucket, key, entry.seq(), permit)
             .await?;
-        ctx.audit.legal_hold = Some(rec.legal_hold);
-        Ok(Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()))
+        let outcome = Outcome {
+            version_id: Some(rec.version_id.clone()),
+            legal_hold: Some(rec.legal_hold),
+            ..Default::default()
+        };
+        Ok(Done::new(
+            Reply::empty(StatusCode::OK).header("x-amz-version-id", rec.version_id.clone()),
+            outcome,
+        ))
     }
 }
 

@@ -12,22 +12,26 @@ mod listing;
 mod lockops;
 mod multipart;
 mod object;
+mod outcome;
 mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
 pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings};
+pub use outcome::{Done, Outcome};
 
 use crate::audit::{AuditEvent, AuditLog};
+use crate::auth::body::VerifiedBody;
 use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};
 use crate::lock::{Clock, Policy};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::Op;
-use crate::s3::parse::{parse_op, Addressing};
+use crate::s3::parse::{parse_request, Addressing};
 use crate::s3::respond::{error_response, Body, Reply};
 use crate::store::{BlobStore, Catalog};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,13 +53,15 @@ pub struct Gateway {
     request_counter: AtomicU64,
 }
 
-/// Per-request context: identity and the audit record being filled in.
+/// Per-request context: who is asking. Handlers get it read-only; the audit record is built by
+/// `Gateway::handle` alone, from the routed operation and the handler's [`Outcome`].
 pub struct Ctx {
     pub request_id: String,
     /// The request carried `Expect: 100-continue`.
     pub expect_continue: bool,
     pub auth: Option<Authenticated>,
-    pub audit: AuditEvent,
+    /// What the request aimed at, once routed: (operation, bucket, key).
+    target: Option<(&'static str, Option<String>, Option<String>)>,
 }
 
 impl Ctx {
@@ -118,62 +124,62 @@ impl Gateway {
         let head = req.method() == Method::HEAD;
         let resource = req.uri().path().to_string();
         let mut ctx = Ctx {
-            expect_continue: req
-                .headers()
-                .get(http::header::EXPECT)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
+            expect_continue: auth::body::expects_continue(req.headers()),
             request_id: request_id.clone(),
             auth: None,
-            audit: AuditEvent {
-                time: crate::lock::retention::format_iso(now.at()),
-                request_id: request_id.clone(),
-                source: Some(remote.to_string()),
-                operation: format!("{} {}", req.method(), resource),
-                ..Default::default()
-            },
+            target: None,
+        };
+        let mut audit = AuditEvent {
+            time: crate::lock::retention::format_iso(now.at()),
+            request_id: request_id.clone(),
+            source: Some(remote.to_string()),
+            operation: format!("{} {}", req.method(), resource),
+            ..Default::default()
         };
         drop(_enter);
         let close_after = expects_continue_without_body(&req);
         let result = self.dispatch(req, &mut ctx).await;
+        // The one place the audit record of a request is built.
+        audit.principal = ctx.principal().map(|p| p.name.clone());
+        if let Some((operation, bucket, key)) = ctx.target.take() {
+            audit.operation = operation.to_string();
+            audit.bucket = bucket;
+            audit.key = key;
+        }
         let mut response = match result {
-            Ok(reply) => {
-                ctx.audit.status = reply.status.as_u16();
-                if ctx.audit.decision.is_empty() {
-                    ctx.audit.decision = "allow".into();
-                }
+            Ok(Done { reply, outcome }) => {
+                outcome.record_into(&mut audit);
+                audit.status = reply.status.as_u16();
+                audit.decision = "allow".into();
                 reply.into_response(&request_id)
             }
             Err(e) => {
-                ctx.audit.status = e.status().as_u16();
-                ctx.audit.error_code = Some(e.code.as_str().to_string());
-                if ctx.audit.decision.is_empty() {
-                    ctx.audit.decision = if matches!(
+                audit.status = e.status().as_u16();
+                audit.error_code = Some(e.code.as_str().to_string());
+                audit.rule = e.rule.map(str::to_string);
+                audit.version_id.clone_from(&e.version_id);
+                let denied = e.rule.is_some()
+                    || matches!(
                         e.code,
                         S3Code::AccessDenied | S3Code::SignatureDoesNotMatch | S3Code::InvalidAccessKeyId
-                    ) {
-                        "deny".into()
-                    } else {
-                        "error".into()
-                    };
-                }
-                if ctx.audit.detail.is_none() {
-                    ctx.audit.detail = Some(e.message.clone());
-                }
+                    );
+                audit.decision = if denied { "deny" } else { "error" }.into();
+                audit.detail = Some(e.message.clone());
                 error_response(&e, &resource, &request_id, head)
             }
         };
         let status = response.status();
         tracing::info!(
             request_id = %request_id,
-            op = %ctx.audit.operation,
-            principal = ctx.audit.principal.as_deref().unwrap_or("-"),
+            op = %audit.operation,
+            principal = audit.principal.as_deref().unwrap_or("-"),
             status = status.as_u16(),
-            decision = %ctx.audit.decision,
-            rule = ctx.audit.rule.as_deref().unwrap_or("-"),
+            decision = %audit.decision,
+            rule = audit.rule.as_deref().unwrap_or("-"),
             "request"
         );
-        crate::metrics::record_request(&ctx.audit, started.elapsed());
-        if let Err(e) = self.audit.append(ctx.audit).await {
+        crate::metrics::record_request(&audit, started.elapsed());
+        if let Err(e) = self.audit.append(audit).await {
             tracing::error!(request_id = %request_id, error = %e, "audit append failed");
             response = error_response(&e, &resource, &request_id, head);
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
@@ -188,75 +194,98 @@ impl Gateway {
         response
     }
 
-    async fn dispatch(&self, req: Request<Incoming>, ctx: &mut Ctx) -> S3Result<Reply> {
-        let (mut parts, mut body) = req.into_parts();
-        let result = self.route(&mut parts, &mut body, ctx).await;
+    async fn dispatch(&self, req: Request<Incoming>, ctx: &mut Ctx) -> S3Result<Done> {
+        let (mut parts, mut incoming) = req.into_parts();
+        // Signature freshness is judged by the wall clock: the guarded clock only ever errs late, and a
+        // watermark ahead of a correct wall clock must not lock every client out.
+        let authn = match auth::authenticate(&parts, &self.users, &self.auth, chrono::Utc::now()) {
+            Ok(a) => a,
+            Err(e) => {
+                auth::body::drain_refused(&parts.headers, &mut incoming).await;
+                return Err(e);
+            }
+        };
+        hoist_presigned_headers(&mut parts);
+        // From here on the body is only reachable through its verifier.
+        let mut body = authn.body(incoming, parts.headers.clone());
+        ctx.auth = Some(authn);
+        let result = self.route(&parts, &mut body, ctx).await;
         if result.is_err() {
-            drain_refused_body(&parts, &mut body).await;
+            body.drain_after_refusal().await;
         }
         result
     }
 
-    async fn route(&self, parts: &mut http::request::Parts, body: &mut Incoming, ctx: &mut Ctx) -> S3Result<Reply> {
-        let parts = &mut *parts;
-        // Signature freshness is judged by the wall clock: the guarded clock only ever errs late, and a
-        // watermark ahead of a correct wall clock must not lock every client out.
-        let authn = auth::authenticate(parts, &self.users, &self.auth, chrono::Utc::now())?;
-        hoist_presigned_headers(parts);
-        ctx.audit.principal = Some(authn.principal.name.clone());
-        let role = authn.principal.role;
-        ctx.auth = Some(authn);
+    async fn route(&self, parts: &http::request::Parts, body: &mut VerifiedBody, ctx: &mut Ctx) -> S3Result<Done> {
+        let role = ctx
+            .principal()
+            .map(|p| p.role)
+            .ok_or_else(|| S3Error::internal("unauthenticated route"))?;
         let host = parts
             .headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .or(parts.uri.host());
-        let op = parse_op(
+        let op = parse_request(
             &parts.method,
             host,
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),
             &parts.headers,
             &self.addressing,
-        )?;
-        ctx.audit.operation = op.name().to_string();
+            async || body.read_document().await,
+        )
+        .await?;
         let (b, k) = op.target();
-        ctx.audit.bucket = b.map(str::to_string);
-        ctx.audit.key = k.map(str::to_string);
+        ctx.target = Some((op.name(), b.map(str::to_string), k.map(str::to_string)));
         if !role.allows(op.permission()) {
-            ctx.audit.rule = Some("role".into());
             return Err(S3Error::access_denied(format!(
                 "Access Denied: the {:?} role may not perform {}",
                 role,
                 op.name()
-            )));
+            ))
+            .with_rule("role"));
         }
+        let ctx: &Ctx = ctx;
         match op {
-            Op::ListBuckets => self.list_buckets(ctx).await,
-            Op::CreateBucket { bucket } => self.create_bucket(&bucket, parts, body, ctx).await,
-            Op::HeadBucket { bucket } => self.head_bucket(&bucket).await,
-            Op::DeleteBucket { bucket } => self.delete_bucket(&bucket, ctx).await,
-            Op::GetBucketLocation { bucket } => self.bucket_location(&bucket).await,
-            Op::GetBucketVersioning { bucket } => self.get_versioning(&bucket).await,
-            Op::PutBucketVersioning { bucket } => self.put_versioning(&bucket, parts, body, ctx).await,
-            Op::GetObjectLockConfiguration { bucket } => self.get_lock_configuration(&bucket).await,
-            Op::PutObjectLockConfiguration { bucket } => self.put_lock_configuration(&bucket, parts, body, ctx).await,
-            Op::ListObjectsV1 { bucket, params } => self.list_objects(&bucket, &params, false).await,
-            Op::ListObjectsV2 { bucket, params } => self.list_objects(&bucket, &params, true).await,
-            Op::ListObjectVersions { bucket, params } => self.list_versions(&bucket, &params).await,
-            Op::DeleteObjects { bucket } => self.delete_objects(&bucket, parts, body, ctx).await,
+            Op::ListBuckets => self.list_buckets(ctx).await.map(Done::from),
+            Op::CreateBucket { bucket, location } => self
+                .create_bucket(&bucket, location.as_deref(), ctx)
+                .await
+                .map(Done::from),
+            Op::HeadBucket { bucket } => self.head_bucket(&bucket).await.map(Done::from),
+            Op::DeleteBucket { bucket } => self.delete_bucket(&bucket).await.map(Done::from),
+            Op::GetBucketLocation { bucket } => self.bucket_location(&bucket).await.map(Done::from),
+            Op::GetBucketVersioning { bucket } => self.get_versioning(&bucket).await.map(Done::from),
+            Op::PutBucketVersioning { bucket, enabled } => self.put_versioning(&bucket, enabled).await.map(Done::from),
+            Op::GetObjectLockConfiguration { bucket } => self.get_lock_configuration(&bucket).await.map(Done::from),
+            Op::PutObjectLockConfiguration { bucket, setting } => self.put_lock_configuration(&bucket, setting).await,
+            Op::ListObjectsV1 { bucket, params } => self.list_objects(&bucket, &params, false).await.map(Done::from),
+            Op::ListObjectsV2 { bucket, params } => self.list_objects(&bucket, &params, true).await.map(Done::from),
+            Op::ListObjectVersions { bucket, params } => self.list_versions(&bucket, &params).await.map(Done::from),
+            Op::DeleteObjects { bucket, request } => self.delete_objects(&bucket, request, ctx).await,
             Op::PutObject { bucket, key, write } => self.put_object(&bucket, &key, &write, parts, body, ctx).await,
-            Op::GetObject(r) => self.get_object(&r, false, ctx).await,
-            Op::HeadObject(r) => self.get_object(&r, true, ctx).await,
+            Op::GetObject(r) => self.get_object(&r, false).await,
+            Op::HeadObject(r) => self.get_object(&r, true).await,
             Op::DeleteObject { bucket, key, version } => self.delete_object(&bucket, &key, &version, ctx).await,
-            Op::GetObjectRetention { bucket, key, version } => self.get_retention(&bucket, &key, &version).await,
-            Op::PutObjectRetention { bucket, key, version } => {
-                self.put_retention(&bucket, &key, &version, parts, body, ctx).await
+            Op::GetObjectRetention { bucket, key, version } => {
+                self.get_retention(&bucket, &key, &version).await.map(Done::from)
             }
-            Op::GetObjectLegalHold { bucket, key, version } => self.get_legal_hold(&bucket, &key, &version).await,
-            Op::PutObjectLegalHold { bucket, key, version } => {
-                self.put_legal_hold(&bucket, &key, &version, parts, body, ctx).await
+            Op::PutObjectRetention {
+                bucket,
+                key,
+                version,
+                retention,
+            } => self.put_retention(&bucket, &key, &version, retention).await,
+            Op::GetObjectLegalHold { bucket, key, version } => {
+                self.get_legal_hold(&bucket, &key, &version).await.map(Done::from)
             }
+            Op::PutObjectLegalHold {
+                bucket,
+                key,
+                version,
+                on,
+            } => self.put_legal_hold(&bucket, &key, &version, on).await,
             Op::CreateMultipartUpload {
                 bucket,
                 key,
@@ -273,7 +302,7 @@ impl Gateway {
                 upload_id,
                 part_number,
             } => {
-                self.upload_part((&bucket, &key, &upload_id), part_number, parts, body, ctx)
+                self.upload_part((&bucket, &key, &upload_id), part_number, parts, body)
                     .await
             }
             Op::UploadPartCopy {
@@ -283,7 +312,7 @@ impl Gateway {
                 part_number,
                 copy,
             } => {
-                self.upload_part_copy(&bucket, &key, &upload_id, part_number, &copy, ctx)
+                self.upload_part_copy(&bucket, &key, &upload_id, part_number, &copy)
                     .await
             }
             Op::CompleteMultipartUpload {
@@ -291,12 +320,13 @@ impl Gateway {
                 key,
                 upload_id,
                 if_none_match_star,
+                parts: listed,
             } => {
-                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, parts, body, ctx)
+                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, &listed, parts, ctx)
                     .await
             }
             Op::AbortMultipartUpload { bucket, key, upload_id } => {
-                self.abort_multipart(&bucket, &key, &upload_id, ctx).await
+                self.abort_multipart(&bucket, &key, &upload_id).await
             }
             Op::ListParts {
                 bucket,
@@ -304,29 +334,46 @@ impl Gateway {
                 upload_id,
                 marker,
                 max_parts,
-            } => self.list_parts(&bucket, &key, &upload_id, marker, max_parts).await,
-            Op::ListMultipartUploads { bucket, params } => self.list_uploads(&bucket, &params).await,
+            } => self
+                .list_parts(&bucket, &key, &upload_id, marker, max_parts)
+                .await
+                .map(Done::from),
+            Op::ListMultipartUploads { bucket, params } => self.list_uploads(&bucket, &params).await.map(Done::from),
             Op::CopyObject {
                 bucket,
                 key,
                 write,
                 copy,
             } => self.copy_object(&bucket, &key, &write, &copy, parts, ctx).await,
-            Op::GetObjectTagging { bucket, key, version } => self.get_tagging(&bucket, &key, &version).await,
-            Op::PutObjectTagging { bucket, key, version } => {
-                self.set_tagging(&bucket, &key, &version, Some((&*parts, body)), ctx)
-                    .await
+            Op::GetObjectTagging { bucket, key, version } => {
+                self.get_tagging(&bucket, &key, &version).await.map(Done::from)
             }
+            Op::PutObjectTagging {
+                bucket,
+                key,
+                version,
+                tags,
+            } => self.set_tagging(&bucket, &key, &version, tags, false).await,
             Op::DeleteObjectTagging { bucket, key, version } => {
-                self.set_tagging(&bucket, &key, &version, None, ctx).await
+                self.set_tagging(&bucket, &key, &version, BTreeMap::new(), true).await
             }
-            Op::GetObjectAcl { bucket, key, version } => self.get_object_acl(&bucket, &key, &version).await,
-            Op::PutObjectAcl { bucket, key, version } => {
-                self.put_acl(&bucket, Some((&key, &version)), parts, body, ctx).await
+            Op::GetObjectAcl { bucket, key, version } => {
+                self.get_object_acl(&bucket, &key, &version).await.map(Done::from)
             }
-            Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await,
-            Op::PutBucketAcl { bucket } => self.put_acl(&bucket, None, parts, body, ctx).await,
-            Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await,
+            Op::PutObjectAcl {
+                bucket,
+                key,
+                version,
+                owner_only,
+            } => self
+                .put_acl(&bucket, Some((&key, &version)), owner_only, parts)
+                .await
+                .map(Done::from),
+            Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await.map(Done::from),
+            Op::PutBucketAcl { bucket, owner_only } => {
+                self.put_acl(&bucket, None, owner_only, parts).await.map(Done::from)
+            }
+            Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await.map(Done::from),
             Op::NotImplemented { what, .. } => Err(S3Error::new(
                 S3Code::NotImplemented,
                 format!("A header or query you provided implies functionality that is not implemented: {what}"),
@@ -371,44 +418,10 @@ fn hoist_presigned_headers(parts: &mut http::request::Parts) {
     }
 }
 
-/// Most clients keep sending a request body while they wait for the answer. When a request is refused
-/// before its body was read, read (and discard) up to a bound of what remains so the client gets to
-/// read the error instead of a broken pipe. Not for `Expect: 100-continue` requests: their client has
-/// sent nothing yet and must not be invited to.
-async fn drain_refused_body(parts: &http::request::Parts, body: &mut Incoming) {
-    use http_body::Body as _;
-    use http_body_util::BodyExt;
-    const MAX_DRAIN: u64 = 64 * 1024 * 1024;
-    let expects = parts
-        .headers
-        .get(http::header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-    if expects || body.is_end_stream() {
-        return;
-    }
-    let drain = async {
-        let mut seen = 0u64;
-        while let Some(Ok(frame)) = body.frame().await {
-            if let Some(d) = frame.data_ref() {
-                seen += d.len() as u64;
-                if seen > MAX_DRAIN {
-                    break;
-                }
-            }
-        }
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
-}
-
 /// An `Expect: 100-continue` request with an empty body: hyper never sends `100 Continue` for it, so
 /// its final answer arrives in place of the `100`.
 fn expects_continue_without_body<B>(req: &Request<B>) -> bool {
-    let expects = req
-        .headers()
-        .get(http::header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let expects = auth::body::expects_continue(req.headers());
     let empty = req
         .headers()
         .get(http::header::CONTENT_LENGTH)

@@ -4,14 +4,15 @@
 //! (`BlobRef::Multipart`). Either way the version is committed atomically with the removal of the
 //! upload, and a completion refused by the gateway sends nothing to the backend.
 
-use super::body::{ingest, require_length};
+use super::body::require_length;
 use super::bucket::owner;
-use super::util::deny;
 use super::util::{iso_ms, quoted};
 use super::version::Commit;
-use super::{Ctx, Gateway};
+use super::{Ctx, Done, Gateway, Outcome};
+use crate::auth::body::VerifiedBody;
 use crate::checksum::{b64, b64_decode, ChecksumAlgorithm};
 use crate::lock::{self, LockHeaders, RequestedMode, VersionAsk};
+use crate::s3::docs::CompletePart;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
 use crate::s3::respond::Reply;
@@ -20,7 +21,6 @@ use crate::store::blob::BlobHints;
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, VersionRecord};
 use http::StatusCode;
-use hyper::body::Incoming;
 use md5::Digest as _;
 
 /// Largest part (AWS: 5 GiB) and smallest non-last part (AWS: 5 MiB).
@@ -99,8 +99,8 @@ impl Gateway {
         write: &WriteHeaders,
         alg: Option<ChecksumAlgorithm>,
         ty: Option<String>,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        ctx: &Ctx,
+    ) -> S3Result<Done> {
         let b = self.require_bucket(bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
         let ask = VersionAsk {
@@ -108,7 +108,7 @@ impl Gateway {
             bucket_default: b.default_retention,
             has_client_digest: true,
         };
-        let permit = lock::decide_new_version(&ask, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        let permit = lock::decide_new_version(&ask, &self.policy, self.clock.now())?;
         let ty = match (alg, ty) {
             (Some(a), Some(t)) if t == "FULL_OBJECT" && crc_kind(a).is_none() => {
                 return Err(S3Error::invalid_request(format!(
@@ -157,7 +157,10 @@ impl Gateway {
             let _ = self.blobs.abort_multipart(&rec).await;
             return Err(e);
         }
-        ctx.audit.detail = Some(format!("upload {upload_id}"));
+        let outcome = Outcome {
+            detail: Some(format!("upload {upload_id}")),
+            ..Default::default()
+        };
         let doc = InitiateMultipartUploadResult {
             xmlns: NS,
             bucket: bucket.into(),
@@ -170,7 +173,7 @@ impl Gateway {
                 .header("x-amz-checksum-algorithm", a.as_str())
                 .opt_header("x-amz-checksum-type", ty);
         }
-        Ok(reply)
+        Ok(Done::new(reply, outcome))
     }
 
     fn require_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadRecord> {
@@ -206,12 +209,11 @@ impl Gateway {
         (bucket, key, upload_id): (&str, &str, &str),
         part_number: u32,
         parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        body: &mut VerifiedBody,
+    ) -> S3Result<Done> {
         let u = self.require_upload(bucket, key, upload_id)?;
         require_length(parts)?;
-        let expected = super::body::expected_digests(parts, ctx)?;
+        let expected = body.expected()?;
         if self.policy.require_client_digest && !expected.has_client_digest() {
             return Err(S3Error::invalid_request(
                 "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters",
@@ -222,7 +224,7 @@ impl Gateway {
             .blobs
             .begin_part(&u, part_number, &blob_id, BlobHints::len(expected.decoded_length))
             .await?;
-        let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PART, u.checksum_algorithm).await {
+        let computed = match body.stream_into(&mut writer, MAX_PART, u.checksum_algorithm).await {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
@@ -230,8 +232,11 @@ impl Gateway {
             }
         };
         let upstream_etag = writer.commit_part().await?;
-        ctx.audit.bytes_in = computed.len;
-        ctx.audit.sha256 = Some(hex::encode(computed.sha256));
+        let outcome = Outcome {
+            bytes_in: computed.len,
+            sha256: Some(hex::encode(computed.sha256)),
+            ..Default::default()
+        };
         let mut part = PartRecord::stored(
             part_number,
             blob_id,
@@ -246,7 +251,7 @@ impl Gateway {
             }
         }
         self.record_part(&u, part).await?;
-        Ok(reply)
+        Ok(Done::new(reply, outcome))
     }
 
     pub(super) async fn upload_part_copy(
@@ -256,8 +261,7 @@ impl Gateway {
         upload_id: &str,
         part_number: u32,
         copy: &CopyParams,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+    ) -> S3Result<Done> {
         let u = self.require_upload(bucket, key, upload_id)?;
         let src = self.copy_source_record(copy)?;
         let (start, len) = match copy.range {
@@ -297,11 +301,14 @@ impl Gateway {
                 (computed, writer.commit_part().await?)
             }
         };
-        ctx.audit.bytes_in = computed.len;
-        ctx.audit.detail = Some(format!(
-            "copied from {}/{} version {}",
-            src.bucket, src.key, src.version_id
-        ));
+        let outcome = Outcome {
+            bytes_in: computed.len,
+            detail: Some(format!(
+                "copied from {}/{} version {}",
+                src.bucket, src.key, src.version_id
+            )),
+            ..Default::default()
+        };
         let mut part = PartRecord::stored(
             part_number,
             blob_id,
@@ -316,29 +323,20 @@ impl Gateway {
         );
         let reply = Reply::xml(body).header("x-amz-copy-source-version-id", src.version_id.clone());
         self.record_part(&u, part).await?;
-        Ok(reply)
+        Ok(Done::new(reply, outcome))
     }
 
     pub(super) async fn complete_multipart(
         &self,
         (bucket, key, upload_id): (&str, &str, &str),
         if_none_match_star: bool,
+        listed: &[CompletePart],
         parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        ctx: &Ctx,
+    ) -> S3Result<Done> {
         let u = self.require_upload(bucket, key, upload_id)?;
-        let doc: CompleteMultipartUploadIn = self.read_doc("CompleteMultipartUpload", parts, body, ctx).await?;
-        if doc.parts.is_empty() {
-            return Err(S3Error::malformed_xml(
-                "CompleteMultipartUpload must list at least one part",
-            ));
-        }
-        if doc.parts.len() > 10_000 {
-            return Err(S3Error::malformed_xml("at most 10000 parts"));
-        }
         let stored = self.catalog.parts_of(bucket, key, upload_id)?;
-        let mut chosen: Vec<PartRecord> = Vec::with_capacity(doc.parts.len());
+        let mut chosen: Vec<PartRecord> = Vec::with_capacity(listed.len());
         let mut last = 0u32;
         let invalid_part = |n: u32| {
             S3Error::new(
@@ -348,12 +346,8 @@ impl Gateway {
                 ),
             )
         };
-        for p in &doc.parts {
-            let n: u32 = p
-                .part_number
-                .as_deref()
-                .and_then(|s| s.trim().parse().ok())
-                .ok_or_else(|| S3Error::malformed_xml("PartNumber must be a number"))?;
+        for p in listed {
+            let n = p.part_number;
             if n <= last {
                 return Err(S3Error::new(
                     S3Code::InvalidPartOrder,
@@ -365,17 +359,14 @@ impl Gateway {
                 .iter()
                 .find(|s| s.part_number == n)
                 .ok_or_else(|| invalid_part(n))?;
-            let etag = p.etag.as_deref().map(|e| e.trim().trim_matches('"')).unwrap_or("");
-            if etag != rec.etag {
+            if p.etag != rec.etag {
                 return Err(invalid_part(n));
             }
-            for claimed in [&p.crc32, &p.crc32c, &p.crc64nvme, &p.sha1, &p.sha256]
-                .into_iter()
-                .flatten()
+            if p.checksums
+                .iter()
+                .any(|claimed| Some(claimed.as_str()) != rec.checksum.as_deref())
             {
-                if Some(claimed.trim()) != rec.checksum.as_deref() {
-                    return Err(invalid_part(n));
-                }
+                return Err(invalid_part(n));
             }
             chosen.push(rec.clone());
         }
@@ -476,7 +467,7 @@ impl Gateway {
         let mut rec = rec;
         rec.blob = Some(blob);
         let rec = self
-            .finalize_version(rec, &ask, &write, writer, Commit::CompleteUpload(upload_id), ctx)
+            .finalize_version(rec, &ask, &write, writer, Commit::CompleteUpload(upload_id))
             .await?;
         // Parts uploaded but not named in the completion were never part of a version.
         let unused: Vec<PartRecord> = stored
@@ -497,16 +488,12 @@ impl Gateway {
             etag: quoted(&etag),
             checksum: ChecksumOut::new(rec.checksum_algorithm, rec.checksum.clone(), rec.checksum_type.clone()),
         };
-        Ok(Reply::xml(xml::to_xml("CompleteMultipartUploadResult", &doc)?).header("x-amz-version-id", rec.version_id))
+        let reply = Reply::xml(xml::to_xml("CompleteMultipartUploadResult", &doc)?)
+            .header("x-amz-version-id", rec.version_id.clone());
+        Ok(Done::new(reply, Outcome::new_version(&rec)))
     }
 
-    pub(super) async fn abort_multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+    pub(super) async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Done> {
         let u = self.require_upload(bucket, key, upload_id)?;
         let guard = self.locks.key(bucket, key).await;
         let parts = self.catalog.parts_of(bucket, key, upload_id)?;
@@ -519,8 +506,11 @@ impl Gateway {
         if let Err(e) = self.blobs.abort_multipart(&u).await {
             tracing::warn!(upload = %upload_id, error = %e.message, "aborting the backend upload failed");
         }
-        ctx.audit.detail = Some(format!("aborted upload {upload_id}: {} parts reclaimed", parts.len()));
-        Ok(Reply::empty(StatusCode::NO_CONTENT))
+        let outcome = Outcome {
+            detail: Some(format!("aborted upload {upload_id}: {} parts reclaimed", parts.len())),
+            ..Default::default()
+        };
+        Ok(Done::new(Reply::empty(StatusCode::NO_CONTENT), outcome))
     }
 
     pub(super) async fn list_parts(

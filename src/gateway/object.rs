@@ -1,21 +1,21 @@
 //! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
 
-use super::body::{ingest, require_length};
-use super::util::{deny, http_date, quoted};
+use super::body::require_length;
+use super::util::{http_date, quoted};
 use super::version::Commit;
-use super::{Ctx, Gateway};
+use super::{Ctx, Done, Gateway, Outcome};
+use crate::auth::body::VerifiedBody;
 use crate::lock::retention::format_iso;
 use crate::lock::{self, VersionAsk, VersionRemoval};
+use crate::s3::docs::DeleteRequest;
 use crate::s3::error::{S3Code, S3Error, S3Result};
-use crate::s3::op::{Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
+use crate::s3::op::{delete_permission, Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
-use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteIn, DeleteResult, DeletedOut};
-use crate::store::meta::parse_version_id;
+use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteResult, DeletedOut};
 use crate::store::{BlobRef, VersionRecord};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::StatusCode;
-use hyper::body::Incoming;
 use sha2::Digest;
 
 /// Largest single PUT (AWS: 5 GiB).
@@ -25,6 +25,8 @@ pub const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
 pub(super) struct DeleteOutcome {
     pub version_id: Option<String>,
     pub delete_marker: bool,
+    /// What changed in the catalog (none when the version did not exist).
+    pub change: Option<crate::audit::Change>,
 }
 
 impl Gateway {
@@ -34,12 +36,12 @@ impl Gateway {
         key: &str,
         write: &WriteHeaders,
         parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        body: &mut VerifiedBody,
+        ctx: &Ctx,
+    ) -> S3Result<Done> {
         let bucket_rec = self.require_bucket(bucket)?;
         require_length(parts)?;
-        let expected = super::body::expected_digests(parts, ctx)?;
+        let expected = body.expected()?;
         if expected.decoded_length.is_some_and(|n| n > MAX_PUT) {
             return Err(S3Error::new(
                 S3Code::EntityTooLarge,
@@ -52,7 +54,7 @@ impl Gateway {
             has_client_digest: expected.has_client_digest(),
         };
         // Decide before a single body byte is read (Expect: 100-continue is answered only after this).
-        let first = lock::decide_new_version(&ask, &self.policy, self.clock.now()).map_err(|d| deny(ctx, d))?;
+        let first = lock::decide_new_version(&ask, &self.policy, self.clock.now())?;
         if write.if_none_match_star || write.if_match.is_some() {
             self.check_write_conditions(bucket, key, write)?;
         }
@@ -60,19 +62,20 @@ impl Gateway {
         let version_id = id.version_id.clone();
         let hints = crate::store::blob::BlobHints::new_version(expected.decoded_length, &first);
         let mut writer = self.blobs.begin(&version_id, hints).await?;
-        let computed = match ingest(parts, body, ctx, &expected, &mut writer, MAX_PUT, None).await {
+        let computed = match body.stream_into(&mut writer, MAX_PUT, None).await {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
                 return Err(e);
             }
         };
-        ctx.audit.bytes_in = computed.len;
         let tags = write.tagging.clone().unwrap_or_default().into_iter().collect();
         let rec = VersionRecord::single_blob(id, &computed, write.content.clone(), tags);
-        let rec = self
-            .finalize_version(rec, &ask, write, writer, Commit::Insert, ctx)
-            .await?;
+        let rec = self.finalize_version(rec, &ask, write, writer, Commit::Insert).await?;
+        let outcome = Outcome {
+            bytes_in: computed.len,
+            ..Outcome::new_version(&rec)
+        };
         let mut reply = Reply::empty(StatusCode::OK)
             .header("etag", quoted(&rec.etag))
             .header("x-amz-version-id", version_id);
@@ -83,18 +86,22 @@ impl Gateway {
                     .header("x-amz-checksum-type", "FULL_OBJECT");
             }
         }
-        Ok(reply)
+        Ok(Done::new(reply, outcome))
     }
 
-    pub(super) async fn get_object(&self, r: &ReadObject, head: bool, ctx: &mut Ctx) -> S3Result<Reply> {
+    pub(super) async fn get_object(&self, r: &ReadObject, head: bool) -> S3Result<Done> {
         self.require_bucket(&r.bucket)?;
         let rec = self.resolve_readable(&r.bucket, &r.key, &r.version)?;
-        ctx.audit.version_id = Some(rec.version_id.clone());
+        let mut outcome = Outcome {
+            version_id: Some(rec.version_id.clone()),
+            ..Default::default()
+        };
         if let Some(status) = evaluate_conditions(&r.conditions, &rec)? {
-            return Ok(Reply::empty(status)
+            let reply = Reply::empty(status)
                 .header("etag", quoted(&rec.etag))
                 .header("last-modified", http_date(rec.created_ms))
-                .header("x-amz-version-id", rec.version_id.clone()));
+                .header("x-amz-version-id", rec.version_id.clone());
+            return Ok(Done::new(reply, outcome));
         }
         let size = rec.size;
         let mut status = StatusCode::OK;
@@ -173,11 +180,11 @@ impl Gateway {
             }
         }
         if head {
-            return Ok(reply);
+            return Ok(Done::new(reply, outcome));
         }
-        ctx.audit.bytes_out = len;
+        outcome.bytes_out = len;
         reply.body = self.object_body(&rec, start, len).await?;
-        Ok(reply)
+        Ok(Done::new(reply, outcome))
     }
 
     /// (offset, length) of part `n` of a version (`x-amz-mp-parts-count` semantics).
@@ -257,16 +264,20 @@ impl Gateway {
         bucket: &str,
         key: &str,
         version: &VersionSel,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+        ctx: &Ctx,
+    ) -> S3Result<Done> {
         self.require_bucket(bucket)?;
         let out = self.delete_one(bucket, key, version, ctx).await?;
         let mut reply = Reply::empty(StatusCode::NO_CONTENT).opt_header("x-amz-version-id", out.version_id.clone());
         if out.delete_marker {
             reply = reply.header("x-amz-delete-marker", "true");
         }
-        ctx.audit.version_id = out.version_id;
-        Ok(reply)
+        let outcome = Outcome {
+            version_id: out.version_id,
+            changes: out.change.into_iter().collect(),
+            ..Default::default()
+        };
+        Ok(Done::new(reply, outcome))
     }
 
     /// Delete one key (marker) or version (permanent, if `decide` allows). The decision and the change
@@ -276,7 +287,7 @@ impl Gateway {
         bucket: &str,
         key: &str,
         version: &VersionSel,
-        ctx: &mut Ctx,
+        ctx: &Ctx,
     ) -> S3Result<DeleteOutcome> {
         let guard = self.locks.key(bucket, key).await;
         match version {
@@ -286,11 +297,11 @@ impl Gateway {
                 self.catalog
                     .insert_delete_marker(&guard, id, lock::decide_add_marker())
                     .await?;
-                ctx.audit.changes.push(crate::audit::Change::DeleteMarkerAdded {
-                    key: key.to_string(),
-                    version_id: version_id.clone(),
-                });
                 Ok(DeleteOutcome {
+                    change: Some(crate::audit::Change::DeleteMarkerAdded {
+                        key: key.to_string(),
+                        version_id: version_id.clone(),
+                    }),
                     version_id: Some(version_id),
                     delete_marker: true,
                 })
@@ -298,28 +309,30 @@ impl Gateway {
             VersionSel::Absent(id) => Ok(DeleteOutcome {
                 version_id: Some(id.clone()),
                 delete_marker: false,
+                change: None,
             }),
             VersionSel::Id { id, seq } => {
                 let Some(entry) = self.catalog.version(bucket, key, *seq)? else {
                     return Ok(DeleteOutcome {
                         version_id: Some(id.clone()),
                         delete_marker: false,
+                        change: None,
                     });
                 };
-                let removal =
-                    lock::decide_delete_version(entry.target_state(), self.clock.now()).map_err(|d| deny(ctx, d))?;
+                let removal = lock::decide_delete_version(entry.target_state(), self.clock.now())
+                    .map_err(|d| S3Error::from(d).about_version(id.clone()))?;
                 match removal {
                     VersionRemoval::Marker(permit) => {
                         self.catalog
                             .remove_delete_marker(&guard, bucket, key, *seq, permit)
                             .await?;
-                        ctx.audit.changes.push(crate::audit::Change::DeleteMarkerRemoved {
-                            key: key.to_string(),
-                            version_id: id.clone(),
-                        });
                         Ok(DeleteOutcome {
                             version_id: Some(id.clone()),
                             delete_marker: true,
+                            change: Some(crate::audit::Change::DeleteMarkerRemoved {
+                                key: key.to_string(),
+                                version_id: id.clone(),
+                            }),
                         })
                     }
                     VersionRemoval::Data(proof) => {
@@ -329,14 +342,14 @@ impl Gateway {
                             .catalog
                             .remove_expired_version(&guard, bucket, key, *seq, proof)
                             .await?;
-                        ctx.audit.changes.push(crate::audit::Change::VersionRemoved {
-                            key: key.to_string(),
-                            version_id: id.clone(),
-                        });
                         self.blobs.destroy(blobs).await?;
                         Ok(DeleteOutcome {
                             version_id: Some(id.clone()),
                             delete_marker: false,
+                            change: Some(crate::audit::Change::VersionRemoved {
+                                key: key.to_string(),
+                                version_id: id.clone(),
+                            }),
                         })
                     }
                 }
@@ -344,55 +357,26 @@ impl Gateway {
         }
     }
 
-    pub(super) async fn delete_objects(
-        &self,
-        bucket: &str,
-        parts: &http::request::Parts,
-        body: &mut Incoming,
-        ctx: &mut Ctx,
-    ) -> S3Result<Reply> {
+    pub(super) async fn delete_objects(&self, bucket: &str, request: DeleteRequest, ctx: &Ctx) -> S3Result<Done> {
         self.require_bucket(bucket)?;
-        let doc: DeleteIn = self.read_doc("Delete", parts, body, ctx).await?;
-        if doc.objects.len() > 1000 {
-            return Err(S3Error::malformed_xml("a Delete request may name at most 1000 objects"));
-        }
-        if doc.objects.is_empty() {
-            return Err(S3Error::malformed_xml("a Delete request must name at least one object"));
-        }
-        let quiet = matches!(doc.quiet.as_deref().map(str::trim), Some("true") | Some("True"));
+        let quiet = request.quiet;
         let role = ctx.principal().map(|p| p.role);
         let mut entries = Vec::new();
-        let mut denied = 0usize;
-        for obj in doc.objects {
-            let key = obj.key.unwrap_or_default();
-            let vid = obj.version_id.filter(|v| !v.is_empty());
-            let sel = match vid.as_deref() {
-                None => Ok(VersionSel::Current),
-                Some("null") => Ok(VersionSel::Absent("null".into())),
-                Some(v) => parse_version_id(v)
-                    .map(|seq| VersionSel::Id { id: v.to_string(), seq })
-                    .ok_or_else(|| S3Error::invalid_argument("Invalid version id specified")),
-            };
-            let result = match sel {
+        let (total, mut refused) = (request.objects.len(), 0usize);
+        let mut changes = Vec::new();
+        for obj in request.objects {
+            let (key, vid) = (obj.key, obj.version_id);
+            let result = match obj.target {
                 Err(e) => Err(e),
-                Ok(_) if key.is_empty() || key.len() > 1024 => Err(S3Error::invalid_argument("invalid object key")),
-                Ok(VersionSel::Id { .. }) if !role.is_some_and(|r| r.allows(crate::auth::Permission::Govern)) => Err(
-                    S3Error::access_denied("Access Denied: deleting a specific version needs the officer role"),
-                ),
-                Ok(sel) => {
-                    let saved = (ctx.audit.decision.clone(), ctx.audit.rule.clone());
-                    let r = self.delete_one(bucket, &key, &sel, ctx).await;
-                    if r.is_err() {
-                        denied += 1;
-                    }
-                    // Per-key denials are recorded in the detail, the request itself succeeded.
-                    ctx.audit.decision = saved.0;
-                    ctx.audit.rule = saved.1;
-                    r
-                }
+                // The same permission DeleteObject of this version needs.
+                Ok(sel) if !role.is_some_and(|r| r.allows(delete_permission(&sel))) => Err(S3Error::access_denied(
+                    "Access Denied: deleting a specific version needs the officer role",
+                )),
+                Ok(sel) => self.delete_one(bucket, &key, &sel, ctx).await,
             };
             match result {
-                Ok(out) => {
+                Ok(mut out) => {
+                    changes.extend(out.change.take());
                     if !quiet {
                         entries.push(DeleteEntryOut::Deleted(DeletedOut {
                             key,
@@ -406,22 +390,31 @@ impl Gateway {
                         }))
                     }
                 }
-                Err(e) => entries.push(DeleteEntryOut::Error(DeleteErrorOut {
-                    key,
-                    version_id: vid,
-                    code: e.code.as_str().to_string(),
-                    message: e.message,
-                })),
+                Err(e) => {
+                    refused += 1;
+                    entries.push(DeleteEntryOut::Error(DeleteErrorOut {
+                        key,
+                        version_id: vid,
+                        code: e.code.as_str().to_string(),
+                        message: e.message,
+                    }));
+                }
             }
         }
-        ctx.audit.detail = Some(format!("{} entries, {} refused", entries.len(), denied));
-        Ok(Reply::xml(xml::to_xml(
+        // Counted from what happened, whatever the response mode (Quiet lists only the errors).
+        let outcome = Outcome {
+            detail: Some(format!("{total} entries, {refused} refused")),
+            changes,
+            ..Default::default()
+        };
+        let reply = Reply::xml(xml::to_xml(
             "DeleteResult",
             &DeleteResult {
                 xmlns: xml::NS,
                 entries,
             },
-        )?))
+        )?);
+        Ok(Done::new(reply, outcome))
     }
 }
 

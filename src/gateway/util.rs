@@ -1,7 +1,6 @@
 //! Helpers shared by the handlers: version resolution, formatting.
 
 use super::{Ctx, Gateway};
-use crate::lock::Denial;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::store::{BucketRecord, VersionEntry, VersionRecord};
@@ -131,23 +130,4 @@ impl Gateway {
             tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
         }
     }
-
-    /// Read and parse a small XML request document whose root element is `root`.
-    pub(super) async fn read_doc<T: serde::de::DeserializeOwned>(
-        &self,
-        root: &str,
-        parts: &http::request::Parts,
-        body: &mut hyper::body::Incoming,
-        ctx: &Ctx,
-    ) -> S3Result<T> {
-        let text = super::body::read_xml(parts, body, ctx).await?;
-        crate::s3::xml::from_xml(root, &text)
-    }
-}
-
-/// Record a lock denial in the audit event and turn it into the client error.
-pub fn deny(ctx: &mut Ctx, d: Denial) -> S3Error {
-    ctx.audit.decision = "deny".into();
-    ctx.audit.rule = Some(format!("{:?}", d.rule));
-    d.into()
 }

@@ -1,9 +1,7 @@
 //! The one way a new version comes into being (PutObject, CopyObject, CompleteMultipartUpload):
 //! decide at commit time, write the blob's sidecar, then commit the catalog under the key's lock.
 
-use super::util::deny;
-use super::{Ctx, Gateway};
-use crate::lock::retention::format_iso;
+use super::Gateway;
 use crate::lock::{self, VersionAsk};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::WriteHeaders;
@@ -56,14 +54,13 @@ impl Gateway {
         write: &WriteHeaders,
         writer: BlobWriter,
         commit: Commit<'_>,
-        ctx: &mut Ctx,
     ) -> S3Result<VersionRecord> {
         // Decide again at commit time so the retention floor counts from when the version appears.
         let permit = match lock::decide_new_version(ask, &self.policy, self.clock.now()) {
             Ok(p) => p,
             Err(d) => {
                 writer.abort().await;
-                return Err(deny(ctx, d));
+                return Err(d.into());
             }
         };
         // The sidecar is the record's second copy: it states the retention the catalog will write.
@@ -114,12 +111,6 @@ impl Gateway {
             }
         };
         drop(guard);
-        ctx.audit.version_id = Some(rec.version_id.clone());
-        ctx.audit.sha256 = Some(rec.sha256.clone());
-        if let Some(r) = rec.retention {
-            ctx.audit.retain_until = Some(format_iso(r.retain_until()));
-        }
-        ctx.audit.legal_hold = Some(rec.legal_hold);
         Ok(rec)
     }
 }

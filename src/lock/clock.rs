@@ -71,6 +71,16 @@ pub enum ClockAlarm {
     ForwardJump,
 }
 
+impl ClockAlarm {
+    /// The alarm's name in the audit trail and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockAlarm::BehindWatermark => "behind_watermark",
+            ClockAlarm::ForwardJump => "forward_jump",
+        }
+    }
+}
+
 /// The guarded clock (see module doc).
 pub struct Clock {
     source: Arc<dyn TimeSource>,

@@ -264,7 +264,30 @@ impl Denial {
 
 impl From<Denial> for S3Error {
     fn from(d: Denial) -> Self {
-        S3Error::new(d.code, d.message)
+        S3Error::new(d.code, d.message).with_rule(d.rule.as_str())
+    }
+}
+
+impl Rule {
+    /// The rule's name as the audit trail, the metrics and the logs spell it (its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::RetentionActive => "retention_active",
+            Rule::LegalHoldOn => "legal_hold_on",
+            Rule::ShortenRetention => "shorten_retention",
+            Rule::GovernanceRefused => "governance_refused",
+            Rule::ModeAndDateTogether => "mode_and_date_together",
+            Rule::RetainUntilInPast => "retain_until_in_past",
+            Rule::BelowMinimumRetention => "below_minimum_retention",
+            Rule::AboveMaximumRetention => "above_maximum_retention",
+            Rule::MissingClientDigest => "missing_client_digest",
+            Rule::SuspendVersioning => "suspend_versioning",
+            Rule::BucketNotEmpty => "bucket_not_empty",
+            Rule::CorruptRecord => "corrupt_record",
+            Rule::ClockUntrusted => "clock_untrusted",
+            Rule::DeleteMarkerHasNoLock => "delete_marker_has_no_lock",
+            Rule::MissingRetentionDate => "missing_retention_date",
+        }
     }
 }
 

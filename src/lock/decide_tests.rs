@@ -1816,6 +1816,9 @@ fn every_rule_is_reachable_and_serialises_snake_case() {
             !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
             "{rule:?} -> {json}"
         );
+        // One spelling: the audit record, the metrics label and the serde form agree.
+        assert_eq!(rule.as_str(), name, "{rule:?}");
+        assert_eq!(S3Error::from(d).rule, Some(name).map(|_| rule.as_str()));
     }
     assert_eq!(
         serde_json::to_string(&Rule::RetentionActive).unwrap(),

@@ -165,13 +165,18 @@ impl std::fmt::Display for S3Code {
 }
 
 /// A failure the client will see. The message must say what was wrong in words a user can act on.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct S3Error {
     pub code: S3Code,
     pub message: String,
     /// Extra response headers (e.g. `x-amz-delete-marker` on a 404/405 for a delete marker).
     pub headers: Vec<(&'static str, String)>,
+    /// The policy rule that refused the request (snake_case, as the audit trail and metrics spell
+    /// it); `None` for errors that are not a policy decision.
+    pub rule: Option<&'static str>,
+    /// The version a refusal is about, for the audit record.
+    pub version_id: Option<String>,
 }
 
 impl S3Error {
@@ -180,7 +185,21 @@ impl S3Error {
             code,
             message: message.into(),
             headers: Vec::new(),
+            rule: None,
+            version_id: None,
         }
+    }
+
+    /// Name the version this error is about (recorded in the audit trail).
+    pub fn about_version(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
+
+    /// Mark this error as a refusal by `rule` (recorded as a `deny` in the audit trail).
+    pub fn with_rule(mut self, rule: &'static str) -> Self {
+        self.rule = Some(rule);
+        self
     }
 
     /// Attach a response header to the error response.

@@ -1,11 +1,22 @@
 //! `Op`: one variant per supported S3 operation, each holding parsed, validated fields. Anything the
 //! parser does not recognise becomes `NotImplemented` — never a guess.
 
+use super::docs::{CompletePart, DeleteRequest, LockConfigurationSetting, RetentionSetting};
 use crate::auth::Permission;
 use crate::checksum::ChecksumAlgorithm;
 use crate::lock::LockHeaders;
 use crate::store::ContentHeaders;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// What deleting `version` needs: a marker (no version) is a write; removing a specific version is
+/// permanent and reserved to officers. DeleteObject and every DeleteObjects entry ask this.
+pub fn delete_permission(version: &VersionSel) -> Permission {
+    match version {
+        VersionSel::Current => Permission::Write,
+        _ => Permission::Govern,
+    }
+}
 
 /// A byte range request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +141,8 @@ pub enum Op {
     ListBuckets,
     CreateBucket {
         bucket: String,
+        /// `LocationConstraint` of the optional configuration document.
+        location: Option<String>,
     },
     HeadBucket {
         bucket: String,
@@ -145,12 +158,15 @@ pub enum Op {
     },
     PutBucketVersioning {
         bucket: String,
+        /// `true`: Enabled; `false`: Suspended (refused by the lock).
+        enabled: bool,
     },
     GetObjectLockConfiguration {
         bucket: String,
     },
     PutObjectLockConfiguration {
         bucket: String,
+        setting: LockConfigurationSetting,
     },
     ListObjectsV1 {
         bucket: String,
@@ -166,6 +182,7 @@ pub enum Op {
     },
     DeleteObjects {
         bucket: String,
+        request: DeleteRequest,
     },
     PutObject {
         bucket: String,
@@ -188,6 +205,7 @@ pub enum Op {
         bucket: String,
         key: String,
         version: VersionSel,
+        retention: RetentionSetting,
     },
     GetObjectLegalHold {
         bucket: String,
@@ -198,6 +216,7 @@ pub enum Op {
         bucket: String,
         key: String,
         version: VersionSel,
+        on: bool,
     },
     CreateMultipartUpload {
         bucket: String,
@@ -224,6 +243,7 @@ pub enum Op {
         key: String,
         upload_id: String,
         if_none_match_star: bool,
+        parts: Vec<CompletePart>,
     },
     AbortMultipartUpload {
         bucket: String,
@@ -256,6 +276,7 @@ pub enum Op {
         bucket: String,
         key: String,
         version: VersionSel,
+        tags: BTreeMap<String, String>,
     },
     DeleteObjectTagging {
         bucket: String,
@@ -271,12 +292,15 @@ pub enum Op {
         bucket: String,
         key: String,
         version: VersionSel,
+        /// The ACL body grants FULL_CONTROL to the owner only (or is empty).
+        owner_only: bool,
     },
     GetBucketAcl {
         bucket: String,
     },
     PutBucketAcl {
         bucket: String,
+        owner_only: bool,
     },
     GetBucketProbe {
         bucket: String,
@@ -371,10 +395,7 @@ impl Op {
             | Op::PutObjectAcl { .. }
             | Op::PutBucketAcl { .. } => Permission::Write,
             // Deleting a specific version is permanent: reserved to officers (markers: writers).
-            Op::DeleteObject { version, .. } => match version {
-                VersionSel::Current => Permission::Write,
-                _ => Permission::Govern,
-            },
+            Op::DeleteObject { version, .. } => delete_permission(version),
             Op::DeleteBucket { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
@@ -388,21 +409,21 @@ impl Op {
         match self {
             Op::ListBuckets => (None, None),
             Op::NotImplemented { bucket, key, .. } => (bucket.as_deref(), key.as_deref()),
-            Op::CreateBucket { bucket }
+            Op::CreateBucket { bucket, .. }
             | Op::HeadBucket { bucket }
             | Op::DeleteBucket { bucket }
             | Op::GetBucketLocation { bucket }
             | Op::GetBucketVersioning { bucket }
-            | Op::PutBucketVersioning { bucket }
+            | Op::PutBucketVersioning { bucket, .. }
             | Op::GetObjectLockConfiguration { bucket }
-            | Op::PutObjectLockConfiguration { bucket }
+            | Op::PutObjectLockConfiguration { bucket, .. }
             | Op::ListObjectsV1 { bucket, .. }
             | Op::ListObjectsV2 { bucket, .. }
             | Op::ListObjectVersions { bucket, .. }
-            | Op::DeleteObjects { bucket }
+            | Op::DeleteObjects { bucket, .. }
             | Op::ListMultipartUploads { bucket, .. }
             | Op::GetBucketAcl { bucket }
-            | Op::PutBucketAcl { bucket }
+            | Op::PutBucketAcl { bucket, .. }
             | Op::GetBucketProbe { bucket, .. } => (Some(bucket), None),
             Op::CreateMultipartUpload { bucket, key, .. }
             | Op::UploadPart { bucket, key, .. }

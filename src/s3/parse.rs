@@ -1,6 +1,7 @@
 //! Turn method + host + path + query + headers into one typed [`Op`]. Pure: no I/O. Invalid input is a
 //! proper S3 error here, before anything else runs.
 
+use super::docs;
 use super::error::{S3Code, S3Error, S3Result};
 use super::op::*;
 use crate::lock::retention::parse_iso;
@@ -128,7 +129,7 @@ pub fn validate_bucket_name(name: &str) -> S3Result<()> {
     Ok(())
 }
 
-fn validate_key(key: &str) -> S3Result<()> {
+pub(crate) fn validate_key(key: &str) -> S3Result<()> {
     if key.len() > 1024 {
         return Err(S3Error::new(
             S3Code::KeyTooLongError,
@@ -160,7 +161,12 @@ pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> S3Result<Option<
 }
 
 fn version_sel(q: &Query) -> S3Result<VersionSel> {
-    match q.get("versionId") {
+    version_sel_of(q.get("versionId"))
+}
+
+/// A `versionId` as the query or a Delete document gives it.
+pub(crate) fn version_sel_of(id: Option<&str>) -> S3Result<VersionSel> {
+    match id {
         None => Ok(VersionSel::Current),
         Some("null") => Ok(VersionSel::Absent("null".into())),
         Some(v) => match parse_version_id(v) {
@@ -542,15 +548,17 @@ fn checksum_settings(headers: &HeaderMap) -> S3Result<(Option<crate::checksum::C
 }
 
 /// The router.
-pub fn parse_op(
+#[allow(clippy::too_many_arguments)]
+pub async fn parse_request(
     method: &Method,
     host: Option<&str>,
     path: &str,
     query: &str,
     headers: &HeaderMap,
     addressing: &Addressing,
+    document: impl AsyncFnOnce() -> S3Result<String>,
 ) -> S3Result<Op> {
-    match route(method, host, path, query, headers, addressing)? {
+    match route(method, host, path, query, headers, addressing, document).await? {
         // A refusal still names what it aimed at (the audit record and the error resource).
         Op::NotImplemented { what, .. } => {
             let (bucket, key) = bucket_and_key(host, path, addressing).unwrap_or_default();
@@ -560,13 +568,15 @@ pub fn parse_op(
     }
 }
 
-fn route(
+/// `document` reads the request's XML document; it is called only for operations that carry one.
+async fn route(
     method: &Method,
     host: Option<&str>,
     path: &str,
     query: &str,
     headers: &HeaderMap,
     addressing: &Addressing,
+    document: impl AsyncFnOnce() -> S3Result<String>,
 ) -> S3Result<Op> {
     let q = Query::parse(query)?;
     let (bucket, key) = bucket_and_key(host, path, addressing)?;
@@ -584,9 +594,10 @@ fn route(
         let copy_src = single_header(headers, "x-amz-copy-source")?.map(str::to_string);
         return Ok(match *method {
             Method::PUT if q.has("retention") => Op::PutObjectRetention {
+                version: version_sel(&q)?,
+                retention: docs::retention(&document().await?)?,
                 bucket,
                 key,
-                version: version_sel(&q)?,
             },
             Method::GET if q.has("retention") => Op::GetObjectRetention {
                 bucket,
@@ -594,9 +605,10 @@ fn route(
                 version: version_sel(&q)?,
             },
             Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold {
+                version: version_sel(&q)?,
+                on: docs::legal_hold(&document().await?)?,
                 bucket,
                 key,
-                version: version_sel(&q)?,
             },
             Method::GET if q.has("legal-hold") => Op::GetObjectLegalHold {
                 bucket,
@@ -609,9 +621,10 @@ fn route(
                 version: version_sel(&q)?,
             },
             Method::PUT if q.has("tagging") => Op::PutObjectTagging {
+                version: version_sel(&q)?,
+                tags: docs::tagging(&document().await?)?,
                 bucket,
                 key,
-                version: version_sel(&q)?,
             },
             Method::DELETE if q.has("tagging") => Op::DeleteObjectTagging {
                 bucket,
@@ -624,9 +637,10 @@ fn route(
                 version: version_sel(&q)?,
             },
             Method::PUT if q.has("acl") => Op::PutObjectAcl {
+                version: version_sel(&q)?,
+                owner_only: docs::acl_is_owner_only(&document().await?),
                 bucket,
                 key,
-                version: version_sel(&q)?,
             },
             Method::POST if q.has("uploads") => {
                 let (checksum_algorithm, checksum_type) = checksum_settings(headers)?;
@@ -641,6 +655,7 @@ fn route(
             Method::POST if q.has("uploadId") => Op::CompleteMultipartUpload {
                 upload_id: upload_id(&q)?,
                 if_none_match_star: single_header(headers, "if-none-match")? == Some("*"),
+                parts: docs::complete_multipart(&document().await?)?,
                 bucket,
                 key,
             },
@@ -720,18 +735,30 @@ fn route(
     }
     Ok(match *method {
         Method::GET if q.has("acl") => Op::GetBucketAcl { bucket },
-        Method::PUT if q.has("acl") => Op::PutBucketAcl { bucket },
+        Method::PUT if q.has("acl") => Op::PutBucketAcl {
+            owner_only: docs::acl_is_owner_only(&document().await?),
+            bucket,
+        },
         Method::GET if q.has("uploads") => Op::ListMultipartUploads { params: list_params(&q, false)?, bucket },
         Method::GET if probe_of(&q).is_some() => Op::GetBucketProbe { probe: probe_of(&q).unwrap_or(BucketProbe::Policy), bucket },
         Method::PUT if q.has("lifecycle") => not_implemented(
             "PutBucketLifecycleConfiguration: lifecycle rules are not available yet; versions expire only through explicit deletion after their retention",
         ),
         Method::PUT | Method::DELETE if probe_of(&q).is_some() => not_implemented("changing this bucket configuration"),
-        Method::PUT if q.has("versioning") => Op::PutBucketVersioning { bucket },
-        Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration { bucket },
+        Method::PUT if q.has("versioning") => Op::PutBucketVersioning {
+            enabled: docs::versioning(&document().await?)?,
+            bucket,
+        },
+        Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration {
+            setting: docs::lock_configuration(&document().await?)?,
+            bucket,
+        },
         Method::PUT if q.0.is_empty() => {
             validate_bucket_name(&bucket)?;
-            Op::CreateBucket { bucket }
+            Op::CreateBucket {
+                location: docs::create_bucket(&document().await?)?,
+                bucket,
+            }
         }
         Method::GET if q.has("location") => Op::GetBucketLocation { bucket },
         Method::GET if q.has("versioning") => Op::GetBucketVersioning { bucket },
@@ -741,9 +768,48 @@ fn route(
         Method::GET => Op::ListObjectsV1 { params: list_params(&q, false)?, bucket },
         Method::HEAD => Op::HeadBucket { bucket },
         Method::DELETE if q.0.is_empty() => Op::DeleteBucket { bucket },
-        Method::POST if q.has("delete") => Op::DeleteObjects { bucket },
+        Method::POST if q.has("delete") => Op::DeleteObjects {
+            request: docs::delete(&document().await?)?,
+            bucket,
+        },
         _ => not_implemented(&format!("{method} on a bucket with this query")),
     })
+}
+
+/// Route a request whose XML document (if it has one) is `document`, without a runtime: routing
+/// awaits nothing but the document, which is already here. For the router tests.
+#[cfg(test)]
+pub(crate) fn parse_op_with(
+    method: &Method,
+    host: Option<&str>,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    addressing: &Addressing,
+    document: &str,
+) -> S3Result<Op> {
+    let fut = parse_request(method, host, path, query, headers, addressing, async || {
+        Ok(document.to_string())
+    });
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::future::Future::poll(fut.as_mut(), &mut cx) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => panic!("routing waited on something other than its document"),
+    }
+}
+
+/// As [`parse_op_with`], for requests without a document.
+#[cfg(test)]
+pub(crate) fn parse_op(
+    method: &Method,
+    host: Option<&str>,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    addressing: &Addressing,
+) -> S3Result<Op> {
+    parse_op_with(method, host, path, query, headers, addressing, "")
 }
 
 #[cfg(test)]
@@ -770,7 +836,10 @@ mod tests {
         assert_eq!(op(Method::GET, "/", "").unwrap(), Op::ListBuckets);
         assert_eq!(
             op(Method::PUT, "/bk1", "").unwrap(),
-            Op::CreateBucket { bucket: "bk1".into() }
+            Op::CreateBucket {
+                bucket: "bk1".into(),
+                location: None
+            }
         );
         assert!(matches!(
             op(Method::GET, "/b1", "list-type=2&prefix=a").unwrap(),

@@ -17,6 +17,8 @@ struct Row {
     path: &'static str,
     query: &'static str,
     headers: &'static [(&'static str, &'static str)],
+    /// The XML document; empty: a valid sample for the expected operation (see `sample_document`).
+    doc: &'static str,
     want: Want,
 }
 
@@ -27,7 +29,37 @@ fn row(method: Method, path: &'static str, query: &'static str, want: Want) -> R
         path,
         query,
         headers: &[],
+        doc: "",
         want,
+    }
+}
+
+fn doc(mut r: Row, document: &'static str) -> Row {
+    r.doc = document;
+    r
+}
+
+const VERSIONING: &str = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+const LOCK: &str = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>";
+const DELETE: &str = "<Delete><Object><Key>k</Key></Object></Delete>";
+const RETENTION: &str =
+    "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate></Retention>";
+const HOLD: &str = "<LegalHold><Status>ON</Status></LegalHold>";
+const TAGGING: &str = "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>";
+const COMPLETE: &str =
+    "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part></CompleteMultipartUpload>";
+
+/// A valid document for an operation that carries one (the rows name only the operation).
+fn sample_document(want: &Want) -> &'static str {
+    match want {
+        Want::Op("PutBucketVersioning", ..) => VERSIONING,
+        Want::Op("PutObjectLockConfiguration", ..) => LOCK,
+        Want::Op("DeleteObjects", ..) => DELETE,
+        Want::Op("PutObjectRetention", ..) => RETENTION,
+        Want::Op("PutObjectLegalHold", ..) => HOLD,
+        Want::Op("PutObjectTagging", ..) => TAGGING,
+        Want::Op("CompleteMultipartUpload", ..) => COMPLETE,
+        _ => "",
     }
 }
 
@@ -315,6 +347,39 @@ fn router_table() {
             "versionId=not-a-version",
             E(S3Code::InvalidArgument),
         ),
+        // Documents are parsed by the router: a wrong or broken document is refused there.
+        doc(
+            row(Method::PUT, "/bucket-1/k", "retention", E(S3Code::MalformedXML)),
+            HOLD,
+        ),
+        doc(
+            row(Method::PUT, "/bucket-1/k", "retention", E(S3Code::MalformedXML)),
+            "<Retention><Mode>COMPLIANCE",
+        ),
+        doc(
+            row(Method::PUT, "/bucket-1/k", "legal-hold", E(S3Code::MalformedXML)),
+            "<LegalHold><Status>on</Status></LegalHold>",
+        ),
+        doc(
+            row(Method::POST, "/bucket-1", "delete", E(S3Code::MalformedXML)),
+            "<Delete></Delete>",
+        ),
+        doc(
+            row(Method::PUT, "/bucket-1", "versioning", E(S3Code::NotImplemented)),
+            "<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>",
+        ),
+        doc(
+            row(Method::PUT, "/bucket-1", "object-lock", E(S3Code::MalformedXML)),
+            "<ObjectLockConfiguration><ObjectLockEnabled>Disabled</ObjectLockEnabled></ObjectLockConfiguration>",
+        ),
+        doc(
+            row(Method::PUT, "/bucket-1/k", "tagging", E(S3Code::InvalidTag)),
+            "<Tagging><TagSet><Tag><Key></Key><Value>v</Value></Tag></TagSet></Tagging>",
+        ),
+        doc(
+            row(Method::PUT, "/bucket-1", "", E(S3Code::MalformedXML)),
+            "<NotABucketConfiguration/>",
+        ),
     ];
     let mut failures = Vec::new();
     for r in &rows {
@@ -328,7 +393,20 @@ fn router_table() {
         let addressing = Addressing {
             domain: Some("s3.example.test".into()),
         };
-        let got = parse_op(&r.method, Some(r.host), r.path, r.query, &headers, &addressing);
+        let document = if r.doc.is_empty() {
+            sample_document(&r.want)
+        } else {
+            r.doc
+        };
+        let got = parse_op_with(
+            &r.method,
+            Some(r.host),
+            r.path,
+            r.query,
+            &headers,
+            &addressing,
+            document,
+        );
         let ok = match (&r.want, &got) {
             (Want::Op(name, b, k), Ok(op)) => op.name() == *name && op.target() == (*b, *k),
             (Want::Err(code), Err(e)) => e.code == *code,
@@ -369,4 +447,24 @@ fn key_length_limit() {
         &Addressing::default()
     )
     .is_ok());
+}
+
+/// The typed document travels in the Op: the handler gets values, never XML.
+#[test]
+fn documents_arrive_typed() {
+    let a = Addressing::default();
+    let h = HeaderMap::new();
+    let got = parse_op_with(&Method::PUT, None, "/bucket-1/k", "retention", &h, &a, RETENTION).unwrap();
+    let Op::PutObjectRetention { retention, .. } = got else {
+        panic!("{got:?}");
+    };
+    assert_eq!(retention.mode, Some(crate::lock::RequestedMode::Compliance));
+    let got = parse_op_with(&Method::POST, None, "/bucket-1", "delete", &h, &a, DELETE).unwrap();
+    let Op::DeleteObjects { request, .. } = got else {
+        panic!("{got:?}");
+    };
+    assert_eq!(request.objects.len(), 1);
+    assert_eq!(request.objects[0].key, "k");
+    // A GET never reads a document (it would have been refused as MalformedXML).
+    assert!(parse_op_with(&Method::GET, None, "/bucket-1/k", "retention", &h, &a, "garbage").is_ok());
 }

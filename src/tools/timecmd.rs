@@ -164,7 +164,7 @@ mod tests {
         let ev = mon.poll(&c).expect("alarm audited");
         assert_eq!(ev.operation, "ClockAlarm");
         assert_eq!(ev.decision, "alarm");
-        assert_eq!(ev.rule.as_deref(), Some("ForwardJump"));
+        assert_eq!(ev.rule.as_deref(), Some("forward_jump"));
         assert!(mon.poll(&c).is_none(), "one record per transition");
         // Still refused as time passes, until an officer confirms.
         t.advance(60_000);
@@ -185,7 +185,7 @@ mod tests {
         // Winding back never moves guarded time back, and raises the alarm.
         t.set_wall(T0);
         assert_eq!(may_delete(&c), Err(Rule::ClockUntrusted));
-        assert_eq!(mon.poll(&c).and_then(|e| e.rule), Some("BehindWatermark".to_string()));
+        assert_eq!(mon.poll(&c).and_then(|e| e.rule), Some("behind_watermark".to_string()));
         assert_eq!(c.now().at().timestamp_millis(), T0 + 2 * DAY);
         c.confirm();
         assert_eq!(

@@ -555,7 +555,7 @@ async fn metrics_need_credentials_and_count_requests_denials_and_retention() {
     let text = m.text();
     for want in [
         "wormgate_requests_total{operation=\"PutObject\",status=\"200\"} 1",
-        "wormgate_denied_total{operation=\"DeleteObject\",rule=\"RetentionActive\"} 1",
+        "wormgate_denied_total{operation=\"DeleteObject\",rule=\"retention_active\"} 1",
         "wormgate_request_duration_seconds_bucket{operation=\"PutObject\",le=\"+Inf\"} 1",
         "wormgate_versions_under_retention 1",
         "wormgate_bytes_under_retention 4096",

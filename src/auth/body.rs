@@ -1,0 +1,152 @@
+//! The request body as authentication hands it to the gateway. Every byte read from a
+//! [`VerifiedBody`] goes through the payload decoder (signed chunks, trailers) and into the digests
+//! the request claimed (signed SHA-256, Content-MD5, `x-amz-checksum-*` header or trailer); the end
+//! of the body is reported only after they all match. Handlers cannot reach the raw stream.
+
+use super::chunked::PayloadReader;
+use super::PayloadMode;
+use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests, IngestDigests};
+use crate::s3::error::{S3Code, S3Error, S3Result};
+use http::HeaderMap;
+use hyper::body::Incoming;
+
+/// Largest XML request document accepted (DeleteObjects with 1000 long keys fits).
+pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
+
+/// Where streamed payload bytes go (a new blob).
+pub trait ChunkSink {
+    /// Take the next verified-so-far bytes (the whole body is verified before it is committed).
+    fn write(&mut self, data: &[u8]) -> impl std::future::Future<Output = S3Result<()>> + Send;
+}
+
+/// A request body bound to the payload mode its signature declared.
+pub struct VerifiedBody {
+    incoming: Incoming,
+    mode: PayloadMode,
+    headers: HeaderMap,
+    /// A body is read once.
+    read: bool,
+}
+
+impl VerifiedBody {
+    /// Only authentication makes one: the mode is what the verified signature declared.
+    pub(super) fn new(incoming: Incoming, mode: PayloadMode, headers: HeaderMap) -> Self {
+        VerifiedBody {
+            incoming,
+            mode,
+            headers,
+            read: false,
+        }
+    }
+
+    /// What the client claims about the body (its digests and length), from the request head.
+    pub fn expected(&self) -> S3Result<ExpectedDigests> {
+        ExpectedDigests::from_headers(&self.headers, &self.mode)
+    }
+
+    fn reader(&mut self) -> S3Result<PayloadReader<&mut Incoming>> {
+        if std::mem::replace(&mut self.read, true) {
+            return Err(S3Error::internal("the request body was already read"));
+        }
+        PayloadReader::new(&mut self.incoming, self.mode.clone(), &self.headers)
+    }
+
+    /// Read a small XML document (at most [`MAX_XML_BODY`]), verified; as UTF-8.
+    pub async fn read_document(&mut self) -> S3Result<String> {
+        let expected = self.expected()?;
+        let too_large = || S3Error::new(S3Code::MalformedXML, "the XML document is larger than 2 MiB");
+        if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
+            return Err(too_large());
+        }
+        let mut reader = self.reader()?;
+        let mut digests = IngestDigests::new(expected.algorithm());
+        let mut buf = Vec::new();
+        while let Some(chunk) = reader.next_chunk().await? {
+            if buf.len() + chunk.len() > MAX_XML_BODY {
+                return Err(too_large());
+            }
+            digests.update(&chunk);
+            buf.extend_from_slice(&chunk);
+        }
+        expected.verify(&digests.finish(), reader.trailers())?;
+        String::from_utf8(buf).map_err(|_| S3Error::malformed_xml("the document is not UTF-8"))
+    }
+
+    /// Stream the payload into `sink`, computing MD5, SHA-256 and the flexible checksum (`store_alg`
+    /// for a multipart upload's parts, else the client's, else CRC64NVME as AWS does), refusing more
+    /// than `max_len` bytes, and verify every digest the client sent. On any error the caller must
+    /// throw the sink's bytes away.
+    pub async fn stream_into(
+        &mut self,
+        sink: &mut impl ChunkSink,
+        max_len: u64,
+        store_alg: Option<ChecksumAlgorithm>,
+    ) -> S3Result<ComputedDigests> {
+        let expected = self.expected()?;
+        let alg = match (store_alg, expected.algorithm()) {
+            (Some(s), Some(c)) if s != c => {
+                return Err(S3Error::invalid_request(format!(
+                    "This upload uses {} checksums but the request carries a {} checksum",
+                    s.as_str(),
+                    c.as_str()
+                )))
+            }
+            (Some(s), _) => s,
+            (None, Some(c)) => c,
+            (None, None) => ChecksumAlgorithm::Crc64Nvme,
+        };
+        let mut reader = self.reader()?;
+        let mut digests = IngestDigests::new(Some(alg));
+        while let Some(chunk) = reader.next_chunk().await? {
+            if digests.len() + chunk.len() as u64 > max_len {
+                return Err(S3Error::new(
+                    S3Code::EntityTooLarge,
+                    format!("Your proposed upload exceeds the maximum allowed size of {max_len} bytes"),
+                ));
+            }
+            digests.update(&chunk);
+            sink.write(&chunk).await?;
+        }
+        let computed = digests.finish();
+        expected.verify(&computed, reader.trailers())?;
+        Ok(computed)
+    }
+
+    /// After a refusal: read and discard what remains (bounded), so the client reads the error.
+    pub async fn drain_after_refusal(&mut self) {
+        drain_refused(&self.headers, &mut self.incoming).await;
+    }
+}
+
+/// Most clients keep sending a request body while they wait for the answer. When a request is refused
+/// before its body was read, read (and discard) up to a bound of what remains so the client gets to
+/// read the error instead of a broken pipe. Not for `Expect: 100-continue` requests: their client has
+/// sent nothing yet and must not be invited to.
+pub async fn drain_refused(headers: &HeaderMap, body: &mut Incoming) {
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+    const MAX_DRAIN: u64 = 64 * 1024 * 1024;
+    if expects_continue(headers) || body.is_end_stream() {
+        return;
+    }
+    let drain = async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(d) = frame.data_ref() {
+                seen += d.len() as u64;
+                if seen > MAX_DRAIN {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
+}
+
+/// The request carries `Expect: 100-continue`.
+pub fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
+}
