@@ -107,7 +107,10 @@ impl Gateway {
             // The effective default is the gateway floor, rounded up to whole days.
             None => {
                 let secs = self.policy.min_retention.num_seconds().max(1);
-                (Some(((secs + 86_399) / 86_400).max(1) as u32), None)
+                (
+                    Some(u32::try_from(((secs + 86_399) / 86_400).max(1)).unwrap_or(u32::MAX)),
+                    None,
+                )
             }
         };
         let doc = ObjectLockConfigurationOut {

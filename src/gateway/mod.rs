@@ -104,7 +104,7 @@ impl Gateway {
 
     fn next_request_id(&self) -> String {
         let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
-        let t = chrono::Utc::now().timestamp_micros() as u64;
+        let t = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
         format!("{:012X}{:06X}", t & 0xFFFF_FFFF_FFFF, n & 0xFF_FFFF)
     }
 

@@ -97,7 +97,7 @@ impl Clock {
     /// `persisted_watermark_ms` is the high-water mark read from the catalog at start.
     pub fn new(source: Arc<dyn TimeSource>, persisted_watermark_ms: i64, forward_bound: chrono::Duration) -> Self {
         let wall = source.wall();
-        let offset = wall.timestamp_millis() - source.monotonic().as_millis() as i64;
+        let offset = wall.timestamp_millis() - i64::try_from(source.monotonic().as_millis()).unwrap_or(i64::MAX);
         let alarm = (wall.timestamp_millis() < persisted_watermark_ms).then_some(ClockAlarm::BehindWatermark);
         Clock {
             watermark_ms: AtomicI64::new(persisted_watermark_ms.max(wall.timestamp_millis())),
@@ -113,7 +113,7 @@ impl Clock {
     pub fn now(&self) -> TrustedNow {
         let wall = self.source.wall();
         let wall_ms = wall.timestamp_millis();
-        let mono_ms = self.source.monotonic().as_millis() as i64;
+        let mono_ms = i64::try_from(self.source.monotonic().as_millis()).unwrap_or(i64::MAX);
         let prev_watermark = self.watermark_ms.fetch_max(wall_ms, Ordering::SeqCst);
         let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
         let mut anchor = self.anchor_offset_ms.lock().unwrap_or_else(|p| p.into_inner());
@@ -167,7 +167,7 @@ impl Clock {
     /// never moves backwards, so a confirmed wind-back still cannot expire anything early.
     pub fn confirm(&self) {
         let wall_ms = self.source.wall().timestamp_millis();
-        let mono_ms = self.source.monotonic().as_millis() as i64;
+        let mono_ms = i64::try_from(self.source.monotonic().as_millis()).unwrap_or(i64::MAX);
         *self.anchor_offset_ms.lock().unwrap_or_else(|p| p.into_inner()) = wall_ms - mono_ms;
         *self.alarm.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -208,7 +208,7 @@ pub mod testing {
                 .unwrap_or_default()
         }
         fn monotonic(&self) -> Duration {
-            Duration::from_millis(self.mono_ms.load(Ordering::SeqCst).max(0) as u64)
+            Duration::from_millis(u64::try_from(self.mono_ms.load(Ordering::SeqCst)).unwrap_or(0))
         }
     }
 }

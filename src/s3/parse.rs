@@ -361,7 +361,7 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
                     "Argument maxKeys must be an integer between 0 and 2147483647",
                 ));
             }
-            n.min(1000) as usize
+            usize::try_from(n.min(1000)).unwrap_or(1000)
         }
     };
     let encoding_url = match q.get("encoding-type") {
@@ -696,7 +696,9 @@ async fn route(
                         .ok()
                         .filter(|n| *n >= 0)
                         .ok_or_else(|| S3Error::invalid_argument("max-parts must be a non-negative integer"))?
-                        .min(1000) as usize,
+                        .min(1000)
+                        .try_into()
+                        .unwrap_or(1000usize),
                 };
                 Op::ListParts {
                     upload_id: upload_id(&q)?,
