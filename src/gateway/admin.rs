@@ -432,9 +432,9 @@ async fn route_admin(
             let after = gw.clock.now();
             let status = crate::tools::timecmd::live_status(&gw.clock);
             ev.detail = Some(format!(
-                "time confirmed; alarm before {:?}, after {:?}; wall {}; expiry trusted: {}",
-                before,
-                gw.clock.alarm(),
+                "time confirmed; alarm before {}, after {}; wall {}; expiry trusted: {}",
+                before.map_or("none", |a| a.as_str()),
+                gw.clock.alarm().map_or("none", |a| a.as_str()),
                 status.wall,
                 after.expiry_trusted()
             ));

@@ -54,7 +54,7 @@ pub fn offline_status(catalog: &Catalog) -> Result<TimeStatus, String> {
         wall: iso_ms(wall),
         watermark: iso_ms(wm),
         guarded: Some(iso_ms(wall.max(wm))),
-        alarm: (wall < wm).then(|| "BehindWatermark (wall clock earlier than the persisted watermark)".to_string()),
+        alarm: (wall < wm).then(|| "behind_watermark (wall clock earlier than the persisted watermark)".to_string()),
         expiry_trusted: Some(wall >= wm),
         pending_confirmation: pending(catalog),
     })
@@ -67,7 +67,7 @@ pub fn live_status(clock: &Clock) -> TimeStatus {
         wall: crate::lock::retention::format_iso(chrono::Utc::now()),
         watermark: iso_ms(clock.watermark_ms()),
         guarded: Some(crate::lock::retention::format_iso(now.at())),
-        alarm: clock.alarm().map(|a| format!("{a:?}")),
+        alarm: clock.alarm().map(|a| a.as_str().to_string()),
         expiry_trusted: Some(now.expiry_trusted()),
         pending_confirmation: None,
     }

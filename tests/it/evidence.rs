@@ -459,7 +459,7 @@ async fn wound_back_clock_refuses_expiry_deletes_and_raises_an_audited_alarm() {
     );
     let (code, out, err) = wormgate(&["time", "status", "--endpoint", &s.endpoint], &keys_env(AUDITOR));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("BehindWatermark"), "{out}");
+    assert!(out.contains("behind_watermark"), "{out}");
     // An officer's confirmation cannot trust a wall clock that is behind the watermark.
     let (code, _, err) = wormgate(&["time", "confirm", "--endpoint", &s.endpoint], &keys_env(OFFICER));
     assert_eq!(code, 0, "{err}");
@@ -481,13 +481,13 @@ async fn wound_back_clock_refuses_expiry_deletes_and_raises_an_audited_alarm() {
     assert!(
         trail
             .lines()
-            .any(|l| l.contains("\"ClockAlarm\"") && l.contains("BehindWatermark")),
+            .any(|l| l.contains("\"ClockAlarm\"") && l.contains("\"rule\":\"behind_watermark\"")),
         "clock alarm must be audited:\n{trail}"
     );
     assert!(
         trail
             .lines()
-            .any(|l| l.contains("\"DeleteObject\"") && l.contains("\"rule\":\"ClockUntrusted\"")),
+            .any(|l| l.contains("\"DeleteObject\"") && l.contains("\"rule\":\"clock_untrusted\"")),
         "the refused delete must name the clock rule:\n{trail}"
     );
     assert!(trail.contains("\"AdminTimeConfirm\""), "{trail}");
