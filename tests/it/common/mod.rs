@@ -577,6 +577,59 @@ pub async fn make_bucket(c: &Client, name: &str) {
     );
 }
 
+/// The COMPLIANCE retain-until date (seconds) of a version (`None`: the current one), as
+/// GetObjectRetention answers it.
+pub async fn retain_until(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> i64 {
+    let out = ok(
+        c.get_object_retention()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version.map(str::to_string))
+            .send()
+            .await,
+        "GetObjectRetention",
+    );
+    let r = out.retention().expect("retention");
+    assert_eq!(r.mode(), Some(&aws_sdk_s3::types::ObjectLockRetentionMode::Compliance));
+    r.retain_until_date().expect("date").secs()
+}
+
+/// Whether a version's legal hold is ON, as GetObjectLegalHold answers it.
+pub async fn legal_hold_on(c: &Client, bucket: &str, key: &str, version: &str) -> bool {
+    let out = ok(
+        c.get_object_legal_hold()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await,
+        "GetObjectLegalHold",
+    );
+    let status = out.legal_hold().and_then(|h| h.status()).expect("legal hold status");
+    status == &aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
+}
+
+/// The version ids of `key` (newest first) and of its delete markers, as ListObjectVersions lists them.
+pub async fn versions_of(c: &Client, bucket: &str, key: &str) -> (Vec<String>, Vec<String>) {
+    let out = ok(
+        c.list_object_versions().bucket(bucket).prefix(key).send().await,
+        "ListObjectVersions",
+    );
+    let versions = out
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .filter_map(|v| v.version_id().map(str::to_string))
+        .collect();
+    let markers = out
+        .delete_markers()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .filter_map(|v| v.version_id().map(str::to_string))
+        .collect();
+    (versions, markers)
+}
+
 /// Collect a GetObject body.
 pub async fn body_bytes(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
     out.body.collect().await.expect("read body").into_bytes().to_vec()
