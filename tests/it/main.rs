@@ -14,6 +14,7 @@ mod evidence;
 mod listing;
 mod lock;
 mod memory;
+mod multipart;
 mod objects;
 mod refusals;
 mod upstream;
