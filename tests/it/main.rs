@@ -9,6 +9,7 @@ mod seaweed;
 
 mod access;
 mod buckets;
+mod copy;
 mod crash;
 mod evidence;
 mod listing;
