@@ -18,5 +18,6 @@ mod memory;
 mod multipart;
 mod objects;
 mod refusals;
+mod tagging;
 mod upstream;
 mod upstream_evidence;
