@@ -1108,34 +1108,16 @@ async fn settings_from_environment() {
 
 #[test]
 fn invalid_configuration_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
     let run = |config: &str, extra: &[&str], admin: bool| -> (i32, String) {
-        let cfg = dir.path().join("bad.toml");
-        std::fs::write(&cfg, config).unwrap();
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wormgate"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("WORMGATE_") {
-                cmd.env_remove(k);
+        let (code, out, err) = Server::start_fails(
+            Options {
+                config_toml: Some(config.to_string()),
+                no_admin: !admin,
+                ..Default::default()
             }
-        }
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .arg("--config")
-            .arg(&cfg)
-            .args(extra);
-        if admin {
-            cmd.env("WORMGATE_ACCESS_KEY", ADMIN.access)
-                .env("WORMGATE_SECRET_KEY", ADMIN.secret);
-        }
-        let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+            .args(extra),
+        );
+        (code, format!("{out}{err}"))
     };
     // A secret shorter than 8 characters.
     let (code, out) = run(

@@ -7,28 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// Run the `wormgate` binary with a clean `WORMGATE_*` environment plus `env`.
-/// Returns (exit code, stdout, stderr).
-fn wormgate(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wormgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WORMGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args(args).envs(env.iter().copied());
-    let out = cmd.output().expect("run wormgate");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn keys_env(k: Keys) -> [(&'static str, &'static str); 2] {
-    [("WORMGATE_ACCESS_KEY", k.access), ("WORMGATE_SECRET_KEY", k.secret)]
-}
-
 fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }

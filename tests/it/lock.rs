@@ -2,7 +2,6 @@
 
 use crate::common::*;
 use aws_sdk_s3::types::{ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockRetention, ObjectLockRetentionMode};
-use aws_sdk_s3::Client;
 use std::time::Duration;
 
 fn retention(mode: &str, until: aws_sdk_s3::primitives::DateTime) -> ObjectLockRetention {
@@ -20,17 +19,6 @@ fn hold(on: bool) -> ObjectLockLegalHold {
             ObjectLockLegalHoldStatus::Off
         })
         .build()
-}
-
-async fn retain_until(c: &Client, b: &str, k: &str, v: Option<&str>) -> i64 {
-    let mut req = c.get_object_retention().bucket(b).key(k);
-    if let Some(v) = v {
-        req = req.version_id(v);
-    }
-    let out = ok(req.send().await, "GetObjectRetention");
-    let r = out.retention().expect("retention");
-    assert_eq!(r.mode(), Some(&ObjectLockRetentionMode::Compliance));
-    r.retain_until_date().expect("date").secs()
 }
 
 #[tokio::test]

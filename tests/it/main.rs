@@ -9,12 +9,15 @@ mod seaweed;
 
 mod access;
 mod buckets;
+mod copy;
 mod crash;
 mod evidence;
 mod listing;
 mod lock;
 mod memory;
+mod multipart;
 mod objects;
 mod refusals;
+mod tagging;
 mod upstream;
 mod upstream_evidence;

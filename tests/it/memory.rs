@@ -3,32 +3,9 @@
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 const SIZE: usize = 256 * 1024 * 1024;
-
-/// Sample the server's RSS every 20 ms until `stop`; returns the peak.
-fn sampler(srv: &Server, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
-    let path = format!("/proc/{}/status", srv.pid());
-    let peak = Arc::new(AtomicU64::new(0));
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            let status = std::fs::read_to_string(&path).unwrap_or_default();
-            if let Some(kb) = status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                peak.fetch_max(kb * 1024, Ordering::Relaxed);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        peak.load(Ordering::Relaxed)
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_put_and_get_stream() {
@@ -56,43 +33,43 @@ async fn large_put_and_get_stream() {
     let baseline = srv.rss();
     let limit = baseline + 96 * 1024 * 1024;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = sampler(&srv, stop.clone());
-    ok(
-        c.put_object()
-            .bucket("mem")
-            .key("big")
-            .body(ByteStream::from_path(&path).await.unwrap())
-            .send()
-            .await,
-        "256 MiB PUT",
-    );
-    stop.store(true, Ordering::Relaxed);
-    let put_peak = s.join().unwrap();
+    let put_peak = srv
+        .peak_rss_during(async {
+            ok(
+                c.put_object()
+                    .bucket("mem")
+                    .key("big")
+                    .body(ByteStream::from_path(&path).await.unwrap())
+                    .send()
+                    .await,
+                "256 MiB PUT",
+            );
+        })
+        .await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = sampler(&srv, stop.clone());
-    let out = ok(c.get_object().bucket("mem").key("big").send().await, "256 MiB GET");
-    assert_eq!(out.content_length(), Some(SIZE as i64));
-    let mut body = out.body;
-    let mut h = {
-        use sha2::Digest;
-        sha2::Sha256::new()
-    };
-    let mut n = 0usize;
-    while let Some(chunk) = body.try_next().await.expect("GET body") {
-        use sha2::Digest;
-        n += chunk.len();
-        h.update(&chunk);
-        // A slow reader: the server must not buffer ahead without bound.
-        if n % (16 << 20) < chunk.len() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    stop.store(true, Ordering::Relaxed);
-    let get_peak = s.join().unwrap();
-    assert_eq!(n, SIZE);
-    assert_eq!(hex::encode(sha2::Digest::finalize(h)), sha);
+    let get_peak = srv
+        .peak_rss_during(async {
+            let out = ok(c.get_object().bucket("mem").key("big").send().await, "256 MiB GET");
+            assert_eq!(out.content_length(), Some(SIZE as i64));
+            let mut body = out.body;
+            let mut h = {
+                use sha2::Digest;
+                sha2::Sha256::new()
+            };
+            let mut n = 0usize;
+            while let Some(chunk) = body.try_next().await.expect("GET body") {
+                use sha2::Digest;
+                n += chunk.len();
+                h.update(&chunk);
+                // A slow reader: the server must not buffer ahead without bound.
+                if n % (16 << 20) < chunk.len() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            assert_eq!(n, SIZE);
+            assert_eq!(hex::encode(sha2::Digest::finalize(h)), sha);
+        })
+        .await;
     eprintln!(
         "RSS baseline {} MiB, PUT peak {} MiB, GET peak {} MiB",
         baseline >> 20,

@@ -6,7 +6,6 @@
 //!
 //! Everything listens on 127.0.0.1 only; SeaweedFS runs with telemetry off.
 
-use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -14,157 +13,40 @@ use aws_sdk_s3::types::{
     ObjectLockRetention, ObjectLockRetentionMode,
 };
 use aws_sdk_s3::Client;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
+use crate::common::*;
 use crate::seaweed::*;
 
-/// `wormgate serve` in upstream mode.
-struct Gate {
-    child: Option<Child>,
-    endpoint: String,
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-    stdout: Arc<Mutex<Vec<String>>>,
+/// How these tests start the gateway: upstream mode on the SeaweedFS at `endpoint`, logging every
+/// upstream request with its running number (see [`upstream_requests`]).
+fn gate_options(endpoint: &str, secret: &str) -> Options {
+    gateway_options(endpoint, secret).env("WORMGATE_LOG", "info,wormgate::upstream=debug")
 }
 
-fn wormgate_cmd(dir: &Path, upstream: &str, secret: &str, lock_extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wormgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WORMGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--min-retention", "1d"])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args([
-            "--upstream-endpoint",
-            upstream,
-            "--upstream-bucket",
-            UP_BUCKET,
-            "--upstream-prefix",
-            PREFIX,
-        ])
-        .args(lock_extra)
-        .env("WORMGATE_ACCESS_KEY", ADMIN_AK)
-        .env("WORMGATE_SECRET_KEY", ADMIN_SK)
-        .env("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK)
-        .env("WORMGATE_UPSTREAM_SECRET_KEY", secret)
-        .env("WORMGATE_LOG", "info,wormgate::upstream=debug")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
+fn start_gate(endpoint: &str) -> Server {
+    Server::start_with(gate_options(endpoint, UP_SK))
 }
 
-impl Gate {
-    fn start(upstream: &str) -> Gate {
-        let dir = tempfile::Builder::new().prefix("wormgate-up-").tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = wormgate_cmd(dir.path(), upstream, UP_SK, &[])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn wormgate");
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let l2 = lines.clone();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim().to_string());
-                    }
-                }
-                l2.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr: SocketAddr = loop {
-            if let Ok(a) = rx.recv_timeout(Duration::from_millis(100)) {
-                break a.parse().unwrap();
-            }
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!(
-                    "wormgate exited ({st}) before listening:\n{}",
-                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "wormgate did not start");
-        };
-        Gate {
-            child: Some(child),
-            endpoint: format!("http://{addr}"),
-            addr,
-            dir,
-            stdout: lines,
-        }
-    }
-
-    /// Peak RSS of the server while `f` runs (sampled every 20 ms), in bytes.
-    async fn peak_rss_during<F: std::future::Future<Output = ()>>(&self, f: F) -> u64 {
-        let path = format!("/proc/{}/status", self.child.as_ref().unwrap().id());
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s2 = stop.clone();
-        let sampler = std::thread::spawn(move || {
-            let mut peak = 0u64;
-            while !s2.load(std::sync::atomic::Ordering::Relaxed) {
-                let status = std::fs::read_to_string(&path).unwrap_or_default();
-                if let Some(kb) = status
-                    .lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    peak = peak.max(kb * 1024);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            peak
-        });
-        f.await;
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        sampler.join().unwrap()
-    }
-
-    fn admin(&self) -> Client {
-        client(&self.endpoint, ADMIN_AK, ADMIN_SK)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
-    }
-
-    /// The upstream request counter (each request is logged with its running number).
-    fn upstream_requests(&self) -> u64 {
-        self.log()
-            .lines()
-            .filter_map(|l| l.split("upstream_requests=").nth(1))
-            .filter_map(|r| {
-                r.split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|n| n.parse().ok())
-            })
-            .max()
-            .unwrap_or(0)
-    }
+/// The gateway's admin client (checksums only where required, like the SeaweedFS client).
+fn admin(g: &Server) -> Client {
+    g.client(ADMIN, Checksums::WhenRequired)
 }
 
-impl Drop for Gate {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// The upstream request counter (each request is logged with its running number).
+fn upstream_requests(g: &Server) -> u64 {
+    g.log()
+        .lines()
+        .filter_map(|l| l.split("upstream_requests=").nth(1))
+        .filter_map(|r| {
+            r.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 async fn get_all(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> Vec<u8> {
@@ -180,11 +62,11 @@ async fn get_all(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> 
 }
 
 /// Wait until the counter stops moving (background requests of earlier operations settle).
-async fn settled(g: &Gate) -> u64 {
-    let mut last = g.upstream_requests();
+async fn settled(g: &Server) -> u64 {
+    let mut last = upstream_requests(g);
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = g.upstream_requests();
+        let now = upstream_requests(g);
         if now == last {
             return now;
         }
@@ -196,17 +78,15 @@ async fn settled(g: &Gate) -> u64 {
 async fn round_trips_and_refused_requests_send_nothing_upstream() {
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, false);
-    let g = Gate::start(&sw.endpoint);
+    let g = start_gate(&sw.endpoint);
     let banner: Vec<String> = g
-        .stdout
-        .lock()
-        .unwrap()
+        .stdout_lines()
         .iter()
         .filter(|l| l.contains("guarantee:"))
         .cloned()
         .collect();
     assert_eq!(banner, vec!["guarantee: gateway lock only".to_string()]);
-    let c = g.admin();
+    let c = admin(&g);
     c.create_bucket()
         .bucket("rt-bucket")
         .object_lock_enabled_for_bucket(true)
@@ -492,36 +372,29 @@ async fn round_trips_and_refused_requests_send_nothing_upstream() {
     }
 
     // Start-up checks: wrong credentials, unreachable upstream, missing bucket.
-    let dir = tempfile::tempdir().unwrap();
-    let out = wormgate_cmd(dir.path(), &sw.endpoint, "wrong-secret", &[])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, _, err) = Server::start_fails(gate_options(&sw.endpoint, "wrong-secret"));
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("rejected the credentials"), "{err}");
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let out = wormgate_cmd(dir.path(), &dead, UP_SK, &[]).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, out, err) = Server::start_fails(gate_options(&dead, UP_SK));
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("unreachable"), "{err}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    assert!(!out.contains("listening"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, true);
-    let g = Gate::start(&sw.endpoint);
+    let g = start_gate(&sw.endpoint);
     let banner: Vec<String> = g
-        .stdout
-        .lock()
-        .unwrap()
+        .stdout_lines()
         .iter()
         .filter(|l| l.contains("guarantee:"))
         .cloned()
         .collect();
     assert_eq!(banner, vec!["guarantee: gateway lock + upstream lock".to_string()]);
-    let c = g.admin();
+    let c = admin(&g);
     c.create_bucket()
         .bucket("lock-bucket")
         .object_lock_enabled_for_bucket(true)
@@ -823,8 +696,8 @@ async fn put_part(c: &Client, key: &str, uid: &str, n: i32, data: &[u8]) -> Comp
 async fn multipart_uploads_are_upstream_multipart_uploads_of_the_same_parts() {
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, false);
-    let g = Gate::start(&sw.endpoint);
-    let c = g.admin();
+    let g = start_gate(&sw.endpoint);
+    let c = admin(&g);
     c.create_bucket()
         .bucket("mp-bucket")
         .object_lock_enabled_for_bucket(true)
@@ -1018,51 +891,13 @@ async fn multipart_uploads_are_upstream_multipart_uploads_of_the_same_parts() {
     assert!(upstream_uploads(&sw).await.is_empty());
 }
 
-// --- SigV4 for one raw, slow upload (copied from tests/common: UNSIGNED-PAYLOAD) ---------------
-
 /// Head of a signed `UNSIGNED-PAYLOAD` PUT: `Content-Length: len`, or chunked transfer when `None`.
 fn signed_put_head(addr: SocketAddr, target: &str, len: Option<usize>) -> String {
-    use aws_sigv4::http_request::{
-        sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-        UriPathNormalizationMode,
-    };
-    use aws_sigv4::sign::v4;
-    let identity = Credentials::new(ADMIN_AK, ADMIN_SK, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let uri = format!("http://{addr}{target}");
-    let mut headers = vec![("host".to_string(), addr.to_string())];
-    if let Some(len) = len {
-        headers.push(("content-length".to_string(), len.to_string()));
-    }
-    let signable = SignableRequest::new(
-        "PUT",
-        uri.clone(),
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::UnsignedPayload,
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut req = http::Request::builder().method("PUT").uri(&uri);
-    for (k, v) in &headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let mut req = req.body(()).unwrap();
-    instructions.apply_to_request_http1x(&mut req);
+    let len = len.map(|l| l.to_string());
+    let headers: Vec<(&str, &str)> = len.iter().map(|l| ("content-length", l.as_str())).collect();
     let mut head = format!("PUT {target} HTTP/1.1\r\n");
-    for (k, v) in req.headers() {
-        head.push_str(&format!("{}: {}\r\n", k, v.to_str().unwrap()));
+    for (k, v) in sign_headers(addr, ADMIN, "PUT", target, &headers, "UNSIGNED-PAYLOAD") {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     if len.is_none() {
         head.push_str("Transfer-Encoding: chunked\r\n");
@@ -1075,8 +910,8 @@ fn signed_put_head(addr: SocketAddr, target: &str, len: Option<usize>) -> String
 async fn seaweedfs_killed_mid_upload_leaves_no_version_and_loses_nothing_acknowledged() {
     let Some(weed) = weed() else { return };
     let mut sw = Seaweed::start(weed, false);
-    let g = Gate::start(&sw.endpoint);
-    let c = g.admin();
+    let g = start_gate(&sw.endpoint);
+    let c = admin(&g);
     c.create_bucket()
         .bucket("crash")
         .object_lock_enabled_for_bucket(true)

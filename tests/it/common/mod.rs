@@ -66,6 +66,15 @@ pub struct Options {
     /// Pass `--listen`, `--data-dir`, `--config` and the retention settings as `WORMGATE_*`
     /// environment variables instead of flags.
     pub via_env: bool,
+    /// Further environment variables, set after the harness's own (`WORMGATE_LOG=info`, the admin
+    /// keys), so they may override them.
+    pub env: Vec<(String, String)>,
+    /// The config file's content (`None`: one user per role, see [`WRITER`], [`OFFICER`], [`AUDITOR`]).
+    pub config_toml: Option<String>,
+    /// Start without `--config` / `WORMGATE_CONFIG`: the admin principal is the only user.
+    pub no_config: bool,
+    /// Start without `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY` (no admin principal).
+    pub no_admin: bool,
 }
 
 impl Options {
@@ -74,6 +83,18 @@ impl Options {
             min_retention: Some(s.to_string()),
             ..Default::default()
         }
+    }
+
+    /// Add command line arguments.
+    pub fn args<S: AsRef<str>>(mut self, args: &[S]) -> Self {
+        self.extra_args.extend(args.iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// Add an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 }
 
@@ -117,12 +138,7 @@ impl Server {
 
     /// Start with `opts` on a fresh temporary directory.
     pub fn start_with(opts: Options) -> Server {
-        let root = tempfile::Builder::new()
-            .prefix("wormgate-it-")
-            .tempdir()
-            .expect("temp dir");
-        let data_dir = root.path().join("data");
-        std::fs::write(root.path().join("wormgate.toml"), CONFIG_TOML).expect("write config");
+        let (root, data_dir) = fresh_root(&opts);
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let (child, addr) = spawn(root.path(), &data_dir, &opts, stdout.clone());
         Server {
@@ -134,6 +150,75 @@ impl Server {
             opts,
             stdout,
         }
+    }
+
+    /// Run `serve` with `opts` on a fresh temporary directory when it must refuse to start: waits
+    /// for it to exit (at most 60 s) and returns (exit code, stdout, stderr). Panics if it starts
+    /// listening instead.
+    pub fn start_fails(opts: Options) -> (i32, String, String) {
+        let (root, data_dir) = fresh_root(&opts);
+        let mut child = serve_command(root.path(), &data_dir, &opts)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wormgate");
+        let drain = |r: Box<dyn Read + Send>| {
+            let text = Arc::new(Mutex::new(String::new()));
+            let t2 = text.clone();
+            let h = std::thread::spawn(move || {
+                for line in BufReader::new(r).lines() {
+                    let Ok(line) = line else { break };
+                    let mut t = t2.lock().unwrap();
+                    t.push_str(&line);
+                    t.push('\n');
+                }
+            });
+            (text, h)
+        };
+        let (out, out_h) = drain(Box::new(child.stdout.take().expect("stdout")));
+        let (err, err_h) = drain(Box::new(child.stderr.take().expect("stderr")));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            let listening = out.lock().unwrap().contains("listening on");
+            if listening || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "wormgate serve {} but should have refused to start; stdout:\n{}\nstderr:\n{}",
+                    if listening {
+                        "started listening"
+                    } else {
+                        "did not exit within 60 s"
+                    },
+                    out.lock().unwrap(),
+                    err.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        out_h.join().expect("stdout reader");
+        err_h.join().expect("stderr reader");
+        let out = out.lock().unwrap().clone();
+        let err = err.lock().unwrap().clone();
+        (status.code().unwrap_or(-1), out, err)
+    }
+
+    /// The temporary directory holding `data/`, the config file and `server.log` (removed on drop).
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// The options the server was started with; changes apply at the next [`Server::restart`].
+    pub fn options_mut(&mut self) -> &mut Options {
+        &mut self.opts
+    }
+
+    /// Every line the server printed on stdout so far (all runs).
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// Start again on the same data directory (a new port: rebuild clients afterwards).
@@ -182,14 +267,7 @@ impl Server {
 
     /// Resident set size of the server process (Linux `/proc`), in bytes.
     pub fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .unwrap_or(0)
+        rss_of(&format!("/proc/{}/status", self.pid()))
     }
 
     /// Whether the process is still alive.
@@ -197,6 +275,48 @@ impl Server {
         match self.child.as_mut() {
             Some(c) => c.try_wait().expect("try_wait").is_none(),
             None => false,
+        }
+    }
+
+    /// Peak RSS of the server (sampled every 20 ms) while `f` runs, in bytes.
+    pub async fn peak_rss_during<F: std::future::Future<Output = ()>>(&self, f: F) -> u64 {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        /// Stops the sampler also when `f` panics.
+        struct Stop(Arc<AtomicBool>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let path = format!("/proc/{}/status", self.pid());
+        let stop = Stop(Arc::new(AtomicBool::new(false)));
+        let flag = stop.0.clone();
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(rss_of(&path));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        f.await;
+        drop(stop);
+        sampler.join().expect("RSS sampler")
+    }
+
+    /// Wait until the server log has a line containing every one of `needles`; returns the line.
+    pub async fn wait_log(&self, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log();
+            if let Some(l) = log.lines().find(|l| needles.iter().all(|n| l.contains(n))) {
+                return l.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line with {needles:?} in the server log within {within:?}:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -225,24 +345,52 @@ impl Drop for Server {
     }
 }
 
-fn spawn(root: &Path, data_dir: &Path, opts: &Options, lines: Arc<Mutex<Vec<String>>>) -> (Child, SocketAddr) {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(root.join("server.log"))
-        .expect("open log");
+/// `VmRSS` of a `/proc/<pid>/status` file, in bytes (0 when unreadable).
+fn rss_of(status_path: &str) -> u64 {
+    std::fs::read_to_string(status_path)
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A fresh temporary root with the config file; returns it and the data directory path in it.
+fn fresh_root(opts: &Options) -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::Builder::new()
+        .prefix("wormgate-it-")
+        .tempdir()
+        .expect("temp dir");
+    let config = opts.config_toml.as_deref().unwrap_or(CONFIG_TOML);
+    std::fs::write(root.path().join("wormgate.toml"), config).expect("write config");
+    let data_dir = root.path().join("data");
+    (root, data_dir)
+}
+
+/// The binary with no `WORMGATE_*` variable from the developer's environment.
+fn clean_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wormgate"));
-    // Nothing from the developer's environment may change the server under test.
     for (k, _) in std::env::vars() {
         if k.starts_with("WORMGATE_") {
             cmd.env_remove(k);
         }
     }
+    cmd.env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd
+}
+
+/// The one `wormgate serve` command line of the harness (stdio left to the caller).
+fn serve_command(root: &Path, data_dir: &Path, opts: &Options) -> Command {
+    let mut cmd = clean_command();
     cmd.arg("serve");
+    let config = root.join("wormgate.toml");
     if opts.via_env {
         cmd.env("WORMGATE_LISTEN", "127.0.0.1:0")
-            .env("WORMGATE_DATA_DIR", data_dir)
-            .env("WORMGATE_CONFIG", root.join("wormgate.toml"));
+            .env("WORMGATE_DATA_DIR", data_dir);
+        if !opts.no_config {
+            cmd.env("WORMGATE_CONFIG", &config);
+        }
         if let Some(m) = &opts.min_retention {
             cmd.env("WORMGATE_MIN_RETENTION", m);
         }
@@ -250,12 +398,10 @@ fn spawn(root: &Path, data_dir: &Path, opts: &Options, lines: Arc<Mutex<Vec<Stri
             cmd.env("WORMGATE_MAX_RETENTION", m);
         }
     } else {
-        cmd.arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--config")
-            .arg(root.join("wormgate.toml"));
+        cmd.arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(data_dir);
+        if !opts.no_config {
+            cmd.arg("--config").arg(&config);
+        }
         if let Some(m) = &opts.min_retention {
             cmd.arg("--min-retention").arg(m);
         }
@@ -263,13 +409,23 @@ fn spawn(root: &Path, data_dir: &Path, opts: &Options, lines: Arc<Mutex<Vec<Stri
             cmd.arg("--max-retention").arg(m);
         }
     }
-    cmd.args(&opts.extra_args)
-        .env("WORMGATE_ACCESS_KEY", ADMIN.access)
-        .env("WORMGATE_SECRET_KEY", ADMIN.secret)
-        .env("WORMGATE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log));
+    cmd.args(&opts.extra_args).env("WORMGATE_LOG", "info");
+    if !opts.no_admin {
+        cmd.env("WORMGATE_ACCESS_KEY", ADMIN.access)
+            .env("WORMGATE_SECRET_KEY", ADMIN.secret);
+    }
+    cmd.envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd
+}
+
+fn spawn(root: &Path, data_dir: &Path, opts: &Options, lines: Arc<Mutex<Vec<String>>>) -> (Child, SocketAddr) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("server.log"))
+        .expect("open log");
+    let mut cmd = serve_command(root, data_dir, opts);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::from(log));
     let mut child = cmd.spawn().expect("spawn wormgate");
     let out = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
@@ -305,6 +461,26 @@ fn spawn(root: &Path, data_dir: &Path, opts: &Options, lines: Arc<Mutex<Vec<Stri
             panic!("wormgate did not print 'listening on http://' within 60 s");
         }
     }
+}
+
+/// Run a one-shot `wormgate` tool command (`audit verify`, `scrub`, `report`, `recover`, …) with a
+/// clean `WORMGATE_*` environment plus `env`. Returns (exit code, stdout, stderr).
+pub fn wormgate<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = clean_command()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run wormgate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY` for the tool commands that talk to `--endpoint`.
+pub fn keys_env(k: Keys) -> [(&'static str, &'static str); 2] {
+    [("WORMGATE_ACCESS_KEY", k.access), ("WORMGATE_SECRET_KEY", k.secret)]
 }
 
 /// An SDK client for an endpoint: path style, us-east-1, no retries (a retry would hide what the
@@ -399,6 +575,59 @@ pub async fn make_bucket(c: &Client, name: &str) {
             .await,
         "CreateBucket",
     );
+}
+
+/// The COMPLIANCE retain-until date (seconds) of a version (`None`: the current one), as
+/// GetObjectRetention answers it.
+pub async fn retain_until(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> i64 {
+    let out = ok(
+        c.get_object_retention()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version.map(str::to_string))
+            .send()
+            .await,
+        "GetObjectRetention",
+    );
+    let r = out.retention().expect("retention");
+    assert_eq!(r.mode(), Some(&aws_sdk_s3::types::ObjectLockRetentionMode::Compliance));
+    r.retain_until_date().expect("date").secs()
+}
+
+/// Whether a version's legal hold is ON, as GetObjectLegalHold answers it.
+pub async fn legal_hold_on(c: &Client, bucket: &str, key: &str, version: &str) -> bool {
+    let out = ok(
+        c.get_object_legal_hold()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await,
+        "GetObjectLegalHold",
+    );
+    let status = out.legal_hold().and_then(|h| h.status()).expect("legal hold status");
+    status == &aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
+}
+
+/// The version ids of `key` (newest first) and of its delete markers, as ListObjectVersions lists them.
+pub async fn versions_of(c: &Client, bucket: &str, key: &str) -> (Vec<String>, Vec<String>) {
+    let out = ok(
+        c.list_object_versions().bucket(bucket).prefix(key).send().await,
+        "ListObjectVersions",
+    );
+    let versions = out
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .filter_map(|v| v.version_id().map(str::to_string))
+        .collect();
+    let markers = out
+        .delete_markers()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .filter_map(|v| v.version_id().map(str::to_string))
+        .collect();
+    (versions, markers)
 }
 
 /// Collect a GetObject body.

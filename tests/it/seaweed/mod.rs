@@ -13,10 +13,10 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-pub const ADMIN_AK: &str = "AKIAWORMADMIN";
-pub const ADMIN_SK: &str = "admin-secret-key-0123456789";
+use crate::common::Options;
+
 pub const UP_AK: &str = "wgupstream";
 pub const UP_SK: &str = "upstream-secret-key-0123456789";
 pub const UP_BUCKET: &str = "wormgate-upstream";
@@ -51,6 +51,35 @@ pub fn weed() -> Option<PathBuf> {
     }
     *g = Some(found.clone());
     found
+}
+
+/// The `--upstream-*` flags naming a SeaweedFS endpoint.
+pub fn upstream_flags(endpoint: &str) -> Vec<String> {
+    [
+        "--upstream-endpoint",
+        endpoint,
+        "--upstream-bucket",
+        UP_BUCKET,
+        "--upstream-prefix",
+        PREFIX,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// How the upstream tests start the gateway (through `common::Server`): upstream mode on
+/// `endpoint` with `secret` as the upstream secret key, minimum retention 1 day, and no config file
+/// (the admin principal is the only user).
+pub fn gateway_options(endpoint: &str, secret: &str) -> Options {
+    Options {
+        min_retention: Some("1d".to_string()),
+        no_config: true,
+        ..Default::default()
+    }
+    .args(&upstream_flags(endpoint))
+    .env("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK)
+    .env("WORMGATE_UPSTREAM_SECRET_KEY", secret)
 }
 
 pub fn free_port() -> u16 {
@@ -277,26 +306,4 @@ impl Drop for Seaweed {
     fn drop(&mut self) {
         self.kill9();
     }
-}
-
-/// Deterministic pseudo-random bytes (xorshift), so each test body is distinct and checkable.
-pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-pub fn in_secs(secs: i64) -> aws_sdk_s3::primitives::DateTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    aws_sdk_s3::primitives::DateTime::from_secs(now + secs)
 }
