@@ -9,6 +9,8 @@ use http::StatusCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum S3Code {
     AccessDenied,
+    /// AWS's generic 400 (e.g. more than 10 object tags).
+    BadRequest,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
     BadDigest,
@@ -102,6 +104,7 @@ impl S3Code {
         use S3Code::*;
         match self {
             AccessDenied => "AccessDenied",
+            BadRequest => "BadRequest",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             BadDigest => "BadDigest",

@@ -128,8 +128,9 @@ pub struct TagIn {
 /// AWS tag rules: ≤ 10 tags, keys 1..=128 chars, values ≤ 256, no duplicates.
 pub fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     if tags.len() > 10 {
+        // AWS's code for this one is BadRequest (the other tag rules answer InvalidTag).
         return Err(S3Error::new(
-            S3Code::InvalidTag,
+            S3Code::BadRequest,
             "Object tags cannot be greater than 10",
         ));
     }

@@ -331,7 +331,6 @@ fn eleven() -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-#[ignore = "gateway answers 400 InvalidTag, AWS 400 BadRequest (\"Object tags cannot be greater than 10\")"]
 async fn more_than_ten_tags_is_bad_request() {
     let srv = Server::start();
     let c = srv.admin();
@@ -352,7 +351,6 @@ async fn more_than_ten_tags_is_bad_request() {
 }
 
 #[tokio::test]
-#[ignore = "gateway answers 400 InvalidTag, AWS 400 BadRequest (\"Object tags cannot be greater than 10\")"]
 async fn more_than_ten_tags_in_the_tagging_header_is_bad_request() {
     let srv = Server::start();
     let c = srv.admin();
