@@ -9,6 +9,7 @@
 
 use crate::lock::DefaultRetention;
 use crate::s3::error::{S3Error, S3Result};
+use crate::timefmt::now_iso;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -339,10 +340,6 @@ impl Writer {
         }
         self.write_line(event)
     }
-}
-
-fn now_iso() -> String {
-    crate::lock::retention::format_iso(chrono::Utc::now())
 }
 
 impl AuditLog {

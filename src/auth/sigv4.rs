@@ -224,17 +224,16 @@ fn request_time(headers: &http::HeaderMap) -> S3Result<(String, DateTime<Utc>)> 
         return Ok((v.to_string(), t));
     }
     if headers.contains_key(http::header::DATE) {
-        let v = single_header(headers, "date")
+        let t = single_header(headers, "date")
             .ok()
             .flatten()
-            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(crate::timefmt::parse_http_date)
             .ok_or_else(|| {
                 S3Error::access_denied(
                     "AWS authentication requires a valid Date or x-amz-date header: the Date header is not an \
                      RFC 1123 date",
                 )
             })?;
-        let t: DateTime<Utc> = v.into();
         return Ok((canonical::format_amz_date(t), t));
     }
     Err(S3Error::access_denied(

@@ -125,7 +125,7 @@ pub async fn handle(
     let is_metrics = path == "/metrics" || path == "/_wormgate/metrics";
     let route = path.strip_prefix("/_wormgate/admin/").unwrap_or(&path).to_string();
     let mut ev = AuditEvent {
-        time: crate::lock::retention::format_iso(now.at()),
+        time: crate::timefmt::format_iso(now.at()),
         request_id: request_id.clone(),
         source: Some(remote.to_string()),
         operation: if is_metrics {
@@ -482,7 +482,7 @@ pub async fn sign_checkpoint(
     clock: &crate::lock::Clock,
 ) -> Result<Checkpoint, String> {
     let (seq, head) = log.head();
-    let time = crate::lock::retention::format_iso(clock.now().at());
+    let time = crate::timefmt::format_iso(clock.now().at());
     let c = Checkpoint::sign(key, seq, &head, &time);
     let path = c
         .store(log.dir())

@@ -3,13 +3,13 @@
 
 use super::body::read_xml;
 use super::util::deny;
-use super::util::iso_ms;
 use super::{Ctx, Gateway};
 use crate::lock::{self, DefaultRetention, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, *};
 use crate::store::BucketRecord;
+use crate::timefmt::iso_ms;
 use http::StatusCode;
 use hyper::body::Incoming;
 

@@ -1,7 +1,7 @@
 //! CopyObject: the copy is a new version with its own retention (never inherited from the source).
 
 use super::util::deny;
-use super::util::{iso_ms, quoted};
+use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Gateway};
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
@@ -11,6 +11,7 @@ use crate::s3::op::{CopyParams, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, ChecksumOut, CopyObjectResult, NS};
 use crate::store::{BlobWriter, VersionRecord};
+use crate::timefmt::iso_ms;
 use futures_util::StreamExt;
 
 /// Largest single CopyObject (AWS: 5 GiB).

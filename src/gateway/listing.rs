@@ -1,14 +1,15 @@
 //! Listings: ListObjects (V1), ListObjectsV2 and ListObjectVersions, as range scans over the catalog.
 
 use super::bucket::owner;
-use super::util::{iso_ms, quoted};
+use super::util::quoted;
 use super::Gateway;
+use crate::ids::parse_version_id;
 use crate::s3::error::{S3Error, S3Result};
 use crate::s3::op::ListParams;
 use crate::s3::respond::Reply;
 use crate::s3::xml::*;
-use crate::store::meta::parse_version_id;
 use crate::store::{VersionEntry, VersionRecord};
+use crate::timefmt::iso_ms;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// S3's `encoding-type=url`: everything but unreserved characters and `/`.

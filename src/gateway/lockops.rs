@@ -2,13 +2,13 @@
 
 use super::util::deny;
 use super::{Ctx, Gateway};
-use crate::lock::retention::{format_iso, parse_iso};
 use crate::lock::{self, RequestedMode};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, LegalHoldIn, LegalHoldOut, RetentionIn, RetentionOut, NS};
 use crate::store::VersionEntry;
+use crate::timefmt::{format_iso, parse_iso};
 use http::StatusCode;
 use hyper::body::Incoming;
 

@@ -125,7 +125,7 @@ impl Gateway {
             request_id: request_id.clone(),
             auth: None,
             audit: AuditEvent {
-                time: crate::lock::retention::format_iso(now.at()),
+                time: crate::timefmt::format_iso(now.at()),
                 request_id: request_id.clone(),
                 source: Some(remote.to_string()),
                 operation: format!("{} {}", req.method(), resource),

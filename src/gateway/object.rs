@@ -1,17 +1,17 @@
 //! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
 
 use super::body::{ingest, require_length};
-use super::util::{deny, http_date, quoted};
+use super::util::{deny, quoted};
 use super::version::Commit;
 use super::{Ctx, Gateway};
-use crate::lock::retention::format_iso;
+use crate::ids::parse_version_id;
 use crate::lock::{self, VersionAsk, VersionRemoval};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteIn, DeleteResult, DeletedOut};
-use crate::store::meta::parse_version_id;
 use crate::store::{BlobRef, VersionRecord};
+use crate::timefmt::{format_iso, http_date};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -481,7 +481,7 @@ pub(super) fn etag_matches(cond: &str, etag: &str) -> bool {
 
 /// RFC 7232 evaluation: `Some(status)` when the request must be answered without the body.
 fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<StatusCode>> {
-    let modified = super::util::from_ms(rec.created_ms);
+    let modified = crate::timefmt::from_ms(rec.created_ms);
     let failed = || {
         S3Error::new(
             S3Code::PreconditionFailed,

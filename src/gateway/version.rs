@@ -3,11 +3,11 @@
 
 use super::util::deny;
 use super::{Ctx, Gateway};
-use crate::lock::retention::format_iso;
 use crate::lock::{self, VersionAsk};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::WriteHeaders;
 use crate::store::{BlobWriter, VersionEntry, VersionRecord};
+use crate::timefmt::format_iso;
 
 /// How the catalog takes the new version.
 pub(super) enum Commit<'a> {

@@ -3,10 +3,10 @@
 
 use super::error::{S3Code, S3Error, S3Result};
 use super::op::*;
-use crate::lock::retention::parse_iso;
+use crate::ids::parse_version_id;
 use crate::lock::{LockHeaders, RequestedMode};
-use crate::store::meta::parse_version_id;
 use crate::store::ContentHeaders;
+use crate::timefmt::{parse_http_date, parse_iso};
 use http::{HeaderMap, Method};
 use percent_encoding::percent_decode_str;
 use std::collections::BTreeMap;
@@ -269,12 +269,6 @@ fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
             .map(parse_tag_query)
             .transpose()?,
     })
-}
-
-fn parse_http_date(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    httpdate::parse_http_date(s)
-        .ok()
-        .map(chrono::DateTime::<chrono::Utc>::from)
 }
 
 fn conditions(headers: &HeaderMap) -> S3Result<Conditions> {

@@ -347,8 +347,8 @@ async fn audit_export(a: ExportArgs) -> Result<(), String> {
             ExportFormat::Csv => "csv",
         };
         let q = query(&[
-            ("since", since.map(crate::lock::retention::format_iso)),
-            ("until", until.map(crate::lock::retention::format_iso)),
+            ("since", since.map(crate::timefmt::format_iso)),
+            ("until", until.map(crate::timefmt::format_iso)),
             ("format", Some(fmt.to_string())),
             ("bucket", a.bucket.clone()),
             ("key", a.key.clone()),
@@ -400,7 +400,7 @@ async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
             .last()
             .map(|(_, r)| (r.seq, r.hash.clone()))
             .ok_or("the audit trail is empty")?;
-        let time = crate::lock::retention::format_iso(chrono::Utc::now());
+        let time = crate::timefmt::now_iso();
         let c = Checkpoint::sign(&key, seq, &head, &time);
         let path = c.store(&dir).map_err(|e| format!("cannot store the checkpoint: {e}"))?;
         eprintln!("stored {}", path.display());

@@ -28,7 +28,7 @@ pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, String> {
 }
 
 fn iso_now(gw: &Gateway) -> String {
-    crate::lock::retention::format_iso(gw.clock.now().at())
+    crate::timefmt::format_iso(gw.clock.now().at())
 }
 
 /// Everything to do once the gateway exists (before it listens).

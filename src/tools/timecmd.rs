@@ -11,6 +11,7 @@
 
 use crate::lock::Clock;
 use crate::store::Catalog;
+use crate::timefmt::{iso_ms, now_iso};
 use serde::{Deserialize, Serialize};
 
 /// State key of a pending offline confirmation.
@@ -41,11 +42,6 @@ pub struct TimeStatus {
     pub pending_confirmation: Option<Confirmation>,
 }
 
-fn iso_ms(ms: i64) -> String {
-    use chrono::TimeZone;
-    crate::lock::retention::format_iso(chrono::Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
-}
-
 /// Status of a stopped gateway's clock state.
 pub fn offline_status(catalog: &Catalog) -> Result<TimeStatus, String> {
     let wm = catalog.watermark_ms().map_err(|e| e.message)?;
@@ -64,9 +60,9 @@ pub fn offline_status(catalog: &Catalog) -> Result<TimeStatus, String> {
 pub fn live_status(clock: &Clock) -> TimeStatus {
     let now = clock.now();
     TimeStatus {
-        wall: crate::lock::retention::format_iso(chrono::Utc::now()),
+        wall: now_iso(),
         watermark: iso_ms(clock.watermark_ms()),
-        guarded: Some(crate::lock::retention::format_iso(now.at())),
+        guarded: Some(crate::timefmt::format_iso(now.at())),
         alarm: clock.alarm().map(|a| format!("{a:?}")),
         expiry_trusted: Some(now.expiry_trusted()),
         pending_confirmation: None,

@@ -37,9 +37,9 @@ use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
 use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError};
 use super::BlobHints;
 use crate::config::UpstreamConfig;
-use crate::lock::retention::format_iso;
 use crate::s3::error::{S3Error, S3Result};
 use crate::store::{BlobRef, VersionRecord};
+use crate::timefmt::format_iso;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
@@ -834,8 +834,7 @@ impl UpstreamBlobs {
                     out.push(ListedObject {
                         name: k.strip_prefix(&prefix).unwrap_or(&k).to_string(),
                         size: xml_text(item, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0),
-                        last_modified: xml_text(item, "LastModified")
-                            .and_then(|t| crate::lock::retention::parse_iso(&t)),
+                        last_modified: xml_text(item, "LastModified").and_then(|t| crate::timefmt::parse_iso(&t)),
                     });
                 }
                 rest = &after[e..];
