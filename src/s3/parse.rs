@@ -5,7 +5,6 @@ use super::error::{S3Code, S3Error, S3Result};
 use super::op::*;
 use crate::ids::parse_version_id;
 use crate::lock::{LockHeaders, RequestedMode};
-use crate::store::ContentHeaders;
 use crate::timefmt::{parse_http_date, parse_iso};
 use http::{HeaderMap, Method};
 use percent_encoding::percent_decode_str;
