@@ -73,6 +73,20 @@ pub struct AuditEvent {
     pub changes: Vec<Change>,
 }
 
+impl<'a> From<&'a AuditEvent> for crate::metrics::RequestSample<'a> {
+    /// What the request metrics count of a request's audit record.
+    fn from(ev: &'a AuditEvent) -> Self {
+        crate::metrics::RequestSample {
+            operation: &ev.operation,
+            status: ev.status,
+            bytes_in: ev.bytes_in,
+            bytes_out: ev.bytes_out,
+            denied: ev.decision == "deny",
+            rule: ev.rule.as_deref(),
+        }
+    }
+}
+
 impl AuditEvent {
     /// An event raised by the gateway itself (not by a request), stamped with `time`.
     pub fn internal(operation: &str, time: String) -> AuditEvent {
@@ -505,6 +519,29 @@ mod tests {
             decision: "allow".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn request_metrics_count_what_the_record_says() {
+        use crate::metrics::RequestSample;
+        let mut e = ev("DeleteObject");
+        (e.status, e.bytes_in, e.bytes_out) = (403, 5, 7);
+        assert_eq!(
+            RequestSample::from(&e),
+            RequestSample {
+                operation: "DeleteObject",
+                status: 403,
+                bytes_in: 5,
+                bytes_out: 7,
+                denied: false,
+                rule: None,
+            }
+        );
+        e.decision = "deny".into();
+        e.rule = Some("RetentionActive".into());
+        let s = RequestSample::from(&e);
+        assert!(s.denied);
+        assert_eq!(s.rule, Some("RetentionActive"));
     }
 
     #[test]
