@@ -5,7 +5,11 @@
 pub mod audit;
 pub mod auth;
 pub mod checksum;
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod datadir;
+pub mod evidence;
 pub mod gateway;
 pub mod http;
 pub mod ids;
@@ -15,4 +19,3 @@ pub mod s3;
 pub mod serve;
 pub mod store;
 pub mod timefmt;
-pub mod tools;

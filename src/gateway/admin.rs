@@ -25,9 +25,9 @@ use crate::audit::export::{ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{self, Permission};
+use crate::evidence::report::ReportFormat;
+use crate::evidence::scrub::ScrubOptions;
 use crate::s3::respond::{full_body, Body};
-use crate::tools::report::ReportFormat;
-use crate::tools::scrub::ScrubOptions;
 use ed25519_dalek::SigningKey;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -385,7 +385,7 @@ async fn route_admin(
             let bucket = query_param(q, "bucket");
             ev.bucket = bucket.clone();
             let cat = gw.catalog.clone();
-            let res = tokio::task::spawn_blocking(move || crate::tools::report::rows(&cat, bucket.as_deref())).await;
+            let res = tokio::task::spawn_blocking(move || crate::evidence::report::rows(&cat, bucket.as_deref())).await;
             match res {
                 Ok(Ok(rows)) => {
                     ev.detail = Some(format!("{} rows", rows.len()));
@@ -395,7 +395,7 @@ async fn route_admin(
                         } else {
                             "application/json"
                         },
-                        crate::tools::report::render(&rows, format).into_bytes(),
+                        crate::evidence::report::render(&rows, format).into_bytes(),
                     )
                 }
                 Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -425,12 +425,12 @@ async fn route_admin(
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
         }
-        ("GET", "time") => Answer::json(&crate::tools::timecmd::live_status(&gw.clock)),
+        ("GET", "time") => Answer::json(&crate::evidence::time::live_status(&gw.clock)),
         ("POST", "time/confirm") => {
             let before = gw.clock.alarm();
             gw.clock.confirm();
             let after = gw.clock.now();
-            let status = crate::tools::timecmd::live_status(&gw.clock);
+            let status = crate::evidence::time::live_status(&gw.clock);
             ev.detail = Some(format!(
                 "time confirmed; alarm before {:?}, after {:?}; wall {}; expiry trusted: {}",
                 before,
@@ -445,7 +445,7 @@ async fn route_admin(
 }
 
 /// One-line summary of a scrub for the audit record.
-pub fn scrub_detail(rep: &crate::tools::scrub::ScrubReport) -> String {
+pub fn scrub_detail(rep: &crate::evidence::scrub::ScrubReport) -> String {
     let mut s = format!(
         "scrub ok={} versions={} bytes={} missing={} corrupt={} unreferenced={}",
         rep.ok, rep.checked_versions, rep.checked_bytes, rep.missing, rep.corrupt, rep.unreferenced
@@ -453,7 +453,7 @@ pub fn scrub_detail(rep: &crate::tools::scrub::ScrubReport) -> String {
     for f in rep
         .findings
         .iter()
-        .filter(|f| f.kind != crate::tools::scrub::FindingKind::Unreferenced)
+        .filter(|f| f.kind != crate::evidence::scrub::FindingKind::Unreferenced)
         .take(20)
     {
         s.push_str(&format!("; {f}"));
@@ -466,9 +466,9 @@ pub async fn run_scrub(
     catalog: crate::store::Catalog,
     blobs: crate::store::BlobStore,
     opts: ScrubOptions,
-) -> Result<crate::tools::scrub::ScrubReport, String> {
+) -> Result<crate::evidence::scrub::ScrubReport, String> {
     let started = Instant::now();
-    let rep = tokio::task::spawn_blocking(move || crate::tools::scrub::scrub_store(&catalog, &blobs, &opts))
+    let rep = tokio::task::spawn_blocking(move || crate::evidence::scrub::scrub_store(&catalog, &blobs, &opts))
         .await
         .map_err(|e| e.to_string())??;
     crate::metrics::record_scrub(rep.summary(started.elapsed()));

@@ -1,8 +1,9 @@
-//! `wormgate time status|confirm`. While a clock alarm stands the gateway refuses every
-//! expiry-based deletion. An officer who has checked the time confirms it: online through the admin
-//! API (`POST /_wormgate/admin/time/confirm`), or offline on a stopped gateway, which stores a
-//! pending confirmation in the catalog `state` tree that the next `serve` applies (and audits) at
-//! start.
+//! Trusted time: the status `wormgate time status` and the admin API (`GET time`) show, and the
+//! officer's confirmation (`wormgate time confirm`, `POST time/confirm`). While a clock alarm stands
+//! the gateway refuses every expiry-based deletion. An officer who has checked the time confirms it:
+//! online through the admin API (`POST /_wormgate/admin/time/confirm`), or offline on a stopped
+//! gateway, which stores a pending confirmation in the catalog `state` tree that the next `serve`
+//! applies (and audits) at start (`daemon`).
 //!
 //! A confirmation re-anchors forward-jump detection. It cannot make wall time earlier than the
 //! persisted watermark count as trusted: the watermark never moves back, so while the wall clock is

@@ -15,10 +15,10 @@
 //!
 //! Nothing ends up less protected than before. It refuses to run while a gateway holds the catalog.
 
-use super::offline::{audit_dir, catalog_dir, write_anchor};
 use crate::audit::chain::{self, AuditRecord};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog, Change};
+use crate::datadir::{audit_dir, catalog_dir, write_anchor};
 use crate::ids::{parse_version_id, version_created_ms};
 use crate::lock::DefaultRetention;
 use crate::lock::Retention;
