@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod datadir;
+pub mod encoding;
 pub mod evidence;
 pub mod gateway;
 pub mod http;

@@ -127,8 +127,9 @@ pub fn authenticate(
     ))
 }
 
+/// Whether the raw query has a parameter whose raw (undecoded) name is `name`.
 fn query_has(query: &str, name: &str) -> bool {
-    query.split('&').any(|kv| kv.split('=').next() == Some(name))
+    crate::encoding::split_query(query).iter().any(|p| p.name == name)
 }
 
 #[cfg(test)]

@@ -343,8 +343,7 @@ pub fn verify_header(
         .map_err(|_| malformed("the header is not valid ASCII".into()))?;
     let auth = parse_authorization(raw.trim()).map_err(malformed)?;
     let query = parts.uri.query().unwrap_or("");
-    if canonical::split_query(query).iter().any(|p| {
-        let n = canonical::percent_decode(p.name.as_bytes(), true);
+    if canonical::decoded_params(query).iter().any(|(n, _)| {
         n == b"X-Amz-Algorithm" || n == b"X-Amz-Signature" || n == b"X-Amz-Credential" || n == b"Signature"
     }) {
         return Err(S3Error::invalid_argument(ONE_AUTH_MECHANISM));
@@ -406,16 +405,9 @@ struct QueryParams {
 
 impl QueryParams {
     fn parse(query: &str) -> Self {
-        let pairs = canonical::split_query(query)
-            .into_iter()
-            .map(|p| {
-                (
-                    canonical::percent_decode(p.name.as_bytes(), true),
-                    canonical::percent_decode(p.value.unwrap_or("").as_bytes(), true),
-                )
-            })
-            .collect();
-        QueryParams { pairs }
+        QueryParams {
+            pairs: canonical::decoded_params(query),
+        }
     }
 
     /// The single value of `name`; a repeated or non-UTF-8 value is an `AuthorizationQueryParametersError`.
@@ -788,7 +780,7 @@ pub(crate) mod tests {
             "emoji-😀",
         ]
         .iter()
-        .map(|k| format!("/bucket/{}", canonical::uri_encode(k.as_bytes(), true)))
+        .map(|k| format!("/bucket/{}", crate::encoding::uri_encode(k.as_bytes(), true)))
         .collect();
         v.extend(
             [
@@ -1620,10 +1612,10 @@ pub(crate) mod tests {
                     s.push(alphabet[(rnd() % alphabet.len() as u64) as usize]);
                 }
             }
-            let enc = canonical::uri_encode(s.as_bytes(), false);
+            let enc = crate::encoding::uri_encode(s.as_bytes(), false);
             let uri = format!(
                 "/b/{}?{}",
-                canonical::uri_encode(s.as_bytes(), true),
+                crate::encoding::uri_encode(s.as_bytes(), true),
                 s.replace(['#', ' ', '\t'], "").replace(|c: char| !c.is_ascii(), "%C3")
             );
             let Ok(uri) = uri.parse::<http::Uri>() else {

@@ -25,6 +25,7 @@ use crate::audit::export::{ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{self, Permission};
+use crate::encoding;
 use crate::evidence::report::ReportFormat;
 use crate::evidence::scrub::ScrubOptions;
 use crate::s3::respond::{full_body, Body};
@@ -99,15 +100,11 @@ impl Answer {
     }
 }
 
+/// The first parameter whose raw name is `name`, decoded.
 fn query_param(q: &str, name: &str) -> Option<String> {
-    q.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .to_string()
-        })
-    })
+    let p = encoding::split_query(q).into_iter().find(|p| p.name == name)?;
+    let v = encoding::percent_decode(p.value.unwrap_or("").as_bytes(), true);
+    Some(String::from_utf8_lossy(&v).into_owned())
 }
 
 /// Handle an admin or metrics request (see module doc).

@@ -10,15 +10,6 @@ use crate::s3::respond::Reply;
 use crate::s3::xml::*;
 use crate::store::{VersionEntry, VersionRecord};
 use crate::timefmt::iso_ms;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-/// S3's `encoding-type=url`: everything but unreserved characters and `/`.
-const URL_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/');
 
 enum Item {
     Object(Box<VersionRecord>),
@@ -56,6 +47,16 @@ struct Scan<'a> {
 struct Page {
     items: Vec<Item>,
     truncated: bool,
+}
+
+/// A key or prefix as a listing shows it: with S3's `encoding-type=url`, everything but unreserved
+/// characters and `/` is escaped.
+fn listed_name(s: &str, encoding_url: bool) -> String {
+    if encoding_url {
+        crate::encoding::uri_encode(s.as_bytes(), true)
+    } else {
+        s.to_string()
+    }
 }
 
 impl Gateway {
@@ -166,13 +167,7 @@ impl Gateway {
             start,
             None,
         )?;
-        let enc = |s: &str| {
-            if p.encoding_url {
-                utf8_percent_encode(s, URL_SET).to_string()
-            } else {
-                s.to_string()
-            }
-        };
+        let enc = |s: &str| listed_name(s, p.encoding_url);
         let mut contents = Vec::new();
         let mut common_prefixes = Vec::new();
         let mut last = None;
@@ -270,13 +265,7 @@ impl Gateway {
             start,
             skip,
         )?;
-        let enc = |s: &str| {
-            if p.encoding_url {
-                utf8_percent_encode(s, URL_SET).to_string()
-            } else {
-                s.to_string()
-            }
-        };
+        let enc = |s: &str| listed_name(s, p.encoding_url);
         let mut entries = Vec::new();
         let mut common_prefixes = Vec::new();
         let mut next = (None, None);
