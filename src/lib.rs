@@ -12,6 +12,7 @@ pub mod datadir;
 pub mod encoding;
 pub mod evidence;
 pub mod gateway;
+pub mod headers;
 pub mod http;
 pub mod ids;
 pub mod lock;

@@ -8,6 +8,7 @@
 
 use super::canonical::{self, Credential};
 use super::{AuthSettings, Authenticated, ChunkSigningContext, PayloadMode, Users};
+use crate::headers::HeaderProblem;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use chrono::{DateTime, Utc};
 
@@ -193,19 +194,15 @@ fn parse_signed_headers(s: &str) -> Result<Vec<String>, String> {
 
 /// The one value of a header that must not be repeated; `Ok(None)` when absent.
 fn single_header<'a>(headers: &'a http::HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
-    let mut it = headers.get_all(name).iter();
-    let Some(first) = it.next() else {
-        return Ok(None);
-    };
-    if it.next().is_some() {
-        return Err(S3Error::invalid_request(format!(
+    match crate::headers::single(headers, name) {
+        Ok(v) => Ok(v.map(str::trim)),
+        Err(HeaderProblem::Repeated) => Err(S3Error::invalid_request(format!(
             "The {name} header must not be sent more than once"
-        )));
+        ))),
+        Err(HeaderProblem::NotAscii) => Err(S3Error::invalid_request(format!(
+            "The {name} header is not valid ASCII"
+        ))),
     }
-    first
-        .to_str()
-        .map(|s| Some(s.trim()))
-        .map_err(|_| S3Error::invalid_request(format!("The {name} header is not valid ASCII")))
 }
 
 /// `(amz_date string used in the string to sign, parsed time)` from `x-amz-date`, else `Date`.
@@ -331,16 +328,14 @@ pub fn verify_header(
             format!("The authorization header is malformed; {msg}"),
         )
     };
-    let mut auth_values = parts.headers.get_all(http::header::AUTHORIZATION).iter();
-    let raw = auth_values
-        .next()
-        .ok_or_else(|| malformed("the Authorization header is missing".into()))?;
-    if auth_values.next().is_some() {
-        return Err(malformed("the Authorization header is sent more than once".into()));
-    }
-    let raw = raw
-        .to_str()
-        .map_err(|_| malformed("the header is not valid ASCII".into()))?;
+    let raw = match crate::headers::single(&parts.headers, http::header::AUTHORIZATION) {
+        Ok(Some(raw)) => raw,
+        Ok(None) => return Err(malformed("the Authorization header is missing".into())),
+        Err(HeaderProblem::Repeated) => {
+            return Err(malformed("the Authorization header is sent more than once".into()))
+        }
+        Err(HeaderProblem::NotAscii) => return Err(malformed("the header is not valid ASCII".into())),
+    };
     let auth = parse_authorization(raw.trim()).map_err(malformed)?;
     let query = parts.uri.query().unwrap_or("");
     if canonical::decoded_params(query).iter().any(|(n, _)| {

@@ -20,6 +20,7 @@ pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings};
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};
+use crate::headers::expects_100_continue;
 use crate::lock::{Clock, Policy};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::Op;
@@ -118,10 +119,7 @@ impl Gateway {
         let head = req.method() == Method::HEAD;
         let resource = req.uri().path().to_string();
         let mut ctx = Ctx {
-            expect_continue: req
-                .headers()
-                .get(http::header::EXPECT)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
+            expect_continue: expects_100_continue(req.headers()),
             request_id: request_id.clone(),
             auth: None,
             audit: AuditEvent {
@@ -379,12 +377,7 @@ async fn drain_refused_body(parts: &http::request::Parts, body: &mut Incoming) {
     use http_body::Body as _;
     use http_body_util::BodyExt;
     const MAX_DRAIN: u64 = 64 * 1024 * 1024;
-    let expects = parts
-        .headers
-        .get(http::header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-    if expects || body.is_end_stream() {
+    if expects_100_continue(&parts.headers) || body.is_end_stream() {
         return;
     }
     let drain = async {
@@ -404,11 +397,7 @@ async fn drain_refused_body(parts: &http::request::Parts, body: &mut Incoming) {
 /// An `Expect: 100-continue` request with an empty body: hyper never sends `100 Continue` for it, so
 /// its final answer arrives in place of the `100`.
 fn expects_continue_without_body<B>(req: &Request<B>) -> bool {
-    let expects = req
-        .headers()
-        .get(http::header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let expects = expects_100_continue(req.headers());
     let empty = req
         .headers()
         .get(http::header::CONTENT_LENGTH)

@@ -4,6 +4,7 @@
 use super::error::{S3Code, S3Error, S3Result};
 use super::op::*;
 use crate::encoding;
+use crate::headers::HeaderProblem;
 use crate::ids::parse_version_id;
 use crate::lock::{LockHeaders, RequestedMode};
 use crate::timefmt::{parse_http_date, parse_iso};
@@ -145,20 +146,12 @@ fn validate_key(key: &str) -> S3Result<()> {
 
 /// A header that must appear at most once; its value as UTF-8.
 pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
-    let mut it = headers.get_all(name).iter();
-    let first = match it.next() {
-        None => return Ok(None),
-        Some(v) => v,
-    };
-    if it.next().is_some() {
-        return Err(S3Error::invalid_argument(format!(
-            "the header {name} was sent more than once"
-        )));
-    }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| S3Error::invalid_argument(format!("the header {name} is not valid ASCII")))
+    crate::headers::single(headers, name).map_err(|p| {
+        S3Error::invalid_argument(match p {
+            HeaderProblem::Repeated => format!("the header {name} was sent more than once"),
+            HeaderProblem::NotAscii => format!("the header {name} is not valid ASCII"),
+        })
+    })
 }
 
 fn version_sel(q: &Query) -> S3Result<VersionSel> {
