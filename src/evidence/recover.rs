@@ -545,37 +545,31 @@ fn apply_change(
 mod tests {
     use super::*;
 
-    #[test]
-    fn tree_names_match_the_catalog() {
+    #[tokio::test]
+    async fn tree_names_match_the_catalog() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+        let cat = crate::store::Catalog::open(dir.path()).unwrap();
+        cat.store_watermark(1234).unwrap();
+        let db = cat.db();
+        let rec = BucketRecord {
+            name: "bk".into(),
+            created_ms: 1,
+            owner: "o".into(),
+            default_retention: None,
+        };
+        db.open_tree(crate::store::meta::TREES.buckets)
+            .unwrap()
+            .insert(b"bk", crate::store::records::encode(&rec))
             .unwrap();
-        rt.block_on(async {
-            let cat = crate::store::Catalog::open(dir.path()).unwrap();
-            cat.store_watermark(1234).unwrap();
-            let db = cat.db();
-            let rec = BucketRecord {
-                name: "bk".into(),
-                created_ms: 1,
-                owner: "o".into(),
-                default_retention: None,
-            };
-            db.open_tree(crate::store::meta::TREES.buckets)
+        assert_eq!(cat.bucket("bk").unwrap(), Some(rec));
+        assert_eq!(
+            db.open_tree(crate::store::meta::STATE_TREE)
                 .unwrap()
-                .insert(b"bk", crate::store::records::encode(&rec))
-                .unwrap();
-            assert_eq!(cat.bucket("bk").unwrap(), Some(rec));
-            assert_eq!(
-                db.open_tree(crate::store::meta::STATE_TREE)
-                    .unwrap()
-                    .get(crate::store::meta::WATERMARK_KEY)
-                    .unwrap()
-                    .unwrap()
-                    .as_ref(),
-                1234i64.to_be_bytes()
-            );
-        });
+                .get(crate::store::meta::WATERMARK_KEY)
+                .unwrap()
+                .unwrap()
+                .as_ref(),
+            1234i64.to_be_bytes()
+        );
     }
 }

@@ -202,29 +202,23 @@ mod tests {
         assert!(mon.poll(&c).is_some());
     }
 
-    #[test]
-    fn offline_confirmation_applies_once_and_only_for_its_watermark() {
+    #[tokio::test]
+    async fn offline_confirmation_applies_once_and_only_for_its_watermark() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let cat = crate::store::Catalog::open(dir.path()).unwrap();
-            cat.store_watermark(5).unwrap();
-            super::confirm_offline(&cat, "officer", None).unwrap();
-            let t = ManualTime::new(T0);
-            let c = Clock::new(t.clone(), 0, chrono::Duration::minutes(5));
-            t.set_wall(T0 + 10 * DAY);
-            c.now();
-            assert!(c.alarm().is_some());
-            let (_, applied) = super::take_pending(&cat, &c, 5).unwrap();
-            assert!(applied);
-            assert!(c.alarm().is_none());
-            assert!(super::take_pending(&cat, &c, 5).is_none(), "consumed");
-            super::confirm_offline(&cat, "officer", None).unwrap();
-            let (_, applied) = super::take_pending(&cat, &c, 6).unwrap();
-            assert!(!applied, "watermark moved since the confirmation");
-        });
+        let cat = crate::store::Catalog::open(dir.path()).unwrap();
+        cat.store_watermark(5).unwrap();
+        super::confirm_offline(&cat, "officer", None).unwrap();
+        let t = ManualTime::new(T0);
+        let c = Clock::new(t.clone(), 0, chrono::Duration::minutes(5));
+        t.set_wall(T0 + 10 * DAY);
+        c.now();
+        assert!(c.alarm().is_some());
+        let (_, applied) = super::take_pending(&cat, &c, 5).unwrap();
+        assert!(applied);
+        assert!(c.alarm().is_none());
+        assert!(super::take_pending(&cat, &c, 5).is_none(), "consumed");
+        super::confirm_offline(&cat, "officer", None).unwrap();
+        let (_, applied) = super::take_pending(&cat, &c, 6).unwrap();
+        assert!(!applied, "watermark moved since the confirmation");
     }
 }

@@ -607,16 +607,7 @@ impl UpstreamBlobs {
     }
 
     pub async fn exists(&self, id: &str) -> S3Result<bool> {
-        let key = self.client().key(id);
-        match self
-            .client()
-            .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.object_exists(id).await?)
     }
 
     /// Destroy an expired version's blob (and its `.meta`).
