@@ -14,9 +14,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::time::SystemTime;
 
-/// Prefix of every admin path.
-pub const ADMIN_PREFIX: &str = "/_wormgate/admin/";
-
 /// Build `?a=b&c=d` from pairs, skipping `None` values.
 pub fn query(pairs: &[(&str, Option<String>)]) -> String {
     let q: Vec<String> = pairs

@@ -6,13 +6,14 @@
 //! Exit codes: 0 = verified / clean; 1 = a problem was found (broken chain, missing or corrupt
 //! version); 2 = the command could not run (bad arguments, unreadable data, gateway unreachable).
 
-use super::client::{query, AdminClient, ADMIN_PREFIX};
+use super::client::{query, AdminClient};
 use crate::audit::checkpoint::{generate_signing_key, load_signing_key, public_key_hex, Checkpoint};
 use crate::audit::export::{parse_time_bound, ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions, VerifyReport};
 use crate::datadir::{audit_dir, open_catalog, read_anchor, OpenError};
 use crate::evidence::report::ReportFormat;
 use crate::evidence::scrub::{ScrubOptions, ScrubReport};
+use crate::gateway::ADMIN_PREFIX;
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::BlobStore;

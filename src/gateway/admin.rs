@@ -38,6 +38,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Prefix of every admin path (the command line's `--endpoint` client uses it too).
+pub const ADMIN_PREFIX: &str = "/_wormgate/admin/";
+
 /// Largest admin request body.
 const MAX_ADMIN_BODY: usize = 1 << 20;
 
@@ -120,7 +123,7 @@ pub async fn handle(
     let path = parts.uri.path().to_string();
     let q = parts.uri.query().unwrap_or("").to_string();
     let is_metrics = path == "/metrics" || path == "/_wormgate/metrics";
-    let route = path.strip_prefix("/_wormgate/admin/").unwrap_or(&path).to_string();
+    let route = path.strip_prefix(ADMIN_PREFIX).unwrap_or(&path).to_string();
     let mut ev = AuditEvent {
         time: crate::timefmt::format_iso(now.at()),
         request_id: request_id.clone(),

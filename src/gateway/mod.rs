@@ -16,7 +16,7 @@ mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
-pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings};
+pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};
