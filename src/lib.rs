@@ -21,3 +21,6 @@ pub mod s3;
 pub mod serve;
 pub mod store;
 pub mod timefmt;
+
+#[cfg(test)]
+mod layering_tests;
