@@ -2,7 +2,6 @@
 //! (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). Also what the client *claimed* (`ExpectedDigests`) and
 //! the comparison of the two, which runs before anything is committed.
 
-use crate::auth::PayloadMode;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use http::HeaderMap;
 
@@ -184,6 +183,15 @@ impl IngestDigests {
     }
 }
 
+/// What the request's signature says about its body, as far as digests go: the signed hex SHA-256 of a
+/// raw body, and whether the body is aws-chunked (its decoded length then comes from
+/// `x-amz-decoded-content-length`). `auth::PayloadMode` converts into it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignedBody<'a> {
+    pub sha256_hex: Option<&'a str>,
+    pub aws_chunked: bool,
+}
+
 /// What the client claimed about the body, parsed and validated from the request head before the body
 /// is read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -206,7 +214,8 @@ impl ExpectedDigests {
     /// Parse and validate every digest header. Errors: malformed `Content-MD5` → `InvalidDigest`;
     /// more than one `x-amz-checksum-*` header, unknown algorithm, malformed base64, or
     /// `x-amz-sdk-checksum-algorithm` naming another algorithm → `InvalidRequest`.
-    pub fn from_headers(headers: &HeaderMap, payload: &PayloadMode) -> S3Result<Self> {
+    pub fn from_headers<'a>(headers: &HeaderMap, payload: impl Into<SignedBody<'a>>) -> S3Result<Self> {
+        let payload = payload.into();
         let mut out = ExpectedDigests::default();
         if let Some(v) = headers.get("content-md5") {
             let raw = v
@@ -224,7 +233,7 @@ impl ExpectedDigests {
             md5.copy_from_slice(&raw);
             out.content_md5 = Some(md5);
         }
-        if let PayloadMode::Sha256Hex(h) = payload {
+        if let Some(h) = payload.sha256_hex {
             out.sha256_hex = Some(h.to_ascii_lowercase());
         }
         for alg in ChecksumAlgorithm::ALL {
@@ -280,11 +289,7 @@ impl ExpectedDigests {
             }
         }
         let decoded = headers.get("x-amz-decoded-content-length");
-        let streaming = matches!(
-            payload,
-            PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer
-        );
-        if streaming {
+        if payload.aws_chunked {
             if let Some(v) = decoded {
                 out.decoded_length = Some(
                     v.to_str()
@@ -399,7 +404,7 @@ mod tests {
     fn md5_mismatch_is_bad_digest() {
         let mut headers = HeaderMap::new();
         headers.insert("content-md5", b64(&[0u8; 16]).parse().unwrap());
-        let exp = ExpectedDigests::from_headers(&headers, &PayloadMode::Unsigned).unwrap();
+        let exp = ExpectedDigests::from_headers(&headers, SignedBody::default()).unwrap();
         let mut d = IngestDigests::new(None);
         d.update(b"abc");
         let err = exp.verify(&d.finish(), &[]).unwrap_err();
@@ -411,7 +416,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-checksum-crc32", "DUoRhQ==".parse().unwrap());
         headers.insert("x-amz-checksum-crc32c", "yZRlqg==".parse().unwrap());
-        let err = ExpectedDigests::from_headers(&headers, &PayloadMode::Unsigned).unwrap_err();
+        let err = ExpectedDigests::from_headers(&headers, SignedBody::default()).unwrap_err();
         assert_eq!(err.code, S3Code::InvalidRequest);
     }
 }

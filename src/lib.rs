@@ -5,12 +5,22 @@
 pub mod audit;
 pub mod auth;
 pub mod checksum;
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod datadir;
+pub mod encoding;
+pub mod evidence;
 pub mod gateway;
+pub mod headers;
 pub mod http;
+pub mod ids;
 pub mod lock;
 pub mod metrics;
 pub mod s3;
 pub mod serve;
 pub mod store;
-pub mod tools;
+pub mod timefmt;
+
+#[cfg(test)]
+mod layering_tests;

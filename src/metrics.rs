@@ -2,7 +2,6 @@
 //! mutex-guarded maps: no hidden registry. Values that need a catalog scan (versions and bytes under
 //! retention) are computed periodically by `serve` and only read here.
 
-use crate::audit::AuditEvent;
 use crate::lock::clock::ClockAlarm;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -138,16 +137,30 @@ pub fn operation_label(op: &str) -> String {
     }
 }
 
+/// What the metrics count of one finished request (`audit::AuditEvent` converts into it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestSample<'a> {
+    pub operation: &'a str,
+    pub status: u16,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// The request was refused by the policy or by authentication.
+    pub denied: bool,
+    /// The lock rule that refused it (none: authentication).
+    pub rule: Option<&'a str>,
+}
+
 /// Account one finished request.
-pub fn record_request(ev: &AuditEvent, latency: Duration) {
+pub fn record_request<'a>(req: impl Into<RequestSample<'a>>, latency: Duration) {
+    let ev = req.into();
     BYTES_IN.fetch_add(ev.bytes_in, Ordering::Relaxed);
     BYTES_OUT.fetch_add(ev.bytes_out, Ordering::Relaxed);
-    let op = operation_label(&ev.operation);
+    let op = operation_label(ev.operation);
     let secs = latency.as_secs_f64();
     let mut m = lock(&MAPS);
     *m.requests.entry((op.clone(), ev.status)).or_default() += 1;
-    if ev.decision == "deny" {
-        let rule = ev.rule.clone().unwrap_or_else(|| "authentication".into());
+    if ev.denied {
+        let rule = ev.rule.unwrap_or("authentication").to_string();
         *m.denials.entry((op.clone(), rule)).or_default() += 1;
     }
     let h = m.latency.entry(op).or_default();
@@ -468,20 +481,20 @@ mod tests {
 
     #[test]
     fn renders_requests_denials_and_histograms() {
-        let ev = AuditEvent {
-            operation: "DeleteObject".into(),
+        let ev = RequestSample {
+            operation: "DeleteObject",
             status: 403,
-            decision: "deny".into(),
-            rule: Some("retention_active".into()),
+            denied: true,
+            rule: Some("retention_active"),
             bytes_in: 5,
             ..Default::default()
         };
-        record_request(&ev, Duration::from_millis(3));
+        record_request(ev, Duration::from_millis(3));
         record_request(
-            &AuditEvent {
-                operation: "GET /x y".into(),
+            RequestSample {
+                operation: "GET /x y",
                 status: 403,
-                decision: "deny".into(),
+                denied: true,
                 ..Default::default()
             },
             Duration::from_secs(100),

@@ -1,6 +1,8 @@
-//! `wormgate serve`: open the store, start the listeners, keep the clock watermark persisted.
+//! `wormgate serve`: open the store, build the gateway, start its background work (`daemon`) and the
+//! listeners; at shutdown, persist the clock watermark and flush the catalog.
 
 use crate::config::Config;
+use crate::datadir::catalog_dir;
 use crate::gateway::Gateway;
 use crate::lock::{Clock, Policy, SystemTimeSource};
 use crate::s3::parse::Addressing;
@@ -8,7 +10,6 @@ use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::{BlobStore, Catalog};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Human form of a duration for the start banner.
 fn human(d: chrono::Duration) -> String {
@@ -50,8 +51,8 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             (BlobStore::Upstream(u), g)
         }
     };
-    let catalog = Catalog::open(&cfg.data_dir.join("catalog")).map_err(|e| format!("cannot open catalog: {e}"))?;
-    let audit = crate::tools::daemon::open_audit(&cfg, &catalog)?;
+    let catalog = Catalog::open(&catalog_dir(&cfg.data_dir)).map_err(|e| format!("cannot open catalog: {e}"))?;
+    let audit = crate::daemon::open_audit(&cfg, &catalog)?;
     let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
     let clock = Arc::new(Clock::new(
         Arc::new(SystemTimeSource::default()),
@@ -84,20 +85,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.region.clone(),
         audit,
     ));
-    crate::tools::daemon::start(&cfg, &gateway).await?;
-    // Persist the clock watermark every second so a wind-back across a restart is noticed.
-    {
-        let (catalog, clock) = (catalog.clone(), clock.clone());
-        tokio::spawn(async move {
-            loop {
-                clock.now();
-                if let Err(e) = catalog.store_watermark(clock.watermark_ms()) {
-                    tracing::error!(error = %e, "cannot persist clock watermark");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-    }
+    crate::daemon::start(&cfg, &gateway).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     println!(
@@ -138,7 +126,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     for t in tasks {
         let _ = t.await;
     }
-    crate::tools::daemon::stop(&gateway).await;
+    crate::daemon::stop(&gateway).await;
     catalog
         .store_watermark(clock.watermark_ms())
         .map_err(|e| e.to_string())?;

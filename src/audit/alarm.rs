@@ -21,9 +21,9 @@ pub fn install(log: AuditLog, clock: Option<Arc<Clock>>) {
     }
 }
 
-fn now_iso(clock: Option<&Arc<Clock>>) -> String {
+fn guarded_now_iso(clock: Option<&Arc<Clock>>) -> String {
     let t = clock.map(|c| c.now().at()).unwrap_or_else(chrono::Utc::now);
-    crate::lock::retention::format_iso(t)
+    crate::timefmt::format_iso(t)
 }
 
 /// Append `ev` to the installed trail without waiting (callers are inside response streams or
@@ -35,7 +35,7 @@ pub fn record(mut ev: AuditEvent) {
         return;
     };
     if ev.time.is_empty() {
-        ev.time = now_iso(sink.clock.as_ref());
+        ev.time = guarded_now_iso(sink.clock.as_ref());
     }
     let log = sink.log.clone();
     match tokio::runtime::Handle::try_current() {
@@ -116,7 +116,7 @@ impl ClockMonitor {
         }
         let prev = self.last;
         self.last = alarm;
-        let time = crate::lock::retention::format_iso(now.at());
+        let time = crate::timefmt::format_iso(now.at());
         Some(match alarm {
             Some(a) => {
                 crate::metrics::clock_alarm_raised();
@@ -126,10 +126,7 @@ impl ClockMonitor {
             None => {
                 tracing::warn!(previous = ?prev, "clock alarm cleared: the clocks agree again");
                 let mut ev = AuditEvent::internal("ClockAlarmCleared", time);
-                ev.detail = Some(format!(
-                    "{prev:?} cleared; wall clock {}",
-                    crate::lock::retention::format_iso(chrono::Utc::now())
-                ));
+                ev.detail = Some(format!("{prev:?} cleared; wall clock {}", crate::timefmt::now_iso()));
                 ev
             }
         })
@@ -151,7 +148,7 @@ pub fn clock_event(a: ClockAlarm, guarded_time: String) -> AuditEvent {
         rule: Some(a.as_str().to_string()),
         detail: Some(format!(
             "{what}; wall clock {}; expiry-based deletions refused",
-            crate::lock::retention::format_iso(chrono::Utc::now())
+            crate::timefmt::now_iso()
         )),
         ..Default::default()
     }

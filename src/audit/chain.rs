@@ -9,6 +9,7 @@
 
 use crate::lock::DefaultRetention;
 use crate::s3::error::{S3Error, S3Result};
+use crate::timefmt::now_iso;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -70,6 +71,20 @@ pub struct AuditEvent {
     /// Catalog changes to replay on recovery (omitted when empty, so older records keep their form).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+}
+
+impl<'a> From<&'a AuditEvent> for crate::metrics::RequestSample<'a> {
+    /// What the request metrics count of a request's audit record.
+    fn from(ev: &'a AuditEvent) -> Self {
+        crate::metrics::RequestSample {
+            operation: &ev.operation,
+            status: ev.status,
+            bytes_in: ev.bytes_in,
+            bytes_out: ev.bytes_out,
+            denied: ev.decision == "deny",
+            rule: ev.rule.as_deref(),
+        }
+    }
 }
 
 impl AuditEvent {
@@ -341,10 +356,6 @@ impl Writer {
     }
 }
 
-fn now_iso() -> String {
-    crate::lock::retention::format_iso(chrono::Utc::now())
-}
-
 impl AuditLog {
     /// Open the trail in `dir` with default options and start the writer thread.
     pub fn open(dir: &Path) -> S3Result<AuditLog> {
@@ -508,6 +519,29 @@ mod tests {
             decision: "allow".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn request_metrics_count_what_the_record_says() {
+        use crate::metrics::RequestSample;
+        let mut e = ev("DeleteObject");
+        (e.status, e.bytes_in, e.bytes_out) = (403, 5, 7);
+        assert_eq!(
+            RequestSample::from(&e),
+            RequestSample {
+                operation: "DeleteObject",
+                status: 403,
+                bytes_in: 5,
+                bytes_out: 7,
+                denied: false,
+                rule: None,
+            }
+        );
+        e.decision = "deny".into();
+        e.rule = Some("RetentionActive".into());
+        let s = RequestSample::from(&e);
+        assert!(s.denied);
+        assert_eq!(s.rule, Some("RetentionActive"));
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub async fn drain_refused(headers: &HeaderMap, body: &mut Incoming) {
     use http_body::Body as _;
     use http_body_util::BodyExt;
     const MAX_DRAIN: u64 = 64 * 1024 * 1024;
-    if expects_continue(headers) || body.is_end_stream() {
+    if crate::headers::expects_100_continue(headers) || body.is_end_stream() {
         return;
     }
     let drain = async {
@@ -141,12 +141,4 @@ pub async fn drain_refused(headers: &HeaderMap, body: &mut Incoming) {
         }
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
-}
-
-/// The request carries `Expect: 100-continue`.
-pub fn expects_continue(headers: &HeaderMap) -> bool {
-    headers
-        .get(http::header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
 }

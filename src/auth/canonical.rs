@@ -1,10 +1,11 @@
-//! Building blocks shared by the SigV4 / SigV2 verifiers and the aws-chunked decoder: percent-encoding
-//! with the AWS unreserved set, canonical URI / query / header forms, the SigV4 date and credential
-//! scope formats, HMAC helpers and constant-time comparison.
+//! Building blocks shared by the SigV4 / SigV2 verifiers and the aws-chunked decoder: canonical URI /
+//! query / header forms (on `encoding`'s percent-encoding and its query parser, the one the router
+//! uses too), the SigV4 date and credential scope formats, HMAC helpers and constant-time comparison.
 //!
 //! aws-sigv4 keeps its `CanonicalRequest` private, so canonicalization is hand-rolled here (as s3s and
 //! garage do) and cross-checked in the tests against aws-sigv4's signer.
 
+use crate::encoding::{self, is_unreserved, percent_decode, uri_encode};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -16,65 +17,6 @@ pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c
 /// Longest accepted `Authorization` header / canonical element we bother to parse; anything larger is
 /// malformed (protects the verifier from pathological inputs).
 pub const MAX_AUTH_FIELD: usize = 16 * 1024;
-
-/// True for the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`, which SigV4 never encodes.
-pub fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-fn push_pct(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push('%');
-    out.push(HEX[(b >> 4) as usize] as char);
-    out.push(HEX[(b & 0x0f) as usize] as char);
-}
-
-/// Percent-encode every byte except the unreserved set (and `/` when `keep_slash`), with upper-case
-/// hex — the `UriEncode` function of the SigV4 specification.
-pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3 / 2 + 8);
-    for &b in bytes {
-        if is_unreserved(b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            push_pct(&mut out, b);
-        }
-    }
-    out
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Decode `%XX` escapes (an invalid escape stays literal); with `plus_as_space`, `+` becomes a space
-/// (form decoding, as query strings are decoded).
-pub fn percent_decode(s: &[u8], plus_as_space: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let b = s[i];
-        if b == b'%' && i + 2 < s.len() {
-            if let (Some(h), Some(l)) = (hex_val(s[i + 1]), hex_val(s[i + 2])) {
-                out.push((h << 4) | l);
-                i += 3;
-                continue;
-            }
-        }
-        if b == b'+' && plus_as_space {
-            out.push(b' ');
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
-    out
-}
 
 /// The canonical URI forms a correct client may have signed for the raw request path, most likely
 /// first (duplicates removed):
@@ -93,17 +35,17 @@ pub fn canonical_uri_candidates(raw_path: &str) -> Vec<String> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                push_pct(&mut wire, (h << 4) | l);
-                i += 3;
-                continue;
-            }
+        if b == b'%' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
+            wire.push('%');
+            wire.push(char::from(bytes[i + 1].to_ascii_uppercase()));
+            wire.push(char::from(bytes[i + 2].to_ascii_uppercase()));
+            i += 3;
+            continue;
         }
         if is_unreserved(b) || b == b'/' {
-            wire.push(b as char);
+            wire.push(char::from(b));
         } else {
-            push_pct(&mut wire, b);
+            wire.push_str(percent_encoding::percent_encode_byte(b));
         }
         i += 1;
     }
@@ -117,26 +59,12 @@ pub fn canonical_uri_candidates(raw_path: &str) -> Vec<String> {
     out
 }
 
-/// One `name[=value]` element of a raw query string, split but not decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawParam<'a> {
-    pub name: &'a str,
-    /// `None` when the element had no `=` at all (`?uploads`).
-    pub value: Option<&'a str>,
-}
-
-/// Split a raw query string into its elements (empty elements such as in `a=1&&b` are skipped).
-pub fn split_query(query: &str) -> Vec<RawParam<'_>> {
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((n, v)) => RawParam {
-                name: n,
-                value: Some(v),
-            },
-            None => RawParam { name: kv, value: None },
-        })
+/// The query parameters as the signature code reads them: every parameter of the raw query in order,
+/// repeats kept, decoded by the one query parser ([`encoding::query_params`]), a missing value as empty.
+pub fn decoded_params(query: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    encoding::query_params(query)
+        .into_iter()
+        .map(|(name, value)| (name, value.unwrap_or_default()))
         .collect()
 }
 
@@ -145,12 +73,10 @@ pub fn split_query(query: &str) -> Vec<RawParam<'_>> {
 /// empty value, joined with `&`.
 pub fn canonical_query(query: &str, exclude: Option<&str>) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for p in split_query(query) {
-        let name = percent_decode(p.name.as_bytes(), true);
+    for (name, value) in decoded_params(query) {
         if exclude.is_some_and(|ex| ex.as_bytes() == name.as_slice()) {
             continue;
         }
-        let value = percent_decode(p.value.unwrap_or("").as_bytes(), true);
         pairs.push((uri_encode(&name, false), uri_encode(&value, false)));
     }
     pairs.sort();
@@ -310,23 +236,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encode_unreserved_and_slash() {
-        assert_eq!(uri_encode(b"a b/c~d.e_f-g", true), "a%20b/c~d.e_f-g");
-        assert_eq!(uri_encode(b"a b/c", false), "a%20b%2Fc");
-        assert_eq!(uri_encode("é+=".as_bytes(), false), "%C3%A9%2B%3D");
-    }
-
-    #[test]
-    fn decode_handles_invalid_escapes_and_plus() {
-        assert_eq!(percent_decode(b"a%20b%zz%4", false), b"a b%zz%4");
-        assert_eq!(percent_decode(b"a+b%2B", true), b"a b+");
-        assert_eq!(percent_decode(b"a+b", false), b"a+b");
-        assert_eq!(percent_decode(b"%", false), b"%");
-        assert_eq!(percent_decode(b"%4", false), b"%4");
-        assert_eq!(percent_decode(b"%41", false), b"A");
-    }
-
-    #[test]
     fn uri_candidates() {
         assert_eq!(canonical_uri_candidates(""), vec!["/".to_string()]);
         assert_eq!(canonical_uri_candidates("/b/a%20b"), vec!["/b/a%20b".to_string()]);
@@ -356,6 +265,39 @@ mod tests {
         assert_eq!(canonical_query("&&a=1&", None), "a=1");
         // Sorted on the encoded form (upper-case before lower-case, '%' before letters).
         assert_eq!(canonical_query("b=1&B=1&%21=1", None), "%21=1&B=1&b=1");
+    }
+
+    #[test]
+    fn router_and_signature_read_the_query_the_same_way() {
+        use crate::s3::parse::Query;
+        for q in [
+            "a=1&a=2",
+            "a=2&a=1&b",
+            "a=&b&c=",
+            "x=a+b%20c&y=%2B+%2b",
+            "k%2Bey+1=v&&%zz=%4&=empty-name",
+            "e=x=y&versionId=abc&versionId=def",
+            "X-Amz-Signature=s&uploads&partNumber=1",
+        ] {
+            let router: Vec<(Vec<u8>, Vec<u8>)> = Query::parse(q)
+                .unwrap()
+                .params()
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.unwrap_or("").as_bytes().to_vec()))
+                .collect();
+            assert_eq!(router, decoded_params(q), "{q}");
+        }
+        // Repeated names: the signature covers every value; the router acts on the last.
+        assert_eq!(canonical_query("a=2&a=1", None), "a=1&a=2");
+        let q = Query::parse("a=2&a=1&b").unwrap();
+        assert_eq!(q.get("a"), Some("1"));
+        assert_eq!(q.get("b"), Some(""));
+        assert_eq!(q.pairs().collect::<Vec<_>>(), vec![("a", "1"), ("b", "")]);
+        // `+` and `%20` are both a space, `%2B` is a plus, for both.
+        assert_eq!(Query::parse("x=a+b%20c%2B").unwrap().get("x"), Some("a b c+"));
+        assert_eq!(canonical_query("x=a+b%20c%2B", None), "x=a%20b%20c%2B");
+        // The router refuses what does not decode to UTF-8; the signature code works on the bytes.
+        assert!(Query::parse("a=%FF").is_err());
+        assert_eq!(decoded_params("a=%FF"), vec![(b"a".to_vec(), vec![0xFF])]);
     }
 
     #[test]

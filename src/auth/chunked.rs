@@ -18,6 +18,7 @@
 
 use super::canonical;
 use super::{ChunkSigningContext, PayloadMode};
+use crate::headers::HeaderProblem;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
@@ -124,17 +125,18 @@ where
         let mut decoded_expected = None;
         let mut declared_trailers = Vec::new();
         if !matches!(framing, Framing::Raw) {
-            let mut values = headers.get_all("x-amz-decoded-content-length").iter();
-            if let Some(v) = values.next() {
-                if values.next().is_some() {
+            let value = match crate::headers::single(headers, "x-amz-decoded-content-length") {
+                Err(HeaderProblem::Repeated) => {
                     return Err(S3Error::invalid_argument(
                         "x-amz-decoded-content-length is sent more than once",
-                    ));
+                    ))
                 }
-                let n = v
-                    .to_str()
-                    .ok()
-                    .map(str::trim)
+                // Not ASCII: not a number either (refused below).
+                Err(HeaderProblem::NotAscii) => Some(""),
+                Ok(v) => v,
+            };
+            if let Some(v) = value {
+                let n = Some(v.trim())
                     .filter(|s| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|s| s.parse::<u64>().ok())
                     .ok_or_else(|| S3Error::invalid_argument("x-amz-decoded-content-length is not a number"))?;

@@ -31,6 +31,22 @@ pub enum PayloadMode {
     StreamingUnsignedTrailer,
 }
 
+impl<'a> From<&'a PayloadMode> for crate::checksum::SignedBody<'a> {
+    /// What the digest checks need to know of the payload mode.
+    fn from(p: &'a PayloadMode) -> Self {
+        crate::checksum::SignedBody {
+            sha256_hex: match p {
+                PayloadMode::Sha256Hex(h) => Some(h),
+                _ => None,
+            },
+            aws_chunked: matches!(
+                p,
+                PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer
+            ),
+        }
+    }
+}
+
 /// What a chunk verifier needs to recompute chunk and trailer signatures.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ChunkSigningContext {
@@ -120,6 +136,41 @@ pub fn authenticate(
     ))
 }
 
+/// Whether the raw query has a parameter whose raw (undecoded) name is `name`.
 fn query_has(query: &str, name: &str) -> bool {
-    query.split('&').any(|kv| kv.split('=').next() == Some(name))
+    crate::encoding::split_query(query).iter().any(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checksum::SignedBody;
+
+    #[test]
+    fn payload_modes_tell_the_digest_checks_what_is_signed() {
+        let chunked = |p: &PayloadMode| {
+            SignedBody {
+                sha256_hex: None,
+                aws_chunked: true,
+            } == SignedBody::from(p)
+        };
+        assert_eq!(
+            SignedBody::from(&PayloadMode::Sha256Hex("AB".into())),
+            SignedBody {
+                sha256_hex: Some("AB"),
+                aws_chunked: false
+            }
+        );
+        assert_eq!(SignedBody::from(&PayloadMode::Unsigned), SignedBody::default());
+        assert!(chunked(&PayloadMode::StreamingUnsignedTrailer));
+        assert!(chunked(&PayloadMode::StreamingSigned {
+            ctx: ChunkSigningContext {
+                seed_signature: String::new(),
+                amz_date: String::new(),
+                scope: String::new(),
+                signing_key: Vec::new(),
+            },
+            trailer: false,
+        }));
+    }
 }

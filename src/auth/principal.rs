@@ -1,6 +1,8 @@
 //! Users and roles. Roles are an authorization question only: no role — not even admin — can make
 //! `lock::decide` allow the destruction of a retained version.
 
+/// Defined with the operations that need it (`s3::op`); the roles below grant it.
+pub use crate::s3::op::Permission;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,19 +19,6 @@ pub enum Role {
     Auditor,
     /// All roles.
     Admin,
-}
-
-/// The permission an operation needs; see [`Role::allows`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// Read object data, metadata, listings, configuration.
-    Read,
-    /// Create versions, delete markers, buckets, tags, multipart uploads.
-    Write,
-    /// Lock configuration, retention, legal hold, permanent deletion of expired versions, bucket deletion.
-    Govern,
-    /// Audit trail, reports, scrub, metrics.
-    Audit,
 }
 
 impl Role {

@@ -14,6 +14,7 @@
 use super::canonical;
 use super::sigv4::{signature_mismatch, unknown_access_key};
 use super::{Authenticated, PayloadMode, Users};
+use crate::encoding;
 use crate::s3::error::{S3Error, S3Result};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -68,14 +69,14 @@ pub const SIGNED_SUBRESOURCES: &[&str] = &[
 /// name (stable, so repeated names keep their order), values percent-decoded, `name` alone when the
 /// parameter had no `=`.
 fn canonical_resource(path: &str, query: &str) -> String {
-    let mut subs: Vec<(&str, Option<String>)> = canonical::split_query(query)
+    let mut subs: Vec<(&str, Option<String>)> = encoding::split_query(query)
         .into_iter()
         .filter(|p| SIGNED_SUBRESOURCES.contains(&p.name))
         .map(|p| {
             (
                 p.name,
                 p.value
-                    .map(|v| String::from_utf8_lossy(&canonical::percent_decode(v.as_bytes(), false)).into_owned()),
+                    .map(|v| String::from_utf8_lossy(&encoding::percent_decode(v.as_bytes(), false)).into_owned()),
             )
         })
         .collect();
@@ -96,14 +97,14 @@ fn canonical_resource(path: &str, query: &str) -> String {
 /// base64 signatures contain it and some clients do not escape it); `Err` if repeated.
 fn query_value(query: &str, name: &str) -> S3Result<Option<Vec<u8>>> {
     let mut found = None;
-    for p in canonical::split_query(query) {
+    for p in encoding::split_query(query) {
         if p.name == name {
             if found.is_some() {
                 return Err(S3Error::access_denied(format!(
                     "The query parameter {name} must not appear more than once"
                 )));
             }
-            found = Some(canonical::percent_decode(p.value.unwrap_or("").as_bytes(), false));
+            found = Some(encoding::percent_decode(p.value.unwrap_or("").as_bytes(), false));
         }
     }
     Ok(found)
@@ -134,10 +135,9 @@ fn canonical_amz_headers(parts: &http::request::Parts, query: &str) -> Vec<u8> {
                 .push(trim_bytes(value.as_bytes()).to_vec());
         }
     }
-    for p in canonical::split_query(query) {
-        let lname = String::from_utf8_lossy(&canonical::percent_decode(p.name.as_bytes(), true)).to_ascii_lowercase();
+    for (name, v) in canonical::decoded_params(query) {
+        let lname = String::from_utf8_lossy(&name).to_ascii_lowercase();
         if lname.starts_with("x-amz-") {
-            let v = canonical::percent_decode(p.value.unwrap_or("").as_bytes(), true);
             map.entry(lname).or_default().push(trim_bytes(&v).to_vec());
         }
     }

@@ -8,6 +8,7 @@
 
 use super::canonical::{self, Credential};
 use super::{AuthSettings, Authenticated, ChunkSigningContext, PayloadMode, Users};
+use crate::headers::HeaderProblem;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use chrono::{DateTime, Utc};
 
@@ -193,19 +194,15 @@ fn parse_signed_headers(s: &str) -> Result<Vec<String>, String> {
 
 /// The one value of a header that must not be repeated; `Ok(None)` when absent.
 fn single_header<'a>(headers: &'a http::HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
-    let mut it = headers.get_all(name).iter();
-    let Some(first) = it.next() else {
-        return Ok(None);
-    };
-    if it.next().is_some() {
-        return Err(S3Error::invalid_request(format!(
+    match crate::headers::single(headers, name) {
+        Ok(v) => Ok(v.map(str::trim)),
+        Err(HeaderProblem::Repeated) => Err(S3Error::invalid_request(format!(
             "The {name} header must not be sent more than once"
-        )));
+        ))),
+        Err(HeaderProblem::NotAscii) => Err(S3Error::invalid_request(format!(
+            "The {name} header is not valid ASCII"
+        ))),
     }
-    first
-        .to_str()
-        .map(|s| Some(s.trim()))
-        .map_err(|_| S3Error::invalid_request(format!("The {name} header is not valid ASCII")))
 }
 
 /// `(amz_date string used in the string to sign, parsed time)` from `x-amz-date`, else `Date`.
@@ -224,17 +221,16 @@ fn request_time(headers: &http::HeaderMap) -> S3Result<(String, DateTime<Utc>)> 
         return Ok((v.to_string(), t));
     }
     if headers.contains_key(http::header::DATE) {
-        let v = single_header(headers, "date")
+        let t = single_header(headers, "date")
             .ok()
             .flatten()
-            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(crate::timefmt::parse_http_date)
             .ok_or_else(|| {
                 S3Error::access_denied(
                     "AWS authentication requires a valid Date or x-amz-date header: the Date header is not an \
                      RFC 1123 date",
                 )
             })?;
-        let t: DateTime<Utc> = v.into();
         return Ok((canonical::format_amz_date(t), t));
     }
     Err(S3Error::access_denied(
@@ -332,20 +328,17 @@ pub fn verify_header(
             format!("The authorization header is malformed; {msg}"),
         )
     };
-    let mut auth_values = parts.headers.get_all(http::header::AUTHORIZATION).iter();
-    let raw = auth_values
-        .next()
-        .ok_or_else(|| malformed("the Authorization header is missing".into()))?;
-    if auth_values.next().is_some() {
-        return Err(malformed("the Authorization header is sent more than once".into()));
-    }
-    let raw = raw
-        .to_str()
-        .map_err(|_| malformed("the header is not valid ASCII".into()))?;
+    let raw = match crate::headers::single(&parts.headers, http::header::AUTHORIZATION) {
+        Ok(Some(raw)) => raw,
+        Ok(None) => return Err(malformed("the Authorization header is missing".into())),
+        Err(HeaderProblem::Repeated) => {
+            return Err(malformed("the Authorization header is sent more than once".into()))
+        }
+        Err(HeaderProblem::NotAscii) => return Err(malformed("the header is not valid ASCII".into())),
+    };
     let auth = parse_authorization(raw.trim()).map_err(malformed)?;
     let query = parts.uri.query().unwrap_or("");
-    if canonical::split_query(query).iter().any(|p| {
-        let n = canonical::percent_decode(p.name.as_bytes(), true);
+    if canonical::decoded_params(query).iter().any(|(n, _)| {
         n == b"X-Amz-Algorithm" || n == b"X-Amz-Signature" || n == b"X-Amz-Credential" || n == b"Signature"
     }) {
         return Err(S3Error::invalid_argument(ONE_AUTH_MECHANISM));
@@ -407,16 +400,9 @@ struct QueryParams {
 
 impl QueryParams {
     fn parse(query: &str) -> Self {
-        let pairs = canonical::split_query(query)
-            .into_iter()
-            .map(|p| {
-                (
-                    canonical::percent_decode(p.name.as_bytes(), true),
-                    canonical::percent_decode(p.value.unwrap_or("").as_bytes(), true),
-                )
-            })
-            .collect();
-        QueryParams { pairs }
+        QueryParams {
+            pairs: canonical::decoded_params(query),
+        }
     }
 
     /// The single value of `name`; a repeated or non-UTF-8 value is an `AuthorizationQueryParametersError`.
@@ -789,7 +775,7 @@ pub(crate) mod tests {
             "emoji-😀",
         ]
         .iter()
-        .map(|k| format!("/bucket/{}", canonical::uri_encode(k.as_bytes(), true)))
+        .map(|k| format!("/bucket/{}", crate::encoding::uri_encode(k.as_bytes(), true)))
         .collect();
         v.extend(
             [
@@ -1621,10 +1607,10 @@ pub(crate) mod tests {
                     s.push(alphabet[(rnd() % alphabet.len() as u64) as usize]);
                 }
             }
-            let enc = canonical::uri_encode(s.as_bytes(), false);
+            let enc = crate::encoding::uri_encode(s.as_bytes(), false);
             let uri = format!(
                 "/b/{}?{}",
-                canonical::uri_encode(s.as_bytes(), true),
+                crate::encoding::uri_encode(s.as_bytes(), true),
                 s.replace(['#', ' ', '\t'], "").replace(|c: char| !c.is_ascii(), "%C3")
             );
             let Ok(uri) = uri.parse::<http::Uri>() else {

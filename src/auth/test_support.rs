@@ -132,17 +132,26 @@ pub fn chunk_signing_identity(secret: &str) -> aws_smithy_runtime_api::client::i
     aws_credential_types::Credentials::new(AK, secret, None, None, "test").into()
 }
 
-/// The chunk signature aws-sigv4 computes for `chunk` after `prev`.
-pub fn aws_chunk_signature(secret: &str, time: DateTime<Utc>, region: &str, prev: &str, chunk: &[u8]) -> String {
-    let identity = chunk_signing_identity(secret);
-    let params = v4::SigningParams::<()>::builder()
-        .identity(&identity)
+/// aws-sigv4's signing params for chunks and trailers at `time` in `region`.
+fn chunk_signing_params<'a>(
+    identity: &'a aws_smithy_runtime_api::client::identity::Identity,
+    time: DateTime<Utc>,
+    region: &'a str,
+) -> v4::SigningParams<'a, ()> {
+    v4::SigningParams::<()>::builder()
+        .identity(identity)
         .region(region)
         .name("s3")
         .time(SystemTime::UNIX_EPOCH + Duration::from_secs(time.timestamp() as u64))
         .settings(())
         .build()
-        .expect("params");
+        .expect("params")
+}
+
+/// The chunk signature aws-sigv4 computes for `chunk` after `prev`.
+pub fn aws_chunk_signature(secret: &str, time: DateTime<Utc>, region: &str, prev: &str, chunk: &[u8]) -> String {
+    let identity = chunk_signing_identity(secret);
+    let params = chunk_signing_params(&identity, time, region);
     let bytes = bytes::Bytes::copy_from_slice(chunk);
     v4::sign_chunk(&bytes, prev, &params)
         .expect("sign chunk")
@@ -159,14 +168,7 @@ pub fn aws_trailer_signature(
     trailers: &[(&str, &str)],
 ) -> String {
     let identity = chunk_signing_identity(secret);
-    let params = v4::SigningParams::<()>::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(SystemTime::UNIX_EPOCH + Duration::from_secs(time.timestamp() as u64))
-        .settings(())
-        .build()
-        .expect("params");
+    let params = chunk_signing_params(&identity, time, region);
     let mut headers = aws_smithy_runtime_api::http::Headers::new();
     for (k, v) in trailers {
         headers.insert(k.to_string(), v.to_string());

@@ -25,9 +25,10 @@ use crate::audit::export::{ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{self, Permission};
+use crate::encoding;
+use crate::evidence::report::ReportFormat;
+use crate::evidence::scrub::ScrubOptions;
 use crate::s3::respond::{full_body, Body};
-use crate::tools::report::ReportFormat;
-use crate::tools::scrub::ScrubOptions;
 use ed25519_dalek::SigningKey;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -36,6 +37,9 @@ use sha2::Digest;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Prefix of every admin path (the command line's `--endpoint` client uses it too).
+pub const ADMIN_PREFIX: &str = "/_wormgate/admin/";
 
 /// Largest admin request body.
 const MAX_ADMIN_BODY: usize = 1 << 20;
@@ -99,15 +103,11 @@ impl Answer {
     }
 }
 
+/// The first parameter whose raw name is `name`, decoded.
 fn query_param(q: &str, name: &str) -> Option<String> {
-    q.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .to_string()
-        })
-    })
+    let p = encoding::split_query(q).into_iter().find(|p| p.name == name)?;
+    let v = encoding::percent_decode(p.value.unwrap_or("").as_bytes(), true);
+    Some(String::from_utf8_lossy(&v).into_owned())
 }
 
 /// Handle an admin or metrics request (see module doc).
@@ -123,9 +123,9 @@ pub async fn handle(
     let path = parts.uri.path().to_string();
     let q = parts.uri.query().unwrap_or("").to_string();
     let is_metrics = path == "/metrics" || path == "/_wormgate/metrics";
-    let route = path.strip_prefix("/_wormgate/admin/").unwrap_or(&path).to_string();
+    let route = path.strip_prefix(ADMIN_PREFIX).unwrap_or(&path).to_string();
     let mut ev = AuditEvent {
-        time: crate::lock::retention::format_iso(now.at()),
+        time: crate::timefmt::format_iso(now.at()),
         request_id: request_id.clone(),
         source: Some(remote.to_string()),
         operation: if is_metrics {
@@ -385,7 +385,7 @@ async fn route_admin(
             let bucket = query_param(q, "bucket");
             ev.bucket = bucket.clone();
             let cat = gw.catalog.clone();
-            let res = tokio::task::spawn_blocking(move || crate::tools::report::rows(&cat, bucket.as_deref())).await;
+            let res = tokio::task::spawn_blocking(move || crate::evidence::report::rows(&cat, bucket.as_deref())).await;
             match res {
                 Ok(Ok(rows)) => {
                     ev.detail = Some(format!("{} rows", rows.len()));
@@ -395,7 +395,7 @@ async fn route_admin(
                         } else {
                             "application/json"
                         },
-                        crate::tools::report::render(&rows, format).into_bytes(),
+                        crate::evidence::report::render(&rows, format).into_bytes(),
                     )
                 }
                 Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -425,12 +425,12 @@ async fn route_admin(
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
         }
-        ("GET", "time") => Answer::json(&crate::tools::timecmd::live_status(&gw.clock)),
+        ("GET", "time") => Answer::json(&crate::evidence::time::live_status(&gw.clock)),
         ("POST", "time/confirm") => {
             let before = gw.clock.alarm();
             gw.clock.confirm();
             let after = gw.clock.now();
-            let status = crate::tools::timecmd::live_status(&gw.clock);
+            let status = crate::evidence::time::live_status(&gw.clock);
             ev.detail = Some(format!(
                 "time confirmed; alarm before {}, after {}; wall {}; expiry trusted: {}",
                 before.map_or("none", |a| a.as_str()),
@@ -445,7 +445,7 @@ async fn route_admin(
 }
 
 /// One-line summary of a scrub for the audit record.
-pub fn scrub_detail(rep: &crate::tools::scrub::ScrubReport) -> String {
+pub fn scrub_detail(rep: &crate::evidence::scrub::ScrubReport) -> String {
     let mut s = format!(
         "scrub ok={} versions={} bytes={} missing={} corrupt={} unreferenced={}",
         rep.ok, rep.checked_versions, rep.checked_bytes, rep.missing, rep.corrupt, rep.unreferenced
@@ -453,7 +453,7 @@ pub fn scrub_detail(rep: &crate::tools::scrub::ScrubReport) -> String {
     for f in rep
         .findings
         .iter()
-        .filter(|f| f.kind != crate::tools::scrub::FindingKind::Unreferenced)
+        .filter(|f| f.kind != crate::evidence::scrub::FindingKind::Unreferenced)
         .take(20)
     {
         s.push_str(&format!("; {f}"));
@@ -466,9 +466,9 @@ pub async fn run_scrub(
     catalog: crate::store::Catalog,
     blobs: crate::store::BlobStore,
     opts: ScrubOptions,
-) -> Result<crate::tools::scrub::ScrubReport, String> {
+) -> Result<crate::evidence::scrub::ScrubReport, String> {
     let started = Instant::now();
-    let rep = tokio::task::spawn_blocking(move || crate::tools::scrub::scrub_store(&catalog, &blobs, &opts))
+    let rep = tokio::task::spawn_blocking(move || crate::evidence::scrub::scrub_store(&catalog, &blobs, &opts))
         .await
         .map_err(|e| e.to_string())??;
     crate::metrics::record_scrub(rep.summary(started.elapsed()));
@@ -482,7 +482,7 @@ pub async fn sign_checkpoint(
     clock: &crate::lock::Clock,
 ) -> Result<Checkpoint, String> {
     let (seq, head) = log.head();
-    let time = crate::lock::retention::format_iso(clock.now().at());
+    let time = crate::timefmt::format_iso(clock.now().at());
     let c = Checkpoint::sign(key, seq, &head, &time);
     let path = c
         .store(log.dir())

@@ -1,7 +1,6 @@
 //! Bucket handlers. Every bucket is versioned and Object Lock enabled from birth; neither can be
 //! turned off.
 
-use super::util::iso_ms;
 use super::{Ctx, Done, Gateway, Outcome};
 use crate::lock::{self, DefaultRetention};
 use crate::s3::docs::LockConfigurationSetting;
@@ -9,6 +8,7 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::respond::Reply;
 use crate::s3::xml::*;
 use crate::store::BucketRecord;
+use crate::timefmt::iso_ms;
 use http::StatusCode;
 
 /// Owner shown in listings.

@@ -1,15 +1,17 @@
 //! CopyObject: the copy is a new version with its own retention (never inherited from the source).
 
-use super::util::{iso_ms, quoted};
+use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
 use crate::lock::{self, VersionAsk};
+use crate::s3::conditions::{precondition_failed, Verdict};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, ChecksumOut, CopyObjectResult, NS};
 use crate::store::{BlobWriter, VersionRecord};
+use crate::timefmt::iso_ms;
 use futures_util::StreamExt;
 
 /// Largest single CopyObject (AWS: 5 GiB).
@@ -28,29 +30,11 @@ impl Gateway {
                 ),
                 _ => e,
             })?;
-        let c = &copy.conditions;
-        let failed = || {
-            S3Error::new(
-                S3Code::PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold",
-            )
-        };
-        let modified = rec.created_ms / 1000;
-        if let Some(m) = &c.if_match {
-            if !super::object::etag_matches(m, &rec.etag) {
-                return Err(failed());
-            }
-        } else if c.if_unmodified_since.is_some_and(|t| modified > t.timestamp()) {
-            return Err(failed());
+        match copy.conditions.evaluate(&rec.etag, rec.created_ms) {
+            Verdict::Proceed => Ok(rec),
+            // A source that is "not modified" fails the copy like any other precondition.
+            Verdict::NotModified | Verdict::PreconditionFailed => Err(precondition_failed()),
         }
-        if let Some(m) = &c.if_none_match {
-            if super::object::etag_matches(m, &rec.etag) {
-                return Err(failed());
-            }
-        } else if c.if_modified_since.is_some_and(|t| modified <= t.timestamp()) {
-            return Err(failed());
-        }
-        Ok(rec)
     }
 
     /// Stream `len` bytes from `start` of `src` into a new blob `id`, hashing as we go (and verifying

@@ -6,11 +6,11 @@ use super::Gateway;
 use crate::audit::AuditLog;
 use crate::auth::Users;
 use crate::lock::{Clock, LockHeaders, Policy, SystemTimeSource, VersionAsk};
-use crate::s3::op::WriteHeaders;
+use crate::s3::op::{ContentHeaders, WriteHeaders};
 use crate::s3::parse::Addressing;
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::BlobHints;
-use crate::store::records::{ContentHeaders, NewVersionId};
+use crate::store::records::NewVersionId;
 use crate::store::{BlobStore, BlobWriter, Catalog, VersionEntry, VersionRecord};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ fn digests_of(data: &[u8]) -> crate::checksum::ComputedDigests {
 /// A new version of `bucket/k` holding `data`, written but not yet committed.
 async fn written_version(gw: &Gateway, bucket: &str, data: &[u8]) -> (VersionRecord, BlobWriter) {
     let seq = gw.catalog.next_seq().unwrap();
-    let version_id = crate::store::meta::make_version_id(1_700_000_000_000_000, seq);
+    let version_id = crate::ids::make_version_id(1_700_000_000_000_000, seq);
     let len = u64::try_from(data.len()).unwrap();
     let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(len))).await.unwrap();
     writer.write(data).await.unwrap();

@@ -1,23 +1,15 @@
 //! Listings: ListObjects (V1), ListObjectsV2 and ListObjectVersions, as range scans over the catalog.
 
 use super::bucket::owner;
-use super::util::{iso_ms, quoted};
+use super::util::quoted;
 use super::Gateway;
+use crate::ids::parse_version_id;
 use crate::s3::error::{S3Error, S3Result};
 use crate::s3::op::ListParams;
 use crate::s3::respond::Reply;
 use crate::s3::xml::*;
-use crate::store::meta::parse_version_id;
 use crate::store::{VersionEntry, VersionRecord};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-/// S3's `encoding-type=url`: everything but unreserved characters and `/`.
-const URL_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/');
+use crate::timefmt::iso_ms;
 
 enum Item {
     Object(Box<VersionRecord>),
@@ -55,6 +47,16 @@ struct Scan<'a> {
 struct Page {
     items: Vec<Item>,
     truncated: bool,
+}
+
+/// A key or prefix as a listing shows it: with S3's `encoding-type=url`, everything but unreserved
+/// characters and `/` is escaped.
+fn listed_name(s: &str, encoding_url: bool) -> String {
+    if encoding_url {
+        crate::encoding::uri_encode(s.as_bytes(), true)
+    } else {
+        s.to_string()
+    }
 }
 
 impl Gateway {
@@ -165,13 +167,7 @@ impl Gateway {
             start,
             None,
         )?;
-        let enc = |s: &str| {
-            if p.encoding_url {
-                utf8_percent_encode(s, URL_SET).to_string()
-            } else {
-                s.to_string()
-            }
-        };
+        let enc = |s: &str| listed_name(s, p.encoding_url);
         let mut contents = Vec::new();
         let mut common_prefixes = Vec::new();
         let mut last = None;
@@ -269,13 +265,7 @@ impl Gateway {
             start,
             skip,
         )?;
-        let enc = |s: &str| {
-            if p.encoding_url {
-                utf8_percent_encode(s, URL_SET).to_string()
-            } else {
-                s.to_string()
-            }
-        };
+        let enc = |s: &str| listed_name(s, p.encoding_url);
         let mut entries = Vec::new();
         let mut common_prefixes = Vec::new();
         let mut next = (None, None);

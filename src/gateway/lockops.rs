@@ -2,13 +2,13 @@
 
 use super::{Done, Gateway, Outcome};
 use crate::lock;
-use crate::lock::retention::format_iso;
 use crate::s3::docs::RetentionSetting;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, LegalHoldOut, RetentionOut, NS};
 use crate::store::VersionEntry;
+use crate::timefmt::format_iso;
 use http::StatusCode;
 
 impl Gateway {

@@ -17,12 +17,13 @@ mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
-pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings};
+pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use outcome::{Done, Outcome};
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::body::VerifiedBody;
 use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};
+use crate::headers::expects_100_continue;
 use crate::lock::{Clock, Policy};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::Op;
@@ -124,13 +125,13 @@ impl Gateway {
         let head = req.method() == Method::HEAD;
         let resource = req.uri().path().to_string();
         let mut ctx = Ctx {
-            expect_continue: auth::body::expects_continue(req.headers()),
+            expect_continue: expects_100_continue(req.headers()),
             request_id: request_id.clone(),
             auth: None,
             target: None,
         };
         let mut audit = AuditEvent {
-            time: crate::lock::retention::format_iso(now.at()),
+            time: crate::timefmt::format_iso(now.at()),
             request_id: request_id.clone(),
             source: Some(remote.to_string()),
             operation: format!("{} {}", req.method(), resource),
@@ -421,7 +422,7 @@ fn hoist_presigned_headers(parts: &mut http::request::Parts) {
 /// An `Expect: 100-continue` request with an empty body: hyper never sends `100 Continue` for it, so
 /// its final answer arrives in place of the `100`.
 fn expects_continue_without_body<B>(req: &Request<B>) -> bool {
-    let expects = auth::body::expects_continue(req.headers());
+    let expects = expects_100_continue(req.headers());
     let empty = req
         .headers()
         .get(http::header::CONTENT_LENGTH)

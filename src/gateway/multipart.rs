@@ -6,7 +6,7 @@
 
 use super::body::require_length;
 use super::bucket::owner;
-use super::util::{iso_ms, quoted};
+use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
 use crate::auth::body::VerifiedBody;
@@ -20,6 +20,7 @@ use crate::s3::xml::{self, *};
 use crate::store::blob::BlobHints;
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, VersionRecord};
+use crate::timefmt::iso_ms;
 use http::StatusCode;
 use md5::Digest as _;
 
@@ -43,7 +44,7 @@ fn lock_headers_of(u: &UploadRecord) -> LockHeaders {
                 RequestedMode::Governance
             }
         }),
-        retain_until: u.lock_retain_until_ms.map(super::util::from_ms),
+        retain_until: u.lock_retain_until_ms.map(crate::timefmt::from_ms),
         legal_hold: u.lock_legal_hold,
     }
 }

@@ -1,18 +1,19 @@
 //! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
 
 use super::body::require_length;
-use super::util::{http_date, quoted};
+use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
 use crate::auth::body::VerifiedBody;
-use crate::lock::retention::format_iso;
 use crate::lock::{self, VersionAsk, VersionRemoval};
+use crate::s3::conditions::{precondition_failed, Verdict};
 use crate::s3::docs::DeleteRequest;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{delete_permission, Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteResult, DeletedOut};
 use crate::store::{BlobRef, VersionRecord};
+use crate::timefmt::{format_iso, http_date};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -466,40 +467,13 @@ fn verify_stream(
     )
 }
 
-pub(super) fn etag_matches(cond: &str, etag: &str) -> bool {
-    cond.split(',')
-        .map(|c| c.trim().trim_start_matches("W/").trim_matches('"'))
-        .any(|c| c == "*" || c == etag)
-}
-
 /// RFC 7232 evaluation: `Some(status)` when the request must be answered without the body.
 fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<StatusCode>> {
-    let modified = super::util::from_ms(rec.created_ms);
-    let failed = || {
-        S3Error::new(
-            S3Code::PreconditionFailed,
-            "At least one of the pre-conditions you specified did not hold",
-        )
-    };
-    if let Some(m) = &c.if_match {
-        if !etag_matches(m, &rec.etag) {
-            return Err(failed());
-        }
-    } else if let Some(t) = c.if_unmodified_since {
-        if modified.timestamp() > t.timestamp() {
-            return Err(failed());
-        }
+    match c.evaluate(&rec.etag, rec.created_ms) {
+        Verdict::Proceed => Ok(None),
+        Verdict::NotModified => Ok(Some(StatusCode::NOT_MODIFIED)),
+        Verdict::PreconditionFailed => Err(precondition_failed()),
     }
-    if let Some(m) = &c.if_none_match {
-        if etag_matches(m, &rec.etag) {
-            return Ok(Some(StatusCode::NOT_MODIFIED));
-        }
-    } else if let Some(t) = c.if_modified_since {
-        if modified.timestamp() <= t.timestamp() {
-            return Ok(Some(StatusCode::NOT_MODIFIED));
-        }
-    }
-    Ok(None)
 }
 
 /// Inclusive (start, end) of a range within `size`; `None` if unsatisfiable.
@@ -532,14 +506,6 @@ mod tests {
         assert_eq!(resolve_range(RangeSpec::Suffix(10), 100), Some((90, 99)));
         assert_eq!(resolve_range(RangeSpec::Suffix(1000), 100), Some((0, 99)));
         assert_eq!(resolve_range(RangeSpec::Suffix(0), 100), None);
-    }
-
-    #[test]
-    fn etags() {
-        assert!(etag_matches("\"abc\"", "abc"));
-        assert!(etag_matches("*", "abc"));
-        assert!(etag_matches("\"x\", \"abc\"", "abc"));
-        assert!(!etag_matches("\"abd\"", "abc"));
     }
 }
 

@@ -3,9 +3,9 @@
 //! rule), so no handler writes into the audit trail.
 
 use crate::audit::{AuditEvent, Change};
-use crate::lock::retention::format_iso;
 use crate::s3::respond::Reply;
 use crate::store::VersionRecord;
+use crate::timefmt::format_iso;
 
 /// The audit-relevant facts of a handled request.
 #[derive(Debug, Default)]

@@ -1,25 +1,10 @@
-//! Helpers shared by the handlers: version resolution, formatting.
+//! Helpers shared by the handlers: version resolution, ETag quoting.
 
 use super::{Ctx, Gateway};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::VersionSel;
 use crate::store::{BucketRecord, VersionEntry, VersionRecord};
-use chrono::{DateTime, TimeZone, Utc};
-
-/// `2009-10-12T17:50:30.000Z`, as S3 XML renders times.
-pub fn iso_ms(ms: i64) -> String {
-    crate::lock::retention::format_iso(from_ms(ms))
-}
-
-pub fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
-
-/// RFC 7231 date for `Last-Modified`.
-pub fn http_date(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    httpdate::fmt_http_date(t)
-}
+use crate::timefmt::http_date;
 
 /// The ETag as sent on the wire (quoted).
 pub fn quoted(etag: &str) -> String {
@@ -103,7 +88,7 @@ impl Gateway {
         Ok(crate::store::records::NewVersionId {
             bucket: bucket.to_string(),
             key: key.to_string(),
-            version_id: crate::store::meta::make_version_id(now.timestamp_micros(), seq),
+            version_id: crate::ids::make_version_id(now.timestamp_micros(), seq),
             seq,
             created_ms: now.timestamp_millis(),
             owner: ctx.owner(),

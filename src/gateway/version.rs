@@ -3,6 +3,7 @@
 
 use super::Gateway;
 use crate::lock::{self, VersionAsk};
+use crate::s3::conditions::{etag_matches, precondition_failed};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::WriteHeaders;
 use crate::store::{BlobWriter, VersionEntry, VersionRecord};
@@ -13,13 +14,6 @@ pub(super) enum Commit<'a> {
     Insert,
     /// Atomically with the removal of a multipart upload.
     CompleteUpload(&'a str),
-}
-
-fn precondition_failed() -> S3Error {
-    S3Error::new(
-        S3Code::PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold",
-    )
 }
 
 impl Gateway {
@@ -39,7 +33,7 @@ impl Gateway {
         if let Some(m) = &write.if_match {
             match &current {
                 None => return Err(S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.")),
-                Some(r) if !super::object::etag_matches(m, &r.etag) => return Err(precondition_failed()),
+                Some(r) if !etag_matches(m, &r.etag) => return Err(precondition_failed()),
                 _ => {}
             }
         }

@@ -422,7 +422,7 @@ pub fn decide_delete_version(target: TargetState, now: TrustedNow) -> Result<Ver
                         S3Code::AccessDenied,
                         format!(
                             "Access Denied because object protected by object lock: COMPLIANCE retention until {}",
-                            super::retention::format_iso(r.retain_until())
+                            crate::timefmt::format_iso(r.retain_until())
                         ),
                     ));
                 }
@@ -489,7 +489,7 @@ pub fn decide_put_retention(
                 S3Code::AccessDenied,
                 format!(
                     "Access Denied: COMPLIANCE retention until {} can only be extended, not shortened",
-                    super::retention::format_iso(r.retain_until())
+                    crate::timefmt::format_iso(r.retain_until())
                 ),
             )
         }),

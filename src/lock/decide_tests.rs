@@ -20,7 +20,7 @@
 //!   [`decide_takes_no_principal_17`]). Root and ordinary users cannot get different decisions.
 
 use super::*;
-use crate::lock::retention::format_iso;
+use crate::timefmt::format_iso;
 use chrono::{Duration, TimeZone};
 use http::StatusCode;
 

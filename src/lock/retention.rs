@@ -102,21 +102,6 @@ impl DefaultRetention {
     }
 }
 
-/// RFC 3339 with milliseconds and `Z`, as AWS renders retain-until dates.
-pub fn format_iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// Strict ISO-8601 parse for retain-until dates: `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`. Anything
-/// ambiguous (no zone, date only, year ≥ 10000) is refused.
-pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if s.len() < 20 || !s.as_bytes()[..4].iter().all(u8::is_ascii_digit) || s.as_bytes()[4] != b'-' {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,20 +113,5 @@ mod tests {
         assert!(r.extend(t0 + chrono::Duration::days(1)).is_ok());
         assert_eq!(r.extend(t0), Ok(r));
         assert!(r.extend(t0 - chrono::Duration::milliseconds(1)).is_err());
-    }
-
-    #[test]
-    fn iso_parsing_is_strict() {
-        assert!(parse_iso("2030-01-01T00:00:00Z").is_some());
-        assert!(parse_iso("2030-01-01T00:00:00.123Z").is_some());
-        assert!(parse_iso("2030-01-01T00:00:00+14:00").is_some());
-        assert!(parse_iso("2030-01-01").is_none());
-        assert!(parse_iso("2030-01-01T00:00:00").is_none());
-        assert!(parse_iso("10000-01-01T00:00:00Z").is_none());
-        assert!(parse_iso("garbage").is_none());
-        assert_eq!(
-            parse_iso("2030-01-01T14:00:00+14:00").unwrap(),
-            Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
-        );
     }
 }

@@ -8,8 +8,8 @@ use super::xml::{
     self, CompleteMultipartUploadIn, DefaultRetentionIn, DeleteIn, LegalHoldIn, ObjectLockConfigurationIn, RetentionIn,
     TaggingIn, VersioningConfigurationIn,
 };
-use crate::lock::retention::parse_iso;
 use crate::lock::{DefaultRetention, RequestedMode};
+use crate::timefmt::parse_iso;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 

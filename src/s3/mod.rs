@@ -1,6 +1,7 @@
 //! The S3 protocol: typed operations, parsing a request head into one, XML documents, errors, and
 //! response rendering.
 
+pub mod conditions;
 pub mod docs;
 pub mod error;
 pub mod op;

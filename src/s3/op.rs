@@ -2,12 +2,38 @@
 //! parser does not recognise becomes `NotImplemented` — never a guess.
 
 use super::docs::{CompletePart, DeleteRequest, LockConfigurationSetting, RetentionSetting};
-use crate::auth::Permission;
 use crate::checksum::ChecksumAlgorithm;
 use crate::lock::LockHeaders;
-use crate::store::ContentHeaders;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The permission an operation needs ([`Op::permission`]); `auth::Role::allows` says which roles carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read object data, metadata, listings, configuration.
+    Read,
+    /// Create versions, delete markers, buckets, tags, multipart uploads.
+    Write,
+    /// Lock configuration, retention, legal hold, permanent deletion of expired versions, bucket deletion.
+    Govern,
+    /// Audit trail, reports, scrub, metrics.
+    Audit,
+}
+
+/// The content headers of a write (`Content-Type` … `x-amz-meta-*`), stored with the version
+/// (`store::records`) and returned on GET/HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentHeaders {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` (names lower-case, without the prefix).
+    pub user_meta: BTreeMap<String, String>,
+}
 
 /// What deleting `version` needs: a marker (no version) is a write; removing a specific version is
 /// permanent and reserved to officers. DeleteObject and every DeleteObjects entry ask this.

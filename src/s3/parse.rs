@@ -4,50 +4,54 @@
 use super::docs;
 use super::error::{S3Code, S3Error, S3Result};
 use super::op::*;
-use crate::lock::retention::parse_iso;
+use crate::encoding;
+use crate::headers::HeaderProblem;
+use crate::ids::parse_version_id;
 use crate::lock::{LockHeaders, RequestedMode};
-use crate::store::meta::parse_version_id;
-use crate::store::ContentHeaders;
+use crate::timefmt::{parse_http_date, parse_iso};
 use http::{HeaderMap, Method};
-use percent_encoding::percent_decode_str;
 use std::collections::BTreeMap;
 
-/// Decoded query string: name → value (`None` for a bare flag like `?versioning`).
+/// Decoded query string, read by the one query parser the signature code uses too
+/// ([`encoding::query_params`]): every parameter in order, repeats kept; `None` value for a bare flag
+/// like `?versioning`. Lookups take the last value of a repeated name.
 #[derive(Debug, Default, Clone)]
-pub struct Query(BTreeMap<String, Option<String>>);
+pub struct Query(Vec<(String, Option<String>)>);
 
 impl Query {
     pub fn parse(raw: &str) -> S3Result<Query> {
-        let mut map = BTreeMap::new();
-        for part in raw.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = match part.split_once('=') {
-                Some((k, v)) => (k, Some(v)),
-                None => (part, None),
-            };
-            let k = decode_query_component(k)?;
-            let v = v.map(decode_query_component).transpose()?;
-            map.insert(k, v);
+        let utf8 =
+            |b: Vec<u8>| String::from_utf8(b).map_err(|_| S3Error::invalid_argument("query string is not valid UTF-8"));
+        let mut params = Vec::new();
+        for (k, v) in encoding::query_params(raw) {
+            params.push((utf8(k)?, v.map(utf8).transpose()?));
         }
-        Ok(Query(map))
+        Ok(Query(params))
     }
-    /// Every (name, value) pair; a bare flag has an empty value.
+    /// Every parameter as sent, in order, repeats kept (what the signature covers).
+    pub fn params(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_deref()))
+    }
+    /// Each name once, sorted, with its last value; a bare flag has an empty value.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_deref().unwrap_or("")))
+        let last: BTreeMap<&str, &str> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_deref().unwrap_or("")))
+            .collect();
+        last.into_iter()
     }
     pub fn has(&self, k: &str) -> bool {
-        self.0.contains_key(k)
+        self.0.iter().any(|(n, _)| n == k)
     }
+    /// The last value of `k` (empty for a bare flag).
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.0.get(k).map(|v| v.as_deref().unwrap_or(""))
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_deref().unwrap_or(""))
     }
-}
-
-fn decode_query_component(s: &str) -> S3Result<String> {
-    let plus = s.replace('+', " ");
-    percent_decode_str(&plus)
-        .decode_utf8()
-        .map(|c| c.into_owned())
-        .map_err(|_| S3Error::invalid_argument("query string is not valid UTF-8"))
 }
 
 /// Addressing settings.
@@ -63,8 +67,7 @@ pub fn bucket_and_key(
     path: &str,
     addressing: &Addressing,
 ) -> S3Result<(Option<String>, Option<String>)> {
-    let decoded = percent_decode_str(path)
-        .decode_utf8()
+    let decoded = String::from_utf8(encoding::percent_decode(path.as_bytes(), false))
         .map_err(|_| S3Error::invalid_argument("the request path is not valid UTF-8"))?;
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
     let host = host.map(|h| {
@@ -144,20 +147,12 @@ pub(crate) fn validate_key(key: &str) -> S3Result<()> {
 
 /// A header that must appear at most once; its value as UTF-8.
 pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
-    let mut it = headers.get_all(name).iter();
-    let first = match it.next() {
-        None => return Ok(None),
-        Some(v) => v,
-    };
-    if it.next().is_some() {
-        return Err(S3Error::invalid_argument(format!(
-            "the header {name} was sent more than once"
-        )));
-    }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| S3Error::invalid_argument(format!("the header {name} is not valid ASCII")))
+    crate::headers::single(headers, name).map_err(|p| {
+        S3Error::invalid_argument(match p {
+            HeaderProblem::Repeated => format!("the header {name} was sent more than once"),
+            HeaderProblem::NotAscii => format!("the header {name} is not valid ASCII"),
+        })
+    })
 }
 
 fn version_sel(q: &Query) -> S3Result<VersionSel> {
@@ -275,12 +270,6 @@ fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
             .map(parse_tag_query)
             .transpose()?,
     })
-}
-
-fn parse_http_date(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    httpdate::parse_http_date(s)
-        .ok()
-        .map(chrono::DateTime::<chrono::Utc>::from)
 }
 
 fn conditions(headers: &HeaderMap) -> S3Result<Conditions> {
@@ -466,8 +455,7 @@ fn part_number(q: &Query) -> S3Result<u32> {
 /// Parse `x-amz-copy-source: [/]bucket/key[?versionId=V]` (URL-encoded).
 pub fn copy_source(raw: &str) -> S3Result<CopySource> {
     let (path, query) = raw.split_once('?').unwrap_or((raw, ""));
-    let decoded = percent_decode_str(path)
-        .decode_utf8()
+    let decoded = String::from_utf8(encoding::percent_decode(path.as_bytes(), false))
         .map_err(|_| S3Error::invalid_argument("x-amz-copy-source is not valid UTF-8"))?;
     let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
     let (bucket, key) = decoded

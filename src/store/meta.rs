@@ -195,20 +195,6 @@ fn split_version_key(bucket_len: usize, raw: &[u8]) -> Option<(String, u64)> {
     Some((String::from_utf8(rest.to_vec()).ok()?, u64::MAX - inv))
 }
 
-/// Version ids: 16 hex digits of creation microseconds + 16 hex digits of a catalog sequence number
-/// that sled never hands out twice. Unique, time-ordered, never reused, and the seq can be read back.
-pub fn make_version_id(created_us: i64, seq: u64) -> String {
-    format!("{:016x}{:016x}", created_us.max(0), seq)
-}
-
-/// Parse a version id back into its seq. `None` when it is not one of ours.
-pub fn parse_version_id(id: &str) -> Option<u64> {
-    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return None;
-    }
-    u64::from_str_radix(&id[16..], 16).ok()
-}
-
 impl Catalog {
     /// Open (or create) the catalog at `path` and start the group-commit flusher.
     pub fn open(path: &std::path::Path) -> S3Result<Self> {
@@ -831,15 +817,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_ids_roundtrip_and_reject_foreign() {
-        let id = make_version_id(1_700_000_000_000_000, 42);
-        assert_eq!(id.len(), 32);
-        assert_eq!(parse_version_id(&id), Some(42));
-        assert_eq!(parse_version_id("null"), None);
-        assert_eq!(parse_version_id(&id.to_uppercase()), None);
-    }
+    use crate::ids::make_version_id;
 
     fn bucket(name: &str) -> BucketRecord {
         BucketRecord {

@@ -8,4 +8,4 @@ pub mod records;
 
 pub use blob::{BlobStore, BlobWriter};
 pub use meta::{Catalog, VersionEntry};
-pub use records::{BlobRef, BucketRecord, ContentHeaders, PartRef, VersionRecord};
+pub use records::{BlobRef, BucketRecord, PartRef, VersionRecord};

@@ -3,6 +3,7 @@
 
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests};
 use crate::lock::{DefaultRetention, Retention};
+use crate::s3::op::ContentHeaders;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -66,19 +67,6 @@ pub struct PartRef {
     /// Hex SHA-256 of this part's bytes (verified on GET and by scrub).
     #[serde(default)]
     pub sha256: String,
-}
-
-/// HTTP headers stored with a version and returned on GET/HEAD.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentHeaders {
-    pub content_type: Option<String>,
-    pub content_encoding: Option<String>,
-    pub content_disposition: Option<String>,
-    pub content_language: Option<String>,
-    pub cache_control: Option<String>,
-    pub expires: Option<String>,
-    /// `x-amz-meta-*` (names lower-case, without the prefix).
-    pub user_meta: BTreeMap<String, String>,
 }
 
 /// One version (or delete marker) of one key. Data and lock fields are written once; only

@@ -37,9 +37,10 @@ use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
 use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError};
 use super::BlobHints;
 use crate::config::UpstreamConfig;
-use crate::lock::retention::format_iso;
+use crate::encoding::encode_component;
 use crate::s3::error::{S3Error, S3Result};
 use crate::store::{BlobRef, VersionRecord};
+use crate::timefmt::format_iso;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
@@ -301,7 +302,7 @@ impl UpstreamBlobs {
             return Err(S3Error::internal("an empty part cannot be copied upstream"));
         }
         let c = self.client();
-        let src_key: Vec<String> = c.key(src).split('/').map(utf8_query).collect();
+        let src_key: Vec<String> = c.key(src).split('/').map(encode_component).collect();
         let mut h = HeaderMap::new();
         h.insert(
             "x-amz-copy-source",
@@ -312,7 +313,7 @@ impl UpstreamBlobs {
             hv(&format!("bytes={}-{}", offset, offset + len - 1)),
         );
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-        let q = format!("partNumber={part_number}&uploadId={}", utf8_query(upload_id));
+        let q = format!("partNumber={part_number}&uploadId={}", encode_component(upload_id));
         let (_, _, body) = c.small(Method::PUT, &c.key(object), &q, h, Bytes::new()).await?;
         let text = String::from_utf8_lossy(&body);
         if let Some(code) = xml_text(&text, "Code").filter(|_| text.contains("<Error>")) {
@@ -337,7 +338,7 @@ impl UpstreamBlobs {
 
     /// AbortMultipartUpload upstream (an upload already gone is fine).
     pub async fn abort_multipart(&self, id: &str, upload_id: &str) -> S3Result<()> {
-        let q = format!("uploadId={}", utf8_query(upload_id));
+        let q = format!("uploadId={}", encode_component(upload_id));
         let key = self.client().key(id);
         match self
             .client()
@@ -375,7 +376,7 @@ impl UpstreamBlobs {
         doc.push_str("</CompleteMultipartUpload>");
         let body = Bytes::from(doc);
         let key = self.client().key(id);
-        let q = format!("uploadId={}", utf8_query(upload_id));
+        let q = format!("uploadId={}", encode_component(upload_id));
         let mut conditional = true;
         loop {
             let mut h = HeaderMap::new();
@@ -457,7 +458,7 @@ impl UpstreamBlobs {
                 part_number,
             } => (
                 self.client().key(object),
-                format!("partNumber={part_number}&uploadId={}", utf8_query(upload_id)),
+                format!("partNumber={part_number}&uploadId={}", encode_component(upload_id)),
             ),
         };
         let task = tokio::spawn(async move {
@@ -606,16 +607,7 @@ impl UpstreamBlobs {
     }
 
     pub async fn exists(&self, id: &str) -> S3Result<bool> {
-        let key = self.client().key(id);
-        match self
-            .client()
-            .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.object_exists(id).await?)
     }
 
     /// Destroy an expired version's blob (and its `.meta`).
@@ -647,7 +639,7 @@ impl UpstreamBlobs {
                 Err(e) => Err(e.into()),
             };
         }
-        let q = format!("prefix={}&versions=", utf8_query(&key));
+        let q = format!("prefix={}&versions=", encode_component(&key));
         let (_, _, listing) = self
             .client()
             .small(Method::GET, "", &q, HeaderMap::new(), Bytes::new())
@@ -657,7 +649,7 @@ impl UpstreamBlobs {
             if k != key {
                 continue;
             }
-            let q = format!("versionId={}", utf8_query(&vid));
+            let q = format!("versionId={}", encode_component(&vid));
             let mut waits = if expired { 3 } else { 0 };
             let res = loop {
                 let r = self
@@ -819,9 +811,9 @@ impl UpstreamBlobs {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut q = format!("list-type=2&max-keys=1000&prefix={}", utf8_query(&prefix));
+            let mut q = format!("list-type=2&max-keys=1000&prefix={}", encode_component(&prefix));
             if let Some(t) = &token {
-                q = format!("continuation-token={}&{q}", utf8_query(t));
+                q = format!("continuation-token={}&{q}", encode_component(t));
             }
             let (_, _, body) = c.small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
             let text = String::from_utf8_lossy(&body);
@@ -834,8 +826,7 @@ impl UpstreamBlobs {
                     out.push(ListedObject {
                         name: k.strip_prefix(&prefix).unwrap_or(&k).to_string(),
                         size: xml_text(item, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0),
-                        last_modified: xml_text(item, "LastModified")
-                            .and_then(|t| crate::lock::retention::parse_iso(&t)),
+                        last_modified: xml_text(item, "LastModified").and_then(|t| crate::timefmt::parse_iso(&t)),
                     });
                 }
                 rest = &after[e..];
@@ -893,16 +884,6 @@ pub struct ListedObject {
     pub name: String,
     pub size: u64,
     pub last_modified: Option<DateTime<Utc>>,
-}
-
-/// Percent-encode a query value.
-fn utf8_query(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
 /// (key, version id) of every `<Version>` and `<DeleteMarker>` in a ListObjectVersions answer.

@@ -7,6 +7,7 @@
 
 use super::body::UpstreamBody;
 use crate::config::UpstreamConfig;
+use crate::encoding::encode_component;
 use crate::s3::error::{S3Code, S3Error};
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
@@ -20,7 +21,6 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -31,9 +31,6 @@ static REQUESTS: AtomicU64 = AtomicU64::new(0);
 pub fn requests_sent() -> u64 {
     REQUESTS.load(Ordering::Relaxed)
 }
-
-/// S3's URI encoding: everything but unreserved characters (`A-Za-z0-9-._~`) is escaped.
-const S3_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// How many attempts an idempotent request gets.
 const ATTEMPTS: u32 = 5;
@@ -188,10 +185,7 @@ impl UpstreamClient {
 
     /// (host header, URI) for `key` (empty: the bucket itself) and an already-encoded query.
     fn target(&self, key: &str, query: &str) -> (String, String) {
-        let enc_key: Vec<String> = key
-            .split('/')
-            .map(|s| utf8_percent_encode(s, S3_SEGMENT).to_string())
-            .collect();
+        let enc_key: Vec<String> = key.split('/').map(encode_component).collect();
         let enc_key = enc_key.join("/");
         let (host, path) = if self.cfg.path_style {
             let p = if key.is_empty() {

@@ -1,8 +1,9 @@
-//! `wormgate time status|confirm`. While a clock alarm stands the gateway refuses every
-//! expiry-based deletion. An officer who has checked the time confirms it: online through the admin
-//! API (`POST /_wormgate/admin/time/confirm`), or offline on a stopped gateway, which stores a
-//! pending confirmation in the catalog `state` tree that the next `serve` applies (and audits) at
-//! start.
+//! Trusted time: the status `wormgate time status` and the admin API (`GET time`) show, and the
+//! officer's confirmation (`wormgate time confirm`, `POST time/confirm`). While a clock alarm stands
+//! the gateway refuses every expiry-based deletion. An officer who has checked the time confirms it:
+//! online through the admin API (`POST /_wormgate/admin/time/confirm`), or offline on a stopped
+//! gateway, which stores a pending confirmation in the catalog `state` tree that the next `serve`
+//! applies (and audits) at start (`daemon`).
 //!
 //! A confirmation re-anchors forward-jump detection. It cannot make wall time earlier than the
 //! persisted watermark count as trusted: the watermark never moves back, so while the wall clock is
@@ -11,6 +12,7 @@
 
 use crate::lock::Clock;
 use crate::store::Catalog;
+use crate::timefmt::{iso_ms, now_iso};
 use serde::{Deserialize, Serialize};
 
 /// State key of a pending offline confirmation.
@@ -41,11 +43,6 @@ pub struct TimeStatus {
     pub pending_confirmation: Option<Confirmation>,
 }
 
-fn iso_ms(ms: i64) -> String {
-    use chrono::TimeZone;
-    crate::lock::retention::format_iso(chrono::Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
-}
-
 /// Status of a stopped gateway's clock state.
 pub fn offline_status(catalog: &Catalog) -> Result<TimeStatus, String> {
     let wm = catalog.watermark_ms().map_err(|e| e.message)?;
@@ -64,9 +61,9 @@ pub fn offline_status(catalog: &Catalog) -> Result<TimeStatus, String> {
 pub fn live_status(clock: &Clock) -> TimeStatus {
     let now = clock.now();
     TimeStatus {
-        wall: crate::lock::retention::format_iso(chrono::Utc::now()),
+        wall: now_iso(),
         watermark: iso_ms(clock.watermark_ms()),
-        guarded: Some(crate::lock::retention::format_iso(now.at())),
+        guarded: Some(crate::timefmt::format_iso(now.at())),
         alarm: clock.alarm().map(|a| a.as_str().to_string()),
         expiry_trusted: Some(now.expiry_trusted()),
         pending_confirmation: None,
@@ -205,29 +202,23 @@ mod tests {
         assert!(mon.poll(&c).is_some());
     }
 
-    #[test]
-    fn offline_confirmation_applies_once_and_only_for_its_watermark() {
+    #[tokio::test]
+    async fn offline_confirmation_applies_once_and_only_for_its_watermark() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let cat = crate::store::Catalog::open(dir.path()).unwrap();
-            cat.store_watermark(5).unwrap();
-            super::confirm_offline(&cat, "officer", None).unwrap();
-            let t = ManualTime::new(T0);
-            let c = Clock::new(t.clone(), 0, chrono::Duration::minutes(5));
-            t.set_wall(T0 + 10 * DAY);
-            c.now();
-            assert!(c.alarm().is_some());
-            let (_, applied) = super::take_pending(&cat, &c, 5).unwrap();
-            assert!(applied);
-            assert!(c.alarm().is_none());
-            assert!(super::take_pending(&cat, &c, 5).is_none(), "consumed");
-            super::confirm_offline(&cat, "officer", None).unwrap();
-            let (_, applied) = super::take_pending(&cat, &c, 6).unwrap();
-            assert!(!applied, "watermark moved since the confirmation");
-        });
+        let cat = crate::store::Catalog::open(dir.path()).unwrap();
+        cat.store_watermark(5).unwrap();
+        super::confirm_offline(&cat, "officer", None).unwrap();
+        let t = ManualTime::new(T0);
+        let c = Clock::new(t.clone(), 0, chrono::Duration::minutes(5));
+        t.set_wall(T0 + 10 * DAY);
+        c.now();
+        assert!(c.alarm().is_some());
+        let (_, applied) = super::take_pending(&cat, &c, 5).unwrap();
+        assert!(applied);
+        assert!(c.alarm().is_none());
+        assert!(super::take_pending(&cat, &c, 5).is_none(), "consumed");
+        super::confirm_offline(&cat, "officer", None).unwrap();
+        let (_, applied) = super::take_pending(&cat, &c, 6).unwrap();
+        assert!(!applied, "watermark moved since the confirmation");
     }
 }

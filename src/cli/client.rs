@@ -2,6 +2,7 @@
 //! reference signer) using `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY`, sent over plain HTTP with
 //! hyper-util's client.
 
+use crate::encoding::encode_component;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
     UriPathNormalizationMode,
@@ -13,24 +14,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::time::SystemTime;
 
-/// Prefix of every admin path.
-pub const ADMIN_PREFIX: &str = "/_wormgate/admin/";
-
-/// Percent-encode a query value (RFC 3986 unreserved kept).
-pub fn encode_query_value(v: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(v, SET).to_string()
-}
-
 /// Build `?a=b&c=d` from pairs, skipping `None` values.
 pub fn query(pairs: &[(&str, Option<String>)]) -> String {
     let q: Vec<String> = pairs
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode_query_value(v))))
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode_component(v))))
         .collect();
     if q.is_empty() {
         String::new()

@@ -1,4 +1,6 @@
-//! Opening a stopped gateway's data directory for the offline tools.
+//! A data directory: where the catalog and the audit trail live under it, opening a stopped gateway's
+//! catalog (telling a running gateway's lock apart), and the audit-head anchor the server keeps in the
+//! catalog `state` tree (written by `daemon` and `recover`, read by `audit verify`).
 
 use crate::store::Catalog;
 use std::path::{Path, PathBuf};

@@ -20,6 +20,7 @@ use crate::store::blob::upstream::client::UpstreamError;
 use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::records::{decode, BlobRef, VersionRecord};
 use crate::store::{BlobStore, Catalog};
+use crate::timefmt::now_iso;
 use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -393,10 +394,6 @@ fn older_than(p: &Path, age: Duration) -> bool {
         .ok()
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .is_some_and(|d| d >= age)
-}
-
-fn now_iso() -> String {
-    crate::lock::retention::format_iso(chrono::Utc::now())
 }
 
 /// Scrub the disk store under data directory `root` against `catalog`.

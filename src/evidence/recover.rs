@@ -15,16 +15,17 @@
 //!
 //! Nothing ends up less protected than before. It refuses to run while a gateway holds the catalog.
 
-use super::offline::{audit_dir, catalog_dir, write_anchor};
 use crate::audit::chain::{self, AuditRecord};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog, Change};
-use crate::lock::retention::{parse_iso, Retention};
+use crate::datadir::{audit_dir, catalog_dir, write_anchor};
+use crate::ids::{parse_version_id, version_created_ms};
 use crate::lock::DefaultRetention;
+use crate::lock::Retention;
 use crate::store::blob::upstream::UpstreamBlobs;
-use crate::store::meta::parse_version_id;
 use crate::store::rebuild::{read_snapshot, write_new, CatalogImage, CatalogSnapshot, SnapshotError};
 use crate::store::records::{decode, BlobRef, BucketRecord, NewVersionId, VersionRecord};
+use crate::timefmt::parse_iso;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,12 +92,6 @@ impl RecoverReport {
 }
 
 type VKey = (String, String, u64);
-
-/// Milliseconds encoded in one of our version ids (`16 hex µs` + `16 hex seq`).
-fn version_created_ms(id: &str) -> Option<i64> {
-    parse_version_id(id)?;
-    i64::from_str_radix(&id[..16], 16).ok().map(|us| us / 1000)
-}
 
 /// The more protective of two records of the same version.
 fn merge_protect(into: &mut VersionRecord, other: &VersionRecord) -> (bool, bool) {
@@ -485,7 +480,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     // The recovery itself goes on the record.
     if adir.exists() || !records.is_empty() {
         let log = AuditLog::open(&adir).map_err(|e| format!("cannot open the audit trail: {}", e.message))?;
-        let mut ev = AuditEvent::internal("RecoverCatalog", crate::lock::retention::format_iso(chrono::Utc::now()));
+        let mut ev = AuditEvent::internal("RecoverCatalog", crate::timefmt::now_iso());
         ev.principal = std::env::var("USER").ok().map(|u| format!("os:{u}"));
         ev.detail = Some(rep.render().trim_end().to_string());
         log.append_blocking(ev)
@@ -550,43 +545,31 @@ fn apply_change(
 mod tests {
     use super::*;
 
-    #[test]
-    fn tree_names_match_the_catalog() {
+    #[tokio::test]
+    async fn tree_names_match_the_catalog() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+        let cat = crate::store::Catalog::open(dir.path()).unwrap();
+        cat.store_watermark(1234).unwrap();
+        let db = cat.db();
+        let rec = BucketRecord {
+            name: "bk".into(),
+            created_ms: 1,
+            owner: "o".into(),
+            default_retention: None,
+        };
+        db.open_tree(crate::store::meta::TREES.buckets)
+            .unwrap()
+            .insert(b"bk", crate::store::records::encode(&rec))
             .unwrap();
-        rt.block_on(async {
-            let cat = crate::store::Catalog::open(dir.path()).unwrap();
-            cat.store_watermark(1234).unwrap();
-            let db = cat.db();
-            let rec = BucketRecord {
-                name: "bk".into(),
-                created_ms: 1,
-                owner: "o".into(),
-                default_retention: None,
-            };
-            db.open_tree(crate::store::meta::TREES.buckets)
+        assert_eq!(cat.bucket("bk").unwrap(), Some(rec));
+        assert_eq!(
+            db.open_tree(crate::store::meta::STATE_TREE)
                 .unwrap()
-                .insert(b"bk", crate::store::records::encode(&rec))
-                .unwrap();
-            assert_eq!(cat.bucket("bk").unwrap(), Some(rec));
-            assert_eq!(
-                db.open_tree(crate::store::meta::STATE_TREE)
-                    .unwrap()
-                    .get(crate::store::meta::WATERMARK_KEY)
-                    .unwrap()
-                    .unwrap()
-                    .as_ref(),
-                1234i64.to_be_bytes()
-            );
-        });
-    }
-
-    #[test]
-    fn version_id_time() {
-        let id = crate::store::meta::make_version_id(1_700_000_000_123_456, 9);
-        assert_eq!(version_created_ms(&id), Some(1_700_000_000_123));
+                .get(crate::store::meta::WATERMARK_KEY)
+                .unwrap()
+                .unwrap()
+                .as_ref(),
+            1234i64.to_be_bytes()
+        );
     }
 }

@@ -6,16 +6,17 @@
 //! Exit codes: 0 = verified / clean; 1 = a problem was found (broken chain, missing or corrupt
 //! version); 2 = the command could not run (bad arguments, unreadable data, gateway unreachable).
 
-use super::client::{query, AdminClient, ADMIN_PREFIX};
-use super::offline::{audit_dir, open_catalog, read_anchor, OpenError};
+use super::client::{query, AdminClient};
 use crate::audit::checkpoint::{generate_signing_key, load_signing_key, public_key_hex, Checkpoint};
 use crate::audit::export::{parse_time_bound, ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions, VerifyReport};
+use crate::datadir::{audit_dir, open_catalog, read_anchor, OpenError};
+use crate::evidence::report::ReportFormat;
+use crate::evidence::scrub::{ScrubOptions, ScrubReport};
+use crate::gateway::ADMIN_PREFIX;
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::BlobStore;
-use crate::tools::report::ReportFormat;
-use crate::tools::scrub::{ScrubOptions, ScrubReport};
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -347,8 +348,8 @@ async fn audit_export(a: ExportArgs) -> Result<(), String> {
             ExportFormat::Csv => "csv",
         };
         let q = query(&[
-            ("since", since.map(crate::lock::retention::format_iso)),
-            ("until", until.map(crate::lock::retention::format_iso)),
+            ("since", since.map(crate::timefmt::format_iso)),
+            ("until", until.map(crate::timefmt::format_iso)),
             ("format", Some(fmt.to_string())),
             ("bucket", a.bucket.clone()),
             ("key", a.key.clone()),
@@ -400,7 +401,7 @@ async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
             .last()
             .map(|(_, r)| (r.seq, r.hash.clone()))
             .ok_or("the audit trail is empty")?;
-        let time = crate::lock::retention::format_iso(chrono::Utc::now());
+        let time = crate::timefmt::now_iso();
         let c = Checkpoint::sign(&key, seq, &head, &time);
         let path = c.store(&dir).map_err(|e| format!("cannot store the checkpoint: {e}"))?;
         eprintln!("stored {}", path.display());
@@ -467,7 +468,7 @@ pub fn scrub(a: ScrubArgs) -> i32 {
             rate_bytes_per_s: rate,
             min_age: std::time::Duration::ZERO,
         };
-        tokio::task::spawn_blocking(move || crate::tools::scrub::scrub_store(&cat, &store, &opts))
+        tokio::task::spawn_blocking(move || crate::evidence::scrub::scrub_store(&cat, &store, &opts))
             .await
             .map_err(|e| format!("scrub failed: {e}"))?
     });
@@ -506,8 +507,8 @@ pub fn report(a: ReportArgs) -> i32 {
                 .await;
         }
         let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
-        let rows = crate::tools::report::rows(&cat, a.bucket.as_deref())?;
-        Ok(crate::tools::report::render(&rows, a.format).into_bytes())
+        let rows = crate::evidence::report::rows(&cat, a.bucket.as_deref())?;
+        Ok(crate::evidence::report::render(&rows, a.format).into_bytes())
     });
     match res.and_then(|b| write_out(a.out.as_deref(), &b)) {
         Ok(()) => 0,
@@ -525,12 +526,12 @@ pub fn recover(a: RecoverArgs) -> i32 {
             .or(file_data)
             .ok_or("recover needs --data-dir (or a --config with data_dir)")?;
         match up {
-            None => crate::tools::recover::recover(&data, &crate::tools::recover::Sidecars::new(&data)),
+            None => crate::evidence::recover::recover(&data, &crate::evidence::recover::Sidecars::new(&data)),
             Some(cfg) => {
                 let rt = runtime_mt()?;
                 let blobs = rt.block_on(UpstreamBlobs::connect(&cfg, &data))?;
-                let source = crate::tools::recover::UpstreamRecords::new(blobs, rt.handle().clone());
-                crate::tools::recover::recover(&data, &source)
+                let source = crate::evidence::recover::UpstreamRecords::new(blobs, rt.handle().clone());
+                crate::evidence::recover::recover(&data, &source)
             }
         }
     })();
@@ -561,7 +562,7 @@ pub fn time(cmd: TimeCmd) -> i32 {
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
                 let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
-                let st = crate::tools::timecmd::offline_status(&cat)?;
+                let st = crate::evidence::time::offline_status(&cat)?;
                 Ok(serde_json::to_string_pretty(&st).unwrap_or_default() + "\n")
             }
             TimeCmd::Confirm(a) => {
@@ -571,7 +572,7 @@ pub fn time(cmd: TimeCmd) -> i32 {
                 }
                 let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
                 let by = a.by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-                let c = crate::tools::timecmd::confirm_offline(&cat, &by, a.note.clone())?;
+                let c = crate::evidence::time::confirm_offline(&cat, &by, a.note.clone())?;
                 Ok(format!(
                     "confirmation stored for the next start (valid 24 h, for watermark {} ms); it will be audited then\n{}\n",
                     c.watermark_ms,

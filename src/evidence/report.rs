@@ -2,8 +2,8 @@
 //! key, version id, size, SHA-256, creation time, retain-until and legal hold.
 
 use crate::audit::export::csv_line;
-use crate::lock::retention::format_iso;
 use crate::store::Catalog;
+use crate::timefmt::{format_iso, iso_ms};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -53,11 +53,6 @@ pub const COLUMNS: &[&str] = &[
     "status",
 ];
 
-fn ms_iso(ms: i64) -> String {
-    use chrono::TimeZone;
-    format_iso(chrono::Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
-}
-
 /// Every version of the catalog (or of `bucket`), in key order, newest version of a key first.
 pub fn rows(catalog: &Catalog, bucket: Option<&str>) -> Result<Vec<ReportRow>, String> {
     let mut out: Vec<ReportRow> = Vec::new();
@@ -78,7 +73,7 @@ pub fn rows(catalog: &Catalog, bucket: Option<&str>) -> Result<Vec<ReportRow>, S
                     size: r.size,
                     etag: r.etag.clone(),
                     sha256: r.sha256.clone(),
-                    created: ms_iso(r.created_ms),
+                    created: iso_ms(r.created_ms),
                     retention_mode: r.retention.map(|_| "COMPLIANCE".to_string()),
                     retain_until: r.retention.map(|x| format_iso(x.retain_until())),
                     legal_hold: r.legal_hold,

@@ -1,12 +1,13 @@
-//! The evidence side of `wormgate serve`: the audit trail with its head anchored in the catalog,
-//! the alarm sink, an offline time confirmation taken at start, and the background loops — clock
-//! monitor, catalog totals for `/metrics`, periodic scrub, signed checkpoints.
+//! What `wormgate serve` runs besides answering requests: the audit trail with its head anchored in
+//! the catalog, the alarm sink, an offline time confirmation taken at start, and the background loops —
+//! clock monitor, catalog totals for `/metrics`, periodic scrub, signed checkpoints, and the clock
+//! watermark persisted every second.
 
-use super::offline::write_anchor;
 use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
 use crate::audit::{AuditEvent, AuditLog, AuditOptions};
 use crate::config::Config;
+use crate::datadir::{audit_dir, write_anchor};
 use crate::gateway::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, Gateway};
 use crate::store::Catalog;
 use std::sync::Arc;
@@ -23,12 +24,11 @@ pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, String> {
         head_log_every: cfg.evidence.audit_head_every,
         anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
     };
-    AuditLog::open_with(&super::offline::audit_dir(&cfg.data_dir), opts)
-        .map_err(|e| format!("cannot open audit trail: {e}"))
+    AuditLog::open_with(&audit_dir(&cfg.data_dir), opts).map_err(|e| format!("cannot open audit trail: {e}"))
 }
 
 fn iso_now(gw: &Gateway) -> String {
-    crate::lock::retention::format_iso(gw.clock.now().at())
+    crate::timefmt::format_iso(gw.clock.now().at())
 }
 
 /// Everything to do once the gateway exists (before it listens).
@@ -55,7 +55,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
 
     // A confirmation an officer stored with `wormgate time confirm --data-dir` while we were stopped.
     let watermark = gw.catalog.watermark_ms().map_err(|e| e.to_string())?;
-    if let Some((c, applied)) = super::timecmd::take_pending(&gw.catalog, &gw.clock, watermark) {
+    if let Some((c, applied)) = crate::evidence::time::take_pending(&gw.catalog, &gw.clock, watermark) {
         let mut e = AuditEvent::internal(if applied { "TimeConfirm" } else { "TimeConfirmIgnored" }, iso_now(gw));
         e.principal = Some(c.by.clone());
         e.detail = Some(format!(
@@ -95,7 +95,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         tokio::spawn(async move {
             loop {
                 let (cat, now) = (gw.catalog.clone(), gw.clock.now().at());
-                if let Ok(s) = tokio::task::spawn_blocking(move || super::stats::compute(&cat, now)).await {
+                if let Ok(s) = tokio::task::spawn_blocking(move || crate::evidence::stats::compute(&cat, now)).await {
                     crate::metrics::set_retention_stats(s);
                 }
                 tokio::time::sleep(every).await;
@@ -122,7 +122,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 if due > now {
                     tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
                 }
-                let opts = super::scrub::ScrubOptions {
+                let opts = crate::evidence::scrub::ScrubOptions {
                     bucket: None,
                     rate_bytes_per_s: rate,
                     min_age: Duration::from_secs(3600),
@@ -181,6 +181,20 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     Ok(c) => last_seq = c.seq + 1, // the checkpoint's own record
                     Err(e) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
                 }
+            }
+        });
+    }
+
+    // Persist the clock watermark every second so a wind-back across a restart is noticed.
+    {
+        let (catalog, clock) = (gw.catalog.clone(), gw.clock.clone());
+        tokio::spawn(async move {
+            loop {
+                clock.now();
+                if let Err(e) = catalog.store_watermark(clock.watermark_ms()) {
+                    tracing::error!(error = %e, "cannot persist clock watermark");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
     }

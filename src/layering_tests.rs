@@ -1,0 +1,183 @@
+//! Who may import whom (ARCHITECTURE.md, "Module dependencies"): every `crate::…` path in a module's
+//! files must start with one of the prefixes allowed for that module (the most specific entry of the
+//! table applies, so `s3::error` has its own), and the table itself has no cycle. A new edge between
+//! modules is a decision: make it here and in ARCHITECTURE.md, and never one that closes a cycle.
+
+use std::path::Path;
+
+/// Module → the `crate::` path prefixes its files may use, from the bottom up.
+const ALLOWED: &[(&str, &[&str])] = &[
+    // Leaves: import nothing of the crate.
+    ("timefmt", &[]),
+    ("ids", &[]),
+    ("encoding", &[]),
+    ("headers", &[]),
+    // The S3 error type is still everyone's (until errors are typed per layer). It imports nothing, and
+    // lock and checksum use only it while the rest of `s3` uses their types: at module granularity
+    // `s3` ↔ `lock` and `s3` ↔ `checksum` are the two cycles that remain.
+    ("s3::error", &[]),
+    ("checksum", &["s3::error"]),
+    ("lock", &["s3::error", "timefmt"]),
+    ("s3", &["checksum", "lock", "timefmt", "ids", "encoding", "headers"]),
+    ("auth", &["s3", "checksum", "timefmt", "encoding", "headers"]),
+    ("config", &["auth"]),
+    (
+        "store",
+        &["s3", "lock", "checksum", "config", "timefmt", "ids", "encoding"],
+    ),
+    ("metrics", &["lock", "store"]),
+    ("audit", &["s3", "lock", "metrics", "timefmt"]),
+    ("datadir", &["store"]),
+    (
+        "evidence",
+        &["datadir", "audit", "store", "lock", "metrics", "timefmt", "ids"],
+    ),
+    (
+        "gateway",
+        &[
+            "evidence", "audit", "auth", "store", "lock", "s3", "checksum", "metrics", "timefmt", "ids", "encoding",
+            "headers",
+        ],
+    ),
+    ("http", &["gateway"]),
+    (
+        "daemon",
+        &[
+            "gateway", "evidence", "datadir", "audit", "config", "store", "metrics", "timefmt",
+        ],
+    ),
+    (
+        "serve",
+        &["daemon", "http", "gateway", "datadir", "config", "store", "lock", "s3"],
+    ),
+    (
+        "cli",
+        &[
+            "serve", "gateway", "evidence", "datadir", "audit", "config", "store", "timefmt", "encoding",
+        ],
+    ),
+];
+
+/// `crate::a::b…` paths used in `src` (comments skipped), `use crate::{x, y}` groups expanded.
+fn crate_paths(src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in src.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let inner = group.split('}').next().unwrap_or("");
+                out.extend(inner.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+            } else {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                    .unwrap_or(rest.len());
+                out.push(rest[..end].trim_end_matches(':').to_string());
+            }
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The most specific entry of [`ALLOWED`] that covers module path `path` (`a::b` is covered by `a::b`
+/// and by `a`).
+fn entry_of(path: &str) -> Option<&'static (&'static str, &'static [&'static str])> {
+    ALLOWED
+        .iter()
+        .filter(|(m, _)| path == *m || path.starts_with(&format!("{m}::")))
+        .max_by_key(|(m, _)| m.len())
+}
+
+#[test]
+fn modules_import_only_what_the_layers_allow() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut breaches = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        let segments: Vec<&str> = rel
+            .iter()
+            .map(|s| s.to_str().unwrap().trim_end_matches(".rs"))
+            .filter(|s| *s != "mod")
+            .collect();
+        if matches!(segments[0], "lib" | "main" | "layering_tests") {
+            continue;
+        }
+        let Some((module, allowed)) = entry_of(&segments.join("::")) else {
+            breaches.push(format!("{}: module `{}` is not in ALLOWED", rel.display(), segments[0]));
+            continue;
+        };
+        for path in crate_paths(&std::fs::read_to_string(f).unwrap()) {
+            let own = path == *module || path.starts_with(&format!("{module}::"));
+            let ok = own
+                || allowed
+                    .iter()
+                    .any(|a| path == *a || path.starts_with(&format!("{a}::")));
+            if !ok {
+                breaches.push(format!("{}: crate::{path}", rel.display()));
+            }
+        }
+    }
+    assert!(
+        breaches.is_empty(),
+        "imports outside the layers:\n{}",
+        breaches.join("\n")
+    );
+}
+
+#[test]
+fn the_allowed_imports_have_no_cycle() {
+    // Edges of the table: an entry to the entries its prefixes name, and a module to its own
+    // sub-module entries (`s3` uses `s3::error`).
+    let edges = |m: &str| -> Vec<&'static str> {
+        let (_, allowed) = entry_of(m).unwrap();
+        let mut out: Vec<&str> = allowed.iter().map(|a| entry_of(a).expect("allowed entry").0).collect();
+        out.extend(
+            ALLOWED
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| n.starts_with(&format!("{m}::"))),
+        );
+        out
+    };
+    fn visit(
+        m: &'static str,
+        edges: &dyn Fn(&str) -> Vec<&'static str>,
+        path: &mut Vec<&'static str>,
+        done: &mut Vec<&'static str>,
+    ) {
+        assert!(!path.contains(&m), "cycle: {} -> {m}", path.join(" -> "));
+        if done.contains(&m) {
+            return;
+        }
+        path.push(m);
+        for n in edges(m) {
+            visit(n, edges, path, done);
+        }
+        path.pop();
+        done.push(m);
+    }
+    let mut done = Vec::new();
+    for (m, _) in ALLOWED {
+        visit(m, &edges, &mut Vec::new(), &mut done);
+    }
+}
+
+#[test]
+fn the_scanner_sees_paths_and_groups() {
+    let src = "use crate::a::b;\n// crate::hidden\nlet x = crate::c::d(1); use crate::{e, f::g};";
+    assert_eq!(crate_paths(src), ["a::b", "c::d", "e", "f::g"]);
+}

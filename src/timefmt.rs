@@ -1,0 +1,79 @@
+//! Time formats, one definition each: RFC 3339 with milliseconds (S3 XML, retain-until dates, audit
+//! records), the strict ISO 8601 parse for retain-until dates, HTTP dates (`Last-Modified`,
+//! `If-Modified-Since`), and epoch milliseconds (what records store). Imports nothing of the crate.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+/// RFC 3339 with milliseconds and `Z`, as AWS renders retain-until dates and S3 XML times
+/// (`2009-10-12T17:50:30.000Z`).
+pub fn format_iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Strict ISO-8601 parse for retain-until dates: `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`. Anything
+/// ambiguous (no zone, date only, year ≥ 10000) is refused.
+pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.len() < 20 || !s.as_bytes()[..4].iter().all(u8::is_ascii_digit) || s.as_bytes()[4] != b'-' {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+}
+
+/// The wall clock now, formatted with [`format_iso`].
+pub fn now_iso() -> String {
+    format_iso(Utc::now())
+}
+
+/// Milliseconds since the Unix epoch as a time (the epoch itself when out of range).
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Milliseconds since the Unix epoch, formatted with [`format_iso`].
+pub fn iso_ms(ms: i64) -> String {
+    format_iso(from_ms(ms))
+}
+
+/// RFC 7231 date for `Last-Modified` (times before the epoch render as the epoch).
+pub fn http_date(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    httpdate::fmt_http_date(t)
+}
+
+/// Parse an RFC 7231 date (`If-Modified-Since`, `Date`); `None` when it is not one.
+pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
+    httpdate::parse_http_date(s).ok().map(DateTime::<Utc>::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_parsing_is_strict() {
+        assert!(parse_iso("2030-01-01T00:00:00Z").is_some());
+        assert!(parse_iso("2030-01-01T00:00:00.123Z").is_some());
+        assert!(parse_iso("2030-01-01T00:00:00+14:00").is_some());
+        assert!(parse_iso("2030-01-01").is_none());
+        assert!(parse_iso("2030-01-01T00:00:00").is_none());
+        assert!(parse_iso("10000-01-01T00:00:00Z").is_none());
+        assert!(parse_iso("garbage").is_none());
+        assert_eq!(
+            parse_iso("2030-01-01T14:00:00+14:00").unwrap(),
+            Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        let ms = 1_255_369_830_123;
+        assert_eq!(iso_ms(ms), "2009-10-12T17:50:30.123Z");
+        assert_eq!(parse_iso(&iso_ms(ms)).unwrap().timestamp_millis(), ms);
+        assert_eq!(http_date(ms), "Mon, 12 Oct 2009 17:50:30 GMT");
+        assert_eq!(parse_http_date(&http_date(ms)).unwrap().timestamp(), ms / 1000);
+        assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert!(parse_http_date("2009-10-12").is_none());
+        assert_eq!(from_ms(i64::MAX), DateTime::<Utc>::default());
+    }
+}
