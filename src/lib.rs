@@ -23,4 +23,4 @@ pub mod store;
 pub mod timefmt;
 
 #[cfg(test)]
-mod layering_tests;
+mod architecture_tests;

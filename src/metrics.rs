@@ -1,6 +1,6 @@
 //! Process-wide counters for `/metrics` (Prometheus text exposition 0.0.4). Plain atomics and small
 //! mutex-guarded maps: no hidden registry. Values that need a catalog scan (versions and bytes under
-//! retention) are computed periodically by `serve` and only read here.
+//! retention) are computed periodically by `daemon` and only read here.
 
 use crate::lock::clock::ClockAlarm;
 use std::collections::BTreeMap;

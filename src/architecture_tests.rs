@@ -1,7 +1,10 @@
-//! Who may import whom (ARCHITECTURE.md, "Module dependencies"): every `crate::…` path in a module's
-//! files must start with one of the prefixes allowed for that module (the most specific entry of the
-//! table applies, so `s3::error` has its own), and the table itself has no cycle. A new edge between
-//! modules is a decision: make it here and in ARCHITECTURE.md, and never one that closes a cycle.
+//! ARCHITECTURE.md, checked against the tree.
+//!
+//! - Who may import whom ("Module dependencies"): every `crate::…` path in a module's files must start
+//!   with one of the prefixes allowed for that module (the most specific entry of the table applies, so
+//!   `s3::error` has its own), and the table itself has no cycle. A new edge between modules is a
+//!   decision: make it here and in ARCHITECTURE.md, and never one that closes a cycle.
+//! - The code map lists every file under `src/`, and nothing else.
 
 use std::path::Path;
 
@@ -113,7 +116,7 @@ fn modules_import_only_what_the_layers_allow() {
             .map(|s| s.to_str().unwrap().trim_end_matches(".rs"))
             .filter(|s| *s != "mod")
             .collect();
-        if matches!(segments[0], "lib" | "main" | "layering_tests") {
+        if matches!(segments[0], "lib" | "main" | "architecture_tests") {
             continue;
         }
         let Some((module, allowed)) = entry_of(&segments.join("::")) else {
@@ -180,4 +183,65 @@ fn the_allowed_imports_have_no_cycle() {
 fn the_scanner_sees_paths_and_groups() {
     let src = "use crate::a::b;\n// crate::hidden\nlet x = crate::c::d(1); use crate::{e, f::g};";
     assert_eq!(crate_paths(src), ["a::b", "c::d", "e", "f::g"]);
+}
+
+/// The files the code map of ARCHITECTURE.md lists under `src/`: in its first fenced block, the lines
+/// below `src/` whose first column (up to two spaces) is a comma-separated list of `*.rs` files or
+/// `dir/` folders, nested by two-space indentation.
+fn code_map(doc: &str) -> Vec<String> {
+    let map = doc.split("## Code map").nth(1).expect("a code map section");
+    let block = map.split("```").nth(1).expect("a fenced code map");
+    let mut lines = block.lines().skip_while(|l| *l != "src/");
+    assert_eq!(lines.next(), Some("src/"), "the code map starts with src/");
+    let mut dirs: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for line in lines {
+        let indent = line.len() - line.trim_start().len();
+        if indent == 0 {
+            break;
+        }
+        let first = line.trim_start().split("  ").next().unwrap_or("");
+        let entries: Vec<&str> = first.split(", ").collect();
+        if !entries.iter().all(|e| e.ends_with(".rs") || e.ends_with('/')) {
+            continue; // a wrapped description
+        }
+        assert_eq!(indent % 2, 0, "odd indentation: {line:?}");
+        dirs.truncate(indent / 2 - 1);
+        for e in entries {
+            let path = dirs.iter().map(String::as_str).chain([e]).collect::<String>();
+            if e.ends_with('/') {
+                dirs.push(e.to_string());
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_code_map_lists_every_file_of_src() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut listed = code_map(&doc);
+    listed.sort();
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut actual: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(root.join("src")).unwrap().to_str().unwrap().to_string())
+        .collect();
+    actual.sort();
+    let missing: Vec<&String> = actual.iter().filter(|f| !listed.contains(f)).collect();
+    let stale: Vec<&String> = listed.iter().filter(|f| !actual.contains(f)).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "ARCHITECTURE.md code map: not listed {missing:?}; listed but not in src/ {stale:?}"
+    );
+}
+
+#[test]
+fn the_code_map_reader_nests_by_indentation() {
+    let doc = "## Code map\n\n```\nsrc/\n  a.rs   x\n  d/\n    b.rs, c.rs  y\n               wrapped.rs, z\n    e/\n      f.rs\n  g.rs\nother/\n```\n";
+    assert_eq!(code_map(doc), ["a.rs", "d/b.rs", "d/c.rs", "d/e/f.rs", "g.rs"]);
 }
