@@ -13,10 +13,17 @@ use hyper::body::Incoming;
 /// Largest XML request document accepted (DeleteObjects with 1000 long keys fits).
 pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
 
-/// Where streamed payload bytes go (a new blob).
+/// Where streamed payload bytes go (a new blob, or the buffer of an XML document).
 pub trait ChunkSink {
     /// Take the next verified-so-far bytes (the whole body is verified before it is committed).
     fn write(&mut self, data: &[u8]) -> impl std::future::Future<Output = S3Result<()>> + Send;
+}
+
+impl ChunkSink for Vec<u8> {
+    async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+        self.extend_from_slice(data);
+        Ok(())
+    }
 }
 
 /// A request body bound to the payload mode its signature declared.
@@ -58,17 +65,10 @@ impl VerifiedBody {
         if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
             return Err(too_large());
         }
-        let mut reader = self.reader()?;
-        let mut digests = IngestDigests::new(expected.algorithm());
         let mut buf = Vec::new();
-        while let Some(chunk) = reader.next_chunk().await? {
-            if buf.len() + chunk.len() > MAX_XML_BODY {
-                return Err(too_large());
-            }
-            digests.update(&chunk);
-            buf.extend_from_slice(&chunk);
-        }
-        expected.verify(&digests.finish(), reader.trailers())?;
+        let alg = expected.algorithm();
+        self.consume(&expected, alg, &mut buf, MAX_XML_BODY as u64, too_large)
+            .await?;
         String::from_utf8(buf).map_err(|_| S3Error::malformed_xml("the document is not UTF-8"))
     }
 
@@ -95,14 +95,30 @@ impl VerifiedBody {
             (None, Some(c)) => c,
             (None, None) => ChecksumAlgorithm::Crc64Nvme,
         };
+        let too_large = || {
+            S3Error::new(
+                S3Code::EntityTooLarge,
+                format!("Your proposed upload exceeds the maximum allowed size of {max_len} bytes"),
+            )
+        };
+        self.consume(&expected, Some(alg), sink, max_len, too_large).await
+    }
+
+    /// The one read loop: decode, refuse more than `max_len` bytes with `too_large`, hash (MD5,
+    /// SHA-256 and `alg`), pass the bytes on, and verify every claimed digest at the end.
+    async fn consume(
+        &mut self,
+        expected: &ExpectedDigests,
+        alg: Option<ChecksumAlgorithm>,
+        sink: &mut impl ChunkSink,
+        max_len: u64,
+        too_large: impl Fn() -> S3Error,
+    ) -> S3Result<ComputedDigests> {
         let mut reader = self.reader()?;
-        let mut digests = IngestDigests::new(Some(alg));
+        let mut digests = IngestDigests::new(alg);
         while let Some(chunk) = reader.next_chunk().await? {
             if digests.len() + chunk.len() as u64 > max_len {
-                return Err(S3Error::new(
-                    S3Code::EntityTooLarge,
-                    format!("Your proposed upload exceeds the maximum allowed size of {max_len} bytes"),
-                ));
+                return Err(too_large());
             }
             digests.update(&chunk);
             sink.write(&chunk).await?;
