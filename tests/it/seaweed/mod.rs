@@ -9,6 +9,7 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -82,8 +83,31 @@ pub fn gateway_options(endpoint: &str, secret: &str) -> Options {
     .env("WORMGATE_UPSTREAM_SECRET_KEY", secret)
 }
 
+/// A port nothing listens on, never handed out before in this test process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct free ports, none handed out before in this test process. The OS may hand a port
+/// that was just released to the next `bind(0)`, so choosing ports one at a time can give one
+/// SeaweedFS the same port twice, or give two tests running in parallel the same port: every
+/// candidate listener is held until all `N` are chosen, and chosen ports are remembered.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut held = Vec::new();
+    let mut chosen = [0u16; N];
+    let mut n = 0;
+    while n < N {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if given.insert(port) {
+            chosen[n] = port;
+            n += 1;
+        }
+        held.push(l);
+    }
+    chosen
 }
 
 pub fn client(endpoint: &str, ak: &str, sk: &str) -> Client {
@@ -126,20 +150,36 @@ impl Seaweed {
             ),
         )
         .unwrap();
-        let ports = [0; 8].map(|_| free_port());
         let mut s = Seaweed {
             weed,
             dir,
-            ports,
+            ports: [0; 8],
             child: None,
-            endpoint: format!("http://127.0.0.1:{}", ports[6]),
+            endpoint: String::new(),
         };
-        s.spawn();
         let rt = tokio::runtime::Handle::current();
-        let c = s.client();
         tokio::task::block_in_place(|| {
             rt.block_on(async {
-                s.wait_ready(&c).await;
+                // A port taken by someone else between choosing and binding makes `weed` exit:
+                // start again on new ports and a fresh data directory.
+                for attempt in 1.. {
+                    s.ports = free_ports();
+                    s.endpoint = format!("http://127.0.0.1:{}", s.ports[6]);
+                    let data = s.dir.path().join("data");
+                    let _ = std::fs::remove_dir_all(&data);
+                    std::fs::create_dir_all(&data).unwrap();
+                    s.spawn();
+                    let c = s.client();
+                    match s.wait_ready(&c).await {
+                        Ok(()) => break,
+                        Err(why) if attempt < 3 => {
+                            eprintln!("SeaweedFS start attempt {attempt} failed ({why}); retrying on new ports");
+                            s.kill9();
+                        }
+                        Err(why) => panic!("{why}"),
+                    }
+                }
+                let c = s.client();
                 let mut b = c.create_bucket().bucket(UP_BUCKET);
                 if lock {
                     b = b.object_lock_enabled_for_bucket(true);
@@ -192,8 +232,9 @@ impl Seaweed {
         self.child = Some(child);
     }
 
-    /// Until SeaweedFS takes a write (volumes exist), in a probe bucket of its own.
-    pub async fn wait_ready(&self, c: &Client) {
+    /// Until SeaweedFS takes a write (volumes exist), in a probe bucket of its own; an error (with
+    /// the end of its log) if `weed` exits first or is not ready within 120 s.
+    pub async fn wait_ready(&mut self, c: &Client) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut made = false;
         loop {
@@ -210,13 +251,15 @@ impl Seaweed {
                     .await
                     .is_ok()
             {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS not ready within 120 s; log:\n{}",
-                self.log()
-            );
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                self.child = None;
+                return Err(format!("SeaweedFS exited with {status}; log:\n{}", self.log()));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("SeaweedFS not ready within 120 s; log:\n{}", self.log()));
+            }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
@@ -249,7 +292,9 @@ impl Seaweed {
         assert!(self.child.is_none());
         self.spawn();
         let c = self.client();
-        self.wait_ready(&c).await;
+        if let Err(why) = self.wait_ready(&c).await {
+            panic!("{why}");
+        }
     }
 
     /// Upstream keys under the wormgate prefix.
