@@ -22,7 +22,7 @@ use crate::datadir::{audit_dir, catalog_dir, write_anchor};
 use crate::ids::{parse_version_id, version_created_ms};
 use crate::lock::DefaultRetention;
 use crate::lock::Retention;
-use crate::store::blob::upstream::UpstreamBlobs;
+use crate::store::blob::upstream::{UpstreamBlobs, UpstreamLock};
 use crate::store::rebuild::{read_snapshot, write_new, CatalogImage, CatalogSnapshot, SnapshotError};
 use crate::store::records::{decode, BlobRef, BucketRecord, NewVersionId, VersionRecord};
 use crate::timefmt::parse_iso;
@@ -43,6 +43,9 @@ pub struct RecoverReport {
     pub from_audit_only: usize,
     pub from_old_catalog: usize,
     pub retention_extensions: usize,
+    /// Versions whose retention or legal hold was raised from the lock the storage holds on them
+    /// (upstream Object Lock), beyond their record as written.
+    pub from_storage_lock: usize,
     pub legal_hold_changes: usize,
     pub removed_by_audit: usize,
     pub audit_records: u64,
@@ -73,6 +76,7 @@ impl RecoverReport {
         }
         s.push_str(&format!(
             "recovered {} buckets, {} versions ({} from {}, {} known only from the audit trail, {} only from the old catalog), {} delete markers; \
+             {} raised to the upstream's Object Lock; \
              replayed {} audit records (trusted through seq {}): {} retention extensions, {} legal hold changes, {} removals\n",
             self.buckets,
             self.versions,
@@ -81,6 +85,7 @@ impl RecoverReport {
             self.from_audit_only,
             self.from_old_catalog,
             self.delete_markers,
+            self.from_storage_lock,
             self.audit_records,
             self.audit_trusted_until,
             self.retention_extensions,
@@ -132,7 +137,19 @@ pub trait RecordSource {
     /// Every stored version record, as (where it was found, encoded record). Blobs that carry no
     /// record (multipart parts) are left out. An error aborts the recovery: a partial list would
     /// lose versions.
-    fn records(&self) -> Result<Vec<(String, Vec<u8>)>, String>;
+    fn records(&self) -> Result<Vec<Found>, String>;
+}
+
+/// A version record found where the versions were written.
+pub struct Found {
+    /// Where it was found (for the report).
+    pub origin: String,
+    /// The encoded record as written.
+    pub raw: Vec<u8>,
+    /// The lock the storage itself holds on that version now (the upstream's Object Lock, to which
+    /// later extensions and legal holds are mirrored): a standby recovering without the first
+    /// gateway's audit trail still learns them. Applied only where it adds protection.
+    pub stored_lock: Option<UpstreamLock>,
 }
 
 /// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`.
@@ -153,7 +170,7 @@ impl RecordSource for Sidecars {
         "blob sidecars".into()
     }
 
-    fn records(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+    fn records(&self) -> Result<Vec<Found>, String> {
         let Ok(shards) = std::fs::read_dir(self.root.join("blobs")) else {
             return Ok(Vec::new());
         };
@@ -175,14 +192,15 @@ impl RecordSource for Sidecars {
             if raw.is_empty() && p.with_extension("").exists() {
                 continue; // a multipart part blob: its version's record is in the manifest's sidecar
             }
-            out.push((p.display().to_string(), raw));
+            out.push(Found {
+                origin: p.display().to_string(),
+                raw,
+                stored_lock: None,
+            });
         }
         Ok(out)
     }
 }
-
-/// A record found: (where, encoded record).
-type Found = (String, Vec<u8>);
 
 /// Upstream mode: the record objects `<prefix>/<id>.meta` in the upstream bucket (the multipart
 /// manifest's `.meta` carries its version's record; parts have none).
@@ -203,7 +221,7 @@ impl RecordSource for UpstreamRecords {
         format!("upstream records in {}", self.blobs.describe())
     }
 
-    fn records(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+    fn records(&self) -> Result<Vec<Found>, String> {
         use futures_util::StreamExt;
         let blobs = &self.blobs;
         self.rt.block_on(async {
@@ -218,7 +236,11 @@ impl RecordSource for UpstreamRecords {
             let fetched: Vec<Result<Option<Found>, String>> = futures_util::stream::iter(names)
                 .map(|id| async move {
                     match blobs.read_record(&id).await {
-                        Ok(Some(raw)) => Ok(Some((format!("{id}.meta"), raw))),
+                        Ok(Some((raw, lock))) => Ok(Some(Found {
+                            origin: format!("{id}.meta"),
+                            raw,
+                            stored_lock: Some(lock),
+                        })),
                         Ok(None) => Ok(None), // gone since the listing (an expired version removed)
                         Err(e) => Err(format!("cannot read the upstream record {id}.meta: {}", e.message)),
                     }
@@ -240,19 +262,28 @@ impl RecordSource for UpstreamRecords {
 /// The versions as written, from `source` (several records of one version: the more protective).
 fn read_records(source: &dyn RecordSource, rep: &mut RecoverReport) -> Result<BTreeMap<VKey, VersionRecord>, String> {
     let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
-    for (origin, raw) in source.records()? {
-        let Some(rec) = decode::<VersionRecord>(&raw) else {
-            rep.undecodable_sidecars.push(origin);
+    for found in source.records()? {
+        let Some(rec) = decode::<VersionRecord>(&found.raw) else {
+            rep.undecodable_sidecars.push(found.origin);
             continue;
         };
         let k = (rec.bucket.clone(), rec.key.clone(), rec.seq);
-        match out.get_mut(&k) {
-            Some(existing) => {
+        let entry = match out.entry(k) {
+            std::collections::btree_map::Entry::Occupied(o) => {
+                let existing = o.into_mut();
                 merge_protect(existing, &rec);
+                existing
             }
-            None => {
-                out.insert(k, rec);
-            }
+            std::collections::btree_map::Entry::Vacant(v) => v.insert(rec.clone()),
+        };
+        if let Some(lock) = found.stored_lock {
+            let stored = VersionRecord {
+                retention: lock.retain_until.map(Retention::until),
+                legal_hold: lock.legal_hold,
+                ..rec
+            };
+            let (ext, hold) = merge_protect(entry, &stored);
+            rep.from_storage_lock += usize::from(ext || hold);
         }
     }
     Ok(out)

@@ -667,7 +667,7 @@ fn find_unreferenced_upstream(
             .block_on(blobs.read_record(id))
             .ok()
             .flatten()
-            .and_then(|b| decode::<VersionRecord>(&b));
+            .and_then(|(b, _)| decode::<VersionRecord>(&b));
         if committed_meanwhile(catalog, side.as_ref(), id) {
             continue;
         }

@@ -592,15 +592,18 @@ impl UpstreamBlobs {
             .collect())
     }
 
-    /// The encoded version record stored with blob `id` (`<id>.meta`), if any.
-    pub async fn read_record(&self, id: &str) -> S3Result<Option<Vec<u8>>> {
+    /// The encoded version record stored with blob `id` (`<id>.meta`), if any, with the lock the
+    /// upstream's own Object Lock holds on that object: retention extensions and legal holds are
+    /// mirrored there after the write, so a standby recovering without the first gateway's audit
+    /// trail still learns them.
+    pub async fn read_record(&self, id: &str) -> S3Result<Option<(Vec<u8>, UpstreamLock)>> {
         let key = self.client().key(&format!("{id}.meta"));
         match self
             .client()
             .small(Method::GET, &key, "", HeaderMap::new(), Bytes::new())
             .await
         {
-            Ok((_, _, b)) => Ok(Some(b.to_vec())),
+            Ok((_, h, b)) => Ok(Some((b.to_vec(), UpstreamLock::of(&h)))),
             Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -873,6 +876,24 @@ impl UpstreamBlobs {
             Ok(_) => Ok(true),
             Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// The Object Lock state an upstream object reports in its response headers (none when the
+/// upstream bucket has no Object Lock).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpstreamLock {
+    pub retain_until: Option<DateTime<Utc>>,
+    pub legal_hold: bool,
+}
+
+impl UpstreamLock {
+    fn of(h: &HeaderMap) -> UpstreamLock {
+        let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+        UpstreamLock {
+            retain_until: text("x-amz-object-lock-retain-until-date").and_then(crate::timefmt::parse_iso),
+            legal_hold: text("x-amz-object-lock-legal-hold").is_some_and(|v| v.eq_ignore_ascii_case("ON")),
         }
     }
 }

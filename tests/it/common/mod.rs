@@ -138,7 +138,14 @@ impl Server {
 
     /// Start with `opts` on a fresh temporary directory.
     pub fn start_with(opts: Options) -> Server {
+        Server::start_prepared(opts, |_| {})
+    }
+
+    /// Start with `opts` on a fresh temporary directory after `prepare` has run on its (not yet
+    /// created) data directory — e.g. a `wormgate recover` into it, as a standby does.
+    pub fn start_prepared(opts: Options, prepare: impl FnOnce(&Path)) -> Server {
         let (root, data_dir) = fresh_root(&opts);
+        prepare(&data_dir);
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let (child, addr) = spawn(root.path(), &data_dir, &opts, stdout.clone());
         Server {
