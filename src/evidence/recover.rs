@@ -508,8 +508,9 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     }
     std::fs::rename(&tmp, &cat_dir).map_err(|e| format!("cannot move the new catalog into place: {e}"))?;
 
-    // The recovery itself goes on the record.
-    if adir.exists() || !records.is_empty() {
+    // The recovery itself goes on the record — also on a standby's empty data directory, where it
+    // is the first record of the new gateway's trail.
+    {
         let log = AuditLog::open(&adir).map_err(|e| format!("cannot open the audit trail: {}", e.message))?;
         let mut ev = AuditEvent::internal("RecoverCatalog", crate::timefmt::now_iso());
         ev.principal = std::env::var("USER").ok().map(|u| format!("os:{u}"));

@@ -118,7 +118,11 @@ async fn a_standby_recovers_every_acknowledged_version_from_the_upstream_alone()
             .bucket(BUCKET)
             .key("doc")
             .version_id(&v2)
-            .legal_hold(ObjectLockLegalHold::builder().status(ObjectLockLegalHoldStatus::On).build())
+            .legal_hold(
+                ObjectLockLegalHold::builder()
+                    .status(ObjectLockLegalHoldStatus::On)
+                    .build(),
+            )
             .send()
             .await,
         "PutObjectLegalHold",
@@ -139,7 +143,10 @@ async fn a_standby_recovers_every_acknowledged_version_from_the_upstream_alone()
             body,
         });
     }
-    assert!(acked[0].retain_until > acked[1].retain_until + days(300), "the extension took");
+    assert!(
+        acked[0].retain_until > acked[1].retain_until + days(300),
+        "the extension took"
+    );
     assert!(acked[1].legal_hold);
 
     // A's machine is gone: killed, and nothing of its disk is used again.
@@ -222,4 +229,12 @@ async fn a_standby_recovers_every_acknowledged_version_from_the_upstream_alone()
     b.stop();
     let (code, out, err) = wormgate(&["audit", "verify", "--data-dir", &d], &[]);
     assert_eq!(code, 0, "B's audit trail verifies: {out}{err}");
+    let (code, out, err) = wormgate(&["audit", "export", "--data-dir", &d], &[]);
+    assert_eq!(code, 0, "{err}");
+    let first: serde_json::Value =
+        serde_json::from_str(out.lines().next().expect("a first record")).expect("JSON line");
+    assert_eq!(
+        first["operation"], "RecoverCatalog",
+        "B's trail starts with the recovery: {out}"
+    );
 }

@@ -366,7 +366,11 @@ async fn round_trips_and_refused_requests_send_nothing_upstream() {
     for (k, v, d) in &vids {
         assert!(listed.contains(&(v.clone(), d.len() as u64)), "{v} not in {listed:?}");
         let (raw, lock) = blobs.read_record(v).await.unwrap().expect("record");
-        assert_eq!(lock, Default::default(), "an upstream bucket without Object Lock reports no lock");
+        assert_eq!(
+            lock,
+            Default::default(),
+            "an upstream bucket without Object Lock reports no lock"
+        );
         let rec: wormgate::store::VersionRecord = wormgate::store::records::decode(&raw).expect("record decodes");
         assert_eq!((&rec.key, &rec.version_id, rec.size), (k, v, d.len() as u64));
         assert!(rec.retention.is_some());
