@@ -293,6 +293,13 @@ pub fn render(s: &Snapshot) -> String {
     );
     single(
         &mut out,
+        "wormgate_upstream_failures_total",
+        "counter",
+        "Upstream attempts that failed: no connection or a 5xx answer (upstream mode; every retry counts).",
+        crate::store::blob::upstream::client::failures(),
+    );
+    single(
+        &mut out,
         "wormgate_clock_alarms_total",
         "counter",
         "Clock alarms raised (wall clock wound back or jumped forward).",

@@ -27,9 +27,18 @@ use std::time::{Duration, SystemTime};
 /// Requests sent upstream since the process started (every attempt counts).
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
+/// Upstream attempts that failed: no connection, or a 5xx answer.
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
 /// Number of requests this process has sent to the upstream (each retry attempt counts).
 pub fn requests_sent() -> u64 {
     REQUESTS.load(Ordering::Relaxed)
+}
+
+/// Number of upstream attempts that failed (no connection, or a 5xx answer; each retry counts):
+/// retries hide a failing upstream from clients for a while, this shows it to the operator.
+pub fn failures() -> u64 {
+    FAILURES.load(Ordering::Relaxed)
 }
 
 /// How many attempts an idempotent request gets.
@@ -280,7 +289,17 @@ impl UpstreamClient {
     pub async fn send_once(&self, req: Request<UpstreamBody>) -> Result<Response<Incoming>, UpstreamError> {
         let n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::debug!(target: "wormgate::upstream", upstream_requests = n, method = %req.method(), uri = %req.uri(), "upstream request");
-        self.http.request(req).await.map_err(|e| {
+        let res = self.http.request(req).await;
+        match &res {
+            Ok(r) if r.status().is_server_error() => {
+                FAILURES.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err(_) => {
+                FAILURES.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        res.map_err(|e| {
             let mut msg = e.to_string();
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
