@@ -99,6 +99,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     ));
     gateway.users.set_catalog(catalog_users);
     crate::daemon::start(&cfg, &gateway).await?;
+    let signals = Signals::install()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     println!(
@@ -137,7 +138,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             cfg.shutdown_timeout,
         )));
     }
-    let signal = wait_for_stop(&cfg, &gateway, reloader.as_deref()).await;
+    let signal = wait_for_stop(signals, &cfg, &gateway, reloader.as_deref()).await;
     tracing::info!(
         signal,
         timeout_s = cfg.shutdown_timeout.as_secs(),
@@ -171,13 +172,30 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// The signal streams, installed before the listeners open so a signal sent as soon as the gateway
+/// says it listens is never lost to the default action (which would end the process uncleanly).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+        let hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+        Ok(Signals { term, hup })
+    }
+}
+
 /// Serve SIGHUP reloads until SIGTERM or SIGINT; returns the name of the stopping signal.
-async fn wait_for_stop(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsReloader>) -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return "SIGINT";
-    };
+async fn wait_for_stop(
+    mut signals: Signals,
+    cfg: &Config,
+    gw: &Arc<Gateway>,
+    tls: Option<&crate::http::TlsReloader>,
+) -> &'static str {
+    let Signals { term, hup } = &mut signals;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return "SIGINT",
