@@ -539,6 +539,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn user_bucket_scopes_are_read_and_checked() {
+        let ok: FileConfig = toml::from_str(
+            "[[users]]\naccess_key = \"AK1\"\nsecret_key = \"secret-123\"\nrole = \"writer\"\nbuckets = [\"veeam-*\", \"archive/h1/*\"]\n",
+        )
+        .unwrap();
+        let users = users_of(&ok).unwrap();
+        let u = users.iter().find(|u| u.principal.access_key == "AK1").unwrap();
+        assert_eq!(u.principal.scope.entries(), ["veeam-*", "archive/h1/*"]);
+        let bad: FileConfig = toml::from_str(
+            "[[users]]\nname = \"x\"\naccess_key = \"AK1\"\nsecret_key = \"secret-123\"\nrole = \"writer\"\nbuckets = [\"a*b\"]\n",
+        )
+        .unwrap();
+        let e = users_of(&bad).unwrap_err();
+        assert!(e.contains("user x") && e.contains("'*' may only end"), "{e}");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("30s").unwrap(), chrono::Duration::seconds(30));
         assert_eq!(parse_duration("1d").unwrap(), chrono::Duration::days(1));

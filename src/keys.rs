@@ -460,6 +460,29 @@ mod tests {
             buckets: vec![],
         };
         assert_eq!(apply(&cat, &bad, &[], now).unwrap_err().status(), 400);
+        let bad_scope = UserCommand::Add {
+            name: "b".into(),
+            role: Role::Writer,
+            buckets: vec!["x*y".into()],
+        };
+        assert_eq!(apply(&cat, &bad_scope, &[], now).unwrap_err().status(), 400);
+        assert!(records(&cat).unwrap().is_empty(), "a refused add stores nothing");
+        // A config-file user's name is taken.
+        let cfg = vec![User::new(
+            Principal {
+                access_key: "AKCFG".into(),
+                name: "cfg".into(),
+                role: Role::Admin,
+                scope: Scope::default(),
+            },
+            "secret-secret",
+        )];
+        let dup = UserCommand::Add {
+            name: "cfg".into(),
+            role: Role::Writer,
+            buckets: vec![],
+        };
+        assert_eq!(apply(&cat, &dup, &cfg, now).unwrap_err().status(), 409);
     }
 
     #[test]
