@@ -74,13 +74,19 @@ fi
 # --- systemd -------------------------------------------------------------------------------------
 UNIT=$DEPLOY/systemd/wormgate.service
 systemd_verify() {
-    # verify resolves ExecStart= and the unit's dependencies: give it a root holding the host's units,
-    # the binary where ExecStart= expects it, and the unit installed as the README says.
-    local root=$WORK/verify-root exe
+    # verify resolves ExecStart=/ExecReload= and the unit's dependencies: give it a root holding the
+    # host's units, the binary where ExecStart= expects it, the host's kill where ExecReload= names it,
+    # and the unit installed as the README says.
+    local root=$WORK/verify-root exe reload
     exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$UNIT")
+    reload=$(sed -n 's/^ExecReload=\([^ ]*\).*/\1/p' "$UNIT")
     mkdir -p "$root/etc/systemd/system" "$root/usr/lib/systemd" "$root$(dirname "$exe")"
     cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
     ln "$BIN" "$root$exe" 2>/dev/null || cp "$BIN" "$root$exe"
+    if [ -n "$reload" ]; then
+        mkdir -p "$root$(dirname "$reload")"
+        cp "$(type -P "$(basename "$reload")")" "$root$reload"
+    fi
     cp "$UNIT" "$root/etc/systemd/system/"
     # verify exits 0 on ignored unknown keys or bad values: any output is a failure.
     local out

@@ -30,6 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("metrics", &["lock", "store"]),
     ("audit", &["s3", "lock", "metrics", "timefmt"]),
+    ("keys", &["auth", "store", "config", "timefmt"]),
     ("datadir", &["store"]),
     (
         "evidence",
@@ -38,8 +39,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "gateway",
         &[
-            "evidence", "audit", "auth", "store", "lock", "s3", "checksum", "metrics", "timefmt", "ids", "encoding",
-            "headers",
+            "keys", "evidence", "audit", "auth", "store", "lock", "s3", "checksum", "metrics", "timefmt", "ids",
+            "encoding", "headers",
         ],
     ),
     ("http", &["gateway"]),
@@ -51,12 +52,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "serve",
-        &["daemon", "http", "gateway", "datadir", "config", "store", "lock", "s3"],
+        &[
+            "keys", "daemon", "http", "gateway", "datadir", "config", "store", "lock", "s3", "audit", "timefmt",
+        ],
     ),
     (
         "cli",
         &[
-            "serve", "gateway", "evidence", "datadir", "audit", "config", "store", "timefmt", "encoding",
+            "keys", "auth", "serve", "gateway", "evidence", "datadir", "audit", "config", "store", "timefmt",
+            "encoding",
         ],
     ),
 ];

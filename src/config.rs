@@ -1,7 +1,7 @@
 //! One `Config`, from flags, `WORMGATE_*` environment variables and an optional TOML file, validated
 //! once at start. Flags and environment win over the file.
 
-use crate::auth::{Principal, Role, User, Users};
+use crate::auth::{Principal, Role, Scope, User};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Address to listen on for HTTPS (default: the HTTP port + 1 when only --listen is given).
     #[arg(long, env = "WORMGATE_TLS_LISTEN")]
     pub tls_listen: Option<SocketAddr>,
+    /// How long a stopping gateway (SIGTERM) lets requests in flight finish (`30s`).
+    #[arg(long, env = "WORMGATE_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
     /// Upstream mode (`--upstream-*`).
     #[command(flatten)]
     pub upstream: UpstreamArgs,
@@ -90,6 +93,7 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_listen: Option<SocketAddr>,
+    pub shutdown_timeout: Option<String>,
     #[serde(default)]
     pub users: Vec<FileUser>,
     /// `[upstream]`: upstream mode (see `ServeArgs::upstream_endpoint`).
@@ -119,6 +123,9 @@ pub struct FileUser {
     pub access_key: String,
     pub secret_key: String,
     pub role: Role,
+    /// Buckets (and key prefixes) this key may reach (`auth::scope` syntax); empty: all.
+    #[serde(default)]
+    pub buckets: Vec<String>,
 }
 
 /// Validated settings.
@@ -133,7 +140,12 @@ pub struct Config {
     pub require_client_digest: bool,
     pub log_json: bool,
     pub tls: Option<TlsConfig>,
-    pub users: Users,
+    /// The bootstrap admin (environment) and the config file's `[[users]]`.
+    pub users: Vec<User>,
+    /// The config file, re-read on SIGHUP for its users.
+    pub config_file: Option<PathBuf>,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_timeout: std::time::Duration,
     /// Upstream mode; `None` = disk blobs under `data_dir`.
     pub upstream: Option<UpstreamConfig>,
     /// Audit checkpoints, scrub, metrics.
@@ -264,6 +276,59 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
         .ok_or_else(|| format!("'{s}' is too long"))
 }
 
+/// The users a config file gives: the bootstrap admin from `WORMGATE_ACCESS_KEY`/`WORMGATE_SECRET_KEY`
+/// and the file's `[[users]]`. Used at start and again on SIGHUP.
+pub fn users_of(file: &FileConfig) -> Result<Vec<User>, String> {
+    let mut users = Vec::new();
+    let admin_key = std::env::var("WORMGATE_ACCESS_KEY").ok().filter(|s| !s.is_empty());
+    let admin_secret = std::env::var("WORMGATE_SECRET_KEY").ok().filter(|s| !s.is_empty());
+    match (admin_key, admin_secret) {
+        (Some(k), Some(s)) => users.push(User::new(
+            Principal {
+                access_key: k,
+                name: "admin".into(),
+                role: Role::Admin,
+                scope: Scope::default(),
+            },
+            s,
+        )),
+        (None, None) => {}
+        _ => return Err("set both WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY, or neither".into()),
+    }
+    for u in &file.users {
+        if u.access_key.is_empty() || u.secret_key.len() < 8 {
+            return Err(format!(
+                "user {}: access_key must be set and secret_key at least 8 characters",
+                u.access_key
+            ));
+        }
+        if users.iter().any(|x: &User| x.principal.access_key == u.access_key) {
+            return Err(format!("access key {} is configured twice", u.access_key));
+        }
+        let name = u.name.clone().unwrap_or_else(|| u.access_key.clone());
+        let scope = Scope::parse(&u.buckets).map_err(|e| format!("user {name}: {e}"))?;
+        users.push(User::new(
+            Principal {
+                access_key: u.access_key.clone(),
+                name,
+                role: u.role,
+                scope,
+            },
+            u.secret_key.clone(),
+        ));
+    }
+    Ok(users)
+}
+
+/// Re-read `path` for its users (SIGHUP): an unreadable or invalid file is an error and changes nothing.
+pub fn reload_users(path: Option<&std::path::Path>) -> Result<Vec<User>, String> {
+    let file = match path {
+        Some(p) => FileConfig::read(p)?,
+        None => FileConfig::default(),
+    };
+    users_of(&file)
+}
+
 impl FileConfig {
     /// Read and parse a config file.
     pub fn read(p: &std::path::Path) -> Result<FileConfig, String> {
@@ -296,40 +361,7 @@ impl Config {
         if max_retention < min_retention {
             return Err("--max-retention must not be shorter than --min-retention".into());
         }
-        let mut users = Vec::new();
-        let admin_key = std::env::var("WORMGATE_ACCESS_KEY").ok().filter(|s| !s.is_empty());
-        let admin_secret = std::env::var("WORMGATE_SECRET_KEY").ok().filter(|s| !s.is_empty());
-        match (admin_key, admin_secret) {
-            (Some(k), Some(s)) => users.push(User {
-                principal: Principal {
-                    access_key: k,
-                    name: "admin".into(),
-                    role: Role::Admin,
-                },
-                secret_key: s,
-            }),
-            (None, None) => {}
-            _ => return Err("set both WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY, or neither".into()),
-        }
-        for u in &file.users {
-            if u.access_key.is_empty() || u.secret_key.len() < 8 {
-                return Err(format!(
-                    "user {}: access_key must be set and secret_key at least 8 characters",
-                    u.access_key
-                ));
-            }
-            if users.iter().any(|x: &User| x.principal.access_key == u.access_key) {
-                return Err(format!("access key {} is configured twice", u.access_key));
-            }
-            users.push(User {
-                principal: Principal {
-                    access_key: u.access_key.clone(),
-                    name: u.name.clone().unwrap_or_else(|| u.access_key.clone()),
-                    role: u.role,
-                },
-                secret_key: u.secret_key.clone(),
-            });
-        }
+        let users = users_of(&file)?;
         let listen = args.listen.or(file.listen);
         let tls_cert = args.tls_cert.clone().or(file.tls_cert.clone());
         let tls_key = args.tls_key.clone().or(file.tls_key.clone());
@@ -383,7 +415,17 @@ impl Config {
                 .unwrap_or(false),
             log_json: args.log_json.or(file.log_json).unwrap_or(false),
             tls,
-            users: Users::new(users),
+            users,
+            config_file: args.config.clone(),
+            shutdown_timeout: parse_duration(
+                args.shutdown_timeout
+                    .as_deref()
+                    .or(file.shutdown_timeout.as_deref())
+                    .unwrap_or("30s"),
+            )
+            .map_err(|e| format!("--shutdown-timeout {e}"))?
+            .to_std()
+            .map_err(|e| format!("--shutdown-timeout: {e}"))?,
             upstream,
             evidence,
         })
@@ -495,6 +537,23 @@ impl EvidenceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_bucket_scopes_are_read_and_checked() {
+        let ok: FileConfig = toml::from_str(
+            "[[users]]\naccess_key = \"AK1\"\nsecret_key = \"secret-123\"\nrole = \"writer\"\nbuckets = [\"veeam-*\", \"archive/h1/*\"]\n",
+        )
+        .unwrap();
+        let users = users_of(&ok).unwrap();
+        let u = users.iter().find(|u| u.principal.access_key == "AK1").unwrap();
+        assert_eq!(u.principal.scope.entries(), ["veeam-*", "archive/h1/*"]);
+        let bad: FileConfig = toml::from_str(
+            "[[users]]\nname = \"x\"\naccess_key = \"AK1\"\nsecret_key = \"secret-123\"\nrole = \"writer\"\nbuckets = [\"a*b\"]\n",
+        )
+        .unwrap();
+        let e = users_of(&bad).unwrap_err();
+        assert!(e.contains("user x") && e.contains("'*' may only end"), "{e}");
+    }
 
     #[test]
     fn durations() {

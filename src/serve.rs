@@ -1,6 +1,10 @@
 //! `wormgate serve`: open the store, build the gateway, start its background work (`daemon`) and the
-//! listeners; at shutdown, persist the clock watermark and flush the catalog.
+//! listeners. SIGHUP reloads the config file's users and the TLS certificate (a bad file is refused
+//! and the running settings stay). SIGTERM/SIGINT: stop accepting, let requests in flight finish
+//! within `--shutdown-timeout`, sign the final checkpoint, audit the stop, persist the clock watermark
+//! and flush the catalog.
 
+use crate::audit::AuditEvent;
 use crate::config::Config;
 use crate::datadir::catalog_dir;
 use crate::gateway::Gateway;
@@ -52,6 +56,13 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         }
     };
     let catalog = Catalog::open(&catalog_dir(&cfg.data_dir)).map_err(|e| format!("cannot open catalog: {e}"))?;
+    // The catalog holds the secrets of `wormgate user` keys: owner only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = catalog_dir(&cfg.data_dir);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot restrict {} to its owner: {e}", dir.display()))?;
+    }
     let audit = crate::daemon::open_audit(&cfg, &catalog)?;
     let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
     let clock = Arc::new(Clock::new(
@@ -62,7 +73,8 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     if let Some(a) = clock.alarm() {
         tracing::error!(alarm = ?a, "clock alarm at start: wall clock is behind the persisted watermark; expiry-based deletions are refused");
     }
-    if cfg.users.is_empty() {
+    let catalog_users = crate::keys::users(&catalog).map_err(|e| e.to_string())?;
+    if cfg.users.is_empty() && catalog_users.is_empty() {
         return Err(
             "no users configured: set WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (or [[users]] in the config file)"
                 .into(),
@@ -85,7 +97,9 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.region.clone(),
         audit,
     ));
+    gateway.users.set_catalog(catalog_users);
     crate::daemon::start(&cfg, &gateway).await?;
+    let signals = Signals::install()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     println!(
@@ -105,11 +119,14 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             None,
             gateway.clone(),
             stop_rx.clone(),
+            cfg.shutdown_timeout,
         )));
     }
+    let mut reloader = None;
     if let Some(tls) = &cfg.tls {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let acceptor = crate::http::tls_acceptor(&tls.cert, &tls.key)?;
+        let acceptor = Arc::new(crate::http::TlsReloader::load(&tls.cert, &tls.key)?);
+        reloader = Some(acceptor.clone());
         let listener = crate::http::bind(tls.listen).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on https://{local}");
@@ -118,15 +135,36 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             Some(acceptor),
             gateway.clone(),
             stop_rx.clone(),
+            cfg.shutdown_timeout,
         )));
     }
-    wait_for_signal().await;
-    tracing::info!("shutting down");
+    let signal = wait_for_stop(signals, &cfg, &gateway, reloader.as_deref()).await;
+    tracing::info!(
+        signal,
+        timeout_s = cfg.shutdown_timeout.as_secs(),
+        "shutting down: no new connections; finishing requests in flight"
+    );
     let _ = stop_tx.send(true);
+    let mut drained = true;
     for t in tasks {
-        let _ = t.await;
+        drained &= t.await.unwrap_or(false);
+    }
+    if !drained {
+        tracing::warn!("requests still in flight after --shutdown-timeout were cut off");
     }
     crate::daemon::stop(&gateway).await;
+    let mut e = AuditEvent::internal("GatewayStopped", crate::timefmt::format_iso(clock.now().at()));
+    e.detail = Some(format!(
+        "gateway stopped on {signal}; {}",
+        if drained {
+            "every request in flight finished"
+        } else {
+            "requests still in flight after the shutdown timeout were cut off"
+        }
+    ));
+    if let Err(err) = gateway.audit.append(e).await {
+        tracing::error!(error = %err, "cannot audit the stop");
+    }
     catalog
         .store_watermark(clock.watermark_ms())
         .map_err(|e| e.to_string())?;
@@ -134,24 +172,77 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+/// The signal streams, installed before the listeners open so a signal sent as soon as the gateway
+/// says it listens is never lost to the default action (which would end the process uncleanly).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+        let hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+        Ok(Signals { term, hup })
+    }
+}
+
+/// Serve SIGHUP reloads until SIGTERM or SIGINT; returns the name of the stopping signal.
+async fn wait_for_stop(
+    mut signals: Signals,
+    cfg: &Config,
+    gw: &Arc<Gateway>,
+    tls: Option<&crate::http::TlsReloader>,
+) -> &'static str {
+    let Signals { term, hup } = &mut signals;
+    loop {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => return "SIGINT",
+            _ = term.recv() => return "SIGTERM",
+            _ = hup.recv() => reload(cfg, gw, tls).await,
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+}
+
+/// SIGHUP: the config file's users and the TLS certificate/key, each all or nothing.
+async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsReloader>) {
+    let mut notes = Vec::new();
+    let mut failed = false;
+    match crate::config::reload_users(cfg.config_file.as_deref()) {
+        Ok(users) => {
+            notes.push(format!("{} users from the config file and environment", users.len()));
+            gw.users.set_config(users);
+            tracing::info!("reloaded the config file's users");
+        }
+        Err(e) => {
+            failed = true;
+            tracing::error!(error = %e, "SIGHUP: config file refused; the running users stay");
+            notes.push(format!("config file refused ({e}); the running users stay"));
+        }
+    }
+    if let Ok(u) = crate::keys::users(&gw.catalog) {
+        gw.users.set_catalog(u);
+    }
+    if let Some(t) = tls {
+        match t.reload() {
+            Ok(()) => {
+                tracing::info!("reloaded the TLS certificate and key");
+                notes.push("TLS certificate reloaded".into());
+            }
+            Err(e) => {
+                failed = true;
+                tracing::error!(error = %e, "SIGHUP: TLS certificate or key refused; the running certificate stays");
+                notes.push(format!("TLS certificate refused ({e}); the running certificate stays"));
+            }
+        }
+    }
+    let mut e = AuditEvent::internal("ConfigReload", crate::timefmt::format_iso(gw.clock.now().at()));
+    if failed {
+        e.decision = "error".into();
+    }
+    e.detail = Some(notes.join("; "));
+    if let Err(err) = gw.audit.append(e).await {
+        tracing::error!(error = %err, "cannot audit a reload");
     }
 }

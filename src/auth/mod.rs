@@ -7,12 +7,14 @@ pub mod body;
 pub mod canonical;
 pub mod chunked;
 pub mod principal;
+pub mod scope;
 pub mod sigv2;
 pub mod sigv4;
 #[cfg(test)]
 mod test_support;
 
-pub use principal::{Permission, Principal, Role, User, Users};
+pub use principal::{Keyring, Permission, Principal, Role, SecretKey, User, Users};
+pub use scope::Scope;
 
 use crate::s3::error::S3Result;
 use chrono::{DateTime, Utc};

@@ -1,7 +1,7 @@
 //! Shared helpers for the auth unit tests: a user table, request builders, and a wrapper around
 //! aws-sigv4's *signer* (the reference our verifier is checked against).
 
-use super::{Principal, Role, User, Users};
+use super::{Principal, Role, Scope, User, Users};
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
     UriPathNormalizationMode,
@@ -23,16 +23,20 @@ pub fn users() -> Users {
                 access_key: AK.into(),
                 name: "doc".into(),
                 role: Role::Writer,
+                scope: Scope::default(),
             },
             secret_key: SK.into(),
+            not_after: None,
         },
         User {
             principal: Principal {
                 access_key: "AK".into(),
                 name: "boto".into(),
                 role: Role::Writer,
+                scope: Scope::default(),
             },
             secret_key: "SK".into(),
+            not_after: None,
         },
     ])
 }

@@ -38,12 +38,12 @@ pub struct Target {
 }
 
 impl Target {
-    fn data_dir(&self) -> PathBuf {
+    pub(super) fn data_dir(&self) -> PathBuf {
         self.data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./wormgate-data"))
     }
-    fn client(&self) -> Result<Option<AdminClient>, String> {
+    pub(super) fn client(&self) -> Result<Option<AdminClient>, String> {
         self.endpoint.as_deref().map(AdminClient::from_env).transpose()
     }
 }

@@ -1,9 +1,10 @@
 //! The `wormgate` command line (clap): `serve` starts the server (`crate::serve`); the evidence
-//! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], their admin API
-//! client in [`client`]. Nothing outside this module (and `main.rs`) imports it.
+//! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], `user` in
+//! [`users`], their admin API client in [`client`]. Nothing outside this module (and `main.rs`) imports it.
 
 pub mod client;
 pub mod evidence;
+pub mod users;
 
 use crate::config::{Config, ServeArgs};
 use clap::{Parser, Subcommand};
@@ -38,6 +39,10 @@ enum Command {
     /// Trusted time: status, and an officer's confirmation after a clock alarm.
     #[command(subcommand)]
     Time(evidence::TimeCmd),
+    /// Users and their keys kept in the catalog: add, list, show, disable, enable, rotate, delete
+    /// (offline on --data-dir, or through a running gateway's admin API with --endpoint and an admin key).
+    #[command(subcommand)]
+    User(users::UserCmd),
 }
 
 fn init_logging(json: bool) {
@@ -90,6 +95,10 @@ pub fn run() -> i32 {
         Command::Time(c) => {
             tools_logging();
             evidence::time(c)
+        }
+        Command::User(c) => {
+            tools_logging();
+            users::run(c)
         }
         Command::Serve(args) => match Config::load(&args) {
             Err(e) => {

@@ -15,6 +15,10 @@
 //! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
 //! | GET  | `time` | clock status |
 //! | POST | `time/confirm` | officer confirms the time |
+//! | GET  | `users`, `users/NAME` | list / show users (no secrets) — admin role |
+//! | POST | `users/NAME?role&buckets` | add a catalog user: `{access_key, secret_key}`, shown once — admin role |
+//! | POST | `users/NAME/disable`, `…/enable`, `…/rotate?grace=24h` | change a catalog user — admin role |
+//! | DELETE | `users/NAME` | delete a catalog user — admin role |
 //!
 //! `/metrics` (also `/_wormgate/metrics`): Prometheus text; anonymous only with `--metrics-anonymous`,
 //! otherwise SigV4 (auditor/admin) or `Authorization: Bearer <--metrics-token>`.
@@ -24,10 +28,11 @@ use crate::audit::checkpoint::Checkpoint;
 use crate::audit::export::{ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog};
-use crate::auth::{self, Permission};
+use crate::auth::{self, Permission, Role};
 use crate::encoding;
 use crate::evidence::report::ReportFormat;
 use crate::evidence::scrub::ScrubOptions;
+use crate::keys::{self, KeyError, UserCommand};
 use crate::s3::respond::{full_body, Body};
 use ed25519_dalek::SigningKey;
 use http::{Method, Request, Response, StatusCode};
@@ -138,7 +143,7 @@ pub async fn handle(
     let answer = if is_metrics && metrics_open(&gw, &parts) {
         None
     } else {
-        match auth::authenticate(&parts, &gw.users, &gw.auth, chrono::Utc::now()) {
+        match auth::authenticate(&parts, &gw.users.current(), &gw.auth, chrono::Utc::now()) {
             Err(e) => {
                 ev.decision = "deny".into();
                 ev.error_code = Some(e.code.as_str().to_string());
@@ -149,6 +154,8 @@ pub async fn handle(
                 ev.principal = Some(a.principal.name.clone());
                 let need = if route == "time/confirm" {
                     Permission::Govern
+                } else if is_users_route(&route) {
+                    Permission::ManageKeys
                 } else {
                     Permission::Audit
                 };
@@ -212,7 +219,25 @@ pub async fn handle(
     resp
 }
 
+fn is_users_route(route: &str) -> bool {
+    route == "users" || route.starts_with("users/")
+}
+
 fn admin_op_name(method: &Method, route: &str) -> String {
+    if is_users_route(route) {
+        let action = route.split('/').nth(2);
+        let name = match (method.as_str(), route == "users", action) {
+            ("GET", true, None) => "AdminUserList",
+            ("GET", false, None) => "AdminUserShow",
+            ("POST", false, None) => "AdminUserAdd",
+            ("POST", false, Some("disable")) => "AdminUserDisable",
+            ("POST", false, Some("enable")) => "AdminUserEnable",
+            ("POST", false, Some("rotate")) => "AdminUserRotate",
+            ("DELETE", false, None) => "AdminUserDelete",
+            _ => "AdminUnknown",
+        };
+        return name.to_string();
+    }
     let name = match (method.as_str(), route) {
         ("GET" | "POST", "audit/verify") => "AdminAuditVerify",
         ("GET", "audit/export") => "AdminAuditExport",
@@ -287,6 +312,9 @@ async fn route_admin(
     body: Vec<u8>,
     ev: &mut AuditEvent,
 ) -> Answer {
+    if is_users_route(route) {
+        return users_admin(gw, method, route, q, ev).await;
+    }
     let audit_dir = gw.audit.dir().to_path_buf();
     match (method.as_str(), route) {
         ("GET" | "POST", "audit/verify") => {
@@ -441,6 +469,86 @@ async fn route_admin(
             Answer::json(&status)
         }
         _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {} {route}", method)),
+    }
+}
+
+fn key_error(e: KeyError) -> Answer {
+    Answer::error(
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        e.to_string(),
+    )
+}
+
+/// `users…` routes: the same `keys::apply` as the offline `wormgate user`, then the keyring is
+/// refreshed so the change holds from the next request on.
+async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, ev: &mut AuditEvent) -> Answer {
+    let segs: Vec<&str> = route.split('/').collect();
+    let config_users = gw.users.config_users();
+    let name = segs
+        .get(1)
+        .map(|n| String::from_utf8_lossy(&encoding::percent_decode(n.as_bytes(), false)).into_owned());
+    let cmd = match (method.as_str(), name, segs.get(2).copied(), segs.len()) {
+        ("GET", None, None, 1) => {
+            return match keys::list(&gw.catalog, &config_users) {
+                Ok(v) => Answer::json(&v),
+                Err(e) => key_error(e),
+            }
+        }
+        ("GET", Some(n), None, 2) => {
+            return match keys::show(&gw.catalog, &config_users, &n) {
+                Ok(v) => Answer::json(&v),
+                Err(e) => key_error(e),
+            }
+        }
+        ("POST", Some(name), None, 2) => {
+            let role = match query_param(q, "role").as_deref().map(Role::parse) {
+                Some(Ok(r)) => r,
+                Some(Err(e)) => return Answer::error(StatusCode::BAD_REQUEST, e),
+                None => return Answer::error(StatusCode::BAD_REQUEST, "role is required"),
+            };
+            let buckets = query_param(q, "buckets")
+                .map(|b| {
+                    b.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            UserCommand::Add { name, role, buckets }
+        }
+        ("POST", Some(name), Some("disable"), 3) => UserCommand::Disable { name },
+        ("POST", Some(name), Some("enable"), 3) => UserCommand::Enable { name },
+        ("POST", Some(name), Some("rotate"), 3) => {
+            let grace = match keys::parse_grace(&query_param(q, "grace").unwrap_or_default()) {
+                Ok(g) => g,
+                Err(e) => return Answer::error(StatusCode::BAD_REQUEST, e),
+            };
+            UserCommand::Rotate { name, grace }
+        }
+        ("DELETE", Some(name), None, 2) => UserCommand::Delete { name },
+        _ => return Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {method} {route}")),
+    };
+    ev.detail = Some(format!("user {}", cmd.name()));
+    let now = gw.clock.now().at();
+    let (key, detail) = match keys::apply(&gw.catalog, &cmd, &config_users, now) {
+        Ok(r) => r,
+        Err(e) => {
+            ev.detail = Some(format!("user {}: {e}", cmd.name()));
+            return key_error(e);
+        }
+    };
+    ev.detail = Some(detail);
+    if let Err(e) = gw.catalog.durable().await {
+        return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message);
+    }
+    match keys::users(&gw.catalog) {
+        Ok(u) => gw.users.set_catalog(u),
+        Err(e) => return key_error(e),
+    }
+    match key {
+        Some(k) => Answer::json(&k),
+        None => Answer::json(&serde_json::json!({ "ok": true })),
     }
 }
 

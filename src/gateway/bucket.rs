@@ -20,11 +20,13 @@ pub fn owner() -> Owner {
 }
 
 impl Gateway {
-    pub(super) async fn list_buckets(&self, _ctx: &Ctx) -> S3Result<Reply> {
+    /// Only the buckets the caller's key may reach (`auth::Scope`).
+    pub(super) async fn list_buckets(&self, ctx: &Ctx) -> S3Result<Reply> {
         let buckets = self
             .catalog
             .list_buckets()?
             .into_iter()
+            .filter(|b| ctx.principal().is_none_or(|p| p.scope.sees_bucket(&b.name)))
             .map(|b| BucketOut {
                 name: b.name,
                 creation_date: iso_ms(b.created_ms),

@@ -4,7 +4,6 @@
 use super::version::Commit;
 use super::Gateway;
 use crate::audit::AuditLog;
-use crate::auth::Users;
 use crate::lock::{Clock, LockHeaders, Policy, SystemTimeSource, VersionAsk};
 use crate::s3::op::{ContentHeaders, WriteHeaders};
 use crate::s3::parse::Addressing;
@@ -34,7 +33,7 @@ fn gateway(dir: &std::path::Path) -> (Gateway, DiskBlobs) {
         BlobStore::Disk(disk.clone()),
         clock,
         policy,
-        Users::new(Vec::new()),
+        Vec::new(),
         Addressing::default(),
         "us-east-1".into(),
         audit,

@@ -22,7 +22,7 @@ pub use outcome::{Done, Outcome};
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::body::VerifiedBody;
-use crate::auth::{self, AuthSettings, Authenticated, Principal, Users};
+use crate::auth::{self, AuthSettings, Authenticated, Keyring, Principal, User};
 use crate::headers::expects_100_continue;
 use crate::lock::{Clock, Policy};
 use crate::s3::error::{S3Code, S3Error, S3Result};
@@ -43,7 +43,8 @@ pub struct Gateway {
     pub blobs: BlobStore,
     pub clock: Arc<Clock>,
     pub policy: Policy,
-    pub users: Users,
+    /// The key table, swapped whole on SIGHUP and after `wormgate user` changes.
+    pub users: Keyring,
     pub auth: AuthSettings,
     pub addressing: Addressing,
     pub region: String,
@@ -82,7 +83,7 @@ impl Gateway {
         blobs: BlobStore,
         clock: Arc<Clock>,
         policy: Policy,
-        users: Users,
+        users: Vec<User>,
         addressing: Addressing,
         region: String,
         audit: AuditLog,
@@ -92,7 +93,7 @@ impl Gateway {
             blobs,
             clock,
             policy,
-            users,
+            users: Keyring::new(users),
             auth: AuthSettings::default(),
             addressing,
             region,
@@ -199,7 +200,7 @@ impl Gateway {
         let (mut parts, mut incoming) = req.into_parts();
         // Signature freshness is judged by the wall clock: the guarded clock only ever errs late, and a
         // watermark ahead of a correct wall clock must not lock every client out.
-        let authn = match auth::authenticate(&parts, &self.users, &self.auth, chrono::Utc::now()) {
+        let authn = match auth::authenticate(&parts, &self.users.current(), &self.auth, chrono::Utc::now()) {
             Ok(a) => a,
             Err(e) => {
                 auth::body::drain_refused(&parts.headers, &mut incoming).await;
@@ -246,6 +247,12 @@ impl Gateway {
                 op.name()
             ))
             .with_rule("role"));
+        }
+        // Bucket-scoped keys: every bucket and key the operation reaches, checked here once.
+        if let Some(p) = ctx.principal() {
+            p.scope
+                .check(&op)
+                .map_err(|m| S3Error::access_denied(m).with_rule("scope"))?;
         }
         let ctx: &Ctx = ctx;
         match op {

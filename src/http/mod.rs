@@ -1,5 +1,6 @@
 //! The HTTP front: accept loop on hyper 1 (HTTP/1.1 and HTTP/2), one task per connection, graceful
-//! shutdown on SIGINT/SIGTERM.
+//! shutdown on SIGINT/SIGTERM (stop accepting, let requests in flight finish within a deadline), and a
+//! TLS certificate that can be replaced while serving ([`TlsReloader`], SIGHUP).
 
 use crate::gateway::Gateway;
 use hyper::service::service_fn;
@@ -32,13 +33,50 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Serve HTTP (or HTTPS, with `tls`) on `listener` until `shutdown` resolves.
+/// The TLS certificate and key of a listener, re-read from their files on [`TlsReloader::reload`]:
+/// new connections get the new certificate, connections already open keep theirs.
+pub struct TlsReloader {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    current: std::sync::RwLock<TlsAcceptor>,
+}
+
+impl TlsReloader {
+    /// Load the files once (an error here stops the start).
+    pub fn load(cert: &Path, key: &Path) -> Result<TlsReloader, String> {
+        Ok(TlsReloader {
+            current: std::sync::RwLock::new(tls_acceptor(cert, key)?),
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+        })
+    }
+
+    /// Re-read the files; on any error the running certificate stays and the error is returned.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = tls_acceptor(&self.cert, &self.key)?;
+        let mut cur = self
+            .current
+            .write()
+            .map_err(|_| "TLS acceptor lock poisoned".to_string())?;
+        *cur = fresh;
+        Ok(())
+    }
+
+    fn acceptor(&self) -> Option<TlsAcceptor> {
+        self.current.read().ok().map(|a| a.clone())
+    }
+}
+
+/// Serve HTTP (or HTTPS, with `tls`) on `listener` until `shutdown` resolves; then stop accepting
+/// (the listener is closed: new connections are refused) and give requests in flight up to `drain`
+/// to finish. Returns whether every connection finished in time.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<TlsReloader>>,
     gateway: Arc<Gateway>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
-) -> std::io::Result<()> {
+    drain: Duration,
+) -> bool {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -73,9 +111,9 @@ pub async fn serve(
                             }
                         });
                     }
-                    Some(acceptor) => {
+                    Some(reloader) => {
                         // Handshake inside the task, with a deadline, so a slow client cannot stall accepts.
-                        let acceptor = acceptor.clone();
+                        let Some(acceptor) = reloader.acceptor() else { continue };
                         let builder = builder.clone();
                         let watcher = graceful.watcher();
                         tokio::spawn(async move {
@@ -101,8 +139,8 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         }
     }
-    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
-    Ok(())
+    drop(listener);
+    tokio::time::timeout(drain, graceful.shutdown()).await.is_ok()
 }
 
 /// Bind a listener, reporting a clear error.

@@ -19,6 +19,8 @@ pub enum Permission {
     Govern,
     /// Audit trail, reports, scrub, metrics.
     Audit,
+    /// Users and their keys (`wormgate user`); only the admin role carries it.
+    ManageKeys,
 }
 
 /// The content headers of a write (`Content-Type` … `x-amz-meta-*`), stored with the version
@@ -340,6 +342,19 @@ pub enum Op {
     },
 }
 
+/// One thing an operation reaches, as a key's bucket scope (`auth::scope`) judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach<'a> {
+    /// The bucket itself, read or created (HeadBucket, GetBucketLocation, CreateBucket, …).
+    Bucket(&'a str),
+    /// A change to the whole bucket (its lock configuration, versioning, ACL, its deletion).
+    WholeBucket(&'a str),
+    /// A listing of the keys under a prefix.
+    Listing(&'a str, &'a str),
+    /// One object (also the source of a copy and every key of a DeleteObjects).
+    Object(&'a str, &'a str),
+}
+
 impl Op {
     /// Name used in logs, metrics and the audit trail.
     pub fn name(&self) -> &'static str {
@@ -427,6 +442,61 @@ impl Op {
             | Op::PutObjectLockConfiguration { .. }
             | Op::PutObjectRetention { .. }
             | Op::PutObjectLegalHold { .. } => Permission::Govern,
+        }
+    }
+
+    /// Everything the operation reads or changes, for bucket-scoped keys: one place, so a copy's
+    /// source and each key of a multi-object delete are never forgotten by a handler.
+    /// `ListBuckets` reaches nothing (its answer is filtered instead).
+    pub fn reaches(&self) -> Vec<Reach<'_>> {
+        match self {
+            Op::ListBuckets => Vec::new(),
+            Op::NotImplemented { bucket, key, .. } => match (bucket, key) {
+                (Some(b), Some(k)) => vec![Reach::Object(b, k)],
+                (Some(b), None) => vec![Reach::Bucket(b)],
+                _ => Vec::new(),
+            },
+            Op::CreateBucket { bucket, .. }
+            | Op::HeadBucket { bucket }
+            | Op::GetBucketLocation { bucket }
+            | Op::GetBucketVersioning { bucket }
+            | Op::GetObjectLockConfiguration { bucket }
+            | Op::GetBucketAcl { bucket }
+            | Op::GetBucketProbe { bucket, .. } => vec![Reach::Bucket(bucket)],
+            Op::DeleteBucket { bucket }
+            | Op::PutBucketVersioning { bucket, .. }
+            | Op::PutObjectLockConfiguration { bucket, .. }
+            | Op::PutBucketAcl { bucket, .. } => vec![Reach::WholeBucket(bucket)],
+            Op::ListObjectsV1 { bucket, params }
+            | Op::ListObjectsV2 { bucket, params }
+            | Op::ListObjectVersions { bucket, params }
+            | Op::ListMultipartUploads { bucket, params } => vec![Reach::Listing(bucket, &params.prefix)],
+            Op::DeleteObjects { bucket, request } => {
+                let mut v = vec![Reach::Bucket(bucket)];
+                v.extend(request.objects.iter().map(|o| Reach::Object(bucket, &o.key)));
+                v
+            }
+            Op::CopyObject { bucket, key, copy, .. } | Op::UploadPartCopy { bucket, key, copy, .. } => vec![
+                Reach::Object(bucket, key),
+                Reach::Object(&copy.source.bucket, &copy.source.key),
+            ],
+            Op::GetObject(r) | Op::HeadObject(r) => vec![Reach::Object(&r.bucket, &r.key)],
+            Op::PutObject { bucket, key, .. }
+            | Op::DeleteObject { bucket, key, .. }
+            | Op::GetObjectRetention { bucket, key, .. }
+            | Op::PutObjectRetention { bucket, key, .. }
+            | Op::GetObjectLegalHold { bucket, key, .. }
+            | Op::PutObjectLegalHold { bucket, key, .. }
+            | Op::CreateMultipartUpload { bucket, key, .. }
+            | Op::UploadPart { bucket, key, .. }
+            | Op::CompleteMultipartUpload { bucket, key, .. }
+            | Op::AbortMultipartUpload { bucket, key, .. }
+            | Op::ListParts { bucket, key, .. }
+            | Op::GetObjectTagging { bucket, key, .. }
+            | Op::PutObjectTagging { bucket, key, .. }
+            | Op::DeleteObjectTagging { bucket, key, .. }
+            | Op::GetObjectAcl { bucket, key, .. }
+            | Op::PutObjectAcl { bucket, key, .. } => vec![Reach::Object(bucket, key)],
         }
     }
 

@@ -19,6 +19,8 @@ mod memory;
 mod multipart;
 mod objects;
 mod refusals;
+mod scoped_keys;
 mod tagging;
 mod upstream;
 mod upstream_evidence;
+mod users;
