@@ -15,8 +15,16 @@ pub enum Permission {
     Read,
     /// Create versions, delete markers, buckets, tags, multipart uploads.
     Write,
-    /// Lock configuration, retention, legal hold, permanent deletion of expired versions, bucket deletion.
+    /// Lock configuration, legal hold, versioning, bucket deletion.
     Govern,
+    /// PutObjectRetention. `lock::decide_put_retention` only ever lets a retention move forward (and
+    /// caps it at `--max-retention`), so this is "extend", whoever holds it: backup tools (Veeam,
+    /// Kopia, rclone) extend the locks of the data they still reference.
+    ExtendRetention,
+    /// Removing one named version (DeleteObject / DeleteObjects entry with a versionId).
+    /// `lock::decide_delete_version` allows it only once retention has passed and no hold is on, so
+    /// this is "delete what has expired": backup tools clean up after themselves.
+    DeleteVersion,
     /// Audit trail, reports, scrub, metrics.
     Audit,
 }
@@ -36,11 +44,12 @@ pub struct ContentHeaders {
 }
 
 /// What deleting `version` needs: a marker (no version) is a write; removing a specific version is
-/// permanent and reserved to officers. DeleteObject and every DeleteObjects entry ask this.
+/// permanent (and allowed by the lock only once it has expired), so it is [`Permission::DeleteVersion`].
+/// DeleteObject and every DeleteObjects entry ask this, so a batch is judged entry by entry, as AWS does.
 pub fn delete_permission(version: &VersionSel) -> Permission {
     match version {
         VersionSel::Current => Permission::Write,
-        _ => Permission::Govern,
+        _ => Permission::DeleteVersion,
     }
 }
 
@@ -420,12 +429,12 @@ impl Op {
             | Op::DeleteObjectTagging { .. }
             | Op::PutObjectAcl { .. }
             | Op::PutBucketAcl { .. } => Permission::Write,
-            // Deleting a specific version is permanent: reserved to officers (markers: writers).
+            // Deleting a specific version is permanent: officers and backup (markers: writers).
             Op::DeleteObject { version, .. } => delete_permission(version),
+            Op::PutObjectRetention { .. } => Permission::ExtendRetention,
             Op::DeleteBucket { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
-            | Op::PutObjectRetention { .. }
             | Op::PutObjectLegalHold { .. } => Permission::Govern,
         }
     }
