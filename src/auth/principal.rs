@@ -86,7 +86,10 @@ mod tests {
         use Permission::*;
         assert_eq!(granted(Role::Writer), vec![Read, Write]);
         assert_eq!(granted(Role::Backup), vec![Read, Write, ExtendRetention, DeleteVersion]);
-        assert_eq!(granted(Role::Officer), vec![Read, Write, ExtendRetention, DeleteVersion, Govern]);
+        assert_eq!(
+            granted(Role::Officer),
+            vec![Read, Write, ExtendRetention, DeleteVersion, Govern]
+        );
         assert_eq!(granted(Role::Auditor), vec![Read, Audit]);
         assert_eq!(granted(Role::Admin), ALL.to_vec());
     }

@@ -13,12 +13,14 @@ mod lockops;
 mod multipart;
 mod object;
 mod outcome;
+mod sosapi;
 mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
 pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use outcome::{Done, Outcome};
+pub use sosapi::{CapacitySource, SosapiSettings};
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::body::VerifiedBody;
@@ -51,6 +53,9 @@ pub struct Gateway {
     pub locks: KeyLocks,
     /// Admin API, metrics access, checkpoint key (set once by `serve` after construction).
     pub admin: std::sync::OnceLock<AdminSettings>,
+    /// What backup software needs beyond S3 (`--governance-as-compliance`, Veeam's SOSAPI); set by
+    /// `serve` before the gateway is shared.
+    pub tools: ToolSettings,
     request_counter: AtomicU64,
 }
 
@@ -63,6 +68,18 @@ pub struct Ctx {
     pub auth: Option<Authenticated>,
     /// What the request aimed at, once routed: (operation, bucket, key).
     target: Option<(&'static str, Option<String>, Option<String>)>,
+    /// The lock mode the client asked for when `--governance-as-compliance` stored another.
+    asked_mode: Option<&'static str>,
+}
+
+/// Settings for backup software (Veeam, Kopia, rclone), from `serve`'s config.
+#[derive(Debug, Clone, Default)]
+pub struct ToolSettings {
+    /// `--governance-as-compliance`: GOVERNANCE is accepted and stored as COMPLIANCE instead of
+    /// refused (`Op::governance_as_compliance`).
+    pub governance_as_compliance: bool,
+    /// Veeam's Smart Object Storage API documents; `None` = off (`--veeam-sosapi false`).
+    pub sosapi: Option<SosapiSettings>,
 }
 
 impl Ctx {
@@ -99,6 +116,7 @@ impl Gateway {
             audit,
             locks: KeyLocks::new(),
             admin: std::sync::OnceLock::new(),
+            tools: ToolSettings::default(),
             request_counter: AtomicU64::new(0),
         }
     }
@@ -129,6 +147,7 @@ impl Gateway {
             request_id: request_id.clone(),
             auth: None,
             target: None,
+            asked_mode: None,
         };
         let mut audit = AuditEvent {
             time: crate::timefmt::format_iso(now.at()),
@@ -147,6 +166,7 @@ impl Gateway {
             audit.bucket = bucket;
             audit.key = key;
         }
+        audit.asked_mode = ctx.asked_mode.map(str::to_string);
         let mut response = match result {
             Ok(Done { reply, outcome }) => {
                 outcome.record_into(&mut audit);
@@ -237,6 +257,10 @@ impl Gateway {
             async || body.read_document().await,
         )
         .await?;
+        let mut op = op;
+        if self.tools.governance_as_compliance && op.governance_as_compliance() {
+            ctx.asked_mode = Some("GOVERNANCE");
+        }
         let (b, k) = op.target();
         ctx.target = Some((op.name(), b.map(str::to_string), k.map(str::to_string)));
         if !role.allows(op.permission()) {
@@ -246,6 +270,9 @@ impl Gateway {
                 op.name()
             ))
             .with_rule("role"));
+        }
+        if let Some(done) = self.sosapi(&op).await {
+            return done;
         }
         let ctx: &Ctx = ctx;
         match op {

@@ -28,7 +28,12 @@ fn hold(on: bool) -> ObjectLockLegalHold {
 
 async fn put(c: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
     let out = ok(
-        c.put_object().bucket(bucket).key(key).body(body.to_vec().into()).send().await,
+        c.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .send()
+            .await,
         "PUT",
     );
     out.version_id().expect("version id").to_string()
@@ -185,7 +190,10 @@ async fn backup_role_extends_and_deletes_expired_but_governs_nothing() {
         .objects(entry("old2", Some(&e2)))
         .build()
         .unwrap();
-    let out = ok(w.delete_objects().bucket("bkp").delete(del).send().await, "writer batch");
+    let out = ok(
+        w.delete_objects().bucket("bkp").delete(del).send().await,
+        "writer batch",
+    );
     assert_eq!(out.deleted().len(), 1, "{out:?}");
     assert_eq!(out.deleted()[0].delete_marker(), Some(true));
     assert_eq!(out.errors().len(), 1, "{out:?}");
@@ -199,7 +207,10 @@ async fn backup_role_extends_and_deletes_expired_but_governs_nothing() {
         .objects(entry("blk", Some(&v2)))
         .build()
         .unwrap();
-    let out = ok(b.delete_objects().bucket("bkp").delete(del).send().await, "backup batch");
+    let out = ok(
+        b.delete_objects().bucket("bkp").delete(del).send().await,
+        "backup batch",
+    );
     assert_eq!(out.deleted().len(), 3, "{out:?}");
     assert_eq!(out.errors().len(), 1, "{out:?}");
     assert_eq!(out.errors()[0].key(), Some("blk"));
