@@ -590,3 +590,24 @@ async fn sosapi_capacity_defaults_to_the_data_disk_and_can_be_turned_off() {
         "NoSuchKey",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sosapi_in_upstream_mode_without_a_configured_capacity_reports_none() {
+    use crate::seaweed::*;
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, false);
+    let g = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
+    let c = g.client(ADMIN, Checksums::WhenRequired);
+    make_bucket(&c, "upsos").await;
+    let (doc, _, _) = get_text(&c, "upsos", &format!("{SOS}/system.xml"), None).await;
+    assert_eq!(element(&doc, "CapacityInfo"), "false", "{doc}");
+    expect_err(
+        c.get_object()
+            .bucket("upsos")
+            .key(format!("{SOS}/capacity.xml"))
+            .send()
+            .await,
+        404,
+        "NoSuchKey",
+    );
+}
