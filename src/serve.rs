@@ -117,6 +117,15 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.data_dir.display()
     );
     println!("guarantee: {guarantee}");
+    println!(
+        "backup tools: GOVERNANCE {}; Veeam SOSAPI {}",
+        if cfg.governance_as_compliance {
+            "stored as COMPLIANCE"
+        } else {
+            "refused"
+        },
+        if cfg.sosapi.is_some() { "on" } else { "off" }
+    );
     if let Some(addr) = cfg.listen {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;

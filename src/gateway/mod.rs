@@ -247,7 +247,7 @@ impl Gateway {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .or(parts.uri.host());
-        let op = parse_request(
+        let mut op = parse_request(
             &parts.method,
             host,
             parts.uri.path(),
@@ -257,7 +257,6 @@ impl Gateway {
             async || body.read_document().await,
         )
         .await?;
-        let mut op = op;
         if self.tools.governance_as_compliance && op.governance_as_compliance() {
             ctx.asked_mode = Some("GOVERNANCE");
         }
