@@ -48,6 +48,26 @@ pub struct ServeArgs {
     /// How long a stopping gateway (SIGTERM) lets requests in flight finish (`30s`).
     #[arg(long, env = "WORMGATE_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
+    /// Accept GOVERNANCE (lock-mode headers, PutObjectRetention, bucket default rules) and store it as
+    /// COMPLIANCE, for tools that cannot be told otherwise; off: GOVERNANCE is refused (400).
+    #[arg(long, env = "WORMGATE_GOVERNANCE_AS_COMPLIANCE", num_args = 0..=1, default_missing_value = "true")]
+    pub governance_as_compliance: Option<bool>,
+    /// Veeam's Smart Object Storage API documents (`.system-d26a…/system.xml`, `capacity.xml`); default on.
+    #[arg(long, env = "WORMGATE_VEEAM_SOSAPI", num_args = 0..=1, default_missing_value = "true")]
+    pub veeam_sosapi: Option<bool>,
+    /// Capacity SOSAPI reports, in bytes (`500G`, `20T` binary units); default: the data disk's size
+    /// in disk mode, nothing (CapacityInfo false) in upstream mode.
+    #[arg(long, env = "WORMGATE_SOSAPI_CAPACITY")]
+    pub sosapi_capacity: Option<String>,
+    /// SOSAPI recommendation S3ConcurrentTaskLimit (default 64).
+    #[arg(long, env = "WORMGATE_SOSAPI_CONCURRENT_TASKS")]
+    pub sosapi_concurrent_tasks: Option<u32>,
+    /// SOSAPI recommendation S3MultiObjectDeleteLimit (default 1000, at most 1000).
+    #[arg(long, env = "WORMGATE_SOSAPI_DELETE_LIMIT")]
+    pub sosapi_delete_limit: Option<u32>,
+    /// SOSAPI recommendation KbBlockSize: 256, 512, 1024, 4096 (default) or 8192.
+    #[arg(long, env = "WORMGATE_SOSAPI_BLOCK_KB")]
+    pub sosapi_block_kb: Option<u32>,
     /// Upstream mode (`--upstream-*`).
     #[command(flatten)]
     pub upstream: UpstreamArgs,
@@ -94,6 +114,12 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub tls_listen: Option<SocketAddr>,
     pub shutdown_timeout: Option<String>,
+    pub governance_as_compliance: Option<bool>,
+    pub veeam_sosapi: Option<bool>,
+    pub sosapi_capacity: Option<String>,
+    pub sosapi_concurrent_tasks: Option<u32>,
+    pub sosapi_delete_limit: Option<u32>,
+    pub sosapi_block_kb: Option<u32>,
     #[serde(default)]
     pub users: Vec<FileUser>,
     /// `[upstream]`: upstream mode (see `ServeArgs::upstream_endpoint`).
@@ -150,6 +176,81 @@ pub struct Config {
     pub upstream: Option<UpstreamConfig>,
     /// Audit checkpoints, scrub, metrics.
     pub evidence: EvidenceConfig,
+    /// `--governance-as-compliance`.
+    pub governance_as_compliance: bool,
+    /// Veeam SOSAPI; `None` when `--veeam-sosapi false`.
+    pub sosapi: Option<SosapiConfig>,
+}
+
+/// Veeam SOSAPI settings (`--sosapi-*`), validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SosapiConfig {
+    /// `--sosapi-capacity` in bytes.
+    pub capacity: Option<u64>,
+    pub concurrent_tasks: u32,
+    pub delete_limit: u32,
+    pub block_kb: u32,
+}
+
+impl SosapiConfig {
+    /// Merge flags over the file; `Ok(None)` when SOSAPI is turned off.
+    fn load(args: &ServeArgs, file: &FileConfig) -> Result<Option<SosapiConfig>, String> {
+        if !args.veeam_sosapi.or(file.veeam_sosapi).unwrap_or(true) {
+            return Ok(None);
+        }
+        let capacity = args
+            .sosapi_capacity
+            .as_deref()
+            .or(file.sosapi_capacity.as_deref())
+            .map(|s| parse_bytes(s).map_err(|e| format!("--sosapi-capacity {e}")))
+            .transpose()?;
+        let concurrent_tasks = args
+            .sosapi_concurrent_tasks
+            .or(file.sosapi_concurrent_tasks)
+            .unwrap_or(64);
+        if concurrent_tasks == 0 {
+            return Err("--sosapi-concurrent-tasks must be at least 1".into());
+        }
+        let delete_limit = args.sosapi_delete_limit.or(file.sosapi_delete_limit).unwrap_or(1000);
+        if !(1..=1000).contains(&delete_limit) {
+            return Err("--sosapi-delete-limit must be 1 to 1000 (what DeleteObjects accepts)".into());
+        }
+        let block_kb = args.sosapi_block_kb.or(file.sosapi_block_kb).unwrap_or(4096);
+        if ![256, 512, 1024, 4096, 8192].contains(&block_kb) {
+            return Err("--sosapi-block-kb must be 256, 512, 1024, 4096 or 8192 (Veeam's block sizes)".into());
+        }
+        Ok(Some(SosapiConfig {
+            capacity,
+            concurrent_tasks,
+            delete_limit,
+            block_kb,
+        }))
+    }
+}
+
+/// Parse a byte count: `1000`, or with a binary unit `K`, `M`, `G`, `T`, `P` (optionally followed by
+/// `iB` or `B`). Must be positive.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 500G or 20T"))?;
+    let shift = match unit.trim_end_matches("iB").trim_end_matches('B') {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        "P" => 50,
+        u => return Err(format!("'{s}': unknown unit '{u}' (use K, M, G, T or P)")),
+    };
+    match n.checked_mul(1u64 << shift) {
+        Some(0) => Err(format!("'{s}': the size must be positive")),
+        Some(v) => Ok(v),
+        None => Err(format!("'{s}' is too large")),
+    }
 }
 
 /// Where upstream mode keeps the bytes.
@@ -390,7 +491,14 @@ impl Config {
         }
         let upstream = UpstreamConfig::load(&args.upstream, file.upstream.as_ref())?;
         let evidence = EvidenceConfig::load(&args.evidence, file.evidence.as_ref())?;
+        let sosapi = SosapiConfig::load(args, &file)?;
+        let governance_as_compliance = args
+            .governance_as_compliance
+            .or(file.governance_as_compliance)
+            .unwrap_or(false);
         Ok(Config {
+            governance_as_compliance,
+            sosapi,
             listen,
             data_dir: args
                 .data_dir
@@ -565,5 +673,18 @@ mod tests {
         assert!(parse_duration("1x").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("99999999999999y").is_err());
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("1000").unwrap(), 1000);
+        assert_eq!(parse_bytes("2K").unwrap(), 2048);
+        assert_eq!(parse_bytes("500G").unwrap(), 500 << 30);
+        assert_eq!(parse_bytes("20TiB").unwrap(), 20 << 40);
+        assert_eq!(parse_bytes("1TB").unwrap(), 1 << 40);
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("1X").is_err());
+        assert!(parse_bytes("").is_err());
+        assert!(parse_bytes("99999999P").is_err());
     }
 }

@@ -27,6 +27,25 @@ fn human(d: chrono::Duration) -> String {
     }
 }
 
+/// What the gateway offers backup software, from the config.
+fn tool_settings(cfg: &Config) -> crate::gateway::ToolSettings {
+    use crate::gateway::{CapacitySource, SosapiSettings};
+    crate::gateway::ToolSettings {
+        governance_as_compliance: cfg.governance_as_compliance,
+        sosapi: cfg.sosapi.as_ref().map(|s| SosapiSettings {
+            concurrent_task_limit: s.concurrent_tasks,
+            multi_object_delete_limit: s.delete_limit,
+            kb_block_size: s.block_kb,
+            capacity: match (s.capacity, &cfg.upstream) {
+                (Some(b), _) => CapacitySource::Configured(b),
+                (None, None) => CapacitySource::DataDisk(cfg.data_dir.clone()),
+                (None, Some(_)) => CapacitySource::Unknown,
+            },
+            started_ms: chrono::Utc::now().timestamp_millis(),
+        }),
+    }
+}
+
 /// Run the gateway until SIGINT/SIGTERM.
 pub async fn run(cfg: Config) -> Result<(), String> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
@@ -85,7 +104,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         max_retention: cfg.max_retention,
         require_client_digest: cfg.require_client_digest,
     };
-    let gateway = Arc::new(Gateway::new(
+    let mut gateway = Gateway::new(
         catalog.clone(),
         blobs,
         clock.clone(),
@@ -96,8 +115,10 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         },
         cfg.region.clone(),
         audit,
-    ));
+    );
+    gateway.tools = tool_settings(&cfg);
     gateway.users.set_catalog(catalog_users);
+    let gateway = Arc::new(gateway);
     crate::daemon::start(&cfg, &gateway).await?;
     let signals = Signals::install()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -110,6 +131,15 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.data_dir.display()
     );
     println!("guarantee: {guarantee}");
+    println!(
+        "backup tools: GOVERNANCE {}; Veeam SOSAPI {}",
+        if cfg.governance_as_compliance {
+            "stored as COMPLIANCE"
+        } else {
+            "refused"
+        },
+        if cfg.sosapi.is_some() { "on" } else { "off" }
+    );
     if let Some(addr) = cfg.listen {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;

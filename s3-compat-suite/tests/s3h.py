@@ -10,7 +10,7 @@ Everything is configured by environment variables (set by ./run, or by hand):
   S3_CA_BUNDLE       PEM file to verify an https endpoint with (default: system trust store)
   S3_CHECKSUMS       "default" (boto3's when_supported) or "when_required"
   S3_TARGET          "wormgate", "moto" or "other" (informational; markers select the tests)
-  WG_USERS           wormgate role users: "writer:AK:SK,officer:AK:SK,auditor:AK:SK"
+  WG_USERS           wormgate role users: "writer:AK:SK,officer:AK:SK,auditor:AK:SK,backup:AK:SK"
   WG_MIN_RETENTION_S wormgate's --min-retention in seconds (the suite starts it with 1)
   WG_DOMAIN          wormgate's --domain for virtual-hosted-style tests (optional)
 """

@@ -68,6 +68,11 @@ pub struct AuditEvent {
     pub legal_hold: Option<bool>,
     /// Free-form detail (e.g. per-key results of DeleteObjects).
     pub detail: Option<String>,
+    /// The lock mode the client asked for, when it is not what was stored: `GOVERNANCE` under
+    /// `--governance-as-compliance` (stored, and reported, as COMPLIANCE). Omitted otherwise, so
+    /// older records keep their form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_mode: Option<String>,
     /// Catalog changes to replay on recovery (omitted when empty, so older records keep their form).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,

@@ -93,6 +93,7 @@ pub const CSV_HEADER: &[&str] = &[
     "retain_until",
     "legal_hold",
     "detail",
+    "asked_mode",
     "changes",
     "prev",
     "hash",
@@ -148,6 +149,7 @@ fn csv_record(r: &AuditRecord) -> String {
             .map(|b| if b { "ON" } else { "OFF" }.to_string())
             .unwrap_or_default(),
         o(&e.detail),
+        o(&e.asked_mode),
         changes,
         r.prev.clone(),
         r.hash.clone(),

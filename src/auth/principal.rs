@@ -10,14 +10,19 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// What a principal may do. Each role includes the ones listed before it, except `Auditor`, which is
-/// read-only over everything.
+/// What a principal may do. `Backup` and `Officer` include `Writer`; `Officer` includes `Backup`;
+/// `Auditor` is read-only over everything; `Admin` is all roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Objects: read, write new versions, add delete markers, create buckets.
     Writer,
-    /// Writer plus bucket lock configuration, retention extension, legal hold, deletion of expired versions.
+    /// Writer plus what backup software that manages its own locks needs (Veeam, Kopia, rclone's lock
+    /// flags): retention extension (never shortening: the lock refuses that to everyone) and deletion
+    /// of versions whose retention has expired. Not legal hold, bucket lock configuration, versioning
+    /// or bucket deletion — a compromised backup server must not be able to change the rules.
+    Backup,
+    /// Backup plus bucket lock configuration, legal hold, versioning, bucket deletion.
     Officer,
     /// Read-only, everything (including the audit trail and reports).
     Auditor,
@@ -30,7 +35,18 @@ impl Role {
     pub fn allows(self, p: Permission) -> bool {
         match self {
             Role::Admin => true,
-            Role::Officer => matches!(p, Permission::Read | Permission::Write | Permission::Govern),
+            Role::Officer => matches!(
+                p,
+                Permission::Read
+                    | Permission::Write
+                    | Permission::ExtendRetention
+                    | Permission::DeleteVersion
+                    | Permission::Govern
+            ),
+            Role::Backup => matches!(
+                p,
+                Permission::Read | Permission::Write | Permission::ExtendRetention | Permission::DeleteVersion
+            ),
             Role::Writer => matches!(p, Permission::Read | Permission::Write),
             Role::Auditor => matches!(p, Permission::Read | Permission::Audit),
         }
@@ -240,6 +256,43 @@ impl Keyring {
 mod tests {
     use super::*;
 
+    const ALL: [Permission; 7] = [
+        Permission::Read,
+        Permission::Write,
+        Permission::ExtendRetention,
+        Permission::DeleteVersion,
+        Permission::Govern,
+        Permission::Audit,
+        Permission::ManageKeys,
+    ];
+
+    fn granted(r: Role) -> Vec<Permission> {
+        ALL.into_iter().filter(|p| r.allows(*p)).collect()
+    }
+
+    #[test]
+    fn what_each_role_grants() {
+        use Permission::*;
+        assert_eq!(granted(Role::Writer), vec![Read, Write]);
+        assert_eq!(granted(Role::Backup), vec![Read, Write, ExtendRetention, DeleteVersion]);
+        assert_eq!(
+            granted(Role::Officer),
+            vec![Read, Write, ExtendRetention, DeleteVersion, Govern]
+        );
+        assert_eq!(granted(Role::Auditor), vec![Read, Audit]);
+        assert_eq!(granted(Role::Admin), ALL.to_vec());
+    }
+
+    #[test]
+    fn backup_parses_from_the_config_name() {
+        #[derive(serde::Deserialize)]
+        struct W {
+            role: Role,
+        }
+        let w: W = toml::from_str("role = \"backup\"").unwrap();
+        assert_eq!(w.role, Role::Backup);
+    }
+
     fn user(ak: &str, name: &str) -> User {
         User::new(
             Principal {
@@ -263,7 +316,7 @@ mod tests {
 
     #[test]
     fn roles_parse_by_their_config_names() {
-        for r in [Role::Writer, Role::Officer, Role::Auditor, Role::Admin] {
+        for r in [Role::Writer, Role::Backup, Role::Officer, Role::Auditor, Role::Admin] {
             assert_eq!(Role::parse(&r.as_name()).unwrap(), r);
         }
         assert_eq!(Role::parse("ADMIN").unwrap(), Role::Admin);

@@ -13,12 +13,14 @@ mod lockops;
 mod multipart;
 mod object;
 mod outcome;
+mod sosapi;
 mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
 pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use outcome::{Done, Outcome};
+pub use sosapi::{CapacitySource, SosapiSettings};
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::body::VerifiedBody;
@@ -52,6 +54,9 @@ pub struct Gateway {
     pub locks: KeyLocks,
     /// Admin API, metrics access, checkpoint key (set once by `serve` after construction).
     pub admin: std::sync::OnceLock<AdminSettings>,
+    /// What backup software needs beyond S3 (`--governance-as-compliance`, Veeam's SOSAPI); set by
+    /// `serve` before the gateway is shared.
+    pub tools: ToolSettings,
     request_counter: AtomicU64,
 }
 
@@ -64,6 +69,18 @@ pub struct Ctx {
     pub auth: Option<Authenticated>,
     /// What the request aimed at, once routed: (operation, bucket, key).
     target: Option<(&'static str, Option<String>, Option<String>)>,
+    /// The lock mode the client asked for when `--governance-as-compliance` stored another.
+    asked_mode: Option<&'static str>,
+}
+
+/// Settings for backup software (Veeam, Kopia, rclone), from `serve`'s config.
+#[derive(Debug, Clone, Default)]
+pub struct ToolSettings {
+    /// `--governance-as-compliance`: GOVERNANCE is accepted and stored as COMPLIANCE instead of
+    /// refused (`Op::governance_as_compliance`).
+    pub governance_as_compliance: bool,
+    /// Veeam's Smart Object Storage API documents; `None` = off (`--veeam-sosapi false`).
+    pub sosapi: Option<SosapiSettings>,
 }
 
 impl Ctx {
@@ -100,6 +117,7 @@ impl Gateway {
             audit,
             locks: KeyLocks::new(),
             admin: std::sync::OnceLock::new(),
+            tools: ToolSettings::default(),
             request_counter: AtomicU64::new(0),
         }
     }
@@ -130,6 +148,7 @@ impl Gateway {
             request_id: request_id.clone(),
             auth: None,
             target: None,
+            asked_mode: None,
         };
         let mut audit = AuditEvent {
             time: crate::timefmt::format_iso(now.at()),
@@ -148,6 +167,7 @@ impl Gateway {
             audit.bucket = bucket;
             audit.key = key;
         }
+        audit.asked_mode = ctx.asked_mode.map(str::to_string);
         let mut response = match result {
             Ok(Done { reply, outcome }) => {
                 outcome.record_into(&mut audit);
@@ -228,7 +248,7 @@ impl Gateway {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .or(parts.uri.host());
-        let op = parse_request(
+        let mut op = parse_request(
             &parts.method,
             host,
             parts.uri.path(),
@@ -238,6 +258,9 @@ impl Gateway {
             async || body.read_document().await,
         )
         .await?;
+        if self.tools.governance_as_compliance && op.governance_as_compliance() {
+            ctx.asked_mode = Some("GOVERNANCE");
+        }
         let (b, k) = op.target();
         ctx.target = Some((op.name(), b.map(str::to_string), k.map(str::to_string)));
         if !role.allows(op.permission()) {
@@ -253,6 +276,9 @@ impl Gateway {
             p.scope
                 .check(&op)
                 .map_err(|m| S3Error::access_denied(m).with_rule("scope"))?;
+        }
+        if let Some(done) = self.sosapi(&op).await {
+            return done;
         }
         let ctx: &Ctx = ctx;
         match op {

@@ -371,8 +371,11 @@ impl Gateway {
                 Err(e) => Err(e),
                 // The same permission DeleteObject of this version needs.
                 Ok(sel) if !role.is_some_and(|r| r.allows(delete_permission(&sel))) => Err(S3Error::access_denied(
-                    "Access Denied: deleting a specific version needs the officer role",
+                    "Access Denied: deleting a specific version needs the backup or officer role",
                 )),
+                Ok(_) if self.tools.sosapi.is_some() && super::sosapi::is_sosapi_path(&key) => {
+                    Err(super::sosapi::refused_write(&key))
+                }
                 Ok(sel) => self.delete_one(bucket, &key, &sel, ctx).await,
             };
             match result {
@@ -477,7 +480,7 @@ fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<S
 }
 
 /// Inclusive (start, end) of a range within `size`; `None` if unsatisfiable.
-fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
+pub(super) fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
     match r {
         RangeSpec::FromTo(s, e) => {
             if s >= size {

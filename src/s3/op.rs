@@ -15,8 +15,16 @@ pub enum Permission {
     Read,
     /// Create versions, delete markers, buckets, tags, multipart uploads.
     Write,
-    /// Lock configuration, retention, legal hold, permanent deletion of expired versions, bucket deletion.
+    /// Lock configuration, legal hold, versioning, bucket deletion.
     Govern,
+    /// PutObjectRetention. `lock::decide_put_retention` only ever lets a retention move forward (and
+    /// caps it at `--max-retention`), so this is "extend", whoever holds it: backup tools (Veeam,
+    /// Kopia, rclone) extend the locks of the data they still reference.
+    ExtendRetention,
+    /// Removing one named version (DeleteObject / DeleteObjects entry with a versionId).
+    /// `lock::decide_delete_version` allows it only once retention has passed and no hold is on, so
+    /// this is "delete what has expired": backup tools clean up after themselves.
+    DeleteVersion,
     /// Audit trail, reports, scrub, metrics.
     Audit,
     /// Users and their keys (`wormgate user`); only the admin role carries it.
@@ -38,11 +46,12 @@ pub struct ContentHeaders {
 }
 
 /// What deleting `version` needs: a marker (no version) is a write; removing a specific version is
-/// permanent and reserved to officers. DeleteObject and every DeleteObjects entry ask this.
+/// permanent (and allowed by the lock only once it has expired), so it is [`Permission::DeleteVersion`].
+/// DeleteObject and every DeleteObjects entry ask this, so a batch is judged entry by entry, as AWS does.
 pub fn delete_permission(version: &VersionSel) -> Permission {
     match version {
         VersionSel::Current => Permission::Write,
-        _ => Permission::Govern,
+        _ => Permission::DeleteVersion,
     }
 }
 
@@ -356,6 +365,30 @@ pub enum Reach<'a> {
 }
 
 impl Op {
+    /// `--governance-as-compliance`: every GOVERNANCE this operation asks for (the
+    /// `x-amz-object-lock-mode` header of a version-creating write, a PutObjectRetention `<Mode>`, a
+    /// bucket default rule's `<Mode>`) becomes COMPLIANCE — never weaker than asked, because
+    /// COMPLIANCE is the stronger mode. For tools that cannot be told to send COMPLIANCE (Kopia
+    /// repositories created with `--retention-mode GOVERNANCE`). Returns whether anything was
+    /// rewritten, so the audit record can state what was asked. `lock::decide` stays unaware of it.
+    pub fn governance_as_compliance(&mut self) -> bool {
+        use crate::lock::RequestedMode::{Compliance, Governance};
+        let mode = match self {
+            Op::PutObject { write, .. } | Op::CopyObject { write, .. } | Op::CreateMultipartUpload { write, .. } => {
+                &mut write.lock.mode
+            }
+            Op::PutObjectRetention { retention, .. } => &mut retention.mode,
+            Op::PutObjectLockConfiguration { setting, .. } => &mut setting.mode,
+            _ => return false,
+        };
+        if *mode == Some(Governance) {
+            *mode = Some(Compliance);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Name used in logs, metrics and the audit trail.
     pub fn name(&self) -> &'static str {
         match self {
@@ -435,12 +468,12 @@ impl Op {
             | Op::DeleteObjectTagging { .. }
             | Op::PutObjectAcl { .. }
             | Op::PutBucketAcl { .. } => Permission::Write,
-            // Deleting a specific version is permanent: reserved to officers (markers: writers).
+            // Deleting a specific version is permanent: officers and backup (markers: writers).
             Op::DeleteObject { version, .. } => delete_permission(version),
+            Op::PutObjectRetention { .. } => Permission::ExtendRetention,
             Op::DeleteBucket { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
-            | Op::PutObjectRetention { .. }
             | Op::PutObjectLegalHold { .. } => Permission::Govern,
         }
     }
@@ -541,5 +574,83 @@ impl Op {
             | Op::PutObjectLegalHold { bucket, key, .. } => (Some(bucket), Some(key)),
             Op::GetObject(r) | Op::HeadObject(r) => (Some(&r.bucket), Some(&r.key)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::RequestedMode;
+
+    fn put(mode: Option<RequestedMode>) -> Op {
+        let mut write = WriteHeaders::default();
+        write.lock.mode = mode;
+        Op::PutObject {
+            bucket: "b".into(),
+            key: "k".into(),
+            write: Box::new(write),
+        }
+    }
+
+    #[test]
+    fn governance_becomes_compliance_and_nothing_else_changes() {
+        let g = Some(RequestedMode::Governance);
+        let c = Some(RequestedMode::Compliance);
+        let mut op = put(g);
+        assert!(op.governance_as_compliance());
+        assert_eq!(op, put(c));
+        // COMPLIANCE and no mode stay as they are, and are not reported as rewritten.
+        for m in [c, None] {
+            let mut op = put(m);
+            assert!(!op.governance_as_compliance());
+            assert_eq!(op, put(m));
+        }
+        let date = chrono::DateTime::<chrono::Utc>::from_timestamp(2_000_000_000, 0);
+        let mut op = Op::PutObjectRetention {
+            bucket: "b".into(),
+            key: "k".into(),
+            version: VersionSel::Current,
+            retention: RetentionSetting {
+                mode: g,
+                retain_until: date,
+            },
+        };
+        assert!(op.governance_as_compliance());
+        let Op::PutObjectRetention { retention, .. } = &op else {
+            unreachable!()
+        };
+        assert_eq!((retention.mode, retention.retain_until), (c, date));
+        let mut op = Op::PutObjectLockConfiguration {
+            bucket: "b".into(),
+            setting: LockConfigurationSetting {
+                mode: g,
+                period: Some(crate::lock::DefaultRetention::Days(3)),
+            },
+        };
+        assert!(op.governance_as_compliance());
+        let Op::PutObjectLockConfiguration { setting, .. } = &op else {
+            unreachable!()
+        };
+        assert_eq!(setting.mode, c);
+        assert_eq!(setting.period, Some(crate::lock::DefaultRetention::Days(3)));
+        let mut copy_or_mpu = [Op::CreateMultipartUpload {
+            bucket: "b".into(),
+            key: "k".into(),
+            write: Box::new(WriteHeaders {
+                lock: crate::lock::LockHeaders {
+                    mode: g,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+            checksum_algorithm: None,
+            checksum_type: None,
+        }];
+        for op in &mut copy_or_mpu {
+            assert!(op.governance_as_compliance());
+        }
+        // Operations without a mode are untouched.
+        let mut op = Op::HeadBucket { bucket: "b".into() };
+        assert!(!op.governance_as_compliance());
     }
 }

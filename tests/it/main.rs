@@ -8,6 +8,7 @@ mod common;
 mod seaweed;
 
 mod access;
+mod backup;
 mod buckets;
 mod copy;
 mod crash;

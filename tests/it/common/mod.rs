@@ -41,6 +41,10 @@ pub const AUDITOR: Keys = Keys {
     access: "AKIAWORMAUDITOR",
     secret: "auditor-secret-key-0123",
 };
+pub const BACKUP: Keys = Keys {
+    access: "AKIAWORMBACKUP",
+    secret: "backup-secret-key-0123",
+};
 
 /// Which checksum behaviour the SDK client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +73,7 @@ pub struct Options {
     /// Further environment variables, set after the harness's own (`WORMGATE_LOG=info`, the admin
     /// keys), so they may override them.
     pub env: Vec<(String, String)>,
-    /// The config file's content (`None`: one user per role, see [`WRITER`], [`OFFICER`], [`AUDITOR`]).
+    /// The config file's content (`None`: one user per role, see [`WRITER`], [`OFFICER`], [`AUDITOR`], [`BACKUP`]).
     pub config_toml: Option<String>,
     /// Start without `--config` / `WORMGATE_CONFIG`: the admin principal is the only user.
     pub no_config: bool,
@@ -128,6 +132,12 @@ name = "auditor"
 access_key = "AKIAWORMAUDITOR"
 secret_key = "auditor-secret-key-0123"
 role = "auditor"
+
+[[users]]
+name = "backup"
+access_key = "AKIAWORMBACKUP"
+secret_key = "backup-secret-key-0123"
+role = "backup"
 "#;
 
 impl Server {
