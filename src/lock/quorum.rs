@@ -9,10 +9,10 @@
 //! same majority that can say "the wall clock is right" can say "it is wrong"; anything else
 //! (split, silence) is `NoQuorum`, and expiry-based deletions wait.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one source said, taken by the caller at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
     /// The source's time, ms since the epoch.
     pub source_ms: i64,
@@ -30,7 +30,7 @@ impl Sample {
 }
 
 /// One configured source and its answer (`Err`: no usable answer, with the reason).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reading {
     /// The source as configured (`ntp://host:port`, `upstream-date`).
     pub source: String,
@@ -39,7 +39,7 @@ pub struct Reading {
 }
 
 /// The outcome of one vote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// No source configured: the sources have nothing to say (local rules only).
@@ -65,7 +65,7 @@ impl Verdict {
 }
 
 /// The tally behind a verdict (for status output and the audit trail).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     pub verdict: Verdict,
     pub agreeing: usize,
