@@ -558,7 +558,11 @@ impl NtpSource {
             _ => false,
         };
         Ok(NtpSource {
-            addr: if has_port { rest.to_string() } else { format!("{rest}:123") },
+            addr: if has_port {
+                rest.to_string()
+            } else {
+                format!("{rest}:123")
+            },
         })
     }
 
@@ -607,9 +611,7 @@ impl TimeConfig {
                 "time-tolerance",
             )?,
             check_interval: dur(
-                args.time_check_interval
-                    .as_deref()
-                    .or(f.time_check_interval.as_deref()),
+                args.time_check_interval.as_deref().or(f.time_check_interval.as_deref()),
                 "5m",
                 "time-check-interval",
             )?,
@@ -637,7 +639,15 @@ mod tests {
         assert_eq!(NtpSource::parse("ntp://127.0.0.1:1234").unwrap().addr, "127.0.0.1:1234");
         assert_eq!(NtpSource::parse("ntp://[::1]:1234").unwrap().addr, "[::1]:1234");
         assert_eq!(NtpSource::parse("ntp://[::1]").unwrap().addr, "[::1]:123");
-        for bad in ["pool.example", "http://x", "ntp://", "ntp://h:0", "ntp://h:x", "ntp://h/p", "ntp://u@h"] {
+        for bad in [
+            "pool.example",
+            "http://x",
+            "ntp://",
+            "ntp://h:0",
+            "ntp://h:x",
+            "ntp://h/p",
+            "ntp://u@h",
+        ] {
             assert!(NtpSource::parse(bad).is_err(), "{bad}");
         }
         let c = TimeConfig::load(&TimeArgs::default(), None, true).unwrap();

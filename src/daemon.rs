@@ -73,7 +73,11 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
     // Ask the time sources before listening: an agreeing quorum vouches for the wall clock.
     if let Some(src) = &sources {
         let c = src.check(&gw.clock).await;
-        tracing::info!(verdict = c.tally.verdict.as_str(), "{}", crate::evidence::timesources::check_detail(&c));
+        tracing::info!(
+            verdict = c.tally.verdict.as_str(),
+            "{}",
+            crate::evidence::timesources::check_detail(&c)
+        );
         let mut e = AuditEvent::internal("TimeSourceCheck", iso_now(gw));
         e.detail = Some(crate::evidence::timesources::check_detail(&c));
         gw.audit.append(e).await.map_err(|e| e.to_string())?;

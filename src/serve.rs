@@ -55,7 +55,11 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     let audit = crate::daemon::open_audit(&cfg, &catalog)?;
     let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
     let heartbeat = catalog.heartbeat_ms().map_err(|e| e.to_string())?;
-    let check_every = cfg.time.check_interval.to_std().unwrap_or(std::time::Duration::from_secs(300));
+    let check_every = cfg
+        .time
+        .check_interval
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(300));
     let clock = Arc::new(Clock::start(
         Arc::new(SystemTimeSource::default()),
         ClockStart {

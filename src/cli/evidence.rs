@@ -586,12 +586,18 @@ pub fn time(cmd: TimeCmd) -> i32 {
                         note: a.note.clone(),
                     };
                     let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
-                    let out = client.call("POST", &format!("{ADMIN_PREFIX}time/confirm"), body).await?;
+                    let out = client
+                        .call("POST", &format!("{ADMIN_PREFIX}time/confirm"), body)
+                        .await?;
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
                 let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
-                let by = a.by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-                let c = crate::evidence::time::confirm_offline(&cat, &by, a.note.clone(), a.rewind, a.statement.clone())?;
+                let by =
+                    a.by.clone()
+                        .or_else(|| std::env::var("USER").ok())
+                        .unwrap_or_else(|| "unknown".into());
+                let c =
+                    crate::evidence::time::confirm_offline(&cat, &by, a.note.clone(), a.rewind, a.statement.clone())?;
                 Ok(format!(
                     "{} stored for the next start (valid 24 h, for watermark {} ms); it will be audited then\n{}\n",
                     if c.rewind { "rewind" } else { "confirmation" },

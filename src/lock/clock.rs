@@ -571,14 +571,23 @@ mod tests {
         let t = ManualTime::new(T0 + 10 * MIN);
         assert_eq!(started(&t, T0, Some(T0), false).alarm(), None);
         let t = ManualTime::new(T0 + 10 * MIN + 1);
-        assert_eq!(started(&t, T0, Some(T0), false).alarm(), Some(ClockAlarm::ForwardJumpAcrossRestart));
+        assert_eq!(
+            started(&t, T0, Some(T0), false).alarm(),
+            Some(ClockAlarm::ForwardJumpAcrossRestart)
+        );
         // No heartbeat stored (older data dir): the watermark stands in.
-        assert_eq!(started(&t, T0, None, false).alarm(), Some(ClockAlarm::ForwardJumpAcrossRestart));
+        assert_eq!(
+            started(&t, T0, None, false).alarm(),
+            Some(ClockAlarm::ForwardJumpAcrossRestart)
+        );
         // Fresh data directory: nothing to compare with.
         assert_eq!(started(&t, 0, None, false).alarm(), None);
         // Behind the watermark keeps today's alarm, whatever the heartbeat says.
         let t = ManualTime::new(T0 - MIN);
-        assert_eq!(started(&t, T0, Some(T0 - 60 * MIN), false).alarm(), Some(ClockAlarm::BehindWatermark));
+        assert_eq!(
+            started(&t, T0, Some(T0 - 60 * MIN), false).alarm(),
+            Some(ClockAlarm::BehindWatermark)
+        );
     }
 
     #[test]
@@ -587,13 +596,20 @@ mod tests {
         let c = started(&t, T0, Some(T0), true);
         assert!(!c.now().expiry_trusted());
         c.record_vote(Verdict::NoQuorum);
-        assert_eq!(c.alarm(), Some(ClockAlarm::ForwardJumpAcrossRestart), "silence vouches for nothing");
+        assert_eq!(
+            c.alarm(),
+            Some(ClockAlarm::ForwardJumpAcrossRestart),
+            "silence vouches for nothing"
+        );
         c.record_vote(Verdict::Agree);
         assert_eq!(c.alarm(), None);
         assert!(c.now().expiry_trusted());
         // The vote goes stale: expiry waits for the next one.
         t.advance(12 * MIN);
-        assert!(!c.now().expiry_trusted(), "a stale vote is not a recent agreeing quorum");
+        assert!(
+            !c.now().expiry_trusted(),
+            "a stale vote is not a recent agreeing quorum"
+        );
         c.record_vote(Verdict::Agree);
         assert!(c.now().expiry_trusted());
         // Lost quorum: no alarm, but no expiry either.
@@ -647,7 +663,10 @@ mod tests {
         assert!(c.rewind(Some("  "), save).is_err(), "a blank statement is no statement");
         assert_eq!(c.watermark_ms(), T0 + 60 * MIN);
         let r = c.rewind(Some("checked against the exchange clock"), save).unwrap();
-        assert_eq!((r.from_ms, r.to_ms, r.by), (T0 + 60 * MIN, T0, RewindAuthority::Statement));
+        assert_eq!(
+            (r.from_ms, r.to_ms, r.by),
+            (T0 + 60 * MIN, T0, RewindAuthority::Statement)
+        );
         assert_eq!(persisted.load(Ordering::SeqCst), T0);
         assert_eq!(c.alarm(), None);
         let n = c.now();
@@ -659,7 +678,10 @@ mod tests {
         let c = started(&t, T0 + 60 * MIN, None, true);
         assert!(c.rewind(None, save).is_err(), "no vote yet");
         c.record_vote(Verdict::Disagree);
-        assert!(c.rewind(Some("trust me"), save).is_err(), "sources say the wall clock is wrong");
+        assert!(
+            c.rewind(Some("trust me"), save).is_err(),
+            "sources say the wall clock is wrong"
+        );
         c.record_vote(Verdict::Agree);
         assert_eq!(c.rewind(None, save).unwrap().by, RewindAuthority::Sources);
         assert!(c.now().expiry_trusted());

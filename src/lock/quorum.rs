@@ -162,7 +162,11 @@ mod tests {
                 let t = vote(&sources(&p), TOL);
                 let count = |c| p.chars().filter(|x| *x == c).count();
                 let (h, l, s) = (count('h'), count('l'), count('s'));
-                assert_eq!((t.agreeing, t.disagreeing, t.unanswered, t.configured), (h, l, s, n), "{p}");
+                assert_eq!(
+                    (t.agreeing, t.disagreeing, t.unanswered, t.configured),
+                    (h, l, s, n),
+                    "{p}"
+                );
                 let want = if n == 0 {
                     Verdict::NoSources
                 } else if 2 * h > n {

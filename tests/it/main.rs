@@ -19,5 +19,6 @@ mod multipart;
 mod objects;
 mod refusals;
 mod tagging;
+mod time;
 mod upstream;
 mod upstream_evidence;
