@@ -372,4 +372,44 @@ mod tests {
         let (_, applied) = super::take_pending(&cat, &c, 6).unwrap();
         assert!(applied.is_err(), "watermark moved since the confirmation");
     }
+
+    #[tokio::test]
+    async fn offline_rewind_applies_at_start_only_with_what_rewind_needs() {
+        use crate::lock::clock::ClockAlarm;
+        use crate::lock::SystemTimeSource;
+        let dir = tempfile::tempdir().unwrap();
+        let cat = crate::store::Catalog::open(dir.path()).unwrap();
+        let wall = chrono::Utc::now().timestamp_millis();
+        assert!(
+            super::confirm_offline(&cat, "officer", None, true, Some("s".into())).is_err(),
+            "nothing to rewind on a fresh catalog"
+        );
+        let future = wall + 3_600_000;
+        cat.store_watermark(future).unwrap();
+        let clock = || {
+            Clock::new(
+                std::sync::Arc::new(SystemTimeSource::default()),
+                future,
+                chrono::Duration::minutes(5),
+            )
+        };
+        // No sources and no statement: stored, but refused at start.
+        super::confirm_offline(&cat, "officer", None, true, None).unwrap();
+        let c = clock();
+        let (_, res) = super::take_pending(&cat, &c, future).unwrap();
+        assert!(res.is_err(), "{res:?}");
+        assert_eq!(c.alarm(), Some(ClockAlarm::BehindWatermark));
+        assert_eq!(cat.watermark_ms().unwrap(), future);
+        // With a statement: applied, recorded, persisted.
+        super::confirm_offline(&cat, "officer", None, true, Some("checked against GPS".into())).unwrap();
+        let (conf, res) = super::take_pending(&cat, &c, future).unwrap();
+        assert_eq!(conf.statement.as_deref(), Some("checked against GPS"));
+        let detail = res.unwrap();
+        assert!(detail.contains("statement: checked against GPS"), "{detail}");
+        assert_eq!(c.alarm(), None);
+        assert!(c.now().expiry_trusted());
+        let wm = cat.watermark_ms().unwrap();
+        assert!(wm < wall + 60_000, "watermark persisted lowered: {wm}");
+        assert_eq!(cat.heartbeat_ms().unwrap(), Some(wm));
+    }
 }
