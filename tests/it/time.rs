@@ -134,7 +134,11 @@ const MIN: i64 = 60_000;
 
 /// `wormgate time status --endpoint` as JSON.
 fn status(s: &Server) -> serde_json::Value {
-    let (code, out, err) = wormgate(&["time", "status", "--endpoint", &s.endpoint], &keys_env(AUDITOR));
+    status_as(s, AUDITOR)
+}
+
+fn status_as(s: &Server, k: Keys) -> serde_json::Value {
+    let (code, out, err) = wormgate(&["time", "status", "--endpoint", &s.endpoint], &keys_env(k));
     assert_eq!(code, 0, "time status failed: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("time status is not JSON ({e}): {out}"))
 }
@@ -468,4 +472,29 @@ async fn rewind_brings_a_future_watermark_back() {
     assert!(st["alarm"].is_null(), "{st:#}");
     s.restart();
     assert!(status(&s)["alarm"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_date_header_is_one_more_source() {
+    let Some(weed) = crate::seaweed::weed() else { return };
+    let sw = crate::seaweed::Seaweed::start(weed, false);
+    // One SNTP source that lies; the upstream's Date header is honest: one vote each, no majority.
+    let liar = Sntp::start(60 * MIN);
+    let opts =
+        crate::seaweed::gateway_options(&sw.endpoint, crate::seaweed::UP_SK).args(&["--time-source", &liar.url()]);
+    let s = Server::start_with(opts);
+    let st = status_as(&s, ADMIN);
+    let readings = st["sources"]["readings"].as_array().unwrap_or_else(|| panic!("{st:#}"));
+    assert_eq!(readings.len(), 2, "{st:#}");
+    let date = readings
+        .iter()
+        .find(|r| r["source"] == "upstream-date")
+        .expect("upstream-date reading");
+    let off = date["answer"]["Ok"]["source_ms"].as_i64().unwrap() - date["answer"]["Ok"]["wall_ms"].as_i64().unwrap();
+    assert!(
+        off.abs() <= 2000,
+        "the upstream's Date agrees with the wall clock: {st:#}"
+    );
+    assert_eq!(st["sources"]["tally"]["verdict"], "no_quorum", "{st:#}");
+    assert_eq!(st["expiry_trusted"], false, "{st:#}");
 }
