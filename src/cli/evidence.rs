@@ -193,9 +193,10 @@ pub struct RecoverArgs {
 /// `wormgate time …`
 #[derive(Debug, Subcommand)]
 pub enum TimeCmd {
-    /// Show wall time, the persisted watermark and any clock alarm.
+    /// Show wall time, the persisted watermark and heartbeat, any clock alarm, and the time sources' last vote.
     Status(TimeArgs),
-    /// An officer confirms the wall clock is right (clears a forward-jump alarm).
+    /// An officer confirms the wall clock is right (clears a forward-jump alarm); with --rewind, brings a
+    /// watermark left in the future back to the wall clock.
     Confirm(TimeConfirmArgs),
 }
 
