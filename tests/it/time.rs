@@ -498,3 +498,42 @@ async fn upstream_date_header_is_one_more_source() {
     assert_eq!(st["sources"]["tally"]["verdict"], "no_quorum", "{st:#}");
     assert_eq!(st["expiry_trusted"], false, "{st:#}");
 }
+
+#[tokio::test]
+async fn rewind_backed_by_agreeing_sources_needs_no_statement() {
+    let Some(lib) = libfaketime() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let fake = FakeClock::new(root.path(), lib);
+    let srcs = [Sntp::start(0), Sntp::start(0), Sntp::start(0)];
+    let mut opts = Options::min_retention("1s");
+    for x in &srcs {
+        opts = opts.args(&["--time-source", &x.url()]);
+    }
+    // The clock runs 10 minutes ahead; the honest sources say so (writes still work).
+    fake.set("+10m");
+    let mut s = Server::start_with(fake.apply(opts));
+    assert_eq!(status(&s)["alarm"], "sources_disagree");
+    let c = s.client(OFFICER, Checksums::Default);
+    make_bucket(&c, "srcrewind").await;
+    put_retained(&c, "srcrewind", "doc", 3600).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(s.stop().success());
+
+    // Clock fixed: the sources agree with it, and real time is behind the watermark.
+    fake.set("+0");
+    s.restart();
+    let st = status(&s);
+    assert_eq!(st["alarm"], "behind_watermark", "{st:#}");
+    assert_eq!(st["sources"]["tally"]["verdict"], "agree", "{st:#}");
+    let (code, out, err) = confirm(&s, &["--rewind"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let st = status(&s);
+    assert!(st["alarm"].is_null(), "{st:#}");
+    assert_eq!(st["expiry_trusted"], true, "{st:#}");
+    assert!((ms_of(&st["guarded"]) - real_now_ms()).abs() < 30_000, "{st:#}");
+    let audit = audit_export(&s);
+    assert!(
+        audit.contains("watermark rewound") && audit.contains("an agreeing quorum of the time sources"),
+        "rewind audited with its authority:\n{audit}"
+    );
+}
