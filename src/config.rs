@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Audit checkpoints, scrub, metrics.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+    /// Trusted time: sources, tolerance, offline gap.
+    #[command(flatten)]
+    pub time: TimeArgs,
 }
 
 /// The `--upstream-*` flags: of `wormgate serve`, and of the offline tools (`scrub`, `recover`) that
@@ -126,6 +129,8 @@ pub struct FileConfig {
     pub upstream: Option<FileUpstream>,
     /// `[evidence]`: audit checkpoints, scrub, metrics (same names as the flags, with `_`).
     pub evidence: Option<EvidenceArgs>,
+    /// `[time]`: trusted time (same names as the flags, with `_`; `time_source` is a list).
+    pub time: Option<TimeArgs>,
 }
 
 /// The `[upstream]` table of the config file. Environment variables and flags win over it.
@@ -180,6 +185,8 @@ pub struct Config {
     pub governance_as_compliance: bool,
     /// Veeam SOSAPI; `None` when `--veeam-sosapi false`.
     pub sosapi: Option<SosapiConfig>,
+    /// Trusted time.
+    pub time: TimeConfig,
 }
 
 /// Veeam SOSAPI settings (`--sosapi-*`), validated.
@@ -496,6 +503,7 @@ impl Config {
             .governance_as_compliance
             .or(file.governance_as_compliance)
             .unwrap_or(false);
+        let time = TimeConfig::load(&args.time, file.time.as_ref(), upstream.is_some())?;
         Ok(Config {
             governance_as_compliance,
             sosapi,
@@ -536,6 +544,7 @@ impl Config {
             .map_err(|e| format!("--shutdown-timeout: {e}"))?,
             upstream,
             evidence,
+            time,
         })
     }
 }
@@ -642,6 +651,134 @@ impl EvidenceConfig {
     }
 }
 
+/// Flags (and `[time]` file table) of trusted time: the sources that vouch for the wall clock, how
+/// far they may disagree, how often they are asked, and how long the gateway may have been stopped
+/// before a restart needs them (or an officer).
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeArgs {
+    /// A time source, `ntp://HOST[:PORT]` (SNTP, port 123 by default); repeat for a quorum (a majority
+    /// of the configured sources must agree with the wall clock before expired versions may be deleted).
+    #[arg(long = "time-source", env = "WORMGATE_TIME_SOURCE", value_delimiter = ',')]
+    #[serde(default)]
+    pub time_source: Vec<String>,
+    /// How far a source may differ from the wall clock and still agree (`1s`).
+    #[arg(long, env = "WORMGATE_TIME_TOLERANCE")]
+    pub time_tolerance: Option<String>,
+    /// How often the sources are asked (`5m`); also at start.
+    #[arg(long, env = "WORMGATE_TIME_CHECK_INTERVAL")]
+    pub time_check_interval: Option<String>,
+    /// Largest forward gap between the last heartbeat of the previous run and the wall clock at start
+    /// accepted without an agreeing source or an officer's confirmation (`10m`).
+    #[arg(long, env = "WORMGATE_MAX_OFFLINE_GAP")]
+    pub max_offline_gap: Option<String>,
+    /// In upstream mode with time sources configured, count the upstream's `Date` header as one more
+    /// source (default true).
+    #[arg(long, env = "WORMGATE_TIME_UPSTREAM_DATE")]
+    pub time_upstream_date: Option<bool>,
+}
+
+/// One configured SNTP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtpSource {
+    /// `host:port`, as given (resolved at every check).
+    pub addr: String,
+}
+
+impl NtpSource {
+    /// Parse `ntp://HOST[:PORT]`.
+    pub fn parse(s: &str) -> Result<NtpSource, String> {
+        let rest = s
+            .trim()
+            .strip_prefix("ntp://")
+            .ok_or_else(|| format!("--time-source '{s}' must look like ntp://HOST[:PORT]"))?
+            .trim_end_matches('/');
+        if rest.is_empty() || rest.contains('/') || rest.contains('@') {
+            return Err(format!("--time-source '{s}' must look like ntp://HOST[:PORT]"));
+        }
+        let has_port = match rest.rsplit_once(':') {
+            // `[v6]:port` or `host:port`; a bare IPv6 address has several colons and no port.
+            Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("--time-source '{s}': '{p}' is not a port"))?;
+                true
+            }
+            _ => false,
+        };
+        Ok(NtpSource {
+            addr: if has_port {
+                rest.to_string()
+            } else {
+                format!("{rest}:123")
+            },
+        })
+    }
+
+    /// The source's name in status output and the audit trail.
+    pub fn name(&self) -> String {
+        format!("ntp://{}", self.addr)
+    }
+}
+
+/// Validated trusted-time settings.
+#[derive(Debug, Clone)]
+pub struct TimeConfig {
+    pub ntp: Vec<NtpSource>,
+    /// Ask the upstream's `Date` header too (upstream mode with at least one NTP source).
+    pub upstream_date: bool,
+    pub tolerance: chrono::Duration,
+    pub check_interval: chrono::Duration,
+    pub max_offline_gap: chrono::Duration,
+}
+
+impl TimeConfig {
+    /// Flags/env over the `[time]` table.
+    pub fn load(args: &TimeArgs, file: Option<&TimeArgs>, upstream: bool) -> Result<TimeConfig, String> {
+        let f = file.cloned().unwrap_or_default();
+        let list = if args.time_source.is_empty() {
+            f.time_source
+        } else {
+            args.time_source.clone()
+        };
+        let ntp = list
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| NtpSource::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dur = |v: Option<&str>, default: &str, flag: &str| {
+            parse_duration(v.unwrap_or(default)).map_err(|e| format!("--{flag} {e}"))
+        };
+        Ok(TimeConfig {
+            upstream_date: upstream
+                && !ntp.is_empty()
+                && args.time_upstream_date.or(f.time_upstream_date).unwrap_or(true),
+            ntp,
+            tolerance: dur(
+                args.time_tolerance.as_deref().or(f.time_tolerance.as_deref()),
+                "1s",
+                "time-tolerance",
+            )?,
+            check_interval: dur(
+                args.time_check_interval.as_deref().or(f.time_check_interval.as_deref()),
+                "5m",
+                "time-check-interval",
+            )?,
+            max_offline_gap: dur(
+                args.max_offline_gap.as_deref().or(f.max_offline_gap.as_deref()),
+                "10m",
+                "max-offline-gap",
+            )?,
+        })
+    }
+
+    /// Whether any time source is configured.
+    pub fn has_sources(&self) -> bool {
+        !self.ntp.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,6 +798,34 @@ mod tests {
         .unwrap();
         let e = users_of(&bad).unwrap_err();
         assert!(e.contains("user x") && e.contains("'*' may only end"), "{e}");
+    }
+
+    #[test]
+    fn ntp_sources() {
+        assert_eq!(NtpSource::parse("ntp://pool.example").unwrap().addr, "pool.example:123");
+        assert_eq!(NtpSource::parse("ntp://127.0.0.1:1234").unwrap().addr, "127.0.0.1:1234");
+        assert_eq!(NtpSource::parse("ntp://[::1]:1234").unwrap().addr, "[::1]:1234");
+        assert_eq!(NtpSource::parse("ntp://[::1]").unwrap().addr, "[::1]:123");
+        for bad in [
+            "pool.example",
+            "http://x",
+            "ntp://",
+            "ntp://h:0",
+            "ntp://h:x",
+            "ntp://h/p",
+            "ntp://u@h",
+        ] {
+            assert!(NtpSource::parse(bad).is_err(), "{bad}");
+        }
+        let c = TimeConfig::load(&TimeArgs::default(), None, true).unwrap();
+        assert!(!c.has_sources() && !c.upstream_date);
+        assert_eq!(c.max_offline_gap, chrono::Duration::minutes(10));
+        let a = TimeArgs {
+            time_source: vec!["ntp://a".into()],
+            ..Default::default()
+        };
+        assert!(TimeConfig::load(&a, None, true).unwrap().upstream_date);
+        assert!(!TimeConfig::load(&a, None, false).unwrap().upstream_date);
     }
 
     #[test]

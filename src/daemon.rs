@@ -1,7 +1,8 @@
 //! What `wormgate serve` runs besides answering requests: the audit trail with its head anchored in
-//! the catalog, the alarm sink, an offline time confirmation taken at start, and the background loops —
-//! clock monitor, catalog totals for `/metrics`, periodic scrub, signed checkpoints, and the clock
-//! watermark persisted every second.
+//! the catalog, the alarm sink, the time sources asked at start and every `--time-check-interval`,
+//! an offline time confirmation (or rewind) taken at start, and the background loops — clock monitor,
+//! catalog totals for `/metrics`, periodic scrub, signed checkpoints, and the clock watermark and
+//! heartbeat persisted every second.
 
 use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
@@ -42,41 +43,104 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         }
         None => None,
     };
+    let sources = time_sources(cfg, gw);
     let _ = gw.admin.set(AdminSettings {
         metrics_anonymous: ev.metrics_anonymous,
         metrics_token: ev.metrics_token.clone(),
         signing_key: signing_key.clone(),
         scrub_rate: ev.scrub_rate,
+        time_sources: sources.clone(),
     });
     crate::metrics::mark_started();
     alarm::install(gw.audit.clone(), Some(gw.clock.clone()));
     let (seq, head) = gw.audit.head();
     tracing::info!(audit_seq = seq, audit_head = %head, "audit chain head at start");
 
-    // A confirmation an officer stored with `wormgate time confirm --data-dir` while we were stopped.
+    // An alarm standing at start (wall clock behind the watermark, or past the last heartbeat by
+    // more than --max-offline-gap) is audited before anything can clear it.
+    let mut mon = ClockMonitor::default();
+    if let Some(mut e) = mon.poll(&gw.clock) {
+        if let Some(gap) = gw.clock.restart_gap_ms() {
+            e.detail = Some(format!(
+                "{}; {gap} ms past the last heartbeat of the previous run (--max-offline-gap {} s)",
+                e.detail.unwrap_or_default(),
+                cfg.time.max_offline_gap.num_seconds()
+            ));
+        }
+        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+    }
+
+    // Ask the time sources before listening: an agreeing quorum vouches for the wall clock.
+    if let Some(src) = &sources {
+        let c = src.check(&gw.clock).await;
+        tracing::info!(
+            verdict = c.tally.verdict.as_str(),
+            "{}",
+            crate::evidence::timesources::check_detail(&c)
+        );
+        let mut e = AuditEvent::internal("TimeSourceCheck", iso_now(gw));
+        e.detail = Some(crate::evidence::timesources::check_detail(&c));
+        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+    }
+
+    // A confirmation (or rewind) an officer stored with `wormgate time confirm --data-dir` while we
+    // were stopped.
     let watermark = gw.catalog.watermark_ms().map_err(|e| e.to_string())?;
-    if let Some((c, applied)) = crate::evidence::time::take_pending(&gw.catalog, &gw.clock, watermark) {
-        let mut e = AuditEvent::internal(if applied { "TimeConfirm" } else { "TimeConfirmIgnored" }, iso_now(gw));
+    if let Some((c, res)) = crate::evidence::time::take_pending(&gw.catalog, &gw.clock, watermark) {
+        let op = match (&res, c.rewind) {
+            (Ok(_), true) => "TimeRewind",
+            (Ok(_), false) => "TimeConfirm",
+            (Err(_), _) => "TimeConfirmIgnored",
+        };
+        let mut e = AuditEvent::internal(op, iso_now(gw));
         e.principal = Some(c.by.clone());
         e.detail = Some(format!(
-            "offline confirmation made at wall time {} ms for watermark {} ms{}{}",
+            "offline {} made at wall time {} ms for watermark {} ms: {}{}",
+            if c.rewind { "rewind" } else { "confirmation" },
             c.wall_ms,
             c.watermark_ms,
-            if applied {
-                ""
-            } else {
-                ": stale or made for another watermark, not applied"
+            match &res {
+                Ok(d) => d.clone(),
+                Err(why) => format!("not applied: {why}"),
             },
             c.note.as_deref().map(|n| format!("; note: {n}")).unwrap_or_default()
         ));
+        if let Err(why) = &res {
+            tracing::error!("offline time confirmation not applied: {why}");
+        }
         gw.audit.append(e).await.map_err(|e| e.to_string())?;
+    }
+    if let Some(e) = mon.poll(&gw.clock) {
+        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+    }
+
+    // Time sources, every --time-check-interval; a change of verdict is audited.
+    if let Some(src) = sources {
+        let gw = gw.clone();
+        let every = cfg.time.check_interval.to_std().unwrap_or(Duration::from_secs(300));
+        tokio::spawn(async move {
+            let mut last = src.last().map(|c| c.tally.verdict);
+            loop {
+                tokio::time::sleep(every).await;
+                let c = src.check(&gw.clock).await;
+                if Some(c.tally.verdict) != last {
+                    last = Some(c.tally.verdict);
+                    let detail = crate::evidence::timesources::check_detail(&c);
+                    tracing::warn!("time source verdict changed: {detail}");
+                    let mut e = AuditEvent::internal("TimeSourceCheck", iso_now(&gw));
+                    e.detail = Some(detail);
+                    if let Err(err) = gw.audit.append(e).await {
+                        tracing::error!(error = %err, "cannot audit a time source check");
+                    }
+                }
+            }
+        });
     }
 
     // Clock monitor: alarm transitions → audit + metrics.
     {
         let gw = gw.clone();
         tokio::spawn(async move {
-            let mut mon = ClockMonitor::default();
             loop {
                 if let Some(e) = mon.poll(&gw.clock) {
                     if let Err(err) = gw.audit.append(e).await {
@@ -185,20 +249,45 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         });
     }
 
-    // Persist the clock watermark every second so a wind-back across a restart is noticed.
+    // Persist the clock watermark every second so a wind-back across a restart is noticed, and the
+    // heartbeat (while no alarm stands) so a clock set ahead while stopped is.
     {
         let (catalog, clock) = (gw.catalog.clone(), gw.clock.clone());
         tokio::spawn(async move {
             loop {
-                clock.now();
+                let heartbeat = clock.heartbeat_ms();
+                let guard = clock.persist_guard();
                 if let Err(e) = catalog.store_watermark(clock.watermark_ms()) {
                     tracing::error!(error = %e, "cannot persist clock watermark");
                 }
+                if let Some(hb) = heartbeat {
+                    if let Err(e) = catalog.store_heartbeat(hb) {
+                        tracing::error!(error = %e, "cannot persist clock heartbeat");
+                    }
+                }
+                drop(guard);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
     }
     Ok(())
+}
+
+/// The configured time sources (`None` when there are none).
+fn time_sources(cfg: &Config, gw: &Gateway) -> Option<Arc<crate::evidence::timesources::TimeSources>> {
+    if !cfg.time.has_sources() {
+        return None;
+    }
+    let upstream = match (&gw.blobs, cfg.time.upstream_date) {
+        (crate::store::BlobStore::Upstream(u), true) => Some(u.clone()),
+        _ => None,
+    };
+    let ntp = cfg.time.ntp.iter().map(|n| (n.name(), n.addr.clone())).collect();
+    Some(Arc::new(crate::evidence::timesources::TimeSources::new(
+        ntp,
+        upstream,
+        cfg.time.tolerance.num_milliseconds(),
+    )))
 }
 
 /// At shutdown: a final checkpoint (when a key is configured).

@@ -100,6 +100,8 @@ pub fn set_clock_alarm(a: Option<ClockAlarm>) {
         None => 0,
         Some(ClockAlarm::BehindWatermark) => 1,
         Some(ClockAlarm::ForwardJump) => 2,
+        Some(ClockAlarm::ForwardJumpAcrossRestart) => 3,
+        Some(ClockAlarm::SourcesDisagree) => 4,
     };
     CLOCK_ALARM_STANDING.store(v, Ordering::Relaxed);
 }
@@ -302,7 +304,7 @@ pub fn render(s: &Snapshot) -> String {
         &mut out,
         "wormgate_clock_alarms_total",
         "counter",
-        "Clock alarms raised (wall clock wound back or jumped forward).",
+        "Clock alarms raised (wall clock wound back, jumped forward while running or across a restart, or time sources disagree).",
         CLOCK_ALARMS.load(Ordering::Relaxed),
     );
     header(
@@ -311,7 +313,7 @@ pub fn render(s: &Snapshot) -> String {
         "gauge",
         "1 while a clock alarm stands (expiry-based deletions refused), by kind.",
     );
-    for v in [ClockAlarm::BehindWatermark, ClockAlarm::ForwardJump] {
+    for v in ClockAlarm::ALL {
         let kind = v.as_str();
         let _ = writeln!(
             out,

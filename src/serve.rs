@@ -8,7 +8,7 @@ use crate::audit::AuditEvent;
 use crate::config::Config;
 use crate::datadir::catalog_dir;
 use crate::gateway::Gateway;
-use crate::lock::{Clock, Policy, SystemTimeSource};
+use crate::lock::{Clock, ClockOptions, ClockStart, Policy, SystemTimeSource};
 use crate::s3::parse::Addressing;
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::upstream::UpstreamBlobs;
@@ -84,13 +84,29 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     }
     let audit = crate::daemon::open_audit(&cfg, &catalog)?;
     let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
-    let clock = Arc::new(Clock::new(
+    let heartbeat = catalog.heartbeat_ms().map_err(|e| e.to_string())?;
+    let check_every = cfg
+        .time
+        .check_interval
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(300));
+    let clock = Arc::new(Clock::start(
         Arc::new(SystemTimeSource::default()),
-        watermark,
-        chrono::Duration::minutes(5),
+        ClockStart {
+            watermark_ms: watermark,
+            heartbeat_ms: heartbeat,
+        },
+        ClockOptions {
+            forward_bound: chrono::Duration::minutes(5),
+            max_offline_gap: cfg.time.max_offline_gap,
+            sources_configured: cfg.time.has_sources(),
+            // One missed check is tolerated; two are not.
+            vote_max_age: check_every * 2 + std::time::Duration::from_secs(60),
+        },
     ));
     if let Some(a) = clock.alarm() {
-        tracing::error!(alarm = ?a, "clock alarm at start: wall clock is behind the persisted watermark; expiry-based deletions are refused");
+        tracing::error!(alarm = a.as_str(), restart_gap_ms = ?clock.restart_gap_ms(),
+            "clock alarm at start: expiry-based deletions are refused until a time source agrees or an officer confirms (see `wormgate time status`)");
     }
     let catalog_users = crate::keys::users(&catalog).map_err(|e| e.to_string())?;
     if cfg.users.is_empty() && catalog_users.is_empty() {

@@ -140,6 +140,10 @@ pub fn clock_event(a: ClockAlarm, guarded_time: String) -> AuditEvent {
         ClockAlarm::ForwardJump => {
             "the wall clock ran ahead of monotonic time beyond the allowed bound (jumped forward)"
         }
+        ClockAlarm::ForwardJumpAcrossRestart => {
+            "at start the wall clock was further past the previous run's last heartbeat than --max-offline-gap, and no time source vouched for it (set ahead while stopped)"
+        }
+        ClockAlarm::SourcesDisagree => "a majority of the configured time sources say the wall clock is off",
     };
     AuditEvent {
         time: guarded_time,

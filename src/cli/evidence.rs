@@ -193,9 +193,10 @@ pub struct RecoverArgs {
 /// `wormgate time …`
 #[derive(Debug, Subcommand)]
 pub enum TimeCmd {
-    /// Show wall time, the persisted watermark and any clock alarm.
+    /// Show wall time, the persisted watermark and heartbeat, any clock alarm, and the time sources' last vote.
     Status(TimeArgs),
-    /// An officer confirms the wall clock is right (clears a forward-jump alarm).
+    /// An officer confirms the wall clock is right (clears a forward-jump alarm); with --rewind, brings a
+    /// watermark left in the future back to the wall clock.
     Confirm(TimeConfirmArgs),
 }
 
@@ -203,6 +204,10 @@ pub enum TimeCmd {
 pub struct TimeArgs {
     #[command(flatten)]
     pub target: Target,
+    /// Offline: the `--max-offline-gap` the gateway runs with, to tell whether its next start will
+    /// raise the forward-jump-across-restart alarm (`10m`).
+    #[arg(long, env = "WORMGATE_MAX_OFFLINE_GAP")]
+    pub max_offline_gap: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +220,13 @@ pub struct TimeConfirmArgs {
     /// Free text kept with the confirmation.
     #[arg(long)]
     pub note: Option<String>,
+    /// Bring a watermark that is ahead of the wall clock back to the wall clock (after a clock that
+    /// was once ahead). Needs a recent agreeing quorum of the time sources, or --statement.
+    #[arg(long)]
+    pub rewind: bool,
+    /// The officer's explicit statement that real time is the wall clock's (recorded in the audit trail).
+    #[arg(long, requires = "rewind")]
+    pub statement: Option<String>,
 }
 
 /// A runtime whose handle blocking code can use from another thread (upstream scrub and recover).
@@ -562,19 +574,34 @@ pub fn time(cmd: TimeCmd) -> i32 {
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
                 let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
-                let st = crate::evidence::time::offline_status(&cat)?;
+                let gap = crate::config::parse_duration(a.max_offline_gap.as_deref().unwrap_or("10m"))
+                    .map_err(|e| format!("--max-offline-gap {e}"))?;
+                let st = crate::evidence::time::offline_status(&cat, gap.num_milliseconds())?;
                 Ok(serde_json::to_string_pretty(&st).unwrap_or_default() + "\n")
             }
             TimeCmd::Confirm(a) => {
                 if let Some(client) = a.target.client()? {
-                    let out = client.call("POST", &format!("{ADMIN_PREFIX}time/confirm"), Vec::new()).await?;
+                    let req = crate::evidence::time::ConfirmRequest {
+                        rewind: a.rewind,
+                        statement: a.statement.clone(),
+                        note: a.note.clone(),
+                    };
+                    let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+                    let out = client
+                        .call("POST", &format!("{ADMIN_PREFIX}time/confirm"), body)
+                        .await?;
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
                 let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
-                let by = a.by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-                let c = crate::evidence::time::confirm_offline(&cat, &by, a.note.clone())?;
+                let by =
+                    a.by.clone()
+                        .or_else(|| std::env::var("USER").ok())
+                        .unwrap_or_else(|| "unknown".into());
+                let c =
+                    crate::evidence::time::confirm_offline(&cat, &by, a.note.clone(), a.rewind, a.statement.clone())?;
                 Ok(format!(
-                    "confirmation stored for the next start (valid 24 h, for watermark {} ms); it will be audited then\n{}\n",
+                    "{} stored for the next start (valid 24 h, for watermark {} ms); it will be audited then\n{}\n",
+                    if c.rewind { "rewind" } else { "confirmation" },
                     c.watermark_ms,
                     serde_json::to_string_pretty(&c).unwrap_or_default()
                 ))

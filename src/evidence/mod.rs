@@ -7,3 +7,4 @@ pub mod report;
 pub mod scrub;
 pub mod stats;
 pub mod time;
+pub mod timesources;

@@ -14,7 +14,7 @@
 //! | GET  | `report?bucket&format=csv\|json` | inventory |
 //! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
 //! | GET  | `time` | clock status |
-//! | POST | `time/confirm` | officer confirms the time |
+//! | POST | `time/confirm` | officer confirms the time; body `{"rewind": true, "statement": "…"}` brings a future watermark back |
 //! | GET  | `users`, `users/NAME` | list / show users (no secrets) — admin role |
 //! | POST | `users/NAME?role&buckets` | add a catalog user: `{access_key, secret_key}`, shown once — admin role |
 //! | POST | `users/NAME/disable`, `…/enable`, `…/rotate?grace=24h` | change a catalog user — admin role |
@@ -60,6 +60,8 @@ pub struct AdminSettings {
     pub signing_key: Option<Arc<SigningKey>>,
     /// Default rate of on-demand scrubs (bytes/s); `None` = unlimited.
     pub scrub_rate: Option<u64>,
+    /// The configured time sources (their last check is part of the time status).
+    pub time_sources: Option<Arc<crate::evidence::timesources::TimeSources>>,
 }
 
 /// Whether the gateway handles this path itself (not S3).
@@ -453,20 +455,37 @@ async fn route_admin(
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
         }
-        ("GET", "time") => Answer::json(&crate::evidence::time::live_status(&gw.clock)),
+        ("GET", "time") => {
+            let sources = settings(gw).time_sources;
+            Answer::json(&crate::evidence::time::live_status(&gw.clock, sources.as_deref()))
+        }
         ("POST", "time/confirm") => {
-            let before = gw.clock.alarm();
-            gw.clock.confirm();
-            let after = gw.clock.now();
-            let status = crate::evidence::time::live_status(&gw.clock);
-            ev.detail = Some(format!(
-                "time confirmed; alarm before {}, after {}; wall {}; expiry trusted: {}",
-                before.map_or("none", |a| a.as_str()),
-                gw.clock.alarm().map_or("none", |a| a.as_str()),
-                status.wall,
-                after.expiry_trusted()
-            ));
-            Answer::json(&status)
+            let req: crate::evidence::time::ConfirmRequest = if body.iter().all(u8::is_ascii_whitespace) {
+                Default::default()
+            } else {
+                match serde_json::from_slice(&body) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        ev.detail = Some(format!("bad confirmation request: {e}"));
+                        return Answer::error(
+                            StatusCode::BAD_REQUEST,
+                            format!("the body must be JSON {{\"rewind\": bool, \"statement\": \"…\", \"note\": \"…\"}}: {e}"),
+                        );
+                    }
+                }
+            };
+            let sources = settings(gw).time_sources;
+            match crate::evidence::time::confirm_live(&gw.clock, &gw.catalog, sources.as_deref(), &req) {
+                Ok((status, detail)) => {
+                    ev.detail = Some(detail);
+                    Answer::json(&status)
+                }
+                Err(e) => {
+                    ev.decision = "deny".into();
+                    ev.detail = Some(format!("time confirmation refused: {e}"));
+                    Answer::error(StatusCode::CONFLICT, e)
+                }
+            }
         }
         _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {} {route}", method)),
     }

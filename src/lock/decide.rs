@@ -431,7 +431,7 @@ pub fn decide_delete_version(target: TargetState, now: TrustedNow) -> Result<Ver
                 return Err(Denial::new(
                     Rule::ClockUntrusted,
                     S3Code::AccessDenied,
-                    "Access Denied: the server clock is under a time alarm, so no retention is treated as expired until an officer confirms the time",
+                    "Access Denied: the server clock is not trusted (a clock alarm stands, or the configured time sources have not recently agreed), so no retention is treated as expired until the time is trusted again (`wormgate time status`)",
                 ));
             }
             Ok(VersionRemoval::Data(Expired { at: t }))

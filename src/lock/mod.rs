@@ -3,9 +3,10 @@
 
 pub mod clock;
 pub mod decide;
+pub mod quorum;
 pub mod retention;
 
-pub use clock::{Clock, SystemTimeSource, TimeSource, TrustedNow};
+pub use clock::{Clock, ClockOptions, ClockStart, SystemTimeSource, TimeSource, TrustedNow};
 #[cfg(test)]
 pub use decide::{decide, Permit, Request};
 pub use decide::{

@@ -140,6 +140,8 @@ pub struct Faults {
 
 /// The state key of the clock watermark.
 pub(crate) const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
+/// The state key of the clock heartbeat (last trusted wall time seen while running).
+pub(crate) const HEARTBEAT_KEY: &[u8] = b"clock.heartbeat_ms";
 /// The name of the small key/value state tree.
 pub(crate) const STATE_TREE: &str = "state";
 
@@ -278,6 +280,30 @@ impl Catalog {
             let old_ms = old.and_then(|v| v.try_into().ok().map(i64::from_be_bytes)).unwrap_or(0);
             Some(old_ms.max(ms).to_be_bytes().to_vec())
         })?;
+        Ok(())
+    }
+
+    /// Lower the persisted watermark to `ms`: only `lock::Clock::rewind` calls this (through its
+    /// `persist` callback), after real time was established to be behind the watermark. The
+    /// heartbeat follows it.
+    pub fn rewind_watermark(&self, ms: i64) -> S3Result<()> {
+        self.state.insert(WATERMARK_KEY, &ms.to_be_bytes())?;
+        self.state.insert(HEARTBEAT_KEY, &ms.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The last heartbeat of a run (`None`: never written).
+    pub fn heartbeat_ms(&self) -> S3Result<Option<i64>> {
+        Ok(self
+            .state
+            .get(HEARTBEAT_KEY)?
+            .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes)))
+    }
+
+    /// Persist the heartbeat (the last trusted wall time seen while running; see
+    /// `lock::Clock::heartbeat_ms`).
+    pub fn store_heartbeat(&self, ms: i64) -> S3Result<()> {
+        self.state.insert(HEARTBEAT_KEY, &ms.to_be_bytes())?;
         Ok(())
     }
 

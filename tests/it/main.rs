@@ -22,6 +22,7 @@ mod objects;
 mod refusals;
 mod scoped_keys;
 mod tagging;
+mod time;
 mod upstream;
 mod upstream_evidence;
 mod users;

@@ -189,6 +189,37 @@ impl UpstreamBlobs {
         })
     }
 
+    /// The upstream's clock, as its `Date` header says (whole seconds), and the local wall clock
+    /// (ms) halfway between sending and receiving: a time source for `evidence::timesources`. Any
+    /// answer carries a `Date`, so a refusal (say, a signature judged too skewed because our clock is
+    /// off) still tells the time. One attempt, no retries.
+    pub async fn server_date(&self) -> Result<(DateTime<Utc>, i64), String> {
+        let client = &self.inner.client;
+        let req = client
+            .signed(
+                &Method::HEAD,
+                "",
+                "",
+                &HeaderMap::new(),
+                Payload::Bytes(b""),
+                UpstreamBody::full(Bytes::new()),
+            )
+            .map_err(|e| e.to_string())?;
+        let sent = Utc::now().timestamp_millis();
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(5), client.send_once(req))
+            .await
+            .map_err(|_| "no answer within 5 s".to_string())?
+            .map_err(|e| e.to_string())?;
+        let received = Utc::now().timestamp_millis();
+        let date = resp
+            .headers()
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("the answer has no Date header")?;
+        let t = httpdate::parse_http_date(date).map_err(|e| format!("Date '{date}': {e}"))?;
+        Ok((DateTime::<Utc>::from(t), sent + (received - sent) / 2))
+    }
+
     /// Whether the upstream bucket enforces Object Lock too.
     pub fn upstream_lock(&self) -> bool {
         self.inner.lock
