@@ -2,7 +2,9 @@
 //! once at start. Flags and environment win over the file.
 
 use crate::auth::{Principal, Role, User, Users};
+use crate::units::{parse_size, Reserve};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -51,6 +53,10 @@ pub struct ServeArgs {
     /// Audit checkpoints, scrub, metrics.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+    /// Keep at least this much of the data volume free (`2GiB`, `5%`; default 2GiB): below it new
+    /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
+    #[arg(long, env = "WORMGATE_RESERVE_FREE")]
+    pub reserve_free: Option<String>,
 }
 
 /// The `--upstream-*` flags: of `wormgate serve`, and of the offline tools (`scrub`, `recover`) that
@@ -96,6 +102,50 @@ pub struct FileConfig {
     pub upstream: Option<FileUpstream>,
     /// `[evidence]`: audit checkpoints, scrub, metrics (same names as the flags, with `_`).
     pub evidence: Option<EvidenceArgs>,
+    /// See `ServeArgs::reserve_free`.
+    pub reserve_free: Option<String>,
+    /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
+    #[serde(default)]
+    pub quotas: BTreeMap<String, FileQuota>,
+}
+
+/// A `[quotas.BUCKET]` table: `bytes = "500GiB"`, `versions = 100000` (either may be left out).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuota {
+    pub bytes: Option<String>,
+    pub versions: Option<u64>,
+}
+
+/// A bucket quota from the config file, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaConfig {
+    pub bytes: Option<u64>,
+    pub versions: Option<u64>,
+}
+
+/// Parse the `[quotas]` table.
+fn load_quotas(file: &BTreeMap<String, FileQuota>) -> Result<BTreeMap<String, QuotaConfig>, String> {
+    let mut out = BTreeMap::new();
+    for (bucket, q) in file {
+        let bytes = q
+            .bytes
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| format!("[quotas.{bucket}] bytes {e}"))?;
+        if bytes.is_none() && q.versions.is_none() {
+            return Err(format!("[quotas.{bucket}] sets neither bytes nor versions"));
+        }
+        out.insert(
+            bucket.clone(),
+            QuotaConfig {
+                bytes,
+                versions: q.versions,
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// The `[upstream]` table of the config file. Environment variables and flags win over it.
@@ -138,6 +188,10 @@ pub struct Config {
     pub upstream: Option<UpstreamConfig>,
     /// Audit checkpoints, scrub, metrics.
     pub evidence: EvidenceConfig,
+    /// Free-space reserve of the data volume.
+    pub reserve_free: Reserve,
+    /// Per-bucket quotas from the config file.
+    pub quotas: BTreeMap<String, QuotaConfig>,
 }
 
 /// Where upstream mode keeps the bytes.
@@ -358,6 +412,14 @@ impl Config {
         }
         let upstream = UpstreamConfig::load(&args.upstream, file.upstream.as_ref())?;
         let evidence = EvidenceConfig::load(&args.evidence, file.evidence.as_ref())?;
+        let reserve_free = Reserve::parse(
+            args.reserve_free
+                .as_deref()
+                .or(file.reserve_free.as_deref())
+                .unwrap_or("2GiB"),
+        )
+        .map_err(|e| format!("--reserve-free {e}"))?;
+        let quotas = load_quotas(&file.quotas)?;
         Ok(Config {
             listen,
             data_dir: args
@@ -386,6 +448,8 @@ impl Config {
             users: Users::new(users),
             upstream,
             evidence,
+            reserve_free,
+            quotas,
         })
     }
 }
@@ -506,5 +570,28 @@ mod tests {
         assert!(parse_duration("1x").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("99999999999999y").is_err());
+    }
+
+    #[test]
+    fn quotas_table() {
+        let f: FileConfig = toml::from_str(
+            "reserve_free = \"5%\"\n[quotas.backups]\nbytes = \"500GiB\"\nversions = 1000\n[quotas.logs]\nversions = 5\n",
+        )
+        .unwrap();
+        assert_eq!(f.reserve_free.as_deref(), Some("5%"));
+        let q = load_quotas(&f.quotas).unwrap();
+        assert_eq!(
+            q["backups"],
+            QuotaConfig {
+                bytes: Some(500 << 30),
+                versions: Some(1000)
+            }
+        );
+        assert_eq!(q["logs"].bytes, None);
+        let bad: FileConfig = toml::from_str("[quotas.b]\nbytes = \"lots\"\n").unwrap();
+        assert!(load_quotas(&bad.quotas).unwrap_err().contains("[quotas.b]"));
+        let empty: FileConfig = toml::from_str("[quotas.b]\n").unwrap();
+        assert!(load_quotas(&empty.quotas).is_err());
+        assert!(toml::from_str::<FileConfig>("[quotas.b]\nbites = 1\n").is_err());
     }
 }

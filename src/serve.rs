@@ -85,6 +85,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.region.clone(),
         audit,
     ));
+    apply_capacity(&cfg, &gateway);
     crate::daemon::start(&cfg, &gateway).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -96,6 +97,26 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cfg.data_dir.display()
     );
     println!("guarantee: {guarantee}");
+    match gateway.disk_reserve().map(|r| r.status()) {
+        Some(Ok(fs)) => println!(
+            "free-space reserve {} of the data volume ({} bytes; {} bytes free now{}){}",
+            cfg.reserve_free,
+            fs.reserve,
+            fs.available,
+            if fs.below_reserve() {
+                ", BELOW the reserve: new versions are refused"
+            } else {
+                ""
+            },
+            if cfg.upstream.is_some() {
+                "; upstream mode: it guards the local catalog and audit trail only"
+            } else {
+                ""
+            }
+        ),
+        Some(Err(e)) => tracing::warn!(error = %e, "cannot read the free space of the data directory"),
+        None => {}
+    }
     if let Some(addr) = cfg.listen {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -154,4 +175,26 @@ async fn wait_for_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// The free-space reserve and the config file's quotas (an officer's quota overrides them).
+fn apply_capacity(cfg: &Config, gateway: &Gateway) {
+    let _ = gateway.reserve.set(crate::store::capacity::DiskReserve::new(
+        &cfg.data_dir,
+        cfg.reserve_free,
+    ));
+    gateway.catalog.capacity().set_config_quotas(
+        cfg.quotas
+            .iter()
+            .map(|(b, q)| {
+                (
+                    b.clone(),
+                    crate::store::capacity::Quota {
+                        bytes: q.bytes,
+                        versions: q.versions,
+                    },
+                )
+            })
+            .collect(),
+    );
 }

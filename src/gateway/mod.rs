@@ -4,6 +4,7 @@
 mod admin;
 mod body;
 mod bucket;
+mod capacity;
 mod copy;
 mod extras;
 #[cfg(test)]
@@ -51,6 +52,8 @@ pub struct Gateway {
     pub locks: KeyLocks,
     /// Admin API, metrics access, checkpoint key (set once by `serve` after construction).
     pub admin: std::sync::OnceLock<AdminSettings>,
+    /// The free-space reserve of the data volume (set once by `serve`; unset: no reserve).
+    pub reserve: std::sync::OnceLock<crate::store::capacity::DiskReserve>,
     request_counter: AtomicU64,
 }
 
@@ -99,6 +102,7 @@ impl Gateway {
             audit,
             locks: KeyLocks::new(),
             admin: std::sync::OnceLock::new(),
+            reserve: std::sync::OnceLock::new(),
             request_counter: AtomicU64::new(0),
         }
     }

@@ -2,6 +2,7 @@
 //! Writers apply their change, then await one shared flush (group commit) before the client hears
 //! success.
 
+use super::capacity::{Capacity, Quota, Usage};
 use super::locks::{AllKeysGuard, KeyGuard};
 use super::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, PartRecord, UploadRecord, VersionRecord};
 use crate::lock::{
@@ -12,6 +13,7 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use sled::Transactional;
 use sled::Tree;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// A version as read from the catalog: decoded, or present but corrupt (fail closed).
@@ -126,7 +128,10 @@ pub struct Catalog {
     uploads: Tree,
     parts: Tree,
     state: Tree,
-    flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
+    quotas: Tree,
+    /// Usage counters and quotas (see `store::capacity`), kept in step with the version records.
+    capacity: Arc<Capacity>,
+    flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), FlushError>>>,
     #[cfg(test)]
     faults: std::sync::Arc<Faults>,
 }
@@ -136,6 +141,13 @@ pub struct Catalog {
 #[derive(Default)]
 pub struct Faults {
     pub fail_flush: std::sync::atomic::AtomicBool,
+}
+
+/// A failed group flush: its message, and whether the volume was full.
+#[derive(Debug, Clone)]
+struct FlushError {
+    message: String,
+    no_space: bool,
 }
 
 /// The state key of the clock watermark.
@@ -149,6 +161,7 @@ pub(crate) struct TreeNames {
     pub buckets: &'static str,
     pub uploads: &'static str,
     pub parts: &'static str,
+    pub quotas: &'static str,
 }
 
 pub(crate) const TREES: TreeNames = TreeNames {
@@ -156,6 +169,7 @@ pub(crate) const TREES: TreeNames = TreeNames {
     buckets: "buckets",
     uploads: "uploads",
     parts: "parts",
+    quotas: "quotas",
 };
 
 /// Sled key of a version: `bucket \0 key \0 (u64::MAX - seq)` so the newest version of a key sorts first.
@@ -199,7 +213,7 @@ impl Catalog {
     /// Open (or create) the catalog at `path` and start the group-commit flusher.
     pub fn open(path: &std::path::Path) -> S3Result<Self> {
         let db = sled::Config::new().path(path).flush_every_ms(Some(500)).open()?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), String>>>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), FlushError>>>();
         let flush_db = db.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -207,23 +221,92 @@ impl Catalog {
                 while let Ok(w) = rx.try_recv() {
                     waiters.push(w);
                 }
-                let res = flush_db.flush_async().await.map(|_| ()).map_err(|e| e.to_string());
+                let res = flush_db.flush_async().await.map(|_| ()).map_err(|e| FlushError {
+                    no_space: matches!(&e, sled::Error::Io(io) if crate::s3::error::is_no_space(io)),
+                    message: e.to_string(),
+                });
                 for w in waiters {
                     let _ = w.send(res.clone());
                 }
             }
         });
-        Ok(Catalog {
+        let cat = Catalog {
             buckets: db.open_tree(TREES.buckets)?,
             versions: db.open_tree(TREES.versions)?,
             uploads: db.open_tree(TREES.uploads)?,
             parts: db.open_tree(TREES.parts)?,
             state: db.open_tree(STATE_TREE)?,
+            quotas: db.open_tree(TREES.quotas)?,
+            capacity: Arc::default(),
             db,
             flusher: tx,
             #[cfg(test)]
             faults: std::sync::Arc::default(),
-        })
+        };
+        cat.recount()?;
+        Ok(cat)
+    }
+
+    /// Count every bucket's usage from the version records and load the officer-set quotas: one
+    /// pass over the records at open, so the counters are right after any crash.
+    fn recount(&self) -> S3Result<()> {
+        let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
+        for item in self.versions.iter() {
+            let (_, v) = item?;
+            if let Some(r) = decode::<VersionRecord>(&v) {
+                if !r.delete_marker {
+                    let u = usage.entry(r.bucket).or_default();
+                    u.bytes = u.bytes.saturating_add(r.size);
+                    u.versions += 1;
+                }
+            }
+        }
+        self.capacity.reset_usage(usage);
+        let mut quotas = BTreeMap::new();
+        for item in self.quotas.iter() {
+            let (k, v) = item?;
+            let name = String::from_utf8_lossy(&k).into_owned();
+            let q = decode::<Quota>(&v)
+                .ok_or_else(|| S3Error::internal(format!("the quota record of bucket {name} does not decode")))?;
+            quotas.insert(name, q);
+        }
+        self.capacity.set_officer_quotas(quotas);
+        Ok(())
+    }
+
+    /// Usage counters and quotas of every bucket.
+    pub fn capacity(&self) -> &Arc<Capacity> {
+        &self.capacity
+    }
+
+    /// Set (`Some`) or clear (`None`) the officer's quota of a bucket, durably. Returns the quota
+    /// it replaced.
+    pub async fn set_quota(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
+        let old = match quota {
+            Some(q) => self.quotas.insert(bucket.as_bytes(), encode(&q))?,
+            None => self.quotas.remove(bucket.as_bytes())?,
+        };
+        self.capacity.set_officer_quota(bucket, quota);
+        self.durable().await?;
+        Ok(old.and_then(|o| decode::<Quota>(&o)))
+    }
+
+    /// Set or clear an officer's quota from synchronous code (offline tools; flushed at once).
+    pub fn set_quota_now(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
+        let old = match quota {
+            Some(q) => self.quotas.insert(bucket.as_bytes(), encode(&q))?,
+            None => self.quotas.remove(bucket.as_bytes())?,
+        };
+        self.capacity.set_officer_quota(bucket, quota);
+        self.flush_now()?;
+        Ok(old.and_then(|o| decode::<Quota>(&o)))
+    }
+
+    /// A data version appeared in or left the records: keep the usage counters in step.
+    fn counted(&self, rec: &VersionRecord, added: bool) {
+        if !rec.delete_marker {
+            self.capacity.count(&rec.bucket, rec.size, added);
+        }
     }
 
     /// The fault-injection seam (tests only).
@@ -256,7 +339,19 @@ impl Catalog {
             .map_err(|_| S3Error::internal("catalog flusher stopped"))?;
         rx.await
             .map_err(|_| S3Error::internal("catalog flusher stopped"))?
-            .map_err(|e| S3Error::internal(format!("catalog flush failed: {e}")))
+            .map_err(|e| {
+                if e.no_space {
+                    S3Error::new(
+                        S3Code::InsufficientStorage,
+                        format!(
+                            "Storage backend has no space left: the catalog flush failed: {}",
+                            e.message
+                        ),
+                    )
+                } else {
+                    S3Error::internal(format!("catalog flush failed: {}", e.message))
+                }
+            })
     }
 
     /// A fresh, never reused sequence number.
@@ -449,7 +544,10 @@ impl Catalog {
             .versions
             .compare_and_swap(k, None as Option<&[u8]>, Some(encode(rec)))?
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.counted(rec, true);
+                Ok(())
+            }
             Err(_) => Err(S3Error::internal(
                 "a version record with this sequence number already exists",
             )),
@@ -476,6 +574,12 @@ impl Catalog {
         let new_raw = new.as_ref().map(encode);
         if self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_err() {
             return Err(S3Error::internal("the version record changed while its key was locked"));
+        }
+        if let Some(before) = decode::<VersionRecord>(&old) {
+            self.counted(&before, false);
+        }
+        if let Some(after) = &new {
+            self.counted(after, true);
         }
         self.durable().await?;
         Ok(out)
@@ -772,7 +876,12 @@ impl Catalog {
             Ok(())
         });
         match res {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                if let Some(v) = version {
+                    self.counted(v, true);
+                }
+                Ok(true)
+            }
             Err(sled::transaction::TransactionError::Abort(())) => Ok(false),
             Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
         }
