@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod evidence;
+pub mod quota;
 
 use crate::config::{Config, ServeArgs};
 use clap::{Parser, Subcommand};
@@ -38,6 +39,9 @@ enum Command {
     /// Trusted time: status, and an officer's confirmation after a clock alarm.
     #[command(subcommand)]
     Time(evidence::TimeCmd),
+    /// Per-bucket hard quotas (bytes, object versions): set, get, clear (offline or via --endpoint).
+    #[command(subcommand)]
+    Quota(quota::QuotaCmd),
 }
 
 fn init_logging(json: bool) {
@@ -90,6 +94,10 @@ pub fn run() -> i32 {
         Command::Time(c) => {
             tools_logging();
             evidence::time(c)
+        }
+        Command::Quota(c) => {
+            tools_logging();
+            quota::quota(c)
         }
         Command::Serve(args) => match Config::load(&args) {
             Err(e) => {

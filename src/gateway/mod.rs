@@ -18,7 +18,7 @@ mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
-pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
+pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use outcome::{Done, Outcome};
 
 use crate::audit::{AuditEvent, AuditLog};

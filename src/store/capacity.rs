@@ -46,6 +46,28 @@ impl std::fmt::Display for Quota {
     }
 }
 
+/// Parse a quota as the CLI and the admin API take it: `bytes` a size (`500GiB`), `versions` a whole
+/// number; at least one must be given.
+pub fn parse_quota(bytes: Option<&str>, versions: Option<&str>) -> Result<Quota, String> {
+    let q = Quota {
+        bytes: bytes
+            .map(crate::units::parse_size)
+            .transpose()
+            .map_err(|e| format!("bytes: {e}"))?,
+        versions: versions
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("versions: '{v}' is not a whole number"))
+            })
+            .transpose()?,
+    };
+    if q.is_empty() {
+        return Err("a quota needs bytes, versions or both".into());
+    }
+    Ok(q)
+}
+
 /// Where a bucket's effective quota comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -419,6 +441,18 @@ mod tests {
         assert_eq!(c.usage("b"), Usage::default());
         // Other buckets are unlimited.
         assert!(c.reserve("other", ask(u64::MAX / 2)).is_ok());
+    }
+
+    #[test]
+    fn quota_parsing() {
+        assert_eq!(
+            parse_quota(Some("500GiB"), Some("10")).unwrap(),
+            q(Some(500 << 30), Some(10))
+        );
+        assert_eq!(parse_quota(None, Some("3")).unwrap(), q(None, Some(3)));
+        assert!(parse_quota(None, None).is_err());
+        assert!(parse_quota(Some("lots"), None).unwrap_err().contains("bytes"));
+        assert!(parse_quota(None, Some("-1")).unwrap_err().contains("versions"));
     }
 
     #[test]
