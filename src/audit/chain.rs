@@ -303,7 +303,17 @@ impl Writer {
         };
         let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
+        if let Err(e) = self.file.write_all(&line) {
+            // A partial line (the volume filled mid-write) must not stay: the next record would
+            // follow it and break the chain. Cut the segment back to its last whole record.
+            if let Err(t) = self.file.set_len(self.size) {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; cutting the partial record off failed too: {t}"),
+                ));
+            }
+            return Err(e);
+        }
         self.seg_hash.update(&line);
         self.size += line.len() as u64;
         if self.seg_records == 0 {
@@ -328,7 +338,8 @@ impl Writer {
             records: self.seg_records,
             last_hash: self.prev.clone(),
             bytes: self.size,
-            sha256: hex::encode(std::mem::take(&mut self.seg_hash).finalize()),
+            // Cloned, not taken: a rotation that fails (full volume) is retried with the same hash.
+            sha256: hex::encode(self.seg_hash.clone().finalize()),
             sealed_at: now_iso(),
         };
         let seal_json = serde_json::to_vec_pretty(&seal).map_err(std::io::Error::other)?;
@@ -339,8 +350,10 @@ impl Writer {
             f.sync_all()?;
         }
         std::fs::rename(&tmp, self.dir.join(seal_name(self.seg_no)))?;
+        let next = Self::open_segment(&self.dir, self.seg_no + 1)?;
         self.seg_no += 1;
-        self.file = Self::open_segment(&self.dir, self.seg_no)?;
+        self.file = next;
+        self.seg_hash = Sha256::new();
         self.size = 0;
         self.seg_records = 0;
         let mut ev = AuditEvent::internal(SEAL_OPERATION, seal.sealed_at.clone());

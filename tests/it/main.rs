@@ -9,6 +9,7 @@ mod seaweed;
 
 mod access;
 mod buckets;
+mod capacity;
 mod copy;
 mod crash;
 mod evidence;
