@@ -710,13 +710,9 @@ async fn full_volume_fails_requests_cleanly_and_the_trail_verifies_after() {
     let c = srv.admin();
     let g = ok(c.get_object().bucket("full-b").key("before").send().await, "GET before");
     assert_eq!(body_bytes(g).await, pattern(1000, 1));
-    // Nothing partial: the refused big PUTs left no version.
-    for i in 0..2 {
-        expect_err(
-            c.get_object().bucket("full-b").key(format!("big{i}")).send().await,
-            404,
-            "NoSuchKey",
-        );
+    // Nothing partial: the refused PUTs left no version.
+    for key in ["big0", "big1", "tiny0", "tiny1", "tiny2"] {
+        expect_err(c.get_object().bucket("full-b").key(key).send().await, 404, "NoSuchKey");
     }
     ok(
         c.put_object()
