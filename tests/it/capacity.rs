@@ -518,6 +518,8 @@ async fn reserve_refuses_new_versions_with_507_while_reads_and_deletes_work() {
             .await,
         "officer deletes the expired version",
     );
+    // The removed version no longer counts.
+    assert_eq!(usage(&srv, "res-b"), (0, 0));
     ok(
         c.abort_multipart_upload()
             .bucket("res-b")
