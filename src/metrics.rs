@@ -188,10 +188,13 @@ pub struct Snapshot {
     pub free_space: Option<crate::store::capacity::FreeSpace>,
 }
 
+/// Reads one per-bucket gauge (`None`: the bucket has no such value, e.g. no quota).
+type BucketGauge = fn(&crate::store::capacity::BucketCapacity) -> Option<u64>;
+
 /// Per-bucket usage, quotas and free space of the data volume.
 fn render_capacity(out: &mut String, s: &Snapshot) {
     let buckets = &s.capacity;
-    let gauges: [(&str, &str, fn(&crate::store::capacity::BucketCapacity) -> Option<u64>); 5] = [
+    let gauges: [(&str, &str, BucketGauge); 5] = [
         (
             "wormgate_bucket_bytes",
             "Bytes of every version in the bucket (what its byte quota counts).",
