@@ -1063,6 +1063,100 @@ mod tests {
         assert!(cat.version("b", "k", 5).unwrap().is_some());
     }
 
+    /// The usage counters follow every insert and removal of a data version (markers do not count),
+    /// and a reopened catalog recounts the same numbers.
+    #[tokio::test]
+    async fn usage_counters_follow_the_records_and_survive_a_reopen() {
+        use crate::lock::{decide_delete_version, TrustedNow, VersionRemoval};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog");
+        let locks = super::super::locks::KeyLocks::new();
+        let now = chrono::Utc::now();
+        let policy = crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        };
+        let ask = crate::lock::VersionAsk {
+            headers: crate::lock::LockHeaders::default(),
+            bucket_default: None,
+            has_client_digest: true,
+        };
+        let id = |seq: u64| NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: make_version_id(1, seq),
+            seq,
+            created_ms: 1,
+            owner: "o".into(),
+        };
+        let data = |seq: u64, size: u64| {
+            let mut r = VersionRecord::delete_marker(id(seq));
+            r.delete_marker = false;
+            r.size = size;
+            r.blob = Some(BlobRef::Single {
+                id: r.version_id.clone(),
+            });
+            r
+        };
+        {
+            let cat = Catalog::open(&path).unwrap();
+            let g = locks.key("b", "k").await;
+            // Written ten days ago with the one-day floor: expired now.
+            let old = TrustedNow::for_test(now - chrono::Duration::days(10), true);
+            let p = crate::lock::decide_new_version(&ask, &policy, old).unwrap();
+            cat.insert_version(&g, data(1, 100), p).await.unwrap();
+            let p = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
+            cat.insert_version(&g, data(2, 7), p).await.unwrap();
+            cat.insert_delete_marker(&g, id(3), crate::lock::decide_add_marker())
+                .await
+                .unwrap();
+            assert_eq!(
+                cat.capacity().usage("b"),
+                Usage {
+                    bytes: 107,
+                    versions: 2
+                }
+            );
+            let state = cat.version("b", "k", 1).unwrap().unwrap().target_state();
+            let Ok(VersionRemoval::Data(proof)) = decide_delete_version(state, TrustedNow::for_test(now, true)) else {
+                panic!("the old version has expired");
+            };
+            let _blobs = cat.remove_expired_version(&g, "b", "k", 1, proof).await.unwrap();
+            assert_eq!(cat.capacity().usage("b"), Usage { bytes: 7, versions: 1 });
+            cat.set_quota(
+                "b",
+                Some(Quota {
+                    bytes: Some(50),
+                    versions: None,
+                }),
+            )
+            .await
+            .unwrap();
+            cat.flush_now().unwrap();
+        }
+        // Let the flusher task see its channel close and release the database.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let cat = Catalog::open(&path).unwrap();
+        assert_eq!(cat.capacity().usage("b"), Usage { bytes: 7, versions: 1 });
+        assert_eq!(
+            cat.capacity().quota("b").map(|q| q.0),
+            Some(Quota {
+                bytes: Some(50),
+                versions: None
+            })
+        );
+        let err = cat
+            .capacity()
+            .reserve("b", Usage { bytes: 44, versions: 1 })
+            .err()
+            .unwrap();
+        assert_eq!(err.code, S3Code::QuotaExceeded);
+    }
+
     #[test]
     fn newest_sorts_first() {
         assert!(version_key("b", "k", 10) < version_key("b", "k", 9));
