@@ -128,7 +128,6 @@ pub struct Catalog {
     uploads: Tree,
     parts: Tree,
     state: Tree,
-    quotas: Tree,
     /// Usage counters and quotas (see `store::capacity`), kept in step with the version records.
     capacity: Arc<Capacity>,
     flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), FlushError>>>,
@@ -152,6 +151,16 @@ struct FlushError {
 
 /// The state key of the clock watermark.
 pub(crate) const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
+/// Prefix of the officer-set quotas in the state tree (`quota/<bucket>`): kept with the gateway state
+/// so that `recover`, which carries the state over, keeps them.
+const QUOTA_PREFIX: &[u8] = b"quota/";
+
+fn quota_key(bucket: &str) -> Vec<u8> {
+    let mut k = QUOTA_PREFIX.to_vec();
+    k.extend_from_slice(bucket.as_bytes());
+    k
+}
+
 /// The name of the small key/value state tree.
 pub(crate) const STATE_TREE: &str = "state";
 
@@ -161,7 +170,6 @@ pub(crate) struct TreeNames {
     pub buckets: &'static str,
     pub uploads: &'static str,
     pub parts: &'static str,
-    pub quotas: &'static str,
 }
 
 pub(crate) const TREES: TreeNames = TreeNames {
@@ -169,7 +177,6 @@ pub(crate) const TREES: TreeNames = TreeNames {
     buckets: "buckets",
     uploads: "uploads",
     parts: "parts",
-    quotas: "quotas",
 };
 
 /// Sled key of a version: `bucket \0 key \0 (u64::MAX - seq)` so the newest version of a key sorts first.
@@ -236,7 +243,6 @@ impl Catalog {
             uploads: db.open_tree(TREES.uploads)?,
             parts: db.open_tree(TREES.parts)?,
             state: db.open_tree(STATE_TREE)?,
-            quotas: db.open_tree(TREES.quotas)?,
             capacity: Arc::default(),
             db,
             flusher: tx,
@@ -263,9 +269,9 @@ impl Catalog {
         }
         self.capacity.reset_usage(usage);
         let mut quotas = BTreeMap::new();
-        for item in self.quotas.iter() {
+        for item in self.state.scan_prefix(QUOTA_PREFIX) {
             let (k, v) = item?;
-            let name = String::from_utf8_lossy(&k).into_owned();
+            let name = String::from_utf8_lossy(&k[QUOTA_PREFIX.len()..]).into_owned();
             let q = decode::<Quota>(&v)
                 .ok_or_else(|| S3Error::internal(format!("the quota record of bucket {name} does not decode")))?;
             quotas.insert(name, q);
@@ -283,8 +289,8 @@ impl Catalog {
     /// it replaced.
     pub async fn set_quota(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
         let old = match quota {
-            Some(q) => self.quotas.insert(bucket.as_bytes(), encode(&q))?,
-            None => self.quotas.remove(bucket.as_bytes())?,
+            Some(q) => self.state.insert(quota_key(bucket), encode(&q))?,
+            None => self.state.remove(quota_key(bucket))?,
         };
         self.capacity.set_officer_quota(bucket, quota);
         self.durable().await?;
@@ -294,8 +300,8 @@ impl Catalog {
     /// Set or clear an officer's quota from synchronous code (offline tools; flushed at once).
     pub fn set_quota_now(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
         let old = match quota {
-            Some(q) => self.quotas.insert(bucket.as_bytes(), encode(&q))?,
-            None => self.quotas.remove(bucket.as_bytes())?,
+            Some(q) => self.state.insert(quota_key(bucket), encode(&q))?,
+            None => self.state.remove(quota_key(bucket))?,
         };
         self.capacity.set_officer_quota(bucket, quota);
         self.flush_now()?;

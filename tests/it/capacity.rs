@@ -301,6 +301,26 @@ async fn version_quota_counts_versions_and_deletes_still_work() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"versions\": 2"), "{out}");
+    // `recover` rebuilds the catalog and keeps the officer's quota (it lives with the gateway state).
+    let (code, out, err) = wormgate(&["recover", "--data-dir", srv.data_dir.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "recover: {out}{err}");
+    let (code, out, err) = wormgate(
+        &[
+            "quota",
+            "get",
+            "--bucket",
+            "vq-b",
+            "--data-dir",
+            srv.data_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"quota_source\": \"officer\""),
+        "quota kept by recover: {out}"
+    );
+    assert!(out.contains("\"bytes\": 20"), "usage recounted after recover: {out}");
     // Offline: clear it (audited as an offline change), then restart.
     let (code, out, err) = wormgate(
         &[
