@@ -699,41 +699,60 @@ async fn full_volume_fails_requests_cleanly_and_the_trail_verifies_after() {
         let e = r.expect_err("a 4 MiB part cannot fit");
         assert!(matches!(status_of(&e), Some(507) | Some(500)), "{e:?}");
     }
-    // Now fill it up completely: even the audit trail has no room.
+    // Now fill it up completely. The audit trail gives up the room it holds back (a 4 MiB file in
+    // audit/), so the refusal is still recorded: 507.
+    let ballast = srv.data_dir.join("audit").join("audit-reserve.bin");
+    assert!(ballast.exists(), "the audit trail holds room back");
     let filler2 = srv.data_dir.join("filler2");
     fill(&filler2, 0);
-    for i in 0..3 {
-        let r = c
-            .put_object()
-            .bucket("full-b")
-            .key(format!("tiny{i}"))
-            .body(ByteStream::from_static(b"tiny"))
-            .send()
-            .await;
-        eprintln!(
-            "tiny PUT {i} on a completely full volume: {:?}",
-            r.as_ref().map(|_| 200).map_err(status_of)
-        );
-        if let Err(e) = &r {
-            assert!(
-                matches!(status_of(e), Some(507) | Some(500) | None),
-                "tiny PUT on a full volume: {e:?}"
-            );
-        }
-    }
+    let r = c
+        .put_object()
+        .bucket("full-b")
+        .key("tiny0")
+        .body(ByteStream::from_static(b"tiny"))
+        .send()
+        .await;
+    let e = r.expect_err("nothing fits on a full volume");
+    assert_eq!(status_of(&e), Some(507), "{e:?}");
+    assert!(!ballast.exists(), "the reserve of the audit trail was given up");
+    // Full again, and no room held back any more: not even the audit record fits (500).
+    let filler3 = srv.data_dir.join("filler3");
+    fill(&filler3, 0);
+    let r = c
+        .put_object()
+        .bucket("full-b")
+        .key("tiny1")
+        .body(ByteStream::from_static(b"tiny"))
+        .send()
+        .await;
+    eprintln!(
+        "tiny PUT with the audit reserve used up: {:?}",
+        r.as_ref().map(|_| 200).map_err(status_of)
+    );
+    let e = r.expect_err("nothing fits on a full volume");
+    assert!(matches!(status_of(&e), Some(500) | Some(507)), "{e:?}");
     // Space comes back.
-    std::fs::remove_file(&filler).unwrap();
-    std::fs::remove_file(&filler2).unwrap();
+    for f in [&filler, &filler2, &filler3] {
+        std::fs::remove_file(f).unwrap();
+    }
     srv.stop();
     let dd = srv.data_dir.to_str().unwrap().to_string();
     let (code, out, err) = wormgate(&["audit", "verify", "--data-dir", &dd], &[]);
     assert_eq!(code, 0, "audit verify after ENOSPC: {out}{err}");
+    // The refusals met by the full volume are in the trail, with their code.
+    let (_, out, _) = wormgate(&["audit", "export", "--data-dir", &dd, "--bucket", "full-b"], &[]);
+    let refused: Vec<&str> = out.lines().filter(|l| l.contains("InsufficientStorage")).collect();
+    assert!(
+        refused.iter().any(|l| l.contains("\"tiny0\"")) && refused.iter().any(|l| l.contains("\"big0\"")),
+        "{out}"
+    );
     srv.restart();
+    assert!(ballast.exists(), "the audit reserve is set aside again at start");
     let c = srv.admin();
     let g = ok(c.get_object().bucket("full-b").key("before").send().await, "GET before");
     assert_eq!(body_bytes(g).await, pattern(1000, 1));
     // Nothing partial: the refused PUTs left no version.
-    for key in ["big0", "big1", "tiny0", "tiny1", "tiny2"] {
+    for key in ["big0", "big1", "tiny0", "tiny1"] {
         expect_err(c.get_object().bucket("full-b").key(key).send().await, 404, "NoSuchKey");
     }
     ok(
