@@ -2,7 +2,9 @@
 //! once at start. Flags and environment win over the file.
 
 use crate::auth::{Principal, Role, Scope, User};
+use crate::units::{parse_size, Reserve};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -77,6 +79,10 @@ pub struct ServeArgs {
     /// Trusted time: sources, tolerance, offline gap.
     #[command(flatten)]
     pub time: TimeArgs,
+    /// Keep at least this much of the data volume free (`2GiB`, `5%`; default 2GiB): below it new
+    /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
+    #[arg(long, env = "WORMGATE_RESERVE_FREE")]
+    pub reserve_free: Option<String>,
 }
 
 /// The `--upstream-*` flags: of `wormgate serve`, and of the offline tools (`scrub`, `recover`) that
@@ -131,6 +137,50 @@ pub struct FileConfig {
     pub evidence: Option<EvidenceArgs>,
     /// `[time]`: trusted time (same names as the flags, with `_`; `time_source` is a list).
     pub time: Option<TimeArgs>,
+    /// See `ServeArgs::reserve_free`.
+    pub reserve_free: Option<String>,
+    /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
+    #[serde(default)]
+    pub quotas: BTreeMap<String, FileQuota>,
+}
+
+/// A `[quotas.BUCKET]` table: `bytes = "500GiB"`, `versions = 100000` (either may be left out).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuota {
+    pub bytes: Option<String>,
+    pub versions: Option<u64>,
+}
+
+/// A bucket quota from the config file, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaConfig {
+    pub bytes: Option<u64>,
+    pub versions: Option<u64>,
+}
+
+/// Parse the `[quotas]` table.
+fn load_quotas(file: &BTreeMap<String, FileQuota>) -> Result<BTreeMap<String, QuotaConfig>, String> {
+    let mut out = BTreeMap::new();
+    for (bucket, q) in file {
+        let bytes = q
+            .bytes
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| format!("[quotas.{bucket}] bytes {e}"))?;
+        if bytes.is_none() && q.versions.is_none() {
+            return Err(format!("[quotas.{bucket}] sets neither bytes nor versions"));
+        }
+        out.insert(
+            bucket.clone(),
+            QuotaConfig {
+                bytes,
+                versions: q.versions,
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// The `[upstream]` table of the config file. Environment variables and flags win over it.
@@ -187,6 +237,10 @@ pub struct Config {
     pub sosapi: Option<SosapiConfig>,
     /// Trusted time.
     pub time: TimeConfig,
+    /// Free-space reserve of the data volume.
+    pub reserve_free: Reserve,
+    /// Per-bucket quotas from the config file.
+    pub quotas: BTreeMap<String, QuotaConfig>,
 }
 
 /// Veeam SOSAPI settings (`--sosapi-*`), validated.
@@ -209,7 +263,11 @@ impl SosapiConfig {
             .sosapi_capacity
             .as_deref()
             .or(file.sosapi_capacity.as_deref())
-            .map(|s| parse_bytes(s).map_err(|e| format!("--sosapi-capacity {e}")))
+            .map(|s| match parse_size(s) {
+                Ok(0) => Err("--sosapi-capacity must be positive".to_string()),
+                Ok(n) => Ok(n),
+                Err(e) => Err(format!("--sosapi-capacity {e}")),
+            })
             .transpose()?;
         let concurrent_tasks = args
             .sosapi_concurrent_tasks
@@ -232,31 +290,6 @@ impl SosapiConfig {
             delete_limit,
             block_kb,
         }))
-    }
-}
-
-/// Parse a byte count: `1000`, or with a binary unit `K`, `M`, `G`, `T`, `P` (optionally followed by
-/// `iB` or `B`). Must be positive.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size like 500G or 20T"))?;
-    let shift = match unit.trim_end_matches("iB").trim_end_matches('B') {
-        "" => 0,
-        "K" | "k" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        "P" => 50,
-        u => return Err(format!("'{s}': unknown unit '{u}' (use K, M, G, T or P)")),
-    };
-    match n.checked_mul(1u64 << shift) {
-        Some(0) => Err(format!("'{s}': the size must be positive")),
-        Some(v) => Ok(v),
-        None => Err(format!("'{s}' is too large")),
     }
 }
 
@@ -504,6 +537,14 @@ impl Config {
             .or(file.governance_as_compliance)
             .unwrap_or(false);
         let time = TimeConfig::load(&args.time, file.time.as_ref(), upstream.is_some())?;
+        let reserve_free = Reserve::parse(
+            args.reserve_free
+                .as_deref()
+                .or(file.reserve_free.as_deref())
+                .unwrap_or("2GiB"),
+        )
+        .map_err(|e| format!("--reserve-free {e}"))?;
+        let quotas = load_quotas(&file.quotas)?;
         Ok(Config {
             governance_as_compliance,
             sosapi,
@@ -545,6 +586,8 @@ impl Config {
             upstream,
             evidence,
             time,
+            reserve_free,
+            quotas,
         })
     }
 }
@@ -841,15 +884,25 @@ mod tests {
     }
 
     #[test]
-    fn byte_sizes() {
-        assert_eq!(parse_bytes("1000").unwrap(), 1000);
-        assert_eq!(parse_bytes("2K").unwrap(), 2048);
-        assert_eq!(parse_bytes("500G").unwrap(), 500 << 30);
-        assert_eq!(parse_bytes("20TiB").unwrap(), 20 << 40);
-        assert_eq!(parse_bytes("1TB").unwrap(), 1 << 40);
-        assert!(parse_bytes("0").is_err());
-        assert!(parse_bytes("1X").is_err());
-        assert!(parse_bytes("").is_err());
-        assert!(parse_bytes("99999999P").is_err());
+    fn quotas_table() {
+        let f: FileConfig = toml::from_str(
+            "reserve_free = \"5%\"\n[quotas.backups]\nbytes = \"500GiB\"\nversions = 1000\n[quotas.logs]\nversions = 5\n",
+        )
+        .unwrap();
+        assert_eq!(f.reserve_free.as_deref(), Some("5%"));
+        let q = load_quotas(&f.quotas).unwrap();
+        assert_eq!(
+            q["backups"],
+            QuotaConfig {
+                bytes: Some(500 << 30),
+                versions: Some(1000)
+            }
+        );
+        assert_eq!(q["logs"].bytes, None);
+        let bad: FileConfig = toml::from_str("[quotas.b]\nbytes = \"lots\"\n").unwrap();
+        assert!(load_quotas(&bad.quotas).unwrap_err().contains("[quotas.b]"));
+        let empty: FileConfig = toml::from_str("[quotas.b]\n").unwrap();
+        assert!(load_quotas(&empty.quotas).is_err());
+        assert!(toml::from_str::<FileConfig>("[quotas.b]\nbites = 1\n").is_err());
     }
 }

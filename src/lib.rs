@@ -22,6 +22,7 @@ pub mod s3;
 pub mod serve;
 pub mod store;
 pub mod timefmt;
+pub mod units;
 
 #[cfg(test)]
 mod architecture_tests;

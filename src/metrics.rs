@@ -184,6 +184,119 @@ pub struct Snapshot {
     pub clock_alarm: Option<ClockAlarm>,
     /// The persisted time watermark, ms.
     pub watermark_ms: i64,
+    /// Usage and quota of every bucket (kept current by the catalog, so read at each scrape).
+    pub capacity: Vec<crate::store::capacity::BucketCapacity>,
+    /// Free space of the data volume and its reserve (statvfs at each scrape).
+    pub free_space: Option<crate::store::capacity::FreeSpace>,
+}
+
+/// Reads one per-bucket gauge (`None`: the bucket has no such value, e.g. no quota).
+type BucketGauge = fn(&crate::store::capacity::BucketCapacity) -> Option<u64>;
+
+/// Per-bucket usage, quotas and free space of the data volume.
+fn render_capacity(out: &mut String, s: &Snapshot) {
+    let buckets = &s.capacity;
+    let gauges: [(&str, &str, BucketGauge); 5] = [
+        (
+            "wormgate_bucket_bytes",
+            "Bytes of every version in the bucket (what its byte quota counts).",
+            |b| Some(b.usage.bytes),
+        ),
+        (
+            "wormgate_bucket_versions",
+            "Object versions in the bucket, delete markers excluded (what its version quota counts).",
+            |b| Some(b.usage.versions),
+        ),
+        (
+            "wormgate_bucket_inflight_bytes",
+            "Bytes claimed by writes in flight to the bucket.",
+            |b| Some(b.in_flight.bytes),
+        ),
+        (
+            "wormgate_bucket_quota_bytes",
+            "The bucket's byte quota (absent: no byte quota).",
+            |b| b.quota.and_then(|q| q.bytes),
+        ),
+        (
+            "wormgate_bucket_quota_versions",
+            "The bucket's version quota (absent: no version quota).",
+            |b| b.quota.and_then(|q| q.versions),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        if buckets.iter().all(|b| value(b).is_none()) {
+            continue;
+        }
+        header(out, name, "gauge", help);
+        for b in buckets {
+            if let Some(v) = value(b) {
+                let _ = writeln!(out, "{name}{{bucket=\"{}\"}} {v}", esc(&b.bucket));
+            }
+        }
+    }
+    let ratios: Vec<(&str, f64)> = buckets
+        .iter()
+        .filter_map(|b| {
+            let q = b.quota?;
+            let r_bytes = q.bytes.map(|max| ratio(b.usage.bytes, max));
+            let r_versions = q.versions.map(|max| ratio(b.usage.versions, max));
+            let r = r_bytes.into_iter().chain(r_versions).fold(0.0_f64, f64::max);
+            Some((b.bucket.as_str(), r))
+        })
+        .collect();
+    if !ratios.is_empty() {
+        header(
+            out,
+            "wormgate_bucket_quota_used_ratio",
+            "gauge",
+            "Share of the bucket's quota in use (the larger of bytes and versions; 1 = full).",
+        );
+        for (b, r) in ratios {
+            let _ = writeln!(out, "wormgate_bucket_quota_used_ratio{{bucket=\"{}\"}} {r}", esc(b));
+        }
+    }
+    if let Some(f) = s.free_space {
+        single(
+            out,
+            "wormgate_data_free_bytes",
+            "gauge",
+            "Bytes still free (for the gateway) on the data directory's volume.",
+            f.available,
+        );
+        single(
+            out,
+            "wormgate_data_size_bytes",
+            "gauge",
+            "Size of the data directory's volume.",
+            f.total,
+        );
+        single(
+            out,
+            "wormgate_data_reserve_bytes",
+            "gauge",
+            "The free-space reserve (--reserve-free) in bytes: at or below it new versions are refused (507).",
+            f.reserve,
+        );
+        single(
+            out,
+            "wormgate_data_below_reserve",
+            "gauge",
+            "1 while free space is at or below the reserve: new versions and uploads are refused.",
+            u8::from(f.below_reserve()),
+        );
+    }
+}
+
+fn ratio(used: u64, max: u64) -> f64 {
+    if max == 0 {
+        if used == 0 {
+            0.0
+        } else {
+            1.0
+        }
+    } else {
+        used as f64 / max as f64
+    }
 }
 
 /// Escape a label value.
@@ -420,6 +533,7 @@ pub fn render(s: &Snapshot) -> String {
             r.computed_unix,
         );
     }
+    render_capacity(&mut out, s);
     let (runs, last) = lock(&SCRUB).clone();
     single(
         &mut out,
@@ -512,7 +626,37 @@ mod tests {
             audit_head: (7, "abc".into()),
             clock_alarm: Some(ClockAlarm::ForwardJump),
             watermark_ms: 1000,
+            capacity: vec![
+                crate::store::capacity::BucketCapacity {
+                    bucket: "full".into(),
+                    usage: crate::store::capacity::Usage { bytes: 90, versions: 2 },
+                    in_flight: Default::default(),
+                    quota: Some(crate::store::capacity::Quota {
+                        bytes: Some(100),
+                        versions: Some(10),
+                    }),
+                    quota_source: None,
+                },
+                crate::store::capacity::BucketCapacity {
+                    bucket: "free".into(),
+                    usage: crate::store::capacity::Usage { bytes: 5, versions: 1 },
+                    in_flight: Default::default(),
+                    quota: None,
+                    quota_source: None,
+                },
+            ],
+            free_space: Some(crate::store::capacity::FreeSpace {
+                available: 10,
+                total: 1000,
+                reserve: 50,
+            }),
         });
+        assert!(text.contains("wormgate_bucket_bytes{bucket=\"free\"} 5"), "{text}");
+        assert!(text.contains("wormgate_bucket_quota_bytes{bucket=\"full\"} 100"));
+        assert!(!text.contains("wormgate_bucket_quota_bytes{bucket=\"free\"}"));
+        assert!(text.contains("wormgate_bucket_quota_used_ratio{bucket=\"full\"} 0.9"));
+        assert!(text.contains("wormgate_data_below_reserve 1"));
+        assert!(text.contains("wormgate_data_reserve_bytes 50"));
         assert!(
             text.contains("wormgate_requests_total{operation=\"DeleteObject\",status=\"403\"}"),
             "{text}"

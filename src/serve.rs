@@ -134,6 +134,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     );
     gateway.tools = tool_settings(&cfg);
     gateway.users.set_catalog(catalog_users);
+    apply_capacity(&cfg, &gateway);
     let gateway = Arc::new(gateway);
     crate::daemon::start(&cfg, &gateway).await?;
     let signals = Signals::install()?;
@@ -156,6 +157,26 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         },
         if cfg.sosapi.is_some() { "on" } else { "off" }
     );
+    match gateway.disk_reserve().map(|r| r.status()) {
+        Some(Ok(fs)) => println!(
+            "free-space reserve {} of the data volume ({} bytes; {} bytes free now{}){}",
+            cfg.reserve_free,
+            fs.reserve,
+            fs.available,
+            if fs.below_reserve() {
+                ", BELOW the reserve: new versions are refused"
+            } else {
+                ""
+            },
+            if cfg.upstream.is_some() {
+                "; upstream mode: it guards the local catalog and audit trail only"
+            } else {
+                ""
+            }
+        ),
+        Some(Err(e)) => tracing::warn!(error = %e, "cannot read the free space of the data directory"),
+        None => {}
+    }
     if let Some(addr) = cfg.listen {
         let listener = crate::http::bind(addr).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -291,4 +312,26 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
     if let Err(err) = gw.audit.append(e).await {
         tracing::error!(error = %err, "cannot audit a reload");
     }
+}
+
+/// The free-space reserve and the config file's quotas (an officer's quota overrides them).
+fn apply_capacity(cfg: &Config, gateway: &Gateway) {
+    let _ = gateway.reserve.set(crate::store::capacity::DiskReserve::new(
+        &cfg.data_dir,
+        cfg.reserve_free,
+    ));
+    gateway.catalog.capacity().set_config_quotas(
+        cfg.quotas
+            .iter()
+            .map(|(b, q)| {
+                (
+                    b.clone(),
+                    crate::store::capacity::Quota {
+                        bytes: q.bytes,
+                        versions: q.versions,
+                    },
+                )
+            })
+            .collect(),
+    );
 }

@@ -297,6 +297,10 @@ def exercise(gw: Gateway, endpoint: str, admin: tuple, metrics_token: str, extra
     env = {"PATH": os.environ.get("PATH", CONTAINER_PATH), "WORMGATE_ACCESS_KEY": admin[0], "WORMGATE_SECRET_KEY": admin[1]}
     r = subprocess.run([gw.argv[0], "scrub", "--endpoint", endpoint, "--json"], env=env, capture_output=True, text=True, timeout=120)
     check("`wormgate scrub --endpoint` exits 0", r.returncode == 0, r.stdout[-500:] + r.stderr[-500:])
+    # A quota on the bucket, so the per-bucket quota gauges the alert rules use are exported.
+    r = subprocess.run([gw.argv[0], "quota", "set", "--bucket", "deploy-check", "--bytes", "1GiB", "--endpoint", endpoint],
+                       env=env, capture_output=True, text=True, timeout=60)
+    check("`wormgate quota set --endpoint` exits 0", r.returncode == 0, r.stdout[-500:] + r.stderr[-500:])
 
     status, _ = http_get(f"{endpoint}/metrics")
     check("/metrics refuses an anonymous scrape", status == 403, str(status))

@@ -347,3 +347,43 @@ def test_expired_version_cannot_be_deleted_through_another_key(s3, bucket):
     assert not [d for d in r.get("Deleted", []) if d.get("VersionId") == va and d["Key"] != "b"]
     assert s3h.body_of(s3, bucket, "a", VersionId=va) == b"a"
     assert s3h.version_ids(s3, bucket, "a")[0] == {va}
+
+
+# --- capacity: bucket quotas --------------------------------------------------------------------
+
+
+def admin_call(method, path_and_query, access_key, secret_key):
+    """A SigV4-signed request to wormgate's admin API (as `wormgate quota --endpoint` sends it)."""
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    import urllib3
+
+    url = f"{s3h.ENDPOINT}/_wormgate/admin/{path_and_query}"
+    req = botocore.awsrequest.AWSRequest(method=method, url=url, data=b"")
+    req.headers["x-amz-content-sha256"] = s3h.sha256_hex(b"")
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(access_key, secret_key), "s3", s3h.REGION).add_auth(req)
+    http = urllib3.PoolManager(ca_certs=s3h.CA_BUNDLE or None)
+    r = http.request(method, url, headers=dict(req.headers.items()), body=b"")
+    return r.status, r.data
+
+
+def test_bucket_quota_refuses_with_quota_exceeded(s3, bucket, users):
+    if "officer" not in users:
+        pytest.skip("no officer user in WG_USERS")
+    officer = users["officer"]
+    status, body = admin_call("PUT", f"quota?bucket={bucket}&bytes=100", *officer)
+    assert status == 200, body
+    s3.put_object(Bucket=bucket, Key="fits", Body=b"x" * 60)
+    e = expect_error(s3.put_object, Bucket=bucket, Key="too-big", Body=b"y" * 50, status=403, code="QuotaExceeded")
+    msg = e.response["Error"]["Message"]
+    assert bucket in msg and "100 bytes" in msg and "60 bytes" in msg, msg
+    expect_error(s3.get_object, Bucket=bucket, Key="too-big", status=404, code="NoSuchKey")
+    # A writer may not change a quota; clearing it lets the write through.
+    w = users.get("writer")
+    if w:
+        status, _ = admin_call("DELETE", f"quota?bucket={bucket}", *w)
+        assert status == 403
+    status, body = admin_call("DELETE", f"quota?bucket={bucket}", *officer)
+    assert status == 200, body
+    s3.put_object(Bucket=bucket, Key="too-big", Body=b"y" * 50)

@@ -235,6 +235,46 @@ fn repair_torn_tail(path: &Path) -> std::io::Result<Option<(u64, String)>> {
     Ok(Some((torn.len() as u64, hex::encode(Sha256::digest(torn)))))
 }
 
+/// A file of [`BALLAST_BYTES`] kept in the audit directory: room held back so that the audit trail can
+/// still be written when something else fills the volume. Given up on the first ENOSPC of an append
+/// (logged), made again at the next start when there is room.
+pub const BALLAST: &str = "audit-reserve.bin";
+/// Size of the [`BALLAST`] file.
+pub const BALLAST_BYTES: usize = 4 << 20;
+
+/// Make the ballast file if it is missing (best effort: a full volume just has none).
+fn ensure_ballast(dir: &Path) {
+    let path = dir.join(BALLAST);
+    if path.exists() {
+        return;
+    }
+    let tmp = dir.join(format!("{BALLAST}.tmp"));
+    let made = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&vec![0u8; BALLAST_BYTES])?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = made {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::warn!(error = %e, "audit: cannot set aside the reserve file for the audit trail");
+    }
+}
+
+/// Remove the ballast file; true if there was one to give up.
+fn release_ballast(dir: &Path) -> bool {
+    match std::fs::remove_file(dir.join(BALLAST)) {
+        Ok(()) => {
+            tracing::error!(
+                bytes = BALLAST_BYTES,
+                "audit: the volume is full; released the room held back for the audit trail"
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
@@ -308,7 +348,17 @@ impl Writer {
         };
         let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
+        if let Err(e) = self.file.write_all(&line) {
+            // A partial line (the volume filled mid-write) must not stay: the next record would
+            // follow it and break the chain. Cut the segment back to its last whole record.
+            if let Err(t) = self.file.set_len(self.size) {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; cutting the partial record off failed too: {t}"),
+                ));
+            }
+            return Err(e);
+        }
         self.seg_hash.update(&line);
         self.size += line.len() as u64;
         if self.seg_records == 0 {
@@ -333,7 +383,8 @@ impl Writer {
             records: self.seg_records,
             last_hash: self.prev.clone(),
             bytes: self.size,
-            sha256: hex::encode(std::mem::take(&mut self.seg_hash).finalize()),
+            // Cloned, not taken: a rotation that fails (full volume) is retried with the same hash.
+            sha256: hex::encode(self.seg_hash.clone().finalize()),
             sealed_at: now_iso(),
         };
         let seal_json = serde_json::to_vec_pretty(&seal).map_err(std::io::Error::other)?;
@@ -344,8 +395,10 @@ impl Writer {
             f.sync_all()?;
         }
         std::fs::rename(&tmp, self.dir.join(seal_name(self.seg_no)))?;
+        let next = Self::open_segment(&self.dir, self.seg_no + 1)?;
         self.seg_no += 1;
-        self.file = Self::open_segment(&self.dir, self.seg_no)?;
+        self.file = next;
+        self.seg_hash = Sha256::new();
         self.size = 0;
         self.seg_records = 0;
         let mut ev = AuditEvent::internal(SEAL_OPERATION, seal.sealed_at.clone());
@@ -353,11 +406,20 @@ impl Writer {
         self.write_line(ev)
     }
 
-    fn append(&mut self, event: AuditEvent) -> std::io::Result<()> {
+    fn append_once(&mut self, event: AuditEvent) -> std::io::Result<()> {
         if self.size >= self.opts.segment_bytes && self.seg_records > 0 {
             self.rotate()?;
         }
         self.write_line(event)
+    }
+
+    /// Append; when the volume is full, give up the room held back for the trail ([`BALLAST`]) and
+    /// try once more, so the record of the request that met the full disk is still written.
+    fn append(&mut self, event: AuditEvent) -> std::io::Result<()> {
+        match self.append_once(event.clone()) {
+            Err(e) if crate::s3::error::is_no_space(&e) && release_ballast(&self.dir) => self.append_once(event),
+            r => r,
+        }
     }
 }
 
@@ -387,6 +449,7 @@ impl AuditLog {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        ensure_ballast(dir);
         let segs = segments(dir)?;
         let mut seg_no = segs.last().and_then(|p| file_number(p)).unwrap_or(1);
         let mut startup_events = Vec::new();

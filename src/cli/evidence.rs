@@ -175,6 +175,13 @@ pub struct ReportArgs {
     pub format: ReportFormat,
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Instead of the inventory: bytes and versions per bucket, quota use, free space and the
+    /// reserve alarm.
+    #[arg(long)]
+    pub capacity: bool,
+    /// Offline `--capacity`: the reserve to judge free space by (the running gateway uses its own).
+    #[arg(long, default_value = "2GiB")]
+    pub reserve_free: String,
 }
 
 #[derive(Debug, Args)]
@@ -513,12 +520,22 @@ pub fn report(a: ReportArgs) -> i32 {
                 ReportFormat::Csv => "csv",
                 ReportFormat::Json => "json",
             };
-            let q = query(&[("bucket", a.bucket.clone()), ("format", Some(fmt.into()))]);
+            let q = query(&[
+                ("bucket", a.bucket.clone()),
+                ("format", Some(fmt.into())),
+                ("capacity", a.capacity.then(|| "1".to_string())),
+            ]);
             return client
                 .call("GET", &format!("{ADMIN_PREFIX}report{q}"), Vec::new())
                 .await;
         }
         let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
+        if a.capacity {
+            let reserve = crate::units::Reserve::parse(&a.reserve_free).map_err(|e| format!("--reserve-free {e}"))?;
+            let free = crate::store::capacity::free_space(&a.target.data_dir(), reserve).ok();
+            let r = crate::evidence::report::capacity(&cat, a.bucket.as_deref(), free)?;
+            return Ok(crate::evidence::report::render_capacity(&r, a.format).into_bytes());
+        }
         let rows = crate::evidence::report::rows(&cat, a.bucket.as_deref())?;
         Ok(crate::evidence::report::render(&rows, a.format).into_bytes())
     });

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod evidence;
+pub mod quota;
 pub mod users;
 
 use crate::config::{Config, ServeArgs};
@@ -43,6 +44,9 @@ enum Command {
     /// (offline on --data-dir, or through a running gateway's admin API with --endpoint and an admin key).
     #[command(subcommand)]
     User(users::UserCmd),
+    /// Per-bucket hard quotas (bytes, object versions): set, get, clear (offline or via --endpoint).
+    #[command(subcommand)]
+    Quota(quota::QuotaCmd),
 }
 
 fn init_logging(json: bool) {
@@ -99,6 +103,10 @@ pub fn run() -> i32 {
         Command::User(c) => {
             tools_logging();
             users::run(c)
+        }
+        Command::Quota(c) => {
+            tools_logging();
+            quota::quota(c)
         }
         Command::Serve(args) => match Config::load(&args) {
             Err(e) => {

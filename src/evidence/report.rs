@@ -1,5 +1,7 @@
 //! `wormgate report`: the inventory an auditor signs off — every version (and delete marker) with its
-//! key, version id, size, SHA-256, creation time, retain-until and legal hold.
+//! key, version id, size, SHA-256, creation time, retain-until and legal hold; and with `--capacity`
+//! the capacity summary a backup admin watches: bytes and versions per bucket, quota use, free space
+//! of the data volume and whether the free-space reserve is reached.
 
 use crate::audit::export::csv_line;
 use crate::store::Catalog;
@@ -154,4 +156,115 @@ pub fn render(rows: &[ReportRow], format: ReportFormat) -> String {
     let mut buf = Vec::new();
     let _ = write(rows, format, &mut buf);
     String::from_utf8(buf).unwrap_or_default()
+}
+
+/// `report --capacity`: one bucket's usage against its quota.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityRow {
+    pub bucket: String,
+    pub bytes: u64,
+    pub versions: u64,
+    pub quota_bytes: Option<u64>,
+    pub quota_versions: Option<u64>,
+    /// The larger of bytes/quota and versions/quota, in percent; `None` without a quota.
+    pub quota_used_percent: Option<f64>,
+}
+
+/// The capacity summary of every bucket (or of `bucket`) and the free space of the data volume.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityReport {
+    pub buckets: Vec<CapacityRow>,
+    /// Free space of the data volume (`None` when it cannot be read).
+    pub free_space: Option<crate::store::capacity::FreeSpace>,
+    /// Free space is at or below the reserve: new versions are refused.
+    pub reserve_alarm: Option<bool>,
+}
+
+/// Build the capacity summary from the catalog's counters; `free` from the data volume.
+pub fn capacity(
+    catalog: &Catalog,
+    bucket: Option<&str>,
+    free: Option<crate::store::capacity::FreeSpace>,
+) -> Result<CapacityReport, String> {
+    let names: Vec<String> = catalog
+        .list_buckets()
+        .map_err(|e| e.message)?
+        .into_iter()
+        .map(|b| b.name)
+        .filter(|n| bucket.is_none_or(|b| b == n))
+        .collect();
+    let buckets = catalog
+        .capacity()
+        .buckets(&names)
+        .into_iter()
+        .map(|c| {
+            let pct = |used: u64, max: u64| {
+                if max == 0 {
+                    100.0
+                } else {
+                    used as f64 * 100.0 / max as f64
+                }
+            };
+            let q = c.quota.unwrap_or_default();
+            let used = [
+                q.bytes.map(|m| pct(c.usage.bytes, m)),
+                q.versions.map(|m| pct(c.usage.versions, m)),
+            ]
+            .into_iter()
+            .flatten()
+            .reduce(f64::max);
+            CapacityRow {
+                bucket: c.bucket,
+                bytes: c.usage.bytes,
+                versions: c.usage.versions,
+                quota_bytes: q.bytes,
+                quota_versions: q.versions,
+                quota_used_percent: used.map(|p| (p * 100.0).round() / 100.0),
+            }
+        })
+        .collect();
+    Ok(CapacityReport {
+        buckets,
+        free_space: free,
+        reserve_alarm: free.map(|f| f.below_reserve()),
+    })
+}
+
+/// Render the capacity summary: JSON, or CSV (one line per bucket, then `#` comment lines with the
+/// free space).
+pub fn render_capacity(r: &CapacityReport, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
+        ReportFormat::Csv => {
+            let mut out = csv_line(&[
+                "bucket",
+                "bytes",
+                "versions",
+                "quota_bytes",
+                "quota_versions",
+                "quota_used_percent",
+            ]);
+            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+            for b in &r.buckets {
+                out.push_str(&csv_line(&[
+                    b.bucket.clone(),
+                    b.bytes.to_string(),
+                    b.versions.to_string(),
+                    opt(b.quota_bytes),
+                    opt(b.quota_versions),
+                    b.quota_used_percent.map(|p| p.to_string()).unwrap_or_default(),
+                ]));
+            }
+            if let Some(f) = r.free_space {
+                out.push_str(&format!(
+                    "# free_bytes={} size_bytes={} reserve_bytes={} reserve_alarm={}\n",
+                    f.available,
+                    f.total,
+                    f.reserve,
+                    f.below_reserve()
+                ));
+            }
+            out
+        }
+    }
 }

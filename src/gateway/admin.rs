@@ -11,7 +11,7 @@
 //! | GET  | `audit/head` | `{seq, head}` |
 //! | GET  | `audit/checkpoint` | newest stored checkpoint |
 //! | POST | `audit/checkpoint` | sign a checkpoint now (needs `--audit-signing-key`) |
-//! | GET  | `report?bucket&format=csv\|json` | inventory |
+//! | GET  | `report?bucket&format=csv\|json[&capacity=1]` | inventory (or the capacity summary) |
 //! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
 //! | GET  | `time` | clock status |
 //! | POST | `time/confirm` | officer confirms the time; body `{"rewind": true, "statement": "…"}` brings a future watermark back |
@@ -19,6 +19,9 @@
 //! | POST | `users/NAME?role&buckets` | add a catalog user: `{access_key, secret_key}`, shown once — admin role |
 //! | POST | `users/NAME/disable`, `…/enable`, `…/rotate?grace=24h` | change a catalog user — admin role |
 //! | DELETE | `users/NAME` | delete a catalog user — admin role |
+//! | GET  | `quota?bucket` | usage, writes in flight and quota of one bucket (or every bucket), free space |
+//! | PUT  | `quota?bucket&bytes&versions` | officer sets a bucket's quota (`bytes=500GiB`, `versions=N`) |
+//! | DELETE | `quota?bucket` | officer clears a bucket's quota |
 //!
 //! `/metrics` (also `/_wormgate/metrics`): Prometheus text; anonymous only with `--metrics-anonymous`,
 //! otherwise SigV4 (auditor/admin) or `Authorization: Bearer <--metrics-token>`.
@@ -154,7 +157,7 @@ pub async fn handle(
             }
             Ok(a) => {
                 ev.principal = Some(a.principal.name.clone());
-                let need = if route == "time/confirm" {
+                let need = if route == "time/confirm" || (route == "quota" && parts.method != Method::GET) {
                     Permission::Govern
                 } else if is_users_route(&route) {
                     Permission::ManageKeys
@@ -250,6 +253,9 @@ fn admin_op_name(method: &Method, route: &str) -> String {
         ("POST", "scrub") => "AdminScrub",
         ("GET", "time") => "AdminTimeStatus",
         ("POST", "time/confirm") => "AdminTimeConfirm",
+        ("GET", "quota") => "AdminQuotaGet",
+        ("PUT", "quota") => "AdminQuotaSet",
+        ("DELETE", "quota") => "AdminQuotaClear",
         _ => "AdminUnknown",
     };
     name.to_string()
@@ -283,6 +289,15 @@ fn metrics_answer(gw: &Gateway) -> Answer {
         audit_head: gw.audit.head(),
         clock_alarm: gw.clock.alarm(),
         watermark_ms: gw.clock.watermark_ms(),
+        capacity: gw
+            .catalog
+            .list_buckets()
+            .map(|l| {
+                let names: Vec<String> = l.into_iter().map(|b| b.name).collect();
+                gw.catalog.capacity().buckets(&names)
+            })
+            .unwrap_or_default(),
+        free_space: gw.disk_reserve().and_then(|r| r.status().ok()),
     };
     Answer::text("text/plain; version=0.0.4", crate::metrics::render(&snap).into_bytes())
 }
@@ -414,6 +429,23 @@ async fn route_admin(
             };
             let bucket = query_param(q, "bucket");
             ev.bucket = bucket.clone();
+            if query_param(q, "capacity").is_some_and(|v| v == "1" || v == "true") {
+                let free = gw.disk_reserve().and_then(|r| r.status().ok());
+                return match crate::evidence::report::capacity(&gw.catalog, bucket.as_deref(), free) {
+                    Ok(r) => {
+                        ev.detail = Some(format!("capacity of {} buckets", r.buckets.len()));
+                        Answer::text(
+                            if format == ReportFormat::Csv {
+                                "text/csv"
+                            } else {
+                                "application/json"
+                            },
+                            crate::evidence::report::render_capacity(&r, format).into_bytes(),
+                        )
+                    }
+                    Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+                };
+            }
             let cat = gw.catalog.clone();
             let res = tokio::task::spawn_blocking(move || crate::evidence::report::rows(&cat, bucket.as_deref())).await;
             match res {
@@ -485,6 +517,36 @@ async fn route_admin(
                     ev.detail = Some(format!("time confirmation refused: {e}"));
                     Answer::error(StatusCode::CONFLICT, e)
                 }
+            }
+        }
+        ("GET", "quota") => quota_get(gw, query_param(q, "bucket"), ev),
+        ("PUT", "quota") | ("DELETE", "quota") => {
+            let Some(bucket) = query_param(q, "bucket") else {
+                return Answer::error(StatusCode::BAD_REQUEST, "quota needs ?bucket=");
+            };
+            ev.bucket = Some(bucket.clone());
+            let quota = if method == Method::PUT {
+                match crate::store::capacity::parse_quota(
+                    query_param(q, "bytes").as_deref(),
+                    query_param(q, "versions").as_deref(),
+                ) {
+                    Ok(quota) => Some(quota),
+                    Err(e) => return Answer::error(StatusCode::BAD_REQUEST, e),
+                }
+            } else {
+                None
+            };
+            match gw.catalog.bucket(&bucket) {
+                Ok(Some(_)) => {}
+                Ok(None) => return Answer::error(StatusCode::NOT_FOUND, format!("no bucket {bucket}")),
+                Err(e) => return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+            }
+            match gw.catalog.set_quota(&bucket, quota).await {
+                Ok(old) => {
+                    ev.detail = Some(quota_change_detail(&bucket, quota, old));
+                    quota_get(gw, Some(bucket), ev)
+                }
+                Err(e) => Answer::error(e.status(), e.message),
             }
         }
         _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {} {route}", method)),
@@ -569,6 +631,40 @@ async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, e
         Some(k) => Answer::json(&k),
         None => Answer::json(&serde_json::json!({ "ok": true })),
     }
+}
+
+/// The audit detail of a quota change: what it is now and what it was.
+pub fn quota_change_detail(
+    bucket: &str,
+    new: Option<crate::store::capacity::Quota>,
+    old: Option<crate::store::capacity::Quota>,
+) -> String {
+    let show = |q: Option<crate::store::capacity::Quota>| q.map_or("none".to_string(), |q| q.to_string());
+    format!("quota of bucket {bucket}: {} (was {})", show(new), show(old))
+}
+
+/// Usage and quota of one bucket (or all), with the free space of the data volume.
+fn quota_get(gw: &Gateway, bucket: Option<String>, ev: &mut AuditEvent) -> Answer {
+    let names = match &bucket {
+        Some(b) => match gw.catalog.bucket(b) {
+            Ok(Some(_)) => vec![b.clone()],
+            Ok(None) => return Answer::error(StatusCode::NOT_FOUND, format!("no bucket {b}")),
+            Err(e) => return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+        },
+        None => match gw.catalog.list_buckets() {
+            Ok(l) => l.into_iter().map(|b| b.name).collect(),
+            Err(e) => return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+        },
+    };
+    if ev.bucket.is_none() {
+        ev.bucket = bucket;
+    }
+    let free = gw.disk_reserve().and_then(|r| r.status().ok());
+    Answer::json(&serde_json::json!({
+        "buckets": gw.catalog.capacity().buckets(&names),
+        "free_space": free,
+        "below_reserve": free.map(|f| f.below_reserve()),
+    }))
 }
 
 /// One-line summary of a scrub for the audit record.

@@ -142,6 +142,7 @@ impl Gateway {
             .and_then(ChecksumAlgorithm::parse)
             .or(src.checksum_algorithm.filter(|_| src.parts_count.is_none()))
             .unwrap_or(ChecksumAlgorithm::Crc64Nvme);
+        let room = self.admit_write(bucket, Some(src.size), 1)?;
         let id = self.new_id(bucket, key, ctx)?;
         let (computed, writer) = self.copy_bytes(&src, 0, src.size, &id.version_id, alg).await?;
         let headers = if copy.replace_metadata {
@@ -156,6 +157,7 @@ impl Gateway {
         };
         let rec = VersionRecord::single_blob(id, &computed, headers, tags);
         let rec = self.finalize_version(rec, &ask, write, writer, Commit::Insert).await?;
+        drop(room);
         let outcome = Outcome {
             bytes_in: computed.len,
             detail: Some(format!(

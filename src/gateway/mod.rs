@@ -4,6 +4,7 @@
 mod admin;
 mod body;
 mod bucket;
+mod capacity;
 mod copy;
 mod extras;
 #[cfg(test)]
@@ -18,7 +19,7 @@ mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
-pub use admin::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
+pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use outcome::{Done, Outcome};
 pub use sosapi::{CapacitySource, SosapiSettings};
 
@@ -57,6 +58,8 @@ pub struct Gateway {
     /// What backup software needs beyond S3 (`--governance-as-compliance`, Veeam's SOSAPI); set by
     /// `serve` before the gateway is shared.
     pub tools: ToolSettings,
+    /// The free-space reserve of the data volume (set once by `serve`; unset: no reserve).
+    pub reserve: std::sync::OnceLock<crate::store::capacity::DiskReserve>,
     request_counter: AtomicU64,
 }
 
@@ -118,6 +121,7 @@ impl Gateway {
             locks: KeyLocks::new(),
             admin: std::sync::OnceLock::new(),
             tools: ToolSettings::default(),
+            reserve: std::sync::OnceLock::new(),
             request_counter: AtomicU64::new(0),
         }
     }

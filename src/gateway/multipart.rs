@@ -6,6 +6,7 @@
 
 use super::body::require_length;
 use super::bucket::owner;
+use super::capacity::Metered;
 use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
@@ -18,6 +19,7 @@ use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, *};
 use crate::store::blob::BlobHints;
+use crate::store::capacity::{Reservation, Usage};
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, VersionRecord};
 use crate::timefmt::iso_ms;
@@ -220,12 +222,20 @@ impl Gateway {
                 "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters",
             ));
         }
+        let mut room = self.admit_part(&u, part_number, expected.decoded_length)?;
         let blob_id = self.part_blob_id(upload_id, part_number)?;
         let mut writer = self
             .blobs
             .begin_part(&u, part_number, &blob_id, BlobHints::len(expected.decoded_length))
             .await?;
-        let computed = match body.stream_into(&mut writer, MAX_PART, u.checksum_algorithm).await {
+        let streamed = body
+            .stream_into(
+                &mut Metered::new(&mut writer, &mut room),
+                MAX_PART,
+                u.checksum_algorithm,
+            )
+            .await;
+        let computed = match streamed {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
@@ -252,7 +262,33 @@ impl Gateway {
             }
         }
         self.record_part(&u, part).await?;
+        drop(room);
         Ok(Done::new(reply, outcome))
+    }
+
+    /// Admit a part of `len` bytes: the reserve, and the bucket's quota counting the upload's other
+    /// parts (they become bytes of one new version on completion) and that version itself.
+    fn admit_part(&self, u: &UploadRecord, part_number: u32, len: Option<u64>) -> S3Result<Reservation> {
+        self.check_reserve(len.unwrap_or(0))?;
+        let others: u64 = if self.catalog.capacity().quota(&u.bucket).is_some() {
+            self.catalog
+                .parts_of(&u.bucket, &u.key, &u.upload_id)?
+                .iter()
+                .filter(|p| p.part_number != part_number)
+                .map(|p| p.size)
+                .sum()
+        } else {
+            0
+        };
+        let mut room = self.catalog.capacity().reserve(
+            &u.bucket,
+            Usage {
+                bytes: others,
+                versions: 1,
+            },
+        )?;
+        room.grow_to(others + len.unwrap_or(0))?;
+        Ok(room)
     }
 
     pub(super) async fn upload_part_copy(
@@ -283,6 +319,7 @@ impl Gateway {
         if len > MAX_PART {
             return Err(S3Error::new(S3Code::EntityTooLarge, "A part may be at most 5 GiB"));
         }
+        let room = self.admit_part(&u, part_number, Some(len))?;
         let blob_id = self.part_blob_id(upload_id, part_number)?;
         let alg = u.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Crc64Nvme);
         let (computed, upstream_etag) = match &src.blob {
@@ -324,6 +361,7 @@ impl Gateway {
         );
         let reply = Reply::xml(body).header("x-amz-copy-source-version-id", src.version_id.clone());
         self.record_part(&u, part).await?;
+        drop(room);
         Ok(Done::new(reply, outcome))
     }
 
@@ -461,6 +499,15 @@ impl Gateway {
         // Checked again at commit; checked now so that a refused completion writes nothing (an
         // upstream with Object Lock would otherwise keep the locked manifest as an orphan).
         self.check_write_conditions(bucket, key, &write)?;
+        // The parts' bytes are on the volume already; the new version must fit the bucket's quota.
+        self.check_reserve(0)?;
+        let room = self.catalog.capacity().reserve(
+            bucket,
+            Usage {
+                bytes: size,
+                versions: 1,
+            },
+        )?;
         // Disk: the manifest blob carries the record's second copy (for `wormgate recover`); it holds
         // no data. Upstream: the writer completes the upstream upload (at commit, after the lock
         // decision) and writes the record next to the one object.
@@ -470,6 +517,7 @@ impl Gateway {
         let rec = self
             .finalize_version(rec, &ask, &write, writer, Commit::CompleteUpload(upload_id))
             .await?;
+        drop(room);
         // Parts uploaded but not named in the completion were never part of a version.
         let unused: Vec<PartRecord> = stored
             .iter()

@@ -1,6 +1,7 @@
 //! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
 
 use super::body::require_length;
+use super::capacity::Metered;
 use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
@@ -59,11 +60,16 @@ impl Gateway {
         if write.if_none_match_star || write.if_match.is_some() {
             self.check_write_conditions(bucket, key, write)?;
         }
+        // Room on the volume and in the bucket's quota, before a body byte is read.
+        let mut room = self.admit_write(bucket, expected.decoded_length, 1)?;
         let id = self.new_id(bucket, key, ctx)?;
         let version_id = id.version_id.clone();
         let hints = crate::store::blob::BlobHints::new_version(expected.decoded_length, &first);
         let mut writer = self.blobs.begin(&version_id, hints).await?;
-        let computed = match body.stream_into(&mut writer, MAX_PUT, None).await {
+        let streamed = body
+            .stream_into(&mut Metered::new(&mut writer, &mut room), MAX_PUT, None)
+            .await;
+        let computed = match streamed {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
@@ -73,6 +79,7 @@ impl Gateway {
         let tags = write.tagging.clone().unwrap_or_default().into_iter().collect();
         let rec = VersionRecord::single_blob(id, &computed, write.content.clone(), tags);
         let rec = self.finalize_version(rec, &ask, write, writer, Commit::Insert).await?;
+        drop(room);
         let outcome = Outcome {
             bytes_in: computed.len,
             ..Outcome::new_version(&rec)

@@ -21,6 +21,7 @@ pub enum S3Code {
     EntityTooSmall,
     IncompleteBody,
     InternalError,
+    InsufficientStorage,
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidBucketName,
@@ -57,6 +58,8 @@ pub enum S3Code {
     ObjectLockConfigurationNotFoundError,
     OwnershipControlsNotFoundError,
     PreconditionFailed,
+    /// A bucket quota would be exceeded (Ceph RGW and others answer 403 `QuotaExceeded`).
+    QuotaExceeded,
     RequestTimeTooSkewed,
     ServerSideEncryptionConfigurationNotFoundError,
     ServiceUnavailable,
@@ -70,7 +73,11 @@ impl S3Code {
     pub fn status(self) -> StatusCode {
         use S3Code::*;
         match self {
-            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => StatusCode::FORBIDDEN,
+            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed | QuotaExceeded => {
+                StatusCode::FORBIDDEN
+            }
+            // MinIO answers a full drive with 507 `XMinioStorageFull`; AWS has no such code.
+            InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             NoSuchBucket
             | NoSuchKey
             | NoSuchUpload
@@ -114,6 +121,7 @@ impl S3Code {
             EntityTooLarge => "EntityTooLarge",
             EntityTooSmall => "EntityTooSmall",
             IncompleteBody => "IncompleteBody",
+            InsufficientStorage => "InsufficientStorage",
             InternalError => "InternalError",
             InvalidAccessKeyId => "InvalidAccessKeyId",
             InvalidArgument => "InvalidArgument",
@@ -151,6 +159,7 @@ impl S3Code {
             ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
             OwnershipControlsNotFoundError => "OwnershipControlsNotFoundError",
             PreconditionFailed => "PreconditionFailed",
+            QuotaExceeded => "QuotaExceeded",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
             ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
             ServiceUnavailable => "ServiceUnavailable",
@@ -252,14 +261,40 @@ impl S3Error {
     }
 }
 
+/// Whether an I/O error means the volume is full (ENOSPC, or EDQUOT: a filesystem quota).
+pub fn is_no_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// A write that failed because the volume is full: 507, like the free-space reserve's refusal.
+fn no_space(what: &str, e: impl std::fmt::Display) -> S3Error {
+    S3Error::new(
+        S3Code::InsufficientStorage,
+        format!(
+            "Storage backend has no space left: {what} failed: {e}. Nothing was stored; retry when space is freed."
+        ),
+    )
+}
+
 impl From<std::io::Error> for S3Error {
     fn from(e: std::io::Error) -> Self {
+        if is_no_space(&e) {
+            return no_space("writing to the data directory", e);
+        }
         S3Error::internal(format!("storage I/O failed: {e}"))
     }
 }
 
 impl From<sled::Error> for S3Error {
     fn from(e: sled::Error) -> Self {
+        if let sled::Error::Io(io) = &e {
+            if is_no_space(io) {
+                return no_space("the catalog write", &e);
+            }
+        }
         S3Error::internal(format!("catalog failed: {e}"))
     }
 }

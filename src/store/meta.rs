@@ -2,6 +2,7 @@
 //! Writers apply their change, then await one shared flush (group commit) before the client hears
 //! success.
 
+use super::capacity::{Capacity, Quota, Usage};
 use super::locks::{AllKeysGuard, KeyGuard};
 use super::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, PartRecord, UploadRecord, VersionRecord};
 use crate::lock::{
@@ -12,6 +13,7 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use sled::Transactional;
 use sled::Tree;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// A version as read from the catalog: decoded, or present but corrupt (fail closed).
@@ -126,7 +128,9 @@ pub struct Catalog {
     uploads: Tree,
     parts: Tree,
     state: Tree,
-    flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
+    /// Usage counters and quotas (see `store::capacity`), kept in step with the version records.
+    capacity: Arc<Capacity>,
+    flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), FlushError>>>,
     #[cfg(test)]
     faults: std::sync::Arc<Faults>,
 }
@@ -138,10 +142,27 @@ pub struct Faults {
     pub fail_flush: std::sync::atomic::AtomicBool,
 }
 
+/// A failed group flush: its message, and whether the volume was full.
+#[derive(Debug, Clone)]
+struct FlushError {
+    message: String,
+    no_space: bool,
+}
+
 /// The state key of the clock watermark.
 pub(crate) const WATERMARK_KEY: &[u8] = b"clock.watermark_ms";
 /// The state key of the clock heartbeat (last trusted wall time seen while running).
 pub(crate) const HEARTBEAT_KEY: &[u8] = b"clock.heartbeat_ms";
+/// Prefix of the officer-set quotas in the state tree (`quota/<bucket>`): kept with the gateway state
+/// so that `recover`, which carries the state over, keeps them.
+const QUOTA_PREFIX: &[u8] = b"quota/";
+
+fn quota_key(bucket: &str) -> Vec<u8> {
+    let mut k = QUOTA_PREFIX.to_vec();
+    k.extend_from_slice(bucket.as_bytes());
+    k
+}
+
 /// The name of the small key/value state tree.
 pub(crate) const STATE_TREE: &str = "state";
 
@@ -201,7 +222,7 @@ impl Catalog {
     /// Open (or create) the catalog at `path` and start the group-commit flusher.
     pub fn open(path: &std::path::Path) -> S3Result<Self> {
         let db = sled::Config::new().path(path).flush_every_ms(Some(500)).open()?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), String>>>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), FlushError>>>();
         let flush_db = db.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -209,23 +230,91 @@ impl Catalog {
                 while let Ok(w) = rx.try_recv() {
                     waiters.push(w);
                 }
-                let res = flush_db.flush_async().await.map(|_| ()).map_err(|e| e.to_string());
+                let res = flush_db.flush_async().await.map(|_| ()).map_err(|e| FlushError {
+                    no_space: matches!(&e, sled::Error::Io(io) if crate::s3::error::is_no_space(io)),
+                    message: e.to_string(),
+                });
                 for w in waiters {
                     let _ = w.send(res.clone());
                 }
             }
         });
-        Ok(Catalog {
+        let cat = Catalog {
             buckets: db.open_tree(TREES.buckets)?,
             versions: db.open_tree(TREES.versions)?,
             uploads: db.open_tree(TREES.uploads)?,
             parts: db.open_tree(TREES.parts)?,
             state: db.open_tree(STATE_TREE)?,
+            capacity: Arc::default(),
             db,
             flusher: tx,
             #[cfg(test)]
             faults: std::sync::Arc::default(),
-        })
+        };
+        cat.recount()?;
+        Ok(cat)
+    }
+
+    /// Count every bucket's usage from the version records and load the officer-set quotas: one
+    /// pass over the records at open, so the counters are right after any crash.
+    fn recount(&self) -> S3Result<()> {
+        let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
+        for item in self.versions.iter() {
+            let (_, v) = item?;
+            if let Some(r) = decode::<VersionRecord>(&v) {
+                if !r.delete_marker {
+                    let u = usage.entry(r.bucket).or_default();
+                    u.bytes = u.bytes.saturating_add(r.size);
+                    u.versions += 1;
+                }
+            }
+        }
+        self.capacity.reset_usage(usage);
+        let mut quotas = BTreeMap::new();
+        for item in self.state.scan_prefix(QUOTA_PREFIX) {
+            let (k, v) = item?;
+            let name = String::from_utf8_lossy(&k[QUOTA_PREFIX.len()..]).into_owned();
+            let q = decode::<Quota>(&v)
+                .ok_or_else(|| S3Error::internal(format!("the quota record of bucket {name} does not decode")))?;
+            quotas.insert(name, q);
+        }
+        self.capacity.set_officer_quotas(quotas);
+        Ok(())
+    }
+
+    /// Usage counters and quotas of every bucket.
+    pub fn capacity(&self) -> &Arc<Capacity> {
+        &self.capacity
+    }
+
+    /// Set (`Some`) or clear (`None`) the officer's quota of a bucket, durably. Returns the quota
+    /// it replaced.
+    pub async fn set_quota(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
+        let old = match quota {
+            Some(q) => self.state.insert(quota_key(bucket), encode(&q))?,
+            None => self.state.remove(quota_key(bucket))?,
+        };
+        self.capacity.set_officer_quota(bucket, quota);
+        self.durable().await?;
+        Ok(old.and_then(|o| decode::<Quota>(&o)))
+    }
+
+    /// Set or clear an officer's quota from synchronous code (offline tools; flushed at once).
+    pub fn set_quota_now(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
+        let old = match quota {
+            Some(q) => self.state.insert(quota_key(bucket), encode(&q))?,
+            None => self.state.remove(quota_key(bucket))?,
+        };
+        self.capacity.set_officer_quota(bucket, quota);
+        self.flush_now()?;
+        Ok(old.and_then(|o| decode::<Quota>(&o)))
+    }
+
+    /// A data version appeared in or left the records: keep the usage counters in step.
+    fn counted(&self, rec: &VersionRecord, added: bool) {
+        if !rec.delete_marker {
+            self.capacity.count(&rec.bucket, rec.size, added);
+        }
     }
 
     /// The fault-injection seam (tests only).
@@ -258,7 +347,19 @@ impl Catalog {
             .map_err(|_| S3Error::internal("catalog flusher stopped"))?;
         rx.await
             .map_err(|_| S3Error::internal("catalog flusher stopped"))?
-            .map_err(|e| S3Error::internal(format!("catalog flush failed: {e}")))
+            .map_err(|e| {
+                if e.no_space {
+                    S3Error::new(
+                        S3Code::InsufficientStorage,
+                        format!(
+                            "Storage backend has no space left: the catalog flush failed: {}",
+                            e.message
+                        ),
+                    )
+                } else {
+                    S3Error::internal(format!("catalog flush failed: {}", e.message))
+                }
+            })
     }
 
     /// A fresh, never reused sequence number.
@@ -475,7 +576,10 @@ impl Catalog {
             .versions
             .compare_and_swap(k, None as Option<&[u8]>, Some(encode(rec)))?
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.counted(rec, true);
+                Ok(())
+            }
             Err(_) => Err(S3Error::internal(
                 "a version record with this sequence number already exists",
             )),
@@ -502,6 +606,12 @@ impl Catalog {
         let new_raw = new.as_ref().map(encode);
         if self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_err() {
             return Err(S3Error::internal("the version record changed while its key was locked"));
+        }
+        if let Some(before) = decode::<VersionRecord>(&old) {
+            self.counted(&before, false);
+        }
+        if let Some(after) = &new {
+            self.counted(after, true);
         }
         self.durable().await?;
         Ok(out)
@@ -798,7 +908,12 @@ impl Catalog {
             Ok(())
         });
         match res {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                if let Some(v) = version {
+                    self.counted(v, true);
+                }
+                Ok(true)
+            }
             Err(sled::transaction::TransactionError::Abort(())) => Ok(false),
             Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
         }
@@ -978,6 +1093,100 @@ mod tests {
         assert!(!proof.covers(held.target_state()));
         assert!(cat.remove_expired_version(&g, "b", "k", 5, proof).await.is_err());
         assert!(cat.version("b", "k", 5).unwrap().is_some());
+    }
+
+    /// The usage counters follow every insert and removal of a data version (markers do not count),
+    /// and a reopened catalog recounts the same numbers.
+    #[tokio::test]
+    async fn usage_counters_follow_the_records_and_survive_a_reopen() {
+        use crate::lock::{decide_delete_version, TrustedNow, VersionRemoval};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog");
+        let locks = super::super::locks::KeyLocks::new();
+        let now = chrono::Utc::now();
+        let policy = crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        };
+        let ask = crate::lock::VersionAsk {
+            headers: crate::lock::LockHeaders::default(),
+            bucket_default: None,
+            has_client_digest: true,
+        };
+        let id = |seq: u64| NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: make_version_id(1, seq),
+            seq,
+            created_ms: 1,
+            owner: "o".into(),
+        };
+        let data = |seq: u64, size: u64| {
+            let mut r = VersionRecord::delete_marker(id(seq));
+            r.delete_marker = false;
+            r.size = size;
+            r.blob = Some(BlobRef::Single {
+                id: r.version_id.clone(),
+            });
+            r
+        };
+        {
+            let cat = Catalog::open(&path).unwrap();
+            let g = locks.key("b", "k").await;
+            // Written ten days ago with the one-day floor: expired now.
+            let old = TrustedNow::for_test(now - chrono::Duration::days(10), true);
+            let p = crate::lock::decide_new_version(&ask, &policy, old).unwrap();
+            cat.insert_version(&g, data(1, 100), p).await.unwrap();
+            let p = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
+            cat.insert_version(&g, data(2, 7), p).await.unwrap();
+            cat.insert_delete_marker(&g, id(3), crate::lock::decide_add_marker())
+                .await
+                .unwrap();
+            assert_eq!(
+                cat.capacity().usage("b"),
+                Usage {
+                    bytes: 107,
+                    versions: 2
+                }
+            );
+            let state = cat.version("b", "k", 1).unwrap().unwrap().target_state();
+            let Ok(VersionRemoval::Data(proof)) = decide_delete_version(state, TrustedNow::for_test(now, true)) else {
+                panic!("the old version has expired");
+            };
+            let _blobs = cat.remove_expired_version(&g, "b", "k", 1, proof).await.unwrap();
+            assert_eq!(cat.capacity().usage("b"), Usage { bytes: 7, versions: 1 });
+            cat.set_quota(
+                "b",
+                Some(Quota {
+                    bytes: Some(50),
+                    versions: None,
+                }),
+            )
+            .await
+            .unwrap();
+            cat.flush_now().unwrap();
+        }
+        // Let the flusher task see its channel close and release the database.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let cat = Catalog::open(&path).unwrap();
+        assert_eq!(cat.capacity().usage("b"), Usage { bytes: 7, versions: 1 });
+        assert_eq!(
+            cat.capacity().quota("b").map(|q| q.0),
+            Some(Quota {
+                bytes: Some(50),
+                versions: None
+            })
+        );
+        let err = cat
+            .capacity()
+            .reserve("b", Usage { bytes: 44, versions: 1 })
+            .err()
+            .unwrap();
+        assert_eq!(err.code, S3Code::QuotaExceeded);
     }
 
     #[test]

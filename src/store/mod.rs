@@ -1,6 +1,7 @@
 //! Storage: the sled catalog (`meta`) and the bytes (`blob`).
 
 pub mod blob;
+pub mod capacity;
 pub mod locks;
 pub mod meta;
 pub mod rebuild;

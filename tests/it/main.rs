@@ -10,6 +10,7 @@ mod seaweed;
 mod access;
 mod backup;
 mod buckets;
+mod capacity;
 mod copy;
 mod crash;
 mod evidence;

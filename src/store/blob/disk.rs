@@ -185,12 +185,28 @@ impl DiskWriter {
             .open(&side_path)
             .await
             .map_err(|e| S3Error::internal(format!("sidecar for blob {} cannot be created: {e}", self.id)))?;
-        side.write_all(sidecar).await?;
-        side.sync_all().await?;
+        let written = match side.write_all(sidecar).await {
+            Ok(()) => side.sync_all().await,
+            Err(e) => Err(e),
+        };
         // hard_link fails if the target exists: the no-overwrite guarantee at the filesystem level.
-        fs::hard_link(&self.tmp, &self.final_path)
-            .await
-            .map_err(|e| S3Error::internal(format!("blob {} cannot be linked into place: {e}", self.id)))?;
+        let linked = match written {
+            Err(e) => Err(S3Error::from(e)),
+            Ok(()) => fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
+                if crate::s3::error::is_no_space(&e) {
+                    S3Error::from(e)
+                } else {
+                    S3Error::internal(format!("blob {} cannot be linked into place: {e}", self.id))
+                }
+            }),
+        };
+        if let Err(e) = linked {
+            // The blob never appeared: its (possibly partial) sidecar, which this writer created
+            // a moment ago, must not stay behind to be mistaken for a record.
+            drop(side);
+            let _ = fs::remove_file(&side_path).await;
+            return Err(e);
+        }
         fsync_dir(&dir).await?;
         fs::remove_file(&self.tmp).await?;
         Ok(())

@@ -1,0 +1,70 @@
+//! Admission of writes that add bytes (PutObject, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+//! CopyObject): the free-space reserve of the data volume and the bucket's quota, checked before a
+//! body byte is read, and again while a body of unknown length streams in.
+
+use super::Gateway;
+use crate::auth::body::ChunkSink;
+use crate::s3::error::S3Result;
+use crate::store::capacity::{DiskReserve, Reservation, Usage};
+use crate::store::{BlobStore, BlobWriter};
+
+impl Gateway {
+    /// The free-space reserve, if `serve` set one.
+    pub fn disk_reserve(&self) -> Option<&DiskReserve> {
+        self.reserve.get()
+    }
+
+    /// Whether new blobs land on the data volume (disk mode) rather than upstream.
+    fn blobs_are_local(&self) -> bool {
+        matches!(self.blobs, BlobStore::Disk(_))
+    }
+
+    /// Refuse with 507 when the data volume is at its reserve, counting `incoming` bytes that will
+    /// land on it (none in upstream mode: there the reserve guards the catalog and audit trail).
+    pub(super) fn check_reserve(&self, incoming: u64) -> S3Result<()> {
+        match self.disk_reserve() {
+            None => Ok(()),
+            Some(r) => r.check(if self.blobs_are_local() { incoming } else { 0 }),
+        }
+    }
+
+    /// Admit a write of `len` bytes (`None`: not known yet) that will make `versions` new versions
+    /// in `bucket`: the reserve first, then the quota. The returned reservation holds the room until
+    /// the version is counted (or the write failed).
+    pub(super) fn admit_write(&self, bucket: &str, len: Option<u64>, versions: u64) -> S3Result<Reservation> {
+        self.check_reserve(len.unwrap_or(0))?;
+        self.catalog.capacity().reserve(
+            bucket,
+            Usage {
+                bytes: len.unwrap_or(0),
+                versions,
+            },
+        )
+    }
+}
+
+/// A blob writer whose bytes count against a reservation as they arrive: a body longer than it
+/// claimed, or of unknown length, is stopped the moment it would pass the bucket's quota.
+pub(super) struct Metered<'a> {
+    pub writer: &'a mut BlobWriter,
+    pub room: &'a mut Reservation,
+    pub written: u64,
+}
+
+impl<'a> Metered<'a> {
+    pub(super) fn new(writer: &'a mut BlobWriter, room: &'a mut Reservation) -> Self {
+        Metered {
+            writer,
+            room,
+            written: 0,
+        }
+    }
+}
+
+impl ChunkSink for Metered<'_> {
+    async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+        self.written += data.len() as u64;
+        self.room.grow_to(self.written)?;
+        self.writer.write(data).await
+    }
+}

@@ -1,0 +1,176 @@
+//! Byte sizes and shares of a disk as people write them (`500GiB`, `2GiB`, `10MB`, `5%`): one parser
+//! for the quota and free-space reserve settings, so the flag, the config file, the CLI and the admin
+//! API read them the same way.
+
+/// Parse a byte size: a whole number with an optional unit. `B`, decimal `kB`/`KB`/`MB`/`GB`/`TB`/`PB`
+/// (powers of 1000) and binary `KiB`/`MiB`/`GiB`/`TiB`/`PiB` (powers of 1024); the letter alone
+/// (`K`, `M`, `G`, `T`, `P`) is binary, as in `df -h`. A decimal point is allowed (`1.5GiB`).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let unit = unit.trim();
+    let mult: u64 = match unit {
+        "" | "B" | "b" => 1,
+        "k" | "kB" | "KB" => 1000,
+        "MB" => 1000_u64.pow(2),
+        "GB" => 1000_u64.pow(3),
+        "TB" => 1000_u64.pow(4),
+        "PB" => 1000_u64.pow(5),
+        "K" | "Ki" | "KiB" => 1 << 10,
+        "M" | "Mi" | "MiB" => 1 << 20,
+        "G" | "Gi" | "GiB" => 1 << 30,
+        "T" | "Ti" | "TiB" => 1 << 40,
+        "P" | "Pi" | "PiB" => 1 << 50,
+        _ => {
+            return Err(format!(
+                "'{s}': unknown size unit '{unit}' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)"
+            ))
+        }
+    };
+    let bad = || format!("'{s}' is not a size like 500GiB, 2GiB or 10MB");
+    if num.is_empty() {
+        return Err(bad());
+    }
+    match num.split_once('.') {
+        None => num
+            .parse::<u64>()
+            .map_err(|_| bad())?
+            .checked_mul(mult)
+            .ok_or_else(|| format!("'{s}' is too large")),
+        Some((whole, frac)) => {
+            if whole.is_empty() || frac.is_empty() || frac.contains('.') {
+                return Err(bad());
+            }
+            let v: f64 = num.parse().map_err(|_| bad())?;
+            let bytes = v * mult as f64;
+            if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+                return Err(format!("'{s}' is too large"));
+            }
+            Ok(bytes.round() as u64)
+        }
+    }
+}
+
+/// Render a byte count for people: the largest binary unit that keeps at least one whole unit,
+/// with up to two decimals (`1.50 GiB`), or plain bytes below 1 KiB.
+pub fn format_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s} {}", UNITS[i])
+}
+
+/// How much of the data volume must stay free: a fixed number of bytes or a share of its size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reserve {
+    /// Keep at least this many bytes free.
+    Bytes(u64),
+    /// Keep at least this percentage (0–100) of the volume's size free.
+    Percent(f64),
+}
+
+impl Reserve {
+    /// Parse `2GiB` (any [`parse_size`] form) or `5%` (0–100, decimals allowed).
+    pub fn parse(s: &str) -> Result<Reserve, String> {
+        let t = s.trim();
+        match t.strip_suffix('%') {
+            Some(p) => {
+                let v: f64 = p
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("'{s}' is not a percentage like 5%"))?;
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(format!("'{s}': the percentage must be between 0% and 100%"));
+                }
+                Ok(Reserve::Percent(v))
+            }
+            None => parse_size(t).map(Reserve::Bytes),
+        }
+    }
+
+    /// The reserve in bytes on a volume of `total` bytes.
+    pub fn bytes_of(&self, total: u64) -> u64 {
+        match *self {
+            Reserve::Bytes(b) => b,
+            Reserve::Percent(p) => ((total as f64) * p / 100.0).ceil() as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for Reserve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reserve::Bytes(b) => f.write_str(&format_size(*b)),
+            Reserve::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("500GiB").unwrap(), 500 * (1 << 30));
+        assert_eq!(parse_size("2GiB").unwrap(), 2 * (1 << 30));
+        assert_eq!(parse_size("2G").unwrap(), 2 * (1 << 30));
+        assert_eq!(parse_size("10MB").unwrap(), 10_000_000);
+        assert_eq!(parse_size("1kB").unwrap(), 1000);
+        assert_eq!(parse_size("1KiB").unwrap(), 1024);
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert_eq!(parse_size("123B").unwrap(), 123);
+        assert_eq!(parse_size(" 1 TiB ").unwrap(), 1 << 40);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 * (1 << 29));
+        assert_eq!(parse_size("0").unwrap(), 0);
+        for bad in [
+            "",
+            "GiB",
+            "-1GiB",
+            "1XB",
+            "1..5G",
+            "1.G",
+            ".5G",
+            "5%",
+            "99999999999PiB",
+            "1e3",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn reserves() {
+        assert_eq!(Reserve::parse("2GiB").unwrap(), Reserve::Bytes(2 << 30));
+        assert_eq!(Reserve::parse("5%").unwrap(), Reserve::Percent(5.0));
+        assert_eq!(Reserve::parse("99.5%").unwrap(), Reserve::Percent(99.5));
+        assert_eq!(Reserve::parse("0%").unwrap(), Reserve::Percent(0.0));
+        for bad in ["101%", "-1%", "%", "x%", "2XiB"] {
+            assert!(Reserve::parse(bad).is_err(), "{bad} must be refused");
+        }
+        assert_eq!(Reserve::Percent(5.0).bytes_of(1000), 50);
+        assert_eq!(Reserve::Percent(5.0).bytes_of(1001), 51);
+        assert_eq!(Reserve::Bytes(7).bytes_of(1000), 7);
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_size(0), "0 B");
+        assert_eq!(format_size(1023), "1023 B");
+        assert_eq!(format_size(1024), "1 KiB");
+        assert_eq!(format_size(3 << 29), "1.5 GiB");
+        assert_eq!(format_size(500 << 30), "500 GiB");
+        assert_eq!(Reserve::Bytes(2 << 30).to_string(), "2 GiB");
+        assert_eq!(Reserve::Percent(5.0).to_string(), "5%");
+    }
+}
