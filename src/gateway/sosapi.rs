@@ -11,7 +11,6 @@ use crate::s3::conditions::{precondition_failed, Verdict};
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{Op, ReadObject, VersionSel};
 use crate::s3::respond::{full_body, Reply};
-use crate::store::{Catalog, VersionEntry};
 use crate::timefmt::http_date;
 use http::StatusCode;
 use md5::Digest;
@@ -82,8 +81,7 @@ pub fn refused_write(key: &str) -> S3Error {
 
 /// `system.xml`. The double quotes around ProtocolVersion and ModelName are part of the values:
 /// Veeam rejects the document without them.
-pub fn system_xml(s: &SosapiSettings) -> String {
-    let capacity = !matches!(s.capacity, CapacitySource::Unknown);
+pub fn system_xml(s: &SosapiSettings, capacity: bool) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<SystemInfo>\
 <ProtocolVersion>\"1.0\"</ProtocolVersion>\
@@ -107,25 +105,16 @@ pub fn capacity_xml(capacity: u64, used: u64) -> String {
 }
 
 /// The capacity Veeam should plan with, in bytes; `None` when there is nothing true to report.
-/// A bucket byte quota, once buckets have one, goes before these sources.
-pub fn capacity_bytes(source: &CapacitySource) -> Option<u64> {
+/// The bucket's byte quota goes before the gateway-wide source: it is the bucket's real limit.
+pub fn capacity_bytes(quota_bytes: Option<u64>, source: &CapacitySource) -> Option<u64> {
+    if quota_bytes.is_some() {
+        return quota_bytes;
+    }
     match source {
         CapacitySource::Configured(b) => Some(*b),
         CapacitySource::DataDisk(dir) => fs2::total_space(dir).ok(),
         CapacitySource::Unknown => None,
     }
-}
-
-/// The bytes a bucket stores, every version counted (markers have none). A scan of the bucket's
-/// versions: O(versions), run off the request threads.
-pub fn used_bytes(catalog: &Catalog, bucket: &str) -> S3Result<u64> {
-    let mut used = 0u64;
-    for entry in catalog.scan_versions(bucket, b"") {
-        if let VersionEntry::Ok(r) = entry? {
-            used = used.saturating_add(r.size);
-        }
-    }
-    Ok(used)
 }
 
 impl Gateway {
@@ -157,20 +146,19 @@ impl Gateway {
                 "The specified version does not exist.",
             ));
         }
+        // Every version counted (retained bytes are bytes), from the catalog's usage counters.
+        let cap = self.catalog.capacity();
+        let used = cap.usage(&r.bucket).bytes;
+        let capacity = capacity_bytes(cap.quota(&r.bucket).and_then(|(q, _)| q.bytes), &s.capacity);
         let (text, modified_ms) = match doc {
-            SosapiDoc::System => (system_xml(s), s.started_ms),
+            SosapiDoc::System => (system_xml(s, capacity.is_some()), s.started_ms),
             SosapiDoc::Capacity => {
-                let capacity = capacity_bytes(&s.capacity).ok_or_else(|| {
+                let capacity = capacity.ok_or_else(|| {
                     S3Error::new(
                         S3Code::NoSuchKey,
                         "The specified key does not exist: no capacity is known (upstream mode without --sosapi-capacity)",
                     )
                 })?;
-                let catalog = self.catalog.clone();
-                let bucket = r.bucket.clone();
-                let used = tokio::task::spawn_blocking(move || used_bytes(&catalog, &bucket))
-                    .await
-                    .map_err(|e| S3Error::internal(format!("capacity scan: {e}")))??;
                 (capacity_xml(capacity, used), self.clock.now().at().timestamp_millis())
             }
         };
@@ -252,7 +240,7 @@ mod tests {
 
     #[test]
     fn system_xml_has_the_quoted_values_and_the_recommendations() {
-        let x = system_xml(&settings(CapacitySource::Configured(1)));
+        let x = system_xml(&settings(CapacitySource::Configured(1)), true);
         assert!(x.contains("<ProtocolVersion>\"1.0\"</ProtocolVersion>"), "{x}");
         assert!(
             x.contains(&format!(
@@ -267,7 +255,7 @@ mod tests {
         assert!(x.contains("<S3ConcurrentTaskLimit>64</S3ConcurrentTaskLimit>"));
         assert!(x.contains("<S3MultiObjectDeleteLimit>1000</S3MultiObjectDeleteLimit>"));
         assert!(x.contains("<KbBlockSize>4096</KbBlockSize>"));
-        let x = system_xml(&settings(CapacitySource::Unknown));
+        let x = system_xml(&settings(CapacitySource::Unknown), false);
         assert!(x.contains("<CapacityInfo>false</CapacityInfo>"), "{x}");
     }
 
@@ -279,9 +267,15 @@ mod tests {
 
     #[test]
     fn capacity_sources() {
-        assert_eq!(capacity_bytes(&CapacitySource::Configured(5)), Some(5));
-        assert_eq!(capacity_bytes(&CapacitySource::Unknown), None);
-        let disk = capacity_bytes(&CapacitySource::DataDisk(std::env::temp_dir()));
+        assert_eq!(capacity_bytes(None, &CapacitySource::Configured(5)), Some(5));
+        assert_eq!(capacity_bytes(None, &CapacitySource::Unknown), None);
+        assert_eq!(
+            capacity_bytes(Some(7), &CapacitySource::Unknown),
+            Some(7),
+            "a bucket quota first"
+        );
+        assert_eq!(capacity_bytes(Some(7), &CapacitySource::Configured(5)), Some(7));
+        let disk = capacity_bytes(None, &CapacitySource::DataDisk(std::env::temp_dir()));
         assert!(disk.is_some_and(|b| b > 0));
     }
 }

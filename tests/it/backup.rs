@@ -575,6 +575,13 @@ async fn sosapi_capacity_defaults_to_the_data_disk_and_can_be_turned_off() {
     let capacity: u64 = element(&cdoc, "Capacity").parse().unwrap();
     assert_eq!(Some(capacity), fs2::total_space(&srv.data_dir).ok(), "{cdoc}");
     assert_eq!(element(&cdoc, "Used"), "0");
+    // A bucket byte quota is the bucket's real limit: it goes first.
+    set_bucket_quota(&srv, OFFICER, "disk", "10MiB");
+    put(&admin, "disk", "a", &[7; 2000]).await;
+    let (cdoc, _, _) = get_text(&admin, "disk", &format!("{SOS}/capacity.xml"), None).await;
+    assert_eq!(element(&cdoc, "Capacity"), "10485760", "{cdoc}");
+    assert_eq!(element(&cdoc, "Used"), "2000", "{cdoc}");
+    assert_eq!(element(&cdoc, "Available"), (10_485_760 - 2000).to_string(), "{cdoc}");
 
     let off = Server::start_with(Options::default().args(&["--veeam-sosapi", "false"]));
     let admin = off.admin();
@@ -592,7 +599,7 @@ async fn sosapi_capacity_defaults_to_the_data_disk_and_can_be_turned_off() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sosapi_in_upstream_mode_without_a_configured_capacity_reports_none() {
+async fn sosapi_in_upstream_mode_reports_capacity_only_from_a_bucket_quota() {
     use crate::seaweed::*;
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, false);
@@ -610,4 +617,29 @@ async fn sosapi_in_upstream_mode_without_a_configured_capacity_reports_none() {
         404,
         "NoSuchKey",
     );
+    // With a byte quota on the bucket there is a capacity to report after all.
+    set_bucket_quota(&g, ADMIN, "upsos", "1GiB");
+    let (doc, _, _) = get_text(&c, "upsos", &format!("{SOS}/system.xml"), None).await;
+    assert_eq!(element(&doc, "CapacityInfo"), "true", "{doc}");
+    let (cdoc, _, _) = get_text(&c, "upsos", &format!("{SOS}/capacity.xml"), None).await;
+    assert_eq!(element(&cdoc, "Capacity"), "1073741824", "{cdoc}");
+}
+
+/// A byte quota on `bucket` set by `keys` (officer or admin), through the running gateway's admin API.
+#[track_caller]
+fn set_bucket_quota(srv: &Server, keys: Keys, bucket: &str, bytes: &str) {
+    let (code, out, err) = wormgate(
+        &[
+            "quota",
+            "set",
+            "--bucket",
+            bucket,
+            "--bytes",
+            bytes,
+            "--endpoint",
+            &srv.endpoint,
+        ],
+        &keys_env(keys),
+    );
+    assert_eq!(code, 0, "quota set: {out}{err}");
 }
