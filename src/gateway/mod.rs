@@ -234,7 +234,7 @@ impl Gateway {
             parts.uri.query().unwrap_or(""),
             &parts.headers,
             &self.addressing,
-            async || body.read_document().await,
+            async |c| body.read_document(c).await,
         )
         .await?;
         let (b, k) = op.target();
@@ -320,10 +320,17 @@ impl Gateway {
                 bucket,
                 key,
                 upload_id,
-                if_none_match_star,
+                conditions,
+                checksum,
+                checksum_type,
                 parts: listed,
             } => {
-                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, &listed, parts, ctx)
+                let claim = multipart::CompletionClaim {
+                    conditions,
+                    checksum,
+                    checksum_type,
+                };
+                self.complete_multipart((&bucket, &key, &upload_id), &claim, &listed, ctx)
                     .await
             }
             Op::AbortMultipartUpload { bucket, key, upload_id } => {

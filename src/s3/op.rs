@@ -110,6 +110,25 @@ pub struct WriteHeaders {
     pub tagging: Option<Vec<(String, String)>>,
 }
 
+/// The write conditions of a request that makes a version: `If-None-Match: *` (no current version
+/// may exist) and `If-Match` (the current version's ETag must match). Conditional writes are how
+/// backup tools protect their checkpoints, so they are honoured, never ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteConditions {
+    pub if_none_match_star: bool,
+    pub if_match: Option<String>,
+}
+
+/// What the `x-amz-checksum-*` headers of a request that carries an XML document describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentChecksums {
+    /// The document itself (retention, DeleteObjects, …): verified while it is read.
+    OfDocument,
+    /// The object the request makes (CompleteMultipartUpload): not a digest of the document; the
+    /// handler compares it with what the parts produce.
+    OfObject,
+}
+
 /// Listing parameters shared by ListObjects V1/V2 and ListObjectVersions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListParams {
@@ -268,7 +287,13 @@ pub enum Op {
         bucket: String,
         key: String,
         upload_id: String,
-        if_none_match_star: bool,
+        /// `If-None-Match: *` / `If-Match`, against the key's current version (as PutObject).
+        conditions: WriteConditions,
+        /// The object-level `x-amz-checksum-*` the client claims for the whole object (base64, a
+        /// COMPOSITE value may carry its `-N` part count); compared with what the parts produce.
+        checksum: Option<(ChecksumAlgorithm, String)>,
+        /// `x-amz-checksum-type` of the completion (must agree with the upload's).
+        checksum_type: Option<String>,
         parts: Vec<CompletePart>,
     },
     AbortMultipartUpload {

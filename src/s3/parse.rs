@@ -249,23 +249,48 @@ pub fn parse_tag_query(s: &str) -> S3Result<Vec<(String, String)>> {
     Ok(tags)
 }
 
-fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
-    let if_none_match = single_header(headers, "if-none-match")?;
-    let if_none_match_star = match if_none_match {
+/// `If-None-Match` (only `*`, as AWS) and `If-Match` of a request that makes a version.
+fn write_conditions(headers: &HeaderMap) -> S3Result<WriteConditions> {
+    let if_none_match_star = match single_header(headers, "if-none-match")? {
         None => false,
         Some("*") => true,
         Some(_) => {
             return Err(S3Error::new(
                 S3Code::NotImplemented,
-                "If-None-Match on PUT supports only '*'",
+                "If-None-Match on a write supports only '*'",
             ))
         }
     };
+    Ok(WriteConditions {
+        if_none_match_star,
+        if_match: single_header(headers, "if-match")?.map(str::to_string),
+    })
+}
+
+/// The object-level `x-amz-checksum-*` header of a CompleteMultipartUpload (at most one). Its value
+/// is checked by the handler: a COMPOSITE value is `base64-N`, not plain base64.
+fn object_checksum_claim(headers: &HeaderMap) -> S3Result<Option<(crate::checksum::ChecksumAlgorithm, String)>> {
+    let mut out = None;
+    for alg in crate::checksum::ChecksumAlgorithm::ALL {
+        if let Some(v) = single_header(headers, alg.header_name())? {
+            if out.is_some() {
+                return Err(S3Error::invalid_request(
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+                ));
+            }
+            out = Some((alg, v.trim().to_string()));
+        }
+    }
+    Ok(out)
+}
+
+fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
+    let c = write_conditions(headers)?;
     Ok(WriteHeaders {
         content: content_headers(headers)?,
         lock: lock_headers(headers)?,
-        if_none_match_star,
-        if_match: single_header(headers, "if-match")?.map(str::to_string),
+        if_none_match_star: c.if_none_match_star,
+        if_match: c.if_match,
         tagging: single_header(headers, "x-amz-tagging")?
             .map(parse_tag_query)
             .transpose()?,
@@ -544,7 +569,7 @@ pub async fn parse_request(
     query: &str,
     headers: &HeaderMap,
     addressing: &Addressing,
-    document: impl AsyncFnOnce() -> S3Result<String>,
+    document: impl AsyncFnOnce(DocumentChecksums) -> S3Result<String>,
 ) -> S3Result<Op> {
     match route(method, host, path, query, headers, addressing, document).await? {
         // A refusal still names what it aimed at (the audit record and the error resource).
@@ -564,7 +589,7 @@ async fn route(
     query: &str,
     headers: &HeaderMap,
     addressing: &Addressing,
-    document: impl AsyncFnOnce() -> S3Result<String>,
+    document: impl AsyncFnOnce(DocumentChecksums) -> S3Result<String>,
 ) -> S3Result<Op> {
     let q = Query::parse(query)?;
     let (bucket, key) = bucket_and_key(host, path, addressing)?;
@@ -583,7 +608,7 @@ async fn route(
         return Ok(match *method {
             Method::PUT if q.has("retention") => Op::PutObjectRetention {
                 version: version_sel(&q)?,
-                retention: docs::retention(&document().await?)?,
+                retention: docs::retention(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
                 key,
             },
@@ -594,7 +619,7 @@ async fn route(
             },
             Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold {
                 version: version_sel(&q)?,
-                on: docs::legal_hold(&document().await?)?,
+                on: docs::legal_hold(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
                 key,
             },
@@ -610,7 +635,7 @@ async fn route(
             },
             Method::PUT if q.has("tagging") => Op::PutObjectTagging {
                 version: version_sel(&q)?,
-                tags: docs::tagging(&document().await?)?,
+                tags: docs::tagging(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
                 key,
             },
@@ -626,7 +651,7 @@ async fn route(
             },
             Method::PUT if q.has("acl") => Op::PutObjectAcl {
                 version: version_sel(&q)?,
-                owner_only: docs::acl_is_owner_only(&document().await?),
+                owner_only: docs::acl_is_owner_only(&document(DocumentChecksums::OfDocument).await?),
                 bucket,
                 key,
             },
@@ -642,8 +667,10 @@ async fn route(
             }
             Method::POST if q.has("uploadId") => Op::CompleteMultipartUpload {
                 upload_id: upload_id(&q)?,
-                if_none_match_star: single_header(headers, "if-none-match")? == Some("*"),
-                parts: docs::complete_multipart(&document().await?)?,
+                conditions: write_conditions(headers)?,
+                checksum: object_checksum_claim(headers)?,
+                checksum_type: checksum_settings(headers)?.1,
+                parts: docs::complete_multipart(&document(DocumentChecksums::OfObject).await?)?,
                 bucket,
                 key,
             },
@@ -726,7 +753,7 @@ async fn route(
     Ok(match *method {
         Method::GET if q.has("acl") => Op::GetBucketAcl { bucket },
         Method::PUT if q.has("acl") => Op::PutBucketAcl {
-            owner_only: docs::acl_is_owner_only(&document().await?),
+            owner_only: docs::acl_is_owner_only(&document(DocumentChecksums::OfDocument).await?),
             bucket,
         },
         Method::GET if q.has("uploads") => Op::ListMultipartUploads { params: list_params(&q, false)?, bucket },
@@ -736,17 +763,17 @@ async fn route(
         ),
         Method::PUT | Method::DELETE if probe_of(&q).is_some() => not_implemented("changing this bucket configuration"),
         Method::PUT if q.has("versioning") => Op::PutBucketVersioning {
-            enabled: docs::versioning(&document().await?)?,
+            enabled: docs::versioning(&document(DocumentChecksums::OfDocument).await?)?,
             bucket,
         },
         Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration {
-            setting: docs::lock_configuration(&document().await?)?,
+            setting: docs::lock_configuration(&document(DocumentChecksums::OfDocument).await?)?,
             bucket,
         },
         Method::PUT if q.0.is_empty() => {
             validate_bucket_name(&bucket)?;
             Op::CreateBucket {
-                location: docs::create_bucket(&document().await?)?,
+                location: docs::create_bucket(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
             }
         }
@@ -759,7 +786,7 @@ async fn route(
         Method::HEAD => Op::HeadBucket { bucket },
         Method::DELETE if q.0.is_empty() => Op::DeleteBucket { bucket },
         Method::POST if q.has("delete") => Op::DeleteObjects {
-            request: docs::delete(&document().await?)?,
+            request: docs::delete(&document(DocumentChecksums::OfDocument).await?)?,
             bucket,
         },
         _ => not_implemented(&format!("{method} on a bucket with this query")),
@@ -778,7 +805,7 @@ pub(crate) fn parse_op_with(
     addressing: &Addressing,
     document: &str,
 ) -> S3Result<Op> {
-    let fut = parse_request(method, host, path, query, headers, addressing, async || {
+    let fut = parse_request(method, host, path, query, headers, addressing, async |_| {
         Ok(document.to_string())
     });
     let mut fut = std::pin::pin!(fut);
