@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 import s3h
-from s3h import expect_error, hdr
+from s3h import MiB, expect_error, hdr
 
 aws = pytest.mark.aws
 wormgate = pytest.mark.wormgate
@@ -423,3 +423,70 @@ def test_empty_put_then_put_on_the_same_connection(s3, bucket):
         assert r.get("ETag") == f'"{s3h.md5_hex(b"abc")}"', r["ResponseMetadata"]
         assert r.get("VersionId"), r["ResponseMetadata"]
     assert s3h.body_of(s3, bucket, "after-2") == b"abc"
+
+
+# --- GetObjectAttributes (issue 9) ---------------------------------------------------------------
+
+ALL_ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+
+
+@aws
+def test_get_object_attributes_of_a_single_put(s3, bucket):
+    body = b"attributes please"
+    put = s3.put_object(Bucket=bucket, Key="k", Body=body, ChecksumAlgorithm="CRC32")
+    r = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=ALL_ATTRIBUTES)
+    assert r["ETag"] == put["ETag"].strip('"')
+    assert r["ObjectSize"] == len(body)
+    assert r["StorageClass"] == "STANDARD"
+    assert r["Checksum"]["ChecksumCRC32"] == s3h.crc32_b64(body)
+    assert r["VersionId"] == put["VersionId"]
+    assert "ObjectParts" not in r
+    assert r["LastModified"]
+    only = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["ObjectSize"])
+    assert only["ObjectSize"] == len(body) and "ETag" not in only and "Checksum" not in only
+
+
+@aws
+@gap("moto leaves out x-amz-delete-marker on GetObjectAttributes")
+def test_get_object_attributes_of_an_older_version_and_a_delete_marker(s3, bucket):
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"first")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"second, longer")
+    r = s3.get_object_attributes(Bucket=bucket, Key="k", VersionId=v1, ObjectAttributes=["ObjectSize", "ETag"])
+    assert (r["ObjectSize"], r["ETag"], r["VersionId"]) == (5, s3h.md5_hex(b"first"), v1)
+    s3.delete_object(Bucket=bucket, Key="k")
+    e = expect_error(s3.get_object_attributes, Bucket=bucket, Key="k", ObjectAttributes=["ETag"], status=404)
+    assert s3h.hdr(e.response, "x-amz-delete-marker") == "true"
+    expect_error(s3.get_object_attributes, Bucket=bucket, Key="absent", ObjectAttributes=["ETag"],
+                 status=404, code="NoSuchKey")
+
+
+@aws
+@gap("moto does not list the parts of a multipart object in GetObjectAttributes")
+def test_get_object_attributes_pages_the_parts(s3, bucket):
+    parts = [s3h.payload(5 * MiB, 31), s3h.payload(5 * MiB, 32), b"tail"]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for n, p in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="mp", UploadId=uid, PartNumber=n, Body=p, ChecksumAlgorithm="SHA256")
+        done.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid, MultipartUpload={"Parts": done})
+    r = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=ALL_ATTRIBUTES, MaxParts=2)
+    assert r["ObjectSize"] == sum(len(p) for p in parts)
+    assert r["ETag"] == s3h.multipart_etag(parts).strip('"')
+    op = r["ObjectParts"]
+    assert op["TotalPartsCount"] == 3 and op["IsTruncated"] is True and op["MaxParts"] == 2
+    assert [(p["PartNumber"], p["Size"]) for p in op["Parts"]] == [(1, 5 * MiB), (2, 5 * MiB)]
+    assert op["Parts"][0]["ChecksumSHA256"] == s3h.sha256_b64(parts[0])
+    assert op["NextPartNumberMarker"] == 2
+    rest = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"],
+                                    PartNumberMarker=2)["ObjectParts"]
+    assert [(p["PartNumber"], p["Size"]) for p in rest["Parts"]] == [(3, 4)]
+    assert rest["IsTruncated"] is False
+
+
+@aws
+@gap("moto accepts unknown attribute names")
+def test_get_object_attributes_with_an_unknown_attribute(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.get_object_attributes, Bucket=bucket, Key="k", ObjectAttributes=["Colour"],
+                 status=400, code="InvalidArgument")

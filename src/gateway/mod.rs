@@ -353,6 +353,17 @@ impl Gateway {
                 write,
                 copy,
             } => self.copy_object(&bucket, &key, &write, &copy, parts, ctx).await,
+            Op::GetObjectAttributes {
+                bucket,
+                key,
+                version,
+                attributes,
+                max_parts,
+                part_number_marker,
+            } => self
+                .get_object_attributes(&bucket, &key, &version, attributes, (max_parts, part_number_marker))
+                .await
+                .map(Done::from),
             Op::GetObjectTagging { bucket, key, version } => {
                 self.get_tagging(&bucket, &key, &version).await.map(Done::from)
             }

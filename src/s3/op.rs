@@ -110,6 +110,16 @@ pub struct WriteHeaders {
     pub tagging: Option<Vec<(String, String)>>,
 }
 
+/// Which attributes a GetObjectAttributes asks for (`x-amz-object-attributes`, at least one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectAttributes {
+    pub etag: bool,
+    pub checksum: bool,
+    pub object_parts: bool,
+    pub storage_class: bool,
+    pub object_size: bool,
+}
+
 /// The write conditions of a request that makes a version: `If-None-Match: *` (no current version
 /// may exist) and `If-Match` (the current version's ETag must match). Conditional writes are how
 /// backup tools protect their checkpoints, so they are honoured, never ignored.
@@ -318,6 +328,16 @@ pub enum Op {
         write: Box<WriteHeaders>,
         copy: Box<CopyParams>,
     },
+    /// `GET ?attributes`: the version's metadata without its body (the JS SDK v3 and boto3 call it).
+    GetObjectAttributes {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+        attributes: ObjectAttributes,
+        /// `x-amz-max-parts` (default and cap 1000) and `x-amz-part-number-marker` page ObjectParts.
+        max_parts: usize,
+        part_number_marker: u32,
+    },
     GetObjectTagging {
         bucket: String,
         key: String,
@@ -398,6 +418,7 @@ impl Op {
             Op::ListParts { .. } => "ListParts",
             Op::ListMultipartUploads { .. } => "ListMultipartUploads",
             Op::CopyObject { .. } => "CopyObject",
+            Op::GetObjectAttributes { .. } => "GetObjectAttributes",
             Op::GetObjectTagging { .. } => "GetObjectTagging",
             Op::PutObjectTagging { .. } => "PutObjectTagging",
             Op::DeleteObjectTagging { .. } => "DeleteObjectTagging",
@@ -427,6 +448,7 @@ impl Op {
             | Op::GetObjectLegalHold { .. }
             | Op::ListParts { .. }
             | Op::ListMultipartUploads { .. }
+            | Op::GetObjectAttributes { .. }
             | Op::GetObjectTagging { .. }
             | Op::GetObjectAcl { .. }
             | Op::GetBucketAcl { .. }
@@ -483,6 +505,7 @@ impl Op {
             | Op::AbortMultipartUpload { bucket, key, .. }
             | Op::ListParts { bucket, key, .. }
             | Op::CopyObject { bucket, key, .. }
+            | Op::GetObjectAttributes { bucket, key, .. }
             | Op::GetObjectTagging { bucket, key, .. }
             | Op::PutObjectTagging { bucket, key, .. }
             | Op::DeleteObjectTagging { bucket, key, .. }

@@ -444,7 +444,65 @@ const BUCKET_UNSUPPORTED: &[&str] = &[
     "intelligent-tiering",
     "session",
 ];
-const OBJECT_UNSUPPORTED: &[&str] = &["torrent", "restore", "select", "attributes", "renameObject"];
+const OBJECT_UNSUPPORTED: &[&str] = &["torrent", "restore", "select", "renameObject"];
+
+/// `x-amz-object-attributes`: a comma-separated list (the header may repeat), names as AWS spells
+/// them; an unknown or missing name is `InvalidArgument`.
+fn object_attributes(headers: &HeaderMap) -> S3Result<ObjectAttributes> {
+    let mut out = ObjectAttributes::default();
+    let mut any = false;
+    for v in headers.get_all("x-amz-object-attributes") {
+        let v = v
+            .to_str()
+            .map_err(|_| S3Error::invalid_argument("x-amz-object-attributes is not valid ASCII"))?;
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let flag = match name {
+                "ETag" => &mut out.etag,
+                "Checksum" => &mut out.checksum,
+                "ObjectParts" => &mut out.object_parts,
+                "StorageClass" => &mut out.storage_class,
+                "ObjectSize" => &mut out.object_size,
+                other => {
+                    return Err(S3Error::invalid_argument(format!(
+                        "Invalid attribute name specified: {other} (use ETag, Checksum, ObjectParts, StorageClass, ObjectSize)"
+                    )))
+                }
+            };
+            *flag = true;
+            any = true;
+        }
+    }
+    if !any {
+        return Err(S3Error::invalid_request(
+            "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty",
+        ));
+    }
+    Ok(out)
+}
+
+/// `x-amz-max-parts` / `x-amz-part-number-marker` of GetObjectAttributes.
+fn attribute_paging(headers: &HeaderMap) -> S3Result<(usize, u32)> {
+    let max = match single_header(headers, "x-amz-max-parts")? {
+        None => 1000,
+        Some(m) => m
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| S3Error::invalid_argument("x-amz-max-parts must be a non-negative integer"))?
+            .min(1000)
+            .try_into()
+            .unwrap_or(1000usize),
+    };
+    let marker = match single_header(headers, "x-amz-part-number-marker")? {
+        None => 0,
+        Some(m) => m
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| S3Error::invalid_argument("x-amz-part-number-marker must be a non-negative integer"))?,
+    };
+    Ok((max, marker))
+}
 
 fn probe_of(q: &Query) -> Option<BucketProbe> {
     [
@@ -628,6 +686,17 @@ async fn route(
                 key,
                 version: version_sel(&q)?,
             },
+            Method::GET if q.has("attributes") => {
+                let (max_parts, part_number_marker) = attribute_paging(headers)?;
+                Op::GetObjectAttributes {
+                    version: version_sel(&q)?,
+                    attributes: object_attributes(headers)?,
+                    max_parts,
+                    part_number_marker,
+                    bucket,
+                    key,
+                }
+            }
             Method::GET if q.has("tagging") => Op::GetObjectTagging {
                 bucket,
                 key,

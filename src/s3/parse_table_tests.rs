@@ -73,7 +73,8 @@ fn with(mut r: Row, host: &'static str, headers: &'static [(&'static str, &'stat
 fn router_table() {
     let vh = "bucket-1.s3.example.test";
     let copy: &[(&str, &str)] = &[("x-amz-copy-source", "/src/obj")];
-    let rows = vec![
+    let rows =
+        vec![
         // Service and bucket level (AWS API reference request syntax).
         row(Method::GET, "/", "", O("ListBuckets", None, None)),
         row(Method::PUT, "/bucket-1", "", O("CreateBucket", Some("bucket-1"), None)),
@@ -285,6 +286,28 @@ fn router_table() {
             ),
             "127.0.0.1:9000",
             copy,
+        ),
+        // GetObjectAttributes: the attribute list is required and checked name by name.
+        with(
+            row(
+                Method::GET,
+                "/bucket-1/k",
+                "attributes",
+                O("GetObjectAttributes", Some("bucket-1"), Some("k")),
+            ),
+            "127.0.0.1:9000",
+            &[("x-amz-object-attributes", "ETag,Checksum, ObjectParts,StorageClass,ObjectSize")],
+        ),
+        row(Method::GET, "/bucket-1/k", "attributes", E(S3Code::InvalidRequest)),
+        with(
+            row(Method::GET, "/bucket-1/k", "attributes", E(S3Code::InvalidArgument)),
+            "127.0.0.1:9000",
+            &[("x-amz-object-attributes", "ETag,Colour")],
+        ),
+        with(
+            row(Method::GET, "/bucket-1/k", "attributes", E(S3Code::InvalidArgument)),
+            "127.0.0.1:9000",
+            &[("x-amz-object-attributes", "ETag"), ("x-amz-max-parts", "-1")],
         ),
         // Virtual-hosted style: the bucket comes from the Host header.
         with(

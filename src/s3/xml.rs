@@ -747,3 +747,49 @@ pub fn owner_full_control_acl() -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{NS}\"><Owner><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Owner><AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
     )
 }
+
+/// `GetObjectAttributesResponse`: only the attributes asked for are present.
+#[derive(Debug, Serialize)]
+pub struct GetObjectAttributesResponse {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    /// Unquoted, as AWS answers it here.
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(rename = "Checksum", skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ChecksumOut>,
+    #[serde(rename = "ObjectParts", skip_serializing_if = "Option::is_none")]
+    pub object_parts: Option<ObjectPartsOut>,
+    #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<&'static str>,
+    #[serde(rename = "ObjectSize", skip_serializing_if = "Option::is_none")]
+    pub object_size: Option<u64>,
+}
+
+/// `<ObjectParts>` of GetObjectAttributes (a multipart version's parts, paged).
+#[derive(Debug, Serialize)]
+pub struct ObjectPartsOut {
+    #[serde(rename = "PartsCount")]
+    pub parts_count: usize,
+    #[serde(rename = "PartNumberMarker")]
+    pub part_number_marker: u32,
+    #[serde(rename = "NextPartNumberMarker", skip_serializing_if = "Option::is_none")]
+    pub next_part_number_marker: Option<u32>,
+    #[serde(rename = "MaxParts")]
+    pub max_parts: usize,
+    #[serde(rename = "IsTruncated")]
+    pub is_truncated: bool,
+    #[serde(rename = "Part")]
+    pub parts: Vec<ObjectPartOut>,
+}
+
+/// One `<Part>` of `<ObjectParts>`.
+#[derive(Debug, Serialize)]
+pub struct ObjectPartOut {
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(flatten)]
+    pub checksum: ChecksumOut,
+}
