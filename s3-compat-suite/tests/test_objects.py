@@ -490,3 +490,78 @@ def test_get_object_attributes_with_an_unknown_attribute(s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     expect_error(s3.get_object_attributes, Bucket=bucket, Key="k", ObjectAttributes=["Colour"],
                  status=400, code="InvalidArgument")
+
+
+# --- request headers that imply functionality: honoured, refused, or ignored as AWS does (issue 9) -----
+
+
+def _no_version(s3, bucket, key):
+    assert s3h.version_ids(s3, bucket, key) == (set(), set())
+
+
+@wormgate
+def test_append_is_not_implemented(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"first")
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b" appended", WriteOffsetBytes=5, status=501,
+                 code="NotImplemented")
+    assert s3h.body_of(s3, bucket, "k") == b"first"
+    assert len(s3h.version_ids(s3, bucket, "k")[0]) == 1
+
+
+@wormgate
+@pytest.mark.parametrize("kw", [
+    {"ServerSideEncryption": "AES256"},
+    {"ServerSideEncryption": "aws:kms"},
+    {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/x"},
+    {"WebsiteRedirectLocation": "/elsewhere"},
+    {"StorageClass": "GLACIER"},
+    {"StorageClass": "STANDARD_IA"},
+])
+def test_unavailable_functionality_is_refused(s3, bucket, kw):
+    e = expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", status=501, code="NotImplemented", **kw)
+    assert "not available" in e.response["Error"]["Message"]
+    _no_version(s3, bucket, "k")
+    expect_error(s3.create_multipart_upload, Bucket=bucket, Key="k", status=501, code="NotImplemented", **kw)
+
+
+@wormgate
+def test_sse_c_is_refused(s3, bucket):
+    key = b"k" * 32
+    kw = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", status=501, code="NotImplemented", **kw)
+    _no_version(s3, bucket, "k")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.get_object, Bucket=bucket, Key="k", status=501, code="NotImplemented", **kw)
+
+
+@aws
+def test_storage_class_standard_is_accepted(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", StorageClass="STANDARD")
+    assert s3.head_object(Bucket=bucket, Key="k").get("StorageClass", "STANDARD") == "STANDARD"
+
+
+@aws
+@gap("moto accepts unknown storage classes")
+def test_unknown_storage_class_is_invalid(s3, bucket):
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", StorageClass="COLD", status=400,
+                 code="InvalidStorageClass")
+    _no_version(s3, bucket, "k")
+
+
+@aws
+@gap("moto does not check x-amz-expected-bucket-owner")
+def test_expected_bucket_owner_mismatch_is_denied(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.get_object, Bucket=bucket, Key="k", ExpectedBucketOwner="111122223333", status=403,
+                 code="AccessDenied")
+    expect_error(s3.put_object, Bucket=bucket, Key="k2", Body=b"x", ExpectedBucketOwner="111122223333", status=403,
+                 code="AccessDenied")
+    _no_version(s3, bucket, "k2")
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+    assert s3h.body_of(s3, bucket, "k", ExpectedBucketOwner=owner) == b"x"
+
+
+@aws
+def test_request_payer_is_ignored_as_aws_does(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", RequestPayer="requester")
+    assert s3h.body_of(s3, bucket, "k", RequestPayer="requester") == b"x"

@@ -14,8 +14,8 @@ use http::StatusCode;
 /// Owner shown in listings.
 pub fn owner() -> Owner {
     Owner {
-        id: "wormgate".into(),
-        display_name: "wormgate".into(),
+        id: crate::s3::parse::OWNER_ID.into(),
+        display_name: crate::s3::parse::OWNER_ID.into(),
     }
 }
 

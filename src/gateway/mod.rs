@@ -385,13 +385,27 @@ impl Gateway {
                 version,
                 owner_only,
             } => self
-                .put_acl(&bucket, Some((&key, &version)), owner_only, parts)
+                .put_acl(&bucket, Some((&key, &version)), owner_only)
                 .await
                 .map(Done::from),
             Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await.map(Done::from),
-            Op::PutBucketAcl { bucket, owner_only } => {
-                self.put_acl(&bucket, None, owner_only, parts).await.map(Done::from)
-            }
+            Op::PutBucketAcl { bucket, owner_only } => self.put_acl(&bucket, None, owner_only).await.map(Done::from),
+            Op::PutPublicAccessBlock {
+                bucket,
+                delete,
+                all_blocked,
+            } => self
+                .put_public_access_block(&bucket, delete, all_blocked)
+                .await
+                .map(Done::from),
+            Op::PutBucketOwnershipControls {
+                bucket,
+                delete,
+                enforced,
+            } => self
+                .put_ownership_controls(&bucket, delete, enforced)
+                .await
+                .map(Done::from),
             Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await.map(Done::from),
             Op::NotImplemented { what, .. } => Err(S3Error::new(
                 S3Code::NotImplemented,

@@ -373,6 +373,19 @@ pub enum Op {
         bucket: String,
         owner_only: bool,
     },
+    /// PutPublicAccessBlock / DeletePublicAccessBlock: the four blocks are always on; a request that
+    /// keeps them all on changes nothing, one that weakens any (or deletes them) is refused.
+    PutPublicAccessBlock {
+        bucket: String,
+        delete: bool,
+        all_blocked: bool,
+    },
+    /// PutBucketOwnershipControls / DeleteBucketOwnershipControls: BucketOwnerEnforced always.
+    PutBucketOwnershipControls {
+        bucket: String,
+        delete: bool,
+        enforced: bool,
+    },
     GetBucketProbe {
         bucket: String,
         probe: BucketProbe,
@@ -426,6 +439,10 @@ impl Op {
             Op::PutObjectAcl { .. } => "PutObjectAcl",
             Op::GetBucketAcl { .. } => "GetBucketAcl",
             Op::PutBucketAcl { .. } => "PutBucketAcl",
+            Op::PutPublicAccessBlock { delete: false, .. } => "PutPublicAccessBlock",
+            Op::PutPublicAccessBlock { delete: true, .. } => "DeletePublicAccessBlock",
+            Op::PutBucketOwnershipControls { delete: false, .. } => "PutBucketOwnershipControls",
+            Op::PutBucketOwnershipControls { delete: true, .. } => "DeleteBucketOwnershipControls",
             Op::GetBucketProbe { .. } => "GetBucketConfiguration",
             Op::NotImplemented { .. } => "NotImplemented",
         }
@@ -472,6 +489,8 @@ impl Op {
             Op::DeleteBucket { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
+            | Op::PutPublicAccessBlock { .. }
+            | Op::PutBucketOwnershipControls { .. }
             | Op::PutObjectRetention { .. }
             | Op::PutObjectLegalHold { .. } => Permission::Govern,
         }
@@ -497,6 +516,8 @@ impl Op {
             | Op::ListMultipartUploads { bucket, .. }
             | Op::GetBucketAcl { bucket }
             | Op::PutBucketAcl { bucket, .. }
+            | Op::PutPublicAccessBlock { bucket, .. }
+            | Op::PutBucketOwnershipControls { bucket, .. }
             | Op::GetBucketProbe { bucket, .. } => (Some(bucket), None),
             Op::CreateMultipartUpload { bucket, key, .. }
             | Op::UploadPart { bucket, key, .. }

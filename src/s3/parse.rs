@@ -618,6 +618,236 @@ fn checksum_settings(headers: &HeaderMap) -> S3Result<(Option<crate::checksum::C
     Ok((alg, ty))
 }
 
+/// The gateway's canonical owner id (the `Owner` of every bucket and object it answers with).
+pub const OWNER_ID: &str = "wormgate";
+
+/// What wormgate does with one `x-amz-*` request header that asks for functionality. A header that
+/// asks for something wormgate does not do is refused, never silently dropped; the few that are
+/// ignored are ignored because AWS ignores them in the same situation.
+#[derive(Debug, Clone, Copy)]
+pub enum HeaderRule {
+    /// 501 NotImplemented, with the reason (the request is routed as `Op::NotImplemented`, so the
+    /// audit record still names its bucket and key).
+    NotImplemented(&'static str),
+    /// The value is checked: accepted values change nothing (they ask for what wormgate always does),
+    /// the rest get AWS's error for them.
+    Check(fn(&str) -> S3Result<()>),
+    /// Accepted and ignored, because AWS ignores it here too (the reason).
+    Ignored(&'static str),
+}
+
+const SSE_C: &str = "server-side encryption with customer-provided keys (SSE-C) is not available";
+const SSE_KMS: &str = "server-side encryption with KMS keys is not available";
+
+/// THE table of request headers that imply functionality, for every operation wormgate serves.
+/// Headers that wormgate honours (checksums, object lock, tagging, conditions, metadata, copy
+/// source, attributes) are parsed with their operation and are not listed here.
+pub const REQUEST_HEADER_RULES: &[(&str, HeaderRule)] = &[
+    (
+        "x-amz-write-offset-bytes",
+        HeaderRule::NotImplemented("appending to an object is not available: every write makes a new, whole version"),
+    ),
+    (
+        "x-amz-website-redirect-location",
+        HeaderRule::NotImplemented("website hosting and its redirects are not available"),
+    ),
+    ("x-amz-server-side-encryption", HeaderRule::Check(check_sse)),
+    (
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        HeaderRule::NotImplemented(SSE_KMS),
+    ),
+    (
+        "x-amz-server-side-encryption-context",
+        HeaderRule::NotImplemented(SSE_KMS),
+    ),
+    (
+        "x-amz-server-side-encryption-bucket-key-enabled",
+        HeaderRule::NotImplemented(SSE_KMS),
+    ),
+    (
+        "x-amz-server-side-encryption-customer-algorithm",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-server-side-encryption-customer-key",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-server-side-encryption-customer-key-md5",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-copy-source-server-side-encryption-customer-algorithm",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-copy-source-server-side-encryption-customer-key",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-copy-source-server-side-encryption-customer-key-md5",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    ("x-amz-storage-class", HeaderRule::Check(check_storage_class)),
+    ("x-amz-acl", HeaderRule::Check(check_canned_acl)),
+    ("x-amz-grant-read", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-write", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-read-acp", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-write-acp", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-full-control", HeaderRule::Check(refuse_grant)),
+    ("x-amz-object-ownership", HeaderRule::Check(check_object_ownership)),
+    ("x-amz-expected-bucket-owner", HeaderRule::Check(check_expected_owner)),
+    (
+        "x-amz-source-expected-bucket-owner",
+        HeaderRule::Check(check_expected_owner),
+    ),
+    (
+        "x-amz-mfa",
+        HeaderRule::NotImplemented("MFA delete is not available (retained versions cannot be deleted by anyone)"),
+    ),
+    (
+        "x-amz-if-match-last-modified-time",
+        HeaderRule::NotImplemented("conditional deletes are not available"),
+    ),
+    (
+        "x-amz-if-match-size",
+        HeaderRule::NotImplemented("conditional deletes are not available"),
+    ),
+    (
+        "x-amz-if-match-initiated-time",
+        HeaderRule::NotImplemented("conditional deletes are not available"),
+    ),
+    (
+        "x-amz-request-payer",
+        HeaderRule::Ignored("AWS ignores it on buckets that are not Requester Pays; no wormgate bucket is"),
+    ),
+    (
+        "x-amz-bypass-governance-retention",
+        HeaderRule::Ignored("every version is in COMPLIANCE mode, which no bypass shortens (as on AWS)"),
+    ),
+];
+
+/// `x-amz-server-side-encryption`: wormgate does not encrypt at rest itself (the disk or the upstream
+/// bucket does, if configured), so it does not claim to: every value is refused rather than
+/// answered with a promise it does not keep.
+fn check_sse(v: &str) -> S3Result<()> {
+    match v {
+        "AES256" => Err(S3Error::new(
+            S3Code::NotImplemented,
+            "x-amz-server-side-encryption: AES256 is not available: wormgate does not encrypt objects at rest itself; encrypt its data disk or upstream bucket instead",
+        )),
+        "aws:kms" | "aws:kms:dsse" => Err(S3Error::new(S3Code::NotImplemented, format!("x-amz-server-side-encryption: {SSE_KMS}"))),
+        other => Err(S3Error::invalid_argument(format!(
+            "The encryption method specified is not supported: {other}"
+        ))),
+    }
+}
+
+/// Storage classes AWS defines; only STANDARD exists here.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+    "FSX_OPENZFS",
+    "FSX_ONTAP",
+];
+
+fn check_storage_class(v: &str) -> S3Result<()> {
+    match v {
+        "STANDARD" => Ok(()),
+        v if STORAGE_CLASSES.contains(&v) => Err(S3Error::new(
+            S3Code::NotImplemented,
+            format!("x-amz-storage-class {v} is not available: every version is stored as STANDARD"),
+        )),
+        v => Err(S3Error::new(
+            S3Code::InvalidStorageClass,
+            format!("The storage class you specified is not valid: {v}"),
+        )),
+    }
+}
+
+/// Canned ACLs AWS defines. With ACLs disabled (BucketOwnerEnforced) only the two that grant nobody
+/// else anything are accepted.
+const CANNED_ACLS: &[&str] = &[
+    "private",
+    "bucket-owner-full-control",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "log-delivery-write",
+];
+
+fn acl_not_supported() -> S3Error {
+    S3Error::new(
+        S3Code::AccessControlListNotSupported,
+        "The bucket does not allow ACLs: wormgate buckets use Object Ownership BucketOwnerEnforced (no public or anonymous access, ever)",
+    )
+}
+
+pub(crate) fn check_canned_acl(v: &str) -> S3Result<()> {
+    match v {
+        "private" | "bucket-owner-full-control" => Ok(()),
+        v if CANNED_ACLS.contains(&v) => Err(acl_not_supported()),
+        v => Err(S3Error::invalid_argument(format!("Invalid canned ACL: {v}"))),
+    }
+}
+
+fn refuse_grant(_: &str) -> S3Result<()> {
+    Err(acl_not_supported())
+}
+
+fn check_object_ownership(v: &str) -> S3Result<()> {
+    match v {
+        "BucketOwnerEnforced" => Ok(()),
+        "BucketOwnerPreferred" | "ObjectWriter" => Err(S3Error::new(
+            S3Code::InvalidRequest,
+            format!("x-amz-object-ownership {v} is not available: wormgate buckets always use BucketOwnerEnforced (ACLs disabled)"),
+        )),
+        v => Err(S3Error::invalid_argument(format!("Invalid x-amz-object-ownership value: {v}"))),
+    }
+}
+
+fn check_expected_owner(v: &str) -> S3Result<()> {
+    if v == OWNER_ID {
+        Ok(())
+    } else {
+        Err(S3Error::access_denied(format!(
+            "Access Denied: the bucket owner is '{OWNER_ID}', not the expected owner '{v}'"
+        )))
+    }
+}
+
+/// Apply [`REQUEST_HEADER_RULES`]: `Ok(Some(what))` for a header to refuse as NotImplemented.
+fn check_request_headers(headers: &HeaderMap) -> S3Result<Option<String>> {
+    for (name, rule) in REQUEST_HEADER_RULES {
+        for v in headers.get_all(*name) {
+            let v = v
+                .to_str()
+                .map_err(|_| S3Error::invalid_argument(format!("the header {name} is not valid ASCII")))?
+                .trim();
+            match rule {
+                HeaderRule::NotImplemented(why) => return Ok(Some(format!("{name}: {why}"))),
+                HeaderRule::Check(check) => match check(v) {
+                    Err(e) if e.code == S3Code::NotImplemented => return Ok(Some(e.message)),
+                    other => other?,
+                },
+                HeaderRule::Ignored(_) => {}
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The router.
 #[allow(clippy::too_many_arguments)]
 pub async fn parse_request(
@@ -651,6 +881,9 @@ async fn route(
 ) -> S3Result<Op> {
     let q = Query::parse(query)?;
     let (bucket, key) = bucket_and_key(host, path, addressing)?;
+    if let Some(what) = check_request_headers(headers)? {
+        return Ok(not_implemented(&what));
+    }
     let Some(bucket) = bucket else {
         return Ok(match *method {
             Method::GET => Op::ListBuckets,
@@ -830,6 +1063,26 @@ async fn route(
         Method::PUT if q.has("lifecycle") => not_implemented(
             "PutBucketLifecycleConfiguration: lifecycle rules are not available yet; versions expire only through explicit deletion after their retention",
         ),
+        Method::PUT if q.has("publicAccessBlock") => Op::PutPublicAccessBlock {
+            all_blocked: docs::public_access_block(&document(DocumentChecksums::OfDocument).await?)?,
+            delete: false,
+            bucket,
+        },
+        Method::DELETE if q.has("publicAccessBlock") => Op::PutPublicAccessBlock {
+            all_blocked: false,
+            delete: true,
+            bucket,
+        },
+        Method::PUT if q.has("ownershipControls") => Op::PutBucketOwnershipControls {
+            enforced: docs::ownership_controls(&document(DocumentChecksums::OfDocument).await?)?,
+            delete: false,
+            bucket,
+        },
+        Method::DELETE if q.has("ownershipControls") => Op::PutBucketOwnershipControls {
+            enforced: false,
+            delete: true,
+            bucket,
+        },
         Method::PUT | Method::DELETE if probe_of(&q).is_some() => not_implemented("changing this bucket configuration"),
         Method::PUT if q.has("versioning") => Op::PutBucketVersioning {
             enabled: docs::versioning(&document(DocumentChecksums::OfDocument).await?)?,

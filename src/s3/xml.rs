@@ -748,6 +748,20 @@ pub fn owner_full_control_acl() -> String {
     )
 }
 
+/// GetPublicAccessBlock: all four blocks on (wormgate's only stance).
+pub fn public_access_block_all_on() -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PublicAccessBlockConfiguration xmlns=\"{NS}\"><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
+    )
+}
+
+/// GetBucketOwnershipControls: BucketOwnerEnforced (ACLs disabled).
+pub fn ownership_controls_enforced() -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls xmlns=\"{NS}\"><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"
+    )
+}
+
 /// `GetObjectAttributesResponse`: only the attributes asked for are present.
 #[derive(Debug, Serialize)]
 pub struct GetObjectAttributesResponse {
