@@ -587,3 +587,13 @@ def test_complete_with_duplicate_part_numbers(s3, bucket):
     expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid,
                  MultipartUpload={"Parts": done + done}, status=400, code="InvalidPartOrder")
     expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
+
+
+@aws
+@gap("moto ignores x-amz-mp-object-size")
+def test_complete_with_object_size(s3, bucket):
+    uid, done = upload(s3, bucket, "k", [b"twelve bytes"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, MpuObjectSize=13,
+                 MultipartUpload={"Parts": done}, status=400, code="InvalidRequest")
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MpuObjectSize=12, MultipartUpload={"Parts": done})

@@ -323,12 +323,14 @@ impl Gateway {
                 conditions,
                 checksum,
                 checksum_type,
+                object_size,
                 parts: listed,
             } => {
                 let claim = multipart::CompletionClaim {
                     conditions,
                     checksum,
                     checksum_type,
+                    object_size,
                 };
                 self.complete_multipart((&bucket, &key, &upload_id), &claim, &listed, ctx)
                     .await

@@ -435,7 +435,12 @@ impl Gateway {
         };
         let id = self.new_id(bucket, key, ctx)?;
         let version_id = id.version_id.clone();
-        let size = chosen.iter().map(|p| p.size).sum();
+        let size: u64 = chosen.iter().map(|p| p.size).sum();
+        if let Some(claimed) = claim.object_size.filter(|c| *c != size) {
+            return Err(S3Error::invalid_request(format!(
+                "The provided 'x-amz-mp-object-size' header value {claimed} does not match what was computed: {size}"
+            )));
+        }
         let rec = VersionRecord {
             bucket: id.bucket,
             key: id.key,
@@ -633,6 +638,7 @@ pub(super) struct CompletionClaim {
     pub conditions: WriteConditions,
     pub checksum: Option<(ChecksumAlgorithm, String)>,
     pub checksum_type: Option<String>,
+    pub object_size: Option<u64>,
 }
 
 /// The answer to a completion (the first one, and every repeat of it).

@@ -304,6 +304,8 @@ pub enum Op {
         checksum: Option<(ChecksumAlgorithm, String)>,
         /// `x-amz-checksum-type` of the completion (must agree with the upload's).
         checksum_type: Option<String>,
+        /// `x-amz-mp-object-size`: the size the client expects the object to have.
+        object_size: Option<u64>,
         parts: Vec<CompletePart>,
     },
     AbortMultipartUpload {

@@ -972,6 +972,13 @@ async fn route(
                 conditions: write_conditions(headers)?,
                 checksum: object_checksum_claim(headers)?,
                 checksum_type: checksum_settings(headers)?.1,
+                object_size: single_header(headers, "x-amz-mp-object-size")?
+                    .map(|v| {
+                        v.trim().parse::<u64>().map_err(|_| {
+                            S3Error::invalid_argument("x-amz-mp-object-size must be a non-negative integer")
+                        })
+                    })
+                    .transpose()?,
                 parts: docs::complete_multipart(&document(DocumentChecksums::OfObject).await?)?,
                 bucket,
                 key,
