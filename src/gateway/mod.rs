@@ -249,7 +249,7 @@ impl Gateway {
         }
         let ctx: &Ctx = ctx;
         match op {
-            Op::ListBuckets => self.list_buckets(ctx).await.map(Done::from),
+            Op::ListBuckets { params } => self.list_buckets(&params).await.map(Done::from),
             Op::CreateBucket { bucket, location } => self
                 .create_bucket(&bucket, location.as_deref(), ctx)
                 .await

@@ -110,6 +110,17 @@ pub struct WriteHeaders {
     pub tagging: Option<Vec<(String, String)>>,
 }
 
+/// ListBuckets paging and filters (`max-buckets`, `continuation-token`, `prefix`, `bucket-region`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListBucketsParams {
+    /// 1..=10000; `None`: every bucket in one answer (AWS without max-buckets).
+    pub max_buckets: Option<usize>,
+    /// The last bucket name of the previous page (the token is that name, base64).
+    pub after: Option<String>,
+    pub prefix: Option<String>,
+    pub bucket_region: Option<String>,
+}
+
 /// Which attributes a GetObjectAttributes asks for (`x-amz-object-attributes`, at least one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ObjectAttributes {
@@ -193,7 +204,9 @@ pub enum BucketProbe {
 /// Every operation wormgate understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    ListBuckets,
+    ListBuckets {
+        params: ListBucketsParams,
+    },
     CreateBucket {
         bucket: String,
         /// `LocationConstraint` of the optional configuration document.
@@ -404,7 +417,7 @@ impl Op {
     /// Name used in logs, metrics and the audit trail.
     pub fn name(&self) -> &'static str {
         match self {
-            Op::ListBuckets => "ListBuckets",
+            Op::ListBuckets { .. } => "ListBuckets",
             Op::CreateBucket { .. } => "CreateBucket",
             Op::HeadBucket { .. } => "HeadBucket",
             Op::DeleteBucket { .. } => "DeleteBucket",
@@ -453,7 +466,7 @@ impl Op {
     /// The permission the caller's role must carry.
     pub fn permission(&self) -> Permission {
         match self {
-            Op::ListBuckets
+            Op::ListBuckets { .. }
             | Op::HeadBucket { .. }
             | Op::GetBucketLocation { .. }
             | Op::GetBucketVersioning { .. }
@@ -501,7 +514,7 @@ impl Op {
     /// Bucket and key for logs and audit.
     pub fn target(&self) -> (Option<&str>, Option<&str>) {
         match self {
-            Op::ListBuckets => (None, None),
+            Op::ListBuckets { .. } => (None, None),
             Op::NotImplemented { bucket, key, .. } => (bucket.as_deref(), key.as_deref()),
             Op::CreateBucket { bucket, .. }
             | Op::HeadBucket { bucket }

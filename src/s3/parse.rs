@@ -423,6 +423,37 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
     })
 }
 
+/// The continuation token of ListBuckets: the last name of the page before, base64 (opaque to clients).
+pub fn bucket_token(name: &str) -> String {
+    crate::checksum::b64(name.as_bytes())
+}
+
+fn list_buckets_params(q: &Query) -> S3Result<ListBucketsParams> {
+    let max_buckets = match q.get("max-buckets") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| S3Error::invalid_argument("max-buckets must be an integer between 1 and 10000"))?,
+        ),
+    };
+    let after = match q.get("continuation-token").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            crate::checksum::b64_decode(t)
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| S3Error::invalid_argument("The continuation token provided is incorrect"))?,
+        ),
+    };
+    Ok(ListBucketsParams {
+        max_buckets,
+        after,
+        prefix: q.get("prefix").filter(|p| !p.is_empty()).map(str::to_string),
+        bucket_region: q.get("bucket-region").filter(|r| !r.is_empty()).map(str::to_string),
+    })
+}
+
 fn not_implemented(what: &str) -> Op {
     Op::NotImplemented {
         what: what.to_string(),
@@ -886,7 +917,9 @@ async fn route(
     }
     let Some(bucket) = bucket else {
         return Ok(match *method {
-            Method::GET => Op::ListBuckets,
+            Method::GET => Op::ListBuckets {
+                params: list_buckets_params(&q)?,
+            },
             _ => not_implemented("service-level operation"),
         });
     };
@@ -1179,7 +1212,42 @@ mod tests {
 
     #[test]
     fn path_style_routing() {
-        assert_eq!(op(Method::GET, "/", "").unwrap(), Op::ListBuckets);
+        assert_eq!(
+            op(Method::GET, "/", "").unwrap(),
+            Op::ListBuckets {
+                params: ListBucketsParams::default()
+            }
+        );
+        match op(
+            Method::GET,
+            "/",
+            "max-buckets=2&prefix=a&bucket-region=us-east-1&continuation-token=YWJj",
+        )
+        .unwrap()
+        {
+            Op::ListBuckets { params } => assert_eq!(
+                params,
+                ListBucketsParams {
+                    max_buckets: Some(2),
+                    after: Some("abc".into()),
+                    prefix: Some("a".into()),
+                    bucket_region: Some("us-east-1".into()),
+                }
+            ),
+            o => panic!("{o:?}"),
+        }
+        for bad in [
+            "max-buckets=0",
+            "max-buckets=10001",
+            "max-buckets=x",
+            "continuation-token=%25%25",
+        ] {
+            assert_eq!(
+                op(Method::GET, "/", bad).unwrap_err().code,
+                S3Code::InvalidArgument,
+                "{bad}"
+            );
+        }
         assert_eq!(
             op(Method::PUT, "/bk1", "").unwrap(),
             Op::CreateBucket {

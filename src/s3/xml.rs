@@ -176,6 +176,11 @@ pub struct ListAllMyBucketsResult {
     pub owner: Owner,
     #[serde(rename = "Buckets")]
     pub buckets: BucketsOut,
+    /// Present when the page was cut at `max-buckets` and more buckets follow.
+    #[serde(rename = "ContinuationToken", skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -190,6 +195,8 @@ pub struct BucketOut {
     pub name: String,
     #[serde(rename = "CreationDate")]
     pub creation_date: String,
+    #[serde(rename = "BucketRegion")]
+    pub bucket_region: String,
 }
 
 #[derive(Debug, Serialize)]
