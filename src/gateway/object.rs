@@ -110,7 +110,8 @@ impl Gateway {
         let size = rec.size;
         let mut status = StatusCode::OK;
         let (start, len) = match (r.range, r.part_number) {
-            (Some(range), _) if size > 0 => {
+            // Every range of a zero-byte object is unsatisfiable (RFC 9110 §14.1.1): 416, as AWS.
+            (Some(range), _) => {
                 let (s, e) = resolve_range(range, size).ok_or_else(|| {
                     S3Error::new(S3Code::InvalidRange, "The requested range is not satisfiable")
                         .with_header("content-range", format!("bytes */{size}"))
@@ -161,7 +162,7 @@ impl Gateway {
             .opt_header("cache-control", o.cache_control.clone().or(h.cache_control.clone()))
             .opt_header("expires", o.expires.clone().or(h.expires.clone()));
         for (k, v) in &h.user_meta {
-            reply = reply.header(&format!("x-amz-meta-{k}"), v.clone());
+            reply = reply.header(&format!("x-amz-meta-{k}"), crate::encoding::rfc2047_encode(v));
         }
         if let Some(ret) = rec.retention {
             reply = reply
@@ -540,6 +541,9 @@ fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<S
 
 /// Inclusive (start, end) of a range within `size`; `None` if unsatisfiable.
 fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
+    if size == 0 {
+        return None;
+    }
     match r {
         RangeSpec::FromTo(s, e) => {
             if s >= size {
@@ -559,6 +563,20 @@ fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_range_of_an_empty_object_is_satisfiable() {
+        for r in [
+            RangeSpec::FromTo(0, None),
+            RangeSpec::FromTo(0, Some(0)),
+            RangeSpec::FromTo(0, Some(10)),
+            RangeSpec::FromTo(5, None),
+            RangeSpec::Suffix(1),
+            RangeSpec::Suffix(0),
+        ] {
+            assert_eq!(resolve_range(r, 0), None, "{r:?}");
+        }
+    }
 
     #[test]
     fn ranges_resolve() {

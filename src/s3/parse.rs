@@ -209,9 +209,9 @@ pub fn content_headers(headers: &HeaderMap) -> S3Result<ContentHeaders> {
     let mut meta_size = 0usize;
     for (name, value) in headers {
         if let Some(m) = name.as_str().strip_prefix("x-amz-meta-") {
-            let v = value
-                .to_str()
-                .map_err(|_| S3Error::invalid_argument(format!("metadata header {name} is not valid ASCII")))?;
+            // AWS stores non-ASCII values (UTF-8) and returns them RFC 2047 encoded.
+            let v = std::str::from_utf8(value.as_bytes())
+                .map_err(|_| S3Error::invalid_argument(format!("metadata header {name} is not valid UTF-8")))?;
             meta_size += m.len() + v.len();
             user_meta.insert(m.to_string(), v.to_string());
         }
