@@ -502,11 +502,13 @@ fn request_header_table() {
         Fails(S3Code),
     }
     use Then::*;
+    /// (method, path, query), header name, header value, expected.
+    type HeaderRow = ((Method, &'static str, &'static str), &'static str, &'static str, Then);
     let put = (Method::PUT, "/bucket-1/k", "");
     let get = (Method::GET, "/bucket-1/k", "");
     let create = (Method::PUT, "/bucket-1", "");
     let mpu = (Method::POST, "/bucket-1/k", "uploads");
-    let rows: Vec<((Method, &str, &str), &str, &str, Then)> = vec![
+    let rows: Vec<HeaderRow> = vec![
         (put.clone(), "x-amz-write-offset-bytes", "0", Routes("NotImplemented")),
         (
             put.clone(),
