@@ -597,3 +597,12 @@ def test_complete_with_object_size(s3, bucket):
                  MultipartUpload={"Parts": done}, status=400, code="InvalidRequest")
     expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
     s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MpuObjectSize=12, MultipartUpload={"Parts": done})
+
+
+@wormgate
+def test_complete_with_if_none_match_other_than_star_is_refused(s3, bucket):
+    # as on PutObject: only '*' is a write condition; another value is refused, never ignored
+    uid, done = upload(s3, bucket, "k", [b"part"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, IfNoneMatch='"abc"',
+                 MultipartUpload={"Parts": done}, status=501, code="NotImplemented")
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
