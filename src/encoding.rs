@@ -94,9 +94,29 @@ pub fn query_params(query: &str) -> Vec<QueryParam> {
         .collect()
 }
 
+/// A header value as AWS returns user metadata: unchanged when it is printable ASCII, else one RFC 2047
+/// encoded word `=?UTF-8?B?<base64>?=` (mail-safe, so every HTTP client can carry it).
+pub fn rfc2047_encode(v: &str) -> String {
+    if v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+        return v.to_string();
+    }
+    use base64::Engine as _;
+    format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(v.as_bytes())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_is_rfc2047_encoded_only_when_not_ascii() {
+        assert_eq!(rfc2047_encode("plain value"), "plain value");
+        assert_eq!(rfc2047_encode("café"), "=?UTF-8?B?Y2Fmw6k=?=");
+        assert_eq!(rfc2047_encode("日本"), "=?UTF-8?B?5pel5pys?=");
+    }
 
     #[test]
     fn encode_unreserved_and_slash() {

@@ -41,9 +41,15 @@ pub fn http_date(ms: i64) -> String {
     httpdate::fmt_http_date(t)
 }
 
-/// Parse an RFC 7231 date (`If-Modified-Since`, `Date`); `None` when it is not one.
+/// Parse an HTTP date (`If-Modified-Since`, `Date`, …) in every form AWS accepts: RFC 7231's
+/// IMF-fixdate, RFC 850 and asctime forms, and RFC 1123/2822 dates with a numeric zone (`+0000`,
+/// `-0000`, `+0100`) or without the weekday, which SDKs and `date -R` produce. `None` otherwise.
 pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
-    httpdate::parse_http_date(s).ok().map(DateTime::<Utc>::from)
+    let s = s.trim();
+    httpdate::parse_http_date(s)
+        .ok()
+        .map(DateTime::<Utc>::from)
+        .or_else(|| DateTime::parse_from_rfc2822(s).ok().map(|d| d.with_timezone(&Utc)))
 }
 
 #[cfg(test)]
@@ -63,6 +69,38 @@ mod tests {
             parse_iso("2030-01-01T14:00:00+14:00").unwrap(),
             Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
         );
+    }
+
+    /// Every date form AWS accepts, as a table (HTTP-date headers and ISO 8601 body/header dates).
+    #[test]
+    fn accepted_date_forms() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 0).unwrap();
+        for http in [
+            "Tue, 01 Dec 2026 05:00:00 GMT",
+            "Tuesday, 01-Dec-26 05:00:00 GMT",
+            "Tue Dec  1 05:00:00 2026",
+            "Tue, 01 Dec 2026 05:00:00 +0000",
+            "Tue, 01 Dec 2026 05:00:00 -0000",
+            "Tue, 01 Dec 2026 06:00:00 +0100",
+            "Tue, 1 Dec 2026 05:00:00 GMT",
+            "01 Dec 2026 05:00:00 +0000",
+            "Tue, 01 Dec 2026 05:00:00 UT",
+        ] {
+            assert_eq!(parse_http_date(http), Some(t), "{http}");
+        }
+        for bad in ["2026-12-01T05:00:00Z", "Tue, 01 Dec 2026", "yesterday", ""] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        for iso in [
+            "2026-12-01T05:00:00Z",
+            "2026-12-01T05:00:00.000Z",
+            "2026-12-01T05:00:00.000000Z",
+            "2026-12-01T05:00:00+00:00",
+            "2026-12-01T07:00:00+02:00",
+            "2026-12-01T00:00:00.000-05:00",
+        ] {
+            assert_eq!(parse_iso(iso), Some(t), "{iso}");
+        }
     }
 
     #[test]

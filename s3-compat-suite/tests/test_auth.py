@@ -619,3 +619,55 @@ def test_oversized_xml_body_is_refused(s3, bucket):
     r = s3h.raw_request("POST", path, [("delete", "")], signed.headers, body)
     assert r.status == 400, r
     assert s3h.version_ids(s3, bucket, "k")[1] == set()
+
+
+# --- dates and expiry as AWS accepts them (issue 9) ------------------------------------------------
+
+
+@wormgate
+def test_presigned_expires_zero_has_expired(s3, bucket):
+    # AWS: 403 AccessDenied "Request has expired" (not a 400 about the parameter)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    q = s3h.presign_v4("GET", s3h.object_path(bucket, "k"), [], expires=0)
+    r = s3h.raw_request("GET", s3h.object_path(bucket, "k"), q)
+    assert (r.status, r.code()) == (403, "AccessDenied"), r
+    assert b"Request has expired" in r.body
+
+
+def _signed_with_date_header(method, path, date_header, amz_date):
+    """SigV4 dated by the `Date` header (no x-amz-date): the string to sign carries the same instant in
+    the basic ISO form."""
+    import hashlib
+    import hmac
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(s3h.ENDPOINT).netloc
+    payload = s3h.sha256_hex(b"")
+    h = {"host": host, "date": date_header, "x-amz-content-sha256": payload}
+    names = sorted(h)
+    canonical = "".join(f"{n}:{' '.join(h[n].split())}\n" for n in names)  # values trimmed, spaces collapsed
+    creq = "\n".join([method, path, "", canonical, ";".join(names), payload])
+    scope = f"{amz_date[:8]}/{s3h.REGION}/s3/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    sig = hmac.new(s3h.signing_key(s3h.SECRET_KEY, amz_date[:8]), sts.encode(), hashlib.sha256).hexdigest()
+    h["authorization"] = (f"AWS4-HMAC-SHA256 Credential={s3h.ACCESS_KEY}/{scope}, "
+                          f"SignedHeaders={';'.join(names)}, Signature={sig}")
+    return h
+
+
+@aws
+@gap("moto does not verify signatures")
+@pytest.mark.parametrize("form", [
+    "%a, %d %b %Y %H:%M:%S GMT",
+    "%a, %d %b %Y %H:%M:%S +0000",
+    "%a, %d %b %Y %H:%M:%S -0000",
+    "%A, %d-%b-%y %H:%M:%S GMT",
+    "%a %b %e %H:%M:%S %Y",
+])
+def test_sigv4_dated_by_the_date_header(s3, bucket, form):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"dated")
+    now = time.gmtime()
+    path = s3h.object_path(bucket, "k")
+    h = _signed_with_date_header("GET", path, time.strftime(form, now), time.strftime("%Y%m%dT%H%M%SZ", now))
+    r = s3h.raw_request("GET", path, headers=h)
+    assert (r.status, r.body) == (200, b"dated"), r

@@ -239,9 +239,34 @@ def test_every_bucket_is_versioned_and_locked(s3, make_bucket):
     assert cfg["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
 
 
-@wormgate
-def test_create_existing_bucket_is_already_owned(s3, bucket):
-    expect_error(s3.create_bucket, Bucket=bucket, status=409, code="BucketAlreadyOwnedByYou")
+@aws
+def test_create_own_bucket_again_in_us_east_1(s3, bucket):
+    # AWS answers 200 in us-east-1 (409 BucketAlreadyOwnedByYou in other regions; tests/it/buckets.rs)
+    if s3h.REGION != "us-east-1":
+        pytest.skip("us-east-1 behaviour")
+    v = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
+    s3.create_bucket(Bucket=bucket)
+    assert s3h.version_ids(s3, bucket, "k") == ({v}, set())
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+
+
+@aws
+@gap("moto ignores ListBuckets paging and filters")
+def test_list_buckets_paging_prefix_and_region(s3, make_bucket):
+    names = sorted(make_bucket(tag="lb") for _ in range(3))
+    prefix = names[0][: names[0].rindex("-")]  # shared by this test's buckets only
+    page = s3.list_buckets(Prefix=prefix, MaxBuckets=2)
+    assert [b["Name"] for b in page["Buckets"]] == names[:2]
+    assert all(b["BucketRegion"] == s3h.REGION for b in page["Buckets"])
+    assert page["Prefix"] == prefix
+    token = page["ContinuationToken"]
+    rest = s3.list_buckets(Prefix=prefix, MaxBuckets=2, ContinuationToken=token)
+    assert [b["Name"] for b in rest["Buckets"]] == names[2:]
+    assert "ContinuationToken" not in rest
+    assert [b["Name"] for b in s3.list_buckets(Prefix=prefix)["Buckets"]] == names
+    other = "eu-west-1" if s3h.REGION != "eu-west-1" else "us-east-1"
+    assert s3.list_buckets(Prefix=prefix, BucketRegion=other).get("Buckets", []) == []
+    assert len(s3.list_buckets(Prefix=prefix, BucketRegion=s3h.REGION)["Buckets"]) == 3
 
 
 @wormgate

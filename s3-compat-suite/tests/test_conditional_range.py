@@ -122,3 +122,32 @@ def test_invalid_range_syntax_is_ignored(s3, obj):
     r = s3.get_object(Bucket=b, Key=k, Range="items=0-9")
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert r["Body"].read() == DATA
+
+
+@aws
+@gap("moto answers a range of an empty object with 200")
+@pytest.mark.parametrize("rng", ["bytes=0-", "bytes=0-0", "bytes=0-10", "bytes=-1", "bytes=5-"])
+def test_every_range_of_an_empty_object_is_unsatisfiable(s3, bucket, rng):
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    e = expect_error(s3.get_object, Bucket=bucket, Key="empty", Range=rng, status=416, code="InvalidRange")
+    assert hdr(e.response, "content-range") == "bytes */0"
+    assert s3.get_object(Bucket=bucket, Key="empty")["Body"].read() == b""
+
+
+@aws
+@gap("moto does not RFC 2047-encode non-ASCII metadata")
+def test_non_ascii_metadata_is_returned_rfc2047_encoded(s3, bucket):
+    import base64
+
+    value = "Zürich 日本"
+    path = s3h.object_path(bucket, "k")
+    signed = s3h.sign("PUT", path, [], {"x-amz-meta-city": value}, s3h.sha256_hex(b"x"))
+    headers = dict(signed.headers)
+    headers["x-amz-meta-city"] = value.encode("utf-8")  # raw UTF-8 on the wire, as SDKs send it
+    r = s3h.raw_request("PUT", path, headers=headers, body=b"x")
+    assert r.status == 200, r
+    got = s3.head_object(Bucket=bucket, Key="k")["Metadata"]["city"]
+    assert got == "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
+    # ASCII values are returned as sent
+    s3.put_object(Bucket=bucket, Key="a", Body=b"x", Metadata={"city": "Zurich"})
+    assert s3.head_object(Bucket=bucket, Key="a")["Metadata"]["city"] == "Zurich"

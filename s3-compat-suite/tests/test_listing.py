@@ -415,3 +415,11 @@ def test_max_keys_is_capped_at_1000(s3, bucket):
     assert len(r["Contents"]) == 1000 and r["IsTruncated"] is True
     r = s3.list_object_versions(Bucket=bucket)
     assert len(r["Versions"]) == 1000 and r["IsTruncated"] is True
+
+
+@aws
+@gap("moto treats an empty continuation token as none")
+def test_v2_empty_continuation_token_is_invalid(s3, bucket):
+    # AWS: 400 InvalidArgument "The continuation token provided is incorrect"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.list_objects_v2, Bucket=bucket, ContinuationToken="", status=400, code="InvalidArgument")

@@ -502,3 +502,107 @@ def test_get_part_number_beyond_last(s3, bucket):
     upload(s3, bucket, "k", [b"one part"])
     e = expect_error(s3.get_object, Bucket=bucket, Key="k", PartNumber=2)
     assert (s3h.status_of(e), s3h.code_of(e)) == (416, "InvalidPartNumber"), e
+
+
+# --- completion: object-level checksums, repeats, conditions, duplicate parts (issue 9) ----------
+
+
+@aws
+@gap("moto does not compute full-object multipart checksums")
+@pytest.mark.parametrize("alg", ["CRC32", "CRC32C", "CRC64NVME"])
+def test_complete_with_full_object_checksum_claim(s3, bucket, alg):
+    fn = {"CRC32": s3h.crc32_b64, "CRC32C": s3h.crc32c_b64, "CRC64NVME": s3h.crc64nvme_b64}[alg]
+    uid, done = upload(s3, bucket, "k", [b"hello"], complete=False,
+                       create_kw={"ChecksumAlgorithm": alg, "ChecksumType": "FULL_OBJECT"},
+                       part_kw={f"Checksum{alg}": fn(b"hello")})
+    # a claim that does not match the object is refused, and nothing is made
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, ChecksumType="FULL_OBJECT",
+                 MultipartUpload={"Parts": done}, status=400, code="BadDigest", **{f"Checksum{alg}": fn(b"other")})
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, ChecksumType="FULL_OBJECT",
+                                     MultipartUpload={"Parts": done}, **{f"Checksum{alg}": fn(b"hello")})
+    assert c.get(f"Checksum{alg}") == fn(b"hello")
+    assert s3h.body_of(s3, bucket, "k") == b"hello"
+
+
+@aws
+@gap("moto does not compute full-object multipart checksums")
+def test_complete_with_full_object_checksum_of_several_parts(s3, bucket):
+    p1, p2 = data(PART, 20), data(777, 21)
+    uid, done = upload(s3, bucket, "k", [p1, p2], complete=False,
+                       create_kw={"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": "FULL_OBJECT"},
+                       part_kw={"ChecksumAlgorithm": "CRC64NVME"})
+    whole = s3h.crc64nvme_b64(p1 + p2)
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, ChecksumCRC64NVME=whole,
+                                     ChecksumType="FULL_OBJECT", MultipartUpload={"Parts": done})
+    assert c.get("ChecksumCRC64NVME") == whole
+
+
+@aws
+@gap("moto does not compute composite multipart checksums")
+def test_complete_with_composite_checksum_claim(s3, bucket):
+    ps = [data(PART, 22), data(PART, 23), data(100, 24)]
+    uid, done = upload(s3, bucket, "k", ps, complete=False, create_kw={"ChecksumAlgorithm": "CRC32"},
+                       part_kw={"ChecksumAlgorithm": "CRC32"})
+    composite = s3h.b64(s3h.crc32_raw(b"".join(s3h.crc32_raw(p) for p in ps))) + "-3"
+    wrong = s3h.b64(s3h.crc32_raw(b"nope")) + "-3"
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, ChecksumCRC32=wrong,
+                 MultipartUpload={"Parts": done}, status=400, code="BadDigest")
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, ChecksumCRC32=composite,
+                                     MultipartUpload={"Parts": done})
+    assert c.get("ChecksumCRC32") == composite
+
+
+@aws
+@gap("moto answers a repeated completion with NoSuchUpload")
+def test_repeated_complete_replays_the_success(s3, bucket):
+    uid, done = upload(s3, bucket, "k", [b"only part"], complete=False)
+    first = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={"Parts": done})
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload={"Parts": done})
+    assert (again["ETag"], again["VersionId"], again["Key"]) == (first["ETag"], first["VersionId"], "k")
+    assert s3h.version_ids(s3, bucket, "k") == ({first["VersionId"]}, set())
+    assert s3h.body_of(s3, bucket, "k") == b"only part"
+
+
+@aws
+@gap("moto ignores If-Match on CompleteMultipartUpload")
+def test_complete_with_if_match(s3, bucket):
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    uid, done = upload(s3, bucket, "k", [b"part"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, IfMatch='"0123456789abcdef0123456789abcdef"',
+                 MultipartUpload={"Parts": done}, status=412, code="PreconditionFailed")
+    assert s3h.body_of(s3, bucket, "k") == b"x"
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, IfMatch=put["ETag"], MultipartUpload={"Parts": done})
+    assert s3h.body_of(s3, bucket, "k") == b"part"
+    # If-Match on a key without a current version: 404 NoSuchKey, as for PutObject
+    uid, done = upload(s3, bucket, "absent", [b"part"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="absent", UploadId=uid, IfMatch=put["ETag"],
+                 MultipartUpload={"Parts": done}, status=404, code="NoSuchKey")
+
+
+@aws
+@gap("moto accepts duplicate part numbers")
+def test_complete_with_duplicate_part_numbers(s3, bucket):
+    uid, done = upload(s3, bucket, "k", [b"part"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid,
+                 MultipartUpload={"Parts": done + done}, status=400, code="InvalidPartOrder")
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
+
+
+@aws
+@gap("moto ignores x-amz-mp-object-size")
+def test_complete_with_object_size(s3, bucket):
+    uid, done = upload(s3, bucket, "k", [b"twelve bytes"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, MpuObjectSize=13,
+                 MultipartUpload={"Parts": done}, status=400, code="InvalidRequest")
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MpuObjectSize=12, MultipartUpload={"Parts": done})
+
+
+@wormgate
+def test_complete_with_if_none_match_other_than_star_is_refused(s3, bucket):
+    # as on PutObject: only '*' is a write condition; another value is refused, never ignored
+    uid, done = upload(s3, bucket, "k", [b"part"], complete=False)
+    expect_error(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid, IfNoneMatch='"abc"',
+                 MultipartUpload={"Parts": done}, status=501, code="NotImplemented")
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)

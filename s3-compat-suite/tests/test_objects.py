@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 import s3h
-from s3h import expect_error, hdr
+from s3h import MiB, expect_error, hdr
 
 aws = pytest.mark.aws
 wormgate = pytest.mark.wormgate
@@ -423,3 +423,145 @@ def test_empty_put_then_put_on_the_same_connection(s3, bucket):
         assert r.get("ETag") == f'"{s3h.md5_hex(b"abc")}"', r["ResponseMetadata"]
         assert r.get("VersionId"), r["ResponseMetadata"]
     assert s3h.body_of(s3, bucket, "after-2") == b"abc"
+
+
+# --- GetObjectAttributes (issue 9) ---------------------------------------------------------------
+
+ALL_ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+
+
+@aws
+def test_get_object_attributes_of_a_single_put(s3, bucket):
+    body = b"attributes please"
+    put = s3.put_object(Bucket=bucket, Key="k", Body=body, ChecksumAlgorithm="CRC32")
+    r = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=ALL_ATTRIBUTES)
+    assert r["ETag"] == put["ETag"].strip('"')
+    assert r["ObjectSize"] == len(body)
+    assert r["StorageClass"] == "STANDARD"
+    assert r["Checksum"]["ChecksumCRC32"] == s3h.crc32_b64(body)
+    assert r["VersionId"] == put["VersionId"]
+    assert "ObjectParts" not in r
+    assert r["LastModified"]
+    only = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["ObjectSize"])
+    assert only["ObjectSize"] == len(body) and "ETag" not in only and "Checksum" not in only
+
+
+@aws
+@gap("moto leaves out x-amz-delete-marker on GetObjectAttributes")
+def test_get_object_attributes_of_an_older_version_and_a_delete_marker(s3, bucket):
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"first")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"second, longer")
+    r = s3.get_object_attributes(Bucket=bucket, Key="k", VersionId=v1, ObjectAttributes=["ObjectSize", "ETag"])
+    assert (r["ObjectSize"], r["ETag"], r["VersionId"]) == (5, s3h.md5_hex(b"first"), v1)
+    s3.delete_object(Bucket=bucket, Key="k")
+    e = expect_error(s3.get_object_attributes, Bucket=bucket, Key="k", ObjectAttributes=["ETag"], status=404)
+    assert s3h.hdr(e.response, "x-amz-delete-marker") == "true"
+    expect_error(s3.get_object_attributes, Bucket=bucket, Key="absent", ObjectAttributes=["ETag"],
+                 status=404, code="NoSuchKey")
+
+
+@aws
+@gap("moto does not list the parts of a multipart object in GetObjectAttributes")
+def test_get_object_attributes_pages_the_parts(s3, bucket):
+    parts = [s3h.payload(5 * MiB, 31), s3h.payload(5 * MiB, 32), b"tail"]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for n, p in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="mp", UploadId=uid, PartNumber=n, Body=p, ChecksumAlgorithm="SHA256")
+        done.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid, MultipartUpload={"Parts": done})
+    r = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=ALL_ATTRIBUTES, MaxParts=2)
+    assert r["ObjectSize"] == sum(len(p) for p in parts)
+    assert r["ETag"] == s3h.multipart_etag(parts).strip('"')
+    op = r["ObjectParts"]
+    assert op["TotalPartsCount"] == 3 and op["IsTruncated"] is True and op["MaxParts"] == 2
+    assert [(p["PartNumber"], p["Size"]) for p in op["Parts"]] == [(1, 5 * MiB), (2, 5 * MiB)]
+    assert op["Parts"][0]["ChecksumSHA256"] == s3h.sha256_b64(parts[0])
+    assert op["NextPartNumberMarker"] == 2
+    rest = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"],
+                                    PartNumberMarker=2)["ObjectParts"]
+    assert [(p["PartNumber"], p["Size"]) for p in rest["Parts"]] == [(3, 4)]
+    assert rest["IsTruncated"] is False
+
+
+@aws
+@gap("moto accepts unknown attribute names")
+def test_get_object_attributes_with_an_unknown_attribute(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.get_object_attributes, Bucket=bucket, Key="k", ObjectAttributes=["Colour"],
+                 status=400, code="InvalidArgument")
+
+
+# --- request headers that imply functionality: honoured, refused, or ignored as AWS does (issue 9) -----
+
+
+def _no_version(s3, bucket, key):
+    assert s3h.version_ids(s3, bucket, key) == (set(), set())
+
+
+@wormgate
+def test_append_is_not_implemented(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"first")
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b" appended", WriteOffsetBytes=5, status=501,
+                 code="NotImplemented")
+    assert s3h.body_of(s3, bucket, "k") == b"first"
+    assert len(s3h.version_ids(s3, bucket, "k")[0]) == 1
+
+
+@wormgate
+@pytest.mark.parametrize("kw", [
+    {"ServerSideEncryption": "AES256"},
+    {"ServerSideEncryption": "aws:kms"},
+    {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/x"},
+    {"WebsiteRedirectLocation": "/elsewhere"},
+    {"StorageClass": "GLACIER"},
+    {"StorageClass": "STANDARD_IA"},
+])
+def test_unavailable_functionality_is_refused(s3, bucket, kw):
+    e = expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", status=501, code="NotImplemented", **kw)
+    assert "not available" in e.response["Error"]["Message"]
+    _no_version(s3, bucket, "k")
+    expect_error(s3.create_multipart_upload, Bucket=bucket, Key="k", status=501, code="NotImplemented", **kw)
+
+
+@wormgate
+def test_sse_c_is_refused(s3, bucket):
+    key = b"k" * 32
+    kw = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", status=501, code="NotImplemented", **kw)
+    _no_version(s3, bucket, "k")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.get_object, Bucket=bucket, Key="k", status=501, code="NotImplemented", **kw)
+
+
+@aws
+def test_storage_class_standard_is_accepted(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", StorageClass="STANDARD")
+    assert s3.head_object(Bucket=bucket, Key="k").get("StorageClass", "STANDARD") == "STANDARD"
+
+
+@aws
+@gap("moto accepts unknown storage classes")
+def test_unknown_storage_class_is_invalid(s3, bucket):
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", StorageClass="COLD", status=400,
+                 code="InvalidStorageClass")
+    _no_version(s3, bucket, "k")
+
+
+@aws
+@gap("moto does not check x-amz-expected-bucket-owner")
+def test_expected_bucket_owner_mismatch_is_denied(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error(s3.get_object, Bucket=bucket, Key="k", ExpectedBucketOwner="111122223333", status=403,
+                 code="AccessDenied")
+    expect_error(s3.put_object, Bucket=bucket, Key="k2", Body=b"x", ExpectedBucketOwner="111122223333", status=403,
+                 code="AccessDenied")
+    _no_version(s3, bucket, "k2")
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+    assert s3h.body_of(s3, bucket, "k", ExpectedBucketOwner=owner) == b"x"
+
+
+@aws
+def test_request_payer_is_ignored_as_aws_does(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", RequestPayer="requester")
+    assert s3h.body_of(s3, bucket, "k", RequestPayer="requester") == b"x"

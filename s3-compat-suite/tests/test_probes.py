@@ -55,19 +55,81 @@ def test_unconfigured_subresources_are_not_found(s3, bucket, call, code):
 
 
 # Since 2023 AWS gives every new bucket SSE-S3 default encryption, Block Public Access and BucketOwnerEnforced
-# ownership, so on AWS these three answer with a configuration. A gateway that implements none of them
-# answers with the "not found" code AWS uses for an unconfigured bucket (what moto also does).
+# ownership. wormgate has the same access stance (below) but does not encrypt at rest itself, so it answers
+# GetBucketEncryption with the "not found" code AWS uses for an unconfigured bucket.
 @wormgate
-@pytest.mark.parametrize(
-    "call,code",
-    [
-        ("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError"),
-        ("get_public_access_block", "NoSuchPublicAccessBlockConfiguration"),
-        ("get_bucket_ownership_controls", "OwnershipControlsNotFoundError"),
-    ],
-)
-def test_defaults_aws_now_sets_are_not_found(s3, bucket, call, code):
-    expect_error(getattr(s3, call), Bucket=bucket, status=404, code=code)
+def test_default_encryption_is_not_found(s3, bucket):
+    expect_error(s3.get_bucket_encryption, Bucket=bucket, status=404,
+                 code="ServerSideEncryptionConfigurationNotFoundError")
+
+
+# --- access stance: ACLs disabled (BucketOwnerEnforced), public access blocked, always (issue 9) ----
+
+ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+               "RestrictPublicBuckets": True}
+
+
+@wormgate
+def test_public_access_block_is_always_on(s3, bucket):
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == ALL_BLOCKED
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=ALL_BLOCKED)
+    for weaker in ALL_BLOCKED:
+        e = expect_error(s3.put_public_access_block, Bucket=bucket,
+                         PublicAccessBlockConfiguration={**ALL_BLOCKED, weaker: False}, status=400, code="InvalidRequest")
+        assert "public" in e.response["Error"]["Message"]
+    expect_error(s3.delete_public_access_block, Bucket=bucket, status=400, code="InvalidRequest")
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == ALL_BLOCKED
+
+
+@wormgate
+def test_ownership_controls_are_bucket_owner_enforced(s3, bucket):
+    enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"] == enforced
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=enforced)
+    expect_error(s3.put_bucket_ownership_controls, Bucket=bucket,
+                 OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}, status=400, code="InvalidRequest")
+    expect_error(s3.delete_bucket_ownership_controls, Bucket=bucket, status=400, code="InvalidRequest")
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"] == enforced
+
+
+@aws
+@gap("moto keeps ACLs enabled on new buckets")
+@pytest.mark.parametrize("acl", ["public-read", "public-read-write", "authenticated-read"])
+def test_non_private_canned_acl_is_refused_everywhere(s3, make_bucket, acl):
+    bucket = make_bucket()
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", ACL=acl, status=400,
+                 code="AccessControlListNotSupported")
+    expect_error(s3.head_object, Bucket=bucket, Key="k", status=404)
+    expect_error(s3.create_multipart_upload, Bucket=bucket, Key="k", ACL=acl, status=400,
+                 code="AccessControlListNotSupported")
+    expect_error(s3.put_bucket_acl, Bucket=bucket, ACL=acl, status=400, code="AccessControlListNotSupported")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    expect_error(s3.put_object_acl, Bucket=bucket, Key="k", ACL=acl, status=400, code="AccessControlListNotSupported")
+    expect_error(s3.put_object_acl, Bucket=bucket, Key="k",
+                 GrantRead="uri=http://acs.amazonaws.com/groups/global/AllUsers", status=400,
+                 code="AccessControlListNotSupported")
+    name = bucket + "-x"
+    expect_error(s3.create_bucket, Bucket=name, ACL=acl, status=400, code="AccessControlListNotSupported")
+    expect_error(s3.head_bucket, Bucket=name, status=404)
+
+
+@aws
+@gap("moto accepts unknown canned ACLs")
+def test_unknown_canned_acl_is_invalid(s3, bucket):
+    expect_error(s3.put_object, Bucket=bucket, Key="k", Body=b"x", ACL="everyone-please", status=400,
+                 code="InvalidArgument")
+    expect_error(s3.put_bucket_acl, Bucket=bucket, ACL="everyone-please", status=400, code="InvalidArgument")
+
+
+@wormgate
+def test_object_ownership_on_create_bucket(s3, make_bucket):
+    from conftest import new_bucket_name
+    name = new_bucket_name("own")
+    expect_error(s3.create_bucket, Bucket=name, ObjectOwnership="ObjectWriter", status=400, code="InvalidRequest")
+    expect_error(s3.create_bucket, Bucket=name, ObjectOwnership="BucketOwnerPreferred", status=400,
+                 code="InvalidRequest")
+    s3.create_bucket(Bucket=name, ObjectOwnership="BucketOwnerEnforced")
+    s3.head_bucket(Bucket=name)
 
 
 @aws
@@ -77,11 +139,6 @@ def test_probes_on_missing_bucket(s3):
         expect_error(getattr(s3, call), Bucket=name, status=404, code="NoSuchBucket")
 
 
-@wormgate
-def test_non_private_acl_is_not_silently_accepted(s3, bucket):
-    # wormgate has no ACLs: only 'private' (no effect) is accepted; anything else must not pretend to work
-    e = expect_error(s3.put_bucket_acl, Bucket=bucket, ACL="public-read")
-    assert s3h.status_of(e) in (400, 501)
 
 
 @wormgate

@@ -7,6 +7,7 @@ use super::chunked::PayloadReader;
 use super::PayloadMode;
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests, IngestDigests};
 use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::DocumentChecksums;
 use http::HeaderMap;
 use hyper::body::Incoming;
 
@@ -58,9 +59,20 @@ impl VerifiedBody {
         PayloadReader::new(&mut self.incoming, self.mode.clone(), &self.headers)
     }
 
-    /// Read a small XML document (at most [`MAX_XML_BODY`]), verified; as UTF-8.
-    pub async fn read_document(&mut self) -> S3Result<String> {
-        let expected = self.expected()?;
+    /// Read a small XML document (at most [`MAX_XML_BODY`]), verified; as UTF-8. When the
+    /// `x-amz-checksum-*` headers describe the object the request makes (`OfObject`), they are not a
+    /// digest of the document and are left to the handler.
+    pub async fn read_document(&mut self, checksums: DocumentChecksums) -> S3Result<String> {
+        let expected = match checksums {
+            DocumentChecksums::OfDocument => self.expected()?,
+            DocumentChecksums::OfObject => {
+                let mut headers = self.headers.clone();
+                for alg in ChecksumAlgorithm::ALL {
+                    headers.remove(alg.header_name());
+                }
+                ExpectedDigests::from_headers(&headers, &self.mode)?
+            }
+        };
         let too_large = || S3Error::new(S3Code::MalformedXML, "the XML document is larger than 2 MiB");
         if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
             return Err(too_large());

@@ -491,8 +491,9 @@ pub fn verify_presigned(
             "X-Amz-Expires must be less than a week (in seconds) that is 604800",
         ));
     }
+    // A URL valid for zero seconds has expired by the time it arrives: AWS answers 403 so.
     if expires == 0 {
-        return Err(query_error("X-Amz-Expires must be at least 1 second"));
+        return Err(S3Error::access_denied("Request has expired"));
     }
     let signed = parse_signed_headers(&signed_headers)
         .map_err(|e| query_error(format!("Error parsing the X-Amz-SignedHeaders parameter; {e}")))?;
@@ -1281,7 +1282,12 @@ pub(crate) mod tests {
             e.message,
             "X-Amz-Expires must be less than a week (in seconds) that is 604800"
         );
-        for bad in ["0", "-1", "abc", "", "99999999999"] {
+        let e = verify_presigned(&with_query(&replace("X-Amz-Expires", "0")), &users(), &settings(), t).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (S3Code::AccessDenied, "Request has expired")
+        );
+        for bad in ["-1", "abc", "", "99999999999"] {
             let e =
                 verify_presigned(&with_query(&replace("X-Amz-Expires", bad)), &users(), &settings(), t).unwrap_err();
             assert_eq!(e.code, S3Code::AuthorizationQueryParametersError, "{bad}");

@@ -5,6 +5,7 @@ use super::{Ctx, Done, Gateway, Outcome};
 use crate::lock::{self, DefaultRetention};
 use crate::s3::docs::LockConfigurationSetting;
 use crate::s3::error::{S3Code, S3Error, S3Result};
+use crate::s3::op::ListBucketsParams;
 use crate::s3::respond::Reply;
 use crate::s3::xml::*;
 use crate::store::BucketRecord;
@@ -14,33 +15,52 @@ use http::StatusCode;
 /// Owner shown in listings.
 pub fn owner() -> Owner {
     Owner {
-        id: "wormgate".into(),
-        display_name: "wormgate".into(),
+        id: crate::s3::parse::OWNER_ID.into(),
+        display_name: crate::s3::parse::OWNER_ID.into(),
     }
 }
 
 impl Gateway {
-    /// Only the buckets the caller's key may reach (`auth::Scope`).
-    pub(super) async fn list_buckets(&self, ctx: &Ctx) -> S3Result<Reply> {
-        let buckets = self
-            .catalog
-            .list_buckets()?
-            .into_iter()
-            .filter(|b| ctx.principal().is_none_or(|p| p.scope.sees_bucket(&b.name)))
-            .map(|b| BucketOut {
+    /// ListBuckets, in name order: `prefix` and `bucket-region` filter (every bucket lives in the
+    /// configured region), `max-buckets` cuts the page and the continuation token resumes after it.
+    /// Only the buckets the caller's key may reach (`auth::Scope`) are listed.
+    pub(super) async fn list_buckets(&self, p: &ListBucketsParams, ctx: &Ctx) -> S3Result<Reply> {
+        let in_region = p.bucket_region.as_deref().is_none_or(|r| r == self.region);
+        let mut buckets: Vec<BucketOut> = Vec::new();
+        let mut truncated = false;
+        for b in self.catalog.list_buckets()? {
+            if !in_region
+                || ctx.principal().is_some_and(|who| !who.scope.sees_bucket(&b.name))
+                || p.prefix.as_deref().is_some_and(|pre| !b.name.starts_with(pre))
+                || p.after.as_deref().is_some_and(|a| b.name.as_str() <= a)
+            {
+                continue;
+            }
+            if p.max_buckets.is_some_and(|m| buckets.len() >= m) {
+                truncated = true;
+                break;
+            }
+            buckets.push(BucketOut {
                 name: b.name,
                 creation_date: iso_ms(b.created_ms),
-            })
-            .collect();
+                bucket_region: self.region.clone(),
+            });
+        }
         let doc = ListAllMyBucketsResult {
             xmlns: NS,
             owner: owner(),
+            continuation_token: truncated
+                .then(|| buckets.last().map(|b| crate::s3::parse::bucket_token(&b.name)))
+                .flatten(),
+            prefix: p.prefix.clone(),
             buckets: BucketsOut { bucket: buckets },
         };
         Ok(Reply::xml(to_xml("ListAllMyBucketsResult", &doc)?))
     }
 
-    /// Any LocationConstraint is accepted (the bucket lives here whatever the client names).
+    /// Any LocationConstraint is accepted (the bucket lives here whatever the client names). A
+    /// bucket that exists already (every bucket belongs to the gateway's one owner) is answered as
+    /// AWS does for its owner: 200 in us-east-1, 409 BucketAlreadyOwnedByYou in any other region.
     pub(super) async fn create_bucket(&self, bucket: &str, _location: Option<&str>, ctx: &Ctx) -> S3Result<Reply> {
         let rec = BucketRecord {
             name: bucket.to_string(),
@@ -48,7 +68,7 @@ impl Gateway {
             owner: ctx.owner(),
             default_retention: None,
         };
-        if !self.catalog.create_bucket(&rec).await? {
+        if !self.catalog.create_bucket(&rec).await? && self.region != "us-east-1" {
             return Err(S3Error::new(
                 S3Code::BucketAlreadyOwnedByYou,
                 "Your previous request to create the named bucket succeeded and you already own it.",

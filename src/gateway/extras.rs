@@ -71,35 +71,55 @@ impl Gateway {
         Ok(Reply::xml(xml::owner_full_control_acl()).header("x-amz-version-id", rec.version_id.clone()))
     }
 
-    /// Only the canned `private` ACL (what wormgate always has) is accepted; it changes nothing.
+    /// ACLs are disabled (Object Ownership = BucketOwnerEnforced, AWS's default for every new bucket):
+    /// a PUT ?acl that grants nobody but the owner is accepted and changes nothing; anything else is
+    /// `AccessControlListNotSupported`. The `x-amz-acl` / `x-amz-grant-*` headers were checked by the
+    /// router's header table.
     pub(super) async fn put_acl(
         &self,
         bucket: &str,
         object: Option<(&str, &VersionSel)>,
         owner_only: bool,
-        parts: &http::request::Parts,
     ) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         if let Some((key, version)) = object {
             self.resolve_readable(bucket, key, version)?;
         }
-        let canned = crate::s3::parse::single_header(&parts.headers, "x-amz-acl")?;
-        let grants_other = [
-            "x-amz-grant-read",
-            "x-amz-grant-write",
-            "x-amz-grant-read-acp",
-            "x-amz-grant-write-acp",
-            "x-amz-grant-full-control",
-        ]
-        .iter()
-        .any(|h| parts.headers.contains_key(*h));
-        match canned {
-            Some("private") | Some("bucket-owner-full-control") | None if !grants_other && owner_only => Ok(Reply::empty(StatusCode::OK)),
-            _ => Err(S3Error::new(
-                S3Code::NotImplemented,
-                "Only the private ACL is supported: wormgate objects are readable only by authenticated users of this gateway",
-            )),
+        if !owner_only {
+            return Err(S3Error::new(
+                S3Code::AccessControlListNotSupported,
+                "The bucket does not allow ACLs: wormgate buckets use Object Ownership BucketOwnerEnforced (no public or anonymous access, ever)",
+            ));
         }
+        Ok(Reply::empty(StatusCode::OK))
+    }
+
+    /// Put/DeletePublicAccessBlock: all four blocks stay on. Asking for that again is accepted and
+    /// changes nothing; weakening any block, or deleting the configuration, is refused.
+    pub(super) async fn put_public_access_block(
+        &self,
+        bucket: &str,
+        delete: bool,
+        all_blocked: bool,
+    ) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        if delete || !all_blocked {
+            return Err(S3Error::invalid_request(
+                "wormgate never allows public or anonymous access: BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets stay on and cannot be turned off or deleted",
+            ));
+        }
+        Ok(Reply::empty(StatusCode::OK))
+    }
+
+    /// Put/DeleteBucketOwnershipControls: BucketOwnerEnforced always (ACLs disabled).
+    pub(super) async fn put_ownership_controls(&self, bucket: &str, delete: bool, enforced: bool) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        if delete || !enforced {
+            return Err(S3Error::invalid_request(
+                "wormgate buckets always use Object Ownership BucketOwnerEnforced (ACLs disabled); it cannot be changed or deleted",
+            ));
+        }
+        Ok(Reply::empty(StatusCode::OK))
     }
 
     pub(super) async fn get_bucket_acl(&self, bucket: &str) -> S3Result<Reply> {
@@ -109,6 +129,12 @@ impl Gateway {
 
     pub(super) async fn bucket_probe(&self, bucket: &str, probe: BucketProbe) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
+        // The access stance is a configuration every bucket has, as on AWS since 2023.
+        match probe {
+            BucketProbe::PublicAccessBlock => return Ok(Reply::xml(xml::public_access_block_all_on())),
+            BucketProbe::OwnershipControls => return Ok(Reply::xml(xml::ownership_controls_enforced())),
+            _ => {}
+        }
         let (code, msg) = match probe {
             BucketProbe::Policy => (S3Code::NoSuchBucketPolicy, "The bucket policy does not exist"),
             BucketProbe::Encryption => (

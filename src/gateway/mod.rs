@@ -259,7 +259,7 @@ impl Gateway {
             parts.uri.query().unwrap_or(""),
             &parts.headers,
             &self.addressing,
-            async || body.read_document().await,
+            async |c| body.read_document(c).await,
         )
         .await?;
         if self.tools.governance_as_compliance && op.governance_as_compliance() {
@@ -286,7 +286,7 @@ impl Gateway {
         }
         let ctx: &Ctx = ctx;
         match op {
-            Op::ListBuckets => self.list_buckets(ctx).await.map(Done::from),
+            Op::ListBuckets { params } => self.list_buckets(&params, ctx).await.map(Done::from),
             Op::CreateBucket { bucket, location } => self
                 .create_bucket(&bucket, location.as_deref(), ctx)
                 .await
@@ -357,10 +357,19 @@ impl Gateway {
                 bucket,
                 key,
                 upload_id,
-                if_none_match_star,
+                conditions,
+                checksum,
+                checksum_type,
+                object_size,
                 parts: listed,
             } => {
-                self.complete_multipart((&bucket, &key, &upload_id), if_none_match_star, &listed, parts, ctx)
+                let claim = multipart::CompletionClaim {
+                    conditions,
+                    checksum,
+                    checksum_type,
+                    object_size,
+                };
+                self.complete_multipart((&bucket, &key, &upload_id), &claim, &listed, ctx)
                     .await
             }
             Op::AbortMultipartUpload { bucket, key, upload_id } => {
@@ -383,6 +392,17 @@ impl Gateway {
                 write,
                 copy,
             } => self.copy_object(&bucket, &key, &write, &copy, parts, ctx).await,
+            Op::GetObjectAttributes {
+                bucket,
+                key,
+                version,
+                attributes,
+                max_parts,
+                part_number_marker,
+            } => self
+                .get_object_attributes(&bucket, &key, &version, attributes, (max_parts, part_number_marker))
+                .await
+                .map(Done::from),
             Op::GetObjectTagging { bucket, key, version } => {
                 self.get_tagging(&bucket, &key, &version).await.map(Done::from)
             }
@@ -404,13 +424,27 @@ impl Gateway {
                 version,
                 owner_only,
             } => self
-                .put_acl(&bucket, Some((&key, &version)), owner_only, parts)
+                .put_acl(&bucket, Some((&key, &version)), owner_only)
                 .await
                 .map(Done::from),
             Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await.map(Done::from),
-            Op::PutBucketAcl { bucket, owner_only } => {
-                self.put_acl(&bucket, None, owner_only, parts).await.map(Done::from)
-            }
+            Op::PutBucketAcl { bucket, owner_only } => self.put_acl(&bucket, None, owner_only).await.map(Done::from),
+            Op::PutPublicAccessBlock {
+                bucket,
+                delete,
+                all_blocked,
+            } => self
+                .put_public_access_block(&bucket, delete, all_blocked)
+                .await
+                .map(Done::from),
+            Op::PutBucketOwnershipControls {
+                bucket,
+                delete,
+                enforced,
+            } => self
+                .put_ownership_controls(&bucket, delete, enforced)
+                .await
+                .map(Done::from),
             Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await.map(Done::from),
             Op::NotImplemented { what, .. } => Err(S3Error::new(
                 S3Code::NotImplemented,

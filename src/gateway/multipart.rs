@@ -15,7 +15,7 @@ use crate::checksum::{b64, b64_decode, ChecksumAlgorithm};
 use crate::lock::{self, LockHeaders, RequestedMode, VersionAsk};
 use crate::s3::docs::CompletePart;
 use crate::s3::error::{S3Code, S3Error, S3Result};
-use crate::s3::op::{CopyParams, ListParams, WriteHeaders};
+use crate::s3::op::{CopyParams, ListParams, WriteConditions, WriteHeaders};
 use crate::s3::respond::Reply;
 use crate::s3::xml::{self, *};
 use crate::store::blob::BlobHints;
@@ -365,15 +365,36 @@ impl Gateway {
         Ok(Done::new(reply, outcome))
     }
 
+    /// A repeated completion of an upload that already completed: the same answer again (same
+    /// version, no second version), as AWS replays it for SDKs that retry a lost answer. `None` when
+    /// the upload never completed here or its version is gone.
+    fn replay_completion(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Option<Done>> {
+        let Some(seq) = self.catalog.completed_upload(bucket, key, upload_id)? else {
+            return Ok(None);
+        };
+        let rec = match self.catalog.version(bucket, key, seq)? {
+            Some(crate::store::VersionEntry::Ok(r)) if !r.delete_marker => r,
+            _ => return Ok(None),
+        };
+        let mut outcome = Outcome::version(&rec);
+        outcome.detail = Some(format!("repeated completion of upload {upload_id}: no new version"));
+        Ok(Some(Done::new(completion_reply(bucket, key, &rec)?, outcome)))
+    }
+
     pub(super) async fn complete_multipart(
         &self,
         (bucket, key, upload_id): (&str, &str, &str),
-        if_none_match_star: bool,
+        claim: &CompletionClaim,
         listed: &[CompletePart],
-        parts: &http::request::Parts,
         ctx: &Ctx,
     ) -> S3Result<Done> {
-        let u = self.require_upload(bucket, key, upload_id)?;
+        let u = match self.require_upload(bucket, key, upload_id) {
+            Ok(u) => u,
+            Err(e) if e.code == S3Code::NoSuchUpload => {
+                return self.replay_completion(bucket, key, upload_id)?.ok_or(e);
+            }
+            Err(e) => return Err(e),
+        };
         let stored = self.catalog.parts_of(bucket, key, upload_id)?;
         let mut chosen: Vec<PartRecord> = Vec::with_capacity(listed.len());
         let mut last = 0u32;
@@ -443,24 +464,7 @@ impl Gateway {
             (Some(a), Some(t)) => combine_checksums(a, t, &chosen),
             _ => None,
         };
-        if let (Some(a), Some(claimed)) = (
-            alg,
-            parts
-                .headers
-                .get(alg.map(|a| a.header_name()).unwrap_or("x-amz-checksum-none")),
-        ) {
-            let claimed = claimed.to_str().unwrap_or("").trim();
-            let ours = checksum.as_deref().unwrap_or("");
-            if claimed != ours && claimed != ours.split('-').next().unwrap_or("") {
-                return Err(S3Error::new(
-                    S3Code::BadDigest,
-                    format!(
-                        "The {} you specified did not match the calculated checksum.",
-                        a.header_name()
-                    ),
-                ));
-            }
-        }
+        check_claimed_checksum(claim, alg, ty.as_deref(), checksum.as_deref())?;
         let b = self.require_bucket(bucket)?;
         let ask = VersionAsk {
             headers: lock_headers_of(&u),
@@ -469,7 +473,12 @@ impl Gateway {
         };
         let id = self.new_id(bucket, key, ctx)?;
         let version_id = id.version_id.clone();
-        let size = chosen.iter().map(|p| p.size).sum();
+        let size: u64 = chosen.iter().map(|p| p.size).sum();
+        if let Some(claimed) = claim.object_size.filter(|c| *c != size) {
+            return Err(S3Error::invalid_request(format!(
+                "The provided 'x-amz-mp-object-size' header value {claimed} does not match what was computed: {size}"
+            )));
+        }
         let rec = VersionRecord {
             bucket: id.bucket,
             key: id.key,
@@ -493,7 +502,8 @@ impl Gateway {
             parts_count: Some(n as u32),
         };
         let write = WriteHeaders {
-            if_none_match_star,
+            if_none_match_star: claim.conditions.if_none_match_star,
+            if_match: claim.conditions.if_match.clone(),
             ..Default::default()
         };
         // Checked again at commit; checked now so that a refused completion writes nothing (an
@@ -529,17 +539,10 @@ impl Gateway {
             self.discard_unreferenced(&guard, bucket, key, own_part_blobs(&unused))
                 .await;
         }
-        let doc = CompleteMultipartUploadResult {
-            xmlns: NS,
-            location: format!("/{bucket}/{key}"),
-            bucket: bucket.into(),
-            key: key.into(),
-            etag: quoted(&etag),
-            checksum: ChecksumOut::new(rec.checksum_algorithm, rec.checksum.clone(), rec.checksum_type.clone()),
-        };
-        let reply = Reply::xml(xml::to_xml("CompleteMultipartUploadResult", &doc)?)
-            .header("x-amz-version-id", rec.version_id.clone());
-        Ok(Done::new(reply, Outcome::new_version(&rec)))
+        Ok(Done::new(
+            completion_reply(bucket, key, &rec)?,
+            Outcome::new_version(&rec),
+        ))
     }
 
     pub(super) async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Done> {
@@ -675,6 +678,70 @@ impl Gateway {
         };
         Ok(Reply::xml(xml::to_xml("ListMultipartUploadsResult", &doc)?))
     }
+}
+
+/// What a CompleteMultipartUpload asks besides its part list: write conditions and the object-level
+/// checksum the client computed.
+pub(super) struct CompletionClaim {
+    pub conditions: WriteConditions,
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
+    pub checksum_type: Option<String>,
+    pub object_size: Option<u64>,
+}
+
+/// The answer to a completion (the first one, and every repeat of it).
+fn completion_reply(bucket: &str, key: &str, rec: &VersionRecord) -> S3Result<Reply> {
+    let doc = CompleteMultipartUploadResult {
+        xmlns: NS,
+        location: format!("/{bucket}/{key}"),
+        bucket: bucket.into(),
+        key: key.into(),
+        etag: quoted(&rec.etag),
+        checksum: ChecksumOut::new(rec.checksum_algorithm, rec.checksum.clone(), rec.checksum_type.clone()),
+    };
+    Ok(Reply::xml(xml::to_xml("CompleteMultipartUploadResult", &doc)?)
+        .header("x-amz-version-id", rec.version_id.clone()))
+}
+
+/// Compare the object-level checksum a completion claims with what the parts produce (`ours`: the
+/// FULL_OBJECT CRC combined from the part CRCs, or the COMPOSITE `checksum-of-checksums-N`). The
+/// claim must name the upload's algorithm and type; a COMPOSITE claim may leave out its `-N`.
+fn check_claimed_checksum(
+    claim: &CompletionClaim,
+    alg: Option<ChecksumAlgorithm>,
+    ty: Option<&str>,
+    ours: Option<&str>,
+) -> S3Result<()> {
+    if let Some(t) = claim.checksum_type.as_deref() {
+        if Some(t) != ty {
+            return Err(S3Error::invalid_request(format!(
+                "The upload was created using the {} checksum mode. The complete request must use the same checksum mode.",
+                ty.unwrap_or("no")
+            )));
+        }
+    }
+    let Some((claimed_alg, claimed)) = &claim.checksum else {
+        return Ok(());
+    };
+    if alg != Some(*claimed_alg) {
+        return Err(S3Error::invalid_request(format!(
+            "The upload was created using the {} checksum algorithm. The complete request must use the same checksum algorithm, not {}.",
+            alg.map_or("no", |a| a.as_str()),
+            claimed_alg.as_str()
+        )));
+    }
+    let ours = ours.unwrap_or("");
+    let matches = claimed == ours || (ty == Some("COMPOSITE") && Some(claimed.as_str()) == ours.split('-').next());
+    if !matches {
+        return Err(S3Error::new(
+            S3Code::BadDigest,
+            format!(
+                "The {} you specified did not match the calculated checksum: {claimed} given, {ours} computed from the parts.",
+                claimed_alg.header_name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Blob ids of parts that are blobs of their own (a part inside the backend's multipart upload has

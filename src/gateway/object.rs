@@ -10,9 +10,12 @@ use crate::lock::{self, VersionAsk, VersionRemoval};
 use crate::s3::conditions::{precondition_failed, Verdict};
 use crate::s3::docs::DeleteRequest;
 use crate::s3::error::{S3Code, S3Error, S3Result};
-use crate::s3::op::{delete_permission, Conditions, RangeSpec, ReadObject, VersionSel, WriteHeaders};
+use crate::s3::op::{delete_permission, Conditions, ObjectAttributes, RangeSpec, ReadObject, VersionSel, WriteHeaders};
 use crate::s3::respond::Reply;
-use crate::s3::xml::{self, DeleteEntryOut, DeleteErrorOut, DeleteResult, DeletedOut};
+use crate::s3::xml::{
+    self, ChecksumOut, DeleteEntryOut, DeleteErrorOut, DeleteResult, DeletedOut, GetObjectAttributesResponse,
+    ObjectPartOut, ObjectPartsOut,
+};
 use crate::store::{BlobRef, VersionRecord};
 use crate::timefmt::{format_iso, http_date};
 use bytes::Bytes;
@@ -114,7 +117,8 @@ impl Gateway {
         let size = rec.size;
         let mut status = StatusCode::OK;
         let (start, len) = match (r.range, r.part_number) {
-            (Some(range), _) if size > 0 => {
+            // Every range of a zero-byte object is unsatisfiable (RFC 9110 §14.1.1): 416, as AWS.
+            (Some(range), _) => {
                 let (s, e) = resolve_range(range, size).ok_or_else(|| {
                     S3Error::new(S3Code::InvalidRange, "The requested range is not satisfiable")
                         .with_header("content-range", format!("bytes */{size}"))
@@ -165,7 +169,7 @@ impl Gateway {
             .opt_header("cache-control", o.cache_control.clone().or(h.cache_control.clone()))
             .opt_header("expires", o.expires.clone().or(h.expires.clone()));
         for (k, v) in &h.user_meta {
-            reply = reply.header(&format!("x-amz-meta-{k}"), v.clone());
+            reply = reply.header(&format!("x-amz-meta-{k}"), crate::encoding::rfc2047_encode(v));
         }
         if let Some(ret) = rec.retention {
             reply = reply
@@ -196,6 +200,65 @@ impl Gateway {
     }
 
     /// (offset, length) of part `n` of a version (`x-amz-mp-parts-count` semantics).
+    /// GetObjectAttributes: the asked-for attributes of a version, never its bytes. A current delete
+    /// marker is 404 with `x-amz-delete-marker`, as for GET.
+    pub(super) async fn get_object_attributes(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &VersionSel,
+        want: ObjectAttributes,
+        (max_parts, marker): (usize, u32),
+    ) -> S3Result<Reply> {
+        self.require_bucket(bucket)?;
+        let rec = self.resolve_readable(bucket, key, version)?;
+        // A COMPOSITE value is answered without its `-N` part count here (the count is PartsCount).
+        let whole = rec
+            .checksum
+            .as_deref()
+            .map(|c| c.split('-').next().unwrap_or(c).to_string());
+        let parts = match &rec.blob {
+            Some(BlobRef::Parts { parts } | BlobRef::Multipart { parts, .. }) => Some(parts),
+            _ => None,
+        };
+        let object_parts = parts.filter(|_| want.object_parts).map(|parts| {
+            let after: Vec<(u32, &crate::store::records::PartRef)> =
+                (1u32..).zip(parts.iter()).filter(|(n, _)| *n > marker).collect();
+            let truncated = after.len() > max_parts;
+            let page: Vec<ObjectPartOut> = after
+                .iter()
+                .take(max_parts)
+                .map(|(n, p)| ObjectPartOut {
+                    part_number: *n,
+                    size: p.size,
+                    checksum: ChecksumOut::new(rec.checksum_algorithm, p.checksum.clone(), None),
+                })
+                .collect();
+            ObjectPartsOut {
+                parts_count: parts.len(),
+                part_number_marker: marker,
+                next_part_number_marker: page.last().map(|p| p.part_number),
+                max_parts,
+                is_truncated: truncated,
+                parts: page,
+            }
+        });
+        let doc = GetObjectAttributesResponse {
+            xmlns: xml::NS,
+            etag: want.etag.then(|| rec.etag.clone()),
+            checksum: (want.checksum && whole.is_some()).then(|| {
+                let ty = rec.checksum_type.clone().unwrap_or_else(|| "FULL_OBJECT".into());
+                ChecksumOut::new(rec.checksum_algorithm, whole, Some(ty))
+            }),
+            object_parts,
+            storage_class: want.storage_class.then_some("STANDARD"),
+            object_size: want.object_size.then_some(rec.size),
+        };
+        Ok(Reply::xml(xml::to_xml("GetObjectAttributesResponse", &doc)?)
+            .header("last-modified", http_date(rec.created_ms))
+            .header("x-amz-version-id", rec.version_id.clone()))
+    }
+
     fn part_range(&self, rec: &VersionRecord, n: u32) -> S3Result<(u64, u64)> {
         match &rec.blob {
             Some(BlobRef::Parts { parts } | BlobRef::Multipart { parts, .. }) => {
@@ -488,6 +551,9 @@ fn evaluate_conditions(c: &Conditions, rec: &VersionRecord) -> S3Result<Option<S
 
 /// Inclusive (start, end) of a range within `size`; `None` if unsatisfiable.
 pub(super) fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
+    if size == 0 {
+        return None;
+    }
     match r {
         RangeSpec::FromTo(s, e) => {
             if s >= size {
@@ -507,6 +573,20 @@ pub(super) fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_range_of_an_empty_object_is_satisfiable() {
+        for r in [
+            RangeSpec::FromTo(0, None),
+            RangeSpec::FromTo(0, Some(0)),
+            RangeSpec::FromTo(0, Some(10)),
+            RangeSpec::FromTo(5, None),
+            RangeSpec::Suffix(1),
+            RangeSpec::Suffix(0),
+        ] {
+            assert_eq!(resolve_range(r, 0), None, "{r:?}");
+        }
+    }
 
     #[test]
     fn ranges_resolve() {

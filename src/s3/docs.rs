@@ -259,6 +259,56 @@ pub fn acl_is_owner_only(text: &str) -> bool {
             && !text.contains("AuthenticatedUsers"))
 }
 
+/// PutPublicAccessBlock: whether all four blocks are on (a missing element is `false`, as AWS reads it).
+pub fn public_access_block(text: &str) -> S3Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Cfg {
+        #[serde(rename = "BlockPublicAcls")]
+        block_public_acls: Option<bool>,
+        #[serde(rename = "IgnorePublicAcls")]
+        ignore_public_acls: Option<bool>,
+        #[serde(rename = "BlockPublicPolicy")]
+        block_public_policy: Option<bool>,
+        #[serde(rename = "RestrictPublicBuckets")]
+        restrict_public_buckets: Option<bool>,
+    }
+    let c: Cfg = xml::from_xml("PublicAccessBlockConfiguration", text)?;
+    Ok([
+        c.block_public_acls,
+        c.ignore_public_acls,
+        c.block_public_policy,
+        c.restrict_public_buckets,
+    ]
+    .iter()
+    .all(|b| *b == Some(true)))
+}
+
+/// PutBucketOwnershipControls: whether the one rule is `BucketOwnerEnforced`; an unknown value is
+/// `InvalidArgument`.
+pub fn ownership_controls(text: &str) -> S3Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Rule {
+        #[serde(rename = "ObjectOwnership")]
+        object_ownership: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Cfg {
+        #[serde(rename = "Rule", default)]
+        rules: Vec<Rule>,
+    }
+    let c: Cfg = xml::from_xml("OwnershipControls", text)?;
+    if c.rules.len() != 1 {
+        return Err(S3Error::malformed_xml("OwnershipControls must hold exactly one Rule"));
+    }
+    match c.rules[0].object_ownership.as_str() {
+        "BucketOwnerEnforced" => Ok(true),
+        "BucketOwnerPreferred" | "ObjectWriter" => Ok(false),
+        other => Err(S3Error::invalid_argument(format!(
+            "Invalid ObjectOwnership value: {other}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +398,35 @@ mod tests {
             .unwrap_err()
             .code,
             S3Code::MalformedXML
+        );
+    }
+}
+
+#[cfg(test)]
+mod access_stance_tests {
+    use super::*;
+
+    #[test]
+    fn public_access_block_needs_all_four_on() {
+        let all = "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>";
+        assert!(public_access_block(all).unwrap());
+        assert!(!public_access_block(&all.replace("<BlockPublicPolicy>true", "<BlockPublicPolicy>false")).unwrap());
+        assert!(!public_access_block(
+            "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>"
+        )
+        .unwrap());
+    }
+
+    #[test]
+    fn ownership_controls_values() {
+        let doc = |v: &str| {
+            format!("<OwnershipControls><Rule><ObjectOwnership>{v}</ObjectOwnership></Rule></OwnershipControls>")
+        };
+        assert!(ownership_controls(&doc("BucketOwnerEnforced")).unwrap());
+        assert!(!ownership_controls(&doc("ObjectWriter")).unwrap());
+        assert_eq!(
+            ownership_controls(&doc("Nobody")).unwrap_err().code,
+            S3Code::InvalidArgument
         );
     }
 }

@@ -9,6 +9,8 @@ use http::StatusCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum S3Code {
     AccessDenied,
+    /// ACLs are disabled (Object Ownership = BucketOwnerEnforced): a non-private ACL was asked for.
+    AccessControlListNotSupported,
     /// AWS's generic 400 (e.g. more than 10 object tags).
     BadRequest,
     AuthorizationHeaderMalformed,
@@ -111,6 +113,7 @@ impl S3Code {
         use S3Code::*;
         match self {
             AccessDenied => "AccessDenied",
+            AccessControlListNotSupported => "AccessControlListNotSupported",
             BadRequest => "BadRequest",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError => "AuthorizationQueryParametersError",

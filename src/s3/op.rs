@@ -121,6 +121,46 @@ pub struct WriteHeaders {
     pub tagging: Option<Vec<(String, String)>>,
 }
 
+/// ListBuckets paging and filters (`max-buckets`, `continuation-token`, `prefix`, `bucket-region`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListBucketsParams {
+    /// 1..=10000; `None`: every bucket in one answer (AWS without max-buckets).
+    pub max_buckets: Option<usize>,
+    /// The last bucket name of the previous page (the token is that name, base64).
+    pub after: Option<String>,
+    pub prefix: Option<String>,
+    pub bucket_region: Option<String>,
+}
+
+/// Which attributes a GetObjectAttributes asks for (`x-amz-object-attributes`, at least one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectAttributes {
+    pub etag: bool,
+    pub checksum: bool,
+    pub object_parts: bool,
+    pub storage_class: bool,
+    pub object_size: bool,
+}
+
+/// The write conditions of a request that makes a version: `If-None-Match: *` (no current version
+/// may exist) and `If-Match` (the current version's ETag must match). Conditional writes are how
+/// backup tools protect their checkpoints, so they are honoured, never ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteConditions {
+    pub if_none_match_star: bool,
+    pub if_match: Option<String>,
+}
+
+/// What the `x-amz-checksum-*` headers of a request that carries an XML document describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentChecksums {
+    /// The document itself (retention, DeleteObjects, …): verified while it is read.
+    OfDocument,
+    /// The object the request makes (CompleteMultipartUpload): not a digest of the document; the
+    /// handler compares it with what the parts produce.
+    OfObject,
+}
+
 /// Listing parameters shared by ListObjects V1/V2 and ListObjectVersions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListParams {
@@ -175,7 +215,9 @@ pub enum BucketProbe {
 /// Every operation wormgate understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    ListBuckets,
+    ListBuckets {
+        params: ListBucketsParams,
+    },
     CreateBucket {
         bucket: String,
         /// `LocationConstraint` of the optional configuration document.
@@ -279,7 +321,15 @@ pub enum Op {
         bucket: String,
         key: String,
         upload_id: String,
-        if_none_match_star: bool,
+        /// `If-None-Match: *` / `If-Match`, against the key's current version (as PutObject).
+        conditions: WriteConditions,
+        /// The object-level `x-amz-checksum-*` the client claims for the whole object (base64, a
+        /// COMPOSITE value may carry its `-N` part count); compared with what the parts produce.
+        checksum: Option<(ChecksumAlgorithm, String)>,
+        /// `x-amz-checksum-type` of the completion (must agree with the upload's).
+        checksum_type: Option<String>,
+        /// `x-amz-mp-object-size`: the size the client expects the object to have.
+        object_size: Option<u64>,
         parts: Vec<CompletePart>,
     },
     AbortMultipartUpload {
@@ -303,6 +353,16 @@ pub enum Op {
         key: String,
         write: Box<WriteHeaders>,
         copy: Box<CopyParams>,
+    },
+    /// `GET ?attributes`: the version's metadata without its body (the JS SDK v3 and boto3 call it).
+    GetObjectAttributes {
+        bucket: String,
+        key: String,
+        version: VersionSel,
+        attributes: ObjectAttributes,
+        /// `x-amz-max-parts` (default and cap 1000) and `x-amz-part-number-marker` page ObjectParts.
+        max_parts: usize,
+        part_number_marker: u32,
     },
     GetObjectTagging {
         bucket: String,
@@ -338,6 +398,19 @@ pub enum Op {
     PutBucketAcl {
         bucket: String,
         owner_only: bool,
+    },
+    /// PutPublicAccessBlock / DeletePublicAccessBlock: the four blocks are always on; a request that
+    /// keeps them all on changes nothing, one that weakens any (or deletes them) is refused.
+    PutPublicAccessBlock {
+        bucket: String,
+        delete: bool,
+        all_blocked: bool,
+    },
+    /// PutBucketOwnershipControls / DeleteBucketOwnershipControls: BucketOwnerEnforced always.
+    PutBucketOwnershipControls {
+        bucket: String,
+        delete: bool,
+        enforced: bool,
     },
     GetBucketProbe {
         bucket: String,
@@ -392,7 +465,7 @@ impl Op {
     /// Name used in logs, metrics and the audit trail.
     pub fn name(&self) -> &'static str {
         match self {
-            Op::ListBuckets => "ListBuckets",
+            Op::ListBuckets { .. } => "ListBuckets",
             Op::CreateBucket { .. } => "CreateBucket",
             Op::HeadBucket { .. } => "HeadBucket",
             Op::DeleteBucket { .. } => "DeleteBucket",
@@ -421,6 +494,7 @@ impl Op {
             Op::ListParts { .. } => "ListParts",
             Op::ListMultipartUploads { .. } => "ListMultipartUploads",
             Op::CopyObject { .. } => "CopyObject",
+            Op::GetObjectAttributes { .. } => "GetObjectAttributes",
             Op::GetObjectTagging { .. } => "GetObjectTagging",
             Op::PutObjectTagging { .. } => "PutObjectTagging",
             Op::DeleteObjectTagging { .. } => "DeleteObjectTagging",
@@ -428,6 +502,10 @@ impl Op {
             Op::PutObjectAcl { .. } => "PutObjectAcl",
             Op::GetBucketAcl { .. } => "GetBucketAcl",
             Op::PutBucketAcl { .. } => "PutBucketAcl",
+            Op::PutPublicAccessBlock { delete: false, .. } => "PutPublicAccessBlock",
+            Op::PutPublicAccessBlock { delete: true, .. } => "DeletePublicAccessBlock",
+            Op::PutBucketOwnershipControls { delete: false, .. } => "PutBucketOwnershipControls",
+            Op::PutBucketOwnershipControls { delete: true, .. } => "DeleteBucketOwnershipControls",
             Op::GetBucketProbe { .. } => "GetBucketConfiguration",
             Op::NotImplemented { .. } => "NotImplemented",
         }
@@ -436,7 +514,7 @@ impl Op {
     /// The permission the caller's role must carry.
     pub fn permission(&self) -> Permission {
         match self {
-            Op::ListBuckets
+            Op::ListBuckets { .. }
             | Op::HeadBucket { .. }
             | Op::GetBucketLocation { .. }
             | Op::GetBucketVersioning { .. }
@@ -450,6 +528,7 @@ impl Op {
             | Op::GetObjectLegalHold { .. }
             | Op::ListParts { .. }
             | Op::ListMultipartUploads { .. }
+            | Op::GetObjectAttributes { .. }
             | Op::GetObjectTagging { .. }
             | Op::GetObjectAcl { .. }
             | Op::GetBucketAcl { .. }
@@ -474,6 +553,8 @@ impl Op {
             Op::DeleteBucket { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
+            | Op::PutPublicAccessBlock { .. }
+            | Op::PutBucketOwnershipControls { .. }
             | Op::PutObjectLegalHold { .. } => Permission::Govern,
         }
     }
@@ -483,7 +564,7 @@ impl Op {
     /// `ListBuckets` reaches nothing (its answer is filtered instead).
     pub fn reaches(&self) -> Vec<Reach<'_>> {
         match self {
-            Op::ListBuckets => Vec::new(),
+            Op::ListBuckets { .. } => Vec::new(),
             Op::NotImplemented { bucket, key, .. } => match (bucket, key) {
                 (Some(b), Some(k)) => vec![Reach::Object(b, k)],
                 (Some(b), None) => vec![Reach::Bucket(b)],
@@ -499,6 +580,8 @@ impl Op {
             Op::DeleteBucket { bucket }
             | Op::PutBucketVersioning { bucket, .. }
             | Op::PutObjectLockConfiguration { bucket, .. }
+            | Op::PutPublicAccessBlock { bucket, .. }
+            | Op::PutBucketOwnershipControls { bucket, .. }
             | Op::PutBucketAcl { bucket, .. } => vec![Reach::WholeBucket(bucket)],
             Op::ListObjectsV1 { bucket, params }
             | Op::ListObjectsV2 { bucket, params }
@@ -516,6 +599,7 @@ impl Op {
             Op::GetObject(r) | Op::HeadObject(r) => vec![Reach::Object(&r.bucket, &r.key)],
             Op::PutObject { bucket, key, .. }
             | Op::DeleteObject { bucket, key, .. }
+            | Op::GetObjectAttributes { bucket, key, .. }
             | Op::GetObjectRetention { bucket, key, .. }
             | Op::PutObjectRetention { bucket, key, .. }
             | Op::GetObjectLegalHold { bucket, key, .. }
@@ -536,7 +620,7 @@ impl Op {
     /// Bucket and key for logs and audit.
     pub fn target(&self) -> (Option<&str>, Option<&str>) {
         match self {
-            Op::ListBuckets => (None, None),
+            Op::ListBuckets { .. } => (None, None),
             Op::NotImplemented { bucket, key, .. } => (bucket.as_deref(), key.as_deref()),
             Op::CreateBucket { bucket, .. }
             | Op::HeadBucket { bucket }
@@ -553,6 +637,8 @@ impl Op {
             | Op::ListMultipartUploads { bucket, .. }
             | Op::GetBucketAcl { bucket }
             | Op::PutBucketAcl { bucket, .. }
+            | Op::PutPublicAccessBlock { bucket, .. }
+            | Op::PutBucketOwnershipControls { bucket, .. }
             | Op::GetBucketProbe { bucket, .. } => (Some(bucket), None),
             Op::CreateMultipartUpload { bucket, key, .. }
             | Op::UploadPart { bucket, key, .. }
@@ -561,6 +647,7 @@ impl Op {
             | Op::AbortMultipartUpload { bucket, key, .. }
             | Op::ListParts { bucket, key, .. }
             | Op::CopyObject { bucket, key, .. }
+            | Op::GetObjectAttributes { bucket, key, .. }
             | Op::GetObjectTagging { bucket, key, .. }
             | Op::PutObjectTagging { bucket, key, .. }
             | Op::DeleteObjectTagging { bucket, key, .. }

@@ -209,9 +209,9 @@ pub fn content_headers(headers: &HeaderMap) -> S3Result<ContentHeaders> {
     let mut meta_size = 0usize;
     for (name, value) in headers {
         if let Some(m) = name.as_str().strip_prefix("x-amz-meta-") {
-            let v = value
-                .to_str()
-                .map_err(|_| S3Error::invalid_argument(format!("metadata header {name} is not valid ASCII")))?;
+            // AWS stores non-ASCII values (UTF-8) and returns them RFC 2047 encoded.
+            let v = std::str::from_utf8(value.as_bytes())
+                .map_err(|_| S3Error::invalid_argument(format!("metadata header {name} is not valid UTF-8")))?;
             meta_size += m.len() + v.len();
             user_meta.insert(m.to_string(), v.to_string());
         }
@@ -249,23 +249,48 @@ pub fn parse_tag_query(s: &str) -> S3Result<Vec<(String, String)>> {
     Ok(tags)
 }
 
-fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
-    let if_none_match = single_header(headers, "if-none-match")?;
-    let if_none_match_star = match if_none_match {
+/// `If-None-Match` (only `*`, as AWS) and `If-Match` of a request that makes a version.
+fn write_conditions(headers: &HeaderMap) -> S3Result<WriteConditions> {
+    let if_none_match_star = match single_header(headers, "if-none-match")? {
         None => false,
         Some("*") => true,
         Some(_) => {
             return Err(S3Error::new(
                 S3Code::NotImplemented,
-                "If-None-Match on PUT supports only '*'",
+                "If-None-Match on a write supports only '*'",
             ))
         }
     };
+    Ok(WriteConditions {
+        if_none_match_star,
+        if_match: single_header(headers, "if-match")?.map(str::to_string),
+    })
+}
+
+/// The object-level `x-amz-checksum-*` header of a CompleteMultipartUpload (at most one). Its value
+/// is checked by the handler: a COMPOSITE value is `base64-N`, not plain base64.
+fn object_checksum_claim(headers: &HeaderMap) -> S3Result<Option<(crate::checksum::ChecksumAlgorithm, String)>> {
+    let mut out = None;
+    for alg in crate::checksum::ChecksumAlgorithm::ALL {
+        if let Some(v) = single_header(headers, alg.header_name())? {
+            if out.is_some() {
+                return Err(S3Error::invalid_request(
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+                ));
+            }
+            out = Some((alg, v.trim().to_string()));
+        }
+    }
+    Ok(out)
+}
+
+fn write_headers(headers: &HeaderMap) -> S3Result<WriteHeaders> {
+    let c = write_conditions(headers)?;
     Ok(WriteHeaders {
         content: content_headers(headers)?,
         lock: lock_headers(headers)?,
-        if_none_match_star,
-        if_match: single_header(headers, "if-match")?.map(str::to_string),
+        if_none_match_star: c.if_none_match_star,
+        if_match: c.if_match,
         tagging: single_header(headers, "x-amz-tagging")?
             .map(parse_tag_query)
             .transpose()?,
@@ -398,6 +423,37 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
     })
 }
 
+/// The continuation token of ListBuckets: the last name of the page before, base64 (opaque to clients).
+pub fn bucket_token(name: &str) -> String {
+    crate::checksum::b64(name.as_bytes())
+}
+
+fn list_buckets_params(q: &Query) -> S3Result<ListBucketsParams> {
+    let max_buckets = match q.get("max-buckets") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| S3Error::invalid_argument("max-buckets must be an integer between 1 and 10000"))?,
+        ),
+    };
+    let after = match q.get("continuation-token").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            crate::checksum::b64_decode(t)
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| S3Error::invalid_argument("The continuation token provided is incorrect"))?,
+        ),
+    };
+    Ok(ListBucketsParams {
+        max_buckets,
+        after,
+        prefix: q.get("prefix").filter(|p| !p.is_empty()).map(str::to_string),
+        bucket_region: q.get("bucket-region").filter(|r| !r.is_empty()).map(str::to_string),
+    })
+}
+
 fn not_implemented(what: &str) -> Op {
     Op::NotImplemented {
         what: what.to_string(),
@@ -419,7 +475,65 @@ const BUCKET_UNSUPPORTED: &[&str] = &[
     "intelligent-tiering",
     "session",
 ];
-const OBJECT_UNSUPPORTED: &[&str] = &["torrent", "restore", "select", "attributes", "renameObject"];
+const OBJECT_UNSUPPORTED: &[&str] = &["torrent", "restore", "select", "renameObject"];
+
+/// `x-amz-object-attributes`: a comma-separated list (the header may repeat), names as AWS spells
+/// them; an unknown or missing name is `InvalidArgument`.
+fn object_attributes(headers: &HeaderMap) -> S3Result<ObjectAttributes> {
+    let mut out = ObjectAttributes::default();
+    let mut any = false;
+    for v in headers.get_all("x-amz-object-attributes") {
+        let v = v
+            .to_str()
+            .map_err(|_| S3Error::invalid_argument("x-amz-object-attributes is not valid ASCII"))?;
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let flag = match name {
+                "ETag" => &mut out.etag,
+                "Checksum" => &mut out.checksum,
+                "ObjectParts" => &mut out.object_parts,
+                "StorageClass" => &mut out.storage_class,
+                "ObjectSize" => &mut out.object_size,
+                other => {
+                    return Err(S3Error::invalid_argument(format!(
+                        "Invalid attribute name specified: {other} (use ETag, Checksum, ObjectParts, StorageClass, ObjectSize)"
+                    )))
+                }
+            };
+            *flag = true;
+            any = true;
+        }
+    }
+    if !any {
+        return Err(S3Error::invalid_request(
+            "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty",
+        ));
+    }
+    Ok(out)
+}
+
+/// `x-amz-max-parts` / `x-amz-part-number-marker` of GetObjectAttributes.
+fn attribute_paging(headers: &HeaderMap) -> S3Result<(usize, u32)> {
+    let max = match single_header(headers, "x-amz-max-parts")? {
+        None => 1000,
+        Some(m) => m
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| S3Error::invalid_argument("x-amz-max-parts must be a non-negative integer"))?
+            .min(1000)
+            .try_into()
+            .unwrap_or(1000usize),
+    };
+    let marker = match single_header(headers, "x-amz-part-number-marker")? {
+        None => 0,
+        Some(m) => m
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| S3Error::invalid_argument("x-amz-part-number-marker must be a non-negative integer"))?,
+    };
+    Ok((max, marker))
+}
 
 fn probe_of(q: &Query) -> Option<BucketProbe> {
     [
@@ -535,6 +649,236 @@ fn checksum_settings(headers: &HeaderMap) -> S3Result<(Option<crate::checksum::C
     Ok((alg, ty))
 }
 
+/// The gateway's canonical owner id (the `Owner` of every bucket and object it answers with).
+pub const OWNER_ID: &str = "wormgate";
+
+/// What wormgate does with one `x-amz-*` request header that asks for functionality. A header that
+/// asks for something wormgate does not do is refused, never silently dropped; the few that are
+/// ignored are ignored because AWS ignores them in the same situation.
+#[derive(Debug, Clone, Copy)]
+pub enum HeaderRule {
+    /// 501 NotImplemented, with the reason (the request is routed as `Op::NotImplemented`, so the
+    /// audit record still names its bucket and key).
+    NotImplemented(&'static str),
+    /// The value is checked: accepted values change nothing (they ask for what wormgate always does),
+    /// the rest get AWS's error for them.
+    Check(fn(&str) -> S3Result<()>),
+    /// Accepted and ignored, because AWS ignores it here too (the reason).
+    Ignored(&'static str),
+}
+
+const SSE_C: &str = "server-side encryption with customer-provided keys (SSE-C) is not available";
+const SSE_KMS: &str = "server-side encryption with KMS keys is not available";
+
+/// THE table of request headers that imply functionality, for every operation wormgate serves.
+/// Headers that wormgate honours (checksums, object lock, tagging, conditions, metadata, copy
+/// source, attributes) are parsed with their operation and are not listed here.
+pub const REQUEST_HEADER_RULES: &[(&str, HeaderRule)] = &[
+    (
+        "x-amz-write-offset-bytes",
+        HeaderRule::NotImplemented("appending to an object is not available: every write makes a new, whole version"),
+    ),
+    (
+        "x-amz-website-redirect-location",
+        HeaderRule::NotImplemented("website hosting and its redirects are not available"),
+    ),
+    ("x-amz-server-side-encryption", HeaderRule::Check(check_sse)),
+    (
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        HeaderRule::NotImplemented(SSE_KMS),
+    ),
+    (
+        "x-amz-server-side-encryption-context",
+        HeaderRule::NotImplemented(SSE_KMS),
+    ),
+    (
+        "x-amz-server-side-encryption-bucket-key-enabled",
+        HeaderRule::NotImplemented(SSE_KMS),
+    ),
+    (
+        "x-amz-server-side-encryption-customer-algorithm",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-server-side-encryption-customer-key",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-server-side-encryption-customer-key-md5",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-copy-source-server-side-encryption-customer-algorithm",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-copy-source-server-side-encryption-customer-key",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    (
+        "x-amz-copy-source-server-side-encryption-customer-key-md5",
+        HeaderRule::NotImplemented(SSE_C),
+    ),
+    ("x-amz-storage-class", HeaderRule::Check(check_storage_class)),
+    ("x-amz-acl", HeaderRule::Check(check_canned_acl)),
+    ("x-amz-grant-read", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-write", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-read-acp", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-write-acp", HeaderRule::Check(refuse_grant)),
+    ("x-amz-grant-full-control", HeaderRule::Check(refuse_grant)),
+    ("x-amz-object-ownership", HeaderRule::Check(check_object_ownership)),
+    ("x-amz-expected-bucket-owner", HeaderRule::Check(check_expected_owner)),
+    (
+        "x-amz-source-expected-bucket-owner",
+        HeaderRule::Check(check_expected_owner),
+    ),
+    (
+        "x-amz-mfa",
+        HeaderRule::NotImplemented("MFA delete is not available (retained versions cannot be deleted by anyone)"),
+    ),
+    (
+        "x-amz-if-match-last-modified-time",
+        HeaderRule::NotImplemented("conditional deletes are not available"),
+    ),
+    (
+        "x-amz-if-match-size",
+        HeaderRule::NotImplemented("conditional deletes are not available"),
+    ),
+    (
+        "x-amz-if-match-initiated-time",
+        HeaderRule::NotImplemented("conditional deletes are not available"),
+    ),
+    (
+        "x-amz-request-payer",
+        HeaderRule::Ignored("AWS ignores it on buckets that are not Requester Pays; no wormgate bucket is"),
+    ),
+    (
+        "x-amz-bypass-governance-retention",
+        HeaderRule::Ignored("every version is in COMPLIANCE mode, which no bypass shortens (as on AWS)"),
+    ),
+];
+
+/// `x-amz-server-side-encryption`: wormgate does not encrypt at rest itself (the disk or the upstream
+/// bucket does, if configured), so it does not claim to: every value is refused rather than
+/// answered with a promise it does not keep.
+fn check_sse(v: &str) -> S3Result<()> {
+    match v {
+        "AES256" => Err(S3Error::new(
+            S3Code::NotImplemented,
+            "x-amz-server-side-encryption: AES256 is not available: wormgate does not encrypt objects at rest itself; encrypt its data disk or upstream bucket instead",
+        )),
+        "aws:kms" | "aws:kms:dsse" => Err(S3Error::new(S3Code::NotImplemented, format!("x-amz-server-side-encryption: {SSE_KMS}"))),
+        other => Err(S3Error::invalid_argument(format!(
+            "The encryption method specified is not supported: {other}"
+        ))),
+    }
+}
+
+/// Storage classes AWS defines; only STANDARD exists here.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+    "FSX_OPENZFS",
+    "FSX_ONTAP",
+];
+
+fn check_storage_class(v: &str) -> S3Result<()> {
+    match v {
+        "STANDARD" => Ok(()),
+        v if STORAGE_CLASSES.contains(&v) => Err(S3Error::new(
+            S3Code::NotImplemented,
+            format!("x-amz-storage-class {v} is not available: every version is stored as STANDARD"),
+        )),
+        v => Err(S3Error::new(
+            S3Code::InvalidStorageClass,
+            format!("The storage class you specified is not valid: {v}"),
+        )),
+    }
+}
+
+/// Canned ACLs AWS defines. With ACLs disabled (BucketOwnerEnforced) only the two that grant nobody
+/// else anything are accepted.
+const CANNED_ACLS: &[&str] = &[
+    "private",
+    "bucket-owner-full-control",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "log-delivery-write",
+];
+
+fn acl_not_supported() -> S3Error {
+    S3Error::new(
+        S3Code::AccessControlListNotSupported,
+        "The bucket does not allow ACLs: wormgate buckets use Object Ownership BucketOwnerEnforced (no public or anonymous access, ever)",
+    )
+}
+
+pub(crate) fn check_canned_acl(v: &str) -> S3Result<()> {
+    match v {
+        "private" | "bucket-owner-full-control" => Ok(()),
+        v if CANNED_ACLS.contains(&v) => Err(acl_not_supported()),
+        v => Err(S3Error::invalid_argument(format!("Invalid canned ACL: {v}"))),
+    }
+}
+
+fn refuse_grant(_: &str) -> S3Result<()> {
+    Err(acl_not_supported())
+}
+
+fn check_object_ownership(v: &str) -> S3Result<()> {
+    match v {
+        "BucketOwnerEnforced" => Ok(()),
+        "BucketOwnerPreferred" | "ObjectWriter" => Err(S3Error::new(
+            S3Code::InvalidRequest,
+            format!("x-amz-object-ownership {v} is not available: wormgate buckets always use BucketOwnerEnforced (ACLs disabled)"),
+        )),
+        v => Err(S3Error::invalid_argument(format!("Invalid x-amz-object-ownership value: {v}"))),
+    }
+}
+
+fn check_expected_owner(v: &str) -> S3Result<()> {
+    if v == OWNER_ID {
+        Ok(())
+    } else {
+        Err(S3Error::access_denied(format!(
+            "Access Denied: the bucket owner is '{OWNER_ID}', not the expected owner '{v}'"
+        )))
+    }
+}
+
+/// Apply [`REQUEST_HEADER_RULES`]: `Ok(Some(what))` for a header to refuse as NotImplemented.
+fn check_request_headers(headers: &HeaderMap) -> S3Result<Option<String>> {
+    for (name, rule) in REQUEST_HEADER_RULES {
+        for v in headers.get_all(*name) {
+            let v = v
+                .to_str()
+                .map_err(|_| S3Error::invalid_argument(format!("the header {name} is not valid ASCII")))?
+                .trim();
+            match rule {
+                HeaderRule::NotImplemented(why) => return Ok(Some(format!("{name}: {why}"))),
+                HeaderRule::Check(check) => match check(v) {
+                    Err(e) if e.code == S3Code::NotImplemented => return Ok(Some(e.message)),
+                    other => other?,
+                },
+                HeaderRule::Ignored(_) => {}
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The router.
 #[allow(clippy::too_many_arguments)]
 pub async fn parse_request(
@@ -544,7 +888,7 @@ pub async fn parse_request(
     query: &str,
     headers: &HeaderMap,
     addressing: &Addressing,
-    document: impl AsyncFnOnce() -> S3Result<String>,
+    document: impl AsyncFnOnce(DocumentChecksums) -> S3Result<String>,
 ) -> S3Result<Op> {
     match route(method, host, path, query, headers, addressing, document).await? {
         // A refusal still names what it aimed at (the audit record and the error resource).
@@ -564,13 +908,18 @@ async fn route(
     query: &str,
     headers: &HeaderMap,
     addressing: &Addressing,
-    document: impl AsyncFnOnce() -> S3Result<String>,
+    document: impl AsyncFnOnce(DocumentChecksums) -> S3Result<String>,
 ) -> S3Result<Op> {
     let q = Query::parse(query)?;
     let (bucket, key) = bucket_and_key(host, path, addressing)?;
+    if let Some(what) = check_request_headers(headers)? {
+        return Ok(not_implemented(&what));
+    }
     let Some(bucket) = bucket else {
         return Ok(match *method {
-            Method::GET => Op::ListBuckets,
+            Method::GET => Op::ListBuckets {
+                params: list_buckets_params(&q)?,
+            },
             _ => not_implemented("service-level operation"),
         });
     };
@@ -583,7 +932,7 @@ async fn route(
         return Ok(match *method {
             Method::PUT if q.has("retention") => Op::PutObjectRetention {
                 version: version_sel(&q)?,
-                retention: docs::retention(&document().await?)?,
+                retention: docs::retention(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
                 key,
             },
@@ -594,7 +943,7 @@ async fn route(
             },
             Method::PUT if q.has("legal-hold") => Op::PutObjectLegalHold {
                 version: version_sel(&q)?,
-                on: docs::legal_hold(&document().await?)?,
+                on: docs::legal_hold(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
                 key,
             },
@@ -603,6 +952,17 @@ async fn route(
                 key,
                 version: version_sel(&q)?,
             },
+            Method::GET if q.has("attributes") => {
+                let (max_parts, part_number_marker) = attribute_paging(headers)?;
+                Op::GetObjectAttributes {
+                    version: version_sel(&q)?,
+                    attributes: object_attributes(headers)?,
+                    max_parts,
+                    part_number_marker,
+                    bucket,
+                    key,
+                }
+            }
             Method::GET if q.has("tagging") => Op::GetObjectTagging {
                 bucket,
                 key,
@@ -610,7 +970,7 @@ async fn route(
             },
             Method::PUT if q.has("tagging") => Op::PutObjectTagging {
                 version: version_sel(&q)?,
-                tags: docs::tagging(&document().await?)?,
+                tags: docs::tagging(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
                 key,
             },
@@ -626,7 +986,7 @@ async fn route(
             },
             Method::PUT if q.has("acl") => Op::PutObjectAcl {
                 version: version_sel(&q)?,
-                owner_only: docs::acl_is_owner_only(&document().await?),
+                owner_only: docs::acl_is_owner_only(&document(DocumentChecksums::OfDocument).await?),
                 bucket,
                 key,
             },
@@ -642,8 +1002,17 @@ async fn route(
             }
             Method::POST if q.has("uploadId") => Op::CompleteMultipartUpload {
                 upload_id: upload_id(&q)?,
-                if_none_match_star: single_header(headers, "if-none-match")? == Some("*"),
-                parts: docs::complete_multipart(&document().await?)?,
+                conditions: write_conditions(headers)?,
+                checksum: object_checksum_claim(headers)?,
+                checksum_type: checksum_settings(headers)?.1,
+                object_size: single_header(headers, "x-amz-mp-object-size")?
+                    .map(|v| {
+                        v.trim().parse::<u64>().map_err(|_| {
+                            S3Error::invalid_argument("x-amz-mp-object-size must be a non-negative integer")
+                        })
+                    })
+                    .transpose()?,
+                parts: docs::complete_multipart(&document(DocumentChecksums::OfObject).await?)?,
                 bucket,
                 key,
             },
@@ -726,7 +1095,7 @@ async fn route(
     Ok(match *method {
         Method::GET if q.has("acl") => Op::GetBucketAcl { bucket },
         Method::PUT if q.has("acl") => Op::PutBucketAcl {
-            owner_only: docs::acl_is_owner_only(&document().await?),
+            owner_only: docs::acl_is_owner_only(&document(DocumentChecksums::OfDocument).await?),
             bucket,
         },
         Method::GET if q.has("uploads") => Op::ListMultipartUploads { params: list_params(&q, false)?, bucket },
@@ -734,19 +1103,39 @@ async fn route(
         Method::PUT if q.has("lifecycle") => not_implemented(
             "PutBucketLifecycleConfiguration: lifecycle rules are not available yet; versions expire only through explicit deletion after their retention",
         ),
+        Method::PUT if q.has("publicAccessBlock") => Op::PutPublicAccessBlock {
+            all_blocked: docs::public_access_block(&document(DocumentChecksums::OfDocument).await?)?,
+            delete: false,
+            bucket,
+        },
+        Method::DELETE if q.has("publicAccessBlock") => Op::PutPublicAccessBlock {
+            all_blocked: false,
+            delete: true,
+            bucket,
+        },
+        Method::PUT if q.has("ownershipControls") => Op::PutBucketOwnershipControls {
+            enforced: docs::ownership_controls(&document(DocumentChecksums::OfDocument).await?)?,
+            delete: false,
+            bucket,
+        },
+        Method::DELETE if q.has("ownershipControls") => Op::PutBucketOwnershipControls {
+            enforced: false,
+            delete: true,
+            bucket,
+        },
         Method::PUT | Method::DELETE if probe_of(&q).is_some() => not_implemented("changing this bucket configuration"),
         Method::PUT if q.has("versioning") => Op::PutBucketVersioning {
-            enabled: docs::versioning(&document().await?)?,
+            enabled: docs::versioning(&document(DocumentChecksums::OfDocument).await?)?,
             bucket,
         },
         Method::PUT if q.has("object-lock") => Op::PutObjectLockConfiguration {
-            setting: docs::lock_configuration(&document().await?)?,
+            setting: docs::lock_configuration(&document(DocumentChecksums::OfDocument).await?)?,
             bucket,
         },
         Method::PUT if q.0.is_empty() => {
             validate_bucket_name(&bucket)?;
             Op::CreateBucket {
-                location: docs::create_bucket(&document().await?)?,
+                location: docs::create_bucket(&document(DocumentChecksums::OfDocument).await?)?,
                 bucket,
             }
         }
@@ -759,7 +1148,7 @@ async fn route(
         Method::HEAD => Op::HeadBucket { bucket },
         Method::DELETE if q.0.is_empty() => Op::DeleteBucket { bucket },
         Method::POST if q.has("delete") => Op::DeleteObjects {
-            request: docs::delete(&document().await?)?,
+            request: docs::delete(&document(DocumentChecksums::OfDocument).await?)?,
             bucket,
         },
         _ => not_implemented(&format!("{method} on a bucket with this query")),
@@ -778,7 +1167,7 @@ pub(crate) fn parse_op_with(
     addressing: &Addressing,
     document: &str,
 ) -> S3Result<Op> {
-    let fut = parse_request(method, host, path, query, headers, addressing, async || {
+    let fut = parse_request(method, host, path, query, headers, addressing, async |_| {
         Ok(document.to_string())
     });
     let mut fut = std::pin::pin!(fut);
@@ -823,7 +1212,42 @@ mod tests {
 
     #[test]
     fn path_style_routing() {
-        assert_eq!(op(Method::GET, "/", "").unwrap(), Op::ListBuckets);
+        assert_eq!(
+            op(Method::GET, "/", "").unwrap(),
+            Op::ListBuckets {
+                params: ListBucketsParams::default()
+            }
+        );
+        match op(
+            Method::GET,
+            "/",
+            "max-buckets=2&prefix=a&bucket-region=us-east-1&continuation-token=YWJj",
+        )
+        .unwrap()
+        {
+            Op::ListBuckets { params } => assert_eq!(
+                params,
+                ListBucketsParams {
+                    max_buckets: Some(2),
+                    after: Some("abc".into()),
+                    prefix: Some("a".into()),
+                    bucket_region: Some("us-east-1".into()),
+                }
+            ),
+            o => panic!("{o:?}"),
+        }
+        for bad in [
+            "max-buckets=0",
+            "max-buckets=10001",
+            "max-buckets=x",
+            "continuation-token=%25%25",
+        ] {
+            assert_eq!(
+                op(Method::GET, "/", bad).unwrap_err().code,
+                S3Code::InvalidArgument,
+                "{bad}"
+            );
+        }
         assert_eq!(
             op(Method::PUT, "/bk1", "").unwrap(),
             Op::CreateBucket {

@@ -73,7 +73,8 @@ fn with(mut r: Row, host: &'static str, headers: &'static [(&'static str, &'stat
 fn router_table() {
     let vh = "bucket-1.s3.example.test";
     let copy: &[(&str, &str)] = &[("x-amz-copy-source", "/src/obj")];
-    let rows = vec![
+    let rows =
+        vec![
         // Service and bucket level (AWS API reference request syntax).
         row(Method::GET, "/", "", O("ListBuckets", None, None)),
         row(Method::PUT, "/bucket-1", "", O("CreateBucket", Some("bucket-1"), None)),
@@ -286,6 +287,28 @@ fn router_table() {
             "127.0.0.1:9000",
             copy,
         ),
+        // GetObjectAttributes: the attribute list is required and checked name by name.
+        with(
+            row(
+                Method::GET,
+                "/bucket-1/k",
+                "attributes",
+                O("GetObjectAttributes", Some("bucket-1"), Some("k")),
+            ),
+            "127.0.0.1:9000",
+            &[("x-amz-object-attributes", "ETag,Checksum, ObjectParts,StorageClass,ObjectSize")],
+        ),
+        row(Method::GET, "/bucket-1/k", "attributes", E(S3Code::InvalidRequest)),
+        with(
+            row(Method::GET, "/bucket-1/k", "attributes", E(S3Code::InvalidArgument)),
+            "127.0.0.1:9000",
+            &[("x-amz-object-attributes", "ETag,Colour")],
+        ),
+        with(
+            row(Method::GET, "/bucket-1/k", "attributes", E(S3Code::InvalidArgument)),
+            "127.0.0.1:9000",
+            &[("x-amz-object-attributes", "ETag"), ("x-amz-max-parts", "-1")],
+        ),
         // Virtual-hosted style: the bucket comes from the Host header.
         with(
             row(
@@ -467,4 +490,217 @@ fn documents_arrive_typed() {
     assert_eq!(request.objects[0].key, "k");
     // A GET never reads a document (it would have been refused as MalformedXML).
     assert!(parse_op_with(&Method::GET, None, "/bucket-1/k", "retention", &h, &a, "garbage").is_ok());
+}
+
+/// The request-header table: each header that implies functionality, on the operations that take it,
+/// gets its AWS answer — honoured (the operation), refused (`NotImplemented` routed as an op, or the
+/// AWS error), or ignored where AWS ignores it.
+#[test]
+fn request_header_table() {
+    enum Then {
+        Routes(&'static str),
+        Fails(S3Code),
+    }
+    use Then::*;
+    /// (method, path, query), header name, header value, expected.
+    type HeaderRow = ((Method, &'static str, &'static str), &'static str, &'static str, Then);
+    let put = (Method::PUT, "/bucket-1/k", "");
+    let get = (Method::GET, "/bucket-1/k", "");
+    let create = (Method::PUT, "/bucket-1", "");
+    let mpu = (Method::POST, "/bucket-1/k", "uploads");
+    let rows: Vec<HeaderRow> = vec![
+        (put.clone(), "x-amz-write-offset-bytes", "0", Routes("NotImplemented")),
+        (
+            put.clone(),
+            "x-amz-website-redirect-location",
+            "/other",
+            Routes("NotImplemented"),
+        ),
+        (
+            put.clone(),
+            "x-amz-server-side-encryption",
+            "AES256",
+            Routes("NotImplemented"),
+        ),
+        (
+            put.clone(),
+            "x-amz-server-side-encryption",
+            "aws:kms",
+            Routes("NotImplemented"),
+        ),
+        (
+            put.clone(),
+            "x-amz-server-side-encryption",
+            "rot13",
+            Fails(S3Code::InvalidArgument),
+        ),
+        (
+            put.clone(),
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "k",
+            Routes("NotImplemented"),
+        ),
+        (
+            put.clone(),
+            "x-amz-server-side-encryption-customer-algorithm",
+            "AES256",
+            Routes("NotImplemented"),
+        ),
+        (
+            get.clone(),
+            "x-amz-server-side-encryption-customer-key",
+            "a2V5",
+            Routes("NotImplemented"),
+        ),
+        (
+            put.clone(),
+            "x-amz-copy-source-server-side-encryption-customer-key-md5",
+            "x",
+            Routes("NotImplemented"),
+        ),
+        (put.clone(), "x-amz-storage-class", "STANDARD", Routes("PutObject")),
+        (mpu.clone(), "x-amz-storage-class", "GLACIER", Routes("NotImplemented")),
+        (
+            put.clone(),
+            "x-amz-storage-class",
+            "COLD",
+            Fails(S3Code::InvalidStorageClass),
+        ),
+        (put.clone(), "x-amz-acl", "private", Routes("PutObject")),
+        (
+            put.clone(),
+            "x-amz-acl",
+            "bucket-owner-full-control",
+            Routes("PutObject"),
+        ),
+        (
+            put.clone(),
+            "x-amz-acl",
+            "public-read",
+            Fails(S3Code::AccessControlListNotSupported),
+        ),
+        (
+            create.clone(),
+            "x-amz-acl",
+            "public-read-write",
+            Fails(S3Code::AccessControlListNotSupported),
+        ),
+        (create.clone(), "x-amz-acl", "everyone", Fails(S3Code::InvalidArgument)),
+        (
+            put.clone(),
+            "x-amz-grant-read",
+            "uri=http://acs.amazonaws.com/groups/global/AllUsers",
+            Fails(S3Code::AccessControlListNotSupported),
+        ),
+        (
+            create.clone(),
+            "x-amz-grant-full-control",
+            "id=wormgate",
+            Fails(S3Code::AccessControlListNotSupported),
+        ),
+        (
+            create.clone(),
+            "x-amz-object-ownership",
+            "BucketOwnerEnforced",
+            Routes("CreateBucket"),
+        ),
+        (
+            create.clone(),
+            "x-amz-object-ownership",
+            "ObjectWriter",
+            Fails(S3Code::InvalidRequest),
+        ),
+        (
+            create.clone(),
+            "x-amz-object-ownership",
+            "Anyone",
+            Fails(S3Code::InvalidArgument),
+        ),
+        (
+            get.clone(),
+            "x-amz-expected-bucket-owner",
+            "wormgate",
+            Routes("GetObject"),
+        ),
+        (
+            get.clone(),
+            "x-amz-expected-bucket-owner",
+            "123456789012",
+            Fails(S3Code::AccessDenied),
+        ),
+        (
+            put.clone(),
+            "x-amz-source-expected-bucket-owner",
+            "123456789012",
+            Fails(S3Code::AccessDenied),
+        ),
+        (get.clone(), "x-amz-request-payer", "requester", Routes("GetObject")),
+        (
+            (Method::DELETE, "/bucket-1/k", ""),
+            "x-amz-mfa",
+            "123 456",
+            Routes("NotImplemented"),
+        ),
+        (
+            (Method::DELETE, "/bucket-1/k", ""),
+            "x-amz-if-match-size",
+            "5",
+            Routes("NotImplemented"),
+        ),
+        (
+            (Method::DELETE, "/bucket-1/k", ""),
+            "x-amz-bypass-governance-retention",
+            "true",
+            Routes("DeleteObject"),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for ((method, path, query), name, value, then) in &rows {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::HeaderName::from_static(name),
+            http::HeaderValue::from_static(value),
+        );
+        let got = parse_op(method, Some("127.0.0.1:9000"), path, query, &h, &Addressing::default());
+        let ok = match (then, &got) {
+            (Routes(n), Ok(op)) => op.name() == *n,
+            (Fails(c), Err(e)) => e.code == *c,
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{method} {path}?{query} {name}: {value} -> {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "header rows that differ:\n{}", failures.join("\n"));
+    // Every header of the table has at least one row here.
+    for (name, _) in REQUEST_HEADER_RULES {
+        let covered = rows.iter().any(|r| r.1 == *name)
+            || name.starts_with("x-amz-grant-")
+            || name.starts_with("x-amz-server-side-encryption")
+            || name.starts_with("x-amz-copy-source-server-side-encryption")
+            || name.starts_with("x-amz-if-match-");
+        assert!(covered, "no row for {name}");
+    }
+}
+
+/// The access stance documents: all four public-access blocks on, BucketOwnerEnforced.
+#[test]
+fn access_stance_routes() {
+    let a = Addressing::default();
+    let h = HeaderMap::new();
+    let pab = "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>false</IgnorePublicAcls></PublicAccessBlockConfiguration>";
+    let got = parse_op_with(&Method::PUT, None, "/bucket-1", "publicAccessBlock", &h, &a, pab).unwrap();
+    assert!(
+        matches!(
+            got,
+            Op::PutPublicAccessBlock {
+                all_blocked: false,
+                delete: false,
+                ..
+            }
+        ),
+        "{got:?}"
+    );
+    let got = parse_op(&Method::DELETE, None, "/bucket-1", "ownershipControls", &h, &a).unwrap();
+    assert_eq!(got.name(), "DeleteBucketOwnershipControls");
 }

@@ -176,6 +176,11 @@ pub struct ListAllMyBucketsResult {
     pub owner: Owner,
     #[serde(rename = "Buckets")]
     pub buckets: BucketsOut,
+    /// Present when the page was cut at `max-buckets` and more buckets follow.
+    #[serde(rename = "ContinuationToken", skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -190,6 +195,8 @@ pub struct BucketOut {
     pub name: String,
     #[serde(rename = "CreationDate")]
     pub creation_date: String,
+    #[serde(rename = "BucketRegion")]
+    pub bucket_region: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -746,4 +753,64 @@ pub fn owner_full_control_acl() -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{NS}\"><Owner><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Owner><AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
     )
+}
+
+/// GetPublicAccessBlock: all four blocks on (wormgate's only stance).
+pub fn public_access_block_all_on() -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PublicAccessBlockConfiguration xmlns=\"{NS}\"><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
+    )
+}
+
+/// GetBucketOwnershipControls: BucketOwnerEnforced (ACLs disabled).
+pub fn ownership_controls_enforced() -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls xmlns=\"{NS}\"><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"
+    )
+}
+
+/// `GetObjectAttributesResponse`: only the attributes asked for are present.
+#[derive(Debug, Serialize)]
+pub struct GetObjectAttributesResponse {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    /// Unquoted, as AWS answers it here.
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(rename = "Checksum", skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ChecksumOut>,
+    #[serde(rename = "ObjectParts", skip_serializing_if = "Option::is_none")]
+    pub object_parts: Option<ObjectPartsOut>,
+    #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<&'static str>,
+    #[serde(rename = "ObjectSize", skip_serializing_if = "Option::is_none")]
+    pub object_size: Option<u64>,
+}
+
+/// `<ObjectParts>` of GetObjectAttributes (a multipart version's parts, paged).
+#[derive(Debug, Serialize)]
+pub struct ObjectPartsOut {
+    #[serde(rename = "PartsCount")]
+    pub parts_count: usize,
+    #[serde(rename = "PartNumberMarker")]
+    pub part_number_marker: u32,
+    #[serde(rename = "NextPartNumberMarker", skip_serializing_if = "Option::is_none")]
+    pub next_part_number_marker: Option<u32>,
+    #[serde(rename = "MaxParts")]
+    pub max_parts: usize,
+    #[serde(rename = "IsTruncated")]
+    pub is_truncated: bool,
+    #[serde(rename = "Part")]
+    pub parts: Vec<ObjectPartOut>,
+}
+
+/// One `<Part>` of `<ObjectParts>`.
+#[derive(Debug, Serialize)]
+pub struct ObjectPartOut {
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(flatten)]
+    pub checksum: ChecksumOut,
 }

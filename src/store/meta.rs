@@ -119,6 +119,13 @@ fn no_such_bucket(name: &str) -> S3Error {
     )
 }
 
+/// State key of a completed upload: `completed-upload \0 bucket \0 key \0 upload_id`.
+fn completed_key(upload_key: &[u8]) -> Vec<u8> {
+    let mut k = b"completed-upload\0".to_vec();
+    k.extend_from_slice(upload_key);
+    k
+}
+
 /// The sled catalog.
 #[derive(Clone)]
 pub struct Catalog {
@@ -895,7 +902,8 @@ impl Catalog {
                 .collect()
         };
         let version_kv = version.map(|v| (version_key(&v.bucket, &v.key, v.seq), encode(v)));
-        let res = (&self.uploads, &self.parts, &self.versions).transaction(|(u, p, v)| {
+        let completed_kv = version.map(|v| (completed_key(&uk), v.seq.to_be_bytes()));
+        let res = (&self.uploads, &self.parts, &self.versions, &self.state).transaction(|(u, p, v, st)| {
             if u.remove(uk.as_slice())?.is_none() {
                 return sled::transaction::abort(());
             }
@@ -904,6 +912,9 @@ impl Catalog {
             }
             if let Some((k, val)) = &version_kv {
                 v.insert(k.as_slice(), val.as_slice())?;
+            }
+            if let Some((k, seq)) = &completed_kv {
+                st.insert(k.as_slice(), &seq[..])?;
             }
             Ok(())
         });
@@ -944,6 +955,18 @@ impl Catalog {
         let ok = self.remove_upload_tx(&version.bucket, &version.key, upload_id, Some(&version))?;
         self.durable().await?;
         Ok(ok.then_some(version))
+    }
+
+    /// The version a completed upload became (its seq), so that a repeated completion (an SDK retrying
+    /// a Complete whose answer was lost) answers the same success instead of `NoSuchUpload`. Written
+    /// in the completion's transaction; kept with the catalog state (a few dozen bytes per upload).
+    pub fn completed_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Option<u64>> {
+        let k = completed_key(&Self::upload_key(bucket, key, upload_id));
+        Ok(self
+            .state
+            .get(k)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes))
     }
 
     /// Iterate every version in the catalog (reports, scrub).

@@ -44,10 +44,10 @@ async fn create_bucket_errors() {
     let srv = Server::start();
     let c = srv.admin();
     make_bucket(&c, "dup-bucket").await;
-    expect_err(
+    // Your own bucket again: 200 in us-east-1 (the default region), as AWS answers there.
+    ok(
         c.create_bucket().bucket("dup-bucket").send().await,
-        409,
-        "BucketAlreadyOwnedByYou",
+        "create own bucket again",
     );
     for bad in [
         "ab",
@@ -69,6 +69,19 @@ async fn create_bucket_errors() {
         .filter_map(|b| b.name().map(str::to_string))
         .collect();
     assert_eq!(names, vec!["dup-bucket".to_string()]);
+}
+
+/// In any region but us-east-1, AWS answers a CreateBucket of your own bucket with 409.
+#[tokio::test]
+async fn create_own_bucket_again_outside_us_east_1() {
+    let srv = Server::start_with(Options::default().args(&["--region", "eu-west-1"]));
+    let c = srv.admin();
+    make_bucket(&c, "dup-bucket").await;
+    expect_err(
+        c.create_bucket().bucket("dup-bucket").send().await,
+        409,
+        "BucketAlreadyOwnedByYou",
+    );
 }
 
 #[tokio::test]

@@ -1667,3 +1667,67 @@ async fn oversized_metadata_is_refused() {
     let v = ok(c.list_object_versions().bucket("meta").send().await, "versions");
     assert!(v.versions().is_empty());
 }
+
+/// GetObjectAttributes (`GET ?attributes`) as the SDK calls it: the asked-for attributes of the
+/// current or a named version, and 404 with the delete-marker header once a marker is current.
+#[tokio::test]
+async fn get_object_attributes() {
+    use aws_sdk_s3::types::ObjectAttributes;
+    let srv = Server::start();
+    let c = srv.admin();
+    make_bucket(&c, "attrs").await;
+    let v1 = ok(
+        c.put_object()
+            .bucket("attrs")
+            .key("k")
+            .body(b"first".to_vec().into())
+            .send()
+            .await,
+        "put v1",
+    );
+    ok(
+        c.put_object()
+            .bucket("attrs")
+            .key("k")
+            .body(b"second!".to_vec().into())
+            .send()
+            .await,
+        "put v2",
+    );
+    let a = ok(
+        c.get_object_attributes()
+            .bucket("attrs")
+            .key("k")
+            .object_attributes(ObjectAttributes::ObjectSize)
+            .object_attributes(ObjectAttributes::Etag)
+            .object_attributes(ObjectAttributes::StorageClass)
+            .send()
+            .await,
+        "attributes of the current version",
+    );
+    assert_eq!(a.object_size(), Some(7));
+    assert_eq!(a.storage_class().map(|s| s.as_str()), Some("STANDARD"));
+    let old = ok(
+        c.get_object_attributes()
+            .bucket("attrs")
+            .key("k")
+            .version_id(v1.version_id().unwrap_or_default())
+            .object_attributes(ObjectAttributes::ObjectSize)
+            .send()
+            .await,
+        "attributes of v1",
+    );
+    assert_eq!(old.object_size(), Some(5));
+    assert_eq!(old.version_id(), v1.version_id());
+    ok(c.delete_object().bucket("attrs").key("k").send().await, "marker");
+    expect_err(
+        c.get_object_attributes()
+            .bucket("attrs")
+            .key("k")
+            .object_attributes(ObjectAttributes::Etag)
+            .send()
+            .await,
+        404,
+        "NoSuchKey",
+    );
+}
