@@ -31,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metrics", &["lock", "store"]),
     ("audit", &["s3", "lock", "metrics", "timefmt"]),
     ("datadir", &["store"]),
+    ("lifecycle", &["s3", "store", "lock"]),
     (
         "evidence",
         &["datadir", "audit", "store", "lock", "metrics", "timefmt", "ids"],
@@ -38,7 +39,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "gateway",
         &[
-            "evidence", "audit", "auth", "store", "lock", "s3", "checksum", "metrics", "timefmt", "ids", "encoding",
+            "evidence",
+            "lifecycle",
+            "audit",
+            "auth",
+            "store",
+            "lock",
+            "s3",
+            "checksum",
+            "metrics",
+            "timefmt",
+            "ids",
+            "encoding",
             "headers",
         ],
     ),
@@ -56,7 +68,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "serve", "gateway", "evidence", "datadir", "audit", "config", "store", "timefmt", "encoding",
+            "serve",
+            "gateway",
+            "evidence",
+            "lifecycle",
+            "datadir",
+            "audit",
+            "config",
+            "store",
+            "timefmt",
+            "encoding",
         ],
     ),
 ];

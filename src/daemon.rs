@@ -1,7 +1,7 @@
 //! What `wormgate serve` runs besides answering requests: the audit trail with its head anchored in
 //! the catalog, the alarm sink, an offline time confirmation taken at start, and the background loops —
-//! clock monitor, catalog totals for `/metrics`, periodic scrub, signed checkpoints, and the clock
-//! watermark persisted every second.
+//! clock monitor, catalog totals for `/metrics`, periodic scrub, lifecycle passes, signed checkpoints,
+//! and the clock watermark persisted every second.
 
 use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
@@ -161,6 +161,34 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     .catalog
                     .state()
                     .insert(LAST_SCRUB_KEY, &chrono::Utc::now().timestamp_millis().to_be_bytes());
+            }
+        });
+    }
+
+    // Lifecycle: apply the buckets' rules through the lock, one pass per interval.
+    if let Some(interval) = ev.lifecycle_interval {
+        let (gw, day) = (gw.clone(), ev.lifecycle_day);
+        let every = interval.to_std().unwrap_or(Duration::from_secs(3600));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match gw.lifecycle_pass(day, false).await {
+                    Ok(r) if r.versions_removed + r.markers_removed + r.markers_added + r.uploads_aborted > 0 => {
+                        tracing::info!(
+                            versions = r.versions_removed,
+                            bytes = r.bytes_reclaimed,
+                            markers_removed = r.markers_removed,
+                            markers_added = r.markers_added,
+                            uploads_aborted = r.uploads_aborted,
+                            skipped_retained = r.skipped_retained,
+                            skipped_held = r.skipped_held,
+                            failed = r.failed,
+                            "lifecycle pass"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e.message, "lifecycle pass failed"),
+                }
             }
         });
     }

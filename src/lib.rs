@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod headers;
 pub mod http;
 pub mod ids;
+pub mod lifecycle;
 pub mod lock;
 pub mod metrics;
 pub mod s3;

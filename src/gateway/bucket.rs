@@ -45,6 +45,7 @@ impl Gateway {
             created_ms: self.clock.now().at().timestamp_millis(),
             owner: ctx.owner(),
             default_retention: None,
+            lifecycle: None,
         };
         if !self.catalog.create_bucket(&rec).await? {
             return Err(S3Error::new(

@@ -83,6 +83,16 @@ impl Gateway {
 impl Gateway {
     /// A fresh, never reused id for a new version, marker or upload of `bucket/key`, stamped now.
     pub(super) fn new_id(&self, bucket: &str, key: &str, ctx: &Ctx) -> S3Result<crate::store::records::NewVersionId> {
+        self.new_id_for(bucket, key, &ctx.owner())
+    }
+
+    /// As [`Gateway::new_id`], owned by `owner` (lifecycle markers are owned by `lifecycle`).
+    pub(super) fn new_id_for(
+        &self,
+        bucket: &str,
+        key: &str,
+        owner: &str,
+    ) -> S3Result<crate::store::records::NewVersionId> {
         let seq = self.catalog.next_seq()?;
         let now = self.clock.now().at();
         Ok(crate::store::records::NewVersionId {
@@ -91,7 +101,7 @@ impl Gateway {
             version_id: crate::ids::make_version_id(now.timestamp_micros(), seq),
             seq,
             created_ms: now.timestamp_millis(),
-            owner: ctx.owner(),
+            owner: owner.to_string(),
         })
     }
 

@@ -154,7 +154,6 @@ pub enum BucketProbe {
     Encryption,
     Cors,
     Tagging,
-    Lifecycle,
     Replication,
     PublicAccessBlock,
     OwnershipControls,
@@ -332,6 +331,16 @@ pub enum Op {
         bucket: String,
         probe: BucketProbe,
     },
+    GetBucketLifecycleConfiguration {
+        bucket: String,
+    },
+    PutBucketLifecycleConfiguration {
+        bucket: String,
+        configuration: super::lifecycle::LifecycleConfiguration,
+    },
+    DeleteBucketLifecycle {
+        bucket: String,
+    },
     /// Recognised but not supported: answered with 501 NotImplemented.
     NotImplemented {
         what: String,
@@ -381,6 +390,9 @@ impl Op {
             Op::GetBucketAcl { .. } => "GetBucketAcl",
             Op::PutBucketAcl { .. } => "PutBucketAcl",
             Op::GetBucketProbe { .. } => "GetBucketConfiguration",
+            Op::GetBucketLifecycleConfiguration { .. } => "GetBucketLifecycleConfiguration",
+            Op::PutBucketLifecycleConfiguration { .. } => "PutBucketLifecycleConfiguration",
+            Op::DeleteBucketLifecycle { .. } => "DeleteBucketLifecycle",
             Op::NotImplemented { .. } => "NotImplemented",
         }
     }
@@ -406,6 +418,7 @@ impl Op {
             | Op::GetObjectAcl { .. }
             | Op::GetBucketAcl { .. }
             | Op::GetBucketProbe { .. }
+            | Op::GetBucketLifecycleConfiguration { .. }
             | Op::NotImplemented { .. } => Permission::Read,
             Op::CreateBucket { .. }
             | Op::PutObject { .. }
@@ -422,7 +435,10 @@ impl Op {
             | Op::PutBucketAcl { .. } => Permission::Write,
             // Deleting a specific version is permanent: reserved to officers (markers: writers).
             Op::DeleteObject { version, .. } => delete_permission(version),
+            // Lifecycle rules make versions go once retention allows: an officer's decision.
             Op::DeleteBucket { .. }
+            | Op::PutBucketLifecycleConfiguration { .. }
+            | Op::DeleteBucketLifecycle { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
             | Op::PutObjectRetention { .. }
@@ -450,7 +466,10 @@ impl Op {
             | Op::ListMultipartUploads { bucket, .. }
             | Op::GetBucketAcl { bucket }
             | Op::PutBucketAcl { bucket, .. }
-            | Op::GetBucketProbe { bucket, .. } => (Some(bucket), None),
+            | Op::GetBucketProbe { bucket, .. }
+            | Op::GetBucketLifecycleConfiguration { bucket }
+            | Op::PutBucketLifecycleConfiguration { bucket, .. }
+            | Op::DeleteBucketLifecycle { bucket } => (Some(bucket), None),
             Op::CreateMultipartUpload { bucket, key, .. }
             | Op::UploadPart { bucket, key, .. }
             | Op::UploadPartCopy { bucket, key, .. }
