@@ -12,6 +12,7 @@ mod buckets;
 mod copy;
 mod crash;
 mod evidence;
+mod lifecycle;
 mod listing;
 mod lock;
 mod memory;
