@@ -31,7 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metrics", &["lock", "store"]),
     ("audit", &["s3", "lock", "metrics", "timefmt"]),
     ("datadir", &["store"]),
-    ("lifecycle", &["s3", "store", "lock"]),
+    ("lifecycle", &["s3", "store", "lock", "timefmt"]),
     (
         "evidence",
         &["datadir", "audit", "store", "lock", "metrics", "timefmt", "ids"],

@@ -47,6 +47,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         metrics_token: ev.metrics_token.clone(),
         signing_key: signing_key.clone(),
         scrub_rate: ev.scrub_rate,
+        lifecycle_day: Some(ev.lifecycle_day),
     });
     crate::metrics::mark_started();
     alarm::install(gw.audit.clone(), Some(gw.clock.clone()));

@@ -1,9 +1,11 @@
 //! The `wormgate` command line (clap): `serve` starts the server (`crate::serve`); the evidence
-//! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], their admin API
+//! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], `lifecycle` in
+//! [`lifecycle`], their admin API
 //! client in [`client`]. Nothing outside this module (and `main.rs`) imports it.
 
 pub mod client;
 pub mod evidence;
+pub mod lifecycle;
 
 use crate::config::{Config, ServeArgs};
 use clap::{Parser, Subcommand};
@@ -38,6 +40,9 @@ enum Command {
     /// Trusted time: status, and an officer's confirmation after a clock alarm.
     #[command(subcommand)]
     Time(evidence::TimeCmd),
+    /// Lifecycle rules: the plan of what they will remove and when; one pass now.
+    #[command(subcommand)]
+    Lifecycle(lifecycle::LifecycleCmd),
 }
 
 fn init_logging(json: bool) {
@@ -90,6 +95,10 @@ pub fn run() -> i32 {
         Command::Time(c) => {
             tools_logging();
             evidence::time(c)
+        }
+        Command::Lifecycle(c) => {
+            tools_logging();
+            lifecycle::lifecycle(c)
         }
         Command::Serve(args) => match Config::load(&args) {
             Err(e) => {
