@@ -11,6 +11,7 @@ from s3h import expect_error
 
 aws = pytest.mark.aws
 wormgate = pytest.mark.wormgate
+gap = pytest.mark.moto_gap
 
 BACKUP_RULES = {
     "Rules": [
@@ -42,6 +43,7 @@ def put(s3, bucket, cfg):
 
 
 @aws
+@gap("moto drops NewerNoncurrentVersions")
 def test_backup_rules_round_trip_and_delete(s3, bucket):
     put(s3, bucket, BACKUP_RULES)
     got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
@@ -71,9 +73,12 @@ def test_put_replaces_the_whole_configuration(s3, bucket):
     [
         {"Prefix": "logs/"},
         {"Tag": {"Key": "k", "Value": "v"}},
-        {"ObjectSizeGreaterThan": 100},
-        {"ObjectSizeLessThan": 100},
-        {"And": {"Prefix": "p/", "Tags": [{"Key": "a", "Value": "1"}], "ObjectSizeGreaterThan": 1}},
+        pytest.param({"ObjectSizeGreaterThan": 100}, marks=gap("moto drops ObjectSize filters")),
+        pytest.param({"ObjectSizeLessThan": 100}, marks=gap("moto drops ObjectSize filters")),
+        pytest.param(
+            {"And": {"Prefix": "p/", "Tags": [{"Key": "a", "Value": "1"}], "ObjectSizeGreaterThan": 1}},
+            marks=gap("moto drops ObjectSize filters"),
+        ),
     ],
 )
 def test_filter_forms_are_kept(s3, bucket, flt):
