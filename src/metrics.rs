@@ -180,7 +180,7 @@ fn render_lifecycle(out: &mut String) {
         "Completed lifecycle passes.",
         runs,
     );
-    let counters: [(&str, &str, u64); 7] = [
+    let counters: [(&str, &str, u64); 6] = [
         (
             "wormgate_lifecycle_versions_reclaimed_total",
             "Noncurrent versions destroyed by lifecycle rules.",
@@ -211,14 +211,13 @@ fn render_lifecycle(out: &mut String) {
             "Lifecycle actions that failed (retried next pass).",
             t.failed,
         ),
-        ("wormgate_lifecycle_skipped_total", "", 0),
     ];
-    for (name, help, v) in &counters[..6] {
+    for (name, help, v) in counters {
         single(out, name, "counter", help, v);
     }
     header(
         out,
-        counters[6].0,
+        "wormgate_lifecycle_skipped_total",
         "counter",
         "Versions due by a lifecycle rule but kept by the lock, by reason (retained, held).",
     );
