@@ -101,7 +101,8 @@ struct Left {
     written: u64,
 }
 
-/// Writes versions, markers and an upload in bucket `lc`, sets the backup rules, and waits for the
+/// Attack catalogue #11 (lifecycle deleting locked versions). Writes versions, markers and an upload in
+/// bucket `lcb`, sets the backup rules, and waits for the
 /// executor. Asserts what must go went, and only after retention, and what must stay stayed.
 async fn scenario(c: &Client, blobs: Option<&Path>) -> Left {
     make_bucket(c, "lcb").await;
