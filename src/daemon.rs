@@ -171,8 +171,12 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         let (gw, day) = (gw.clone(), ev.lifecycle_day);
         let every = interval.to_std().unwrap_or(Duration::from_secs(3600));
         tokio::spawn(async move {
+            // The first pass a minute after start (sooner for short intervals): a pass cut short by a
+            // crash or restart is finished without waiting a whole interval.
+            let mut wait = every.min(Duration::from_secs(60));
             loop {
-                tokio::time::sleep(every).await;
+                tokio::time::sleep(wait).await;
+                wait = every;
                 match gw.lifecycle_pass(day, false).await {
                     Ok(r) if r.versions_removed + r.markers_removed + r.markers_added + r.uploads_aborted > 0 => {
                         tracing::info!(
