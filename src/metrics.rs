@@ -85,6 +85,7 @@ pub struct LifecycleSample {
     pub skipped_retained: u64,
     pub skipped_held: u64,
     pub failed: u64,
+    pub upstream_refused: u64,
 }
 
 /// Lifecycle totals since start (counters) and the last pass (gauges): (runs, totals, last pass).
@@ -101,6 +102,7 @@ static LIFECYCLE: Mutex<(u64, LifecycleSample, Option<LifecycleSample>)> = Mutex
         skipped_retained: 0,
         skipped_held: 0,
         failed: 0,
+        upstream_refused: 0,
     },
     None,
 ));
@@ -168,6 +170,7 @@ pub fn record_lifecycle(p: LifecycleSample) {
     t.skipped_retained += p.skipped_retained;
     t.skipped_held += p.skipped_held;
     t.failed += p.failed;
+    t.upstream_refused += p.upstream_refused;
     g.2 = Some(p);
 }
 
@@ -180,7 +183,12 @@ fn render_lifecycle(out: &mut String) {
         "Completed lifecycle passes.",
         runs,
     );
-    let counters: [(&str, &str, u64); 6] = [
+    let counters: [(&str, &str, u64); 7] = [
+        (
+            "wormgate_lifecycle_upstream_refused_total",
+            "Upstream objects of removed versions the upstream's own lock refused to delete (retried every pass).",
+            t.upstream_refused,
+        ),
         (
             "wormgate_lifecycle_versions_reclaimed_total",
             "Noncurrent versions destroyed by lifecycle rules.",

@@ -16,6 +16,9 @@ use serde::Serialize;
 /// The principal named in the audit records of lifecycle actions.
 pub const LIFECYCLE_PRINCIPAL: &str = "lifecycle";
 
+/// Catalog state keys of blobs the upstream's own lock refused to delete: `PENDING bucket \0 key \0 id`.
+const PENDING: &[u8] = b"lifecycle.upstream_pending\0";
+
 /// One pass at a time (background loop, `wormgate lifecycle run`).
 static PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -38,8 +41,13 @@ pub struct LifecycleReport {
     pub skipped_held: u64,
     /// Planned, but the key changed before the action (nothing to do any more).
     pub stale: u64,
-    /// Actions that failed (backend error, upstream refusal); retried next pass.
+    /// Actions that failed (backend error); retried next pass.
     pub failed: u64,
+    /// Upstream objects of removed versions the upstream's own lock still refused to delete (kept in
+    /// the catalog's state and retried every pass).
+    pub upstream_refused: u64,
+    /// Earlier refused upstream objects deleted by this pass.
+    pub upstream_retried: u64,
     pub duration_s: f64,
     /// Dry run: the actions that would be tried.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -48,7 +56,10 @@ pub struct LifecycleReport {
 
 /// How one action ended.
 enum Applied {
-    Done { changes: Vec<crate::audit::Change> },
+    Done {
+        changes: Vec<crate::audit::Change>,
+        left_upstream: Vec<String>,
+    },
     Stale,
 }
 
@@ -101,6 +112,9 @@ impl Gateway {
             tracing::warn!("lifecycle pass skipped: the clock is under a time alarm");
             return Ok(report);
         }
+        if !dry_run {
+            self.retry_upstream_leftovers(&mut report).await?;
+        }
         let horizon = now.at().timestamp_millis();
         let day_ms = day.num_milliseconds().max(1);
         let catalog = self.catalog.clone();
@@ -139,6 +153,7 @@ impl Gateway {
                 skipped_retained: report.skipped_retained,
                 skipped_held: report.skipped_held,
                 failed: report.failed,
+                upstream_refused: report.upstream_refused,
             });
         }
         Ok(report)
@@ -163,7 +178,7 @@ impl Gateway {
                 report.stale += 1;
                 return Ok(());
             }
-            Ok(Applied::Done { changes }) => {
+            Ok(Applied::Done { changes, left_upstream }) => {
                 use crate::audit::Change;
                 let freed = match (changes.first(), &action.kind) {
                     (Some(Change::VersionRemoved { .. }), _) => {
@@ -186,6 +201,25 @@ impl Gateway {
                     _ => 0,
                 };
                 report.bytes_reclaimed += freed;
+                if !left_upstream.is_empty() {
+                    report.upstream_refused += left_upstream.len() as u64;
+                    for id in &left_upstream {
+                        let k = [
+                            PENDING,
+                            action.bucket.as_bytes(),
+                            b"\0",
+                            action.key.as_bytes(),
+                            b"\0",
+                            id.as_bytes(),
+                        ]
+                        .concat();
+                        self.catalog.state().insert(k, &[])?;
+                    }
+                    ev.detail = Some(format!(
+                        "{} object(s) still retained by the upstream's own lock, retried every pass",
+                        left_upstream.len()
+                    ));
+                }
                 ev.detail = Some(format!(
                     "rule '{}': {freed} bytes freed{}",
                     action.rule_id,
@@ -220,13 +254,64 @@ impl Gateway {
         self.audit.append(ev).await
     }
 
+    /// Delete again the upstream objects of removed versions that the upstream's own lock refused
+    /// before. Their versions are gone from the catalog, so each id is proven unreferenced (under the
+    /// key's guard) and discarded like any leftover; one audit record per id deleted.
+    async fn retry_upstream_leftovers(&self, report: &mut LifecycleReport) -> S3Result<()> {
+        let pending: Vec<Vec<u8>> = self
+            .catalog
+            .state()
+            .scan_prefix(PENDING)
+            .keys()
+            .filter_map(Result::ok)
+            .map(|k| k.to_vec())
+            .collect();
+        for raw in pending {
+            let rest = &raw[PENDING.len()..];
+            let mut parts = rest.splitn(3, |b| *b == 0);
+            let (Some(b), Some(k), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+                self.catalog.state().remove(&raw)?;
+                continue;
+            };
+            let (b, k, id) = (
+                String::from_utf8_lossy(b).to_string(),
+                String::from_utf8_lossy(k).to_string(),
+                String::from_utf8_lossy(id).to_string(),
+            );
+            let guard = self.locks.key(&b, &k).await;
+            if !self.discard_unreferenced(&guard, &b, &k, vec![id.clone()]).await {
+                report.upstream_refused += 1;
+                continue;
+            }
+            drop(guard);
+            self.catalog.state().remove(&raw)?;
+            report.upstream_retried += 1;
+            let mut ev = AuditEvent::internal(
+                "LifecycleUpstreamRetry",
+                crate::timefmt::format_iso(self.clock.now().at()),
+            );
+            ev.principal = Some(LIFECYCLE_PRINCIPAL.into());
+            ev.bucket = Some(b);
+            ev.key = Some(k);
+            ev.status = 200;
+            ev.detail = Some(format!(
+                "upstream object {id} of a removed version deleted after an earlier refusal"
+            ));
+            self.audit.append(ev).await?;
+        }
+        Ok(())
+    }
+
     /// Re-check, under the key's guard, that the planned action still applies, and apply it through
     /// the request paths.
     async fn apply(&self, action: &Action) -> S3Result<Applied> {
         let (bucket, key) = (action.bucket.as_str(), action.key.as_str());
         if let ActionKind::AbortUpload { upload_id } = &action.kind {
             return match self.abort_multipart(bucket, key, upload_id).await {
-                Ok(_) => Ok(Applied::Done { changes: Vec::new() }),
+                Ok(_) => Ok(Applied::Done {
+                    changes: Vec::new(),
+                    left_upstream: Vec::new(),
+                }),
                 Err(e) if e.code == S3Code::NoSuchUpload => Ok(Applied::Stale),
                 Err(e) => Err(e),
             };
@@ -269,6 +354,7 @@ impl Gateway {
         }
         Ok(Applied::Done {
             changes: out.change.into_iter().collect(),
+            left_upstream: out.left_upstream,
         })
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct DeleteOutcome {
     pub delete_marker: bool,
     /// What changed in the catalog (none when the version did not exist).
     pub change: Option<crate::audit::Change>,
+    /// Blob ids of the removed version the upstream's own lock still refused to delete.
+    pub left_upstream: Vec<String>,
 }
 
 impl Gateway {
@@ -294,6 +296,7 @@ impl Gateway {
         match version {
             VersionSel::Current => self.add_marker_locked(&guard, bucket, key, &ctx.owner()).await,
             VersionSel::Absent(id) => Ok(DeleteOutcome {
+                left_upstream: Vec::new(),
                 version_id: Some(id.clone()),
                 delete_marker: false,
                 change: None,
@@ -317,6 +320,7 @@ impl Gateway {
             .insert_delete_marker(guard, id, lock::decide_add_marker())
             .await?;
         Ok(DeleteOutcome {
+            left_upstream: Vec::new(),
             change: Some(crate::audit::Change::DeleteMarkerAdded {
                 key: key.to_string(),
                 version_id: version_id.clone(),
@@ -339,6 +343,7 @@ impl Gateway {
     ) -> S3Result<DeleteOutcome> {
         let Some(entry) = self.catalog.version(bucket, key, seq)? else {
             return Ok(DeleteOutcome {
+                left_upstream: Vec::new(),
                 version_id: Some(id.to_string()),
                 delete_marker: false,
                 change: None,
@@ -352,6 +357,7 @@ impl Gateway {
                     .remove_delete_marker(guard, bucket, key, seq, permit)
                     .await?;
                 Ok(DeleteOutcome {
+                    left_upstream: Vec::new(),
                     version_id: Some(id.to_string()),
                     delete_marker: true,
                     change: Some(crate::audit::Change::DeleteMarkerRemoved {
@@ -367,8 +373,9 @@ impl Gateway {
                     .catalog
                     .remove_expired_version(guard, bucket, key, seq, proof)
                     .await?;
-                self.blobs.destroy(blobs).await?;
+                let left_upstream = self.blobs.destroy(blobs).await?;
                 Ok(DeleteOutcome {
+                    left_upstream,
                     version_id: Some(id.to_string()),
                     delete_marker: false,
                     change: Some(crate::audit::Change::VersionRemoved {

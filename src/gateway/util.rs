@@ -106,23 +106,28 @@ impl Gateway {
     }
 
     /// Prove which of `ids` nothing in the catalog refers to (under the key's guard), and discard
-    /// those. Failures only leave bytes for scrub to report.
+    /// those. Failures only leave bytes for scrub to report. Returns false when some are left (an
+    /// error, or the upstream's lock refused).
     pub(super) async fn discard_unreferenced(
         &self,
         guard: &crate::store::locks::KeyGuard<'_>,
         bucket: &str,
         key: &str,
         ids: Vec<String>,
-    ) {
+    ) -> bool {
         if ids.is_empty() {
-            return;
+            return true;
         }
         let result = match self.catalog.unreferenced(guard, bucket, key, ids) {
             Ok(proof) => self.blobs.discard(proof).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
+        match result {
+            Ok(refused) => refused.is_empty(),
+            Err(e) => {
+                tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
+                false
+            }
         }
     }
 }

@@ -561,3 +561,85 @@ async fn a_pass_killed_midway_is_finished_after_restart() {
     let (code, out, err) = wormgate(&["scrub", "--data-dir", &d], &[]);
     assert_eq!(code, 0, "scrub: {out}{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_lock_refusal_is_retried_until_it_lets_go() {
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, true);
+    let mut opts = gateway_options(&sw.endpoint, UP_SK).args(&lifecycle_args());
+    opts.min_retention = Some("2s".into());
+    let mut g = Server::start_with(opts);
+    let c = g.client(ADMIN, Checksums::WhenRequired);
+    make_bucket(&c, "refused").await;
+    let old = put(&c, "refused", "k", 1000, 1).await;
+    put(&c, "refused", "k", 1000, 2).await;
+    // Someone with the upstream credentials extends the upstream retention of the old version's object
+    // beyond the gateway's: the upstream's own lock refuses the delete for a while.
+    let upstream_key = format!("{PREFIX}/{old}");
+    ok(
+        sw.client()
+            .put_object_retention()
+            .bucket(UP_BUCKET)
+            .key(&upstream_key)
+            .retention(
+                aws_sdk_s3::types::ObjectLockRetention::builder()
+                    .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Compliance)
+                    .retain_until_date(in_secs(12))
+                    .build(),
+            )
+            .send()
+            .await,
+        "upstream PutObjectRetention",
+    );
+    let rules = BucketLifecycleConfiguration::builder()
+        .rules(
+            LifecycleRule::builder()
+                .id("noncurrent")
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(1).build())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    ok(
+        c.put_bucket_lifecycle_configuration()
+            .bucket("refused")
+            .lifecycle_configuration(rules)
+            .send()
+            .await,
+        "PutBucketLifecycleConfiguration",
+    );
+    // The gateway's retention passes: the version leaves the catalog, its object stays upstream.
+    wait_until(Duration::from_secs(30), "the version leaves the catalog", async || {
+        versions_of(&c, "refused", "k").await.0.len() == 1
+    })
+    .await;
+    assert!(
+        sw.keys().await.contains(&upstream_key),
+        "the upstream lock should still hold it"
+    );
+    // Retried every pass until the upstream lets go.
+    wait_until(
+        Duration::from_secs(40),
+        "the upstream object is deleted on a later pass",
+        async || !sw.keys().await.contains(&upstream_key),
+    )
+    .await;
+    let metrics = signed_raw(g.addr, ADMIN, "GET", "/metrics", &[], &sha256_hex(b""), b"").text();
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wormgate_lifecycle_upstream_refused_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the refusal counter");
+    assert!(refused >= 1, "refusals are reported");
+    g.stop();
+    let d = g.data_dir.to_str().unwrap().to_string();
+    let (_, log, _) = wormgate(&["audit", "export", "--data-dir", &d], &[]);
+    assert!(log.contains("LifecycleUpstreamRetry"), "the later deletion is audited");
+    assert!(
+        log.contains("still retained by the upstream's own lock"),
+        "the refusal is audited"
+    );
+}
