@@ -624,8 +624,9 @@ impl UpstreamBlobs {
 
     /// DELETE one upstream object. With upstream Object Lock the bucket is versioned, so every
     /// version of the key is deleted by id (a plain DELETE would only add a delete marker); the
-    /// upstream refusing (its own retention still running, e.g. clock skew) is logged and leaves an
-    /// orphan for scrub, since the catalog already dropped the version. For an `expired` version the
+    /// upstream refusing (its own retention still running, e.g. clock skew) is logged and returned as
+    /// `true` (the object stays; the catalog already dropped the version, so the caller may retry it as
+    /// an unreferenced blob, as lifecycle does, or leave it for scrub). For an `expired` version the
     /// upstream gets a few seconds first: it may keep retain-until dates at whole seconds and count a
     /// version as retained through its last second.
     async fn delete_key(&self, name: &str, expired: bool) -> S3Result<bool> {
