@@ -35,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("audit", &["s3", "lock", "metrics", "timefmt"]),
     ("keys", &["auth", "store", "config", "timefmt"]),
     ("datadir", &["store"]),
+    ("lifecycle", &["s3", "store", "lock", "timefmt"]),
     (
         "evidence",
         &[
@@ -44,8 +45,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "gateway",
         &[
-            "keys", "evidence", "audit", "auth", "store", "lock", "s3", "checksum", "metrics", "timefmt", "ids",
-            "encoding", "headers", "units",
+            "keys",
+            "evidence",
+            "lifecycle",
+            "audit",
+            "auth",
+            "store",
+            "lock",
+            "s3",
+            "checksum",
+            "metrics",
+            "timefmt",
+            "ids",
+            "encoding",
+            "headers",
+            "units",
         ],
     ),
     ("http", &["gateway"]),
@@ -64,8 +78,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "keys", "auth", "serve", "gateway", "evidence", "datadir", "audit", "config", "store", "timefmt",
-            "encoding", "units",
+            "keys",
+            "auth",
+            "serve",
+            "gateway",
+            "evidence",
+            "lifecycle",
+            "datadir",
+            "audit",
+            "config",
+            "store",
+            "timefmt",
+            "encoding",
+            "units",
         ],
     ),
 ];

@@ -624,6 +624,12 @@ pub struct EvidenceArgs {
     /// How often the catalog totals on /metrics (versions and bytes under retention) are recomputed (`5m`).
     #[arg(long, env = "WORMGATE_STATS_INTERVAL")]
     pub stats_interval: Option<String>,
+    /// How often the lifecycle executor applies the buckets' lifecycle rules (`1h`; `off`).
+    #[arg(long, env = "WORMGATE_LIFECYCLE_INTERVAL")]
+    pub lifecycle_interval: Option<String>,
+    /// How long a lifecycle "day" lasts (`24h`; shorter only for tests and demonstrations).
+    #[arg(long, env = "WORMGATE_LIFECYCLE_DAY")]
+    pub lifecycle_day: Option<String>,
 }
 
 /// Validated evidence settings.
@@ -641,6 +647,10 @@ pub struct EvidenceConfig {
     pub metrics_anonymous: bool,
     pub metrics_token: Option<String>,
     pub stats_interval: chrono::Duration,
+    /// `None` = no background lifecycle passes (`wormgate lifecycle run` still works).
+    pub lifecycle_interval: Option<chrono::Duration>,
+    /// The length of a lifecycle rule's day.
+    pub lifecycle_day: chrono::Duration,
 }
 
 fn optional_interval(v: Option<&str>, default: &str, flag: &str) -> Result<Option<chrono::Duration>, String> {
@@ -690,6 +700,25 @@ impl EvidenceConfig {
                     .unwrap_or("5m"),
             )
             .map_err(|e| format!("--stats-interval {e}"))?,
+            lifecycle_interval: optional_interval(
+                args.lifecycle_interval.as_deref().or(f.lifecycle_interval.as_deref()),
+                "1h",
+                "lifecycle-interval",
+            )?,
+            lifecycle_day: parse_duration(
+                args.lifecycle_day
+                    .as_deref()
+                    .or(f.lifecycle_day.as_deref())
+                    .unwrap_or("24h"),
+            )
+            .map_err(|e| format!("--lifecycle-day {e}"))
+            .and_then(|d| {
+                if d > chrono::Duration::zero() {
+                    Ok(d)
+                } else {
+                    Err("--lifecycle-day must be longer than zero".into())
+                }
+            })?,
         })
     }
 }

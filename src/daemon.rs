@@ -1,8 +1,8 @@
 //! What `wormgate serve` runs besides answering requests: the audit trail with its head anchored in
 //! the catalog, the alarm sink, the time sources asked at start and every `--time-check-interval`,
 //! an offline time confirmation (or rewind) taken at start, and the background loops — clock monitor,
-//! catalog totals for `/metrics`, periodic scrub, signed checkpoints, and the clock watermark and
-//! heartbeat persisted every second.
+//! catalog totals for `/metrics`, periodic scrub, lifecycle passes, signed checkpoints, and the clock
+//! watermark and heartbeat persisted every second.
 
 use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
@@ -50,6 +50,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         signing_key: signing_key.clone(),
         scrub_rate: ev.scrub_rate,
         time_sources: sources.clone(),
+        lifecycle_day: Some(ev.lifecycle_day),
     });
     crate::metrics::mark_started();
     alarm::install(gw.audit.clone(), Some(gw.clock.clone()));
@@ -225,6 +226,38 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     .catalog
                     .state()
                     .insert(LAST_SCRUB_KEY, &chrono::Utc::now().timestamp_millis().to_be_bytes());
+            }
+        });
+    }
+
+    // Lifecycle: apply the buckets' rules through the lock, one pass per interval.
+    if let Some(interval) = ev.lifecycle_interval {
+        let (gw, day) = (gw.clone(), ev.lifecycle_day);
+        let every = interval.to_std().unwrap_or(Duration::from_secs(3600));
+        tokio::spawn(async move {
+            // The first pass a minute after start (sooner for short intervals): a pass cut short by a
+            // crash or restart is finished without waiting a whole interval.
+            let mut wait = every.min(Duration::from_secs(60));
+            loop {
+                tokio::time::sleep(wait).await;
+                wait = every;
+                match gw.lifecycle_pass(day, false).await {
+                    Ok(r) if r.versions_removed + r.markers_removed + r.markers_added + r.uploads_aborted > 0 => {
+                        tracing::info!(
+                            versions = r.versions_removed,
+                            bytes = r.bytes_reclaimed,
+                            markers_removed = r.markers_removed,
+                            markers_added = r.markers_added,
+                            uploads_aborted = r.uploads_aborted,
+                            skipped_retained = r.skipped_retained,
+                            skipped_held = r.skipped_held,
+                            failed = r.failed,
+                            "lifecycle pass"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e.message, "lifecycle pass failed"),
+                }
             }
         });
     }

@@ -16,6 +16,7 @@ pub mod headers;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod lock;
 pub mod metrics;
 pub mod s3;

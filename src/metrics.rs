@@ -72,6 +72,41 @@ pub struct RetentionStats {
     pub buckets: u64,
 }
 
+/// One finished lifecycle pass, as `gateway::lifecycle` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct LifecycleSample {
+    pub finished_unix: i64,
+    pub duration_s: f64,
+    pub versions_removed: u64,
+    pub bytes_reclaimed: u64,
+    pub markers_removed: u64,
+    pub markers_added: u64,
+    pub uploads_aborted: u64,
+    pub skipped_retained: u64,
+    pub skipped_held: u64,
+    pub failed: u64,
+    pub upstream_refused: u64,
+}
+
+/// Lifecycle totals since start (counters) and the last pass (gauges): (runs, totals, last pass).
+static LIFECYCLE: Mutex<(u64, LifecycleSample, Option<LifecycleSample>)> = Mutex::new((
+    0,
+    LifecycleSample {
+        finished_unix: 0,
+        duration_s: 0.0,
+        versions_removed: 0,
+        bytes_reclaimed: 0,
+        markers_removed: 0,
+        markers_added: 0,
+        uploads_aborted: 0,
+        skipped_retained: 0,
+        skipped_held: 0,
+        failed: 0,
+        upstream_refused: 0,
+    },
+    None,
+));
+
 static SCRUB: Mutex<(u64, Option<ScrubSummary>)> = Mutex::new((0, None));
 static RETENTION: Mutex<Option<RetentionStats>> = Mutex::new(None);
 
@@ -122,6 +157,106 @@ pub fn record_scrub(s: ScrubSummary) {
     let mut g = lock(&SCRUB);
     g.0 += 1;
     g.1 = Some(s);
+}
+
+/// Add a finished lifecycle pass to the totals.
+pub fn record_lifecycle(p: LifecycleSample) {
+    let mut g = lock(&LIFECYCLE);
+    g.0 += 1;
+    let t = &mut g.1;
+    t.versions_removed += p.versions_removed;
+    t.bytes_reclaimed += p.bytes_reclaimed;
+    t.markers_removed += p.markers_removed;
+    t.markers_added += p.markers_added;
+    t.uploads_aborted += p.uploads_aborted;
+    t.skipped_retained += p.skipped_retained;
+    t.skipped_held += p.skipped_held;
+    t.failed += p.failed;
+    t.upstream_refused += p.upstream_refused;
+    g.2 = Some(p);
+}
+
+fn render_lifecycle(out: &mut String) {
+    let (runs, t, last) = lock(&LIFECYCLE).clone();
+    single(
+        out,
+        "wormgate_lifecycle_runs_total",
+        "counter",
+        "Completed lifecycle passes.",
+        runs,
+    );
+    let counters: [(&str, &str, u64); 7] = [
+        (
+            "wormgate_lifecycle_upstream_refused_total",
+            "Upstream objects of removed versions the upstream's own lock refused to delete (retried every pass).",
+            t.upstream_refused,
+        ),
+        (
+            "wormgate_lifecycle_versions_reclaimed_total",
+            "Noncurrent versions destroyed by lifecycle rules.",
+            t.versions_removed,
+        ),
+        (
+            "wormgate_lifecycle_bytes_reclaimed_total",
+            "Bytes freed by lifecycle rules (versions and aborted uploads).",
+            t.bytes_reclaimed,
+        ),
+        (
+            "wormgate_lifecycle_delete_markers_removed_total",
+            "Delete markers removed by lifecycle rules.",
+            t.markers_removed,
+        ),
+        (
+            "wormgate_lifecycle_delete_markers_added_total",
+            "Delete markers added by Expiration rules.",
+            t.markers_added,
+        ),
+        (
+            "wormgate_lifecycle_uploads_aborted_total",
+            "Incomplete multipart uploads aborted by lifecycle rules.",
+            t.uploads_aborted,
+        ),
+        (
+            "wormgate_lifecycle_failures_total",
+            "Lifecycle actions that failed (retried next pass).",
+            t.failed,
+        ),
+    ];
+    for (name, help, v) in counters {
+        single(out, name, "counter", help, v);
+    }
+    header(
+        out,
+        "wormgate_lifecycle_skipped_total",
+        "counter",
+        "Versions due by a lifecycle rule but kept by the lock, by reason (retained, held).",
+    );
+    let _ = writeln!(
+        out,
+        "wormgate_lifecycle_skipped_total{{reason=\"retained\"}} {}",
+        t.skipped_retained
+    );
+    let _ = writeln!(
+        out,
+        "wormgate_lifecycle_skipped_total{{reason=\"held\"}} {}",
+        t.skipped_held
+    );
+    if let Some(l) = last {
+        single(
+            out,
+            "wormgate_lifecycle_last_run_timestamp_seconds",
+            "gauge",
+            "When the last lifecycle pass finished.",
+            l.finished_unix,
+        );
+        single(
+            out,
+            "wormgate_lifecycle_last_run_duration_seconds",
+            "gauge",
+            "Duration of the last lifecycle pass.",
+            l.duration_s,
+        );
+    }
 }
 
 /// Store freshly computed catalog totals.
@@ -534,6 +669,7 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
     render_capacity(&mut out, s);
+    render_lifecycle(&mut out);
     let (runs, last) = lock(&SCRUB).clone();
     single(
         &mut out,

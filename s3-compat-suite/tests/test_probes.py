@@ -150,17 +150,3 @@ def test_unsupported_configuration_writes_are_not_implemented(s3, bucket, call):
         "put_bucket_cors": {"CORSConfiguration": {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}},
     }[call]
     expect_error(getattr(s3, call), Bucket=bucket, status=501, code="NotImplemented", **args)
-
-
-@wormgate
-def test_lifecycle_is_refused_clearly_or_works(s3, bucket):
-    # PutBucketLifecycleConfiguration may be refused until lifecycle is designed; it must not pretend to work.
-    cfg = {"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]}
-    try:
-        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=cfg)
-    except Exception as e:  # refused: fine, as long as it says so
-        assert s3h.status_of(e) in (400, 501), e
-        expect_error(s3.get_bucket_lifecycle_configuration, Bucket=bucket, status=404, code="NoSuchLifecycleConfiguration")
-        return
-    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert got and got[0]["ID"] == "r"

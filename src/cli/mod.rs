@@ -1,9 +1,11 @@
 //! The `wormgate` command line (clap): `serve` starts the server (`crate::serve`); the evidence
 //! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], `user` in
-//! [`users`], their admin API client in [`client`]. Nothing outside this module (and `main.rs`) imports it.
+//! [`users`], `quota` in [`quota`], `lifecycle` in [`lifecycle`], their admin API client in [`client`].
+//! Nothing outside this module (and `main.rs`) imports it.
 
 pub mod client;
 pub mod evidence;
+pub mod lifecycle;
 pub mod quota;
 pub mod users;
 
@@ -47,6 +49,9 @@ enum Command {
     /// Per-bucket hard quotas (bytes, object versions): set, get, clear (offline or via --endpoint).
     #[command(subcommand)]
     Quota(quota::QuotaCmd),
+    /// Lifecycle rules: the plan of what they will remove and when; one pass now.
+    #[command(subcommand)]
+    Lifecycle(lifecycle::LifecycleCmd),
 }
 
 fn init_logging(json: bool) {
@@ -107,6 +112,10 @@ pub fn run() -> i32 {
         Command::Quota(c) => {
             tools_logging();
             quota::quota(c)
+        }
+        Command::Lifecycle(c) => {
+            tools_logging();
+            lifecycle::lifecycle(c)
         }
         Command::Serve(args) => match Config::load(&args) {
             Err(e) => {

@@ -354,6 +354,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
                     created_ms: at_ms,
                     owner: ev.principal.clone().unwrap_or_default(),
                     default_retention: None,
+                    lifecycle: None,
                 });
             }
             "DeleteBucket" if trusted && !versions.keys().any(|(b, _, _)| *b == bucket) => {
@@ -458,6 +459,9 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
             if b.default_retention.is_none() {
                 b.default_retention = ob.default_retention;
             }
+            if b.lifecycle.is_none() {
+                b.lifecycle.clone_from(&ob.lifecycle);
+            }
         }
     }
     // Every bucket that holds versions exists.
@@ -468,6 +472,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
             created_ms: v.created_ms,
             owner: v.owner.clone(),
             default_retention: None,
+            lifecycle: None,
         });
         if let Some(b) = buckets.get_mut(&v.bucket) {
             b.created_ms = b.created_ms.min(v.created_ms);
@@ -565,6 +570,7 @@ fn apply_change(
                 created_ms: ms_of(&ev.time).unwrap_or(0),
                 owner: ev.principal.clone().unwrap_or_default(),
                 default_retention: None,
+                lifecycle: None,
             });
             if trusted || len(rule) > len(&b.default_retention) {
                 b.default_retention = *rule;
@@ -588,6 +594,7 @@ mod tests {
             created_ms: 1,
             owner: "o".into(),
             default_retention: None,
+            lifecycle: None,
         };
         db.open_tree(crate::store::meta::TREES.buckets)
             .unwrap()

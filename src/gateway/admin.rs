@@ -13,6 +13,8 @@
 //! | POST | `audit/checkpoint` | sign a checkpoint now (needs `--audit-signing-key`) |
 //! | GET  | `report?bucket&format=csv\|json[&capacity=1]` | inventory (or the capacity summary) |
 //! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
+//! | GET  | `lifecycle/plan?bucket&until&format=csv\|json` | what lifecycle rules will remove, when |
+//! | POST | `lifecycle/run?dry_run=true` | one lifecycle pass now (officer), JSON report |
 //! | GET  | `time` | clock status |
 //! | POST | `time/confirm` | officer confirms the time; body `{"rewind": true, "statement": "…"}` brings a future watermark back |
 //! | GET  | `users`, `users/NAME` | list / show users (no secrets) — admin role |
@@ -65,6 +67,8 @@ pub struct AdminSettings {
     pub scrub_rate: Option<u64>,
     /// The configured time sources (their last check is part of the time status).
     pub time_sources: Option<Arc<crate::evidence::timesources::TimeSources>>,
+    /// The length of a lifecycle day (`--lifecycle-day`); `None` = 24 h.
+    pub lifecycle_day: Option<chrono::Duration>,
 }
 
 /// Whether the gateway handles this path itself (not S3).
@@ -157,7 +161,10 @@ pub async fn handle(
             }
             Ok(a) => {
                 ev.principal = Some(a.principal.name.clone());
-                let need = if route == "time/confirm" || (route == "quota" && parts.method != Method::GET) {
+                let need = if route == "time/confirm"
+                    || route == "lifecycle/run"
+                    || (route == "quota" && parts.method != Method::GET)
+                {
                     Permission::Govern
                 } else if is_users_route(&route) {
                     Permission::ManageKeys
@@ -251,6 +258,8 @@ fn admin_op_name(method: &Method, route: &str) -> String {
         ("POST", "audit/checkpoint") => "AdminSignCheckpoint",
         ("GET", "report") => "AdminReport",
         ("POST", "scrub") => "AdminScrub",
+        ("GET", "lifecycle/plan") => "AdminLifecyclePlan",
+        ("POST", "lifecycle/run") => "AdminLifecycleRun",
         ("GET", "time") => "AdminTimeStatus",
         ("POST", "time/confirm") => "AdminTimeConfirm",
         ("GET", "quota") => "AdminQuotaGet",
@@ -485,6 +494,67 @@ async fn route_admin(
                     Answer::json(&rep)
                 }
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+            }
+        }
+        ("GET", "lifecycle/plan") => {
+            let format = match query_param(q, "format").as_deref() {
+                None | Some("csv") => crate::lifecycle::PlanFormat::Csv,
+                Some("json") => crate::lifecycle::PlanFormat::Json,
+                Some(f) => return Answer::error(StatusCode::BAD_REQUEST, format!("unknown format {f}")),
+            };
+            let horizon = match query_param(q, "until") {
+                None => i64::MAX,
+                Some(v) => match crate::audit::export::parse_time_bound(&v) {
+                    Ok(t) => t.timestamp_millis(),
+                    Err(e) => return Answer::error(StatusCode::BAD_REQUEST, e),
+                },
+            };
+            let bucket = query_param(q, "bucket");
+            ev.bucket = bucket.clone();
+            let day_ms = settings(gw)
+                .lifecycle_day
+                .unwrap_or(chrono::Duration::days(1))
+                .num_milliseconds()
+                .max(1);
+            let cat = gw.catalog.clone();
+            let res = tokio::task::spawn_blocking(move || {
+                crate::lifecycle::plan_all(&cat, bucket.as_deref(), horizon, day_ms)
+            })
+            .await;
+            match res {
+                Ok(Ok(actions)) => {
+                    ev.detail = Some(format!("{} planned actions", actions.len()));
+                    let ct = if format == crate::lifecycle::PlanFormat::Csv {
+                        "text/csv"
+                    } else {
+                        "application/json"
+                    };
+                    Answer::text(ct, crate::lifecycle::render_plan(&actions, format).into_bytes())
+                }
+                Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
+        ("POST", "lifecycle/run") => {
+            let dry_run = query_param(q, "dry_run").is_some_and(|v| v == "true" || v == "1");
+            let day = settings(gw).lifecycle_day.unwrap_or(chrono::Duration::days(1));
+            match gw.lifecycle_pass(day, dry_run).await {
+                Ok(rep) => {
+                    ev.detail = Some(format!(
+                        "lifecycle pass{}: versions removed {}, bytes {}, markers removed {}, markers added {}, uploads aborted {}, skipped retained {}, held {}, failed {}",
+                        if dry_run { " (dry run)" } else { "" },
+                        rep.versions_removed,
+                        rep.bytes_reclaimed,
+                        rep.markers_removed,
+                        rep.markers_added,
+                        rep.uploads_aborted,
+                        rep.skipped_retained,
+                        rep.skipped_held,
+                        rep.failed
+                    ));
+                    Answer::json(&rep)
+                }
+                Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
             }
         }
         ("GET", "time") => {

@@ -67,6 +67,7 @@ impl Gateway {
             created_ms: self.clock.now().at().timestamp_millis(),
             owner: ctx.owner(),
             default_retention: None,
+            lifecycle: None,
         };
         if !self.catalog.create_bucket(&rec).await? && self.region != "us-east-1" {
             return Err(S3Error::new(

@@ -143,10 +143,6 @@ impl Gateway {
             ),
             BucketProbe::Cors => (S3Code::NoSuchCORSConfiguration, "The CORS configuration does not exist"),
             BucketProbe::Tagging => (S3Code::NoSuchTagSet, "The TagSet does not exist"),
-            BucketProbe::Lifecycle => (
-                S3Code::NoSuchLifecycleConfiguration,
-                "The lifecycle configuration does not exist",
-            ),
             BucketProbe::Replication => (
                 S3Code::NoSuchReplicationConfiguration,
                 "The replication configuration was not found",

@@ -89,6 +89,7 @@ async fn failed_flush_after_insert_keeps_the_blob() {
         created_ms: 1,
         owner: "o".into(),
         default_retention: None,
+        lifecycle: None,
     };
     assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
     let (rec, writer) = written_version(&gw, "b", b"hello").await;

@@ -9,6 +9,7 @@ mod copy;
 mod extras;
 #[cfg(test)]
 mod fault_tests;
+mod lifecycle;
 mod listing;
 mod lockops;
 mod multipart;
@@ -20,6 +21,7 @@ mod version;
 
 pub use crate::store::locks::KeyLocks;
 pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
+pub use lifecycle::{LifecycleReport, LIFECYCLE_PRINCIPAL};
 pub use outcome::{Done, Outcome};
 pub use sosapi::{CapacitySource, SosapiSettings};
 
@@ -446,6 +448,11 @@ impl Gateway {
                 .await
                 .map(Done::from),
             Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await.map(Done::from),
+            Op::GetBucketLifecycleConfiguration { bucket } => self.get_lifecycle(&bucket).await.map(Done::from),
+            Op::PutBucketLifecycleConfiguration { bucket, configuration } => {
+                self.put_lifecycle(&bucket, configuration).await
+            }
+            Op::DeleteBucketLifecycle { bucket } => self.delete_lifecycle(&bucket).await,
             Op::NotImplemented { what, .. } => Err(S3Error::new(
                 S3Code::NotImplemented,
                 format!("A header or query you provided implies functionality that is not implemented: {what}"),

@@ -32,6 +32,8 @@ pub(super) struct DeleteOutcome {
     pub delete_marker: bool,
     /// What changed in the catalog (none when the version did not exist).
     pub change: Option<crate::audit::Change>,
+    /// Blob ids of the removed version the upstream's own lock still refused to delete.
+    pub left_upstream: Vec<String>,
 }
 
 impl Gateway {
@@ -362,68 +364,95 @@ impl Gateway {
     ) -> S3Result<DeleteOutcome> {
         let guard = self.locks.key(bucket, key).await;
         match version {
-            VersionSel::Current => {
-                let id = self.new_id(bucket, key, ctx)?;
-                let version_id = id.version_id.clone();
-                self.catalog
-                    .insert_delete_marker(&guard, id, lock::decide_add_marker())
-                    .await?;
-                Ok(DeleteOutcome {
-                    change: Some(crate::audit::Change::DeleteMarkerAdded {
-                        key: key.to_string(),
-                        version_id: version_id.clone(),
-                    }),
-                    version_id: Some(version_id),
-                    delete_marker: true,
-                })
-            }
+            VersionSel::Current => self.add_marker_locked(&guard, bucket, key, &ctx.owner()).await,
             VersionSel::Absent(id) => Ok(DeleteOutcome {
+                left_upstream: Vec::new(),
                 version_id: Some(id.clone()),
                 delete_marker: false,
                 change: None,
             }),
-            VersionSel::Id { id, seq } => {
-                let Some(entry) = self.catalog.version(bucket, key, *seq)? else {
-                    return Ok(DeleteOutcome {
-                        version_id: Some(id.clone()),
-                        delete_marker: false,
-                        change: None,
-                    });
-                };
-                let removal = lock::decide_delete_version(entry.target_state(), self.clock.now())
-                    .map_err(|d| S3Error::from(d).about_version(id.clone()))?;
-                match removal {
-                    VersionRemoval::Marker(permit) => {
-                        self.catalog
-                            .remove_delete_marker(&guard, bucket, key, *seq, permit)
-                            .await?;
-                        Ok(DeleteOutcome {
-                            version_id: Some(id.clone()),
-                            delete_marker: true,
-                            change: Some(crate::audit::Change::DeleteMarkerRemoved {
-                                key: key.to_string(),
-                                version_id: id.clone(),
-                            }),
-                        })
-                    }
-                    VersionRemoval::Data(proof) => {
-                        // Catalog first, then bytes: a crash in between leaves an orphan blob, never a
-                        // version without data.
-                        let blobs = self
-                            .catalog
-                            .remove_expired_version(&guard, bucket, key, *seq, proof)
-                            .await?;
-                        self.blobs.destroy(blobs).await?;
-                        Ok(DeleteOutcome {
-                            version_id: Some(id.clone()),
-                            delete_marker: false,
-                            change: Some(crate::audit::Change::VersionRemoved {
-                                key: key.to_string(),
-                                version_id: id.clone(),
-                            }),
-                        })
-                    }
-                }
+            VersionSel::Id { id, seq } => self.remove_version_locked(&guard, bucket, key, id, *seq).await,
+        }
+    }
+
+    /// Put a delete marker on `key` (owned by `owner`), the caller holding the key's guard. Shared by
+    /// DeleteObject and lifecycle `Expiration`.
+    pub(super) async fn add_marker_locked(
+        &self,
+        guard: &crate::store::locks::KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        owner: &str,
+    ) -> S3Result<DeleteOutcome> {
+        let id = self.new_id_for(bucket, key, owner)?;
+        let version_id = id.version_id.clone();
+        self.catalog
+            .insert_delete_marker(guard, id, lock::decide_add_marker())
+            .await?;
+        Ok(DeleteOutcome {
+            left_upstream: Vec::new(),
+            change: Some(crate::audit::Change::DeleteMarkerAdded {
+                key: key.to_string(),
+                version_id: version_id.clone(),
+            }),
+            version_id: Some(version_id),
+            delete_marker: true,
+        })
+    }
+
+    /// Remove version `seq` (`id`) of `key` if `decide_delete_version` allows it, the caller holding
+    /// the key's guard: a marker with its permit, data with the `Expired` proof (catalog record, then
+    /// bytes). The one removal path of DeleteObject with a version id, DeleteObjects and lifecycle.
+    pub(super) async fn remove_version_locked(
+        &self,
+        guard: &crate::store::locks::KeyGuard<'_>,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        seq: u64,
+    ) -> S3Result<DeleteOutcome> {
+        let Some(entry) = self.catalog.version(bucket, key, seq)? else {
+            return Ok(DeleteOutcome {
+                left_upstream: Vec::new(),
+                version_id: Some(id.to_string()),
+                delete_marker: false,
+                change: None,
+            });
+        };
+        let removal = lock::decide_delete_version(entry.target_state(), self.clock.now())
+            .map_err(|d| S3Error::from(d).about_version(id.to_string()))?;
+        match removal {
+            VersionRemoval::Marker(permit) => {
+                self.catalog
+                    .remove_delete_marker(guard, bucket, key, seq, permit)
+                    .await?;
+                Ok(DeleteOutcome {
+                    left_upstream: Vec::new(),
+                    version_id: Some(id.to_string()),
+                    delete_marker: true,
+                    change: Some(crate::audit::Change::DeleteMarkerRemoved {
+                        key: key.to_string(),
+                        version_id: id.to_string(),
+                    }),
+                })
+            }
+            VersionRemoval::Data(proof) => {
+                // Catalog first, then bytes: a crash in between leaves an orphan blob, never a
+                // version without data.
+                let blobs = self
+                    .catalog
+                    .remove_expired_version(guard, bucket, key, seq, proof)
+                    .await?;
+                let left_upstream = self.blobs.destroy(blobs).await?;
+                Ok(DeleteOutcome {
+                    left_upstream,
+                    version_id: Some(id.to_string()),
+                    delete_marker: false,
+                    change: Some(crate::audit::Change::VersionRemoved {
+                        key: key.to_string(),
+                        version_id: id.to_string(),
+                    }),
+                })
             }
         }
     }

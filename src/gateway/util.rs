@@ -83,6 +83,16 @@ impl Gateway {
 impl Gateway {
     /// A fresh, never reused id for a new version, marker or upload of `bucket/key`, stamped now.
     pub(super) fn new_id(&self, bucket: &str, key: &str, ctx: &Ctx) -> S3Result<crate::store::records::NewVersionId> {
+        self.new_id_for(bucket, key, &ctx.owner())
+    }
+
+    /// As [`Gateway::new_id`], owned by `owner` (lifecycle markers are owned by `lifecycle`).
+    pub(super) fn new_id_for(
+        &self,
+        bucket: &str,
+        key: &str,
+        owner: &str,
+    ) -> S3Result<crate::store::records::NewVersionId> {
         let seq = self.catalog.next_seq()?;
         let now = self.clock.now().at();
         Ok(crate::store::records::NewVersionId {
@@ -91,28 +101,33 @@ impl Gateway {
             version_id: crate::ids::make_version_id(now.timestamp_micros(), seq),
             seq,
             created_ms: now.timestamp_millis(),
-            owner: ctx.owner(),
+            owner: owner.to_string(),
         })
     }
 
     /// Prove which of `ids` nothing in the catalog refers to (under the key's guard), and discard
-    /// those. Failures only leave bytes for scrub to report.
+    /// those. Failures only leave bytes for scrub to report. Returns false when some are left (an
+    /// error, or the upstream's lock refused).
     pub(super) async fn discard_unreferenced(
         &self,
         guard: &crate::store::locks::KeyGuard<'_>,
         bucket: &str,
         key: &str,
         ids: Vec<String>,
-    ) {
+    ) -> bool {
         if ids.is_empty() {
-            return;
+            return true;
         }
         let result = match self.catalog.unreferenced(guard, bucket, key, ids) {
             Ok(proof) => self.blobs.discard(proof).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
+        match result {
+            Ok(refused) => refused.is_empty(),
+            Err(e) => {
+                tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
+                false
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod conditions;
 pub mod docs;
 pub mod error;
+pub mod lifecycle;
 pub mod op;
 pub mod parse;
 pub mod respond;

@@ -205,7 +205,6 @@ pub enum BucketProbe {
     Encryption,
     Cors,
     Tagging,
-    Lifecycle,
     Replication,
     PublicAccessBlock,
     OwnershipControls,
@@ -416,6 +415,16 @@ pub enum Op {
         bucket: String,
         probe: BucketProbe,
     },
+    GetBucketLifecycleConfiguration {
+        bucket: String,
+    },
+    PutBucketLifecycleConfiguration {
+        bucket: String,
+        configuration: super::lifecycle::LifecycleConfiguration,
+    },
+    DeleteBucketLifecycle {
+        bucket: String,
+    },
     /// Recognised but not supported: answered with 501 NotImplemented.
     NotImplemented {
         what: String,
@@ -507,6 +516,9 @@ impl Op {
             Op::PutBucketOwnershipControls { delete: false, .. } => "PutBucketOwnershipControls",
             Op::PutBucketOwnershipControls { delete: true, .. } => "DeleteBucketOwnershipControls",
             Op::GetBucketProbe { .. } => "GetBucketConfiguration",
+            Op::GetBucketLifecycleConfiguration { .. } => "GetBucketLifecycleConfiguration",
+            Op::PutBucketLifecycleConfiguration { .. } => "PutBucketLifecycleConfiguration",
+            Op::DeleteBucketLifecycle { .. } => "DeleteBucketLifecycle",
             Op::NotImplemented { .. } => "NotImplemented",
         }
     }
@@ -533,6 +545,7 @@ impl Op {
             | Op::GetObjectAcl { .. }
             | Op::GetBucketAcl { .. }
             | Op::GetBucketProbe { .. }
+            | Op::GetBucketLifecycleConfiguration { .. }
             | Op::NotImplemented { .. } => Permission::Read,
             Op::CreateBucket { .. }
             | Op::PutObject { .. }
@@ -551,6 +564,8 @@ impl Op {
             Op::DeleteObject { version, .. } => delete_permission(version),
             Op::PutObjectRetention { .. } => Permission::ExtendRetention,
             Op::DeleteBucket { .. }
+            | Op::PutBucketLifecycleConfiguration { .. }
+            | Op::DeleteBucketLifecycle { .. }
             | Op::PutBucketVersioning { .. }
             | Op::PutObjectLockConfiguration { .. }
             | Op::PutPublicAccessBlock { .. }
@@ -576,12 +591,15 @@ impl Op {
             | Op::GetBucketVersioning { bucket }
             | Op::GetObjectLockConfiguration { bucket }
             | Op::GetBucketAcl { bucket }
+            | Op::GetBucketLifecycleConfiguration { bucket }
             | Op::GetBucketProbe { bucket, .. } => vec![Reach::Bucket(bucket)],
             Op::DeleteBucket { bucket }
             | Op::PutBucketVersioning { bucket, .. }
             | Op::PutObjectLockConfiguration { bucket, .. }
             | Op::PutPublicAccessBlock { bucket, .. }
             | Op::PutBucketOwnershipControls { bucket, .. }
+            | Op::PutBucketLifecycleConfiguration { bucket, .. }
+            | Op::DeleteBucketLifecycle { bucket }
             | Op::PutBucketAcl { bucket, .. } => vec![Reach::WholeBucket(bucket)],
             Op::ListObjectsV1 { bucket, params }
             | Op::ListObjectsV2 { bucket, params }
@@ -639,7 +657,10 @@ impl Op {
             | Op::PutBucketAcl { bucket, .. }
             | Op::PutPublicAccessBlock { bucket, .. }
             | Op::PutBucketOwnershipControls { bucket, .. }
-            | Op::GetBucketProbe { bucket, .. } => (Some(bucket), None),
+            | Op::GetBucketProbe { bucket, .. }
+            | Op::GetBucketLifecycleConfiguration { bucket }
+            | Op::PutBucketLifecycleConfiguration { bucket, .. }
+            | Op::DeleteBucketLifecycle { bucket } => (Some(bucket), None),
             Op::CreateMultipartUpload { bucket, key, .. }
             | Op::UploadPart { bucket, key, .. }
             | Op::UploadPartCopy { bucket, key, .. }

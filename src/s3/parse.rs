@@ -541,7 +541,6 @@ fn probe_of(q: &Query) -> Option<BucketProbe> {
         ("encryption", BucketProbe::Encryption),
         ("cors", BucketProbe::Cors),
         ("tagging", BucketProbe::Tagging),
-        ("lifecycle", BucketProbe::Lifecycle),
         ("replication", BucketProbe::Replication),
         ("publicAccessBlock", BucketProbe::PublicAccessBlock),
         ("ownershipControls", BucketProbe::OwnershipControls),
@@ -1098,11 +1097,23 @@ async fn route(
             owner_only: docs::acl_is_owner_only(&document(DocumentChecksums::OfDocument).await?),
             bucket,
         },
-        Method::GET if q.has("uploads") => Op::ListMultipartUploads { params: list_params(&q, false)?, bucket },
-        Method::GET if probe_of(&q).is_some() => Op::GetBucketProbe { probe: probe_of(&q).unwrap_or(BucketProbe::Policy), bucket },
-        Method::PUT if q.has("lifecycle") => not_implemented(
-            "PutBucketLifecycleConfiguration: lifecycle rules are not available yet; versions expire only through explicit deletion after their retention",
-        ),
+        Method::GET if q.has("uploads") => Op::ListMultipartUploads {
+            params: list_params(&q, false)?,
+            bucket,
+        },
+        Method::GET if q.has("lifecycle") => Op::GetBucketLifecycleConfiguration { bucket },
+        Method::DELETE if q.has("lifecycle") => Op::DeleteBucketLifecycle { bucket },
+        Method::PUT if q.has("lifecycle") => {
+            super::lifecycle::require_integrity_header(headers)?;
+            Op::PutBucketLifecycleConfiguration {
+                configuration: super::lifecycle::parse(&document(DocumentChecksums::OfDocument).await?)?,
+                bucket,
+            }
+        }
+        Method::GET if probe_of(&q).is_some() => Op::GetBucketProbe {
+            probe: probe_of(&q).unwrap_or(BucketProbe::Policy),
+            bucket,
+        },
         Method::PUT if q.has("publicAccessBlock") => Op::PutPublicAccessBlock {
             all_blocked: docs::public_access_block(&document(DocumentChecksums::OfDocument).await?)?,
             delete: false,
@@ -1142,9 +1153,18 @@ async fn route(
         Method::GET if q.has("location") => Op::GetBucketLocation { bucket },
         Method::GET if q.has("versioning") => Op::GetBucketVersioning { bucket },
         Method::GET if q.has("object-lock") => Op::GetObjectLockConfiguration { bucket },
-        Method::GET if q.has("versions") => Op::ListObjectVersions { params: list_params(&q, false)?, bucket },
-        Method::GET if q.get("list-type") == Some("2") => Op::ListObjectsV2 { params: list_params(&q, true)?, bucket },
-        Method::GET => Op::ListObjectsV1 { params: list_params(&q, false)?, bucket },
+        Method::GET if q.has("versions") => Op::ListObjectVersions {
+            params: list_params(&q, false)?,
+            bucket,
+        },
+        Method::GET if q.get("list-type") == Some("2") => Op::ListObjectsV2 {
+            params: list_params(&q, true)?,
+            bucket,
+        },
+        Method::GET => Op::ListObjectsV1 {
+            params: list_params(&q, false)?,
+            bucket,
+        },
         Method::HEAD => Op::HeadBucket { bucket },
         Method::DELETE if q.0.is_empty() => Op::DeleteBucket { bucket },
         Method::POST if q.has("delete") => Op::DeleteObjects {

@@ -46,6 +46,8 @@ const RETENTION: &str =
     "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate></Retention>";
 const HOLD: &str = "<LegalHold><Status>ON</Status></LegalHold>";
 const TAGGING: &str = "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>";
+const LIFECYCLE: &str = "<LifecycleConfiguration><Rule><ID>r</ID><Filter/><Status>Enabled</Status>\
+    <NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>";
 const COMPLETE: &str =
     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part></CompleteMultipartUpload>";
 
@@ -59,6 +61,7 @@ fn sample_document(want: &Want) -> &'static str {
         Want::Op("PutObjectLegalHold", ..) => HOLD,
         Want::Op("PutObjectTagging", ..) => TAGGING,
         Want::Op("CompleteMultipartUpload", ..) => COMPLETE,
+        Want::Op("PutBucketLifecycleConfiguration", ..) => LIFECYCLE,
         _ => "",
     }
 }
@@ -151,6 +154,30 @@ fn router_table() {
             "/bucket-1",
             "acl",
             O("PutBucketAcl", Some("bucket-1"), None),
+        ),
+        row(
+            Method::GET,
+            "/bucket-1",
+            "lifecycle",
+            O("GetBucketLifecycleConfiguration", Some("bucket-1"), None),
+        ),
+        with(
+            row(
+                Method::PUT,
+                "/bucket-1",
+                "lifecycle",
+                O("PutBucketLifecycleConfiguration", Some("bucket-1"), None),
+            ),
+            "127.0.0.1:9000",
+            &[("content-md5", "x")],
+        ),
+        // PUT ?lifecycle without Content-MD5 or a checksum: refused before the document is read.
+        row(Method::PUT, "/bucket-1", "lifecycle", E(S3Code::InvalidRequest)),
+        row(
+            Method::DELETE,
+            "/bucket-1",
+            "lifecycle",
+            O("DeleteBucketLifecycle", Some("bucket-1"), None),
         ),
         // Objects.
         row(

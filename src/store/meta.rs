@@ -482,6 +482,33 @@ impl Catalog {
         Ok(rec)
     }
 
+    /// Replace (or with `None` remove) a bucket's lifecycle configuration, in place like
+    /// [`Catalog::set_lock_configuration`]. Rules change when versions *may* go, never whether the lock
+    /// lets them: no permit is needed.
+    pub async fn set_lifecycle(
+        &self,
+        name: &str,
+        configuration: Option<crate::s3::lifecycle::LifecycleConfiguration>,
+    ) -> S3Result<BucketRecord> {
+        let updated = self.buckets.update_and_fetch(name.as_bytes(), |old| {
+            let old = old?;
+            Some(match decode::<BucketRecord>(old) {
+                Some(mut rec) => {
+                    rec.lifecycle.clone_from(&configuration);
+                    encode(&rec)
+                }
+                None => old.to_vec(),
+            })
+        })?;
+        let rec = match updated {
+            None => return Err(no_such_bucket(name)),
+            Some(raw) => decode::<BucketRecord>(&raw)
+                .ok_or_else(|| S3Error::internal(format!("bucket record of {name} does not decode")))?,
+        };
+        self.durable().await?;
+        Ok(rec)
+    }
+
     /// Delete an empty bucket. Emptiness is checked again here, while the caller holds every key.
     pub async fn delete_bucket(&self, name: &str, _all: &AllKeysGuard<'_>, _permit: DeleteBucket) -> S3Result<()> {
         if self.bucket_has_versions(name)? || self.bucket_has_uploads(name)? {
@@ -989,6 +1016,7 @@ mod tests {
             created_ms: 1,
             owner: "o".into(),
             default_retention: None,
+            lifecycle: None,
         }
     }
 

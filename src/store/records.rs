@@ -41,6 +41,9 @@ pub struct BucketRecord {
     pub owner: String,
     /// Default retention set by PutObjectLockConfiguration; `None` means the gateway floor applies.
     pub default_retention: Option<DefaultRetention>,
+    /// PutBucketLifecycleConfiguration's rules (`None`: no configuration); absent in older records.
+    #[serde(default)]
+    pub lifecycle: Option<crate::s3::lifecycle::LifecycleConfiguration>,
 }
 
 /// Where a version's bytes live.
@@ -115,6 +118,7 @@ mod tests {
             created_ms: 1,
             owner: "o".into(),
             default_retention: None,
+            lifecycle: None,
         };
         let mut raw = encode(&b);
         assert_eq!(decode::<BucketRecord>(&raw), Some(b));

@@ -15,6 +15,7 @@ mod copy;
 mod crash;
 mod evidence;
 mod failover;
+mod lifecycle;
 mod listing;
 mod lock;
 mod memory;

@@ -224,26 +224,39 @@ impl BlobStore {
     }
 
     /// Destroy the bytes of a version whose record the catalog removed with the `Expired` proof.
-    pub async fn destroy(&self, blobs: ExpiredBlobs) -> S3Result<()> {
+    /// Returns the ids the upstream's own lock still refused to delete (left upstream: the catalog no
+    /// longer refers to them, so a later `discard` may retry them).
+    pub async fn destroy(&self, blobs: ExpiredBlobs) -> S3Result<Vec<String>> {
+        let mut refused = Vec::new();
         for id in blobs.ids() {
             match self {
                 BlobStore::Disk(d) => d.unlink(id).await?,
-                BlobStore::Upstream(u) => u.delete_all(id, true).await?,
+                BlobStore::Upstream(u) => {
+                    if u.delete_all(id, true).await? {
+                        refused.push(id.clone());
+                    }
+                }
             }
         }
-        Ok(())
+        Ok(refused)
     }
 
-    /// Remove blobs that never became (part of) a version: failed commits, replaced or unused parts,
-    /// aborted uploads. Only ids the catalog proved unreferenced reach here.
-    pub async fn discard(&self, proof: Unreferenced) -> S3Result<()> {
+    /// Remove blobs that never became (part of) a version, or whose version is gone: failed commits,
+    /// replaced or unused parts, aborted uploads, leftovers the upstream refused earlier. Only ids the
+    /// catalog proved unreferenced reach here. Returns the ids the upstream still refused.
+    pub async fn discard(&self, proof: Unreferenced) -> S3Result<Vec<String>> {
+        let mut refused = Vec::new();
         for id in proof.ids() {
             match self {
                 BlobStore::Disk(d) => d.unlink(id).await?,
-                BlobStore::Upstream(u) => u.delete_all(id, false).await?,
+                BlobStore::Upstream(u) => {
+                    if u.delete_all(id, false).await? {
+                        refused.push(id.clone());
+                    }
+                }
             }
         }
-        Ok(())
+        Ok(refused)
     }
 }
 

@@ -647,20 +647,23 @@ impl UpstreamBlobs {
     /// Destroy an expired version's blob (and its `.meta`).
     /// Delete a blob and its record object. Only `BlobStore::destroy` (`expired`) and
     /// `BlobStore::discard` call this, each with its proof.
-    pub(super) async fn delete_all(&self, id: &str, expired: bool) -> S3Result<()> {
+    /// Returns whether the upstream's own lock refused to delete any of them (they stay upstream).
+    pub(super) async fn delete_all(&self, id: &str, expired: bool) -> S3Result<bool> {
+        let mut refused = false;
         for name in [id.to_string(), format!("{id}.meta")] {
-            self.delete_key(&name, expired).await?;
+            refused |= self.delete_key(&name, expired).await?;
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// DELETE one upstream object. With upstream Object Lock the bucket is versioned, so every
     /// version of the key is deleted by id (a plain DELETE would only add a delete marker); the
-    /// upstream refusing (its own retention still running, e.g. clock skew) is logged and leaves an
-    /// orphan for scrub, since the catalog already dropped the version. For an `expired` version the
+    /// upstream refusing (its own retention still running, e.g. clock skew) is logged and returned as
+    /// `true` (the object stays; the catalog already dropped the version, so the caller may retry it as
+    /// an unreferenced blob, as lifecycle does, or leave it for scrub). For an `expired` version the
     /// upstream gets a few seconds first: it may keep retain-until dates at whole seconds and count a
     /// version as retained through its last second.
-    async fn delete_key(&self, name: &str, expired: bool) -> S3Result<()> {
+    async fn delete_key(&self, name: &str, expired: bool) -> S3Result<bool> {
         let key = self.client().key(name);
         if !self.inner.lock {
             return match self
@@ -668,8 +671,8 @@ impl UpstreamBlobs {
                 .small(Method::DELETE, &key, "", HeaderMap::new(), Bytes::new())
                 .await
             {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(()),
+                Ok(_) => Ok(false),
+                Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(false),
                 Err(e) => Err(e.into()),
             };
         }
@@ -679,6 +682,7 @@ impl UpstreamBlobs {
             .small(Method::GET, "", &q, HeaderMap::new(), Bytes::new())
             .await?;
         let text = String::from_utf8_lossy(&listing);
+        let mut refused = false;
         for (k, vid) in version_entries(&text) {
             if k != key {
                 continue;
@@ -703,11 +707,12 @@ impl UpstreamBlobs {
                 Err(e) if e.is_status(StatusCode::NOT_FOUND) => {}
                 Err(e) if e.is_status(StatusCode::FORBIDDEN) => {
                     tracing::warn!(key = %key, version = %vid, error = %e, "upstream still retains this object; left for scrub");
+                    refused = true;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// The upstream objects that hold a version's bytes and record.
