@@ -462,24 +462,8 @@ impl Catalog {
 
     /// Replace a bucket's default retention rule, in place: a bucket deleted meanwhile stays deleted.
     pub async fn set_lock_configuration(&self, name: &str, permit: SetLockConfiguration) -> S3Result<BucketRecord> {
-        let updated = self.buckets.update_and_fetch(name.as_bytes(), |old| {
-            let old = old?;
-            // A record that does not decode is left exactly as it is (and reported below).
-            Some(match decode::<BucketRecord>(old) {
-                Some(mut rec) => {
-                    rec.default_retention = permit.rule();
-                    encode(&rec)
-                }
-                None => old.to_vec(),
-            })
-        })?;
-        let rec = match updated {
-            None => return Err(no_such_bucket(name)),
-            Some(raw) => decode::<BucketRecord>(&raw)
-                .ok_or_else(|| S3Error::internal(format!("bucket record of {name} does not decode")))?,
-        };
-        self.durable().await?;
-        Ok(rec)
+        self.update_bucket(name, |rec| rec.default_retention = permit.rule())
+            .await
     }
 
     /// Replace (or with `None` remove) a bucket's lifecycle configuration, in place like
@@ -490,11 +474,18 @@ impl Catalog {
         name: &str,
         configuration: Option<crate::s3::lifecycle::LifecycleConfiguration>,
     ) -> S3Result<BucketRecord> {
+        self.update_bucket(name, |rec| rec.lifecycle.clone_from(&configuration))
+            .await
+    }
+
+    /// Change an existing bucket record in place and make it durable: a bucket deleted meanwhile
+    /// stays deleted (never re-inserted), and a record that does not decode is left exactly as it is.
+    async fn update_bucket(&self, name: &str, change: impl Fn(&mut BucketRecord)) -> S3Result<BucketRecord> {
         let updated = self.buckets.update_and_fetch(name.as_bytes(), |old| {
             let old = old?;
             Some(match decode::<BucketRecord>(old) {
                 Some(mut rec) => {
-                    rec.lifecycle.clone_from(&configuration);
+                    change(&mut rec);
                     encode(&rec)
                 }
                 None => old.to_vec(),
