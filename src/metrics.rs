@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 static INTEGRITY_ALARMS: AtomicU64 = AtomicU64::new(0);
+static AUDIT_APPEND_FAILURES: AtomicU64 = AtomicU64::new(0);
 static CLOCK_ALARMS: AtomicU64 = AtomicU64::new(0);
 /// 0 none, 1 behind watermark, 2 forward jump.
 static CLOCK_ALARM_STANDING: AtomicU8 = AtomicU8::new(0);
@@ -122,6 +123,17 @@ pub fn integrity_alarm() {
 /// Number of integrity alarms since start.
 pub fn integrity_alarms() -> u64 {
     INTEGRITY_ALARMS.load(Ordering::Relaxed)
+}
+
+/// Count an audit record that could not be written (full volume, I/O error, writer stopped): the
+/// request it belongs to was answered with an error, and the operator must know at once.
+pub fn audit_append_failed() {
+    AUDIT_APPEND_FAILURES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Number of failed audit appends since start.
+pub fn audit_append_failures() -> u64 {
+    AUDIT_APPEND_FAILURES.load(Ordering::Relaxed)
 }
 
 /// Count a clock alarm being raised.
@@ -526,6 +538,13 @@ pub fn render(s: &Snapshot) -> String {
         "counter",
         "Object bytes sent.",
         BYTES_OUT.load(Ordering::Relaxed),
+    );
+    single(
+        &mut out,
+        "wormgate_audit_append_failures_total",
+        "counter",
+        "Audit records that could not be written (full volume, I/O error); each one failed its request.",
+        audit_append_failures(),
     );
     single(
         &mut out,

@@ -543,10 +543,17 @@ impl AuditLog {
 
     /// Append one record and wait until it is on disk.
     pub async fn append(&self, event: AuditEvent) -> S3Result<()> {
-        let rx = self.submit(event)?;
-        rx.await
-            .map_err(|_| S3Error::internal("audit writer stopped"))?
-            .map_err(|e| S3Error::internal(format!("audit append failed: {e}")))
+        let res = match self.submit(event) {
+            Ok(rx) => rx
+                .await
+                .map_err(|_| S3Error::internal("audit writer stopped"))
+                .and_then(|r| r.map_err(|e| S3Error::internal(format!("audit append failed: {e}")))),
+            Err(e) => Err(e),
+        };
+        if res.is_err() {
+            crate::metrics::audit_append_failed();
+        }
+        res
     }
 
     /// Append one record from synchronous code (offline tools); blocks until it is on disk.
