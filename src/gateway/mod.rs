@@ -163,6 +163,14 @@ impl Gateway {
             operation: format!("{} {}", req.method(), resource),
             ..Default::default()
         };
+        // What the request aimed at, from its address alone: the record of a request refused before
+        // it was parsed into an operation (signature, a refused header, a malformed document) still
+        // names its bucket and key.
+        let aimed_at = {
+            let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+            crate::s3::parse::bucket_and_key(host.or(req.uri().host()), req.uri().path(), &self.addressing)
+                .unwrap_or((None, None))
+        };
         drop(_enter);
         let close_after = expects_continue_without_body(&req);
         let result = self.dispatch(req, &mut ctx).await;
@@ -172,6 +180,8 @@ impl Gateway {
             audit.operation = operation.to_string();
             audit.bucket = bucket;
             audit.key = key;
+        } else {
+            (audit.bucket, audit.key) = aimed_at;
         }
         audit.asked_mode = ctx.asked_mode.map(str::to_string);
         let mut response = match result {

@@ -783,3 +783,54 @@ async fn refused_requests_change_nothing() {
         .unwrap_or_default();
     assert!(tmp.is_empty(), "tmp/ holds leftovers: {tmp:?}");
 }
+
+/// A request refused before it became an operation (a refused header, a bad signature, a malformed
+/// document) is audited with the bucket and key it aimed at, so an examiner can find every attempt
+/// on an object by its name.
+#[tokio::test]
+async fn early_refusals_are_audited_with_the_bucket_and_key_they_aimed_at() {
+    let mut srv = Server::start();
+    let c = srv.admin();
+    make_bucket(&c, "aimed").await;
+    expect_err(
+        c.put_object()
+            .bucket("aimed")
+            .key("the/target")
+            .acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead)
+            .body(b"x".to_vec().into())
+            .send()
+            .await,
+        400,
+        "AccessControlListNotSupported",
+    );
+    let forged = client_for(&srv.endpoint, ADMIN.access, "not-the-secret", Checksums::Default);
+    expect_err(
+        forged.delete_object().bucket("aimed").key("the/target").send().await,
+        403,
+        "SignatureDoesNotMatch",
+    );
+    srv.stop();
+    let d = srv.data_dir.to_str().unwrap().to_string();
+    let (code, out, err) = wormgate(
+        &[
+            "audit",
+            "export",
+            "--data-dir",
+            &d,
+            "--bucket",
+            "aimed",
+            "--key",
+            "the/target",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    for wanted in ["AccessControlListNotSupported", "SignatureDoesNotMatch"] {
+        assert!(
+            out.lines().any(|l| l.contains(wanted)
+                && l.contains("\"bucket\":\"aimed\"")
+                && l.contains("\"key\":\"the/target\"")),
+            "no {wanted} record naming aimed/the/target:\n{out}"
+        );
+    }
+}
