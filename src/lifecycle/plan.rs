@@ -68,8 +68,16 @@ impl Action {
     }
 }
 
+/// `days` lifecycle days after `from_ms`, rounded up to the next day boundary as AWS does ("adding the
+/// number of days to the object creation time and rounding the resulting time to the next day midnight
+/// UTC"): with the default 24 h day the boundaries are midnight UTC (days counted from the epoch).
 fn after_days(from_ms: i64, days: u32, day_ms: i64) -> i64 {
-    from_ms.saturating_add(i64::from(days).saturating_mul(day_ms))
+    let at = from_ms.saturating_add(i64::from(days).saturating_mul(day_ms));
+    let day_ms = day_ms.max(1);
+    match at.rem_euclid(day_ms) {
+        0 => at,
+        r => at.saturating_add(day_ms - r),
+    }
 }
 
 /// Keep the earliest-due candidate for one version (several rules may match it).

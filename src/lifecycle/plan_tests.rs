@@ -123,7 +123,26 @@ fn noncurrent_days_count_from_the_successor() {
 fn newer_noncurrent_versions_are_kept() {
     let versions = [data(4, 30), data(3, 20), data(2, 10), data(1, 0)];
     let got = plan_key("b", &[noncurrent(1, Some(2))], &versions, i64::MAX, DAY);
-    assert_eq!(summary(&got), vec![(ActionKind::RemoveNoncurrent, v("v1"), 1010)]);
+    // Noncurrent since 10, one day later is 1010, rounded up to the next day boundary.
+    assert_eq!(summary(&got), vec![(ActionKind::RemoveNoncurrent, v("v1"), 2000)]);
+}
+
+#[test]
+fn days_end_at_the_next_midnight_utc_as_aws_counts_them() {
+    // AWS's example: created 2014-01-15 10:30 UTC, Expiration Days 3 → due 2014-01-19 00:00 UTC.
+    let day = 86_400_000;
+    let created = chrono::DateTime::parse_from_rfc3339("2014-01-15T10:30:00Z")
+        .unwrap()
+        .timestamp_millis();
+    let midnight = chrono::DateTime::parse_from_rfc3339("2014-01-19T00:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(after_days(created, 3, day), midnight);
+    // Already on a boundary: no extra day.
+    assert_eq!(after_days(midnight - 3 * day, 3, day), midnight);
+    // Short test days round the same way.
+    assert_eq!(after_days(500, 2, 1000), 3000);
+    assert_eq!(after_days(0, 2, 1000), 2000);
 }
 
 #[test]
@@ -281,11 +300,12 @@ fn uploads_are_aborted_after_their_days() {
         filter: RuleFilter::Prefix("logs/".into()),
         ..rule("ab")
     };
-    assert!(plan_upload(std::slice::from_ref(&abort), &u, 10, 2499, DAY).is_none());
-    let a = plan_upload(std::slice::from_ref(&abort), &u, 10, 2500, DAY).unwrap();
+    // Initiated at 500, two days later is 2500, rounded up to the day boundary 3000.
+    assert!(plan_upload(std::slice::from_ref(&abort), &u, 10, 2999, DAY).is_none());
+    let a = plan_upload(std::slice::from_ref(&abort), &u, 10, 3000, DAY).unwrap();
     assert_eq!(
         (a.kind, a.bytes, a.due_ms),
-        (ActionKind::AbortUpload { upload_id: "u1".into() }, 10, 2500)
+        (ActionKind::AbortUpload { upload_id: "u1".into() }, 10, 3000)
     );
     let elsewhere = LifecycleRule {
         filter: RuleFilter::Prefix("db/".into()),
