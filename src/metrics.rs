@@ -181,8 +181,6 @@ pub fn record_lifecycle(p: LifecycleSample) {
     t.markers_removed += p.markers_removed;
     t.markers_added += p.markers_added;
     t.uploads_aborted += p.uploads_aborted;
-    t.skipped_retained += p.skipped_retained;
-    t.skipped_held += p.skipped_held;
     t.failed += p.failed;
     t.upstream_refused += p.upstream_refused;
     g.2 = Some(p);
@@ -237,22 +235,20 @@ fn render_lifecycle(out: &mut String) {
     for (name, help, v) in counters {
         single(out, name, "counter", help, v);
     }
+    // How many due versions the lock kept at the last pass: a gauge, since the same retained version
+    // is met again at every pass until it may go.
     header(
         out,
-        "wormgate_lifecycle_skipped_total",
-        "counter",
-        "Versions due by a lifecycle rule but kept by the lock, by reason (retained, held).",
+        "wormgate_lifecycle_kept_versions",
+        "gauge",
+        "Versions due by a lifecycle rule but kept by the lock at the last pass, by reason (retained, held).",
     );
+    let (retained, held) = last.as_ref().map_or((0, 0), |l| (l.skipped_retained, l.skipped_held));
     let _ = writeln!(
         out,
-        "wormgate_lifecycle_skipped_total{{reason=\"retained\"}} {}",
-        t.skipped_retained
+        "wormgate_lifecycle_kept_versions{{reason=\"retained\"}} {retained}"
     );
-    let _ = writeln!(
-        out,
-        "wormgate_lifecycle_skipped_total{{reason=\"held\"}} {}",
-        t.skipped_held
-    );
+    let _ = writeln!(out, "wormgate_lifecycle_kept_versions{{reason=\"held\"}} {held}");
     if let Some(l) = last {
         single(
             out,

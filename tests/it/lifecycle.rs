@@ -474,7 +474,7 @@ async fn plan_lists_what_goes_when_and_run_applies_it() {
     for line in [
         "wormgate_lifecycle_versions_reclaimed_total 1",
         "wormgate_lifecycle_bytes_reclaimed_total 1000",
-        "wormgate_lifecycle_skipped_total{reason=\"held\"} 1",
+        "wormgate_lifecycle_kept_versions{reason=\"held\"} 1",
         "wormgate_lifecycle_runs_total 1",
     ] {
         assert!(metrics.contains(line), "no `{line}` in /metrics");
