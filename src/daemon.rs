@@ -61,7 +61,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
     // more than --max-offline-gap) is audited before anything can clear it.
     let mut mon = ClockMonitor::default();
     if let Some(mut e) = mon.poll(&gw.clock) {
-        if let Some(gap) = gw.clock.restart_gap_ms() {
+        if let Some(gap) = gw.clock.alarming_restart_gap_ms() {
             e.detail = Some(format!(
                 "{}; {gap} ms past the last heartbeat of the previous run (--max-offline-gap {} s)",
                 e.detail.unwrap_or_default(),

@@ -10,6 +10,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
+    /// JSON lines, as stored (`json` accepted too: people ask for "JSON").
+    #[value(alias = "json")]
+    #[serde(alias = "json")]
     Jsonl,
     Csv,
 }

@@ -60,7 +60,7 @@ pub struct NameArgs {
 #[derive(Debug, Args)]
 pub struct AddArgs {
     pub name: String,
-    /// writer, officer, auditor, admin (the config file's role names).
+    /// writer, backup, officer, auditor, admin (the config file's role names).
     #[arg(long)]
     pub role: String,
     /// Comma-separated buckets the key may reach: `veeam-*,archive,logs/host1/*` (default: all).

@@ -98,7 +98,7 @@ pub fn offline_status(catalog: &Catalog, max_offline_gap_ms: i64) -> Result<Time
     } else if last_seen > 0 && gap > max_offline_gap_ms {
         (Some("forward_jump_across_restart"), Some(gap))
     } else {
-        (None, None)
+        (None, (last_seen > 0).then_some(gap))
     };
     Ok(TimeStatus {
         wall: iso_ms(wall),
@@ -118,8 +118,8 @@ pub fn offline_status(catalog: &Catalog, max_offline_gap_ms: i64) -> Result<Time
     })
 }
 
-/// Status of a running clock.
-pub fn live_status(clock: &Clock, sources: Option<&TimeSources>) -> TimeStatus {
+/// Status of a running clock; `catalog` holds the heartbeat it persists.
+pub fn live_status(clock: &Clock, catalog: &Catalog, sources: Option<&TimeSources>) -> TimeStatus {
     let now = clock.now();
     let alarm = clock.alarm().map(|a| a.as_str());
     let mut h = hint(alarm);
@@ -133,7 +133,7 @@ pub fn live_status(clock: &Clock, sources: Option<&TimeSources>) -> TimeStatus {
         alarm: alarm.map(str::to_string),
         expiry_trusted: Some(now.expiry_trusted()),
         pending_confirmation: None,
-        heartbeat: None,
+        heartbeat: catalog.heartbeat_ms().ok().flatten().map(iso_ms),
         restart_gap_ms: clock.restart_gap_ms(),
         sources_configured: Some(clock.sources_configured()),
         sources: sources.and_then(TimeSources::last),
@@ -245,7 +245,7 @@ pub fn confirm_live(
         "time confirmed".to_string()
     };
     let after = clock.now();
-    let status = live_status(clock, sources);
+    let status = live_status(clock, catalog, sources);
     detail.push_str(&format!(
         "; alarm before {}, after {}; wall {}; expiry trusted: {}",
         before.map_or("none", |a| a.as_str()),

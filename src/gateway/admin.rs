@@ -559,7 +559,11 @@ async fn route_admin(
         }
         ("GET", "time") => {
             let sources = settings(gw).time_sources;
-            Answer::json(&crate::evidence::time::live_status(&gw.clock, sources.as_deref()))
+            Answer::json(&crate::evidence::time::live_status(
+                &gw.clock,
+                &gw.catalog,
+                sources.as_deref(),
+            ))
         }
         ("POST", "time/confirm") => {
             let req: crate::evidence::time::ConfirmRequest = if body.iter().all(u8::is_ascii_whitespace) {

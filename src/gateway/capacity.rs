@@ -15,7 +15,7 @@ impl Gateway {
     }
 
     /// Whether new blobs land on the data volume (disk mode) rather than upstream.
-    fn blobs_are_local(&self) -> bool {
+    pub(super) fn blobs_are_local(&self) -> bool {
         matches!(self.blobs, BlobStore::Disk(_))
     }
 

@@ -96,11 +96,12 @@ pub fn system_xml(s: &SosapiSettings, capacity: bool) -> String {
     )
 }
 
-/// `capacity.xml`: Available = Capacity − Used, never negative.
-pub fn capacity_xml(capacity: u64, used: u64) -> String {
+/// `capacity.xml`: Available = Capacity − Used, never negative, and never more than `room` — what the
+/// data volume can still take above the free-space reserve, when the bytes land on it.
+pub fn capacity_xml(capacity: u64, used: u64, room: Option<u64>) -> String {
+    let available = capacity.saturating_sub(used).min(room.unwrap_or(u64::MAX));
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CapacityInfo><Capacity>{capacity}</Capacity><Available>{}</Available><Used>{used}</Used></CapacityInfo>\n",
-        capacity.saturating_sub(used)
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CapacityInfo><Capacity>{capacity}</Capacity><Available>{available}</Available><Used>{used}</Used></CapacityInfo>\n"
     )
 }
 
@@ -159,7 +160,17 @@ impl Gateway {
                         "The specified key does not exist: no capacity is known (upstream mode without --sosapi-capacity)",
                     )
                 })?;
-                (capacity_xml(capacity, used), self.clock.now().at().timestamp_millis())
+                let room = if self.blobs_are_local() {
+                    self.disk_reserve()
+                        .and_then(|r| r.status().ok())
+                        .map(|f| f.available.saturating_sub(f.reserve))
+                } else {
+                    None
+                };
+                (
+                    capacity_xml(capacity, used, room),
+                    self.clock.now().at().timestamp_millis(),
+                )
             }
         };
         let bytes = text.into_bytes();
@@ -261,8 +272,13 @@ mod tests {
 
     #[test]
     fn available_is_never_negative() {
-        assert!(capacity_xml(100, 30).contains("<Capacity>100</Capacity><Available>70</Available><Used>30</Used>"));
-        assert!(capacity_xml(100, 300).contains("<Available>0</Available><Used>300</Used>"));
+        assert!(
+            capacity_xml(100, 30, None).contains("<Capacity>100</Capacity><Available>70</Available><Used>30</Used>")
+        );
+        assert!(capacity_xml(100, 300, None).contains("<Available>0</Available><Used>300</Used>"));
+        // The volume has less room than the quota or disk size leaves: Available says so.
+        assert!(capacity_xml(100, 30, Some(20)).contains("<Available>20</Available><Used>30</Used>"));
+        assert!(capacity_xml(100, 30, Some(500)).contains("<Available>70</Available>"));
     }
 
     #[test]

@@ -212,12 +212,13 @@ impl Clock {
         let offset = wall - mono_ms(source.as_ref());
         let last_seen = at.heartbeat_ms.unwrap_or(at.watermark_ms);
         let gap = wall.saturating_sub(last_seen);
+        // The gap is kept for the time status whether or not it raised the alarm.
         let (alarm, restart_gap_ms) = if wall < at.watermark_ms {
             (Some(ClockAlarm::BehindWatermark), None)
         } else if last_seen > 0 && gap > opts.max_offline_gap.num_milliseconds() {
             (Some(ClockAlarm::ForwardJumpAcrossRestart), Some(gap))
         } else {
-            (None, None)
+            (None, (last_seen > 0).then_some(gap))
         };
         Clock {
             watermark_ms: AtomicI64::new(at.watermark_ms.max(wall)),
@@ -301,9 +302,16 @@ impl Clock {
         self.alarm_raised.load(Ordering::SeqCst)
     }
 
-    /// The forward gap (ms) that raised [`ClockAlarm::ForwardJumpAcrossRestart`] at start.
+    /// The gap (ms) between the previous run's last heartbeat and this start, whether or not it raised
+    /// [`ClockAlarm::ForwardJumpAcrossRestart`] (`None` on a first start or behind the watermark).
     pub fn restart_gap_ms(&self) -> Option<i64> {
         self.restart_gap_ms
+    }
+
+    /// The restart gap while it is what the standing alarm is about (for the alarm's audit record).
+    pub fn alarming_restart_gap_ms(&self) -> Option<i64> {
+        self.restart_gap_ms
+            .filter(|_| self.alarm() == Some(ClockAlarm::ForwardJumpAcrossRestart))
     }
 
     /// Whether time sources are configured.

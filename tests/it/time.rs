@@ -537,3 +537,23 @@ async fn rewind_backed_by_agreeing_sources_needs_no_statement() {
         "rewind audited with its authority:\n{audit}"
     );
 }
+
+/// A running gateway's `time status` shows the heartbeat it persists and, after a restart, how long
+/// it was stopped (also when that gap is far below `--max-offline-gap` and raises nothing).
+#[tokio::test]
+async fn live_status_shows_the_heartbeat_and_the_restart_gap() {
+    let mut s = Server::start();
+    let st = status_until(&s, "a heartbeat", |st| st["heartbeat"].is_string()).await;
+    assert!(st["restart_gap_ms"].is_null(), "first start: no gap: {st:#}");
+    let hb = ms_of(&st["heartbeat"]);
+    assert!((real_now_ms() - hb).abs() < 10_000, "{st:#}");
+    s.stop();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.restart();
+    let st = status(&s);
+    let gap = st["restart_gap_ms"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no restart gap: {st:#}"));
+    assert!((1000..120_000).contains(&gap), "{st:#}");
+    assert!(st["alarm"].is_null(), "a short stop raises nothing: {st:#}");
+}
