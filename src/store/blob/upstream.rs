@@ -732,15 +732,29 @@ impl UpstreamBlobs {
         out
     }
 
+    /// Run `f` on every upstream object of a version, a few at a time: the blob and its record are
+    /// mirrored concurrently, so an extension waits one upstream round trip, not two.
+    async fn on_each_object<F, Fut>(&self, rec: &VersionRecord, f: F) -> S3Result<()>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<(), UpstreamError>>,
+    {
+        use futures_util::{StreamExt, TryStreamExt};
+        futures_util::stream::iter(Self::objects_of(rec))
+            .map(f)
+            .buffer_unordered(8)
+            .try_collect::<()>()
+            .await?;
+        Ok(())
+    }
+
     /// Mirror a retention (extension) into the upstream's Object Lock. No-op without it.
     pub async fn mirror_retention(&self, rec: &VersionRecord, until: DateTime<Utc>) -> S3Result<()> {
         if !self.inner.lock {
             return Ok(());
         }
-        for name in Self::objects_of(rec) {
-            self.put_retention(&name, until).await?;
-        }
-        Ok(())
+        self.on_each_object(rec, |name| async move { self.put_retention(&name, until).await })
+            .await
     }
 
     /// Mirror a legal hold into the upstream's Object Lock. No-op without it.
@@ -748,10 +762,8 @@ impl UpstreamBlobs {
         if !self.inner.lock {
             return Ok(());
         }
-        for name in Self::objects_of(rec) {
-            self.put_legal_hold(&name, on).await?;
-        }
-        Ok(())
+        self.on_each_object(rec, |name| async move { self.put_legal_hold(&name, on).await })
+            .await
     }
 
     async fn put_retention(&self, name: &str, until: DateTime<Utc>) -> Result<(), UpstreamError> {
