@@ -5,7 +5,7 @@
 
 use crate::s3::lifecycle::{Expiration, LifecycleRule};
 use crate::store::records::UploadRecord;
-use crate::store::VersionEntry;
+use crate::store::{VersionEntry, VersionRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -57,6 +57,36 @@ pub struct Action {
 }
 
 impl Action {
+    /// The action `kind` on version `rec`. Only the removal of a noncurrent version carries the lock
+    /// state (retain-until, and the hold of a data version) and frees bytes; adding a marker and
+    /// removing a lone marker free nothing and are never held back by the version's lock.
+    fn on_version(
+        kind: ActionKind,
+        rule_id: String,
+        bucket: &str,
+        key: &str,
+        rec: &VersionRecord,
+        due_ms: i64,
+    ) -> Action {
+        let removes_noncurrent = kind == ActionKind::RemoveNoncurrent;
+        let frees_data = removes_noncurrent && !rec.delete_marker;
+        Action {
+            kind,
+            rule_id,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: Some(rec.version_id.clone()),
+            seq: Some(rec.seq),
+            bytes: if frees_data { rec.size } else { 0 },
+            due_ms,
+            retain_until_ms: rec
+                .retention
+                .filter(|_| removes_noncurrent)
+                .map(|r| r.retain_until_ms()),
+            legal_hold: frees_data && rec.legal_hold,
+        }
+    }
+
     /// When the lock will let the action happen: the later of the rule's time and the retention;
     /// `None` while a legal hold stands. Adding a marker is never held back.
     pub fn eligible_ms(&self) -> Option<i64> {
@@ -135,18 +165,14 @@ pub fn plan_key(
             }
             if let Some((due, rule_id)) = best.filter(|(due, _)| *due <= horizon_ms) {
                 noncurrent_since[0] = Some(due);
-                out.push(Action {
-                    kind: ActionKind::AddMarker,
+                out.push(Action::on_version(
+                    ActionKind::AddMarker,
                     rule_id,
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                    version_id: Some(cur.version_id.clone()),
-                    seq: Some(cur.seq),
-                    bytes: 0,
-                    due_ms: due,
-                    retain_until_ms: None,
-                    legal_hold: false,
-                });
+                    bucket,
+                    key,
+                    cur,
+                    due,
+                ));
             }
         }
     }
@@ -177,18 +203,9 @@ pub fn plan_key(
         if !rec.delete_marker {
             rank += 1;
         }
-        let action = best.filter(|(due, _)| *due <= horizon_ms).map(|(due, rule_id)| Action {
-            kind: ActionKind::RemoveNoncurrent,
-            rule_id,
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version_id: Some(rec.version_id.clone()),
-            seq: Some(rec.seq),
-            bytes: if rec.delete_marker { 0 } else { rec.size },
-            due_ms: due,
-            retain_until_ms: rec.retention.map(|r| r.retain_until_ms()),
-            legal_hold: !rec.delete_marker && rec.legal_hold,
-        });
+        let action = best
+            .filter(|(due, _)| *due <= horizon_ms)
+            .map(|(due, rule_id)| Action::on_version(ActionKind::RemoveNoncurrent, rule_id, bucket, key, rec, due));
         match action.as_ref().and_then(Action::eligible_ms) {
             Some(t) if t <= horizon_ms => last_eligible = last_eligible.max(t),
             _ => {
@@ -208,18 +225,14 @@ pub fn plan_key(
             if let Some(r) = rule {
                 let due = cur.created_ms.max(last_eligible);
                 if due <= horizon_ms {
-                    out.push(Action {
-                        kind: ActionKind::RemoveLoneMarker,
-                        rule_id: r.id.clone(),
-                        bucket: bucket.to_string(),
-                        key: key.to_string(),
-                        version_id: Some(cur.version_id.clone()),
-                        seq: Some(cur.seq),
-                        bytes: 0,
-                        due_ms: due,
-                        retain_until_ms: None,
-                        legal_hold: false,
-                    });
+                    out.push(Action::on_version(
+                        ActionKind::RemoveLoneMarker,
+                        r.id.clone(),
+                        bucket,
+                        key,
+                        cur,
+                        due,
+                    ));
                 }
             }
         }
