@@ -1,4 +1,4 @@
-//! Digests of stored content: MD5 (ETag), SHA-256 (integrity record), and the S3 flexible checksums
+//! Digests of stored content: MD5 (`ETag`), SHA-256 (integrity record), and the S3 flexible checksums
 //! (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). Also what the client *claimed* (`ExpectedDigests`) and
 //! the comparison of the two, which runs before anything is committed.
 

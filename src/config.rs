@@ -29,7 +29,7 @@ pub struct ServeArgs {
     /// Base domain for virtual-hosted-style addressing (`bucket.DOMAIN`).
     #[arg(long, env = "WORMGATE_DOMAIN")]
     pub domain: Option<String>,
-    /// Region reported by GetBucketLocation.
+    /// Region reported by `GetBucketLocation`.
     #[arg(long, env = "WORMGATE_REGION")]
     pub region: Option<String>,
     /// Refuse version-creating writes without any client digest.
@@ -50,7 +50,7 @@ pub struct ServeArgs {
     /// How long a stopping gateway (SIGTERM) lets requests in flight finish (`30s`).
     #[arg(long, env = "WORMGATE_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
-    /// Accept GOVERNANCE (lock-mode headers, PutObjectRetention, bucket default rules) and store it as
+    /// Accept GOVERNANCE (lock-mode headers, `PutObjectRetention`, bucket default rules) and store it as
     /// COMPLIANCE, for tools that cannot be told otherwise; off: GOVERNANCE is refused (400).
     #[arg(long, env = "WORMGATE_GOVERNANCE_AS_COMPLIANCE", num_args = 0..=1, default_missing_value = "true")]
     pub governance_as_compliance: Option<bool>,
@@ -58,16 +58,16 @@ pub struct ServeArgs {
     #[arg(long, env = "WORMGATE_VEEAM_SOSAPI", num_args = 0..=1, default_missing_value = "true")]
     pub veeam_sosapi: Option<bool>,
     /// Capacity SOSAPI reports, in bytes (`500G`, `20T` binary units); default: the data disk's size
-    /// in disk mode, nothing (CapacityInfo false) in upstream mode.
+    /// in disk mode, nothing (`CapacityInfo` false) in upstream mode.
     #[arg(long, env = "WORMGATE_SOSAPI_CAPACITY")]
     pub sosapi_capacity: Option<String>,
-    /// SOSAPI recommendation S3ConcurrentTaskLimit (default 64).
+    /// SOSAPI recommendation `S3ConcurrentTaskLimit` (default 64).
     #[arg(long, env = "WORMGATE_SOSAPI_CONCURRENT_TASKS")]
     pub sosapi_concurrent_tasks: Option<u32>,
-    /// SOSAPI recommendation S3MultiObjectDeleteLimit (default 1000, at most 1000).
+    /// SOSAPI recommendation `S3MultiObjectDeleteLimit` (default 1000, at most 1000).
     #[arg(long, env = "WORMGATE_SOSAPI_DELETE_LIMIT")]
     pub sosapi_delete_limit: Option<u32>,
-    /// SOSAPI recommendation KbBlockSize: 256, 512, 1024, 4096 (default) or 8192.
+    /// SOSAPI recommendation `KbBlockSize`: 256, 512, 1024, 4096 (default) or 8192.
     #[arg(long, env = "WORMGATE_SOSAPI_BLOCK_KB")]
     pub sosapi_block_kb: Option<u32>,
     /// Upstream mode (`--upstream-*`).
@@ -90,7 +90,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct UpstreamArgs {
     /// Upstream mode: S3 endpoint that stores the bytes (`http://127.0.0.1:8333`, `https://s3.example`).
-    /// Credentials come from WORMGATE_UPSTREAM_ACCESS_KEY / WORMGATE_UPSTREAM_SECRET_KEY.
+    /// Credentials come from `WORMGATE_UPSTREAM_ACCESS_KEY` / `WORMGATE_UPSTREAM_SECRET_KEY`.
     #[arg(long, env = "WORMGATE_UPSTREAM_ENDPOINT")]
     pub upstream_endpoint: Option<String>,
     /// Upstream bucket (must exist).
@@ -341,7 +341,7 @@ impl UpstreamConfig {
             .parse()
             .map_err(|e| format!("--upstream-endpoint '{endpoint}': {e}"))?;
         match uri.scheme_str() {
-            Some("http") | Some("https") => {}
+            Some("http" | "https") => {}
             _ => {
                 return Err(format!(
                     "--upstream-endpoint '{endpoint}' must start with http:// or https://"

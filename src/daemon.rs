@@ -183,7 +183,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
                 let now = chrono::Utc::now().timestamp_millis();
                 // Never scrubbed: first run five minutes after start (or sooner for short intervals).
-                let due = last.map(|l| l + interval_ms).unwrap_or(now + interval_ms.min(300_000));
+                let due = last.map_or(now + interval_ms.min(300_000), |l| l + interval_ms);
                 if due > now {
                     tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
                 }
@@ -195,7 +195,14 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 let mut e = AuditEvent::internal("BackgroundScrub", iso_now(&gw));
                 match run_scrub(gw.catalog.clone(), gw.blobs.clone(), opts).await {
                     Ok(rep) => {
-                        if !rep.ok {
+                        if rep.ok {
+                            tracing::info!(
+                                versions = rep.checked_versions,
+                                bytes = rep.checked_bytes,
+                                unreferenced = rep.unreferenced,
+                                "scrub finished"
+                            );
+                        } else {
                             tracing::error!(
                                 missing = rep.missing,
                                 corrupt = rep.corrupt,
@@ -203,13 +210,6 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                             );
                             e.decision = "alarm".into();
                             e.rule = Some("scrub_integrity".into());
-                        } else {
-                            tracing::info!(
-                                versions = rep.checked_versions,
-                                bytes = rep.checked_bytes,
-                                unreferenced = rep.unreferenced,
-                                "scrub finished"
-                            );
                         }
                         e.detail = Some(scrub_detail(&rep));
                     }
@@ -253,7 +253,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                             skipped_held = r.skipped_held,
                             failed = r.failed,
                             "lifecycle pass"
-                        )
+                        );
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e.message, "lifecycle pass failed"),

@@ -74,12 +74,12 @@ pub fn write_anchor(state: &sled::Tree, seq: u64, hash: &str) {
     let _ = state.fetch_and_update(AUDIT_ANCHOR_KEY, |old| {
         let old_seq = old
             .and_then(|o| serde_json::from_slice::<serde_json::Value>(o).ok())
-            .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
+            .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
             .unwrap_or(0);
         if seq >= old_seq {
             Some(new.clone().into_bytes())
         } else {
-            old.map(|o| o.to_vec())
+            old.map(<[u8]>::to_vec)
         }
     });
 }

@@ -1,5 +1,5 @@
 //! Percent-encoding and query strings, one definition each: the RFC 3986 unreserved set that S3 and
-//! SigV4 never escape, `%XX` decoding (with `+` as a space in query strings), and splitting a raw query
+//! `SigV4` never escape, `%XX` decoding (with `+` as a space in query strings), and splitting a raw query
 //! into its parameters. The router (`s3::parse::Query`), the signature code (`auth`), the admin API,
 //! the upstream client and the command line all use these, so they see the same parameters. Imports
 //! nothing of the crate.
@@ -24,7 +24,7 @@ const fn all_but_unreserved() -> AsciiSet {
     set
 }
 
-/// What a URI component escapes: everything but the unreserved characters (SigV4 `UriEncode`, query
+/// What a URI component escapes: everything but the unreserved characters (`SigV4` `UriEncode`, query
 /// values, one segment of an S3 key).
 pub const COMPONENT: &AsciiSet = &all_but_unreserved();
 
@@ -32,7 +32,7 @@ pub const COMPONENT: &AsciiSet = &all_but_unreserved();
 pub const PATH: &AsciiSet = &all_but_unreserved().remove(b'/');
 
 /// Percent-encode every byte except the unreserved set (and `/` when `keep_slash`), with upper-case
-/// hex — the `UriEncode` function of the SigV4 specification.
+/// hex — the `UriEncode` function of the `SigV4` specification.
 pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
     let set = if keep_slash { PATH } else { COMPONENT };
     percent_encoding::percent_encode(bytes, set).to_string()

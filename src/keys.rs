@@ -172,7 +172,7 @@ fn random_string(alphabet: &[u8], n: usize) -> Result<String, KeyError> {
     let mut buf = [0u8; 64];
     while out.len() < n {
         getrandom::getrandom(&mut buf).map_err(|e| KeyError::Store(format!("no randomness: {e}")))?;
-        for &b in buf.iter() {
+        for &b in &buf {
             if (b as usize) < limit && out.len() < n {
                 out.push(alphabet[b as usize % alphabet.len()] as char);
             }

@@ -112,7 +112,7 @@ static SCRUB: Mutex<(u64, Option<ScrubSummary>)> = Mutex::new((0, None));
 static RETENTION: Mutex<Option<RetentionStats>> = Mutex::new(None);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Count a GET whose bytes did not match the recorded SHA-256.

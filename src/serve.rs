@@ -157,7 +157,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         },
         if cfg.sosapi.is_some() { "on" } else { "off" }
     );
-    match gateway.disk_reserve().map(|r| r.status()) {
+    match gateway.disk_reserve().map(super::store::capacity::DiskReserve::status) {
         Some(Ok(fs)) => println!(
             "free-space reserve {} of the data volume ({} bytes; {} bytes free now{}){}",
             cfg.reserve_free,

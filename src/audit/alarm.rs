@@ -22,7 +22,7 @@ pub fn install(log: AuditLog, clock: Option<Arc<Clock>>) {
 }
 
 fn guarded_now_iso(clock: Option<&Arc<Clock>>) -> String {
-    let t = clock.map(|c| c.now().at()).unwrap_or_else(chrono::Utc::now);
+    let t = clock.map_or_else(chrono::Utc::now, |c| c.now().at());
     crate::timefmt::format_iso(t)
 }
 
@@ -117,18 +117,15 @@ impl ClockMonitor {
         let prev = self.last;
         self.last = alarm;
         let time = crate::timefmt::format_iso(now.at());
-        Some(match alarm {
-            Some(a) => {
-                crate::metrics::clock_alarm_raised();
-                tracing::error!(alarm = ?a, "clock alarm: expiry-based deletions are refused until the time is confirmed or the clocks agree again");
-                clock_event(a, time)
-            }
-            None => {
-                tracing::warn!(previous = ?prev, "clock alarm cleared: the clocks agree again");
-                let mut ev = AuditEvent::internal("ClockAlarmCleared", time);
-                ev.detail = Some(format!("{prev:?} cleared; wall clock {}", crate::timefmt::now_iso()));
-                ev
-            }
+        Some(if let Some(a) = alarm {
+            crate::metrics::clock_alarm_raised();
+            tracing::error!(alarm = ?a, "clock alarm: expiry-based deletions are refused until the time is confirmed or the clocks agree again");
+            clock_event(a, time)
+        } else {
+            tracing::warn!(previous = ?prev, "clock alarm cleared: the clocks agree again");
+            let mut ev = AuditEvent::internal("ClockAlarmCleared", time);
+            ev.detail = Some(format!("{prev:?} cleared; wall clock {}", crate::timefmt::now_iso()));
+            ev
         })
     }
 }

@@ -31,7 +31,7 @@ pub const SEAL_OPERATION: &str = "AuditSealSegment";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// A delete marker was added to `key` (DeleteObject / DeleteObjects without a version id).
+    /// A delete marker was added to `key` (`DeleteObject` / `DeleteObjects` without a version id).
     DeleteMarkerAdded { key: String, version_id: String },
     /// A delete marker was removed.
     DeleteMarkerRemoved { key: String, version_id: String },
@@ -66,7 +66,7 @@ pub struct AuditEvent {
     /// Retain-until of the version after the request (RFC 3339).
     pub retain_until: Option<String>,
     pub legal_hold: Option<bool>,
-    /// Free-form detail (e.g. per-key results of DeleteObjects).
+    /// Free-form detail (e.g. per-key results of `DeleteObjects`).
     pub detail: Option<String>,
     /// The lock mode the client asked for, when it is not what was stored: `GOVERNANCE` under
     /// `--governance-as-compliance` (stored, and reported, as COMPLIANCE). Omitted otherwise, so
@@ -227,7 +227,7 @@ fn repair_torn_tail(path: &Path) -> std::io::Result<Option<(u64, String)>> {
     if data.is_empty() || data.last() == Some(&b'\n') {
         return Ok(None);
     }
-    let keep = data.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+    let keep = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let torn = &data[keep..];
     let f = std::fs::OpenOptions::new().write(true).open(path)?;
     f.set_len(keep as u64)?;
@@ -475,9 +475,8 @@ impl AuditLog {
             .split(|b| *b == b'\n')
             .next()
             .and_then(|l| serde_json::from_slice::<AuditRecord>(l).ok())
-            .map(|r| r.seq)
-            .unwrap_or(0);
-        let (seq, prev) = last.map(|r| (r.seq, r.hash)).unwrap_or((0, GENESIS.to_string()));
+            .map_or(0, |r| r.seq);
+        let (seq, prev) = last.map_or((0, GENESIS.to_string()), |r| (r.seq, r.hash));
         let head = Arc::new(std::sync::Mutex::new((seq, prev.clone())));
         let mut w = Writer {
             dir: dir.to_path_buf(),
@@ -574,7 +573,7 @@ impl AuditLog {
 
     /// (length, head hash) of the chain.
     pub fn head(&self) -> (u64, String) {
-        self.head.lock().map(|h| h.clone()).unwrap_or((0, String::new()))
+        self.head.lock().map_or((0, String::new()), |h| h.clone())
     }
 
     /// The directory holding the segments.

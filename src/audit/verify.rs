@@ -273,7 +273,7 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> std::io::Result<VerifyReport>
                 Some(e) => (&data[pos..e], true),
                 None => (&data[pos..], false),
             };
-            pos = end.map(|e| e + 1).unwrap_or(data.len());
+            pos = end.map_or(data.len(), |e| e + 1);
             if !complete {
                 if is_last && opts.live {
                     rep.warnings
@@ -557,7 +557,7 @@ mod tests {
         let d = build(3, 1 << 20);
         let seg = d.path().join("000001.log");
         let mut lines = lines_of(&seg);
-        lines[0] = lines[0].replacen(":", ": ", 1);
+        lines[0] = lines[0].replacen(':', ": ", 1);
         write_lines(&seg, &lines);
         let r = run(d.path());
         assert!(!r.ok);

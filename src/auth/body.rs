@@ -11,7 +11,7 @@ use crate::s3::op::DocumentChecksums;
 use http::HeaderMap;
 use hyper::body::Incoming;
 
-/// Largest XML request document accepted (DeleteObjects with 1000 long keys fits).
+/// Largest XML request document accepted (`DeleteObjects` with 1000 long keys fits).
 pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
 
 /// Where streamed payload bytes go (a new blob, or the buffer of an XML document).

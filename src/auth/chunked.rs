@@ -222,12 +222,11 @@ where
         if self.state == State::Done {
             return Ok(None);
         }
-        match self.read_frame().await? {
-            Some(data) => Ok(Some(data)),
-            None => {
-                self.state = State::Done;
-                Ok(None)
-            }
+        if let Some(data) = self.read_frame().await? {
+            Ok(Some(data))
+        } else {
+            self.state = State::Done;
+            Ok(None)
         }
     }
 
@@ -897,7 +896,7 @@ mod tests {
         let c = ctx(&"ab".repeat(32), "20240301T101010Z", "us-east-1");
         for sizes in [vec![], vec![1usize], vec![8192, 8192, 3], vec![65536, 65536, 65536]] {
             let data: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![7u8; n]).collect();
-            let chunks: Vec<&[u8]> = data.iter().map(|v| v.as_slice()).collect();
+            let chunks: Vec<&[u8]> = data.iter().map(std::vec::Vec::as_slice).collect();
             let body = encode_signed(&c, "us-east-1", &chunks, None);
             let total: usize = sizes.iter().sum();
             let h = headers(&[("x-amz-decoded-content-length", &total.to_string())]);

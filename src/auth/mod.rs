@@ -1,4 +1,4 @@
-//! Request authentication: SigV4 (Authorization header and presigned query), SigV2 presigned query,
+//! Request authentication: `SigV4` (Authorization header and presigned query), `SigV2` presigned query,
 //! and the aws-chunked payload forms. Output is an [`Authenticated`] caller plus the [`PayloadMode`]
 //! that says how the body must be verified while it streams. A request that fails here never reaches
 //! the store.
@@ -102,8 +102,8 @@ impl Default for AuthSettings {
     }
 }
 
-/// Authenticate a request from its head alone (method, URI, headers). Chooses SigV4 header, SigV4
-/// presigned or SigV2 presigned by what the request carries; anything else (including anonymous
+/// Authenticate a request from its head alone (method, URI, headers). Chooses `SigV4` header, `SigV4`
+/// presigned or `SigV2` presigned by what the request carries; anything else (including anonymous
 /// requests) is refused with `AccessDenied`.
 pub fn authenticate(
     parts: &http::request::Parts,

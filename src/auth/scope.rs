@@ -14,8 +14,8 @@
 //!
 //! A `*` may only end a bucket or key pattern. No entries means no restriction. A key-restricted entry
 //! allows object operations on matching keys, listings whose `prefix` is inside the allowed keys, and
-//! reading the bucket itself (HeadBucket, location, …); changing the whole bucket (lock configuration,
-//! ACL, deletion) needs a whole-bucket entry. ListBuckets shows only buckets some entry matches.
+//! reading the bucket itself (`HeadBucket`, location, …); changing the whole bucket (lock configuration,
+//! ACL, deletion) needs a whole-bucket entry. `ListBuckets` shows only buckets some entry matches.
 
 use crate::s3::op::{Op, Reach};
 use std::sync::Arc;
@@ -131,7 +131,7 @@ impl Scope {
         self.grants.is_some()
     }
 
-    /// Whether `bucket` appears to this key (ListBuckets).
+    /// Whether `bucket` appears to this key (`ListBuckets`).
     pub fn sees_bucket(&self, bucket: &str) -> bool {
         self.allows(Reach::Bucket(bucket))
     }

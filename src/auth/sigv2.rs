@@ -1,6 +1,6 @@
-//! SigV2 presigned query verification (`AWSAccessKeyId`, `Signature`, `Expires`).
+//! `SigV2` presigned query verification (`AWSAccessKeyId`, `Signature`, `Expires`).
 //!
-//! boto3 / aws-cli v1 still produce SigV2 presigned URLs by default for a custom endpoint, so these
+//! boto3 / aws-cli v1 still produce `SigV2` presigned URLs by default for a custom endpoint, so these
 //! must work. The string to sign follows botocore's `HmacV1QueryAuth`:
 //!
 //! ```text
@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The canonical resource is the path as sent (path-style addressing: `/bucket/key`) plus the signed
-//! sub-resources found in the query. Only SigV2 *presigned* URLs are accepted; SigV2 `Authorization`
+//! sub-resources found in the query. Only `SigV2` *presigned* URLs are accepted; `SigV2` `Authorization`
 //! headers are refused by [`super::authenticate`].
 
 use super::canonical;
@@ -20,10 +20,10 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-/// Query parameters that are part of the SigV2 canonical resource. The union of botocore's
-/// `HmacV1Auth.QSAOfInterest` and the sub-resources AWS / MinIO sign (`retention`, `legal-hold`,
+/// Query parameters that are part of the `SigV2` canonical resource. The union of botocore's
+/// `HmacV1Auth.QSAOfInterest` and the sub-resources AWS / `MinIO` sign (`retention`, `legal-hold`,
 /// `encryption`, …): a parameter that selects another operation must be signed, otherwise a presigned
-/// PutObject URL could be replayed as PutObjectRetention or PutObjectLegalHold.
+/// `PutObject` URL could be replayed as `PutObjectRetention` or `PutObjectLegalHold`.
 pub const SIGNED_SUBRESOURCES: &[&str] = &[
     "accelerate",
     "acl",
@@ -111,7 +111,7 @@ fn query_value(query: &str, name: &str) -> S3Result<Option<Vec<u8>>> {
 }
 
 fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a [u8]> {
-    parts.headers.get(name).map(|v| v.as_bytes())
+    parts.headers.get(name).map(http::HeaderValue::as_bytes)
 }
 
 fn trim_bytes(b: &[u8]) -> &[u8] {
@@ -151,7 +151,7 @@ fn canonical_amz_headers(parts: &http::request::Parts, query: &str) -> Vec<u8> {
     out
 }
 
-/// Verify a SigV2 presigned URL, as boto3 / aws-cli v1 generate by default for custom endpoints. Why:
+/// Verify a `SigV2` presigned URL, as boto3 / aws-cli v1 generate by default for custom endpoints. Why:
 /// `aws s3 presign` and `generate_presigned_url` users would otherwise get 403s from the gateway; the
 /// signature binds method, `Content-MD5`, `Content-Type`, expiry, `x-amz-*` headers, the path and the
 /// operation-selecting sub-resources. The body is never signed, so the payload is [`PayloadMode::Unsigned`].
@@ -258,7 +258,7 @@ mod tests {
     use crate::s3::error::S3Code;
     use chrono::TimeZone;
 
-    /// `generate_presigned_url` output of botocore 1.43.11 (endpoint http://127.0.0.1:9000,
+    /// `generate_presigned_url` output of botocore 1.43.11 (endpoint <http://127.0.0.1:9000>,
     /// credentials AK / SK, region us-east-1, `time.time()` frozen at 1700000000, ExpiresIn=3600 unless
     /// noted): (method, path-and-query as on the wire, extra request headers).
     /// (method, path-and-query, extra headers).

@@ -1,9 +1,9 @@
-//! SigV4 verification: the `Authorization: AWS4-HMAC-SHA256 …` header and presigned query strings
+//! `SigV4` verification: the `Authorization: AWS4-HMAC-SHA256 …` header and presigned query strings
 //! (`X-Amz-Algorithm=AWS4-HMAC-SHA256&…`).
 //!
 //! Both entry points share one canonical-request builder and one payload classifier, so every
 //! `x-amz-content-sha256` mode — including `STREAMING-UNSIGNED-PAYLOAD-TRAILER` — is accepted only after
-//! the request signature itself has been checked (MinIO CVE-2025-31489 skipped it for unsigned
+//! the request signature itself has been checked (`MinIO` CVE-2025-31489 skipped it for unsigned
 //! trailers; CVE-2026-41145 skipped it for query-string credentials).
 
 use super::canonical::{self, Credential};
@@ -12,7 +12,7 @@ use crate::headers::HeaderProblem;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use chrono::{DateTime, Utc};
 
-/// The only SigV4 algorithm accepted (SigV4a / ECDSA is not supported).
+/// The only `SigV4` algorithm accepted (`SigV4a` / ECDSA is not supported).
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// `x-amz-content-sha256` value for a body the signature does not cover.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -254,7 +254,9 @@ fn canonical_headers(parts: &http::request::Parts, signed: &[String]) -> Vec<u8>
                 )));
             }
         } else {
-            out.extend_from_slice(&canonical::canonical_header_value(values.iter().map(|v| v.as_bytes())));
+            out.extend_from_slice(&canonical::canonical_header_value(
+                values.iter().map(http::HeaderValue::as_bytes),
+            ));
         }
         out.push(b'\n');
     }
@@ -434,7 +436,7 @@ fn query_error(msg: impl Into<String>) -> S3Error {
     S3Error::new(S3Code::AuthorizationQueryParametersError, msg)
 }
 
-/// Verify a SigV4 presigned URL (`X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=…&X-Amz-Date=…&
+/// Verify a `SigV4` presigned URL (`X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=…&X-Amz-Date=…&
 /// X-Amz-Expires=…&X-Amz-SignedHeaders=…&X-Amz-Signature=…`). Why: browsers and scripts use such URLs
 /// without holding the secret; the payload is `UNSIGNED-PAYLOAD` unless the signer covered an
 /// `x-amz-content-sha256` header (or `X-Amz-Content-Sha256` parameter), and STREAMING-* modes are
@@ -789,7 +791,7 @@ pub(crate) mod tests {
                 "/bucket",
             ]
             .iter()
-            .map(|s| s.to_string()),
+            .map(std::string::ToString::to_string),
         );
         v
     }
@@ -922,7 +924,7 @@ pub(crate) mod tests {
             match (what, a.payload) {
                 ("unsigned", PayloadMode::Unsigned) => {}
                 ("hex", PayloadMode::Sha256Hex(h)) => {
-                    assert_eq!(h, canonical::sha256_hex(b"hello"))
+                    assert_eq!(h, canonical::sha256_hex(b"hello"));
                 }
                 ("signed", PayloadMode::StreamingSigned { ctx, trailer: false })
                 | ("signed-trailer", PayloadMode::StreamingSigned { ctx, trailer: true }) => {
@@ -1428,7 +1430,7 @@ pub(crate) mod tests {
     // ---- botocore 1.43.11 captures (signature_version='s3v4', AK/SK, us-east-1, clock frozen at
     // 2024-05-01T12:00:00Z, endpoint 127.0.0.1:9000); `host` is added by urllib3 at send time. ----
 
-    /// botocore's default PutObject over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER.
+    /// botocore's default `PutObject` over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER.
     pub(crate) fn botocore_unsigned_trailer_put() -> http::request::Parts {
         parts(
             "PUT",

@@ -119,7 +119,7 @@ pub fn aws_sign(spec: SignSpec<'_>) -> (http::request::Parts, String) {
     }
     let mut req = b.body(()).expect("request");
     instructions.apply_to_request_http1x(&mut req);
-    let (mut p, _) = req.into_parts();
+    let (mut p, ()) = req.into_parts();
     p.headers.insert("host", spec.authority.parse().expect("host"));
     p.uri = p
         .uri

@@ -1,4 +1,4 @@
-//! Client side of the admin API (`--endpoint URL`): requests signed with SigV4 (aws-sigv4, the AWS
+//! Client side of the admin API (`--endpoint URL`): requests signed with `SigV4` (aws-sigv4, the AWS
 //! reference signer) using `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY`, sent over plain HTTP with
 //! hyper-util's client.
 

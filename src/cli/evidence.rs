@@ -32,7 +32,7 @@ pub struct Target {
     /// Data directory of a stopped gateway.
     #[arg(long, env = "WORMGATE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// URL of a running gateway (admin API); keys from WORMGATE_ACCESS_KEY / WORMGATE_SECRET_KEY.
+    /// URL of a running gateway (admin API); keys from `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY`.
     #[arg(long)]
     pub endpoint: Option<String>,
 }
@@ -258,12 +258,11 @@ fn fail(e: impl std::fmt::Display) -> i32 {
 }
 
 fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
-    match out {
-        Some(p) => std::fs::write(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display())),
-        None => {
-            let mut so = std::io::stdout().lock();
-            so.write_all(bytes).and_then(|_| so.flush()).map_err(|e| e.to_string())
-        }
+    if let Some(p) = out {
+        std::fs::write(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    } else {
+        let mut so = std::io::stdout().lock();
+        so.write_all(bytes).and_then(|()| so.flush()).map_err(|e| e.to_string())
     }
 }
 
@@ -276,9 +275,9 @@ pub fn audit(cmd: AuditCmd) -> i32 {
     rt.block_on(async move {
         match cmd {
             AuditCmd::Verify(a) => audit_verify(a).await,
-            AuditCmd::Export(a) => audit_export(a).await.map_or_else(fail, |_| 0),
-            AuditCmd::Checkpoint(a) => audit_checkpoint(a).await.map_or_else(fail, |_| 0),
-            AuditCmd::Keygen(a) => keygen(&a.out).map_or_else(fail, |_| 0),
+            AuditCmd::Export(a) => audit_export(a).await.map_or_else(fail, |()| 0),
+            AuditCmd::Checkpoint(a) => audit_checkpoint(a).await.map_or_else(fail, |()| 0),
+            AuditCmd::Keygen(a) => keygen(&a.out).map_or_else(fail, |()| 0),
         }
     })
 }

@@ -39,7 +39,7 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// URL of the running gateway; keys from WORMGATE_ACCESS_KEY / WORMGATE_SECRET_KEY (officer).
+    /// URL of the running gateway; keys from `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY` (officer).
     #[arg(long)]
     pub endpoint: String,
     /// Report what the pass would try, change nothing.

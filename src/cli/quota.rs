@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// `wormgate quota …`
 #[derive(Debug, Subcommand)]
 pub enum QuotaCmd {
-    /// Set a bucket's hard quota (officer): new versions past it are refused with 403 QuotaExceeded.
+    /// Set a bucket's hard quota (officer): new versions past it are refused with 403 `QuotaExceeded`.
     Set(QuotaSetArgs),
     /// Show usage, writes in flight and quota of a bucket (or of every bucket) as JSON.
     Get(QuotaGetArgs),

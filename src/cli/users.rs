@@ -30,7 +30,7 @@ pub enum UserCmd {
     List(Common),
     /// One user, without its secret.
     Show(NameArgs),
-    /// Refuse the user's keys from the next request on (answered InvalidAccessKeyId).
+    /// Refuse the user's keys from the next request on (answered `InvalidAccessKeyId`).
     Disable(NameArgs),
     /// Accept a disabled user's keys again.
     Enable(NameArgs),

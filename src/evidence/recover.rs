@@ -315,7 +315,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
         Vec::new()
     };
     rep.audit_records = records.len() as u64;
-    let last_seq = records.last().map(|r| r.seq).unwrap_or(0);
+    let last_seq = records.last().map_or(0, |r| r.seq);
     rep.audit_trusted_until = last_seq;
     if adir.exists() {
         let v = verify(&adir, &VerifyOptions::default()).map_err(|e| format!("cannot verify the audit trail: {e}"))?;
@@ -325,9 +325,8 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
                 .iter()
                 .filter_map(|p| p.seq)
                 .min()
-                .map(|s| s.saturating_sub(1))
-                .unwrap_or(0);
-            rep.audit_problems = v.problems.iter().map(|p| p.to_string()).collect();
+                .map_or(0, |s| s.saturating_sub(1));
+            rep.audit_problems = v.problems.iter().map(std::string::ToString::to_string).collect();
         }
     }
 
@@ -335,7 +334,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     let mut versions = read_records(source, &mut rep)?;
     rep.from_sidecars = versions.len();
     let mut buckets: BTreeMap<String, BucketRecord> = BTreeMap::new();
-    let mut latest_ms: i64 = old.as_ref().map(|o| o.watermark_ms).unwrap_or(0);
+    let mut latest_ms: i64 = old.as_ref().map_or(0, |o| o.watermark_ms);
 
     // Replay.
     for r in &records {
@@ -442,16 +441,13 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     if let Some(o) = &old {
         for ov in &o.versions {
             let k = (ov.bucket.clone(), ov.key.clone(), ov.seq);
-            match versions.get_mut(&k) {
-                Some(v) => {
-                    let (e, h) = merge_protect(v, ov);
-                    rep.retention_extensions += usize::from(e);
-                    rep.legal_hold_changes += usize::from(h);
-                }
-                None => {
-                    versions.insert(k, ov.clone());
-                    rep.from_old_catalog += 1;
-                }
+            if let Some(v) = versions.get_mut(&k) {
+                let (e, h) = merge_protect(v, ov);
+                rep.retention_extensions += usize::from(e);
+                rep.legal_hold_changes += usize::from(h);
+            } else {
+                versions.insert(k, ov.clone());
+                rep.from_old_catalog += 1;
             }
         }
         for ob in &o.buckets {
@@ -564,7 +560,7 @@ fn apply_change(
             }
         }
         Change::BucketDefaultRetention { rule } => {
-            let len = |r: &Option<DefaultRetention>| r.map(|d| d.duration().num_seconds()).unwrap_or(0);
+            let len = |r: &Option<DefaultRetention>| r.map_or(0, |d| d.duration().num_seconds());
             let b = buckets.entry(bucket.to_string()).or_insert_with(|| BucketRecord {
                 name: bucket.to_string(),
                 created_ms: ms_of(&ev.time).unwrap_or(0),

@@ -61,49 +61,46 @@ pub fn rows(catalog: &Catalog, bucket: Option<&str>) -> Result<Vec<ReportRow>, S
     let mut last_key: Option<(String, String)> = None;
     for item in catalog.all_versions() {
         let (raw, rec) = item.map_err(|e| format!("catalog read failed: {}", e.message))?;
-        let row = match rec {
-            Some(r) => {
-                if bucket.is_some_and(|b| b != r.bucket) {
-                    continue;
-                }
-                ReportRow {
-                    bucket: r.bucket.clone(),
-                    key: r.key.clone(),
-                    version_id: r.version_id.clone(),
-                    is_latest: false,
-                    delete_marker: r.delete_marker,
-                    size: r.size,
-                    etag: r.etag.clone(),
-                    sha256: r.sha256.clone(),
-                    created: iso_ms(r.created_ms),
-                    retention_mode: r.retention.map(|_| "COMPLIANCE".to_string()),
-                    retain_until: r.retention.map(|x| format_iso(x.retain_until())),
-                    legal_hold: r.legal_hold,
-                    status: "ok".into(),
-                }
+        let row = if let Some(r) = rec {
+            if bucket.is_some_and(|b| b != r.bucket) {
+                continue;
             }
-            None => {
-                let mut parts = raw.splitn(3, |b| *b == 0);
-                let b = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
-                let k = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
-                if bucket.is_some_and(|x| x != b) {
-                    continue;
-                }
-                ReportRow {
-                    bucket: b,
-                    key: k,
-                    version_id: String::new(),
-                    is_latest: false,
-                    delete_marker: false,
-                    size: 0,
-                    etag: String::new(),
-                    sha256: String::new(),
-                    created: String::new(),
-                    retention_mode: None,
-                    retain_until: None,
-                    legal_hold: false,
-                    status: "corrupt-record".into(),
-                }
+            ReportRow {
+                bucket: r.bucket.clone(),
+                key: r.key.clone(),
+                version_id: r.version_id.clone(),
+                is_latest: false,
+                delete_marker: r.delete_marker,
+                size: r.size,
+                etag: r.etag.clone(),
+                sha256: r.sha256.clone(),
+                created: iso_ms(r.created_ms),
+                retention_mode: r.retention.map(|_| "COMPLIANCE".to_string()),
+                retain_until: r.retention.map(|x| format_iso(x.retain_until())),
+                legal_hold: r.legal_hold,
+                status: "ok".into(),
+            }
+        } else {
+            let mut parts = raw.splitn(3, |b| *b == 0);
+            let b = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
+            let k = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
+            if bucket.is_some_and(|x| x != b) {
+                continue;
+            }
+            ReportRow {
+                bucket: b,
+                key: k,
+                version_id: String::new(),
+                is_latest: false,
+                delete_marker: false,
+                size: 0,
+                etag: String::new(),
+                sha256: String::new(),
+                created: String::new(),
+                retention_mode: None,
+                retain_until: None,
+                legal_hold: false,
+                status: "corrupt-record".into(),
             }
         };
         let this_key = (row.bucket.clone(), row.key.clone());

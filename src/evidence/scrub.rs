@@ -168,7 +168,7 @@ impl Throttle {
         let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
         let elapsed = self.start.elapsed();
         if due > elapsed {
-            std::thread::sleep(due - elapsed);
+            std::thread::sleep(due.checked_sub(elapsed).unwrap());
         }
     }
 }
@@ -527,7 +527,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
             for p in parts {
                 match src.hash(&p.id, &[], &mut throttle)? {
                     HashOutcome::Missing(id) => {
-                        rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id)))
+                        rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id)));
                     }
                     HashOutcome::Unreadable(e) => rep.add(finding(
                         FindingKind::Corrupt,
@@ -696,7 +696,7 @@ fn find_unreferenced(
     let mut files: Vec<PathBuf> = Vec::new();
     if let Ok(shards) = std::fs::read_dir(root.join("blobs")) {
         for shard in shards.flatten() {
-            if shard.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            if shard.file_type().is_ok_and(|t| t.is_dir()) {
                 if let Ok(entries) = std::fs::read_dir(shard.path()) {
                     files.extend(entries.flatten().map(|e| e.path()));
                 }

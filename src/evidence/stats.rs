@@ -10,7 +10,7 @@ pub fn compute(catalog: &Catalog, now: chrono::DateTime<chrono::Utc>) -> Retenti
         computed_unix: chrono::Utc::now().timestamp(),
         ..Default::default()
     };
-    s.buckets = catalog.list_buckets().map(|b| b.len() as u64).unwrap_or(0);
+    s.buckets = catalog.list_buckets().map_or(0, |b| b.len() as u64);
     for item in catalog.all_versions() {
         match item {
             Ok((_, Some(r))) => {

@@ -121,7 +121,7 @@ pub fn offline_status(catalog: &Catalog, max_offline_gap_ms: i64) -> Result<Time
 /// Status of a running clock; `catalog` holds the heartbeat it persists.
 pub fn live_status(clock: &Clock, catalog: &Catalog, sources: Option<&TimeSources>) -> TimeStatus {
     let now = clock.now();
-    let alarm = clock.alarm().map(|a| a.as_str());
+    let alarm = clock.alarm().map(super::super::lock::clock::ClockAlarm::as_str);
     let mut h = hint(alarm);
     if h.is_none() && !now.expiry_trusted() {
         h = Some("no recent agreeing vote of the configured time sources: expiry-based deletions wait for one".into());

@@ -83,13 +83,16 @@ impl TimeSources {
             tally,
             readings,
         };
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(c.clone());
         c
     }
 
     /// The last check, if any.
     pub fn last(&self) -> Option<Check> {
-        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -1,5 +1,5 @@
 //! The admin API under `/_wormgate/admin/` and the Prometheus endpoint `/metrics`, handled before S3
-//! parsing. Requests are signed with SigV4 like S3 requests (`auth::authenticate`) and need the
+//! parsing. Requests are signed with `SigV4` like S3 requests (`auth::authenticate`) and need the
 //! auditor or admin role (`Permission::Audit`); confirming the time needs the officer or admin role
 //! (`Permission::Govern`). Every admin request gets its audit record, allowed or denied.
 //!
@@ -26,7 +26,7 @@
 //! | DELETE | `quota?bucket` | officer clears a bucket's quota |
 //!
 //! `/metrics` (also `/_wormgate/metrics`): Prometheus text; anonymous only with `--metrics-anonymous`,
-//! otherwise SigV4 (auditor/admin) or `Authorization: Bearer <--metrics-token>`.
+//! otherwise `SigV4` (auditor/admin) or `Authorization: Bearer <--metrics-token>`.
 
 use super::Gateway;
 use crate::audit::checkpoint::Checkpoint;
@@ -171,14 +171,7 @@ pub async fn handle(
                 } else {
                     Permission::Audit
                 };
-                if !a.principal.role.allows(need) {
-                    ev.decision = "deny".into();
-                    ev.rule = Some("role".into());
-                    Some(Answer::error(
-                        StatusCode::FORBIDDEN,
-                        format!("the {:?} role may not use {}", a.principal.role, ev.operation),
-                    ))
-                } else {
+                if a.principal.role.allows(need) {
                     match read_body(body, &a.payload).await {
                         Err(msg) => {
                             ev.decision = "error".into();
@@ -193,6 +186,13 @@ pub async fn handle(
                             })
                         }
                     }
+                } else {
+                    ev.decision = "deny".into();
+                    ev.rule = Some("role".into());
+                    Some(Answer::error(
+                        StatusCode::FORBIDDEN,
+                        format!("the {:?} role may not use {}", a.principal.role, ev.operation),
+                    ))
                 }
             }
         }
@@ -594,7 +594,7 @@ async fn route_admin(
             }
         }
         ("GET", "quota") => quota_get(gw, query_param(q, "bucket"), ev),
-        ("PUT", "quota") | ("DELETE", "quota") => {
+        ("PUT" | "DELETE", "quota") => {
             let Some(bucket) = query_param(q, "bucket") else {
                 return Answer::error(StatusCode::BAD_REQUEST, "quota needs ?bucket=");
             };
@@ -623,7 +623,7 @@ async fn route_admin(
                 Err(e) => Answer::error(e.status(), e.message),
             }
         }
-        _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {} {route}", method)),
+        _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {method} {route}")),
     }
 }
 

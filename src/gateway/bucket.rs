@@ -7,7 +7,10 @@ use crate::s3::docs::LockConfigurationSetting;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::ListBucketsParams;
 use crate::s3::respond::Reply;
-use crate::s3::xml::*;
+use crate::s3::xml::{
+    to_xml, BucketOut, BucketsOut, DefaultRetentionOut, ListAllMyBucketsResult, LocationConstraintOut,
+    ObjectLockConfigurationOut, Owner, RuleOut, VersioningConfigurationOut, NS,
+};
 use crate::store::BucketRecord;
 use crate::timefmt::iso_ms;
 use http::StatusCode;
@@ -21,7 +24,7 @@ pub fn owner() -> Owner {
 }
 
 impl Gateway {
-    /// ListBuckets, in name order: `prefix` and `bucket-region` filter (every bucket lives in the
+    /// `ListBuckets`, in name order: `prefix` and `bucket-region` filter (every bucket lives in the
     /// configured region), `max-buckets` cuts the page and the continuation token resumes after it.
     /// Only the buckets the caller's key may reach (`auth::Scope`) are listed.
     pub(super) async fn list_buckets(&self, p: &ListBucketsParams, ctx: &Ctx) -> S3Result<Reply> {
@@ -58,9 +61,9 @@ impl Gateway {
         Ok(Reply::xml(to_xml("ListAllMyBucketsResult", &doc)?))
     }
 
-    /// Any LocationConstraint is accepted (the bucket lives here whatever the client names). A
+    /// Any `LocationConstraint` is accepted (the bucket lives here whatever the client names). A
     /// bucket that exists already (every bucket belongs to the gateway's one owner) is answered as
-    /// AWS does for its owner: 200 in us-east-1, 409 BucketAlreadyOwnedByYou in any other region.
+    /// AWS does for its owner: 200 in us-east-1, 409 `BucketAlreadyOwnedByYou` in any other region.
     pub(super) async fn create_bucket(&self, bucket: &str, _location: Option<&str>, ctx: &Ctx) -> S3Result<Reply> {
         let rec = BucketRecord {
             name: bucket.to_string(),

@@ -1,4 +1,4 @@
-//! Admission of writes that add bytes (PutObject, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+//! Admission of writes that add bytes (`PutObject`, `UploadPart`, `UploadPartCopy`, `CompleteMultipartUpload`,
 //! CopyObject): the free-space reserve of the data volume and the bucket's quota, checked before a
 //! body byte is read, and again while a body of unknown length streams in.
 

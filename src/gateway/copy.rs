@@ -1,4 +1,4 @@
-//! CopyObject: the copy is a new version with its own retention (never inherited from the source).
+//! `CopyObject`: the copy is a new version with its own retention (never inherited from the source).
 
 use super::util::quoted;
 use super::version::Commit;
@@ -14,7 +14,7 @@ use crate::store::{BlobWriter, VersionRecord};
 use crate::timefmt::iso_ms;
 use futures_util::StreamExt;
 
-/// Largest single CopyObject (AWS: 5 GiB).
+/// Largest single `CopyObject` (AWS: 5 GiB).
 const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
 
 impl Gateway {

@@ -71,7 +71,7 @@ impl Gateway {
         Ok(Reply::xml(xml::owner_full_control_acl()).header("x-amz-version-id", rec.version_id.clone()))
     }
 
-    /// ACLs are disabled (Object Ownership = BucketOwnerEnforced, AWS's default for every new bucket):
+    /// ACLs are disabled (Object Ownership = `BucketOwnerEnforced`, AWS's default for every new bucket):
     /// a PUT ?acl that grants nobody but the owner is accepted and changes nothing; anything else is
     /// `AccessControlListNotSupported`. The `x-amz-acl` / `x-amz-grant-*` headers were checked by the
     /// router's header table.
@@ -111,7 +111,7 @@ impl Gateway {
         Ok(Reply::empty(StatusCode::OK))
     }
 
-    /// Put/DeleteBucketOwnershipControls: BucketOwnerEnforced always (ACLs disabled).
+    /// Put/DeleteBucketOwnershipControls: `BucketOwnerEnforced` always (ACLs disabled).
     pub(super) async fn put_ownership_controls(&self, bucket: &str, delete: bool, enforced: bool) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         if delete || !enforced {

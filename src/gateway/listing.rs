@@ -1,4 +1,4 @@
-//! Listings: ListObjects (V1), ListObjectsV2 and ListObjectVersions, as range scans over the catalog.
+//! Listings: `ListObjects` (V1), `ListObjectsV2` and `ListObjectVersions`, as range scans over the catalog.
 
 use super::bucket::owner;
 use super::util::quoted;
@@ -7,7 +7,10 @@ use crate::ids::parse_version_id;
 use crate::s3::error::{S3Error, S3Result};
 use crate::s3::op::ListParams;
 use crate::s3::respond::Reply;
-use crate::s3::xml::*;
+use crate::s3::xml::{
+    to_xml, CommonPrefixOut, DeleteMarkerOut, ListBucketResultV1, ListBucketResultV2, ListVersionsResult, ObjectOut,
+    VersionEntryOut, VersionOut, NS,
+};
 use crate::store::{VersionEntry, VersionRecord};
 use crate::timefmt::iso_ms;
 
@@ -179,7 +182,9 @@ impl Gateway {
                         key: enc(&r.key),
                         last_modified: iso_ms(r.created_ms),
                         etag: quoted(&r.etag),
-                        checksum_algorithm: r.checksum_algorithm.map(|a| a.as_str()),
+                        checksum_algorithm: r
+                            .checksum_algorithm
+                            .map(super::super::checksum::ChecksumAlgorithm::as_str),
                         checksum_type: r.checksum_type.clone(),
                         size: r.size,
                         owner: (!v2 || p.fetch_owner).then(owner),
@@ -288,7 +293,9 @@ impl Gateway {
                             is_latest: latest,
                             last_modified: iso_ms(r.created_ms),
                             etag: quoted(&r.etag),
-                            checksum_algorithm: r.checksum_algorithm.map(|a| a.as_str()),
+                            checksum_algorithm: r
+                                .checksum_algorithm
+                                .map(super::super::checksum::ChecksumAlgorithm::as_str),
                             checksum_type: r.checksum_type.clone(),
                             size: r.size,
                             storage_class: "STANDARD",

@@ -17,7 +17,10 @@ use crate::s3::docs::CompletePart;
 use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::{CopyParams, ListParams, WriteConditions, WriteHeaders};
 use crate::s3::respond::Reply;
-use crate::s3::xml::{self, *};
+use crate::s3::xml::{
+    self, ChecksumOut, CommonPrefixOut, CompleteMultipartUploadResult, InitiateMultipartUploadResult,
+    ListMultipartUploadsResult, ListPartsResult, PartOut, UploadOut, NS,
+};
 use crate::store::blob::BlobHints;
 use crate::store::capacity::{Reservation, Usage};
 use crate::store::records::{PartRecord, UploadRecord};
@@ -594,7 +597,9 @@ impl Gateway {
             initiator: owner(),
             owner: owner(),
             storage_class: "STANDARD",
-            checksum_algorithm: u.checksum_algorithm.map(|a| a.as_str()),
+            checksum_algorithm: u
+                .checksum_algorithm
+                .map(super::super::checksum::ChecksumAlgorithm::as_str),
             checksum_type: u.checksum_type.clone(),
             parts: page
                 .iter()
@@ -659,7 +664,9 @@ impl Gateway {
                 owner: owner(),
                 storage_class: "STANDARD",
                 initiated: iso_ms(u.initiated_ms),
-                checksum_algorithm: u.checksum_algorithm.map(|a| a.as_str()),
+                checksum_algorithm: u
+                    .checksum_algorithm
+                    .map(super::super::checksum::ChecksumAlgorithm::as_str),
             });
         }
         let doc = ListMultipartUploadsResult {
@@ -680,7 +687,7 @@ impl Gateway {
     }
 }
 
-/// What a CompleteMultipartUpload asks besides its part list: write conditions and the object-level
+/// What a `CompleteMultipartUpload` asks besides its part list: write conditions and the object-level
 /// checksum the client computed.
 pub(super) struct CompletionClaim {
     pub conditions: WriteConditions,
@@ -704,7 +711,7 @@ fn completion_reply(bucket: &str, key: &str, rec: &VersionRecord) -> S3Result<Re
 }
 
 /// Compare the object-level checksum a completion claims with what the parts produce (`ours`: the
-/// FULL_OBJECT CRC combined from the part CRCs, or the COMPOSITE `checksum-of-checksums-N`). The
+/// `FULL_OBJECT` CRC combined from the part CRCs, or the COMPOSITE `checksum-of-checksums-N`). The
 /// claim must name the upload's algorithm and type; a COMPOSITE claim may leave out its `-N`.
 fn check_claimed_checksum(
     claim: &CompletionClaim,

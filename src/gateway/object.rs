@@ -1,4 +1,4 @@
-//! Object handlers: PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects.
+//! Object handlers: `PutObject`, GetObject/HeadObject, `DeleteObject`, `DeleteObjects`.
 
 use super::body::require_length;
 use super::capacity::Metered;
@@ -26,7 +26,7 @@ use sha2::Digest;
 /// Largest single PUT (AWS: 5 GiB).
 pub const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
 
-/// Outcome of deleting one key/version (shared by DeleteObject and DeleteObjects).
+/// Outcome of deleting one key/version (shared by `DeleteObject` and `DeleteObjects`).
 pub(super) struct DeleteOutcome {
     pub version_id: Option<String>,
     pub delete_marker: bool,
@@ -202,7 +202,7 @@ impl Gateway {
     }
 
     /// (offset, length) of part `n` of a version (`x-amz-mp-parts-count` semantics).
-    /// GetObjectAttributes: the asked-for attributes of a version, never its bytes. A current delete
+    /// `GetObjectAttributes`: the asked-for attributes of a version, never its bytes. A current delete
     /// marker is 404 with `x-amz-delete-marker`, as for GET.
     pub(super) async fn get_object_attributes(
         &self,
@@ -376,7 +376,7 @@ impl Gateway {
     }
 
     /// Put a delete marker on `key` (owned by `owner`), the caller holding the key's guard. Shared by
-    /// DeleteObject and lifecycle `Expiration`.
+    /// `DeleteObject` and lifecycle `Expiration`.
     pub(super) async fn add_marker_locked(
         &self,
         guard: &crate::store::locks::KeyGuard<'_>,
@@ -402,7 +402,7 @@ impl Gateway {
 
     /// Remove version `seq` (`id`) of `key` if `decide_delete_version` allows it, the caller holding
     /// the key's guard: a marker with its permit, data with the `Expired` proof (catalog record, then
-    /// bytes). The one removal path of DeleteObject with a version id, DeleteObjects and lifecycle.
+    /// bytes). The one removal path of `DeleteObject` with a version id, `DeleteObjects` and lifecycle.
     pub(super) async fn remove_version_locked(
         &self,
         guard: &crate::store::locks::KeyGuard<'_>,
@@ -490,7 +490,7 @@ impl Gateway {
                             },
                             delete_marker: out.delete_marker.then_some(true),
                             delete_marker_version_id: if out.delete_marker { out.version_id } else { None },
-                        }))
+                        }));
                     }
                 }
                 Err(e) => {

@@ -36,7 +36,7 @@ pub enum CapacitySource {
 pub struct SosapiSettings {
     /// `S3ConcurrentTaskLimit`: requests Veeam keeps in flight per repository.
     pub concurrent_task_limit: u32,
-    /// `S3MultiObjectDeleteLimit`: keys per DeleteObjects (at most 1000, what DeleteObjects accepts).
+    /// `S3MultiObjectDeleteLimit`: keys per `DeleteObjects` (at most 1000, what `DeleteObjects` accepts).
     pub multi_object_delete_limit: u32,
     /// `KbBlockSize`: Veeam's block size in KiB; bigger blocks mean fewer objects and smaller
     /// retention-extension bursts (Veeam KB4470).
@@ -79,7 +79,7 @@ pub fn refused_write(key: &str) -> S3Error {
     .with_rule("sosapi_read_only")
 }
 
-/// `system.xml`. The double quotes around ProtocolVersion and ModelName are part of the values:
+/// `system.xml`. The double quotes around `ProtocolVersion` and `ModelName` are part of the values:
 /// Veeam rejects the document without them.
 pub fn system_xml(s: &SosapiSettings, capacity: bool) -> String {
     format!(

@@ -1,4 +1,4 @@
-//! Helpers shared by the handlers: version resolution, ETag quoting.
+//! Helpers shared by the handlers: version resolution, `ETag` quoting.
 
 use super::{Ctx, Gateway};
 use crate::s3::error::{S3Code, S3Error, S3Result};
@@ -6,7 +6,7 @@ use crate::s3::op::VersionSel;
 use crate::store::{BucketRecord, VersionEntry, VersionRecord};
 use crate::timefmt::http_date;
 
-/// The ETag as sent on the wire (quoted).
+/// The `ETag` as sent on the wire (quoted).
 pub fn quoted(etag: &str) -> String {
     format!("\"{etag}\"")
 }
@@ -40,8 +40,8 @@ impl Gateway {
     }
 
     /// Find a version for a read or a lock operation: missing → NoSuchKey/NoSuchVersion; a current
-    /// version that is a delete marker → NoSuchKey with `x-amz-delete-marker`; a corrupt record →
-    /// InternalError (reads) — mutations use `lookup` and let `decide` fail closed.
+    /// version that is a delete marker → `NoSuchKey` with `x-amz-delete-marker`; a corrupt record →
+    /// `InternalError` (reads) — mutations use `lookup` and let `decide` fail closed.
     pub(super) fn resolve_readable(&self, bucket: &str, key: &str, sel: &VersionSel) -> S3Result<Box<VersionRecord>> {
         match self.lookup(bucket, key, sel)? {
             None => Err(match sel {

@@ -1,4 +1,4 @@
-//! The one way a new version comes into being (PutObject, CopyObject, CompleteMultipartUpload):
+//! The one way a new version comes into being (`PutObject`, `CopyObject`, CompleteMultipartUpload):
 //! decide at commit time, write the blob's sidecar, then commit the catalog under the key's lock.
 
 use super::Gateway;
@@ -17,7 +17,7 @@ pub(super) enum Commit<'a> {
 }
 
 impl Gateway {
-    /// `If-None-Match: *` (no current version may exist) and `If-Match` (current ETag must match).
+    /// `If-None-Match: *` (no current version may exist) and `If-Match` (current `ETag` must match).
     pub(super) fn check_write_conditions(&self, bucket: &str, key: &str, write: &WriteHeaders) -> S3Result<()> {
         if !write.if_none_match_star && write.if_match.is_none() {
             return Ok(());

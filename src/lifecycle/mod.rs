@@ -74,8 +74,7 @@ pub struct PlanRow {
 
 fn iso(ms: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
-        .map(crate::timefmt::format_iso)
-        .unwrap_or_else(|| ms.to_string())
+        .map_or_else(|| ms.to_string(), crate::timefmt::format_iso)
 }
 
 impl From<&Action> for PlanRow {

@@ -17,7 +17,7 @@ pub enum ActionKind {
     AddMarker,
     /// `NoncurrentVersionExpiration`: remove a noncurrent version (data, or a noncurrent marker).
     RemoveNoncurrent,
-    /// `Expiration` ExpiredObjectDeleteMarker: remove a delete marker that is the last version left.
+    /// `Expiration` `ExpiredObjectDeleteMarker`: remove a delete marker that is the last version left.
     RemoveLoneMarker,
     /// `AbortIncompleteMultipartUpload`: abort the upload and free its parts.
     AbortUpload { upload_id: String },

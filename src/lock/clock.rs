@@ -238,7 +238,7 @@ impl Clock {
             return true;
         }
         let max_age = i64::try_from(self.opts.vote_max_age.as_millis()).unwrap_or(i64::MAX);
-        matches!(*self.vote.lock().unwrap_or_else(|p| p.into_inner()),
+        matches!(*self.vote.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
             Some((at, Verdict::Agree)) if mono.saturating_sub(at) <= max_age)
     }
 
@@ -257,8 +257,11 @@ impl Clock {
         let wall_ms = wall.timestamp_millis();
         let mono_ms = mono_ms(self.source.as_ref());
         let prev_watermark = self.watermark_ms.fetch_max(wall_ms, Ordering::SeqCst);
-        let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
-        let mut anchor = self.anchor_offset_ms.lock().unwrap_or_else(|p| p.into_inner());
+        let mut alarm = self.alarm.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut anchor = self
+            .anchor_offset_ms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let expected_wall = mono_ms + *anchor;
         let ahead = wall_ms - expected_wall;
         if wall_ms < prev_watermark {
@@ -294,7 +297,7 @@ impl Clock {
 
     /// The standing alarm, if any.
     pub fn alarm(&self) -> Option<ClockAlarm> {
-        *self.alarm.lock().unwrap_or_else(|p| p.into_inner())
+        *self.alarm.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether any alarm was raised since start (for metrics).
@@ -324,7 +327,7 @@ impl Clock {
         let mono = mono_ms(self.source.as_ref());
         self.vote
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .map(|(at, v)| (v, mono.saturating_sub(at)))
     }
 
@@ -344,14 +347,17 @@ impl Clock {
     pub fn record_vote(&self, verdict: Verdict) {
         let wall_ms = self.source.wall().timestamp_millis();
         let mono = mono_ms(self.source.as_ref());
-        *self.vote.lock().unwrap_or_else(|p| p.into_inner()) = Some((mono, verdict));
-        let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
+        *self.vote.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((mono, verdict));
+        let mut alarm = self.alarm.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match verdict {
             Verdict::Agree => {
                 if alarm.is_some_and(|a| a.is_forward() || a == ClockAlarm::SourcesDisagree) {
                     *alarm = None;
                 }
-                *self.anchor_offset_ms.lock().unwrap_or_else(|p| p.into_inner()) = wall_ms - mono;
+                *self
+                    .anchor_offset_ms
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = wall_ms - mono;
             }
             Verdict::Disagree => self.raise(&mut alarm, ClockAlarm::SourcesDisagree),
             Verdict::NoQuorum | Verdict::NoSources => {}
@@ -366,8 +372,11 @@ impl Clock {
     pub fn confirm(&self) {
         let wall_ms = self.source.wall().timestamp_millis();
         let mono = mono_ms(self.source.as_ref());
-        *self.anchor_offset_ms.lock().unwrap_or_else(|p| p.into_inner()) = wall_ms - mono;
-        let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
+        *self
+            .anchor_offset_ms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = wall_ms - mono;
+        let mut alarm = self.alarm.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if *alarm != Some(ClockAlarm::SourcesDisagree) {
             *alarm = None;
         }
@@ -375,7 +384,7 @@ impl Clock {
 
     /// Hold this while persisting the watermark, so it cannot interleave with a rewind.
     pub fn persist_guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.persist.lock().unwrap_or_else(|p| p.into_inner())
+        self.persist.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Bring the guarded clock back to real time when the wall clock is behind the watermark (a
@@ -408,7 +417,7 @@ impl Clock {
                 "the wall clock ({wall_ms} ms) is not behind the watermark ({from_ms} ms): nothing to rewind"
             ));
         }
-        let vote = *self.vote.lock().unwrap_or_else(|p| p.into_inner());
+        let vote = *self.vote.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let max_age = i64::try_from(self.opts.vote_max_age.as_millis()).unwrap_or(i64::MAX);
         let recent = |at: i64| mono.saturating_sub(at) <= max_age;
         let statement = statement.map(str::trim).filter(|s| !s.is_empty());
@@ -430,8 +439,11 @@ impl Clock {
         };
         persist(wall_ms)?;
         self.watermark_ms.store(wall_ms, Ordering::SeqCst);
-        *self.anchor_offset_ms.lock().unwrap_or_else(|p| p.into_inner()) = wall_ms - mono;
-        let mut alarm = self.alarm.lock().unwrap_or_else(|p| p.into_inner());
+        *self
+            .anchor_offset_ms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = wall_ms - mono;
+        let mut alarm = self.alarm.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if *alarm == Some(ClockAlarm::BehindWatermark) {
             *alarm = None;
         }

@@ -56,7 +56,7 @@ pub struct VersionAsk {
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
-    /// PutObject / CopyObject / CompleteMultipartUpload: a new version.
+    /// `PutObject` / `CopyObject` / `CompleteMultipartUpload`: a new version.
     CreateVersion {
         headers: LockHeaders,
         bucket_default: Option<DefaultRetention>,
@@ -64,24 +64,24 @@ pub enum Request {
     },
     /// DELETE without versionId: a delete marker (never touches data).
     AddDeleteMarker,
-    /// DELETE ?versionId=V (or a DeleteObjects entry with VersionId).
+    /// DELETE ?versionId=V (or a `DeleteObjects` entry with `VersionId`).
     DeleteVersion { target: TargetState },
-    /// PutObjectRetention on a version.
+    /// `PutObjectRetention` on a version.
     PutRetention {
         target: TargetState,
         mode: Option<RequestedMode>,
         retain_until: Option<DateTime<Utc>>,
     },
-    /// PutObjectLegalHold on a version.
+    /// `PutObjectLegalHold` on a version.
     PutLegalHold { target: TargetState, on: bool },
-    /// PutObjectLockConfiguration (the XML already validated for shape).
+    /// `PutObjectLockConfiguration` (the XML already validated for shape).
     PutLockConfiguration {
         mode: Option<RequestedMode>,
         period: Option<DefaultRetention>,
     },
-    /// PutBucketVersioning.
+    /// `PutBucketVersioning`.
     SetVersioning { enabled: bool },
-    /// DeleteBucket.
+    /// `DeleteBucket`.
     DeleteBucket { has_versions: bool },
 }
 
@@ -343,7 +343,7 @@ pub fn decide(req: &Request, policy: &Policy, now: TrustedNow) -> Result<Permit,
     }
 }
 
-/// PutObject / CopyObject / CompleteMultipartUpload: the retention and hold of the new version.
+/// `PutObject` / `CopyObject` / `CompleteMultipartUpload`: the retention and hold of the new version.
 pub fn decide_new_version(ask: &VersionAsk, policy: &Policy, now: TrustedNow) -> Result<NewVersion, Denial> {
     let VersionAsk {
         headers,
@@ -400,7 +400,7 @@ pub fn decide_add_marker() -> AddMarker {
     AddMarker { _sealed: () }
 }
 
-/// DELETE ?versionId=V (or a DeleteObjects entry with a VersionId): a marker may go; data only once
+/// DELETE ?versionId=V (or a `DeleteObjects` entry with a VersionId): a marker may go; data only once
 /// its retention has passed by trusted time and no legal hold is on.
 pub fn decide_delete_version(target: TargetState, now: TrustedNow) -> Result<VersionRemoval, Denial> {
     let t = now.at();
@@ -439,7 +439,7 @@ pub fn decide_delete_version(target: TargetState, now: TrustedNow) -> Result<Ver
     }
 }
 
-/// PutObjectRetention: set a first retention, or move an active one forward.
+/// `PutObjectRetention`: set a first retention, or move an active one forward.
 pub fn decide_put_retention(
     target: TargetState,
     mode: Option<RequestedMode>,
@@ -499,7 +499,7 @@ pub fn decide_put_retention(
     }
 }
 
-/// PutObjectLegalHold: any data version may have its hold set or cleared.
+/// `PutObjectLegalHold`: any data version may have its hold set or cleared.
 pub fn decide_legal_hold(target: TargetState, on: bool) -> Result<SetLegalHold, Denial> {
     match target {
         TargetState::Corrupt => Err(corrupt()),
@@ -508,7 +508,7 @@ pub fn decide_legal_hold(target: TargetState, on: bool) -> Result<SetLegalHold, 
     }
 }
 
-/// PutObjectTagging / DeleteObjectTagging: tags of a data version may change; a marker has none.
+/// `PutObjectTagging` / `DeleteObjectTagging`: tags of a data version may change; a marker has none.
 pub fn decide_set_tags(target: TargetState) -> Result<SetTags, Denial> {
     match target {
         TargetState::Corrupt => Err(corrupt()),
@@ -517,7 +517,7 @@ pub fn decide_set_tags(target: TargetState) -> Result<SetTags, Denial> {
     }
 }
 
-/// PutObjectLockConfiguration (the XML already validated for shape).
+/// `PutObjectLockConfiguration` (the XML already validated for shape).
 pub fn decide_lock_configuration(
     mode: Option<RequestedMode>,
     period: Option<DefaultRetention>,
@@ -545,7 +545,7 @@ pub fn decide_lock_configuration(
     }
 }
 
-/// PutBucketVersioning: versioning stays enabled; suspending it is refused.
+/// `PutBucketVersioning`: versioning stays enabled; suspending it is refused.
 pub fn decide_versioning(enabled: bool) -> Result<(), Denial> {
     if enabled {
         Ok(())
@@ -558,7 +558,7 @@ pub fn decide_versioning(enabled: bool) -> Result<(), Denial> {
     }
 }
 
-/// DeleteBucket: only an empty bucket.
+/// `DeleteBucket`: only an empty bucket.
 pub fn decide_delete_bucket(has_versions: bool) -> Result<DeleteBucket, Denial> {
     if has_versions {
         Err(Denial::new(

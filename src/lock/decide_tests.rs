@@ -166,7 +166,7 @@ fn deny(rule: Rule, code: S3Code, mentions: &[&str]) -> Want {
     Want::Deny {
         rule,
         code,
-        mentions: mentions.iter().map(|s| s.to_string()).collect(),
+        mentions: mentions.iter().map(std::string::ToString::to_string).collect(),
     }
 }
 
@@ -436,7 +436,7 @@ fn shorten_with_bypass_header_is_the_same_request_6() {
 // DeleteVersion (#8, #16, #22) and AddDeleteMarker
 // ------------------------------------------------------------------------------------------------
 
-/// §8: `DELETE key?versionId=v` → marker: allow; protected(v, now): 403 AccessDenied; else allow, and
+/// §8: `DELETE key?versionId=v` → marker: allow; protected(v, now): 403 `AccessDenied`; else allow, and
 /// only with a trusted clock (#22). Corrupt records are locked (fail closed).
 #[test]
 fn delete_version_table() {
@@ -640,10 +640,10 @@ fn reference_protected(target: TargetState, now: DateTime<Utc>) -> bool {
     }
 }
 
-/// #9: DeleteObjects entries with a VersionId are described as the very same
+/// #9: `DeleteObjects` entries with a `VersionId` are described as the very same
 /// `Request::DeleteVersion` as a single DELETE ?versionId (decide has no batch variant, so there is no
 /// second predicate to get wrong). A 1000-entry mixed batch with duplicates errors on exactly the
-/// protected entries, always with AccessDenied, in any order.
+/// protected entries, always with `AccessDenied`, in any order.
 #[test]
 fn batch_delete_uses_the_single_delete_predicate_9() {
     let now = t0();
@@ -697,7 +697,7 @@ fn batch_delete_uses_the_single_delete_predicate_9() {
 // PutRetention (#4, #5, #6, #21, #22)
 // ------------------------------------------------------------------------------------------------
 
-/// §8 PutObjectRetention on a version with an active COMPLIANCE retention: allow iff mode' ==
+/// §8 `PutObjectRetention` on a version with an active COMPLIANCE retention: allow iff mode' ==
 /// COMPLIANCE && d' >= current (and d' within the cap).
 #[test]
 fn put_retention_on_active_retention_table() {
@@ -987,7 +987,7 @@ fn put_retention_on_unprotected_version_table() {
     run(&policy(), cases);
 }
 
-/// Retention changes on a delete marker (405 MethodNotAllowed) or a corrupt record (fail closed):
+/// Retention changes on a delete marker (405 `MethodNotAllowed`) or a corrupt record (fail closed):
 /// the target is judged before the request body, so every body gets the same answer.
 #[test]
 fn put_retention_on_marker_and_corrupt_table() {
@@ -1390,7 +1390,7 @@ fn create_version_default_retention_table() {
 }
 
 /// docs/design.md "Integrity": a client digest is optional by default; `require_client_digest` refuses
-/// version-creating writes without one (§1.9: 400 InvalidRequest), checked before anything else.
+/// version-creating writes without one (§1.9: 400 `InvalidRequest`), checked before anything else.
 #[test]
 fn create_version_client_digest_table() {
     let now = t0();
@@ -1940,12 +1940,12 @@ fn offset_ms(rng: &mut XorShift) -> i64 {
 }
 
 /// For random (retention, now, requested date) triples:
-/// * a PutRetention permit never yields a retain-until earlier than the current one (active or not),
+/// * a `PutRetention` permit never yields a retain-until earlier than the current one (active or not),
 ///   is always COMPLIANCE at exactly the requested date, in the future and within the cap, and is
 ///   issued exactly when §8's predicate says so;
-/// * a DeleteVersion permit is issued exactly when the version is a marker, or a data version with
+/// * a `DeleteVersion` permit is issued exactly when the version is a marker, or a data version with
 ///   no legal hold, `now >= retain_until` and a trusted clock (#8, #16, #22);
-/// * a CreateVersion permit always carries at least the floor (#13).
+/// * a `CreateVersion` permit always carries at least the floor (#13).
 #[test]
 fn property_retention_never_moves_back_and_deletes_need_expiry() {
     let p = policy();
@@ -2092,8 +2092,8 @@ fn property_retention_never_moves_back_and_deletes_need_expiry() {
 /// Regression (found while writing these tests): `DefaultRetention::duration` used
 /// `chrono::Duration::days(365 * years)`, which panics above ~292 million years, so `decide` panicked
 /// on `Years(u32::MAX)` instead of refusing it. Not reachable through the gateway (the XML parser caps
-/// periods at 36 500), but `decide` must be total: refuse on PutLockConfiguration, and on
-/// CreateVersion (a stored default is trusted, not re-capped) still permit at least the floor.
+/// periods at 36 500), but `decide` must be total: refuse on `PutLockConfiguration`, and on
+/// `CreateVersion` (a stored default is trusted, not re-capped) still permit at least the floor.
 #[test]
 fn decide_never_panics_on_extreme_default_retention() {
     let now = t0();
@@ -2117,7 +2117,7 @@ fn decide_never_panics_on_extreme_default_retention() {
                 assert!(
                     retention.retain_until() >= now + days(MIN_DAYS),
                     "{period:?}: {retention:?}"
-                )
+                );
             }
             Ok(other) => panic!("{period:?}: {other:?}"),
             Err(_) => panic!("{period:?}: decide panicked on CreateVersion"),

@@ -84,7 +84,7 @@ impl Retention {
     }
 }
 
-/// A bucket's default retention, as PutObjectLockConfiguration sets it.
+/// A bucket's default retention, as `PutObjectLockConfiguration` sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DefaultRetention {
     Days(u32),

@@ -1,7 +1,7 @@
-//! Conditional requests as S3 applies RFC 7232: ETag matching, the evaluation of `If-Match`,
+//! Conditional requests as S3 applies RFC 7232: `ETag` matching, the evaluation of `If-Match`,
 //! `If-None-Match`, `If-Modified-Since` and `If-Unmodified-Since` (GET/HEAD, and the
 //! `x-amz-copy-source-if-*` of copies), and the `PreconditionFailed` error (also for the write
-//! conditions of PutObject).
+//! conditions of `PutObject`).
 
 use super::error::{S3Code, S3Error};
 use super::op::Conditions;

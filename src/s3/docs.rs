@@ -13,14 +13,14 @@ use crate::timefmt::parse_iso;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// `<Retention>` of PutObjectRetention: what the client asked for (the lock decides).
+/// `<Retention>` of `PutObjectRetention`: what the client asked for (the lock decides).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionSetting {
     pub mode: Option<RequestedMode>,
     pub retain_until: Option<DateTime<Utc>>,
 }
 
-/// `<Delete>` of DeleteObjects.
+/// `<Delete>` of `DeleteObjects`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeleteRequest {
     pub quiet: bool,
@@ -37,7 +37,7 @@ pub struct DeleteEntry {
     pub target: Result<VersionSel, S3Error>,
 }
 
-/// One `<Part>` of CompleteMultipartUpload.
+/// One `<Part>` of `CompleteMultipartUpload`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletePart {
     pub part_number: u32,
@@ -54,7 +54,7 @@ pub struct LockConfigurationSetting {
     pub period: Option<DefaultRetention>,
 }
 
-/// PutObjectRetention.
+/// `PutObjectRetention`.
 pub fn retention(text: &str) -> S3Result<RetentionSetting> {
     let doc: RetentionIn = xml::from_xml("Retention", text)?;
     let mode = doc
@@ -72,7 +72,7 @@ pub fn retention(text: &str) -> S3Result<RetentionSetting> {
     Ok(RetentionSetting { mode, retain_until })
 }
 
-/// PutObjectLegalHold: `ON` or `OFF`.
+/// `PutObjectLegalHold`: `ON` or `OFF`.
 pub fn legal_hold(text: &str) -> S3Result<bool> {
     let doc: LegalHoldIn = xml::from_xml("LegalHold", text)?;
     match doc.status.as_deref().map(str::trim) {
@@ -82,7 +82,7 @@ pub fn legal_hold(text: &str) -> S3Result<bool> {
     }
 }
 
-/// DeleteObjects: 1 to 1000 objects; keys and version ids checked as the single-object forms are.
+/// `DeleteObjects`: 1 to 1000 objects; keys and version ids checked as the single-object forms are.
 pub fn delete(text: &str) -> S3Result<DeleteRequest> {
     let doc: DeleteIn = xml::from_xml("Delete", text)?;
     if doc.objects.len() > 1000 {
@@ -115,7 +115,7 @@ pub fn delete(text: &str) -> S3Result<DeleteRequest> {
     Ok(DeleteRequest { quiet, objects })
 }
 
-/// PutBucketVersioning: `true` for Enabled, `false` for Suspended (the lock refuses that).
+/// `PutBucketVersioning`: `true` for Enabled, `false` for Suspended (the lock refuses that).
 pub fn versioning(text: &str) -> S3Result<bool> {
     let doc: VersioningConfigurationIn = xml::from_xml("VersioningConfiguration", text)?;
     if doc.mfa_delete.as_deref() == Some("Enabled") {
@@ -131,7 +131,7 @@ pub fn versioning(text: &str) -> S3Result<bool> {
     }
 }
 
-/// PutObjectLockConfiguration: Object Lock stays enabled; the default rule is checked for shape.
+/// `PutObjectLockConfiguration`: Object Lock stays enabled; the default rule is checked for shape.
 pub fn lock_configuration(text: &str) -> S3Result<LockConfigurationSetting> {
     let doc: ObjectLockConfigurationIn = xml::from_xml("ObjectLockConfiguration", text)?;
     if doc.object_lock_enabled.as_deref() != Some("Enabled") {
@@ -183,7 +183,7 @@ fn positive(n: i64) -> S3Result<u32> {
         })
 }
 
-/// PutObjectTagging: the tag set, validated (≤ 10 tags, key and value lengths, no duplicates).
+/// `PutObjectTagging`: the tag set, validated (≤ 10 tags, key and value lengths, no duplicates).
 pub fn tagging(text: &str) -> S3Result<BTreeMap<String, String>> {
     let doc: TaggingIn = xml::from_xml("Tagging", text)?;
     let list: Vec<(String, String)> = doc
@@ -197,7 +197,7 @@ pub fn tagging(text: &str) -> S3Result<BTreeMap<String, String>> {
     Ok(list.into_iter().collect())
 }
 
-/// CompleteMultipartUpload: 1 to 10,000 parts with numeric part numbers (order and existence are
+/// `CompleteMultipartUpload`: 1 to 10,000 parts with numeric part numbers (order and existence are
 /// checked against the upload).
 pub fn complete_multipart(text: &str) -> S3Result<Vec<CompletePart>> {
     let doc: CompleteMultipartUploadIn = xml::from_xml("CompleteMultipartUpload", text)?;
@@ -217,12 +217,7 @@ pub fn complete_multipart(text: &str) -> S3Result<Vec<CompletePart>> {
                 .as_deref()
                 .and_then(|s| s.trim().parse().ok())
                 .ok_or_else(|| S3Error::malformed_xml("PartNumber must be a number"))?;
-            let etag = p
-                .etag
-                .as_deref()
-                .map(|e| e.trim().trim_matches('"'))
-                .unwrap_or("")
-                .to_string();
+            let etag = p.etag.as_deref().map_or("", |e| e.trim().trim_matches('"')).to_string();
             let checksums = [p.crc32, p.crc32c, p.crc64nvme, p.sha1, p.sha256]
                 .into_iter()
                 .flatten()
@@ -237,7 +232,7 @@ pub fn complete_multipart(text: &str) -> S3Result<Vec<CompletePart>> {
         .collect()
 }
 
-/// CreateBucket: an optional `<CreateBucketConfiguration>` (its LocationConstraint is accepted).
+/// `CreateBucket`: an optional `<CreateBucketConfiguration>` (its `LocationConstraint` is accepted).
 pub fn create_bucket(text: &str) -> S3Result<Option<String>> {
     if text.trim().is_empty() {
         return Ok(None);
@@ -250,7 +245,7 @@ pub fn create_bucket(text: &str) -> S3Result<Option<String>> {
     Ok(xml::from_xml::<Cfg>("CreateBucketConfiguration", text)?.location)
 }
 
-/// Put{Bucket,Object}Acl body: empty, or one grant of FULL_CONTROL to nobody public.
+/// Put{Bucket,Object}Acl body: empty, or one grant of `FULL_CONTROL` to nobody public.
 pub fn acl_is_owner_only(text: &str) -> bool {
     text.trim().is_empty()
         || (text.matches("<Grant>").count() <= 1
@@ -259,7 +254,7 @@ pub fn acl_is_owner_only(text: &str) -> bool {
             && !text.contains("AuthenticatedUsers"))
 }
 
-/// PutPublicAccessBlock: whether all four blocks are on (a missing element is `false`, as AWS reads it).
+/// `PutPublicAccessBlock`: whether all four blocks are on (a missing element is `false`, as AWS reads it).
 pub fn public_access_block(text: &str) -> S3Result<bool> {
     #[derive(serde::Deserialize)]
     struct Cfg {
@@ -283,7 +278,7 @@ pub fn public_access_block(text: &str) -> S3Result<bool> {
     .all(|b| *b == Some(true)))
 }
 
-/// PutBucketOwnershipControls: whether the one rule is `BucketOwnerEnforced`; an unknown value is
+/// `PutBucketOwnershipControls`: whether the one rule is `BucketOwnerEnforced`; an unknown value is
 /// `InvalidArgument`.
 pub fn ownership_controls(text: &str) -> S3Result<bool> {
     #[derive(serde::Deserialize)]

@@ -73,7 +73,16 @@ pub enum S3Code {
 impl S3Code {
     /// HTTP status AWS uses for this code.
     pub fn status(self) -> StatusCode {
-        use S3Code::*;
+        use S3Code::{
+            AccessDenied, BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty, InsufficientStorage,
+            InternalError, InvalidAccessKeyId, InvalidBucketState, InvalidPartNumber, InvalidRange, MethodNotAllowed,
+            MissingContentLength, NoSuchBucket, NoSuchBucketPolicy, NoSuchCORSConfiguration, NoSuchKey,
+            NoSuchLifecycleConfiguration, NoSuchObjectLockConfiguration, NoSuchPublicAccessBlockConfiguration,
+            NoSuchReplicationConfiguration, NoSuchTagSet, NoSuchUpload, NoSuchVersion, NoSuchWebsiteConfiguration,
+            NotImplemented, NotModified, ObjectLockConfigurationNotFoundError, OwnershipControlsNotFoundError,
+            PreconditionFailed, QuotaExceeded, RequestTimeTooSkewed, ServerSideEncryptionConfigurationNotFoundError,
+            ServiceUnavailable, SignatureDoesNotMatch, SlowDown,
+        };
         match self {
             AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed | QuotaExceeded => {
                 StatusCode::FORBIDDEN
@@ -110,7 +119,21 @@ impl S3Code {
 
     /// The literal `<Code>` string.
     pub fn as_str(self) -> &'static str {
-        use S3Code::*;
+        use S3Code::{
+            AccessControlListNotSupported, AccessDenied, AuthorizationHeaderMalformed,
+            AuthorizationQueryParametersError, BadDigest, BadRequest, BucketAlreadyExists, BucketAlreadyOwnedByYou,
+            BucketNotEmpty, EntityTooLarge, EntityTooSmall, IncompleteBody, InsufficientStorage, InternalError,
+            InvalidAccessKeyId, InvalidArgument, InvalidBucketName, InvalidBucketState, InvalidDigest, InvalidPart,
+            InvalidPartNumber, InvalidPartOrder, InvalidRange, InvalidRequest, InvalidRetentionPeriod,
+            InvalidStorageClass, InvalidTag, KeyTooLongError, MalformedXML, MetadataTooLarge, MethodNotAllowed,
+            MissingContentLength, MissingSecurityHeader, NoSuchBucket, NoSuchBucketPolicy, NoSuchCORSConfiguration,
+            NoSuchKey, NoSuchLifecycleConfiguration, NoSuchObjectLockConfiguration,
+            NoSuchPublicAccessBlockConfiguration, NoSuchReplicationConfiguration, NoSuchTagSet, NoSuchUpload,
+            NoSuchVersion, NoSuchWebsiteConfiguration, NotImplemented, NotModified,
+            ObjectLockConfigurationNotFoundError, OwnershipControlsNotFoundError, PreconditionFailed, QuotaExceeded,
+            RequestTimeTooSkewed, ServerSideEncryptionConfigurationNotFoundError, ServiceUnavailable,
+            SignatureDoesNotMatch, SlowDown, XAmzContentSHA256Mismatch,
+        };
         match self {
             AccessDenied => "AccessDenied",
             AccessControlListNotSupported => "AccessControlListNotSupported",
@@ -187,7 +210,7 @@ pub struct S3Error {
     pub message: String,
     /// Extra response headers (e.g. `x-amz-delete-marker` on a 404/405 for a delete marker).
     pub headers: Vec<(&'static str, String)>,
-    /// The policy rule that refused the request (snake_case, as the audit trail and metrics spell
+    /// The policy rule that refused the request (`snake_case`, as the audit trail and metrics spell
     /// it); `None` for errors that are not a policy decision.
     pub rule: Option<&'static str>,
     /// The version a refusal is about, for the audit record.

@@ -1,9 +1,9 @@
 //! The bucket lifecycle configuration (`?lifecycle`): AWS's XML parsed and validated into typed rules,
-//! and rendered back for GetBucketLifecycleConfiguration. The rules are stored with the bucket; what
+//! and rendered back for `GetBucketLifecycleConfiguration`. The rules are stored with the bucket; what
 //! they make happen (and when the lock lets it happen) is `crate::lifecycle`'s business.
 //!
 //! Only actions that never remove a version the lock still protects are accepted: `Expiration`
-//! (Days / Date add a delete marker; ExpiredObjectDeleteMarker removes a lone marker),
+//! (Days / Date add a delete marker; `ExpiredObjectDeleteMarker` removes a lone marker),
 //! `NoncurrentVersionExpiration` and `AbortIncompleteMultipartUpload`. Transitions are 501 (no storage
 //! classes); `ExpiredObjectDeleteAllVersions` and `DelMarkerExpiration` are refused (they would remove
 //! every version of a key regardless).
@@ -434,7 +434,7 @@ fn rule(r: RuleIn, index: usize) -> S3Result<LifecycleRule> {
     })
 }
 
-/// PutBucketLifecycleConfiguration: 1 to 1000 rules with unique IDs, each with a filter and an action.
+/// `PutBucketLifecycleConfiguration`: 1 to 1000 rules with unique IDs, each with a filter and an action.
 pub fn parse(text: &str) -> S3Result<LifecycleConfiguration> {
     let doc: ConfigIn = xml::from_xml("LifecycleConfiguration", text)?;
     if doc.rules.is_empty() {
@@ -471,7 +471,7 @@ fn tag_xml(out: &mut String, k: &str, v: &str) {
     ));
 }
 
-/// GetBucketLifecycleConfiguration: the stored rules as AWS renders them.
+/// `GetBucketLifecycleConfiguration`: the stored rules as AWS renders them.
 pub fn render(cfg: &LifecycleConfiguration) -> String {
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LifecycleConfiguration xmlns=\"{}\">",
@@ -530,7 +530,7 @@ pub fn render(cfg: &LifecycleConfiguration) -> String {
                 format_iso(DateTime::<Utc>::from_timestamp_millis(t).unwrap_or(DateTime::<Utc>::MAX_UTC))
             )),
             Some(Expiration::ExpiredObjectDeleteMarker) => {
-                out.push_str("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>")
+                out.push_str("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>");
             }
         }
         if let Some(n) = r.noncurrent {

@@ -17,11 +17,11 @@ pub enum Permission {
     Write,
     /// Lock configuration, legal hold, versioning, bucket deletion.
     Govern,
-    /// PutObjectRetention. `lock::decide_put_retention` only ever lets a retention move forward (and
+    /// `PutObjectRetention`. `lock::decide_put_retention` only ever lets a retention move forward (and
     /// caps it at `--max-retention`), so this is "extend", whoever holds it: backup tools (Veeam,
     /// Kopia, rclone) extend the locks of the data they still reference.
     ExtendRetention,
-    /// Removing one named version (DeleteObject / DeleteObjects entry with a versionId).
+    /// Removing one named version (`DeleteObject` / `DeleteObjects` entry with a versionId).
     /// `lock::decide_delete_version` allows it only once retention has passed and no hold is on, so
     /// this is "delete what has expired": backup tools clean up after themselves.
     DeleteVersion,
@@ -47,7 +47,7 @@ pub struct ContentHeaders {
 
 /// What deleting `version` needs: a marker (no version) is a write; removing a specific version is
 /// permanent (and allowed by the lock only once it has expired), so it is [`Permission::DeleteVersion`].
-/// DeleteObject and every DeleteObjects entry ask this, so a batch is judged entry by entry, as AWS does.
+/// `DeleteObject` and every `DeleteObjects` entry ask this, so a batch is judged entry by entry, as AWS does.
 pub fn delete_permission(version: &VersionSel) -> Permission {
     match version {
         VersionSel::Current => Permission::Write,
@@ -95,7 +95,7 @@ pub enum VersionSel {
     Absent(String),
 }
 
-/// GetObject / HeadObject parameters.
+/// `GetObject` / `HeadObject` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadObject {
     pub bucket: String,
@@ -108,7 +108,7 @@ pub struct ReadObject {
     pub checksum_mode: bool,
 }
 
-/// Fields of a version-creating write (PutObject, CopyObject, CreateMultipartUpload).
+/// Fields of a version-creating write (`PutObject`, `CopyObject`, `CreateMultipartUpload`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteHeaders {
     pub content: ContentHeaders,
@@ -121,7 +121,7 @@ pub struct WriteHeaders {
     pub tagging: Option<Vec<(String, String)>>,
 }
 
-/// ListBuckets paging and filters (`max-buckets`, `continuation-token`, `prefix`, `bucket-region`).
+/// `ListBuckets` paging and filters (`max-buckets`, `continuation-token`, `prefix`, `bucket-region`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListBucketsParams {
     /// 1..=10000; `None`: every bucket in one answer (AWS without max-buckets).
@@ -132,7 +132,7 @@ pub struct ListBucketsParams {
     pub bucket_region: Option<String>,
 }
 
-/// Which attributes a GetObjectAttributes asks for (`x-amz-object-attributes`, at least one).
+/// Which attributes a `GetObjectAttributes` asks for (`x-amz-object-attributes`, at least one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ObjectAttributes {
     pub etag: bool,
@@ -143,7 +143,7 @@ pub struct ObjectAttributes {
 }
 
 /// The write conditions of a request that makes a version: `If-None-Match: *` (no current version
-/// may exist) and `If-Match` (the current version's ETag must match). Conditional writes are how
+/// may exist) and `If-Match` (the current version's `ETag` must match). Conditional writes are how
 /// backup tools protect their checkpoints, so they are honoured, never ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteConditions {
@@ -154,14 +154,14 @@ pub struct WriteConditions {
 /// What the `x-amz-checksum-*` headers of a request that carries an XML document describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentChecksums {
-    /// The document itself (retention, DeleteObjects, …): verified while it is read.
+    /// The document itself (retention, `DeleteObjects`, …): verified while it is read.
     OfDocument,
     /// The object the request makes (CompleteMultipartUpload): not a digest of the document; the
     /// handler compares it with what the parts produce.
     OfObject,
 }
 
-/// Listing parameters shared by ListObjects V1/V2 and ListObjectVersions.
+/// Listing parameters shared by `ListObjects` V1/V2 and `ListObjectVersions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListParams {
     pub prefix: String,
@@ -184,7 +184,7 @@ pub struct CopySource {
     pub version: VersionSel,
 }
 
-/// CopyObject parameters.
+/// `CopyObject` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyParams {
     pub source: CopySource,
@@ -194,7 +194,7 @@ pub struct CopyParams {
     pub replace_tagging: bool,
     /// `x-amz-copy-source-if-*`.
     pub conditions: Conditions,
-    /// `x-amz-copy-source-range` (UploadPartCopy only), inclusive.
+    /// `x-amz-copy-source-range` (`UploadPartCopy` only), inclusive.
     pub range: Option<(u64, u64)>,
 }
 
@@ -320,7 +320,7 @@ pub enum Op {
         bucket: String,
         key: String,
         upload_id: String,
-        /// `If-None-Match: *` / `If-Match`, against the key's current version (as PutObject).
+        /// `If-None-Match: *` / `If-Match`, against the key's current version (as `PutObject`).
         conditions: WriteConditions,
         /// The object-level `x-amz-checksum-*` the client claims for the whole object (base64, a
         /// COMPOSITE value may carry its `-N` part count); compared with what the parts produce.
@@ -359,7 +359,7 @@ pub enum Op {
         key: String,
         version: VersionSel,
         attributes: ObjectAttributes,
-        /// `x-amz-max-parts` (default and cap 1000) and `x-amz-part-number-marker` page ObjectParts.
+        /// `x-amz-max-parts` (default and cap 1000) and `x-amz-part-number-marker` page `ObjectParts`.
         max_parts: usize,
         part_number_marker: u32,
     },
@@ -388,7 +388,7 @@ pub enum Op {
         bucket: String,
         key: String,
         version: VersionSel,
-        /// The ACL body grants FULL_CONTROL to the owner only (or is empty).
+        /// The ACL body grants `FULL_CONTROL` to the owner only (or is empty).
         owner_only: bool,
     },
     GetBucketAcl {
@@ -398,14 +398,14 @@ pub enum Op {
         bucket: String,
         owner_only: bool,
     },
-    /// PutPublicAccessBlock / DeletePublicAccessBlock: the four blocks are always on; a request that
+    /// `PutPublicAccessBlock` / `DeletePublicAccessBlock`: the four blocks are always on; a request that
     /// keeps them all on changes nothing, one that weakens any (or deletes them) is refused.
     PutPublicAccessBlock {
         bucket: String,
         delete: bool,
         all_blocked: bool,
     },
-    /// PutBucketOwnershipControls / DeleteBucketOwnershipControls: BucketOwnerEnforced always.
+    /// `PutBucketOwnershipControls` / `DeleteBucketOwnershipControls`: `BucketOwnerEnforced` always.
     PutBucketOwnershipControls {
         bucket: String,
         delete: bool,
@@ -425,7 +425,7 @@ pub enum Op {
     DeleteBucketLifecycle {
         bucket: String,
     },
-    /// Recognised but not supported: answered with 501 NotImplemented.
+    /// Recognised but not supported: answered with 501 `NotImplemented`.
     NotImplemented {
         what: String,
         bucket: Option<String>,
@@ -436,19 +436,19 @@ pub enum Op {
 /// One thing an operation reaches, as a key's bucket scope (`auth::scope`) judges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach<'a> {
-    /// The bucket itself, read or created (HeadBucket, GetBucketLocation, CreateBucket, …).
+    /// The bucket itself, read or created (`HeadBucket`, `GetBucketLocation`, `CreateBucket`, …).
     Bucket(&'a str),
     /// A change to the whole bucket (its lock configuration, versioning, ACL, its deletion).
     WholeBucket(&'a str),
     /// A listing of the keys under a prefix.
     Listing(&'a str, &'a str),
-    /// One object (also the source of a copy and every key of a DeleteObjects).
+    /// One object (also the source of a copy and every key of a `DeleteObjects`).
     Object(&'a str, &'a str),
 }
 
 impl Op {
     /// `--governance-as-compliance`: every GOVERNANCE this operation asks for (the
-    /// `x-amz-object-lock-mode` header of a version-creating write, a PutObjectRetention `<Mode>`, a
+    /// `x-amz-object-lock-mode` header of a version-creating write, a `PutObjectRetention` `<Mode>`, a
     /// bucket default rule's `<Mode>`) becomes COMPLIANCE — never weaker than asked, because
     /// COMPLIANCE is the stronger mode. For tools that cannot be told to send COMPLIANCE (Kopia
     /// repositories created with `--retention-mode GOVERNANCE`). Returns whether anything was

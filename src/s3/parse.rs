@@ -3,7 +3,10 @@
 
 use super::docs;
 use super::error::{S3Code, S3Error, S3Result};
-use super::op::*;
+use super::op::{
+    BucketProbe, Conditions, ContentHeaders, CopyParams, CopySource, DocumentChecksums, ListBucketsParams, ListParams,
+    ObjectAttributes, Op, RangeSpec, ReadObject, ResponseOverrides, VersionSel, WriteConditions, WriteHeaders,
+};
 use crate::encoding;
 use crate::headers::HeaderProblem;
 use crate::ids::parse_version_id;
@@ -94,7 +97,7 @@ pub fn bucket_and_key(
     }
 }
 
-/// AWS bucket naming rules (for CreateBucket).
+/// AWS bucket naming rules (for `CreateBucket`).
 pub fn validate_bucket_name(name: &str) -> S3Result<()> {
     let bad = |why: &str| {
         Err(S3Error::new(
@@ -267,7 +270,7 @@ fn write_conditions(headers: &HeaderMap) -> S3Result<WriteConditions> {
     })
 }
 
-/// The object-level `x-amz-checksum-*` header of a CompleteMultipartUpload (at most one). Its value
+/// The object-level `x-amz-checksum-*` header of a `CompleteMultipartUpload` (at most one). Its value
 /// is checked by the handler: a COMPOSITE value is `base64-N`, not plain base64.
 fn object_checksum_claim(headers: &HeaderMap) -> S3Result<Option<(crate::checksum::ChecksumAlgorithm, String)>> {
     let mut out = None;
@@ -423,7 +426,7 @@ fn list_params(q: &Query, v2: bool) -> S3Result<ListParams> {
     })
 }
 
-/// The continuation token of ListBuckets: the last name of the page before, base64 (opaque to clients).
+/// The continuation token of `ListBuckets`: the last name of the page before, base64 (opaque to clients).
 pub fn bucket_token(name: &str) -> String {
     crate::checksum::b64(name.as_bytes())
 }
@@ -511,7 +514,7 @@ fn object_attributes(headers: &HeaderMap) -> S3Result<ObjectAttributes> {
     Ok(out)
 }
 
-/// `x-amz-max-parts` / `x-amz-part-number-marker` of GetObjectAttributes.
+/// `x-amz-max-parts` / `x-amz-part-number-marker` of `GetObjectAttributes`.
 fn attribute_paging(headers: &HeaderMap) -> S3Result<(usize, u32)> {
     let max = match single_header(headers, "x-amz-max-parts")? {
         None => 1000,
@@ -656,7 +659,7 @@ pub const OWNER_ID: &str = "wormgate";
 /// ignored are ignored because AWS ignores them in the same situation.
 #[derive(Debug, Clone, Copy)]
 pub enum HeaderRule {
-    /// 501 NotImplemented, with the reason (the request is routed as `Op::NotImplemented`, so the
+    /// 501 `NotImplemented`, with the reason (the request is routed as `Op::NotImplemented`, so the
     /// audit record still names its bucket and key).
     NotImplemented(&'static str),
     /// The value is checked: accepted values change nothing (they ask for what wormgate always does),
@@ -804,7 +807,7 @@ fn check_storage_class(v: &str) -> S3Result<()> {
     }
 }
 
-/// Canned ACLs AWS defines. With ACLs disabled (BucketOwnerEnforced) only the two that grant nobody
+/// Canned ACLs AWS defines. With ACLs disabled (`BucketOwnerEnforced`) only the two that grant nobody
 /// else anything are accepted.
 const CANNED_ACLS: &[&str] = &[
     "private",
@@ -857,7 +860,7 @@ fn check_expected_owner(v: &str) -> S3Result<()> {
     }
 }
 
-/// Apply [`REQUEST_HEADER_RULES`]: `Ok(Some(what))` for a header to refuse as NotImplemented.
+/// Apply [`REQUEST_HEADER_RULES`]: `Ok(Some(what))` for a header to refuse as `NotImplemented`.
 fn check_request_headers(headers: &HeaderMap) -> S3Result<Option<String>> {
     for (name, rule) in REQUEST_HEADER_RULES {
         for v in headers.get_all(*name) {

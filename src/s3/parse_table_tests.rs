@@ -710,7 +710,7 @@ fn request_header_table() {
     }
 }
 
-/// The access stance documents: all four public-access blocks on, BucketOwnerEnforced.
+/// The access stance documents: all four public-access blocks on, `BucketOwnerEnforced`.
 #[test]
 fn access_stance_routes() {
     let a = Addressing::default();

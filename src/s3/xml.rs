@@ -18,23 +18,17 @@ pub fn to_xml<T: Serialize>(root: &str, value: &T) -> S3Result<String> {
 pub fn from_xml<'de, T: Deserialize<'de>>(root: &str, body: &'de str) -> S3Result<T> {
     let trimmed = body.trim_start_matches('\u{feff}').trim_start();
     let after_decl = if trimmed.starts_with("<?xml") {
-        trimmed
-            .find("?>")
-            .map(|i| trimmed[i + 2..].trim_start())
-            .unwrap_or(trimmed)
+        trimmed.find("?>").map_or(trimmed, |i| trimmed[i + 2..].trim_start())
     } else {
         trimmed
     };
-    let name_ok = after_decl
-        .strip_prefix('<')
-        .map(|r| {
-            let end = r
-                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-                .unwrap_or(r.len());
-            let tag = &r[..end];
-            tag == root || tag.rsplit(':').next() == Some(root)
-        })
-        .unwrap_or(false);
+    let name_ok = after_decl.strip_prefix('<').is_some_and(|r| {
+        let end = r
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .unwrap_or(r.len());
+        let tag = &r[..end];
+        tag == root || tag.rsplit(':').next() == Some(root)
+    });
     if !name_ok {
         return Err(S3Error::malformed_xml(format!("expected a <{root}> document")));
     }
@@ -748,21 +742,21 @@ pub struct TagOut {
     pub value: String,
 }
 
-/// The fixed ACL every bucket and object has: owner FULL_CONTROL.
+/// The fixed ACL every bucket and object has: owner `FULL_CONTROL`.
 pub fn owner_full_control_acl() -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{NS}\"><Owner><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Owner><AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>wormgate</ID><DisplayName>wormgate</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
     )
 }
 
-/// GetPublicAccessBlock: all four blocks on (wormgate's only stance).
+/// `GetPublicAccessBlock`: all four blocks on (wormgate's only stance).
 pub fn public_access_block_all_on() -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PublicAccessBlockConfiguration xmlns=\"{NS}\"><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
     )
 }
 
-/// GetBucketOwnershipControls: BucketOwnerEnforced (ACLs disabled).
+/// `GetBucketOwnershipControls`: `BucketOwnerEnforced` (ACLs disabled).
 pub fn ownership_controls_enforced() -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls xmlns=\"{NS}\"><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"
@@ -787,7 +781,7 @@ pub struct GetObjectAttributesResponse {
     pub object_size: Option<u64>,
 }
 
-/// `<ObjectParts>` of GetObjectAttributes (a multipart version's parts, paged).
+/// `<ObjectParts>` of `GetObjectAttributes` (a multipart version's parts, paged).
 #[derive(Debug, Serialize)]
 pub struct ObjectPartsOut {
     #[serde(rename = "PartsCount")]

@@ -154,7 +154,7 @@ pub fn quota_exceeded(bucket: &str, quota: &Quota, used: Usage, pending: Usage, 
 impl Capacity {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding this lock cannot leave the plain counters half-updated.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Replace every bucket's counted usage (at open, from one scan of the records).

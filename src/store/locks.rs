@@ -7,7 +7,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 const STRIPES: usize = 256;
 
-/// Striped locks: one stripe serializes every key that hashes to it. DeleteBucket takes them all.
+/// Striped locks: one stripe serializes every key that hashes to it. `DeleteBucket` takes them all.
 pub struct KeyLocks {
     stripes: Vec<Mutex<()>>,
 }

@@ -266,7 +266,7 @@ impl Catalog {
     /// pass over the records at open, so the counters are right after any crash.
     fn recount(&self) -> S3Result<()> {
         let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
-        for item in self.versions.iter() {
+        for item in &self.versions {
             let (_, v) = item?;
             if let Some(r) = decode::<VersionRecord>(&v) {
                 if !r.delete_marker {
@@ -439,7 +439,7 @@ impl Catalog {
 
     pub fn list_buckets(&self) -> S3Result<Vec<BucketRecord>> {
         let mut out = Vec::new();
-        for item in self.buckets.iter() {
+        for item in &self.buckets {
             let (_, v) = item?;
             if let Some(b) = decode::<BucketRecord>(&v) {
                 out.push(b);
@@ -535,12 +535,11 @@ impl Catalog {
     // ---- versions ----
 
     fn entry(&self, bucket: &str, raw_key: &[u8], raw: &[u8]) -> VersionEntry {
-        match decode::<VersionRecord>(raw) {
-            Some(r) => VersionEntry::Ok(Box::new(r)),
-            None => {
-                let (key, seq) = split_version_key(bucket.len(), raw_key).unwrap_or_default();
-                VersionEntry::Corrupt { key, seq }
-            }
+        if let Some(r) = decode::<VersionRecord>(raw) {
+            VersionEntry::Ok(Box::new(r))
+        } else {
+            let (key, seq) = split_version_key(bucket.len(), raw_key).unwrap_or_default();
+            VersionEntry::Corrupt { key, seq }
         }
     }
 
@@ -1011,7 +1010,7 @@ mod tests {
         }
     }
 
-    /// PutObjectLockConfiguration that read the bucket before a DeleteBucket landed must not bring
+    /// `PutObjectLockConfiguration` that read the bucket before a `DeleteBucket` landed must not bring
     /// the bucket record back (it used to write the whole record it had read).
     #[tokio::test]
     async fn lock_configuration_after_delete_bucket_does_not_resurrect_it() {

@@ -77,7 +77,7 @@ pub fn read_snapshot(dir: &Path) -> Result<Option<CatalogSnapshot>, SnapshotErro
     }
     for (k, v) in tree(STATE_TREE)?.iter().flatten() {
         if k.as_ref() == WATERMARK_KEY {
-            old.watermark_ms = v.as_ref().try_into().ok().map(i64::from_be_bytes).unwrap_or(0);
+            old.watermark_ms = v.as_ref().try_into().ok().map_or(0, i64::from_be_bytes);
         }
         old.state.push((k.to_vec(), v.to_vec()));
     }

@@ -39,9 +39,9 @@ pub struct BucketRecord {
     pub name: String,
     pub created_ms: i64,
     pub owner: String,
-    /// Default retention set by PutObjectLockConfiguration; `None` means the gateway floor applies.
+    /// Default retention set by `PutObjectLockConfiguration`; `None` means the gateway floor applies.
     pub default_retention: Option<DefaultRetention>,
-    /// PutBucketLifecycleConfiguration's rules (`None`: no configuration); absent in older records.
+    /// `PutBucketLifecycleConfiguration`'s rules (`None`: no configuration); absent in older records.
     #[serde(default)]
     pub lifecycle: Option<crate::s3::lifecycle::LifecycleConfiguration>,
 }
@@ -84,7 +84,7 @@ pub struct VersionRecord {
     pub created_ms: i64,
     pub delete_marker: bool,
     pub size: u64,
-    /// ETag without quotes (hex MD5, or `hex-N` for multipart).
+    /// `ETag` without quotes (hex MD5, or `hex-N` for multipart).
     pub etag: String,
     /// Hex SHA-256 of the whole content (single blob), or for multipart versions the hex SHA-256 of
     /// the concatenated binary part SHA-256s followed by `-N` (each part is verified on its own).
@@ -164,7 +164,7 @@ pub struct UploadRecord {
     pub initiated_ms: i64,
     pub owner: String,
     pub headers: ContentHeaders,
-    /// Lock headers given at CreateMultipartUpload: (retain-until ms, legal hold).
+    /// Lock headers given at `CreateMultipartUpload`: (retain-until ms, legal hold).
     pub lock_retain_until_ms: Option<i64>,
     pub lock_mode_compliance: Option<bool>,
     pub lock_legal_hold: Option<bool>,
@@ -191,7 +191,7 @@ pub struct PartRecord {
     #[serde(default)]
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub last_modified_ms: i64,
-    /// The ETag the backend's multipart upload gave this part (upstream UploadPart), named again at
+    /// The `ETag` the backend's multipart upload gave this part (upstream `UploadPart`), named again at
     /// completion; `None` when the part is a blob of its own.
     #[serde(default)]
     pub upstream_etag: Option<String>,

@@ -1,4 +1,4 @@
-//! Who may do what: authentication (SigV4 header, presigned, streaming forms, SigV2 presigned),
+//! Who may do what: authentication (`SigV4` header, presigned, streaming forms, `SigV2` presigned),
 //! anonymous access, roles, `/health`, request ids, and 501 for unsupported operations.
 
 use crate::common::*;
@@ -332,7 +332,7 @@ async fn presigned_sigv4_urls() {
 }
 
 fn path_and_query(uri: &str) -> String {
-    let rest = uri.split_once("://").map(|(_, r)| r).unwrap_or(uri);
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
     match rest.find('/') {
         Some(i) => rest[i..].to_string(),
         None => "/".into(),
@@ -1090,7 +1090,7 @@ async fn settings_from_environment() {
         .object_lock_configuration()
         .and_then(|c| c.rule())
         .and_then(|r| r.default_retention())
-        .and_then(|d| d.days());
+        .and_then(aws_sdk_s3::types::DefaultRetention::days);
     assert_eq!(days_, Some(7), "WORMGATE_MIN_RETENTION=7d is the effective default");
     // Config-file users work when the config comes from WORMGATE_CONFIG.
     let w = srv.client(WRITER, Checksums::Default);

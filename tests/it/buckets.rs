@@ -1,4 +1,4 @@
-//! Bucket operations: CreateBucket, ListBuckets, HeadBucket, GetBucketLocation, DeleteBucket,
+//! Bucket operations: `CreateBucket`, `ListBuckets`, `HeadBucket`, `GetBucketLocation`, `DeleteBucket`,
 //! Get/PutBucketVersioning, Get/PutObjectLockConfiguration.
 
 use crate::common::*;
@@ -71,7 +71,7 @@ async fn create_bucket_errors() {
     assert_eq!(names, vec!["dup-bucket".to_string()]);
 }
 
-/// In any region but us-east-1, AWS answers a CreateBucket of your own bucket with 409.
+/// In any region but us-east-1, AWS answers a `CreateBucket` of your own bucket with 409.
 #[tokio::test]
 async fn create_own_bucket_again_outside_us_east_1() {
     let srv = Server::start_with(Options::default().args(&["--region", "eu-west-1"]));
@@ -582,7 +582,10 @@ async fn bucket_default_retention_applies_to_new_versions() {
         "PutObject",
     );
     let h = ok(c.head_object().bucket("dflt").key("k").send().await, "HeadObject");
-    assert_eq!(h.object_lock_mode().map(|m| m.as_str()), Some("COMPLIANCE"));
+    assert_eq!(
+        h.object_lock_mode().map(aws_sdk_s3::types::ObjectLockMode::as_str),
+        Some("COMPLIANCE")
+    );
     let until = h.object_lock_retain_until_date().expect("retain until").secs();
     assert!(
         (until - (now + days(3))).abs() < 120,

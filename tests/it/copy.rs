@@ -1,4 +1,4 @@
-//! CopyObject on the disk backend: a copy is a new version with its own retention (the request's
+//! `CopyObject` on the disk backend: a copy is a new version with its own retention (the request's
 //! lock headers, else the destination bucket's default, else the server's floor; never the
 //! source's), metadata and tagging directives, source versions and conditions, delete markers as
 //! sources, self-copies, and copies onto a retained key (which never touch the old version).
@@ -13,7 +13,7 @@ use aws_sdk_s3::Client;
 
 const BODY: &[u8] = b"copy source bytes";
 
-/// PUT the usual source (content type, one metadata entry, one tag); returns (version id, ETag).
+/// PUT the usual source (content type, one metadata entry, one tag); returns (version id, `ETag`).
 async fn put_source(c: &Client, bucket: &str, key: &str, body: &[u8]) -> (String, String) {
     let out = ok(
         c.put_object()

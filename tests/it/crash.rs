@@ -83,15 +83,13 @@ fn paced_file_body(path: PathBuf, pause: Duration) -> ByteStream {
 
 /// Largest file in the server's `tmp/` right now.
 fn largest_tmp(data_dir: &Path) -> u64 {
-    std::fs::read_dir(data_dir.join("tmp"))
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(data_dir.join("tmp")).map_or(0, |rd| {
+        rd.flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0)
+    })
 }
 
 /// Wait until the server is writing at least `bytes` of an upload into `tmp/`.

@@ -95,7 +95,7 @@ async fn corrupted_blob_aborts_get_is_audited_and_scrub_reports_it() {
                 assert!(
                     r.is_err(),
                     "GET {key} of corrupted bytes must not end cleanly, got {} bytes",
-                    r.map(|b| b.into_bytes().len()).unwrap_or(0)
+                    r.map_or(0, |b| b.into_bytes().len())
                 );
             }
         }
@@ -734,7 +734,7 @@ async fn recover_rebuilds_the_catalog_with_every_version_retention_hold_and_mark
         .object_lock_configuration()
         .and_then(|x| x.rule())
         .and_then(|r| r.default_retention())
-        .and_then(|d| d.days());
+        .and_then(aws_sdk_s3::types::DefaultRetention::days);
     assert_eq!(days_back, Some(30));
     ok(c.head_bucket().bucket("empty").send().await, "HeadBucket empty");
     expect_err(

@@ -1,5 +1,5 @@
 //! Active/standby over one upstream bucket (docs/high-availability.md): gateway A writes through a
-//! real SeaweedFS whose bucket has Object Lock and is killed with SIGKILL; gateway B, on a fresh data
+//! real `SeaweedFS` whose bucket has Object Lock and is killed with SIGKILL; gateway B, on a fresh data
 //! directory on another "machine" (nothing of A's disk), rebuilds its catalog from the upstream with
 //! `wormgate recover` and serves every acknowledged version with its retention and legal hold —
 //! including an extension and a hold made after the writes, which B learns from the upstream's own

@@ -2,7 +2,7 @@
 //! --lifecycle-interval 1s`): the configuration API, and the background executor reclaiming noncurrent
 //! versions only once their retention has passed, keeping held and long-retained versions, removing
 //! lone delete markers and aborting stale uploads — with the bytes really gone and the audit chain
-//! intact. The same scenario runs in upstream mode against SeaweedFS.
+//! intact. The same scenario runs in upstream mode against `SeaweedFS`.
 
 use crate::common::*;
 use crate::seaweed::*;
@@ -167,7 +167,7 @@ async fn scenario(c: &Client, blobs: Option<&Path>) -> Left {
             .await,
         "UploadPart",
     );
-    let written = blobs.map(du).unwrap_or(0);
+    let written = blobs.map_or(0, du);
     // Not before the retention (2 s) has passed: everything is still there.
     if t0.elapsed() < Duration::from_millis(1500) {
         assert_eq!(
@@ -261,13 +261,13 @@ async fn configuration_api_answers_as_aws() {
     assert_eq!(
         got.rules()[0]
             .noncurrent_version_expiration()
-            .and_then(|n| n.noncurrent_days()),
+            .and_then(aws_sdk_s3::types::NoncurrentVersionExpiration::noncurrent_days),
         Some(1)
     );
     assert_eq!(
         got.rules()[1]
             .expiration()
-            .and_then(|e| e.expired_object_delete_marker()),
+            .and_then(aws_sdk_s3::types::LifecycleExpiration::expired_object_delete_marker),
         Some(true)
     );
     // Without Content-MD5 or a checksum: refused as AWS refuses it, nothing changes.

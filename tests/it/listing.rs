@@ -1,4 +1,4 @@
-//! Listings: ListObjects (V1), ListObjectsV2 and ListObjectVersions.
+//! Listings: `ListObjects` (V1), `ListObjectsV2` and `ListObjectVersions`.
 
 use crate::common::*;
 use aws_sdk_s3::types::EncodingType;
@@ -202,7 +202,7 @@ async fn list_v2_encoding_type_url() {
     let decoded: Vec<String> = raw.iter().map(|k| url_decode(k)).collect();
     assert_eq!(
         decoded,
-        KEYS.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+        KEYS.iter().map(std::string::ToString::to_string).collect::<Vec<_>>(),
         "raw keys: {raw:?}"
     );
     assert!(raw.iter().all(|k| !k.contains(' ')), "spaces are encoded: {raw:?}");
@@ -304,8 +304,7 @@ async fn list_v1_markers_and_encoding() {
         if out.is_truncated() == Some(true) {
             marker = Some(
                 out.next_marker()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| page.last().unwrap().clone()),
+                    .map_or_else(|| page.last().unwrap().clone(), str::to_string),
             );
         } else {
             break;
@@ -367,7 +366,10 @@ async fn list_v1_markers_and_encoding() {
         "V1 encoded",
     );
     let decoded: Vec<String> = out.contents().iter().filter_map(|o| o.key()).map(url_decode).collect();
-    assert_eq!(decoded, KEYS.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        decoded,
+        KEYS.iter().map(std::string::ToString::to_string).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -429,7 +431,7 @@ async fn listings_hide_deleted_keys_but_not_versions() {
     assert_eq!(v.delete_markers().len(), 2);
 }
 
-/// (kind, key, version id, is latest) of every entry of a raw ListVersionsResult, in document order.
+/// (kind, key, version id, is latest) of every entry of a raw `ListVersionsResult`, in document order.
 fn raw_entries(xml: &str) -> Vec<(String, String, String, bool)> {
     let mut out = Vec::new();
     let mut rest = xml;
@@ -680,7 +682,10 @@ async fn list_object_versions_encoding() {
         "versions encoded",
     );
     let decoded: Vec<String> = out.versions().iter().filter_map(|v| v.key()).map(url_decode).collect();
-    assert_eq!(decoded, KEYS.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        decoded,
+        KEYS.iter().map(std::string::ToString::to_string).collect::<Vec<_>>()
+    );
     assert!(out
         .versions()
         .iter()

@@ -193,7 +193,11 @@ async fn retention_extend_only() {
             c.head_object().bucket(&b).key("k").version_id(&v1).send().await,
             "HEAD v1",
         );
-        assert_eq!(h.object_lock_retain_until_date().map(|d| d.secs()), Some(longer.secs()));
+        assert_eq!(
+            h.object_lock_retain_until_date()
+                .map(aws_sdk_s3::primitives::DateTime::secs),
+            Some(longer.secs())
+        );
 
         // Errors on targets.
         expect_err(

@@ -1,5 +1,5 @@
 //! The integration tests: one binary (one link of aws-sdk-s3), one way to start the real gateway
-//! (`common::Server`), one SeaweedFS harness (`seaweed`). Each module is one area.
+//! (`common::Server`), one `SeaweedFS` harness (`seaweed`). Each module is one area.
 
 // Helpers are shared by many modules; not every module uses every helper.
 #[allow(dead_code)]

@@ -1,5 +1,5 @@
 //! Multipart uploads on the disk backend: create / upload parts / list / complete / abort,
-//! UploadPartCopy, GET and HEAD `?partNumber=`, and the refused completions (AWS codes, nothing
+//! `UploadPartCopy`, GET and HEAD `?partNumber=`, and the refused completions (AWS codes, nothing
 //! created). A completed upload is one new version with its own retention, never touching older ones.
 
 use crate::common::*;
@@ -11,7 +11,7 @@ const MIB: usize = 1024 * 1024;
 /// The smallest part that may be followed by another one.
 const PART: usize = 5 * MIB;
 
-/// `"` hex(MD5(concatenated binary MD5 of each part)) `-N"`: the AWS multipart ETag.
+/// `"` hex(MD5(concatenated binary MD5 of each part)) `-N"`: the AWS multipart `ETag`.
 fn multipart_etag(parts: &[&[u8]]) -> String {
     use md5::Digest;
     let mut all = md5::Md5::new();
@@ -31,7 +31,7 @@ async fn create(c: &Client, bucket: &str, key: &str) -> String {
     out.upload_id().expect("upload id").to_string()
 }
 
-/// Upload one part; asserts its ETag is the quoted MD5 of the bytes.
+/// Upload one part; asserts its `ETag` is the quoted MD5 of the bytes.
 async fn put_part(c: &Client, bucket: &str, key: &str, upload: &str, n: i32, data: &[u8]) -> CompletedPart {
     let out = ok(
         c.upload_part()
@@ -57,7 +57,7 @@ fn completion(parts: Vec<CompletedPart>) -> CompletedMultipartUpload {
     CompletedMultipartUpload::builder().set_parts(Some(parts)).build()
 }
 
-/// (part number, ETag, size) of every part ListParts shows.
+/// (part number, `ETag`, size) of every part `ListParts` shows.
 async fn listed_parts(c: &Client, bucket: &str, key: &str, upload: &str) -> Vec<(i32, String, i64)> {
     let out = ok(
         c.list_parts().bucket(bucket).key(key).upload_id(upload).send().await,
@@ -75,7 +75,7 @@ async fn listed_parts(c: &Client, bucket: &str, key: &str, upload: &str) -> Vec<
         .collect()
 }
 
-/// (key, upload id) of every upload ListMultipartUploads shows.
+/// (key, upload id) of every upload `ListMultipartUploads` shows.
 async fn listed_uploads(c: &Client, bucket: &str) -> Vec<(String, String)> {
     let out = ok(
         c.list_multipart_uploads().bucket(bucket).send().await,
@@ -559,7 +559,11 @@ async fn list_parts_pages() {
             .await,
         "ListParts max-parts=2",
     );
-    let nums: Vec<i32> = page.parts().iter().filter_map(|p| p.part_number()).collect();
+    let nums: Vec<i32> = page
+        .parts()
+        .iter()
+        .filter_map(aws_sdk_s3::types::Part::part_number)
+        .collect();
     assert_eq!(nums, vec![1, 2]);
     assert_eq!(page.is_truncated(), Some(true));
     assert_eq!(page.next_part_number_marker(), Some("2"));
@@ -784,7 +788,8 @@ async fn lock_headers_on_create_bind_to_the_completed_version() {
     let head = ok(c.head_object().bucket("mp-lock").key("k").send().await, "HeadObject");
     assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Compliance));
     assert_eq!(
-        head.object_lock_retain_until_date().map(|d| d.secs()),
+        head.object_lock_retain_until_date()
+            .map(aws_sdk_s3::primitives::DateTime::secs),
         Some(until.secs())
     );
     assert_eq!(

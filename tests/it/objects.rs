@@ -1,4 +1,4 @@
-//! Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects — each in both
+//! Object operations: `PutObject`, `GetObject`, `HeadObject`, `DeleteObject`, `DeleteObjects` — each in both
 //! SDK checksum modes where a body is sent.
 
 use crate::common::*;
@@ -57,7 +57,7 @@ async fn put_get_round_trip_with_metadata_and_content_headers() {
         assert_eq!(got.content_language(), Some("de-CH"));
         assert_eq!(got.cache_control(), Some("max-age=60"));
         #[allow(deprecated)]
-        let exp = got.expires().map(|e| e.secs());
+        let exp = got.expires().map(aws_sdk_s3::primitives::DateTime::secs);
         let exp_str = got.expires_string().map(str::to_string);
         assert!(
             exp == Some(1_900_000_000) || exp_str.as_deref().is_some_and(|s| s.contains("2030")),
@@ -160,7 +160,7 @@ async fn keys_with_special_characters() {
             .iter()
             .filter_map(|o| o.key().map(str::to_string))
             .collect();
-        let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let mut expected: Vec<String> = keys.iter().map(std::string::ToString::to_string).collect();
         expected.sort();
         assert_eq!(listed, expected);
     }
@@ -635,14 +635,22 @@ async fn lock_headers_on_put() {
         let vid = put.version_id().unwrap().to_string();
         let h = ok(c.head_object().bucket(&b).key("locked").send().await, "HeadObject");
         assert_eq!(h.object_lock_mode(), Some(&ObjectLockMode::Compliance));
-        assert_eq!(h.object_lock_retain_until_date().map(|d| d.secs()), Some(until.secs()));
+        assert_eq!(
+            h.object_lock_retain_until_date()
+                .map(aws_sdk_s3::primitives::DateTime::secs),
+            Some(until.secs())
+        );
         assert_eq!(h.object_lock_legal_hold_status(), Some(&ObjectLockLegalHoldStatus::On));
         let g = ok(
             c.get_object().bucket(&b).key("locked").version_id(&vid).send().await,
             "GetObject",
         );
         assert_eq!(g.object_lock_mode(), Some(&ObjectLockMode::Compliance));
-        assert_eq!(g.object_lock_retain_until_date().map(|d| d.secs()), Some(until.secs()));
+        assert_eq!(
+            g.object_lock_retain_until_date()
+                .map(aws_sdk_s3::primitives::DateTime::secs),
+            Some(until.secs())
+        );
         assert_eq!(g.object_lock_legal_hold_status(), Some(&ObjectLockLegalHoldStatus::On));
 
         // Retain-until below the 1-day floor.
@@ -1277,7 +1285,7 @@ async fn delete_objects_mixed() {
 
         let v = ok(c.list_object_versions().bucket(&b).send().await, "ListObjectVersions");
         let mut vers: Vec<&str> = v.versions().iter().filter_map(|v| v.key()).collect();
-        vers.sort();
+        vers.sort_unstable();
         assert_eq!(vers, vec!["held", "locked", "plain"]);
         let markers: Vec<&str> = v.delete_markers().iter().filter_map(|m| m.key()).collect();
         assert_eq!(markers, vec!["plain"]);
@@ -1405,7 +1413,7 @@ async fn concurrent_if_none_match_has_one_winner() {
                 Ok(_) => winners += 1,
                 Err(e) => {
                     let st = status_of(&e);
-                    assert!(matches!(st, Some(412) | Some(409)), "unexpected answer {st:?}: {e:?}");
+                    assert!(matches!(st, Some(412 | 409)), "unexpected answer {st:?}: {e:?}");
                 }
             }
         }
@@ -1639,7 +1647,7 @@ async fn lock_header_smuggling_is_refused() {
         let r = signed_raw(srv.addr, ADMIN, "PUT", "/smuggle/k", &hdrs, &sha, body);
         assert_eq!(r.status, 400, "{hdrs:?} accepted: {}", r.text());
         assert!(
-            matches!(r.code().as_deref(), Some("InvalidArgument") | Some("InvalidRequest")),
+            matches!(r.code().as_deref(), Some("InvalidArgument" | "InvalidRequest")),
             "{hdrs:?}: {}",
             r.text()
         );
@@ -1668,7 +1676,7 @@ async fn oversized_metadata_is_refused() {
     assert!(v.versions().is_empty());
 }
 
-/// GetObjectAttributes (`GET ?attributes`) as the SDK calls it: the asked-for attributes of the
+/// `GetObjectAttributes` (`GET ?attributes`) as the SDK calls it: the asked-for attributes of the
 /// current or a named version, and 404 with the delete-marker header once a marker is current.
 #[tokio::test]
 async fn get_object_attributes() {
@@ -1706,7 +1714,10 @@ async fn get_object_attributes() {
         "attributes of the current version",
     );
     assert_eq!(a.object_size(), Some(7));
-    assert_eq!(a.storage_class().map(|s| s.as_str()), Some("STANDARD"));
+    assert_eq!(
+        a.storage_class().map(aws_sdk_s3::types::StorageClass::as_str),
+        Some("STANDARD")
+    );
     let old = ok(
         c.get_object_attributes()
             .bucket("attrs")

@@ -21,7 +21,12 @@ async fn logical_snapshot(c: &Client) -> String {
     let buckets = ok(c.list_buckets().send().await, "ListBuckets");
     for b in buckets.buckets() {
         let name = b.name().unwrap();
-        writeln!(s, "bucket {name} created {:?}", b.creation_date().map(|d| d.secs())).unwrap();
+        writeln!(
+            s,
+            "bucket {name} created {:?}",
+            b.creation_date().map(aws_sdk_s3::primitives::DateTime::secs)
+        )
+        .unwrap();
         let v = ok(c.get_bucket_versioning().bucket(name).send().await, "versioning");
         writeln!(s, "  versioning {:?}", v.status()).unwrap();
         let l = ok(
@@ -38,7 +43,7 @@ async fn logical_snapshot(c: &Client) -> String {
                 m.key(),
                 m.version_id(),
                 m.is_latest(),
-                m.last_modified().map(|d| d.secs())
+                m.last_modified().map(aws_sdk_s3::primitives::DateTime::secs)
             )
             .unwrap();
         }
@@ -50,7 +55,7 @@ async fn logical_snapshot(c: &Client) -> String {
                 v.is_latest(),
                 v.e_tag(),
                 v.size(),
-                v.last_modified().map(|d| d.secs())
+                v.last_modified().map(aws_sdk_s3::primitives::DateTime::secs)
             )
             .unwrap();
             let r = ok(

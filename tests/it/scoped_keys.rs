@@ -1,5 +1,5 @@
 //! Keys scoped to buckets (`buckets = [...]` in `[[users]]`, `wormgate user add --buckets`): every
-//! operation family outside the scope is 403 AccessDenied and changes nothing; ListBuckets shows only
+//! operation family outside the scope is 403 `AccessDenied` and changes nothing; `ListBuckets` shows only
 //! the allowed buckets; a copy's source and every key of a multi-object delete are checked too.
 
 use crate::common::*;

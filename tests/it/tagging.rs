@@ -22,7 +22,7 @@ fn tagging(pairs: &[(&str, &str)]) -> Tagging {
         .expect("tagging")
 }
 
-/// The tags of a version (`None`: the current one), in the order GetObjectTagging lists them, and
+/// The tags of a version (`None`: the current one), in the order `GetObjectTagging` lists them, and
 /// the version id it names.
 async fn tags_of(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> (Vec<(String, String)>, String) {
     let out = ok(

@@ -178,7 +178,7 @@ async fn put_retained(c: &aws_sdk_s3::Client, bucket: &str, key: &str, secs: i64
     out.version_id().expect("version id").to_string()
 }
 
-/// DeleteObject of one version: Ok(()) or the HTTP status of the refusal.
+/// `DeleteObject` of one version: Ok(()) or the HTTP status of the refusal.
 async fn delete_version(c: &aws_sdk_s3::Client, bucket: &str, key: &str, v: &str) -> Result<(), u16> {
     c.delete_object()
         .bucket(bucket)

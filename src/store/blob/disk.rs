@@ -172,8 +172,7 @@ impl DiskWriter {
         let dir = self
             .final_path
             .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| self.root.join("blobs"));
+            .map_or_else(|| self.root.join("blobs"), Path::to_path_buf);
         fs::create_dir_all(&dir).await?;
         // Second copy of the record first, so a blob is never on disk without it.
         let mut side_name = self.final_path.clone().into_os_string();

@@ -104,7 +104,7 @@ impl BlobStore {
         }
     }
 
-    /// Whether UploadPartCopy from a version held in `src` can be done inside the backend
+    /// Whether `UploadPartCopy` from a version held in `src` can be done inside the backend
     /// (`copy_part`) rather than by streaming the bytes through a part writer.
     pub fn can_copy_part(&self, upload: &UploadRecord, src: &BlobRef) -> bool {
         matches!(
@@ -113,8 +113,8 @@ impl BlobStore {
         )
     }
 
-    /// UploadPartCopy inside the backend (only where `can_copy_part`): part `part_number` of
-    /// `upload` becomes `len` bytes from `offset` of blob `src`. Returns the backend's part ETag.
+    /// `UploadPartCopy` inside the backend (only where `can_copy_part`): part `part_number` of
+    /// `upload` becomes `len` bytes from `offset` of blob `src`. Returns the backend's part `ETag`.
     pub async fn copy_part(
         &self,
         upload: &UploadRecord,
@@ -152,32 +152,29 @@ impl BlobStore {
             checksum: p.checksum.clone(),
             sha256: p.sha256.clone(),
         };
-        match (self, &upload.backend_upload_id) {
-            (BlobStore::Upstream(u), Some(up)) => {
-                let id = upload.upload_id.clone();
-                let mut names = Vec::with_capacity(chosen.len());
-                for p in chosen {
-                    let Some(e) = p.upstream_etag.clone() else {
-                        return Err(crate::s3::error::S3Error::internal(format!(
-                            "part {} of upload {id} has no upstream ETag",
-                            p.part_number
-                        )));
-                    };
-                    names.push((p.part_number, e));
-                }
-                let blob = BlobRef::Multipart {
-                    parts: chosen.iter().map(|p| part_ref(p, &id)).collect(),
-                    id: id.clone(),
+        if let (BlobStore::Upstream(u), Some(up)) = (self, &upload.backend_upload_id) {
+            let id = upload.upload_id.clone();
+            let mut names = Vec::with_capacity(chosen.len());
+            for p in chosen {
+                let Some(e) = p.upstream_etag.clone() else {
+                    return Err(crate::s3::error::S3Error::internal(format!(
+                        "part {} of upload {id} has no upstream ETag",
+                        p.part_number
+                    )));
                 };
-                let size = chosen.iter().map(|p| p.size).sum();
-                Ok((blob, BlobWriter::UpstreamCompletion(u.completion(&id, up, names, size))))
+                names.push((p.part_number, e));
             }
-            _ => {
-                let blob = BlobRef::Parts {
-                    parts: chosen.iter().map(|p| part_ref(p, &p.blob_id)).collect(),
-                };
-                Ok((blob, self.begin(version_id, BlobHints::len(Some(0))).await?))
-            }
+            let blob = BlobRef::Multipart {
+                parts: chosen.iter().map(|p| part_ref(p, &id)).collect(),
+                id: id.clone(),
+            };
+            let size = chosen.iter().map(|p| p.size).sum();
+            Ok((blob, BlobWriter::UpstreamCompletion(u.completion(&id, up, names, size))))
+        } else {
+            let blob = BlobRef::Parts {
+                parts: chosen.iter().map(|p| part_ref(p, &p.blob_id)).collect(),
+            };
+            Ok((blob, self.begin(version_id, BlobHints::len(Some(0))).await?))
         }
     }
 
@@ -271,11 +268,11 @@ impl BlobWriter {
         }
     }
 
-    /// Make a part durable (no record); returns the backend's own part ETag when the part went into
+    /// Make a part durable (no record); returns the backend's own part `ETag` when the part went into
     /// the backend's multipart upload (store it in `PartRecord::upstream_etag`).
     pub async fn commit_part(self) -> S3Result<Option<String>> {
         match self {
-            BlobWriter::Disk(w) => w.commit(b"").await.map(|_| None),
+            BlobWriter::Disk(w) => w.commit(b"").await.map(|()| None),
             BlobWriter::Upstream(w) => w.commit_part(b"").await,
             BlobWriter::UpstreamCompletion(_) => Err(crate::s3::error::S3Error::internal("not a part writer")),
         }

@@ -1,4 +1,4 @@
-//! Upstream blobs: the bytes live in an existing S3 store (SeaweedFS, Ceph RGW, MinIO, AWS), the
+//! Upstream blobs: the bytes live in an existing S3 store (`SeaweedFS`, Ceph RGW, `MinIO`, AWS), the
 //! catalog stays in sled. See docs/design.md, "Upstream layout".
 //!
 //! Layout in the upstream bucket:
@@ -15,17 +15,17 @@
 //! length is not known up front (chunked transfer without a decoded length) the bytes are spooled to
 //! `<data dir>/tmp/` and sent at commit.
 //!
-//! Multipart uploads (when the upload record names an upstream `UploadId`): CreateMultipartUpload
+//! Multipart uploads (when the upload record names an upstream `UploadId`): `CreateMultipartUpload`
 //! starts an upstream multipart upload on `<prefix>/<upload id>` (never reused: upload ids are
-//! catalog sequence ids), each UploadPart streams into the upstream UploadPart of the same number
-//! (UploadPartCopy of a single-blob source is an upstream UploadPartCopy), completion completes the
+//! catalog sequence ids), each `UploadPart` streams into the upstream `UploadPart` of the same number
+//! (`UploadPartCopy` of a single-blob source is an upstream `UploadPartCopy`), completion completes the
 //! upstream upload with the chosen parts (`If-None-Match: *`) and writes `<version id>.meta`, and
 //! abort aborts it. The version is then `BlobRef::Multipart`: one object, read by part ranges.
 //!
 //! Upstream Object Lock (detected at start with GetObjectLockConfiguration): a PUT of a new version
 //! carries `x-amz-object-lock-mode: COMPLIANCE` and the retain-until date of the first lock decision,
 //! framed as aws-chunked with a CRC32 trailer (the digest AWS requires with lock headers). At commit
-//! the final retention and legal hold are mirrored with PutObjectRetention / PutObjectLegalHold where
+//! the final retention and legal hold are mirrored with `PutObjectRetention` / `PutObjectLegalHold` where
 //! they differ (always for multipart parts and copies, which are written without lock headers), and
 //! the `.meta` object carries the lock headers itself. Later extensions are mirrored by the gateway
 //! (`mirror_retention`, `mirror_legal_hold`) before the catalog changes.
@@ -96,7 +96,7 @@ pub struct UpstreamCompletion {
     store: UpstreamBlobs,
     id: String,
     upload_id: String,
-    /// (part number, upstream ETag) in order.
+    /// (part number, upstream `ETag`) in order.
     parts: Vec<(u32, String)>,
     /// Bytes of the completed object (the sum of the parts).
     size: u64,
@@ -128,7 +128,7 @@ enum Sink {
 
 struct Started {
     tx: mpsc::Sender<Msg>,
-    /// Ends with the upstream ETag of what was written.
+    /// Ends with the upstream `ETag` of what was written.
     task: JoinHandle<Result<Option<String>, UpstreamError>>,
     /// Lock headers sent with the PUT: (retain-until, legal hold).
     lock_sent: Option<(DateTime<Utc>, bool)>,
@@ -252,17 +252,16 @@ impl UpstreamBlobs {
         if !super::valid_id(id) {
             return Err(S3Error::internal(format!("invalid blob id {id}")));
         }
-        let sink = match hints.len {
-            Some(len) => Sink::Stream { len, started: None },
-            None => {
-                let path = self.inner.spool_dir.join(format!("upstream-{id}.spool"));
-                let file = tokio::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .await?;
-                Sink::Spool { path, file: Some(file) }
-            }
+        let sink = if let Some(len) = hints.len {
+            Sink::Stream { len, started: None }
+        } else {
+            let path = self.inner.spool_dir.join(format!("upstream-{id}.spool"));
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .await?;
+            Sink::Spool { path, file: Some(file) }
         };
         Ok(UpstreamWriter {
             store: self.clone(),
@@ -320,8 +319,8 @@ impl UpstreamBlobs {
         Ok(w)
     }
 
-    /// UploadPartCopy: part `part_number` of upload `upload_id` (of blob `object`) becomes `len`
-    /// bytes from `offset` of blob `src`, copied inside the upstream. Returns the part's ETag.
+    /// `UploadPartCopy`: part `part_number` of upload `upload_id` (of blob `object`) becomes `len`
+    /// bytes from `offset` of blob `src`, copied inside the upstream. Returns the part's `ETag`.
     pub async fn copy_part(
         &self,
         (object, upload_id, part_number): (&str, &str, u32),
@@ -356,7 +355,7 @@ impl UpstreamBlobs {
     }
 
     /// The completion of upstream upload `upload_id` into blob `id` from `parts` (part number,
-    /// upstream ETag), as a writer whose `commit` completes it.
+    /// upstream `ETag`), as a writer whose `commit` completes it.
     pub fn completion(&self, id: &str, upload_id: &str, parts: Vec<(u32, String)>, size: u64) -> UpstreamCompletion {
         UpstreamCompletion {
             store: self.clone(),
@@ -367,7 +366,7 @@ impl UpstreamBlobs {
         }
     }
 
-    /// AbortMultipartUpload upstream (an upload already gone is fine).
+    /// `AbortMultipartUpload` upstream (an upload already gone is fine).
     pub async fn abort_multipart(&self, id: &str, upload_id: &str) -> S3Result<()> {
         let q = format!("uploadId={}", encode_component(upload_id));
         let key = self.client().key(id);
@@ -382,7 +381,7 @@ impl UpstreamBlobs {
         }
     }
 
-    /// CompleteMultipartUpload upstream, with `If-None-Match: *` (retried without it if the upstream
+    /// `CompleteMultipartUpload` upstream, with `If-None-Match: *` (retried without it if the upstream
     /// does not implement it). A retry that finds the upload gone checks the object is there, with
     /// the `size` these parts make.
     async fn complete_upload(
@@ -955,7 +954,7 @@ pub struct ListedObject {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
-/// (key, version id) of every `<Version>` and `<DeleteMarker>` in a ListObjectVersions answer.
+/// (key, version id) of every `<Version>` and `<DeleteMarker>` in a `ListObjectVersions` answer.
 fn version_entries(doc: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for tag in ["Version", "DeleteMarker"] {
@@ -978,7 +977,7 @@ fn version_entries(doc: &str) -> Vec<(String, String)> {
 /// How long the upstream may take to answer a PUT once its whole body is sent.
 const PUT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Wait for the answer to a PUT whose body has ended (the upstream ETag, if it gave one).
+/// Wait for the answer to a PUT whose body has ended (the upstream `ETag`, if it gave one).
 async fn finish_put(mut st: Started) -> Result<Option<String>, UpstreamError> {
     match tokio::time::timeout(PUT_ANSWER_TIMEOUT, &mut st.task).await {
         Ok(Ok(r)) => r,
@@ -1045,7 +1044,7 @@ impl UpstreamWriter {
         self.commit_part(sidecar).await.map(|_| ())
     }
 
-    /// `commit`; for a part of an upstream multipart upload, returns its upstream ETag (named again
+    /// `commit`; for a part of an upstream multipart upload, returns its upstream `ETag` (named again
     /// at completion) and writes no record.
     pub async fn commit_part(mut self, sidecar: &[u8]) -> S3Result<Option<String>> {
         if let Sink::Stream { len, .. } = &self.sink {

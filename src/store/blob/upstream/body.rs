@@ -123,7 +123,7 @@ impl Body for UpstreamBody {
                             None => Poll::Ready(None),
                         }
                     }
-                    Poll::Ready(Some(Msg::Abort)) | Poll::Ready(None) => {
+                    Poll::Ready(Some(Msg::Abort) | None) => {
                         c.done = true;
                         Poll::Ready(Some(Err(std::io::Error::other("upload aborted before completion"))))
                     }

@@ -1,4 +1,4 @@
-//! The upstream S3 client: requests signed with aws-sigv4 (SigV4, S3 settings), sent over one pooled
+//! The upstream S3 client: requests signed with aws-sigv4 (`SigV4`, S3 settings), sent over one pooled
 //! hyper-util client (rustls for https), retried with backoff where that is safe, and counted.
 //!
 //! Retry rule: only requests whose body can be sent again (no body, or a small in-memory one) are
@@ -102,8 +102,8 @@ impl std::fmt::Display for UpstreamError {
 }
 
 impl From<UpstreamError> for S3Error {
-    /// 503 SlowDown when the upstream is overloaded or unreachable (the client should retry later),
-    /// 500 InternalError otherwise; the message names the upstream error.
+    /// 503 `SlowDown` when the upstream is overloaded or unreachable (the client should retry later),
+    /// 500 `InternalError` otherwise; the message names the upstream error.
     fn from(e: UpstreamError) -> S3Error {
         let msg = format!("storage upstream failed: {e}");
         tracing::warn!(error = %e, "upstream request failed");
