@@ -11,6 +11,7 @@ use super::chain::{self, AuditRecord, Seal, GENESIS, SEAL_OPERATION};
 use super::checkpoint::Checkpoint;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use std::path::Path;
 
 /// Stop collecting after this many problems (the first one is what matters).
@@ -76,25 +77,26 @@ impl VerifyReport {
     pub fn render(&self) -> String {
         let mut s = String::new();
         if let Some(p) = self.problems.first() {
-            s.push_str(&format!("FIRST BROKEN LINK: {p}\n"));
+            let _ = writeln!(s, "FIRST BROKEN LINK: {p}");
         }
         for p in self.problems.iter().skip(1) {
-            s.push_str(&format!("  also: {p}\n"));
+            let _ = writeln!(s, "  also: {p}");
         }
         for w in &self.warnings {
-            s.push_str(&format!("warning: {w}\n"));
+            let _ = writeln!(s, "warning: {w}");
         }
         for a in &self.anchors {
-            s.push_str(&format!("{a}\n"));
+            let _ = writeln!(s, "{a}");
         }
-        s.push_str(&format!(
-            "{}: {} records in {} segments ({} sealed); head {}\n",
+        let _ = writeln!(
+            s,
+            "{}: {} records in {} segments ({} sealed); head {}",
             if self.ok { "OK" } else { "FAILED" },
             self.records,
             self.segments,
             self.sealed_segments,
             self.head
-        ));
+        );
         s
     }
 }

@@ -11,6 +11,7 @@ use crate::datadir::{audit_dir, open_catalog, write_anchor};
 use crate::gateway::ADMIN_PREFIX;
 use crate::keys::{self, NewKey, UserCommand, UserView};
 use clap::{Args, Subcommand, ValueEnum};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Output format of `user` commands.
@@ -100,8 +101,9 @@ fn print_views(v: &[UserView], format: Format) -> String {
                 "name", "source", "role", "access key", "state"
             );
             for u in v {
-                out.push_str(&format!(
-                    "{:<24} {:<8} {:<8} {:<22} {:<9} {}{}\n",
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<8} {:<8} {:<22} {:<9} {}{}",
                     u.name,
                     u.source,
                     u.role,
@@ -116,7 +118,7 @@ fn print_views(v: &[UserView], format: Format) -> String {
                         (Some(k), Some(t)) => format!(" (old key {k} valid until {t})"),
                         _ => String::new(),
                     }
-                ));
+                );
             }
             out
         }

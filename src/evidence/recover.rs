@@ -28,6 +28,7 @@ use crate::store::records::{decode, BlobRef, BucketRecord, NewVersionId, Version
 use crate::timefmt::parse_iso;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// What recovery did.
@@ -63,21 +64,21 @@ impl RecoverReport {
     pub fn render(&self) -> String {
         let mut s = String::new();
         for w in &self.warnings {
-            s.push_str(&format!("warning: {w}\n"));
+            let _ = writeln!(s, "warning: {w}");
         }
         for p in &self.audit_problems {
-            s.push_str(&format!("audit trail: {p}\n"));
+            let _ = writeln!(s, "audit trail: {p}");
         }
         for u in &self.undecodable_sidecars {
-            s.push_str(&format!("undecodable record: {u}\n"));
+            let _ = writeln!(s, "undecodable record: {u}");
         }
         if let Some(o) = &self.old_catalog {
-            s.push_str(&format!("old catalog kept at {o}\n"));
+            let _ = writeln!(s, "old catalog kept at {o}");
         }
-        s.push_str(&format!(
+        let _ = writeln!(s,
             "recovered {} buckets, {} versions ({} from {}, {} known only from the audit trail, {} only from the old catalog), {} delete markers; \
              {} raised to the upstream's Object Lock; \
-             replayed {} audit records (trusted through seq {}): {} retention extensions, {} legal hold changes, {} removals\n",
+             replayed {} audit records (trusted through seq {}): {} retention extensions, {} legal hold changes, {} removals",
             self.buckets,
             self.versions,
             self.from_sidecars,
@@ -91,7 +92,7 @@ impl RecoverReport {
             self.retention_extensions,
             self.legal_hold_changes,
             self.removed_by_audit
-        ));
+        );
         s
     }
 }

@@ -7,6 +7,7 @@ use crate::audit::export::csv_line;
 use crate::store::Catalog;
 use crate::timefmt::{format_iso, iso_ms};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use std::io::Write;
 
 /// Output format.
@@ -253,13 +254,14 @@ pub fn render_capacity(r: &CapacityReport, format: ReportFormat) -> String {
                 ]));
             }
             if let Some(f) = r.free_space {
-                out.push_str(&format!(
-                    "# free_bytes={} size_bytes={} reserve_bytes={} reserve_alarm={}\n",
+                let _ = writeln!(
+                    out,
+                    "# free_bytes={} size_bytes={} reserve_bytes={} reserve_alarm={}",
                     f.available,
                     f.total,
                     f.reserve,
                     f.below_reserve()
-                ));
+                );
             }
             out
         }

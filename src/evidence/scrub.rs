@@ -25,6 +25,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -114,10 +115,11 @@ impl ScrubReport {
     pub fn render(&self) -> String {
         let mut s = String::new();
         for f in &self.findings {
-            s.push_str(&format!("{f}\n"));
+            let _ = writeln!(s, "{f}");
         }
-        s.push_str(&format!(
-            "{}: {} versions ({} bytes) re-hashed, {} delete markers; {} missing, {} corrupt, {} unreferenced{}\n",
+        let _ = writeln!(
+            s,
+            "{}: {} versions ({} bytes) re-hashed, {} delete markers; {} missing, {} corrupt, {} unreferenced{}",
             if self.ok { "OK" } else { "FAILED" },
             self.checked_versions,
             self.checked_bytes,
@@ -129,7 +131,7 @@ impl ScrubReport {
                 .as_ref()
                 .map(|b| format!(" (bucket {b})"))
                 .unwrap_or_default()
-        ));
+        );
         s
     }
 

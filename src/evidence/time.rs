@@ -16,6 +16,7 @@ use crate::lock::Clock;
 use crate::store::Catalog;
 use crate::timefmt::{iso_ms, now_iso};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 
 /// State key of a pending offline confirmation.
 pub const PENDING_KEY: &[u8] = b"clock.pending_confirmation";
@@ -246,15 +247,16 @@ pub fn confirm_live(
     };
     let after = clock.now();
     let status = live_status(clock, catalog, sources);
-    detail.push_str(&format!(
+    let _ = write!(
+        detail,
         "; alarm before {}, after {}; wall {}; expiry trusted: {}",
         before.map_or("none", |a| a.as_str()),
         clock.alarm().map_or("none", |a| a.as_str()),
         status.wall,
         after.expiry_trusted()
-    ));
+    );
     if let Some(n) = req.note.as_deref().filter(|n| !n.trim().is_empty()) {
-        detail.push_str(&format!("; note: {n}"));
+        let _ = write!(detail, "; note: {n}");
     }
     Ok((status, detail))
 }

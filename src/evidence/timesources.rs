@@ -8,6 +8,7 @@ use crate::lock::quorum::{vote, Reading, Sample, Tally};
 use crate::lock::Clock;
 use crate::store::blob::upstream::UpstreamBlobs;
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -127,8 +128,12 @@ pub fn check_detail(c: &Check) -> String {
     );
     for r in &c.readings {
         match &r.answer {
-            Ok(smp) => s.push_str(&format!("; {} offset {} ms", r.source, smp.offset_ms())),
-            Err(e) => s.push_str(&format!("; {} no answer: {e}", r.source)),
+            Ok(smp) => {
+                let _ = write!(s, "; {} offset {} ms", r.source, smp.offset_ms());
+            }
+            Err(e) => {
+                let _ = write!(s, "; {} no answer: {e}", r.source);
+            }
         }
     }
     s

@@ -44,6 +44,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use sha2::Digest;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -753,7 +754,7 @@ pub fn scrub_detail(rep: &crate::evidence::scrub::ScrubReport) -> String {
         .filter(|f| f.kind != crate::evidence::scrub::FindingKind::Unreferenced)
         .take(20)
     {
-        s.push_str(&format!("; {f}"));
+        let _ = write!(s, "; {f}");
     }
     s
 }

@@ -13,6 +13,7 @@ use super::xml;
 use crate::timefmt::{format_iso, parse_iso};
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 
 /// At most this many rules per configuration (AWS).
 pub const MAX_RULES: usize = 1000;
@@ -464,11 +465,12 @@ pub fn parse(text: &str) -> S3Result<LifecycleConfiguration> {
 }
 
 fn tag_xml(out: &mut String, k: &str, v: &str) {
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "<Tag><Key>{}</Key><Value>{}</Value></Tag>",
         xml_escape(k),
         xml_escape(v)
-    ));
+    );
 }
 
 /// `GetBucketLifecycleConfiguration`: the stored rules as AWS renders them.
@@ -479,22 +481,29 @@ pub fn render(cfg: &LifecycleConfiguration) -> String {
     );
     for r in &cfg.rules {
         out.push_str("<Rule>");
-        out.push_str(&format!("<ID>{}</ID>", xml_escape(&r.id)));
+        let _ = write!(out, "<ID>{}</ID>", xml_escape(&r.id));
         match &r.filter {
-            RuleFilter::Legacy(p) => out.push_str(&format!("<Prefix>{}</Prefix>", xml_escape(p))),
+            RuleFilter::Legacy(p) => {
+                let _ = write!(out, "<Prefix>{}</Prefix>", xml_escape(p));
+            }
             RuleFilter::All => out.push_str("<Filter></Filter>"),
-            RuleFilter::Prefix(p) => out.push_str(&format!("<Filter><Prefix>{}</Prefix></Filter>", xml_escape(p))),
+            RuleFilter::Prefix(p) => {
+                let _ = write!(out, "<Filter><Prefix>{}</Prefix></Filter>", xml_escape(p));
+            }
             RuleFilter::Tag(k, v) => {
                 out.push_str("<Filter>");
                 tag_xml(&mut out, k, v);
                 out.push_str("</Filter>");
             }
-            RuleFilter::SizeGreaterThan(n) => out.push_str(&format!(
-                "<Filter><ObjectSizeGreaterThan>{n}</ObjectSizeGreaterThan></Filter>"
-            )),
-            RuleFilter::SizeLessThan(n) => out.push_str(&format!(
-                "<Filter><ObjectSizeLessThan>{n}</ObjectSizeLessThan></Filter>"
-            )),
+            RuleFilter::SizeGreaterThan(n) => {
+                let _ = write!(
+                    out,
+                    "<Filter><ObjectSizeGreaterThan>{n}</ObjectSizeGreaterThan></Filter>"
+                );
+            }
+            RuleFilter::SizeLessThan(n) => {
+                let _ = write!(out, "<Filter><ObjectSizeLessThan>{n}</ObjectSizeLessThan></Filter>");
+            }
             RuleFilter::And {
                 prefix,
                 tags,
@@ -503,16 +512,16 @@ pub fn render(cfg: &LifecycleConfiguration) -> String {
             } => {
                 out.push_str("<Filter><And>");
                 if let Some(p) = prefix {
-                    out.push_str(&format!("<Prefix>{}</Prefix>", xml_escape(p)));
+                    let _ = write!(out, "<Prefix>{}</Prefix>", xml_escape(p));
                 }
                 for (k, v) in tags {
                     tag_xml(&mut out, k, v);
                 }
                 if let Some(n) = size_greater_than {
-                    out.push_str(&format!("<ObjectSizeGreaterThan>{n}</ObjectSizeGreaterThan>"));
+                    let _ = write!(out, "<ObjectSizeGreaterThan>{n}</ObjectSizeGreaterThan>");
                 }
                 if let Some(n) = size_less_than {
-                    out.push_str(&format!("<ObjectSizeLessThan>{n}</ObjectSizeLessThan>"));
+                    let _ = write!(out, "<ObjectSizeLessThan>{n}</ObjectSizeLessThan>");
                 }
                 out.push_str("</And></Filter>");
             }
@@ -524,27 +533,32 @@ pub fn render(cfg: &LifecycleConfiguration) -> String {
         });
         match r.expiration {
             None => {}
-            Some(Expiration::Days(d)) => out.push_str(&format!("<Expiration><Days>{d}</Days></Expiration>")),
-            Some(Expiration::Date(t)) => out.push_str(&format!(
-                "<Expiration><Date>{}</Date></Expiration>",
-                format_iso(DateTime::<Utc>::from_timestamp_millis(t).unwrap_or(DateTime::<Utc>::MAX_UTC))
-            )),
+            Some(Expiration::Days(d)) => {
+                let _ = write!(out, "<Expiration><Days>{d}</Days></Expiration>");
+            }
+            Some(Expiration::Date(t)) => {
+                let _ = write!(
+                    out,
+                    "<Expiration><Date>{}</Date></Expiration>",
+                    format_iso(DateTime::<Utc>::from_timestamp_millis(t).unwrap_or(DateTime::<Utc>::MAX_UTC))
+                );
+            }
             Some(Expiration::ExpiredObjectDeleteMarker) => {
                 out.push_str("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>");
             }
         }
         if let Some(n) = r.noncurrent {
             out.push_str("<NoncurrentVersionExpiration>");
-            out.push_str(&format!("<NoncurrentDays>{}</NoncurrentDays>", n.noncurrent_days));
+            let _ = write!(out, "<NoncurrentDays>{}</NoncurrentDays>", n.noncurrent_days);
             if let Some(k) = n.newer_noncurrent_versions {
-                out.push_str(&format!("<NewerNoncurrentVersions>{k}</NewerNoncurrentVersions>"));
+                let _ = write!(out, "<NewerNoncurrentVersions>{k}</NewerNoncurrentVersions>");
             }
             out.push_str("</NoncurrentVersionExpiration>");
         }
         if let Some(d) = r.abort_incomplete_days {
-            out.push_str(&format!(
+            let _ = write!(out,
                 "<AbortIncompleteMultipartUpload><DaysAfterInitiation>{d}</DaysAfterInitiation></AbortIncompleteMultipartUpload>"
-            ));
+            );
         }
         out.push_str("</Rule>");
     }

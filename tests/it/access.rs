@@ -5,6 +5,7 @@ use crate::common::*;
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockRetention, ObjectLockRetentionMode};
+use std::fmt::Write as _;
 use std::time::Duration;
 
 #[tokio::test]
@@ -556,7 +557,7 @@ async fn expect_continue_refused_before_body() {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut head = String::from("PUT /expect/k HTTP/1.1\r\nConnection: close\r\n");
     for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
@@ -878,7 +879,7 @@ async fn expect_continue_accepted_put() {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut head = String::from("PUT /expect-ok/k HTTP/1.1\r\nConnection: close\r\n");
     for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();

@@ -6,6 +6,7 @@
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ fn put_unknown_length(addr: SocketAddr, target: &str, data: &[u8]) -> RawRespons
     s.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
     let mut req = format!("PUT {target} HTTP/1.1\r\nConnection: close\r\n");
     for (k, v) in &signed {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(req, "{k}: {v}\r\n");
     }
     req.push_str("\r\n");
     let mut body = Vec::new();

@@ -3,6 +3,7 @@
 use crate::common::*;
 use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
+use std::fmt::Write as _;
 
 /// Keys in UTF-8 byte order (what S3 listings use).
 const KEYS: [&str; 9] = ["a/1", "a/2", "a/b/3", "b/1", "c", "d d", "e+f", "z", "ü/x"];
@@ -558,13 +559,14 @@ async fn list_object_versions_order_paging_and_markers() {
         for _ in 0..50 {
             let mut target = format!("/vers?versions&max-keys={max}");
             if let Some(k) = &key_marker {
-                target.push_str(&format!(
+                let _ = write!(
+                    target,
                     "&key-marker={}",
                     percent_encoding::utf8_percent_encode(k, percent_encoding::NON_ALPHANUMERIC)
-                ));
+                );
             }
             if let Some(v) = &vid_marker {
-                target.push_str(&format!("&version-id-marker={v}"));
+                let _ = write!(target, "&version-id-marker={v}");
             }
             let r = signed_raw(srv.addr, ADMIN, "GET", &target, &[], &sha256_hex(b""), b"");
             assert_eq!(r.status, 200, "{target}: {}", r.text());

@@ -7,6 +7,7 @@ use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumMode, Delete, ObjectIdentifier, ObjectLockLegalHoldStatus, ObjectLockMode,
 };
+use std::fmt::Write as _;
 use std::io::Write;
 
 fn tag(mode: Checksums) -> &'static str {
@@ -1524,7 +1525,7 @@ async fn truncated_body_creates_nothing() {
     s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
     let mut head = String::from("PUT /trunc/k HTTP/1.1\r\nConnection: close\r\n");
     for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
@@ -1565,7 +1566,7 @@ async fn truncated_body_creates_nothing() {
     s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
     let mut head = String::from("PUT /trunc/k2 HTTP/1.1\r\nConnection: close\r\n");
     for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();

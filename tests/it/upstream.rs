@@ -13,6 +13,7 @@ use aws_sdk_s3::types::{
     ObjectLockRetention, ObjectLockRetentionMode,
 };
 use aws_sdk_s3::Client;
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -899,7 +900,7 @@ fn signed_put_head(addr: SocketAddr, target: &str, len: Option<usize>) -> String
     let headers: Vec<(&str, &str)> = len.iter().map(|l| ("content-length", l.as_str())).collect();
     let mut head = format!("PUT {target} HTTP/1.1\r\n");
     for (k, v) in sign_headers(addr, ADMIN, "PUT", target, &headers, "UNSIGNED-PAYLOAD") {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     if len.is_none() {
         head.push_str("Transfer-Encoding: chunked\r\n");

@@ -2,6 +2,7 @@
 //! file's users and of the TLS certificate, and the graceful stop on SIGTERM.
 
 use crate::common::*;
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -397,7 +398,7 @@ async fn sigterm_lets_an_upload_in_flight_finish_and_exits_cleanly() {
     let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
     let mut head = "PUT /drain/slow HTTP/1.1\r\n".to_string();
     for (k, v) in &signed {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();

@@ -30,6 +30,7 @@
 //! the `.meta` object carries the lock headers itself. Later extensions are mirrored by the gateway
 //! (`mirror_retention`, `mirror_legal_hold`) before the catalog changes.
 
+use std::fmt::Write as _;
 pub mod body;
 pub mod client;
 
@@ -398,10 +399,11 @@ impl UpstreamBlobs {
             } else {
                 format!("\"{etag}\"")
             };
-            doc.push_str(&format!(
+            let _ = write!(
+                doc,
                 "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>",
                 crate::s3::error::xml_escape(&etag)
-            ));
+            );
         }
         doc.push_str("</CompleteMultipartUpload>");
         let body = Bytes::from(doc);

@@ -9,6 +9,7 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::Client;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -748,10 +749,10 @@ pub fn raw_request(addr: SocketAddr, method: &str, target: &str, headers: &[(&st
         if k.eq_ignore_ascii_case("host") {
             continue;
         }
-        req.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(req, "{k}: {v}\r\n");
     }
     if !has_len && (!body.is_empty() || method == "PUT" || method == "POST") {
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        let _ = write!(req, "Content-Length: {}\r\n", body.len());
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).expect("write head");
