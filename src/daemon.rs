@@ -185,7 +185,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 // Never scrubbed: first run five minutes after start (or sooner for short intervals).
                 let due = last.map_or(now + interval_ms.min(300_000), |l| l + interval_ms);
                 if due > now {
-                    tokio::time::sleep(Duration::from_millis((due - now) as u64)).await;
+                    tokio::time::sleep(Duration::from_millis(u64::try_from(due - now).unwrap_or(0))).await;
                 }
                 let opts = crate::evidence::scrub::ScrubOptions {
                     bucket: None,

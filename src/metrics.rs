@@ -438,7 +438,7 @@ fn ratio(used: u64, max: u64) -> f64 {
             1.0
         }
     } else {
-        used as f64 / max as f64
+        crate::units::approx_f64(used) / crate::units::approx_f64(max)
     }
 }
 
@@ -589,7 +589,7 @@ pub fn render(s: &Snapshot) -> String {
         "wormgate_clock_watermark_seconds",
         "gauge",
         "Persisted time watermark (guarded clock never reads earlier).",
-        s.watermark_ms as f64 / 1000.0,
+        crate::units::approx_f64(u64::try_from(s.watermark_ms).unwrap_or(0)) / 1000.0,
     );
     single(
         &mut out,

@@ -37,7 +37,7 @@ pub fn iso_ms(ms: i64) -> String {
 
 /// RFC 7231 date for `Last-Modified` (times before the epoch render as the epoch).
 pub fn http_date(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     httpdate::fmt_http_date(t)
 }
 

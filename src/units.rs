@@ -43,13 +43,32 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
                 return Err(bad());
             }
             let v: f64 = num.parse().map_err(|_| bad())?;
-            let bytes = v * mult as f64;
-            if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+            let bytes = v * approx_f64(mult);
+            if !bytes.is_finite() || bytes < 0.0 || bytes >= approx_f64(u64::MAX) {
                 return Err(format!("'{s}' is too large"));
             }
-            Ok(bytes.round() as u64)
+            Ok(whole_bytes(bytes))
         }
     }
+}
+
+/// A count as `f64`, for ratios and display only: exact below 2^53, which every byte or version
+/// count here is, so the precision lint has nothing to find.
+#[allow(clippy::cast_precision_loss)]
+pub fn approx_f64(n: u64) -> f64 {
+    n as f64
+}
+
+/// How many bytes to take now: the smaller of what remains (a 64-bit length) and what fits in memory.
+/// Checked, so a remaining length beyond `usize` (32-bit targets) cannot truncate.
+pub fn take_len(remaining: u64, cap: usize) -> usize {
+    usize::try_from(remaining).map_or(cap, |r| r.min(cap))
+}
+
+/// Whole bytes of a value the caller has checked is finite and in `0..u64::MAX` (`as` saturates anyway).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn whole_bytes(v: f64) -> u64 {
+    v.round() as u64
 }
 
 /// Render a byte count for people: the largest binary unit that keeps at least one whole unit,
@@ -59,7 +78,7 @@ pub fn format_size(n: u64) -> String {
     if n < 1024 {
         return format!("{n} B");
     }
-    let mut v = n as f64 / 1024.0;
+    let mut v = approx_f64(n) / 1024.0;
     let mut i = 0;
     while v >= 1024.0 && i + 1 < UNITS.len() {
         v /= 1024.0;
@@ -102,7 +121,7 @@ impl Reserve {
     pub fn bytes_of(&self, total: u64) -> u64 {
         match *self {
             Reserve::Bytes(b) => b,
-            Reserve::Percent(p) => ((total as f64) * p / 100.0).ceil() as u64,
+            Reserve::Percent(p) => whole_bytes((approx_f64(total) * p / 100.0).ceil()),
         }
     }
 }

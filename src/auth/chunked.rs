@@ -287,7 +287,7 @@ where
                     if self.pending.is_empty() {
                         return Ok(Step::NeedInput);
                     }
-                    let n = remaining.min(self.pending.len() as u64) as usize;
+                    let n = crate::units::take_len(remaining, self.pending.len());
                     let piece = self.pending.split_to(n);
                     let left = remaining - n as u64;
                     self.state = if left == 0 {
@@ -428,7 +428,8 @@ where
         if matches!(self.framing, Framing::Signed { .. }) {
             self.chunk_signature = signature;
             self.chunk_hash = Sha256::new();
-            self.chunk_buf.reserve((size as usize).min(INITIAL_CHUNK_BUFFER));
+            self.chunk_buf
+                .reserve(crate::units::take_len(size, INITIAL_CHUNK_BUFFER));
         }
         self.state = State::Data(size);
         Ok(())

@@ -511,8 +511,8 @@ pub fn verify_presigned(
             now.to_rfc3339()
         )));
     }
-    // `expires` ≤ 604800, so the conversion cannot overflow.
-    if now - t > chrono::Duration::seconds(expires as i64) {
+    // `expires` ≤ 604800 (checked when parsed), so the conversion cannot fail.
+    if now - t > chrono::Duration::seconds(i64::try_from(expires.min(MAX_PRESIGN_EXPIRES)).unwrap_or(0)) {
         return Err(S3Error::access_denied("Request has expired"));
     }
 

@@ -200,7 +200,7 @@ pub fn capacity(
                 if max == 0 {
                     100.0
                 } else {
-                    used as f64 * 100.0 / max as f64
+                    crate::units::approx_f64(used) * 100.0 / crate::units::approx_f64(max)
                 }
             };
             let q = c.quota.unwrap_or_default();

@@ -167,7 +167,7 @@ impl Throttle {
     fn consumed(&mut self, n: usize) {
         let Some(rate) = self.rate else { return };
         self.bytes += n as u64;
-        let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
+        let due = Duration::from_secs_f64(crate::units::approx_f64(self.bytes) / crate::units::approx_f64(rate));
         let elapsed = self.start.elapsed();
         if due > elapsed {
             std::thread::sleep(due.checked_sub(elapsed).unwrap());
@@ -223,7 +223,7 @@ impl MultiHash {
         self.size += b.len() as u64;
         while !b.is_empty() && self.parts.len() < self.sizes.len() {
             let want = self.sizes[self.parts.len()] - self.in_part;
-            let take = (want.min(b.len() as u64)) as usize;
+            let take = crate::units::take_len(want, b.len());
             self.part.update(&b[..take]);
             self.in_part += take as u64;
             b = &b[take..];

@@ -108,8 +108,11 @@ async fn sntp(addr: &str) -> Result<Sample, String> {
     if !offset_ms.is_finite() || offset_ms.abs() > 1e15 {
         return Err(format!("offset out of range: {offset_ms} ms"));
     }
+    // Finite and within ±1e15 (checked above), so the conversion is exact.
+    #[allow(clippy::cast_possible_truncation)]
+    let offset_ms = offset_ms as i64;
     Ok(Sample {
-        source_ms: wall_ms + offset_ms as i64,
+        source_ms: wall_ms + offset_ms,
         wall_ms,
         precision_ms: 0,
     })

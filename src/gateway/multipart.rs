@@ -502,7 +502,7 @@ impl Gateway {
             blob: None,
             owner: u.owner.clone(),
             tags: u.tags.clone(),
-            parts_count: Some(n as u32),
+            parts_count: u32::try_from(n).ok(),
         };
         let write = WriteHeaders {
             if_none_match_star: claim.conditions.if_none_match_star,

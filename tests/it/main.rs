@@ -1,6 +1,14 @@
 //! The integration tests: one binary (one link of aws-sdk-s3), one way to start the real gateway
 //! (`common::Server`), one `SeaweedFS` harness (`seaweed`). Each module is one area.
 
+// Test fixtures compare sizes with the SDK's `i64`/`i32` fields and build bytes from small constants.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::many_single_char_names
+)]
+
 // Helpers are shared by many modules; not every module uses every helper.
 #[allow(dead_code)]
 mod common;

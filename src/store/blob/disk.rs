@@ -91,7 +91,7 @@ impl DiskBlobs {
             if remaining == 0 {
                 return None;
             }
-            let want = (remaining as usize).min(READ_BLOCK);
+            let want = crate::units::take_len(remaining, READ_BLOCK);
             let mut buf = BytesMut::zeroed(want);
             let mut filled = 0;
             while filled < want {

@@ -575,7 +575,7 @@ impl UpstreamBlobs {
                     Some(Ok(mut b)) => {
                         // Never hand out more bytes than asked for.
                         if b.len() as u64 > st.remaining {
-                            b.truncate(st.remaining as usize);
+                            b.truncate(crate::units::take_len(st.remaining, b.len()));
                         }
                         st.offset += b.len() as u64;
                         st.remaining -= b.len() as u64;

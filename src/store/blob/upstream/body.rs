@@ -73,7 +73,7 @@ fn hex_len(n: usize) -> u64 {
 /// CRC32 trailer.
 pub fn framed_len(n: u64) -> u64 {
     let full = n / CHUNK as u64;
-    let rem = (n % CHUNK as u64) as usize;
+    let rem = crate::units::take_len(n % CHUNK as u64, CHUNK);
     let mut len = full * (hex_len(CHUNK) + 2 + CHUNK as u64 + 2);
     if rem > 0 {
         len += hex_len(rem) + 2 + rem as u64 + 2;
