@@ -97,10 +97,10 @@ pub fn query_params(query: &str) -> Vec<QueryParam> {
 /// A header value as AWS returns user metadata: unchanged when it is printable ASCII, else one RFC 2047
 /// encoded word `=?UTF-8?B?<base64>?=` (mail-safe, so every HTTP client can carry it).
 pub fn rfc2047_encode(v: &str) -> String {
+    use base64::Engine as _;
     if v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
         return v.to_string();
     }
-    use base64::Engine as _;
     format!(
         "=?UTF-8?B?{}?=",
         base64::engine::general_purpose::STANDARD.encode(v.as_bytes())

@@ -165,6 +165,7 @@ impl Target {
         }
     }
     /// The same version, naming the blob (part) being streamed.
+    #[must_use]
     pub fn with_blob(&self, id: &str) -> Target {
         Target {
             blob: Some(id.to_string()),

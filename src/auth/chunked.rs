@@ -73,6 +73,8 @@ fn incomplete(msg: impl Into<String>) -> S3Error {
 }
 
 /// Streams the decoded payload of a request body.
+// The flags are independent facts about one body (signed, trailer seen, …), not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub struct PayloadReader<B> {
     body: B,
     framing: Framing,

@@ -458,7 +458,7 @@ fn keygen(out: &Path) -> Result<(), String> {
 }
 
 /// Run `wormgate scrub`.
-pub fn scrub(a: ScrubArgs) -> i32 {
+pub fn scrub(a: &ScrubArgs) -> i32 {
     let rt = match runtime_mt() {
         Ok(rt) => rt,
         Err(e) => return fail(e),
@@ -508,7 +508,7 @@ pub fn scrub(a: ScrubArgs) -> i32 {
 }
 
 /// Run `wormgate report`.
-pub fn report(a: ReportArgs) -> i32 {
+pub fn report(a: &ReportArgs) -> i32 {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return fail(e),
@@ -545,7 +545,7 @@ pub fn report(a: ReportArgs) -> i32 {
 }
 
 /// Run `wormgate recover`.
-pub fn recover(a: RecoverArgs) -> i32 {
+pub fn recover(a: &RecoverArgs) -> i32 {
     let res = (|| {
         let (file_data, up) = a.store.load()?;
         let data = a

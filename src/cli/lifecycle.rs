@@ -55,7 +55,7 @@ fn run_async<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Resu
         .block_on(f)
 }
 
-fn plan(a: PlanArgs) -> Result<Vec<u8>, String> {
+fn plan(a: &PlanArgs) -> Result<Vec<u8>, String> {
     if let Some(endpoint) = a.target.endpoint.as_deref() {
         let client = AdminClient::from_env(endpoint)?;
         let fmt = match a.format {
@@ -91,7 +91,7 @@ fn plan(a: PlanArgs) -> Result<Vec<u8>, String> {
 /// Run `wormgate lifecycle …`; returns the exit code.
 pub fn lifecycle(c: LifecycleCmd) -> i32 {
     let res = match c {
-        LifecycleCmd::Plan(a) => plan(a),
+        LifecycleCmd::Plan(a) => plan(&a),
         LifecycleCmd::Run(a) => AdminClient::from_env(&a.endpoint).and_then(|client| {
             let q = query(&[("dry_run", a.dry_run.then(|| "true".to_string()))]);
             run_async(client.call("POST", &format!("{ADMIN_PREFIX}lifecycle/run{q}"), Vec::new()))

@@ -91,15 +91,15 @@ pub fn run() -> i32 {
         }
         Command::Scrub(a) => {
             tools_logging();
-            evidence::scrub(a)
+            evidence::scrub(&a)
         }
         Command::Report(a) => {
             tools_logging();
-            evidence::report(a)
+            evidence::report(&a)
         }
         Command::Recover(a) => {
             tools_logging();
-            evidence::recover(a)
+            evidence::recover(&a)
         }
         Command::Time(c) => {
             tools_logging();
@@ -107,7 +107,7 @@ pub fn run() -> i32 {
         }
         Command::User(c) => {
             tools_logging();
-            users::run(c)
+            users::run(&c)
         }
         Command::Quota(c) => {
             tools_logging();

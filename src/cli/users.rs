@@ -162,7 +162,7 @@ fn common(cmd: &UserCmd) -> &Common {
 }
 
 /// Run a `user` command; exit code.
-pub fn run(cmd: UserCmd) -> i32 {
+pub fn run(cmd: &UserCmd) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -170,7 +170,7 @@ pub fn run(cmd: UserCmd) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(execute(&cmd)) {
+    match rt.block_on(execute(cmd)) {
         Ok(s) => {
             print!("{s}");
             0
@@ -189,15 +189,12 @@ async fn execute(cmd: &UserCmd) -> Result<String, String> {
         return online(&client, cmd, change, c.format).await;
     }
     let cat = open_catalog(&c.target.data_dir()).map_err(|e| e.to_string())?;
-    let change = match change {
-        None => {
-            let views = match cmd {
-                UserCmd::Show(a) => vec![keys::show(&cat, &[], &a.name).map_err(|e| e.to_string())?],
-                _ => keys::list(&cat, &[]).map_err(|e| e.to_string())?,
-            };
-            return Ok(print_views(&views, c.format));
-        }
-        Some(ch) => ch,
+    let Some(change) = change else {
+        let views = match cmd {
+            UserCmd::Show(a) => vec![keys::show(&cat, &[], &a.name).map_err(|e| e.to_string())?],
+            _ => keys::list(&cat, &[]).map_err(|e| e.to_string())?,
+        };
+        return Ok(print_views(&views, c.format));
     };
     let state = cat.state().clone();
     let opts = AuditOptions {

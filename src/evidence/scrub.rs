@@ -345,9 +345,8 @@ async fn hash_upstream(
 pub fn blob_ids(rec: &VersionRecord) -> Vec<String> {
     match &rec.blob {
         None => Vec::new(),
-        Some(BlobRef::Single { id }) => vec![id.clone()],
-        // A multipart upload completed upstream into one object (its record is `<id>.meta`).
-        Some(BlobRef::Multipart { id, .. }) => vec![id.clone()],
+        // One blob; a multipart upload completed upstream is one object too (its record is `<id>.meta`).
+        Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => vec![id.clone()],
         // A multipart version: its part blobs plus the manifest blob (named by the version id) that
         // carries the record's second copy.
         Some(BlobRef::Parts { parts }) => {
@@ -587,7 +586,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
     }
     if opts.bucket.is_none() {
         match &src {
-            Source::Disk(blobs) => find_unreferenced(catalog, blobs, blobs.root(), &referenced, opts, &mut rep)?,
+            Source::Disk(blobs) => find_unreferenced(catalog, blobs, blobs.root(), &referenced, opts, &mut rep),
             Source::Upstream { blobs, rt } => {
                 find_unreferenced_upstream(catalog, blobs, rt, &referenced, opts, &mut rep)?;
                 tmp_leftovers(blobs.spool_dir(), opts, &mut rep);
@@ -693,7 +692,7 @@ fn find_unreferenced(
     referenced: &HashSet<String>,
     opts: &ScrubOptions,
     rep: &mut ScrubReport,
-) -> Result<(), String> {
+) {
     let uploads = upload_strings(catalog);
     let mut files: Vec<PathBuf> = Vec::new();
     if let Ok(shards) = std::fs::read_dir(root.join("blobs")) {
@@ -746,7 +745,6 @@ fn find_unreferenced(
         ));
     }
     tmp_leftovers(&root.join("tmp"), opts, rep);
-    Ok(())
 }
 
 /// Leftovers of interrupted writes (disk temporaries, upstream spool files) in `dir` (`<data>/tmp`).

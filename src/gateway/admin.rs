@@ -438,7 +438,7 @@ async fn route_admin(
                 Some(f) => return Answer::error(StatusCode::BAD_REQUEST, format!("unknown format {f}")),
             };
             let bucket = query_param(q, "bucket");
-            ev.bucket = bucket.clone();
+            ev.bucket.clone_from(&bucket);
             if query_param(q, "capacity").is_some_and(|v| v == "1" || v == "true") {
                 let free = gw.disk_reserve().and_then(|r| r.status().ok());
                 return match crate::evidence::report::capacity(&gw.catalog, bucket.as_deref(), free) {
@@ -488,7 +488,7 @@ async fn route_admin(
                 rate_bytes_per_s: rate,
                 min_age: std::time::Duration::from_secs(3600),
             };
-            ev.bucket = opts.bucket.clone();
+            ev.bucket.clone_from(&opts.bucket);
             match run_scrub(gw.catalog.clone(), gw.blobs.clone(), opts).await {
                 Ok(rep) => {
                     ev.detail = Some(scrub_detail(&rep));
@@ -511,7 +511,7 @@ async fn route_admin(
                 },
             };
             let bucket = query_param(q, "bucket");
-            ev.bucket = bucket.clone();
+            ev.bucket.clone_from(&bucket);
             let day_ms = settings(gw)
                 .lifecycle_day
                 .unwrap_or(chrono::Duration::days(1))
@@ -568,7 +568,7 @@ async fn route_admin(
         }
         ("POST", "time/confirm") => {
             let req: crate::evidence::time::ConfirmRequest = if body.iter().all(u8::is_ascii_whitespace) {
-                Default::default()
+                crate::evidence::time::ConfirmRequest::default()
             } else {
                 match serde_json::from_slice(&body) {
                     Ok(r) => r,
@@ -628,7 +628,7 @@ async fn route_admin(
     }
 }
 
-fn key_error(e: KeyError) -> Answer {
+fn key_error(e: &KeyError) -> Answer {
     Answer::error(
         StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         e.to_string(),
@@ -647,13 +647,13 @@ async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, e
         ("GET", None, None, 1) => {
             return match keys::list(&gw.catalog, &config_users) {
                 Ok(v) => Answer::json(&v),
-                Err(e) => key_error(e),
+                Err(e) => key_error(&e),
             }
         }
         ("GET", Some(n), None, 2) => {
             return match keys::show(&gw.catalog, &config_users, &n) {
                 Ok(v) => Answer::json(&v),
-                Err(e) => key_error(e),
+                Err(e) => key_error(&e),
             }
         }
         ("POST", Some(name), None, 2) => {
@@ -691,7 +691,7 @@ async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, e
         Ok(r) => r,
         Err(e) => {
             ev.detail = Some(format!("user {}: {e}", cmd.name()));
-            return key_error(e);
+            return key_error(&e);
         }
     };
     ev.detail = Some(detail);
@@ -700,7 +700,7 @@ async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, e
     }
     match keys::users(&gw.catalog) {
         Ok(u) => gw.users.set_catalog(u),
-        Err(e) => return key_error(e),
+        Err(e) => return key_error(&e),
     }
     match key {
         Some(k) => Answer::json(&k),

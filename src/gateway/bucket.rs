@@ -27,7 +27,7 @@ impl Gateway {
     /// `ListBuckets`, in name order: `prefix` and `bucket-region` filter (every bucket lives in the
     /// configured region), `max-buckets` cuts the page and the continuation token resumes after it.
     /// Only the buckets the caller's key may reach (`auth::Scope`) are listed.
-    pub(super) async fn list_buckets(&self, p: &ListBucketsParams, ctx: &Ctx) -> S3Result<Reply> {
+    pub(super) fn list_buckets(&self, p: &ListBucketsParams, ctx: &Ctx) -> S3Result<Reply> {
         let in_region = p.bucket_region.as_deref().is_none_or(|r| r == self.region);
         let mut buckets: Vec<BucketOut> = Vec::new();
         let mut truncated = false;
@@ -81,7 +81,7 @@ impl Gateway {
         Ok(Reply::empty(StatusCode::OK).header("location", format!("/{bucket}")))
     }
 
-    pub(super) async fn head_bucket(&self, bucket: &str) -> S3Result<Reply> {
+    pub(super) fn head_bucket(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         Ok(Reply::empty(StatusCode::OK).header("x-amz-bucket-region", self.region.clone()))
     }
@@ -95,7 +95,7 @@ impl Gateway {
         Ok(Reply::empty(StatusCode::NO_CONTENT))
     }
 
-    pub(super) async fn bucket_location(&self, bucket: &str) -> S3Result<Reply> {
+    pub(super) fn bucket_location(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let region = if self.region == "us-east-1" {
             String::new()
@@ -108,7 +108,7 @@ impl Gateway {
         )?))
     }
 
-    pub(super) async fn get_versioning(&self, bucket: &str) -> S3Result<Reply> {
+    pub(super) fn get_versioning(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         Ok(Reply::xml(to_xml(
             "VersioningConfiguration",
@@ -119,13 +119,13 @@ impl Gateway {
         )?))
     }
 
-    pub(super) async fn put_versioning(&self, bucket: &str, enabled: bool) -> S3Result<Reply> {
+    pub(super) fn put_versioning(&self, bucket: &str, enabled: bool) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         lock::decide_versioning(enabled)?;
         Ok(Reply::empty(StatusCode::OK))
     }
 
-    pub(super) async fn get_lock_configuration(&self, bucket: &str) -> S3Result<Reply> {
+    pub(super) fn get_lock_configuration(&self, bucket: &str) -> S3Result<Reply> {
         let b = self.require_bucket(bucket)?;
         let (days, years) = match b.default_retention {
             Some(DefaultRetention::Days(d)) => (Some(d), None),

@@ -11,7 +11,7 @@ use http::StatusCode;
 use std::collections::BTreeMap;
 
 impl Gateway {
-    pub(super) async fn get_tagging(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+    pub(super) fn get_tagging(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let rec = self.resolve_readable(bucket, key, version)?;
         let doc = TaggingOut {
@@ -65,7 +65,7 @@ impl Gateway {
         ))
     }
 
-    pub(super) async fn get_object_acl(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+    pub(super) fn get_object_acl(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let rec = self.resolve_readable(bucket, key, version)?;
         Ok(Reply::xml(xml::owner_full_control_acl()).header("x-amz-version-id", rec.version_id.clone()))
@@ -75,7 +75,7 @@ impl Gateway {
     /// a PUT ?acl that grants nobody but the owner is accepted and changes nothing; anything else is
     /// `AccessControlListNotSupported`. The `x-amz-acl` / `x-amz-grant-*` headers were checked by the
     /// router's header table.
-    pub(super) async fn put_acl(
+    pub(super) fn put_acl(
         &self,
         bucket: &str,
         object: Option<(&str, &VersionSel)>,
@@ -96,12 +96,7 @@ impl Gateway {
 
     /// Put/DeletePublicAccessBlock: all four blocks stay on. Asking for that again is accepted and
     /// changes nothing; weakening any block, or deleting the configuration, is refused.
-    pub(super) async fn put_public_access_block(
-        &self,
-        bucket: &str,
-        delete: bool,
-        all_blocked: bool,
-    ) -> S3Result<Reply> {
+    pub(super) fn put_public_access_block(&self, bucket: &str, delete: bool, all_blocked: bool) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         if delete || !all_blocked {
             return Err(S3Error::invalid_request(
@@ -112,7 +107,7 @@ impl Gateway {
     }
 
     /// Put/DeleteBucketOwnershipControls: `BucketOwnerEnforced` always (ACLs disabled).
-    pub(super) async fn put_ownership_controls(&self, bucket: &str, delete: bool, enforced: bool) -> S3Result<Reply> {
+    pub(super) fn put_ownership_controls(&self, bucket: &str, delete: bool, enforced: bool) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         if delete || !enforced {
             return Err(S3Error::invalid_request(
@@ -122,12 +117,12 @@ impl Gateway {
         Ok(Reply::empty(StatusCode::OK))
     }
 
-    pub(super) async fn get_bucket_acl(&self, bucket: &str) -> S3Result<Reply> {
+    pub(super) fn get_bucket_acl(&self, bucket: &str) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         Ok(Reply::xml(xml::owner_full_control_acl()))
     }
 
-    pub(super) async fn bucket_probe(&self, bucket: &str, probe: BucketProbe) -> S3Result<Reply> {
+    pub(super) fn bucket_probe(&self, bucket: &str, probe: BucketProbe) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         // The access stance is a configuration every bucket has, as on AWS since 2023.
         match probe {

@@ -64,7 +64,7 @@ enum Applied {
 }
 
 impl Gateway {
-    pub(super) async fn get_lifecycle(&self, bucket: &str) -> S3Result<Reply> {
+    pub(super) fn get_lifecycle(&self, bucket: &str) -> S3Result<Reply> {
         match self.require_bucket(bucket)?.lifecycle {
             None => Err(S3Error::new(
                 S3Code::NoSuchLifecycleConfiguration,

@@ -39,6 +39,7 @@ fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<Str
 }
 
 /// What a listing walks over.
+#[derive(Clone, Copy)]
 struct Scan<'a> {
     prefix: &'a str,
     delimiter: Option<&'a str>,
@@ -147,7 +148,7 @@ impl Gateway {
         })
     }
 
-    pub(super) async fn list_objects(&self, bucket: &str, p: &ListParams, v2: bool) -> S3Result<Reply> {
+    pub(super) fn list_objects(&self, bucket: &str, p: &ListParams, v2: bool) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let delim = p.delimiter.as_deref();
         let after = if v2 {
@@ -243,7 +244,7 @@ impl Gateway {
         Ok(Reply::xml(body))
     }
 
-    pub(super) async fn list_versions(&self, bucket: &str, p: &ListParams) -> S3Result<Reply> {
+    pub(super) fn list_versions(&self, bucket: &str, p: &ListParams) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let delim = p.delimiter.as_deref();
         let (start, skip) = match (&p.marker, &p.version_id_marker) {

@@ -12,7 +12,7 @@ use crate::timefmt::format_iso;
 use http::StatusCode;
 
 impl Gateway {
-    pub(super) async fn get_retention(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+    pub(super) fn get_retention(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let rec = self.resolve_readable(bucket, key, version)?;
         let ret = rec.retention.ok_or_else(|| {
@@ -29,7 +29,7 @@ impl Gateway {
         Ok(Reply::xml(xml::to_xml("Retention", &doc)?).header("x-amz-version-id", rec.version_id.clone()))
     }
 
-    pub(super) async fn get_legal_hold(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
+    pub(super) fn get_legal_hold(&self, bucket: &str, key: &str, version: &VersionSel) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let rec = self.resolve_readable(bucket, key, version)?;
         let doc = LegalHoldOut {

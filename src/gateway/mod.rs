@@ -146,7 +146,7 @@ impl Gateway {
         let started = std::time::Instant::now();
         let now = self.clock.now();
         let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
-        let _enter = span.enter();
+        let entered = span.enter();
         let head = req.method() == Method::HEAD;
         let resource = req.uri().path().to_string();
         let mut ctx = Ctx {
@@ -171,7 +171,7 @@ impl Gateway {
             crate::s3::parse::bucket_and_key(host.or(req.uri().host()), req.uri().path(), &self.addressing)
                 .unwrap_or((None, None))
         };
-        drop(_enter);
+        drop(entered);
         let close_after = expects_continue_without_body(&req);
         let result = self.dispatch(req, &mut ctx).await;
         // The one place the audit record of a request is built.
@@ -293,33 +293,33 @@ impl Gateway {
                 .check(&op)
                 .map_err(|m| S3Error::access_denied(m).with_rule("scope"))?;
         }
-        if let Some(done) = self.sosapi(&op).await {
+        if let Some(done) = self.sosapi(&op) {
             return done;
         }
         let ctx: &Ctx = ctx;
         match op {
-            Op::ListBuckets { params } => self.list_buckets(&params, ctx).await.map(Done::from),
+            Op::ListBuckets { params } => self.list_buckets(&params, ctx).map(Done::from),
             Op::CreateBucket { bucket, location } => self
                 .create_bucket(&bucket, location.as_deref(), ctx)
                 .await
                 .map(Done::from),
-            Op::HeadBucket { bucket } => self.head_bucket(&bucket).await.map(Done::from),
+            Op::HeadBucket { bucket } => self.head_bucket(&bucket).map(Done::from),
             Op::DeleteBucket { bucket } => self.delete_bucket(&bucket).await.map(Done::from),
-            Op::GetBucketLocation { bucket } => self.bucket_location(&bucket).await.map(Done::from),
-            Op::GetBucketVersioning { bucket } => self.get_versioning(&bucket).await.map(Done::from),
-            Op::PutBucketVersioning { bucket, enabled } => self.put_versioning(&bucket, enabled).await.map(Done::from),
-            Op::GetObjectLockConfiguration { bucket } => self.get_lock_configuration(&bucket).await.map(Done::from),
+            Op::GetBucketLocation { bucket } => self.bucket_location(&bucket).map(Done::from),
+            Op::GetBucketVersioning { bucket } => self.get_versioning(&bucket).map(Done::from),
+            Op::PutBucketVersioning { bucket, enabled } => self.put_versioning(&bucket, enabled).map(Done::from),
+            Op::GetObjectLockConfiguration { bucket } => self.get_lock_configuration(&bucket).map(Done::from),
             Op::PutObjectLockConfiguration { bucket, setting } => self.put_lock_configuration(&bucket, setting).await,
-            Op::ListObjectsV1 { bucket, params } => self.list_objects(&bucket, &params, false).await.map(Done::from),
-            Op::ListObjectsV2 { bucket, params } => self.list_objects(&bucket, &params, true).await.map(Done::from),
-            Op::ListObjectVersions { bucket, params } => self.list_versions(&bucket, &params).await.map(Done::from),
+            Op::ListObjectsV1 { bucket, params } => self.list_objects(&bucket, &params, false).map(Done::from),
+            Op::ListObjectsV2 { bucket, params } => self.list_objects(&bucket, &params, true).map(Done::from),
+            Op::ListObjectVersions { bucket, params } => self.list_versions(&bucket, &params).map(Done::from),
             Op::DeleteObjects { bucket, request } => self.delete_objects(&bucket, request, ctx).await,
             Op::PutObject { bucket, key, write } => self.put_object(&bucket, &key, &write, parts, body, ctx).await,
-            Op::GetObject(r) => self.get_object(&r, false).await,
-            Op::HeadObject(r) => self.get_object(&r, true).await,
+            Op::GetObject(r) => self.get_object(&r, false),
+            Op::HeadObject(r) => self.get_object(&r, true),
             Op::DeleteObject { bucket, key, version } => self.delete_object(&bucket, &key, &version, ctx).await,
             Op::GetObjectRetention { bucket, key, version } => {
-                self.get_retention(&bucket, &key, &version).await.map(Done::from)
+                self.get_retention(&bucket, &key, &version).map(Done::from)
             }
             Op::PutObjectRetention {
                 bucket,
@@ -328,7 +328,7 @@ impl Gateway {
                 retention,
             } => self.put_retention(&bucket, &key, &version, retention).await,
             Op::GetObjectLegalHold { bucket, key, version } => {
-                self.get_legal_hold(&bucket, &key, &version).await.map(Done::from)
+                self.get_legal_hold(&bucket, &key, &version).map(Done::from)
             }
             Op::PutObjectLegalHold {
                 bucket,
@@ -395,9 +395,8 @@ impl Gateway {
                 max_parts,
             } => self
                 .list_parts(&bucket, &key, &upload_id, marker, max_parts)
-                .await
                 .map(Done::from),
-            Op::ListMultipartUploads { bucket, params } => self.list_uploads(&bucket, &params).await.map(Done::from),
+            Op::ListMultipartUploads { bucket, params } => self.list_uploads(&bucket, &params).map(Done::from),
             Op::CopyObject {
                 bucket,
                 key,
@@ -413,11 +412,8 @@ impl Gateway {
                 part_number_marker,
             } => self
                 .get_object_attributes(&bucket, &key, &version, attributes, (max_parts, part_number_marker))
-                .await
                 .map(Done::from),
-            Op::GetObjectTagging { bucket, key, version } => {
-                self.get_tagging(&bucket, &key, &version).await.map(Done::from)
-            }
+            Op::GetObjectTagging { bucket, key, version } => self.get_tagging(&bucket, &key, &version).map(Done::from),
             Op::PutObjectTagging {
                 bucket,
                 key,
@@ -427,9 +423,7 @@ impl Gateway {
             Op::DeleteObjectTagging { bucket, key, version } => {
                 self.set_tagging(&bucket, &key, &version, BTreeMap::new(), true).await
             }
-            Op::GetObjectAcl { bucket, key, version } => {
-                self.get_object_acl(&bucket, &key, &version).await.map(Done::from)
-            }
+            Op::GetObjectAcl { bucket, key, version } => self.get_object_acl(&bucket, &key, &version).map(Done::from),
             Op::PutObjectAcl {
                 bucket,
                 key,
@@ -437,28 +431,23 @@ impl Gateway {
                 owner_only,
             } => self
                 .put_acl(&bucket, Some((&key, &version)), owner_only)
-                .await
                 .map(Done::from),
-            Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).await.map(Done::from),
-            Op::PutBucketAcl { bucket, owner_only } => self.put_acl(&bucket, None, owner_only).await.map(Done::from),
+            Op::GetBucketAcl { bucket } => self.get_bucket_acl(&bucket).map(Done::from),
+            Op::PutBucketAcl { bucket, owner_only } => self.put_acl(&bucket, None, owner_only).map(Done::from),
             Op::PutPublicAccessBlock {
                 bucket,
                 delete,
                 all_blocked,
             } => self
                 .put_public_access_block(&bucket, delete, all_blocked)
-                .await
                 .map(Done::from),
             Op::PutBucketOwnershipControls {
                 bucket,
                 delete,
                 enforced,
-            } => self
-                .put_ownership_controls(&bucket, delete, enforced)
-                .await
-                .map(Done::from),
-            Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).await.map(Done::from),
-            Op::GetBucketLifecycleConfiguration { bucket } => self.get_lifecycle(&bucket).await.map(Done::from),
+            } => self.put_ownership_controls(&bucket, delete, enforced).map(Done::from),
+            Op::GetBucketProbe { bucket, probe } => self.bucket_probe(&bucket, probe).map(Done::from),
+            Op::GetBucketLifecycleConfiguration { bucket } => self.get_lifecycle(&bucket).map(Done::from),
             Op::PutBucketLifecycleConfiguration { bucket, configuration } => {
                 self.put_lifecycle(&bucket, configuration).await
             }

@@ -568,7 +568,7 @@ impl Gateway {
         Ok(Done::new(Reply::empty(StatusCode::NO_CONTENT), outcome))
     }
 
-    pub(super) async fn list_parts(
+    pub(super) fn list_parts(
         &self,
         bucket: &str,
         key: &str,
@@ -619,7 +619,7 @@ impl Gateway {
         Ok(Reply::xml(xml::to_xml("ListPartsResult", &doc)?))
     }
 
-    pub(super) async fn list_uploads(&self, bucket: &str, p: &ListParams) -> S3Result<Reply> {
+    pub(super) fn list_uploads(&self, bucket: &str, p: &ListParams) -> S3Result<Reply> {
         self.require_bucket(bucket)?;
         let key_marker = p.marker.clone().unwrap_or_default();
         let id_marker = p.version_id_marker.clone().unwrap_or_default();

@@ -102,7 +102,7 @@ impl Gateway {
         Ok(Done::new(reply, outcome))
     }
 
-    pub(super) async fn get_object(&self, r: &ReadObject, head: bool) -> S3Result<Done> {
+    pub(super) fn get_object(&self, r: &ReadObject, head: bool) -> S3Result<Done> {
         self.require_bucket(&r.bucket)?;
         let rec = self.resolve_readable(&r.bucket, &r.key, &r.version)?;
         let mut outcome = Outcome {
@@ -128,7 +128,7 @@ impl Gateway {
                 status = StatusCode::PARTIAL_CONTENT;
                 (s, e - s + 1)
             }
-            (_, Some(n)) => self.part_range(&rec, n)?,
+            (_, Some(n)) => Self::part_range(&rec, n)?,
             _ => (0, size),
         };
         let mut reply = Reply::empty(status)
@@ -197,14 +197,14 @@ impl Gateway {
             return Ok(Done::new(reply, outcome));
         }
         outcome.bytes_out = len;
-        reply.body = self.object_body(&rec, start, len).await?;
+        reply.body = self.object_body(&rec, start, len);
         Ok(Done::new(reply, outcome))
     }
 
     /// (offset, length) of part `n` of a version (`x-amz-mp-parts-count` semantics).
     /// `GetObjectAttributes`: the asked-for attributes of a version, never its bytes. A current delete
     /// marker is 404 with `x-amz-delete-marker`, as for GET.
-    pub(super) async fn get_object_attributes(
+    pub(super) fn get_object_attributes(
         &self,
         bucket: &str,
         key: &str,
@@ -261,36 +261,31 @@ impl Gateway {
             .header("x-amz-version-id", rec.version_id.clone()))
     }
 
-    fn part_range(&self, rec: &VersionRecord, n: u32) -> S3Result<(u64, u64)> {
+    /// Offset and length of part `n` (1-based) of a version; a single-part version has part 1 only.
+    fn part_range(rec: &VersionRecord, n: u32) -> S3Result<(u64, u64)> {
+        let unsatisfiable = || S3Error::new(S3Code::InvalidPartNumber, "The requested partnumber is not satisfiable");
         match &rec.blob {
             Some(BlobRef::Parts { parts } | BlobRef::Multipart { parts, .. }) => {
-                let idx = n as usize - 1;
-                if idx >= parts.len() {
-                    return Err(S3Error::new(
-                        S3Code::InvalidPartNumber,
-                        "The requested partnumber is not satisfiable",
-                    ));
-                }
-                let start: u64 = parts[..idx].iter().map(|p| p.size).sum();
-                Ok((start, parts[idx].size))
+                let idx = usize::try_from(n)
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .ok_or_else(unsatisfiable)?;
+                let part = parts.get(idx).ok_or_else(unsatisfiable)?;
+                let start: u64 = parts.iter().take(idx).map(|p| p.size).sum();
+                Ok((start, part.size))
             }
             _ if n == 1 => Ok((0, rec.size)),
-            _ => Err(S3Error::new(
-                S3Code::InvalidPartNumber,
-                "The requested partnumber is not satisfiable",
-            )),
+            _ => Err(unsatisfiable()),
         }
     }
 
     /// Stream `len` bytes from `start` of a version. Every blob read whole is hashed on the way out
     /// and the stream aborted (error frame → connection reset, no clean end) if it does not match the
     /// recorded SHA-256.
-    async fn object_body(&self, rec: &VersionRecord, start: u64, len: u64) -> S3Result<crate::s3::respond::Body> {
+    fn object_body(&self, rec: &VersionRecord, start: u64, len: u64) -> crate::s3::respond::Body {
         use http_body_util::{BodyExt, StreamBody};
-        let stream = self.object_stream(rec, start, len)?;
-        Ok(BodyExt::boxed_unsync(StreamBody::new(
-            stream.map(|r| r.map(hyper::body::Frame::data)),
-        )))
+        let stream = self.object_stream(rec, start, len);
+        BodyExt::boxed_unsync(StreamBody::new(stream.map(|r| r.map(hyper::body::Frame::data))))
     }
 
     /// The bytes of a version as a stream (see `object_body`).
@@ -299,7 +294,7 @@ impl Gateway {
         rec: &VersionRecord,
         start: u64,
         len: u64,
-    ) -> S3Result<futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>> {
+    ) -> futures_util::stream::BoxStream<'static, std::io::Result<Bytes>> {
         // (blob id, offset, length, expected sha256 when the whole blob is read)
         let segments: Vec<(String, u64, u64, Option<String>)> = match &rec.blob {
             None => Vec::new(),
@@ -329,7 +324,7 @@ impl Gateway {
                 }
             })
             .flatten();
-        Ok(stream.boxed())
+        stream.boxed()
     }
 
     pub(super) async fn delete_object(

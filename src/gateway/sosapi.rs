@@ -121,15 +121,12 @@ pub fn capacity_bytes(quota_bytes: Option<u64>, source: &CapacitySource) -> Opti
 impl Gateway {
     /// The SOSAPI answer to `op`, if SOSAPI is on and `op` concerns its documents: GET/HEAD are
     /// synthesised, writes into the folder refused. `None`: route `op` as usual.
-    pub(super) async fn sosapi(&self, op: &Op) -> Option<S3Result<Done>> {
+    pub(super) fn sosapi(&self, op: &Op) -> Option<S3Result<Done>> {
         let settings = self.tools.sosapi.as_ref()?;
         match op {
             Op::GetObject(r) | Op::HeadObject(r) => {
                 let doc = doc_of(&r.key)?;
-                Some(
-                    self.sosapi_read(settings, doc, r, matches!(op, Op::HeadObject(_)))
-                        .await,
-                )
+                Some(self.sosapi_read(settings, doc, r, matches!(op, Op::HeadObject(_))))
             }
             _ if op.permission() == crate::s3::op::Permission::Read => None,
             _ => match op.target() {
@@ -139,7 +136,7 @@ impl Gateway {
         }
     }
 
-    async fn sosapi_read(&self, s: &SosapiSettings, doc: SosapiDoc, r: &ReadObject, head: bool) -> S3Result<Done> {
+    fn sosapi_read(&self, s: &SosapiSettings, doc: SosapiDoc, r: &ReadObject, head: bool) -> S3Result<Done> {
         self.require_bucket(&r.bucket)?;
         if r.version != VersionSel::Current {
             return Err(S3Error::new(

@@ -143,12 +143,12 @@ pub fn lock_configuration(text: &str) -> S3Result<LockConfigurationSetting> {
         None => Ok(LockConfigurationSetting::default()),
         Some(rule) => match rule.default_retention {
             None => Err(S3Error::malformed_xml("Rule must contain DefaultRetention")),
-            Some(dr) => default_retention(dr),
+            Some(dr) => default_retention(&dr),
         },
     }
 }
 
-fn default_retention(dr: DefaultRetentionIn) -> S3Result<LockConfigurationSetting> {
+fn default_retention(dr: &DefaultRetentionIn) -> S3Result<LockConfigurationSetting> {
     let mode = match dr.mode.as_deref() {
         None => None,
         Some(m) => Some(RequestedMode::parse(m).ok_or_else(|| S3Error::malformed_xml(format!("unknown Mode '{m}'")))?),
@@ -234,13 +234,13 @@ pub fn complete_multipart(text: &str) -> S3Result<Vec<CompletePart>> {
 
 /// `CreateBucket`: an optional `<CreateBucketConfiguration>` (its `LocationConstraint` is accepted).
 pub fn create_bucket(text: &str) -> S3Result<Option<String>> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
     #[derive(serde::Deserialize)]
     struct Cfg {
         #[serde(rename = "LocationConstraint")]
         location: Option<String>,
+    }
+    if text.trim().is_empty() {
+        return Ok(None);
     }
     Ok(xml::from_xml::<Cfg>("CreateBucketConfiguration", text)?.location)
 }

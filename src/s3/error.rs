@@ -229,18 +229,21 @@ impl S3Error {
     }
 
     /// Name the version this error is about (recorded in the audit trail).
+    #[must_use]
     pub fn about_version(mut self, version_id: impl Into<String>) -> Self {
         self.version_id = Some(version_id.into());
         self
     }
 
     /// Mark this error as a refusal by `rule` (recorded as a `deny` in the audit trail).
+    #[must_use]
     pub fn with_rule(mut self, rule: &'static str) -> Self {
         self.rule = Some(rule);
         self
     }
 
     /// Attach a response header to the error response.
+    #[must_use]
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self

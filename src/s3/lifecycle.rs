@@ -110,8 +110,7 @@ impl RuleFilter {
     /// The key prefix every matching key starts with ("" for none).
     pub fn prefix(&self) -> &str {
         match self {
-            RuleFilter::Legacy(p) | RuleFilter::Prefix(p) => p,
-            RuleFilter::And { prefix: Some(p), .. } => p,
+            RuleFilter::Legacy(p) | RuleFilter::Prefix(p) | RuleFilter::And { prefix: Some(p), .. } => p,
             _ => "",
         }
     }

@@ -133,6 +133,8 @@ pub struct ListBucketsParams {
 }
 
 /// Which attributes a `GetObjectAttributes` asks for (`x-amz-object-attributes`, at least one).
+// One flag per attribute AWS defines: the request names any subset of them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ObjectAttributes {
     pub etag: bool,
@@ -673,8 +675,8 @@ impl Op {
             | Op::PutObjectTagging { bucket, key, .. }
             | Op::DeleteObjectTagging { bucket, key, .. }
             | Op::GetObjectAcl { bucket, key, .. }
-            | Op::PutObjectAcl { bucket, key, .. } => (Some(bucket), Some(key)),
-            Op::PutObject { bucket, key, .. }
+            | Op::PutObjectAcl { bucket, key, .. }
+            | Op::PutObject { bucket, key, .. }
             | Op::DeleteObject { bucket, key, .. }
             | Op::GetObjectRetention { bucket, key, .. }
             | Op::PutObjectRetention { bucket, key, .. }

@@ -43,11 +43,13 @@ impl Reply {
         }
     }
 
+    #[must_use]
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
+    #[must_use]
     pub fn opt_header(self, name: &str, value: Option<impl Into<String>>) -> Reply {
         match value {
             Some(v) => self.header(name, v),

@@ -534,7 +534,7 @@ impl Catalog {
 
     // ---- versions ----
 
-    fn entry(&self, bucket: &str, raw_key: &[u8], raw: &[u8]) -> VersionEntry {
+    fn entry(bucket: &str, raw_key: &[u8], raw: &[u8]) -> VersionEntry {
         if let Some(r) = decode::<VersionRecord>(raw) {
             VersionEntry::Ok(Box::new(r))
         } else {
@@ -549,7 +549,7 @@ impl Catalog {
             None => Ok(None),
             Some(item) => {
                 let (k, v) = item?;
-                Ok(Some(self.entry(bucket, &k, &v)))
+                Ok(Some(Self::entry(bucket, &k, &v)))
             }
         }
     }
@@ -557,7 +557,7 @@ impl Catalog {
     /// One specific version by seq.
     pub fn version(&self, bucket: &str, key: &str, seq: u64) -> S3Result<Option<VersionEntry>> {
         let k = version_key(bucket, key, seq);
-        Ok(self.versions.get(&k)?.map(|v| self.entry(bucket, &k, &v)))
+        Ok(self.versions.get(&k)?.map(|v| Self::entry(bucket, &k, &v)))
     }
 
     /// Commit a new data version with the retention and hold its permit carries, and wait for it
@@ -626,7 +626,7 @@ impl Catalog {
         }
         let k = version_key(bucket, key, seq);
         let old = self.versions.get(&k)?.ok_or_else(no_such_version)?;
-        let (new, out) = change(self.entry(bucket, &k, &old))?;
+        let (new, out) = change(Self::entry(bucket, &k, &old))?;
         let new_raw = new.as_ref().map(encode);
         if self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_err() {
             return Err(S3Error::internal("the version record changed while its key was locked"));
@@ -820,7 +820,7 @@ impl Catalog {
         }
         self.versions.range(start..end).map(move |item| {
             let (k, v) = item?;
-            Ok(self.entry(bucket, &k, &v))
+            Ok(Self::entry(bucket, &k, &v))
         })
     }
 

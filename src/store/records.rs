@@ -3,7 +3,8 @@
 
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests};
 use crate::lock::{DefaultRetention, Retention};
-use crate::s3::op::ContentHeaders;
+/// The content headers a version record stores (the request's type, kept with the record).
+pub use crate::s3::op::ContentHeaders;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -138,7 +138,7 @@ impl DiskBlobs {
             }
             for f in std::fs::read_dir(shard.path())? {
                 let name = f?.file_name().to_string_lossy().to_string();
-                if !name.ends_with(".meta") {
+                if std::path::Path::new(&name).extension().is_none_or(|e| e != "meta") {
                     out.push(name);
                 }
             }

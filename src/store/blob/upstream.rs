@@ -720,13 +720,12 @@ impl UpstreamBlobs {
     fn objects_of(rec: &VersionRecord) -> Vec<String> {
         let mut out = Vec::new();
         match &rec.blob {
-            Some(BlobRef::Single { id }) => out.push(id.clone()),
+            // One object (a completed multipart upload too; its record is `<version id>.meta`).
+            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => out.push(id.clone()),
             Some(BlobRef::Parts { parts }) => {
                 out.extend(parts.iter().map(|p| p.id.clone()));
                 out.push(rec.version_id.clone());
             }
-            // One object (its record is `<version id>.meta`, like every version's).
-            Some(BlobRef::Multipart { id, .. }) => out.push(id.clone()),
             None => return out,
         }
         out.push(format!("{}.meta", rec.version_id));

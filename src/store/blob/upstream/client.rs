@@ -125,6 +125,7 @@ pub struct UpstreamClient {
 }
 
 /// The payload hash to sign.
+#[derive(Clone, Copy)]
 pub enum Payload<'a> {
     /// Body sent as is, hash not computed (`UNSIGNED-PAYLOAD`).
     Unsigned,
