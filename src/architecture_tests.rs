@@ -23,7 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("checksum", &["s3::error"]),
     ("lock", &["s3::error", "timefmt"]),
     ("s3", &["checksum", "lock", "timefmt", "ids", "encoding", "headers"]),
-    ("auth", &["s3", "checksum", "timefmt", "encoding", "headers"]),
+    ("auth", &["s3", "checksum", "timefmt", "encoding", "headers", "units"]),
     ("config", &["auth", "units"]),
     (
         "store",
