@@ -13,6 +13,7 @@
 //! | POST | `audit/checkpoint` | sign a checkpoint now (needs `--audit-signing-key`) |
 //! | GET  | `report?bucket&format=csv\|json[&capacity=1]` | inventory (or the capacity summary) |
 //! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
+//! | GET  | `evidence?since&until&bucket` | signed evidence bundle (tar) — auditor, officer or admin |
 //! | GET  | `lifecycle/plan?bucket&until&format=csv\|json` | what lifecycle rules will remove, when |
 //! | POST | `lifecycle/run?dry_run=true` | one lifecycle pass now (officer), JSON report |
 //! | GET  | `time` | clock status |
@@ -171,7 +172,10 @@ pub async fn handle(
                 } else {
                     Permission::Audit
                 };
-                if !a.principal.role.allows(need) {
+                // The evidence bundle is what an officer hands an examiner: officers may fetch it too.
+                let allowed = a.principal.role.allows(need)
+                    || (route == "evidence" && a.principal.role.allows(Permission::Govern));
+                if !allowed {
                     ev.decision = "deny".into();
                     ev.rule = Some("role".into());
                     Some(Answer::error(
@@ -258,6 +262,7 @@ fn admin_op_name(method: &Method, route: &str) -> String {
         ("POST", "audit/checkpoint") => "AdminSignCheckpoint",
         ("GET", "report") => "AdminReport",
         ("POST", "scrub") => "AdminScrub",
+        ("GET", "evidence") => "AdminEvidenceBundle",
         ("GET", "lifecycle/plan") => "AdminLifecyclePlan",
         ("POST", "lifecycle/run") => "AdminLifecycleRun",
         ("GET", "time") => "AdminTimeStatus",
@@ -471,6 +476,17 @@ async fn route_admin(
                 }
                 Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
+        ("GET", "evidence") => {
+            let bucket = query_param(q, "bucket");
+            ev.bucket = bucket.clone();
+            match super::evidence::bundle(gw, query_param(q, "since"), query_param(q, "until"), bucket).await {
+                Ok((tar, detail)) => {
+                    ev.detail = Some(detail);
+                    Answer::text("application/x-tar", tar)
+                }
+                Err((status, msg)) => Answer::error(status, msg),
             }
         }
         ("POST", "scrub") => {
