@@ -125,7 +125,9 @@ struct BucketSettings {
     default_retention: Option<crate::lock::DefaultRetention>,
     /// What applies to a new version that names no retention.
     effective_default: String,
-    lifecycle: Option<crate::s3::lifecycle::LifecycleConfiguration>,
+    /// The stored lifecycle configuration as JSON (`null`: none); its rules count below.
+    lifecycle: serde_json::Value,
+    lifecycle_rules: usize,
     quota: Option<crate::store::capacity::Quota>,
     quota_source: Option<crate::store::capacity::QuotaSource>,
     usage: crate::store::capacity::Usage,
@@ -211,7 +213,8 @@ fn retention_settings(inputs: &Inputs<'_>, bucket: Option<&str>) -> Result<Reten
             object_lock: "Enabled",
             lock_mode: "COMPLIANCE",
             default_retention: b.default_retention,
-            lifecycle: b.lifecycle,
+            lifecycle_rules: b.lifecycle.as_ref().map_or(0, |l| l.rules.len()),
+            lifecycle: serde_json::to_value(&b.lifecycle).unwrap_or(serde_json::Value::Null),
             quota: c.quota,
             quota_source: c.quota_source,
             usage: c.usage,
@@ -501,7 +504,7 @@ fn render_index(
             b.lock_mode,
             b.effective_default,
             b.quota.map_or_else(|| "none".to_string(), |q| q.to_string()),
-            b.lifecycle.as_ref().map_or(0, |l| l.rules.len())
+            b.lifecycle_rules
         );
     }
     let _ = writeln!(s, "\n## Files\n");
