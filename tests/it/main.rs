@@ -14,6 +14,7 @@ mod capacity;
 mod copy;
 mod crash;
 mod evidence;
+mod evidence_bundle;
 mod failover;
 mod lifecycle;
 mod listing;
