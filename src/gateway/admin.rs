@@ -172,10 +172,8 @@ pub async fn handle(
                 } else {
                     Permission::Audit
                 };
-                // The evidence bundle is what an officer hands an examiner: officers may fetch it too.
-                let allowed = a.principal.role.allows(need)
-                    || (route == "evidence" && a.principal.role.allows(Permission::Govern));
-                if !allowed {
+                let denied = !role_may(a.principal.role, need, &route);
+                if denied {
                     ev.decision = "deny".into();
                     ev.rule = Some("role".into());
                     Some(Answer::error(
@@ -233,6 +231,12 @@ pub async fn handle(
         h.insert("x-amz-request-id", v);
     }
     resp
+}
+
+/// Whether `role` may use `route`, which needs `need`. The evidence bundle is what an officer hands an
+/// examiner: officers may fetch it too.
+fn role_may(role: Role, need: Permission, route: &str) -> bool {
+    role.allows(need) || (route == "evidence" && role.allows(Permission::Govern))
 }
 
 fn is_users_route(route: &str) -> bool {
@@ -480,7 +484,7 @@ async fn route_admin(
         }
         ("GET", "evidence") => {
             let bucket = query_param(q, "bucket");
-            ev.bucket = bucket.clone();
+            ev.bucket.clone_from(&bucket);
             match super::evidence::bundle(gw, query_param(q, "since"), query_param(q, "until"), bucket).await {
                 Ok((tar, detail)) => {
                     ev.detail = Some(detail);
