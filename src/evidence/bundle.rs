@@ -528,3 +528,125 @@ fn render_index(
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditEvent, AuditLog};
+    use crate::evidence::manifest::{read_tar, verify as verify_bundle};
+    use crate::store::records::BucketRecord;
+
+    fn member<'a>(m: &'a [Member], name: &str) -> &'a str {
+        let f = m
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        std::str::from_utf8(&f.bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn bundle_filters_the_period_and_bucket_and_shows_scrub_and_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
+        for (name, d) in [("b", Some(crate::lock::DefaultRetention::Days(7))), ("c", None)] {
+            cat.create_bucket(&BucketRecord {
+                name: name.into(),
+                created_ms: 1,
+                owner: "o".into(),
+                default_retention: d,
+                lifecycle: None,
+            })
+            .await
+            .unwrap();
+        }
+        let audit_dir = dir.path().join("audit");
+        let log = AuditLog::open(&audit_dir).unwrap();
+        for (time, bucket, key) in [
+            ("2030-01-01T00:00:00.000Z", "b", "before"),
+            ("2030-01-02T00:00:00.000Z", "b", "inside"),
+            ("2030-01-02T00:00:01.000Z", "c", "other-bucket"),
+            ("2030-01-03T00:00:00.000Z", "b", "after"),
+        ] {
+            log.append(AuditEvent {
+                time: time.into(),
+                operation: "PutObject".into(),
+                bucket: Some(bucket.into()),
+                key: Some(key.into()),
+                decision: "allow".into(),
+                status: 200,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let inputs = Inputs {
+            catalog: &cat,
+            audit_dir: &audit_dir,
+            verify: VerifyOptions::default(),
+            time: crate::evidence::time::offline_status(&cat, 600_000).unwrap(),
+            time_sources: None,
+            policy: None,
+            source: "test".into(),
+            now: crate::audit::export::parse_time_bound("2030-02-01").unwrap(),
+        };
+        let req = BundleRequest {
+            since: Some(crate::audit::export::parse_time_bound("2030-01-02").unwrap()),
+            until: Some(crate::audit::export::parse_time_bound("2030-01-03").unwrap()),
+            bucket: Some("b".into()),
+        };
+        let (members, summary) = build(&inputs, &req, &key).unwrap();
+        assert_eq!(summary.audit_records, 1);
+        let export = member(&members, "audit/export.jsonl");
+        assert!(export.contains("\"inside\"") && export.lines().count() == 1, "{export}");
+        assert_eq!(member(&members, "audit/export.csv").lines().count(), 2);
+        assert!(member(&members, "scrub/last-scrub.json").contains("no scrub on record"));
+        let ret: serde_json::Value = serde_json::from_str(member(&members, "retention/buckets.json")).unwrap();
+        assert_eq!(ret["buckets"].as_array().map(Vec::len), Some(1), "{ret}");
+        assert_eq!(ret["buckets"][0]["effective_default"], "7 days");
+        let index = member(&members, "INDEX.md");
+        assert!(
+            index.contains("Audit trail verification: **OK** — 4 records"),
+            "{index}"
+        );
+        assert!(index.contains("2030-01-02T00:00:00.000Z (inclusive)"), "{index}");
+        assert!(summary.verify_ok);
+
+        // A scrub on record shows; the tar of it verifies with the signer's key.
+        crate::evidence::scrub_record::record(
+            &cat,
+            &crate::evidence::scrub::ScrubReport {
+                ok: true,
+                checked_versions: 5,
+                finished: "2030-01-04T00:00:00.000Z".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (tar, summary) = build_tar(&inputs, &BundleRequest::default(), &key).unwrap();
+        assert_eq!(summary.scrub_ok, Some(true));
+        assert_eq!(summary.audit_records, 4);
+        let entries = read_tar(tar.as_slice()).unwrap();
+        let pk = crate::audit::checkpoint::public_key_hex(&key);
+        let v = verify_bundle(&entries, Some(&pk));
+        assert!(v.ok, "{:?}", v.problems);
+        let scrub = entries.iter().find(|e| e.name == "scrub/last-scrub.json").unwrap();
+        assert!(String::from_utf8_lossy(&scrub.bytes).contains("\"checked_versions\": 5"));
+
+        // Refusals.
+        let nope = BundleRequest {
+            bucket: Some("nope".into()),
+            ..Default::default()
+        };
+        assert!(matches!(build(&inputs, &nope, &key), Err(BundleError::NoSuchBucket(b)) if b == "nope"));
+        let reversed = BundleRequest {
+            since: req.until,
+            until: req.since,
+            bucket: None,
+        };
+        assert!(matches!(
+            build(&inputs, &reversed, &key),
+            Err(BundleError::EmptyPeriod { .. })
+        ));
+    }
+}

@@ -506,7 +506,8 @@ mod tests {
         let v = verify(&e, Some(&pk(7).to_uppercase()));
         assert!(v.ok, "{:?}", v.problems);
         assert_eq!(v.key_check, KeyCheck::Expected);
-        assert!(v.render().starts_with("signed by") || v.render().contains("OK: 3 of 3"));
+        assert!(v.render().contains("OK: 3 of 3 files match"), "{}", v.render());
+        assert!(v.render().contains("against the expected public key"), "{}", v.render());
     }
 
     #[test]
