@@ -230,6 +230,24 @@ async fn evidence_bundle_offline_and_via_admin_api_verifies_and_detects_tamperin
     let (code, out, _) = wormgate(&["evidence", "verify", p(&online), "--public-key", &pubkey], &[]);
     assert_eq!(code, 0, "{out}");
 
+    // Offline while the gateway runs: the catalog is in use; the tool says to ask the gateway.
+    let (code, _, err) = wormgate(
+        &[
+            "evidence",
+            "bundle",
+            "--data-dir",
+            p(&s.data_dir),
+            "--signing-key",
+            p(&key),
+            "--out",
+            p(&w.join("busy.tar")),
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--endpoint"), "{err}");
+    assert!(!w.join("busy.tar").exists());
+
     // A scrub now leaves its result for the next bundle.
     let (code, out, err) = wormgate(&["scrub", "--endpoint", &s.endpoint], &keys_env(ADMIN));
     assert_eq!(code, 0, "{out}{err}");
