@@ -253,6 +253,24 @@ async fn evidence_bundle_offline_and_via_admin_api_verifies_and_detects_tamperin
     assert_eq!(code, 0, "{out}{err}");
     s.stop();
 
+    // Every bundle request is audited, the refused one too.
+    let (code, all, err) = wormgate(&["audit", "export", "--data-dir", p(&s.data_dir)], &[]);
+    assert_eq!(code, 0, "{err}");
+    let bundles: Vec<serde_json::Value> = all
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["operation"] == "AdminEvidenceBundle")
+        .collect();
+    let seen = |who: &str, decision: &str| {
+        bundles
+            .iter()
+            .any(|r| r["principal"] == who && r["decision"] == decision)
+    };
+    assert!(
+        seen("auditor", "allow") && seen("officer", "allow") && seen("writer", "deny"),
+        "{bundles:?}"
+    );
+
     // Offline, from the stopped gateway's data directory: bucket evb, records from t1 on.
     let offline = w.join("offline.tar");
     let (code, out, err) = wormgate(
