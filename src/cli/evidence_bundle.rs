@@ -86,6 +86,24 @@ fn packaged_verdict(entries: &[TarEntry]) -> Option<bool> {
         .as_bool()
 }
 
+/// Check the signature of every checkpoint packaged in the bundle: `(checked, problems)`.
+fn packaged_checkpoints(entries: &[TarEntry]) -> (usize, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut n = 0;
+    for e in entries.iter().filter(|e| e.name.starts_with("audit/checkpoints/")) {
+        n += 1;
+        match serde_json::from_slice::<crate::audit::checkpoint::Checkpoint>(&e.bytes) {
+            Ok(c) => {
+                if let Err(err) = c.verify_signature() {
+                    problems.push(format!("{}: {err}", e.name));
+                }
+            }
+            Err(err) => problems.push(format!("{}: not a checkpoint: {err}", e.name)),
+        }
+    }
+    (n, problems)
+}
+
 fn bundle(a: &BundleArgs) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -219,14 +237,19 @@ fn verify_cmd(a: &VerifyBundleArgs) -> i32 {
             return EXIT_PROBLEM;
         }
     };
-    let out = verify(&entries, key.as_deref());
+    let mut out = verify(&entries, key.as_deref());
+    // Intact files may still hold a checkpoint that was forged before the bundle was signed.
+    let (checkpoints, bad) = packaged_checkpoints(&entries);
+    out.problems.extend(bad);
+    out.ok = out.problems.is_empty();
     let verdict = if out.ok { packaged_verdict(&entries) } else { None };
     if a.json {
-        let v = serde_json::json!({ "bundle": out, "audit_verify_ok": verdict });
+        let v = serde_json::json!({ "bundle": out, "checkpoints": checkpoints, "audit_verify_ok": verdict });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", out.render());
         if out.ok {
+            println!("{checkpoints} packaged checkpoint(s), every signature valid");
             println!(
                 "the audit trail verification packaged in the bundle says: {}",
                 match verdict {

@@ -359,6 +359,8 @@ async fn evidence_bundle_offline_and_via_admin_api_verifies_and_detects_tamperin
     let (code, out, _) = wormgate(&["evidence", "verify", p(&offline), "--public-key", &pubkey], &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("OK:"), "{out}");
+    assert!(out.contains("packaged checkpoint(s), every signature valid"), "{out}");
+    assert!(!out.contains("\n0 packaged checkpoint"), "{out}");
     let (code, out, _) = wormgate(
         &[
             "evidence",
@@ -379,6 +381,45 @@ async fn evidence_bundle_offline_and_via_admin_api_verifies_and_detects_tamperin
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("not by the expected key"), "{out}");
+
+    // A checkpoint forged on the box before bundling: the bundle is intact and signed, but both the
+    // packaged verify verdict and `evidence verify` name the forged checkpoint.
+    let forged_dir = w.join("forged-data");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&s.data_dir)
+        .arg(&forged_dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ck = std::fs::read_dir(forged_dir.join("audit/checkpoints"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck).unwrap()).unwrap();
+    v["seq"] = serde_json::json!(v["seq"].as_u64().unwrap() - 1);
+    std::fs::write(&ck, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let forged = w.join("forged.tar");
+    let (code, out, err) = wormgate(
+        &[
+            "evidence",
+            "bundle",
+            "--data-dir",
+            p(&forged_dir),
+            "--signing-key",
+            p(&key),
+            "--out",
+            p(&forged),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("audit trail verification in the bundle: FAILED"), "{out}");
+    let (code, out, _) = wormgate(&["evidence", "verify", p(&forged), "--public-key", &pubkey], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("audit/checkpoints/") && out.contains("signature"), "{out}");
 
     let tampered: PathBuf = w.join("tampered.tar");
     std::fs::copy(&offline, &tampered).unwrap();
