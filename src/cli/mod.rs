@@ -1,10 +1,12 @@
 //! The `wormgate` command line (clap): `serve` starts the server (`crate::serve`); the evidence
-//! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], `user` in
+//! subcommands (`audit`, `scrub`, `report`, `recover`, `time`) are in [`evidence`], `evidence bundle|verify`
+//! in [`evidence_bundle`], `user` in
 //! [`users`], `quota` in [`quota`], `lifecycle` in [`lifecycle`], their admin API client in [`client`].
 //! Nothing outside this module (and `main.rs`) imports it.
 
 pub mod client;
 pub mod evidence;
+pub mod evidence_bundle;
 pub mod lifecycle;
 pub mod quota;
 pub mod users;
@@ -42,6 +44,9 @@ enum Command {
     /// Trusted time: status, and an officer's confirmation after a clock alarm.
     #[command(subcommand)]
     Time(evidence::TimeCmd),
+    /// The signed evidence bundle an examiner receives: make one (offline or via --endpoint), verify one.
+    #[command(subcommand)]
+    Evidence(evidence_bundle::EvidenceCmd),
     /// Users and their keys kept in the catalog: add, list, show, disable, enable, rotate, delete
     /// (offline on --data-dir, or through a running gateway's admin API with --endpoint and an admin key).
     #[command(subcommand)]
@@ -104,6 +109,10 @@ pub fn run() -> i32 {
         Command::Time(c) => {
             tools_logging();
             evidence::time(c)
+        }
+        Command::Evidence(c) => {
+            tools_logging();
+            evidence_bundle::run(c)
         }
         Command::User(c) => {
             tools_logging();

@@ -595,6 +595,10 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
     }
     rep.finished = now_iso();
     rep.ok = rep.missing == 0 && rep.corrupt == 0;
+    // Kept for the evidence bundle; a scrub whose result cannot be kept still reports it.
+    if let Err(e) = crate::evidence::scrub_record::record(catalog, &rep) {
+        tracing::warn!(error = %e, "cannot keep the scrub result for evidence bundles");
+    }
     Ok(rep)
 }
 

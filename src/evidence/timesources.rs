@@ -50,6 +50,15 @@ impl TimeSources {
         self.ntp.is_empty() && self.upstream.is_none()
     }
 
+    /// The configured sources by name (`upstream-date` for the upstream), for the evidence bundle.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.ntp.iter().map(|(name, _)| name.clone()).collect();
+        if self.upstream.is_some() {
+            v.push("upstream-date".into());
+        }
+        v
+    }
+
     /// Ask every source at once and read the answers.
     pub async fn read(&self) -> Vec<Reading> {
         let ntp = self.ntp.iter().map(|(name, addr)| async move {

@@ -13,6 +13,7 @@
 //! | POST | `audit/checkpoint` | sign a checkpoint now (needs `--audit-signing-key`) |
 //! | GET  | `report?bucket&format=csv\|json[&capacity=1]` | inventory (or the capacity summary) |
 //! | POST | `scrub?bucket&rate_mb` | scrub now, JSON report |
+//! | GET  | `evidence?since&until&bucket` | signed evidence bundle (tar) — auditor, officer or admin |
 //! | GET  | `lifecycle/plan?bucket&until&format=csv\|json` | what lifecycle rules will remove, when |
 //! | POST | `lifecycle/run?dry_run=true` | one lifecycle pass now (officer), JSON report |
 //! | GET  | `time` | clock status |
@@ -172,7 +173,7 @@ pub async fn handle(
                 } else {
                     Permission::Audit
                 };
-                if a.principal.role.allows(need) {
+                if role_may(a.principal.role, need, &route) {
                     match read_body(body, &a.payload).await {
                         Err(msg) => {
                             ev.decision = "error".into();
@@ -232,6 +233,12 @@ pub async fn handle(
     resp
 }
 
+/// Whether `role` may use `route`, which needs `need`. The evidence bundle is what an officer hands an
+/// examiner: officers may fetch it too.
+fn role_may(role: Role, need: Permission, route: &str) -> bool {
+    role.allows(need) || (route == "evidence" && role.allows(Permission::Govern))
+}
+
 fn is_users_route(route: &str) -> bool {
     route == "users" || route.starts_with("users/")
 }
@@ -259,6 +266,7 @@ fn admin_op_name(method: &Method, route: &str) -> String {
         ("POST", "audit/checkpoint") => "AdminSignCheckpoint",
         ("GET", "report") => "AdminReport",
         ("POST", "scrub") => "AdminScrub",
+        ("GET", "evidence") => "AdminEvidenceBundle",
         ("GET", "lifecycle/plan") => "AdminLifecyclePlan",
         ("POST", "lifecycle/run") => "AdminLifecycleRun",
         ("GET", "time") => "AdminTimeStatus",
@@ -472,6 +480,17 @@ async fn route_admin(
                 }
                 Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e),
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }
+        ("GET", "evidence") => {
+            let bucket = query_param(q, "bucket");
+            ev.bucket.clone_from(&bucket);
+            match super::evidence::bundle(gw, query_param(q, "since"), query_param(q, "until"), bucket).await {
+                Ok((tar, detail)) => {
+                    ev.detail = Some(detail);
+                    Answer::text("application/x-tar", tar)
+                }
+                Err((status, msg)) => Answer::error(status, msg),
             }
         }
         ("POST", "scrub") => {

@@ -31,6 +31,7 @@ mod capacity;
 mod copy;
 mod crash;
 mod evidence;
+mod evidence_bundle;
 mod failover;
 mod lifecycle;
 mod listing;
