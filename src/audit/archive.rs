@@ -666,6 +666,7 @@ pub async fn verify_archive(
             Err(e) => bad_checkpoints.push(format!("archived {name}: {e}")),
         }
     }
+    opts.sealed_only = true;
     let vdir = dir.clone();
     let mut chain_rep = tokio::task::spawn_blocking(move || verify(&vdir, &opts))
         .await
