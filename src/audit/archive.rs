@@ -8,7 +8,7 @@
 //! equal counts as archived (a retried PUT that had landed, or a state file lost), different is an
 //! alarm (log, `wormgate_audit_archive_conflicts_total`, an `AuditArchiveConflict` audit record) and the
 //! file is left alone. When the archive bucket has Object Lock (asked once, with
-//! GetObjectLockConfiguration, when the archive is first reached) each PUT carries COMPLIANCE
+//! `GetObjectLockConfiguration`, when the archive is first reached) each PUT carries COMPLIANCE
 //! retention until upload time + `--audit-archive-retention`, with the Content-MD5 S3 requires for it.
 //!
 //! What is archived is remembered in `audit-archive.json` in the data directory, so a restart resumes
@@ -90,11 +90,16 @@ pub enum PutOutcome {
     Conflict(String),
 }
 
-/// The archive bucket, through the upstream S3 client (SigV4, retries).
+/// The archive bucket, through the upstream S3 client (`SigV4`, retries).
 pub struct Archive {
     client: UpstreamClient,
     /// `endpoint/bucket/prefix`, to tell the state file of another archive apart.
     target: String,
+}
+
+/// Whether file name `name` ends in `.ext` (exactly: the writer makes lower-case names).
+fn has_ext(name: &str, ext: &str) -> bool {
+    Path::new(name).extension().is_some_and(|e| e == ext)
 }
 
 fn hv(s: &str) -> HeaderValue {
@@ -122,7 +127,7 @@ impl Archive {
         &self.target
     }
 
-    /// Whether the archive bucket has Object Lock enabled (GetObjectLockConfiguration). An answer
+    /// Whether the archive bucket has Object Lock enabled (`GetObjectLockConfiguration`). An answer
     /// saying there is no configuration is `false`; an unreachable or refusing archive is an error.
     pub async fn object_lock_enabled(&self) -> Result<bool, ArchiveError> {
         match self
@@ -162,7 +167,7 @@ impl Archive {
         h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
         h.insert(
             http::header::CONTENT_TYPE,
-            HeaderValue::from_static(if name.ends_with(".log") {
+            HeaderValue::from_static(if has_ext(name, "log") {
                 "application/x-ndjson"
             } else {
                 "application/json"
@@ -272,10 +277,13 @@ impl Archive {
     }
 }
 
+/// Sealed segments as (log, seal) names, and checkpoint names.
+pub type LocalFiles = (Vec<(String, String)>, Vec<String>);
+
 /// The archive names of the local files that are ready to be archived, in upload order: each sealed
 /// segment (log before seal, so an archived seal always has its segment), then the checkpoints.
 /// Returns (segments as (log, seal) pairs, checkpoints).
-pub fn local_files(audit_dir: &Path) -> std::io::Result<(Vec<(String, String)>, Vec<String>)> {
+pub fn local_files(audit_dir: &Path) -> std::io::Result<LocalFiles> {
     let mut segs = Vec::new();
     if audit_dir.exists() {
         for seal in chain::seals(audit_dir)? {
@@ -291,7 +299,7 @@ pub fn local_files(audit_dir: &Path) -> std::io::Result<(Vec<(String, String)>, 
         Ok(rd) => {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
-                if name.starts_with("checkpoint-") && name.ends_with(".json") {
+                if name.starts_with("checkpoint-") && has_ext(&name, "json") {
                     cps.push(format!("{CHECKPOINTS}/{name}"));
                 }
             }
@@ -422,18 +430,17 @@ impl Archiver {
         if rep.pending_segments + rep.pending_checkpoints == 0 {
             return Ok(rep);
         }
-        let lock = match self.lock {
-            Some(l) => l,
-            None => {
-                let l = self.archive.object_lock_enabled().await?;
-                if l {
-                    tracing::info!(archive = %self.archive.target, retention_days = self.retention.num_days(), "audit archive has Object Lock: archived files are COMPLIANCE-retained");
-                } else {
-                    tracing::warn!(archive = %self.archive.target, "audit archive bucket has no Object Lock: archived files are write-once (If-None-Match) but not retained by the archive");
-                }
-                self.lock = Some(l);
-                l
+        let lock = if let Some(l) = self.lock {
+            l
+        } else {
+            let l = self.archive.object_lock_enabled().await?;
+            if l {
+                tracing::info!(archive = %self.archive.target, retention_days = self.retention.num_days(), "audit archive has Object Lock: archived files are COMPLIANCE-retained");
+            } else {
+                tracing::warn!(archive = %self.archive.target, "audit archive bucket has no Object Lock: archived files are write-once (If-None-Match) but not retained by the archive");
             }
+            self.lock = Some(l);
+            l
         };
         let names: Vec<String> = segs
             .iter()
@@ -630,10 +637,10 @@ pub async fn verify_archive(
     let mut unexpected = Vec::new();
     for name in archive.list().await? {
         let segment_file = !name.contains('/')
-            && (name.ends_with(".log") || name.ends_with(".seal"))
+            && (has_ext(&name, "log") || has_ext(&name, "seal"))
             && chain::file_number(Path::new(&name)).is_some();
         let checkpoint_file =
-            name.starts_with("checkpoints/checkpoint-") && name.ends_with(".json") && name.matches('/').count() == 1;
+            name.starts_with("checkpoints/checkpoint-") && has_ext(&name, "json") && name.matches('/').count() == 1;
         let known = segment_file || checkpoint_file;
         if !known {
             unexpected.push(name);

@@ -1,5 +1,5 @@
-//! The off-box audit archive against a real SeaweedFS with an Object Lock bucket: sealed segments and
-//! signed checkpoints appear there with COMPLIANCE retention, SeaweedFS refuses to delete an archived
+//! The off-box audit archive against a real `SeaweedFS` with an Object Lock bucket: sealed segments and
+//! signed checkpoints appear there with COMPLIANCE retention, `SeaweedFS` refuses to delete an archived
 //! version, `audit verify --from-archive` passes and tells a tampered local segment apart, a restart
 //! resumes without a second version of anything, a conflicting file raises the alarm (log, metric,
 //! audit record) and overwrites nothing, and an archive that is down at start is caught up with.
@@ -25,7 +25,7 @@ fn archive_flags(endpoint: &str) -> Vec<String> {
         PREFIX,
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(ToString::to_string)
     .collect()
 }
 
@@ -86,9 +86,9 @@ async fn archived(sw: &Seaweed) -> Vec<String> {
 fn local_seals(data: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(data.join("audit"))
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".seal"))
+        .filter(|n| std::path::Path::new(n).extension().is_some_and(|e| e == "seal"))
         .collect();
     v.sort();
     v
@@ -163,7 +163,8 @@ async fn sealed_segments_and_checkpoints_are_archived_locked_verifiable_and_neve
     assert!(
         !names
             .iter()
-            .any(|n| n.ends_with(".log") && !names.contains(&n.replace(".log", ".seal"))),
+            .filter_map(|n| n.strip_suffix(".log"))
+            .any(|stem| !names.contains(&format!("{stem}.seal"))),
         "only sealed segments are archived (the open one is not): {names:?}"
     );
 
@@ -179,7 +180,10 @@ async fn sealed_segments_and_checkpoints_are_archived_locked_verifiable_and_neve
             .await
             .expect("retention of an archived file");
         let ret = r.retention().expect("retention");
-        assert_eq!(ret.mode().map(|m| m.as_str()), Some("COMPLIANCE"));
+        assert_eq!(
+            ret.mode().map(aws_sdk_s3::types::ObjectLockRetentionMode::as_str),
+            Some("COMPLIANCE")
+        );
         let until = ret.retain_until_date().expect("retain-until").secs();
         let six_years = chrono::Utc::now().timestamp() + 6 * 365 * 86_400;
         assert!(until > six_years, "retained for about 7 years, not until {until}");
@@ -211,7 +215,9 @@ async fn sealed_segments_and_checkpoints_are_archived_locked_verifiable_and_neve
         .await
         .expect("retention of an archived checkpoint");
     assert_eq!(
-        r.retention().and_then(|x| x.mode()).map(|m| m.as_str()),
+        r.retention()
+            .and_then(|x| x.mode())
+            .map(aws_sdk_s3::types::ObjectLockRetentionMode::as_str),
         Some("COMPLIANCE")
     );
 
@@ -266,8 +272,8 @@ async fn sealed_segments_and_checkpoints_are_archived_locked_verifiable_and_neve
     tokio::time::sleep(Duration::from_secs(1)).await;
     let trail: String = std::fs::read_dir(s.data_dir.join("audit"))
         .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect();
     assert!(
