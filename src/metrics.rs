@@ -4,9 +4,7 @@
 
 mod archive;
 
-pub use archive::{
-    archive_configured, archive_conflict, archive_failed, archive_file_done, archive_pass_ok, archive_pending,
-};
+pub use archive::{archive_conflict, archive_failed, archive_file_done, archive_pass_ok, archive_pending};
 
 use crate::lock::clock::ClockAlarm;
 use std::collections::BTreeMap;

@@ -509,7 +509,6 @@ impl Archiver {
     /// Run passes forever: every interval, and when nudged. Failures are logged and counted; the
     /// next pass tries again.
     pub async fn run(mut self) {
-        crate::metrics::archive_configured();
         tracing::info!(archive = %self.archive.target, "audit archive: copying sealed segments and checkpoints");
         let mut failing = false;
         loop {
