@@ -203,4 +203,20 @@ mod tests {
             assert!(ArchiveConfig::load(&ArchiveArgs::default(), Some(&no_keys)).is_err());
         }
     }
+
+    #[test]
+    fn the_config_file_table_is_read() {
+        let f: super::super::FileConfig = toml::from_str(
+            "[audit_archive]\nendpoint = \"https://s3.example\"\nbucket = \"worm-audit\"\nprefix = \"site-a\"\n\
+             access_key = \"ak\"\nsecret_key = \"sk\"\ninterval = \"5m\"\n",
+        )
+        .unwrap();
+        let c = ArchiveConfig::load(&ArchiveArgs::default(), f.audit_archive.as_ref())
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.target.bucket, "worm-audit");
+        assert_eq!(c.target.prefix, "site-a");
+        assert_eq!(c.interval, std::time::Duration::from_secs(300));
+        assert!(toml::from_str::<super::super::FileConfig>("[audit_archive]\nbogus = 1\n").is_err());
+    }
 }
