@@ -117,7 +117,7 @@ impl Archive {
     pub fn new(cfg: &ArchiveConfig) -> Result<Archive, ArchiveError> {
         let t = &cfg.target;
         Ok(Archive {
-            client: UpstreamClient::new(t).map_err(ArchiveError::Client)?,
+            client: UpstreamClient::new(t).map_err(ArchiveError::Client)?.uncounted(),
             target: format!("{}/{}/{}", t.endpoint, t.bucket, t.prefix),
         })
     }

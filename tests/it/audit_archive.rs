@@ -312,6 +312,8 @@ async fn archive_down_at_start_is_caught_up_with() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(metric(&s, "wormgate_audit_archive_pending_segments").unwrap() >= 1.0);
+    // The archive is not the upstream store: a disk-mode gateway shows no upstream failures.
+    assert_eq!(metric(&s, "wormgate_upstream_failures_total"), Some(0.0));
     // Requests are served all along.
     traffic(&s, "down", 30, 5).await;
 
