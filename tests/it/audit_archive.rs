@@ -294,6 +294,31 @@ async fn sealed_segments_and_checkpoints_are_archived_locked_verifiable_and_neve
         archived_copy, bytes,
         "the archive was overwritten with the tampered segment"
     );
+
+    // Someone with the archive's keys writes a new version over an archived segment: the examiner's
+    // check fails (the original version stays retained beside it).
+    s.stop();
+    let got = c
+        .get_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/000002.log"))
+        .send()
+        .await
+        .unwrap();
+    let mut forged = got.body.collect().await.unwrap().into_bytes().to_vec();
+    let i = forged.iter().position(|b| *b == b'x').unwrap_or(10);
+    forged[i] ^= 0x01;
+    c.put_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/000002.log"))
+        .body(forged.into())
+        .send()
+        .await
+        .expect("a new version in the archive");
+    let (code, out, err) = verify_from_archive(&sw.endpoint, &s.data_dir);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FIRST BROKEN LINK: 000002.log"), "{out}");
+    assert!(out.contains("DISAGREEMENT: 000002.log"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
