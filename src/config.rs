@@ -1,6 +1,10 @@
 //! One `Config`, from flags, `WORMGATE_*` environment variables and an optional TOML file, validated
 //! once at start. Flags and environment win over the file.
 
+mod archive;
+
+pub use archive::{ArchiveArgs, ArchiveConfig, ArchiveConfigError, FileArchive};
+
 use crate::auth::{Principal, Role, Scope, User};
 use crate::units::{parse_size, Reserve};
 use serde::Deserialize;
@@ -79,6 +83,9 @@ pub struct ServeArgs {
     /// Trusted time: sources, tolerance, offline gap.
     #[command(flatten)]
     pub time: TimeArgs,
+    /// The off-box archive of sealed audit segments and checkpoints (`--audit-archive-*`).
+    #[command(flatten)]
+    pub audit_archive: ArchiveArgs,
     /// Keep at least this much of the data volume free (`2GiB`, `5%`; default 2GiB): below it new
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
@@ -137,6 +144,8 @@ pub struct FileConfig {
     pub evidence: Option<EvidenceArgs>,
     /// `[time]`: trusted time (same names as the flags, with `_`; `time_source` is a list).
     pub time: Option<TimeArgs>,
+    /// `[audit_archive]`: the off-box audit archive (see `ArchiveArgs`; also `access_key`, `secret_key`).
+    pub audit_archive: Option<FileArchive>,
     /// See `ServeArgs::reserve_free`.
     pub reserve_free: Option<String>,
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
@@ -237,6 +246,8 @@ pub struct Config {
     pub sosapi: Option<SosapiConfig>,
     /// Trusted time.
     pub time: TimeConfig,
+    /// The off-box audit archive; `None` when not configured.
+    pub audit_archive: Option<ArchiveConfig>,
     /// Free-space reserve of the data volume.
     pub reserve_free: Reserve,
     /// Per-bucket quotas from the config file.
@@ -545,7 +556,10 @@ impl Config {
         )
         .map_err(|e| format!("--reserve-free {e}"))?;
         let quotas = load_quotas(&file.quotas)?;
+        let audit_archive =
+            ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref()).map_err(|e| e.to_string())?;
         Ok(Config {
+            audit_archive,
             governance_as_compliance,
             sosapi,
             listen,

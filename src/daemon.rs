@@ -1,8 +1,8 @@
 //! What `wormgate serve` runs besides answering requests: the audit trail with its head anchored in
 //! the catalog, the alarm sink, the time sources asked at start and every `--time-check-interval`,
 //! an offline time confirmation (or rewind) taken at start, and the background loops — clock monitor,
-//! catalog totals for `/metrics`, periodic scrub, lifecycle passes, signed checkpoints, and the clock
-//! watermark and heartbeat persisted every second.
+//! catalog totals for `/metrics`, periodic scrub, lifecycle passes, signed checkpoints, the audit
+//! archive copier, and the clock watermark and heartbeat persisted every second.
 
 use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
@@ -262,7 +262,19 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         });
     }
 
-    // Signed checkpoints.
+    // The off-box audit archive: sealed segments and checkpoints, copied in the background.
+    let archive_nudge = match &cfg.audit_archive {
+        Some(ac) => {
+            let archiver = crate::audit::archive::Archiver::new(ac, &audit_dir(&cfg.data_dir), &cfg.data_dir)
+                .map_err(|e| e.to_string())?;
+            let nudge = archiver.nudge_handle();
+            tokio::spawn(archiver.run());
+            Some(nudge)
+        }
+        None => None,
+    };
+
+    // Signed checkpoints (handed to the archiver as soon as they are signed).
     if let (Some(key), Some(interval)) = (signing_key, ev.checkpoint_interval) {
         let gw = gw.clone();
         let every = interval.to_std().unwrap_or(Duration::from_secs(3600));
@@ -275,7 +287,12 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     continue;
                 }
                 match sign_checkpoint(&gw.audit, &key, &gw.clock).await {
-                    Ok(c) => last_seq = c.seq + 1, // the checkpoint's own record
+                    Ok(c) => {
+                        last_seq = c.seq + 1; // the checkpoint's own record
+                        if let Some(n) = &archive_nudge {
+                            n.notify_one();
+                        }
+                    }
                     Err(e) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
                 }
             }

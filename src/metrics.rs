@@ -2,6 +2,10 @@
 //! mutex-guarded maps: no hidden registry. Values that need a catalog scan (versions and bytes under
 //! retention) are computed periodically by `daemon` and only read here.
 
+mod archive;
+
+pub use archive::{archive_conflict, archive_failed, archive_file_done, archive_pass_ok, archive_pending};
+
 use crate::lock::clock::ClockAlarm;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -685,6 +689,7 @@ pub fn render(s: &Snapshot) -> String {
     }
     render_capacity(&mut out, s);
     render_lifecycle(&mut out);
+    archive::render(&mut out);
     let (runs, last) = lock(&SCRUB).clone();
     single(
         &mut out,

@@ -3,6 +3,7 @@
 //! `verify` / `export` are what an examiner runs.
 
 pub mod alarm;
+pub mod archive;
 pub mod chain;
 pub mod checkpoint;
 pub mod export;

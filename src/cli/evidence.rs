@@ -74,6 +74,15 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Verify the off-box audit archive (`--audit-archive-*` flags or the `[audit_archive]` table of
+    /// `--config`) and compare it with the local trail under `--data-dir`.
+    #[arg(long)]
+    pub from_archive: bool,
+    /// The gateway's TOML config file, for its `[audit_archive]` table (flags win).
+    #[arg(long, requires = "from_archive")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub archive: crate::config::ArchiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +312,9 @@ async fn audit_verify(a: VerifyArgs) -> i32 {
             Err(e) => return fail(e),
         }
     }
+    if a.from_archive {
+        return verify_from_archive(&a, checkpoints).await;
+    }
     let client = match a.target.client() {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -354,6 +366,56 @@ async fn audit_verify(a: VerifyArgs) -> i32 {
         Ok(Ok(rep)) => print_verify(&rep, a.json),
         Ok(Err(e)) => fail(format!("cannot read the audit trail: {e}")),
         Err(e) => fail(e),
+    }
+}
+
+/// `audit verify --from-archive`: the archive's chain, and its agreement with the local trail.
+async fn verify_from_archive(a: &VerifyArgs, checkpoints: Vec<Checkpoint>) -> i32 {
+    if a.target.endpoint.is_some() {
+        return fail(
+            "--from-archive reads the archive itself; give --data-dir (the local trail to compare), not --endpoint",
+        );
+    }
+    let file = match &a.config {
+        Some(p) => match crate::config::FileConfig::read(p) {
+            Ok(f) => f,
+            Err(e) => return fail(e),
+        },
+        None => crate::config::FileConfig::default(),
+    };
+    let cfg = match crate::config::ArchiveConfig::load(&a.archive, file.audit_archive.as_ref()) {
+        Ok(Some(c)) => c,
+        Ok(None) => return fail("--from-archive needs --audit-archive-endpoint and --audit-archive-bucket"),
+        Err(e) => return fail(e.to_string()),
+    };
+    let archive = match crate::audit::archive::Archive::new(&cfg) {
+        Ok(x) => x,
+        Err(e) => return fail(e.to_string()),
+    };
+    let data = a.target.data_dir.clone().or(file.data_dir);
+    let local = data.as_deref().map(audit_dir);
+    if local.as_ref().is_none_or(|d| !d.exists()) {
+        eprintln!("note: no local audit trail (--data-dir): verifying the archive alone");
+    }
+    let opts = VerifyOptions {
+        checkpoints,
+        trusted_key: a.trusted_key.clone(),
+        ..Default::default()
+    };
+    match crate::audit::archive::verify_archive(&archive, local.as_deref(), opts).await {
+        Ok(rep) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
+            } else {
+                print!("{}", rep.render());
+            }
+            if rep.ok {
+                0
+            } else {
+                EXIT_PROBLEM
+            }
+        }
+        Err(e) => fail(e.to_string()),
     }
 }
 

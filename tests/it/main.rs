@@ -25,6 +25,7 @@ mod common;
 mod seaweed;
 
 mod access;
+mod audit_archive;
 mod backup;
 mod buckets;
 mod capacity;

@@ -122,6 +122,8 @@ pub struct UpstreamClient {
     scheme: String,
     /// `host[:port]` of the endpoint.
     authority: String,
+    /// Whether this client's requests count in the upstream metrics (the audit archive's do not).
+    counted: bool,
 }
 
 /// The payload hash to sign.
@@ -177,7 +179,16 @@ impl UpstreamClient {
             cfg: cfg.clone(),
             scheme,
             authority,
+            counted: true,
         })
+    }
+
+    /// The same client, but its requests are not counted as upstream requests or failures: a second
+    /// S3 location (the audit archive) must not look like a failing upstream store on `/metrics`.
+    #[must_use]
+    pub fn uncounted(mut self) -> UpstreamClient {
+        self.counted = false;
+        self
     }
 
     pub fn config(&self) -> &UpstreamConfig {
@@ -288,17 +299,17 @@ impl UpstreamClient {
 
     /// Send one request (one attempt, counted).
     pub async fn send_once(&self, req: Request<UpstreamBody>) -> Result<Response<Incoming>, UpstreamError> {
-        let n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::debug!(target: "wormgate::upstream", upstream_requests = n, method = %req.method(), uri = %req.uri(), "upstream request");
+        if self.counted {
+            let n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::debug!(target: "wormgate::upstream", upstream_requests = n, method = %req.method(), uri = %req.uri(), "upstream request");
+        }
         let res = self.http.request(req).await;
-        match &res {
-            Ok(r) if r.status().is_server_error() => {
-                FAILURES.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(_) => {}
-            Err(_) => {
-                FAILURES.fetch_add(1, Ordering::Relaxed);
-            }
+        let failed = match &res {
+            Ok(r) => r.status().is_server_error(),
+            Err(_) => true,
+        };
+        if failed && self.counted {
+            FAILURES.fetch_add(1, Ordering::Relaxed);
         }
         res.map_err(|e| {
             let mut msg = e.to_string();
