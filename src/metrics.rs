@@ -2,6 +2,8 @@
 //! mutex-guarded maps: no hidden registry. Values that need a catalog scan (versions and bytes under
 //! retention) are computed periodically by `daemon` and only read here.
 
+pub mod ship;
+
 use crate::lock::clock::ClockAlarm;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -685,6 +687,7 @@ pub fn render(s: &Snapshot) -> String {
     }
     render_capacity(&mut out, s);
     render_lifecycle(&mut out);
+    ship::render(&mut out);
     let (runs, last) = lock(&SCRUB).clone();
     single(
         &mut out,
