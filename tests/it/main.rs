@@ -8,6 +8,7 @@ mod common;
 mod seaweed;
 
 mod access;
+mod audit_shipping;
 mod backup;
 mod buckets;
 mod capacity;
