@@ -885,6 +885,7 @@ pub struct AuditShipArgs {
 
 impl AuditShipArgs {
     /// These flags/env over the `[audit_shipping]` table, field by field.
+    #[must_use]
     pub fn over(&self, file: Option<&AuditShipArgs>) -> AuditShipArgs {
         let f = file.cloned().unwrap_or_default();
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());

@@ -131,7 +131,9 @@ impl Targets {
         }
         Ok(Targets {
             syslog: syslog.map(|s| syslog::SyslogTarget::parse(s, syslog_ca)).transpose()?,
-            webhook: webhook.map(|s| webhook::WebhookTarget::parse(s, webhook_ca)).transpose()?,
+            webhook: webhook
+                .map(|s| webhook::WebhookTarget::parse(s, webhook_ca))
+                .transpose()?,
         })
     }
 
@@ -313,8 +315,8 @@ impl SegmentReader {
 
 /// A configured receiver.
 enum Sink {
-    Syslog(syslog::SyslogSink),
-    Webhook(webhook::WebhookSink),
+    Syslog(Box<syslog::SyslogSink>),
+    Webhook(Box<webhook::WebhookSink>),
 }
 
 impl Sink {
@@ -345,10 +347,10 @@ impl Sink {
 pub fn start(log: &AuditLog, targets: Targets, state_dir: &Path) -> Result<(), ShipError> {
     let mut sinks = Vec::new();
     if let Some(t) = targets.syslog {
-        sinks.push(Sink::Syslog(syslog::SyslogSink::new(t)?));
+        sinks.push(Sink::Syslog(Box::new(syslog::SyslogSink::new(t)?)));
     }
     if let Some(t) = targets.webhook {
-        sinks.push(Sink::Webhook(webhook::WebhookSink::new(t)?));
+        sinks.push(Sink::Webhook(Box::new(webhook::WebhookSink::new(t)?)));
     }
     for sink in sinks {
         let cursor = CursorFile::new(state_dir, sink.name());
@@ -502,7 +504,11 @@ fn host_port(flag: &'static str, value: &str, rest: &str) -> Result<(String, u16
         why,
     };
     let (host, port) = rest.rsplit_once(':').ok_or(bad("needs HOST:PORT"))?;
-    let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or(bad("the port is not a number from 1 to 65535"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or(bad("the port is not a number from 1 to 65535"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() || host.contains(['/', '@', ' ']) {
         return Err(bad("needs a host name or address"));
@@ -624,7 +630,13 @@ mod tests {
 
     #[test]
     fn targets_parse_and_refuse_what_they_cannot_use() {
-        let t = Targets::parse(Some("tcp://127.0.0.1:5140"), None, Some("http://127.0.0.1:8080/in"), None).unwrap();
+        let t = Targets::parse(
+            Some("tcp://127.0.0.1:5140"),
+            None,
+            Some("http://127.0.0.1:8080/in"),
+            None,
+        )
+        .unwrap();
         let s = t.syslog.unwrap();
         assert_eq!((s.host.as_str(), s.port, s.tls), ("127.0.0.1", 5140, false));
         assert_eq!(t.webhook.unwrap().uri.to_string(), "http://127.0.0.1:8080/in");
@@ -634,7 +646,11 @@ mod tests {
             .unwrap();
         assert!(s.tls && s.ca.is_some());
         assert_eq!(
-            Targets::parse(Some("tls://[::1]:6514"), None, None, None).unwrap().syslog.unwrap().host,
+            Targets::parse(Some("tls://[::1]:6514"), None, None, None)
+                .unwrap()
+                .syslog
+                .unwrap()
+                .host,
             "::1"
         );
         for bad in [

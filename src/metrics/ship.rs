@@ -62,10 +62,13 @@ pub fn failure(sink: &str) {
     with(sink, |s| s.failures += 1);
 }
 
+/// One exported metric: name, type, help, and its value for a sink.
+type Row = (&'static str, &'static str, &'static str, fn(&Sink) -> String);
+
 /// Prometheus text of the shipping metrics.
 pub fn render(out: &mut String) {
     let state = *lock(&STATE);
-    let rows: [(&str, &str, &str, fn(&Sink) -> String); 5] = [
+    let rows: [Row; 5] = [
         (
             "wormgate_audit_ship_configured",
             "gauge",

@@ -79,7 +79,7 @@ fn free_port() -> u16 {
 }
 
 /// Read octet-counted frames (`LEN SP MSG`) from `s` into `got` (raw messages) until EOF.
-fn syslog_frames(mut s: impl Read, got: Got) {
+fn syslog_frames(mut s: impl Read, got: &Got) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
@@ -88,8 +88,7 @@ fn syslog_frames(mut s: impl Read, got: Got) {
             Ok(n) => n,
         };
         buf.extend_from_slice(&chunk[..n]);
-        loop {
-            let Some(sp) = buf.iter().position(|b| *b == b' ') else { break };
+        while let Some(sp) = buf.iter().position(|b| *b == b' ') {
             let len: usize = std::str::from_utf8(&buf[..sp])
                 .ok()
                 .and_then(|l| l.parse().ok())
@@ -151,7 +150,7 @@ fn syslog_line(msg: &str) -> String {
 
 /// A syslog receiver (plain TCP) collecting messages.
 fn syslog_receiver(port: u16, got: Got) -> Receiver {
-    Receiver::start(port, move |s| syslog_frames(s, got.clone()))
+    Receiver::start(port, move |s| syslog_frames(s, &got))
 }
 
 /// What the webhook receiver does: answers 500 to the first `fail` POSTs, then 200; keeps the lines
@@ -178,8 +177,11 @@ fn webhook_conn(mut s: TcpStream, hook: &Hook) {
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
         let header = |name: &str| {
-            head.lines()
-                .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
+            head.lines().find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_string())
+            })
         };
         assert!(head.starts_with("POST /ingest/audit HTTP/1.1\r\n"), "{head}");
         assert_eq!(header("content-type").as_deref(), Some("application/x-ndjson"));
@@ -243,7 +245,11 @@ async fn all_arrive(srv: &Server, got: &Got, line_of: fn(&str) -> String) -> u64
         }
         let last = *on_disk.keys().last().unwrap();
         if by_seq.keys().last() >= Some(&last) && by_seq.len() as u64 >= last {
-            assert_eq!(by_seq.keys().copied().collect::<Vec<_>>(), (1..=by_seq.len() as u64).collect::<Vec<_>>(), "no gap");
+            assert_eq!(
+                by_seq.keys().copied().collect::<Vec<_>>(),
+                (1..=by_seq.len() as u64).collect::<Vec<_>>(),
+                "no gap"
+            );
             let mut prev_hash = wormgate::audit::chain::GENESIS.to_string();
             for (seq, line) in &by_seq {
                 if let Some(d) = on_disk.get(seq) {
@@ -269,11 +275,21 @@ async fn all_arrive(srv: &Server, got: &Got, line_of: fn(&str) -> String) -> u64
 /// Some requests, allowed and refused, with awkward keys.
 async fn traffic(srv: &Server, bucket: &str, n: usize) {
     let c = srv.admin();
-    let _ = c.create_bucket().bucket(bucket).object_lock_enabled_for_bucket(true).send().await;
+    let _ = c
+        .create_bucket()
+        .bucket(bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await;
     for i in 0..n {
         let key = format!("dir/k{i} with ]\"\\ and ü");
         ok(
-            c.put_object().bucket(bucket).key(&key).body(pattern(100 + i, i as u64).into()).send().await,
+            c.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(pattern(100 + i, i as u64).into())
+                .send()
+                .await,
             "put",
         );
     }
@@ -291,7 +307,7 @@ async fn traffic(srv: &Server, bucket: &str, n: usize) {
 }
 
 /// The value of an exported sample (`name{sink="…"}`).
-fn metric(srv: &Server, sample: &str) -> f64 {
+fn metric(srv: &Server, sample: &str) -> u64 {
     let r = raw_request(srv.addr, "GET", "/metrics", &[], b"");
     assert_eq!(r.status, 200);
     let text = String::from_utf8_lossy(&r.body).to_string();
@@ -302,11 +318,18 @@ fn metric(srv: &Server, sample: &str) -> f64 {
 
 fn cursor_seq(data_dir: &Path, sink: &str) -> u64 {
     let text = std::fs::read_to_string(data_dir.join("audit-ship").join(format!("{sink}.cursor"))).unwrap();
-    serde_json::from_str::<serde_json::Value>(&text).unwrap()["seq"].as_u64().unwrap()
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["seq"]
+        .as_u64()
+        .unwrap()
 }
 
 fn opts(args: &[String]) -> Options {
-    let mut a = vec!["--metrics-anonymous".to_string(), "true".into(), "--audit-segment-bytes".into(), "8192".into()];
+    let mut a = vec![
+        "--metrics-anonymous".to_string(),
+        "true".into(),
+        "--audit-segment-bytes".into(),
+        "8192".into(),
+    ];
     a.extend_from_slice(args);
     Options::default().args(&a)
 }
@@ -327,13 +350,20 @@ async fn syslog_receives_every_record_in_order_with_chained_hashes() {
         .is_some_and(|x| x == "seal")));
     // The cursor follows (it is written after the flush); lag drains to 0.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while cursor_seq(&srv.data_dir, "syslog") < n || metric(&srv, "wormgate_audit_ship_lag_records{sink=\"syslog\"}") > 0.0 {
+    while cursor_seq(&srv.data_dir, "syslog") < n
+        || metric(&srv, "wormgate_audit_ship_lag_records{sink=\"syslog\"}") > 0
+    {
         assert!(Instant::now() < deadline, "cursor/lag did not catch up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(metric(&srv, "wormgate_audit_ship_configured{sink=\"syslog\"}"), 1.0);
-    assert_eq!(metric(&srv, "wormgate_audit_ship_configured{sink=\"webhook\"}"), 0.0);
-    assert!(metric(&srv, "wormgate_audit_ship_last_success_timestamp_seconds{sink=\"syslog\"}") > 0.0);
+    assert_eq!(metric(&srv, "wormgate_audit_ship_configured{sink=\"syslog\"}"), 1);
+    assert_eq!(metric(&srv, "wormgate_audit_ship_configured{sink=\"webhook\"}"), 0);
+    assert!(
+        metric(
+            &srv,
+            "wormgate_audit_ship_last_success_timestamp_seconds{sink=\"syslog\"}"
+        ) > 0
+    );
 }
 
 #[tokio::test]
@@ -343,13 +373,20 @@ async fn syslog_receiver_down_at_start_catches_up_without_a_gap() {
     traffic(&srv, "ship-down", 10).await;
     // Requests are answered while nothing can be shipped; the lag and failures show it.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while metric(&srv, "wormgate_audit_ship_failures_total{sink=\"syslog\"}") < 2.0 {
+    while metric(&srv, "wormgate_audit_ship_failures_total{sink=\"syslog\"}") < 2 {
         assert!(Instant::now() < deadline, "no failed attempts counted");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(metric(&srv, "wormgate_audit_ship_lag_records{sink=\"syslog\"}") > 10.0);
-    assert_eq!(metric(&srv, "wormgate_audit_ship_last_success_timestamp_seconds{sink=\"syslog\"}"), 0.0);
-    srv.wait_log(&["audit shipping: delivery failed"], Duration::from_secs(5)).await;
+    assert!(metric(&srv, "wormgate_audit_ship_lag_records{sink=\"syslog\"}") > 10);
+    assert_eq!(
+        metric(
+            &srv,
+            "wormgate_audit_ship_last_success_timestamp_seconds{sink=\"syslog\"}"
+        ),
+        0
+    );
+    srv.wait_log(&["audit shipping: delivery failed"], Duration::from_secs(5))
+        .await;
 
     let got: Got = Arc::default();
     let _rx = syslog_receiver(port, got.clone());
@@ -376,7 +413,10 @@ async fn restart_while_the_receiver_is_down_resends_from_the_cursor() {
     let cursor = cursor_seq(&srv.data_dir, "webhook");
     assert!(cursor >= first, "the cursor was persisted");
     let on_disk = *disk(&srv.data_dir).keys().last().unwrap();
-    assert!(cursor < on_disk, "records written while the receiver was down are not acknowledged");
+    assert!(
+        cursor < on_disk,
+        "records written while the receiver was down are not acknowledged"
+    );
 
     srv.restart();
     traffic(&srv, "ship-restart", 5).await;
@@ -392,12 +432,15 @@ async fn webhook_answering_500_is_retried_until_it_takes_the_batch() {
         posts: AtomicUsize::new(0),
         got: Arc::default(),
     });
-    let _rx = webhook_receiver(0, hook.clone());
-    let srv = Server::start_with(opts(&[format!("--audit-webhook=http://127.0.0.1:{}/ingest/audit", _rx.port)]));
+    let rx = webhook_receiver(0, hook.clone());
+    let srv = Server::start_with(opts(&[format!(
+        "--audit-webhook=http://127.0.0.1:{}/ingest/audit",
+        rx.port
+    )]));
     traffic(&srv, "ship-500", 10).await;
     all_arrive(&srv, &hook.got, str::to_string).await;
     assert_eq!(hook.fail.load(Ordering::SeqCst), 0, "all three 500s were answered");
-    assert!(metric(&srv, "wormgate_audit_ship_failures_total{sink=\"webhook\"}") >= 3.0);
+    assert!(metric(&srv, "wormgate_audit_ship_failures_total{sink=\"webhook\"}") >= 3);
     srv.wait_log(&["answered HTTP 500"], Duration::from_secs(5)).await;
 }
 
@@ -406,8 +449,24 @@ async fn bad_shipping_targets_stop_the_start() {
     for (args, want) in [
         (vec!["--audit-syslog", "udp://127.0.0.1:514"], "--audit-syslog"),
         (vec!["--audit-webhook", "ftp://127.0.0.1/x"], "--audit-webhook"),
-        (vec!["--audit-syslog", "tcp://127.0.0.1:514", "--audit-syslog-ca", "/nonexistent.pem"], "tls://"),
-        (vec!["--audit-syslog", "tls://127.0.0.1:514", "--audit-syslog-ca", "/nonexistent.pem"], "/nonexistent.pem"),
+        (
+            vec![
+                "--audit-syslog",
+                "tcp://127.0.0.1:514",
+                "--audit-syslog-ca",
+                "/nonexistent.pem",
+            ],
+            "tls://",
+        ),
+        (
+            vec![
+                "--audit-syslog",
+                "tls://127.0.0.1:514",
+                "--audit-syslog-ca",
+                "/nonexistent.pem",
+            ],
+            "/nonexistent.pem",
+        ),
     ] {
         let (code, out, err) = Server::start_fails(Options::default().args(&args));
         assert_ne!(code, 0);
@@ -428,12 +487,44 @@ fn make_ca_and_cert(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std:
         assert!(st.success(), "openssl {args:?}");
     };
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run(&[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.crt"]].concat());
-    run(&[&["req"][..], &ec, &["-subj", "/CN=siem", "-keyout", "siem.key", "-out", "siem.csr"]].concat());
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &["-subj", "/CN=siem", "-keyout", "siem.key", "-out", "siem.csr"],
+    ]
+    .concat());
     std::fs::write(p("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
     run(&[
-        "x509", "-req", "-in", "siem.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-extfile", "ext.cnf", "-out", "siem.crt",
+        "x509",
+        "-req",
+        "-in",
+        "siem.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "siem.crt",
     ]);
     (p("ca.crt"), p("siem.crt"), p("siem.key"))
 }
@@ -444,7 +535,10 @@ async fn syslog_over_tls_trusts_the_given_ca() {
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = make_ca_and_cert(dir.path());
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert).unwrap().map(Result::unwrap).collect();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let key = PrivateKeyDer::from_pem_file(&key).unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let server_cfg = Arc::new(
@@ -459,7 +553,7 @@ async fn syslog_over_tls_trusts_the_given_ca() {
     let got2 = got.clone();
     let rx = Receiver::start(0, move |s| {
         let conn = rustls::ServerConnection::new(server_cfg.clone()).unwrap();
-        syslog_frames(rustls::StreamOwned::new(conn, s), got2.clone());
+        syslog_frames(rustls::StreamOwned::new(conn, s), &got2);
     });
     let srv = Server::start_with(opts(&[
         format!("--audit-syslog=tls://127.0.0.1:{}", rx.port),

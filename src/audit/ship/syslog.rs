@@ -170,7 +170,10 @@ impl SyslogSink {
         let mut buf = Vec::new();
         let resend = if self.broken { self.last.as_slice() } else { &[] };
         for s in resend.iter().chain(batch) {
-            frame(&mut buf, &format_message(&s.record, &s.line, &self.hostname, &self.procid));
+            frame(
+                &mut buf,
+                &format_message(&s.record, &s.line, &self.hostname, &self.procid),
+            );
         }
         let wrote = tokio::time::timeout(IO_TIMEOUT, async {
             conn.write_all(&buf).await?;
@@ -211,13 +214,12 @@ fn local_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| header_field(h.trim(), 255))
-        .unwrap_or_else(|| "-".into())
+        .map_or_else(|| "-".into(), |h| header_field(h.trim(), 255))
 }
 
 /// A header field: printable US-ASCII without spaces, at most `max` characters; `-` when empty.
 fn header_field(s: &str, max: usize) -> String {
-    let v: String = s.chars().filter(|c| c.is_ascii_graphic()).take(max).collect();
+    let v: String = s.chars().filter(char::is_ascii_graphic).take(max).collect();
     if v.is_empty() {
         "-".into()
     } else {

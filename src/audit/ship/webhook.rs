@@ -1,4 +1,4 @@
-//! The webhook sink: batches of audit records POSTed as JSON lines (`application/x-ndjson`, one
+//! The webhook sink: batches of audit records sent by POST as JSON lines (`application/x-ndjson`; one
 //! record's exact segment line per line) to an `http://` or `https://` URL. A 2xx answer acknowledges
 //! the whole batch; anything else (or no answer) is a failure and the same batch is sent again.
 //! Headers `X-Wormgate-First-Seq` / `X-Wormgate-Last-Seq` name the batch's range.
@@ -104,7 +104,10 @@ impl WebhookSink {
             .method(Method::POST)
             .uri(self.target.uri.clone())
             .header(http::header::CONTENT_TYPE, "application/x-ndjson")
-            .header(http::header::USER_AGENT, concat!("wormgate/", env!("CARGO_PKG_VERSION")))
+            .header(
+                http::header::USER_AGENT,
+                concat!("wormgate/", env!("CARGO_PKG_VERSION")),
+            )
             .header("x-wormgate-first-seq", first.record.seq)
             .header("x-wormgate-last-seq", last.record.seq)
             .body(Full::new(Bytes::from(body)))
