@@ -383,9 +383,10 @@ async fn run(
     let mut batch: Vec<Shipped> = Vec::new();
     let mut backoff = BACKOFF_START;
     let mut failing = false;
+    let mut warned_ahead = false;
     loop {
         let head = *durable.borrow_and_update();
-        if head < cursor.seq {
+        if head < cursor.seq && !std::mem::replace(&mut warned_ahead, true) {
             tracing::warn!(
                 sink = name,
                 cursor = cursor.seq,
@@ -419,8 +420,10 @@ async fn run(
                 }
             }
             if batch.is_empty() {
-                // Nothing new: wait for the next durable batch (or poll).
-                let _ = tokio::time::timeout(POLL, durable.changed()).await;
+                // Nothing new: wait for the next durable batch (or poll; a stopped writer wakes no one).
+                if let Ok(Err(_)) = tokio::time::timeout(POLL, durable.changed()).await {
+                    tokio::time::sleep(POLL).await;
+                }
                 continue;
             }
         }
