@@ -161,7 +161,7 @@ struct Hook {
     got: Got,
 }
 
-fn webhook_conn(mut s: TcpStream, hook: &Hook) {
+fn webhook_conn(mut s: impl Read + Write, hook: &Hook) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
     loop {
@@ -529,38 +529,76 @@ fn make_ca_and_cert(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std:
     (p("ca.crt"), p("siem.crt"), p("siem.key"))
 }
 
-#[tokio::test]
-async fn syslog_over_tls_trusts_the_given_ca() {
+/// A rustls server configuration presenting `cert` / `key`.
+fn tls_server(cert: &Path, key: &Path) -> Arc<rustls::ServerConfig> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca_and_cert(dir.path());
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let server_cfg = Arc::new(
+    Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(certs, key)
             .unwrap(),
-    );
+    )
+}
+
+#[tokio::test]
+async fn tls_syslog_and_https_webhook_trust_the_given_ca_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_ca_and_cert(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let (other_ca, _, _) = make_ca_and_cert(other.path());
+    let server_cfg = tls_server(&cert, &key);
+
     let got: Got = Arc::default();
-    let got2 = got.clone();
-    let rx = Receiver::start(0, move |s| {
-        let conn = rustls::ServerConnection::new(server_cfg.clone()).unwrap();
+    let (got2, cfg) = (got.clone(), server_cfg.clone());
+    let syslog_rx = Receiver::start(0, move |s| {
+        let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
         syslog_frames(rustls::StreamOwned::new(conn, s), &got2);
     });
+    let hook = Arc::new(Hook {
+        fail: AtomicUsize::new(0),
+        posts: AtomicUsize::new(0),
+        got: Arc::default(),
+    });
+    let (hook2, cfg) = (hook.clone(), server_cfg.clone());
+    let webhook_rx = Receiver::start(0, move |s| {
+        let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
+        webhook_conn(rustls::StreamOwned::new(conn, s), &hook2);
+    });
     let srv = Server::start_with(opts(&[
-        format!("--audit-syslog=tls://127.0.0.1:{}", rx.port),
+        format!("--audit-syslog=tls://127.0.0.1:{}", syslog_rx.port),
         format!("--audit-syslog-ca={}", ca.display()),
+        format!("--audit-webhook=https://127.0.0.1:{}/ingest/audit", webhook_rx.port),
+        format!("--audit-webhook-ca={}", ca.display()),
     ]));
     traffic(&srv, "ship-tls", 5).await;
     all_arrive(&srv, &got, syslog_line).await;
+    all_arrive(&srv, &hook.got, str::to_string).await;
+
+    // A receiver whose certificate does not chain to the configured CA gets nothing.
+    let untrusted: Got = Arc::default();
+    let (untrusted2, cfg) = (untrusted.clone(), server_cfg.clone());
+    let rx2 = Receiver::start(0, move |s| {
+        let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
+        syslog_frames(rustls::StreamOwned::new(conn, s), &untrusted2);
+    });
+    let srv2 = Server::start_with(opts(&[
+        format!("--audit-syslog=tls://127.0.0.1:{}", rx2.port),
+        format!("--audit-syslog-ca={}", other_ca.display()),
+    ]));
+    traffic(&srv2, "ship-untrusted", 2).await;
+    srv2.wait_log(&["invalid peer certificate"], Duration::from_secs(20))
+        .await;
+    assert!(untrusted.lock().unwrap().is_empty());
+    assert!(metric(&srv2, "wormgate_audit_ship_failures_total{sink=\"syslog\"}") > 0);
 }
 
 #[tokio::test]
