@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// The off-box archive of sealed audit segments and checkpoints (`--audit-archive-*`).
     #[command(flatten)]
     pub audit_archive: ArchiveArgs,
+    /// Audit shipping: syslog and webhook receivers.
+    #[command(flatten)]
+    pub audit_shipping: AuditShipArgs,
     /// Keep at least this much of the data volume free (`2GiB`, `5%`; default 2GiB): below it new
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
@@ -146,6 +149,8 @@ pub struct FileConfig {
     pub time: Option<TimeArgs>,
     /// `[audit_archive]`: the off-box audit archive (see `ArchiveArgs`; also `access_key`, `secret_key`).
     pub audit_archive: Option<FileArchive>,
+    /// `[audit_shipping]`: audit shipping (same names as the flags, with `_`).
+    pub audit_shipping: Option<AuditShipArgs>,
     /// See `ServeArgs::reserve_free`.
     pub reserve_free: Option<String>,
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
@@ -252,6 +257,8 @@ pub struct Config {
     pub reserve_free: Reserve,
     /// Per-bucket quotas from the config file.
     pub quotas: BTreeMap<String, QuotaConfig>,
+    /// Audit shipping targets, flags over the file (checked by `audit::ship` when shipping starts).
+    pub audit_shipping: AuditShipArgs,
 }
 
 /// Veeam SOSAPI settings (`--sosapi-*`), validated.
@@ -558,8 +565,10 @@ impl Config {
         let quotas = load_quotas(&file.quotas)?;
         let audit_archive =
             ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref()).map_err(|e| e.to_string())?;
+        let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
         Ok(Config {
             audit_archive,
+            audit_shipping,
             governance_as_compliance,
             sosapi,
             listen,
@@ -865,9 +874,63 @@ impl TimeConfig {
     }
 }
 
+/// Flags (and `[audit_shipping]` file table) of audit shipping: every audit record is also sent to a
+/// syslog receiver and/or an HTTP webhook, so the trail leaves the machine as it is written.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditShipArgs {
+    /// Ship every audit record to a syslog receiver as RFC 5424 over TCP (octet counting, RFC 6587):
+    /// `tcp://HOST:PORT`, or `tls://HOST:PORT` for TLS.
+    #[arg(long, env = "WORMGATE_AUDIT_SYSLOG")]
+    pub audit_syslog: Option<String>,
+    /// PEM CA certificate(s) that the `tls://` syslog receiver's certificate must chain to (default: the
+    /// system's CA store).
+    #[arg(long, env = "WORMGATE_AUDIT_SYSLOG_CA")]
+    pub audit_syslog_ca: Option<PathBuf>,
+    /// POST every audit record, as JSON lines in batches, to this `http://` or `https://` URL (a 2xx
+    /// answer acknowledges a batch).
+    #[arg(long, env = "WORMGATE_AUDIT_WEBHOOK")]
+    pub audit_webhook: Option<String>,
+    /// PEM CA certificate(s) that the `https://` webhook's certificate must chain to (default: the
+    /// system's CA store).
+    #[arg(long, env = "WORMGATE_AUDIT_WEBHOOK_CA")]
+    pub audit_webhook_ca: Option<PathBuf>,
+}
+
+impl AuditShipArgs {
+    /// These flags/env over the `[audit_shipping]` table, field by field.
+    #[must_use]
+    pub fn over(&self, file: Option<&AuditShipArgs>) -> AuditShipArgs {
+        let f = file.cloned().unwrap_or_default();
+        let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        AuditShipArgs {
+            audit_syslog: nonempty(self.audit_syslog.clone()).or(nonempty(f.audit_syslog)),
+            audit_syslog_ca: self.audit_syslog_ca.clone().or(f.audit_syslog_ca),
+            audit_webhook: nonempty(self.audit_webhook.clone()).or(nonempty(f.audit_webhook)),
+            audit_webhook_ca: self.audit_webhook_ca.clone().or(f.audit_webhook_ca),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_shipping_flags_win_over_the_table() {
+        let f: FileConfig = toml::from_str(
+            "[audit_shipping]\naudit_syslog = \"tcp://siem:6514\"\naudit_webhook = \"https://siem/in\"\n",
+        )
+        .unwrap();
+        let args = AuditShipArgs {
+            audit_webhook: Some("http://127.0.0.1:9/x".into()),
+            ..Default::default()
+        };
+        let m = args.over(f.audit_shipping.as_ref());
+        assert_eq!(m.audit_syslog.as_deref(), Some("tcp://siem:6514"));
+        assert_eq!(m.audit_webhook.as_deref(), Some("http://127.0.0.1:9/x"));
+        assert!(toml::from_str::<FileConfig>("[audit_shipping]\nsyslog = \"x\"\n").is_err());
+    }
 
     #[test]
     fn user_bucket_scopes_are_read_and_checked() {

@@ -8,7 +8,7 @@ use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
 use crate::audit::{AuditEvent, AuditLog, AuditOptions};
 use crate::config::Config;
-use crate::datadir::{audit_dir, write_anchor};
+use crate::datadir::{audit_dir, audit_ship_dir, write_anchor};
 use crate::gateway::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, Gateway};
 use crate::store::Catalog;
 use std::sync::Arc;
@@ -26,6 +26,23 @@ pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, String> {
         anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
     };
     AuditLog::open_with(&audit_dir(&cfg.data_dir), opts).map_err(|e| format!("cannot open audit trail: {e}"))
+}
+
+/// Audit shipping (`--audit-syslog`, `--audit-webhook`): one background task per sink, reading the
+/// trail from its cursor. A target that cannot be used stops the start.
+fn start_shipping(cfg: &Config, gw: &Gateway) -> Result<(), String> {
+    let a = &cfg.audit_shipping;
+    let targets = crate::audit::ship::Targets::parse(
+        a.audit_syslog.as_deref(),
+        a.audit_syslog_ca.as_deref(),
+        a.audit_webhook.as_deref(),
+        a.audit_webhook_ca.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    if targets.any() {
+        crate::audit::ship::start(&gw.audit, targets, &audit_ship_dir(&cfg.data_dir)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn iso_now(gw: &Gateway) -> String {
@@ -54,6 +71,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
     });
     crate::metrics::mark_started();
     alarm::install(gw.audit.clone(), Some(gw.clock.clone()));
+    start_shipping(cfg, gw)?;
     let (seq, head) = gw.audit.head();
     tracing::info!(audit_seq = seq, audit_head = %head, "audit chain head at start");
 

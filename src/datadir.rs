@@ -15,6 +15,10 @@ pub fn catalog_dir(data: &Path) -> PathBuf {
 pub fn audit_dir(data: &Path) -> PathBuf {
     data.join("audit")
 }
+/// The audit shipping cursors (one small file per sink).
+pub fn audit_ship_dir(data: &Path) -> PathBuf {
+    data.join("audit-ship")
+}
 
 /// Why the catalog could not be opened.
 #[derive(Debug)]

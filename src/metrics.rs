@@ -5,6 +5,7 @@
 mod archive;
 
 pub use archive::{archive_conflict, archive_failed, archive_file_done, archive_pass_ok, archive_pending};
+pub mod ship;
 
 use crate::lock::clock::ClockAlarm;
 use std::collections::BTreeMap;
@@ -690,6 +691,7 @@ pub fn render(s: &Snapshot) -> String {
     render_capacity(&mut out, s);
     render_lifecycle(&mut out);
     archive::render(&mut out);
+    ship::render(&mut out);
     let (runs, last) = lock(&SCRUB).clone();
     single(
         &mut out,

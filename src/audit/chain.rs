@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Hash of the (virtual) record before the first one.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -311,6 +311,8 @@ pub struct AuditLog {
     tx: mpsc::UnboundedSender<Job>,
     head: Arc<std::sync::Mutex<(u64, String)>>,
     dir: Arc<PathBuf>,
+    /// The seq of the newest durable record, for readers of the segments (audit shipping).
+    durable: watch::Receiver<u64>,
 }
 
 struct Writer {
@@ -500,6 +502,7 @@ impl AuditLog {
             *h = (w.seq, w.prev.clone());
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        let (durable_tx, durable) = watch::channel(w.seq);
         let head_w = head.clone();
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -528,6 +531,7 @@ impl AuditLog {
                         if let Some(a) = &w.opts.anchor {
                             a(w.seq, &w.prev);
                         }
+                        durable_tx.send_replace(w.seq);
                     }
                     for d in waiters {
                         let _ = d.send(res.clone());
@@ -539,6 +543,7 @@ impl AuditLog {
             tx,
             head,
             dir: Arc::new(dir.to_path_buf()),
+            durable,
         })
     }
 
@@ -581,6 +586,13 @@ impl AuditLog {
     /// The directory holding the segments.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Watch the seq of the newest record that is on disk (fsynced): changes after every durable
+    /// batch. Readers of the segments (audit shipping) wait on it instead of polling, and never
+    /// read past it, so they see only records whose requests were answered.
+    pub fn durable_seq(&self) -> watch::Receiver<u64> {
+        self.durable.clone()
     }
 }
 

@@ -26,6 +26,7 @@ mod seaweed;
 
 mod access;
 mod audit_archive;
+mod audit_shipping;
 mod backup;
 mod buckets;
 mod capacity;
