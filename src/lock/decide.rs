@@ -7,7 +7,6 @@
 
 use super::clock::TrustedNow;
 use super::retention::{DefaultRetention, RequestedMode, Retention};
-use crate::s3::error::{S3Code, S3Error};
 use chrono::{DateTime, Utc};
 
 /// Gateway-wide retention policy (from the config).
@@ -244,27 +243,33 @@ pub enum Rule {
     MissingRetentionDate,
 }
 
-/// A refusal: the rule, and what the client is told.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a refusal needs to be explained, beyond its rule: facts, not wire text. `s3::denial` turns a
+/// [`Denial`] into the client's error (code, status, message) — the one place that wording lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facts {
+    /// The rule alone says it.
+    None,
+    /// The version's standing retain-until date (what it is protected until, or may only grow from).
+    RetainUntil(DateTime<Utc>),
+    /// The gateway limit crossed: the minimum or the maximum retention.
+    Limit(chrono::Duration),
+    /// Whether the version aimed at is protected now: asking GOVERNANCE for it is then a downgrade
+    /// attempt (403, as AWS answers it), otherwise a request for a mode that does not exist here (400).
+    Protected(bool),
+    /// The rule was broken inside a bucket's `DefaultRetention` document rather than request headers.
+    DefaultRetention,
+}
+
+/// A refusal: the rule that refused, and the facts that explain it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Denial {
     pub rule: Rule,
-    pub code: S3Code,
-    pub message: String,
+    pub facts: Facts,
 }
 
 impl Denial {
-    fn new(rule: Rule, code: S3Code, message: impl Into<String>) -> Self {
-        Denial {
-            rule,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<Denial> for S3Error {
-    fn from(d: Denial) -> Self {
-        S3Error::new(d.code, d.message).with_rule(d.rule.as_str())
+    fn new(rule: Rule, facts: Facts) -> Self {
+        Denial { rule, facts }
     }
 }
 
@@ -288,18 +293,6 @@ impl Rule {
             Rule::DeleteMarkerHasNoLock => "delete_marker_has_no_lock",
             Rule::MissingRetentionDate => "missing_retention_date",
         }
-    }
-}
-
-const GOVERNANCE_MSG: &str =
-    "GOVERNANCE mode is not available: this gateway enforces COMPLIANCE retention on every version";
-
-fn fmt_duration(d: chrono::Duration) -> String {
-    let s = d.num_seconds();
-    if s % 86_400 == 0 {
-        format!("{} days", s / 86_400)
-    } else {
-        format!("{s} seconds")
     }
 }
 
@@ -352,28 +345,14 @@ pub fn decide_new_version(ask: &VersionAsk, policy: &Policy, now: TrustedNow) ->
     } = *ask;
     let t = now.at();
     if policy.require_client_digest && !has_client_digest {
-        return Err(Denial::new(
-            Rule::MissingClientDigest,
-            S3Code::InvalidRequest,
-            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
-        ));
+        return Err(Denial::new(Rule::MissingClientDigest, Facts::None));
     }
     let floor = t + policy.min_retention;
     let until = match (headers.mode, headers.retain_until) {
         (Some(RequestedMode::Governance), _) => {
-            return Err(Denial::new(
-                Rule::GovernanceRefused,
-                S3Code::InvalidRequest,
-                GOVERNANCE_MSG,
-            ))
+            return Err(Denial::new(Rule::GovernanceRefused, Facts::Protected(false)))
         }
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(Denial::new(
-                Rule::ModeAndDateTogether,
-                S3Code::InvalidRequest,
-                "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
-            ))
-        }
+        (Some(_), None) | (None, Some(_)) => return Err(Denial::new(Rule::ModeAndDateTogether, Facts::None)),
         (Some(RequestedMode::Compliance), Some(date)) => {
             check_date_bounds(date, t, policy)?;
             if date < floor {
@@ -409,30 +388,15 @@ pub fn decide_delete_version(target: TargetState, now: TrustedNow) -> Result<Ver
         TargetState::Corrupt => Err(corrupt()),
         TargetState::Data { retention, legal_hold } => {
             if legal_hold {
-                return Err(Denial::new(
-                    Rule::LegalHoldOn,
-                    S3Code::AccessDenied,
-                    "Access Denied because object protected by object lock: a legal hold is on this version",
-                ));
+                return Err(Denial::new(Rule::LegalHoldOn, Facts::None));
             }
             if let Some(r) = retention {
                 if r.is_active(t) {
-                    return Err(Denial::new(
-                        Rule::RetentionActive,
-                        S3Code::AccessDenied,
-                        format!(
-                            "Access Denied because object protected by object lock: COMPLIANCE retention until {}",
-                            crate::timefmt::format_iso(r.retain_until())
-                        ),
-                    ));
+                    return Err(Denial::new(Rule::RetentionActive, Facts::RetainUntil(r.retain_until())));
                 }
             }
             if !now.expiry_trusted() {
-                return Err(Denial::new(
-                    Rule::ClockUntrusted,
-                    S3Code::AccessDenied,
-                    "Access Denied: the server clock is not trusted (a clock alarm stands, or the configured time sources have not recently agreed), so no retention is treated as expired until the time is trusted again (`wormgate time status`)",
-                ));
+                return Err(Denial::new(Rule::ClockUntrusted, Facts::None));
             }
             Ok(VersionRemoval::Data(Expired { at: t }))
         }
@@ -458,24 +422,11 @@ pub fn decide_put_retention(
         // On a retained version this is a downgrade attempt (403, as AWS answers it); on an
         // unprotected one it is a request for a mode that does not exist here (400).
         (Some(RequestedMode::Governance), _) => {
-            let code = if active { S3Code::AccessDenied } else { S3Code::InvalidRequest };
-            return Err(Denial::new(Rule::GovernanceRefused, code, GOVERNANCE_MSG));
+            return Err(Denial::new(Rule::GovernanceRefused, Facts::Protected(active)));
         }
         (Some(RequestedMode::Compliance), Some(d)) => d,
-        (None, None) if active => {
-            return Err(Denial::new(
-                Rule::ShortenRetention,
-                S3Code::AccessDenied,
-                "Access Denied: a COMPLIANCE retention cannot be removed",
-            ))
-        }
-        _ => {
-            return Err(Denial::new(
-                Rule::MissingRetentionDate,
-                S3Code::MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema: Retention needs both Mode and RetainUntilDate",
-            ))
-        }
+        (None, None) if active => return Err(Denial::new(Rule::ShortenRetention, Facts::None)),
+        _ => return Err(Denial::new(Rule::MissingRetentionDate, Facts::None)),
     };
     // Re-sending the current date is an idempotent success, even if the cap was lowered since.
     if let Some(r) = current.filter(|r| active && r.retain_until_ms() == date.timestamp_millis()) {
@@ -483,16 +434,10 @@ pub fn decide_put_retention(
     }
     check_date_bounds(date, t, policy)?;
     match current {
-        Some(r) if r.is_active(t) => r.extend(date).map(|retention| SetRetention { retention }).map_err(|r| {
-            Denial::new(
-                Rule::ShortenRetention,
-                S3Code::AccessDenied,
-                format!(
-                    "Access Denied: COMPLIANCE retention until {} can only be extended, not shortened",
-                    crate::timefmt::format_iso(r.retain_until())
-                ),
-            )
-        }),
+        Some(r) if r.is_active(t) => r
+            .extend(date)
+            .map(|retention| SetRetention { retention })
+            .map_err(|r| Denial::new(Rule::ShortenRetention, Facts::RetainUntil(r.retain_until()))),
         _ => Ok(SetRetention {
             retention: Retention::until(date),
         }),
@@ -524,9 +469,7 @@ pub fn decide_lock_configuration(
     policy: &Policy,
 ) -> Result<SetLockConfiguration, Denial> {
     match (mode, period) {
-        (Some(RequestedMode::Governance), _) => {
-            Err(Denial::new(Rule::GovernanceRefused, S3Code::InvalidRequest, GOVERNANCE_MSG))
-        }
+        (Some(RequestedMode::Governance), _) => Err(Denial::new(Rule::GovernanceRefused, Facts::Protected(false))),
         (Some(RequestedMode::Compliance), Some(p)) => {
             if p.duration() < policy.min_retention {
                 Err(below_floor(policy))
@@ -537,11 +480,7 @@ pub fn decide_lock_configuration(
             }
         }
         (None, None) => Ok(SetLockConfiguration { rule: None }),
-        _ => Err(Denial::new(
-            Rule::ModeAndDateTogether,
-            S3Code::MalformedXML,
-            "The XML you provided was not well-formed or did not validate against our published schema: DefaultRetention needs both a Mode and a period",
-        )),
+        _ => Err(Denial::new(Rule::ModeAndDateTogether, Facts::DefaultRetention)),
     }
 }
 
@@ -550,72 +489,38 @@ pub fn decide_versioning(enabled: bool) -> Result<(), Denial> {
     if enabled {
         Ok(())
     } else {
-        Err(Denial::new(
-            Rule::SuspendVersioning,
-            S3Code::InvalidBucketState,
-            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
-        ))
+        Err(Denial::new(Rule::SuspendVersioning, Facts::None))
     }
 }
 
 /// `DeleteBucket`: only an empty bucket.
 pub fn decide_delete_bucket(has_versions: bool) -> Result<DeleteBucket, Denial> {
     if has_versions {
-        Err(Denial::new(
-            Rule::BucketNotEmpty,
-            S3Code::BucketNotEmpty,
-            "The bucket you tried to delete is not empty: it holds object versions or delete markers",
-        ))
+        Err(Denial::new(Rule::BucketNotEmpty, Facts::None))
     } else {
         Ok(DeleteBucket { _sealed: () })
     }
 }
 
 fn marker_has_no_lock() -> Denial {
-    Denial::new(
-        Rule::DeleteMarkerHasNoLock,
-        S3Code::MethodNotAllowed,
-        "The specified method is not allowed against a delete marker",
-    )
+    Denial::new(Rule::DeleteMarkerHasNoLock, Facts::None)
 }
 
 fn corrupt() -> Denial {
-    Denial::new(
-        Rule::CorruptRecord,
-        S3Code::AccessDenied,
-        "Access Denied: the catalog record of this version does not decode, so it is treated as locked",
-    )
+    Denial::new(Rule::CorruptRecord, Facts::None)
 }
 
 fn below_floor(policy: &Policy) -> Denial {
-    Denial::new(
-        Rule::BelowMinimumRetention,
-        S3Code::InvalidRequest,
-        format!(
-            "The requested retention is shorter than this gateway's minimum retention of {}",
-            fmt_duration(policy.min_retention)
-        ),
-    )
+    Denial::new(Rule::BelowMinimumRetention, Facts::Limit(policy.min_retention))
 }
 
 fn above_cap(policy: &Policy) -> Denial {
-    Denial::new(
-        Rule::AboveMaximumRetention,
-        S3Code::InvalidRetentionPeriod,
-        format!(
-            "The requested retention is longer than this gateway's maximum retention of {}",
-            fmt_duration(policy.max_retention)
-        ),
-    )
+    Denial::new(Rule::AboveMaximumRetention, Facts::Limit(policy.max_retention))
 }
 
 fn check_date_bounds(date: DateTime<Utc>, now: DateTime<Utc>, policy: &Policy) -> Result<(), Denial> {
     if date <= now {
-        return Err(Denial::new(
-            Rule::RetainUntilInPast,
-            S3Code::InvalidArgument,
-            "The retain until date must be in the future!",
-        ));
+        return Err(Denial::new(Rule::RetainUntilInPast, Facts::None));
     }
     if date > now + policy.max_retention {
         return Err(above_cap(policy));

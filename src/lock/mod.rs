@@ -12,7 +12,7 @@ pub use decide::{decide, Permit, Request};
 pub use decide::{
     decide_add_marker, decide_delete_bucket, decide_delete_version, decide_legal_hold, decide_lock_configuration,
     decide_new_version, decide_put_retention, decide_set_tags, decide_versioning, AddMarker, DeleteBucket, Denial,
-    Expired, LockHeaders, NewVersion, Policy, RemoveMarker, Rule, SetLegalHold, SetLockConfiguration, SetRetention,
-    SetTags, TargetState, VersionAsk, VersionRemoval,
+    Expired, Facts, LockHeaders, NewVersion, Policy, RemoveMarker, Rule, SetLegalHold, SetLockConfiguration,
+    SetRetention, SetTags, TargetState, VersionAsk, VersionRemoval,
 };
 pub use retention::{DefaultRetention, RequestedMode, Retention};

@@ -2,6 +2,7 @@
 //! response rendering.
 
 pub mod conditions;
+pub mod denial;
 pub mod docs;
 pub mod error;
 pub mod lifecycle;

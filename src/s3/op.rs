@@ -637,52 +637,13 @@ impl Op {
         }
     }
 
-    /// Bucket and key for logs and audit.
+    /// Bucket and key for logs and audit: the first thing the operation reaches (a copy's destination,
+    /// not its source; a multi-object delete's bucket), so the two can never disagree.
     pub fn target(&self) -> (Option<&str>, Option<&str>) {
-        match self {
-            Op::ListBuckets { .. } => (None, None),
-            Op::NotImplemented { bucket, key, .. } => (bucket.as_deref(), key.as_deref()),
-            Op::CreateBucket { bucket, .. }
-            | Op::HeadBucket { bucket }
-            | Op::DeleteBucket { bucket }
-            | Op::GetBucketLocation { bucket }
-            | Op::GetBucketVersioning { bucket }
-            | Op::PutBucketVersioning { bucket, .. }
-            | Op::GetObjectLockConfiguration { bucket }
-            | Op::PutObjectLockConfiguration { bucket, .. }
-            | Op::ListObjectsV1 { bucket, .. }
-            | Op::ListObjectsV2 { bucket, .. }
-            | Op::ListObjectVersions { bucket, .. }
-            | Op::DeleteObjects { bucket, .. }
-            | Op::ListMultipartUploads { bucket, .. }
-            | Op::GetBucketAcl { bucket }
-            | Op::PutBucketAcl { bucket, .. }
-            | Op::PutPublicAccessBlock { bucket, .. }
-            | Op::PutBucketOwnershipControls { bucket, .. }
-            | Op::GetBucketProbe { bucket, .. }
-            | Op::GetBucketLifecycleConfiguration { bucket }
-            | Op::PutBucketLifecycleConfiguration { bucket, .. }
-            | Op::DeleteBucketLifecycle { bucket } => (Some(bucket), None),
-            Op::CreateMultipartUpload { bucket, key, .. }
-            | Op::UploadPart { bucket, key, .. }
-            | Op::UploadPartCopy { bucket, key, .. }
-            | Op::CompleteMultipartUpload { bucket, key, .. }
-            | Op::AbortMultipartUpload { bucket, key, .. }
-            | Op::ListParts { bucket, key, .. }
-            | Op::CopyObject { bucket, key, .. }
-            | Op::GetObjectAttributes { bucket, key, .. }
-            | Op::GetObjectTagging { bucket, key, .. }
-            | Op::PutObjectTagging { bucket, key, .. }
-            | Op::DeleteObjectTagging { bucket, key, .. }
-            | Op::GetObjectAcl { bucket, key, .. }
-            | Op::PutObjectAcl { bucket, key, .. }
-            | Op::PutObject { bucket, key, .. }
-            | Op::DeleteObject { bucket, key, .. }
-            | Op::GetObjectRetention { bucket, key, .. }
-            | Op::PutObjectRetention { bucket, key, .. }
-            | Op::GetObjectLegalHold { bucket, key, .. }
-            | Op::PutObjectLegalHold { bucket, key, .. } => (Some(bucket), Some(key)),
-            Op::GetObject(r) | Op::HeadObject(r) => (Some(&r.bucket), Some(&r.key)),
+        match self.reaches().first().copied() {
+            None => (None, None),
+            Some(Reach::Bucket(b) | Reach::WholeBucket(b) | Reach::Listing(b, _)) => (Some(b), None),
+            Some(Reach::Object(b, k)) => (Some(b), Some(k)),
         }
     }
 }
