@@ -3,6 +3,9 @@
 
 use crate::auth::{Principal, Role, Scope, User};
 use crate::units::{parse_size, Reserve};
+pub use limits::{LimitsArgs, LimitsConfig};
+
+mod limits;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -83,6 +86,9 @@ pub struct ServeArgs {
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
     pub reserve_free: Option<String>,
+    /// Resource limits against hostile clients (`--max-connections`, timeouts, …).
+    #[command(flatten)]
+    pub limits: LimitsArgs,
 }
 
 /// The `--upstream-*` flags: of `wormgate serve`, and of the offline tools (`scrub`, `recover`) that
@@ -142,6 +148,8 @@ pub struct FileConfig {
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
     #[serde(default)]
     pub quotas: BTreeMap<String, FileQuota>,
+    /// `[limits]`: resource limits (same names as the flags, with `_`).
+    pub limits: Option<LimitsArgs>,
 }
 
 /// A `[quotas.BUCKET]` table: `bytes = "500GiB"`, `versions = 100000` (either may be left out).
@@ -241,6 +249,8 @@ pub struct Config {
     pub reserve_free: Reserve,
     /// Per-bucket quotas from the config file.
     pub quotas: BTreeMap<String, QuotaConfig>,
+    /// Resource limits (connections, requests in flight, timeouts, head size, open uploads).
+    pub limits: LimitsConfig,
 }
 
 /// Veeam SOSAPI settings (`--sosapi-*`), validated.
@@ -545,7 +555,9 @@ impl Config {
         )
         .map_err(|e| format!("--reserve-free {e}"))?;
         let quotas = load_quotas(&file.quotas)?;
+        let limits = LimitsConfig::load(&args.limits, file.limits.as_ref())?;
         Ok(Config {
+            limits,
             governance_as_compliance,
             sosapi,
             listen,

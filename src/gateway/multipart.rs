@@ -105,6 +105,7 @@ impl Gateway {
         ctx: &Ctx,
     ) -> S3Result<Done> {
         let b = self.require_bucket(bucket)?;
+        super::limits::check_open_uploads(self, bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
         let ask = VersionAsk {
             headers: write.lock,
@@ -438,6 +439,7 @@ impl Gateway {
                 ));
             }
         }
+        super::limits::check_object_size(chosen.iter().map(|p| p.size))?;
         let n = chosen.len();
         let mut md5 = md5::Md5::new();
         let mut sha = sha2::Sha256::new();
