@@ -218,6 +218,10 @@ impl Gateway {
         let u = self.require_upload(bucket, key, upload_id)?;
         require_length(parts)?;
         let expected = body.expected()?;
+        if expected.decoded_length.is_some_and(|n| n > MAX_PART) {
+            // From the head alone, before a byte of the body is asked for.
+            return Err(S3Error::new(S3Code::EntityTooLarge, "A part may be at most 5 GiB"));
+        }
         if self.policy.require_client_digest && !expected.has_client_digest() {
             return Err(S3Error::invalid_request(
                 "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters",

@@ -7,6 +7,7 @@ mod common;
 #[allow(dead_code)]
 mod seaweed;
 
+mod abuse;
 mod access;
 mod backup;
 mod buckets;
@@ -16,6 +17,7 @@ mod crash;
 mod evidence;
 mod failover;
 mod lifecycle;
+mod limits;
 mod listing;
 mod lock;
 mod memory;
