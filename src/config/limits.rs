@@ -12,7 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsArgs {
-    /// Open connections at most (default 4096). A new connection over it closes the connection
+    /// Open connections at most (default 2048). A new connection over it closes the connection
     /// that has been idle (or sending an unfinished request head) the longest; when every connection
     /// has a request in progress, the new one is answered 503 `SlowDown` and closed.
     #[arg(long, env = "WORMGATE_MAX_CONNECTIONS")]
@@ -32,7 +32,8 @@ pub struct LimitsArgs {
     /// the partial upload discarded.
     #[arg(long, env = "WORMGATE_BODY_READ_TIMEOUT")]
     pub body_read_timeout: Option<String>,
-    /// Largest request head, request line and headers (`64KiB`, at least `8KiB`): over it, 431.
+    /// Largest request head, request line and headers (`16KiB`, at least `8KiB`; AWS allows 8 KiB):
+    /// over it, 431. Also hyper's largest read: connections × this bounds the read buffers.
     #[arg(long, env = "WORMGATE_MAX_HEADER_BYTES")]
     pub max_header_bytes: Option<String>,
     /// Most header fields in a request head (default 100): over it, 431.
@@ -62,12 +63,12 @@ const MIN_HEADER_BYTES: usize = 8 * 1024;
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            max_connections: 4096,
+            max_connections: 2048,
             max_requests_in_flight: 256,
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(20),
             body_read_timeout: Duration::from_secs(60),
-            max_header_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
             max_headers: 100,
             max_open_uploads: 10_000,
         }

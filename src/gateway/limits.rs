@@ -33,7 +33,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits::new(4096, 256)
+        Limits::new(2048, 256)
     }
 }
 
@@ -45,7 +45,7 @@ impl Limits {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(20),
             body_read_timeout: Duration::from_secs(60),
-            max_header_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
             max_headers: 100,
             max_open_uploads: 10_000,
             in_flight: Arc::new(Semaphore::new(max_in_flight.min(Semaphore::MAX_PERMITS))),

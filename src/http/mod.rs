@@ -189,18 +189,26 @@ fn service(
     http::Request<hyper::body::Incoming>,
     Response = http::Response<Tracked>,
     Error = std::convert::Infallible,
-    Future = impl std::future::Future<Output = Result<http::Response<Tracked>, std::convert::Infallible>> + Send,
+    Future = RequestFuture,
 > + Clone
        + Send {
     service_fn(move |req| {
         let gw = gateway.clone();
         let busy = slot.busy();
-        async move {
+        // Boxed: hyper keeps the service future inside every connection's state, so an unboxed
+        // request future (large) would be paid for by every idle connection.
+        let fut: RequestFuture = Box::pin(async move {
             let resp = gw.handle(req, remote).await;
             Ok::<_, std::convert::Infallible>(resp.map(|inner| Tracked { inner, _busy: busy }))
-        }
+        });
+        fut
     })
 }
+
+/// The future of one request, boxed (see [`service`]).
+type RequestFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<http::Response<Tracked>, std::convert::Infallible>> + Send>,
+>;
 
 /// Drive one connection until it ends or is told to close: an idle one is dropped at once (also one
 /// in the middle of an unfinished head), a busy one finishes its response first.
