@@ -103,7 +103,10 @@ impl LimitsConfig {
         if max_header_bytes < MIN_HEADER_BYTES {
             return Err("--max-header-bytes must be at least 8KiB".into());
         }
-        let max_open_uploads = args.max_open_uploads.or(f.max_open_uploads).unwrap_or(d.max_open_uploads);
+        let max_open_uploads = args
+            .max_open_uploads
+            .or(f.max_open_uploads)
+            .unwrap_or(d.max_open_uploads);
         if max_open_uploads == 0 {
             return Err("--max-open-uploads must be at least 1".into());
         }

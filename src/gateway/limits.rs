@@ -105,9 +105,10 @@ pub const TEST_PANIC_HEADER: &str = "x-wormgate-test-panic";
 /// Panic when a signed request carries [`TEST_PANIC_HEADER`] (debug builds only).
 #[cfg(debug_assertions)]
 pub fn test_panic_trigger(headers: &http::HeaderMap) {
-    if headers.contains_key(TEST_PANIC_HEADER) {
-        panic!("test panic requested by {TEST_PANIC_HEADER}");
-    }
+    assert!(
+        !headers.contains_key(TEST_PANIC_HEADER),
+        "test panic requested by {TEST_PANIC_HEADER}"
+    );
 }
 
 /// Largest object (AWS: 5 TiB), which a completed multipart upload may not exceed.
@@ -159,10 +160,16 @@ mod tests {
     #[test]
     fn objects_over_5_tib_are_refused() {
         let gib = 1024 * 1024 * 1024u64;
-        assert!(check_object_size(std::iter::repeat_n(5 * gib, 1024)).is_ok(), "exactly 5 TiB");
+        assert!(
+            check_object_size(std::iter::repeat_n(5 * gib, 1024)).is_ok(),
+            "exactly 5 TiB"
+        );
         let e = check_object_size(std::iter::repeat_n(5 * gib, 1024).chain([1])).unwrap_err();
         assert_eq!(e.code, S3Code::EntityTooLarge);
-        assert!(check_object_size([u64::MAX, u64::MAX].into_iter()).is_err(), "no overflow");
+        assert!(
+            check_object_size([u64::MAX, u64::MAX].into_iter()).is_err(),
+            "no overflow"
+        );
     }
 
     #[test]

@@ -20,10 +20,10 @@ mod sosapi;
 mod util;
 mod version;
 
+pub use crate::s3::respond::Body as ResponseBody;
 pub use crate::store::locks::KeyLocks;
 pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use lifecycle::{LifecycleReport, LIFECYCLE_PRINCIPAL};
-pub use crate::s3::respond::Body as ResponseBody;
 pub use limits::Limits;
 #[cfg(debug_assertions)]
 pub use limits::TEST_PANIC_HEADER;

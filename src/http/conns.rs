@@ -267,7 +267,7 @@ mod tests {
         let t = Conns::new(10, Duration::from_millis(30));
         let a = t.admit().unwrap();
         let b = t.admit().unwrap();
-        let _busy = b.busy();
+        let busy = b.busy();
         assert_eq!(t.reap(), 0);
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(t.reap(), 1, "only the idle one");
@@ -283,7 +283,7 @@ mod tests {
             let t = t.clone();
             tokio::spawn(async move { t.drained().await })
         };
-        drop(_busy);
+        drop(busy);
         drop(b);
         tokio::time::timeout(Duration::from_secs(1), waiter)
             .await

@@ -95,7 +95,11 @@ pub async fn serve(
                 if logged_at.elapsed() >= Duration::from_secs(10) {
                     let shed = table.shed();
                     if shed != logged_shed {
-                        tracing::info!(shed_total = shed, open = table.open(), "connections shed (over --max-connections or idle past --idle-timeout)");
+                        tracing::info!(
+                            shed_total = shed,
+                            open = table.open(),
+                            "connections shed (over --max-connections or idle past --idle-timeout)"
+                        );
                     }
                     (logged_at, logged_shed) = (std::time::Instant::now(), shed);
                 }
@@ -109,7 +113,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
-    let mut refused_logged = std::time::Instant::now() - Duration::from_secs(60);
+    let mut refused_logged: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -126,8 +130,8 @@ pub async fn serve(
                     if tls.is_none() {
                         let _ = stream.try_write(FULL_RESPONSE);
                     }
-                    if refused_logged.elapsed() > Duration::from_secs(10) {
-                        refused_logged = std::time::Instant::now();
+                    if refused_logged.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        refused_logged = Some(std::time::Instant::now());
                         tracing::warn!(max = limits.max_connections, "connection refused: every connection has a request in progress (--max-connections)");
                     }
                     continue;
