@@ -111,8 +111,11 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes)
-        .max_headers(limits.max_headers);
+        .max_buf_size(limits.max_header_bytes);
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        // Only when it differs: a configured count makes hyper parse into a heap array per request.
+        builder.http1().max_headers(limits.max_headers);
+    }
     let mut refused_logged: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
@@ -179,6 +182,9 @@ pub async fn serve(
     table.close_all();
     tokio::time::timeout(drain, table.drained()).await.is_ok()
 }
+
+/// hyper's own header-count limit (parsed on the stack).
+const HYPER_MAX_HEADERS: usize = 100;
 
 /// What a connection over the cap reads before it is closed (plain HTTP only).
 const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: 120\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
