@@ -7,6 +7,9 @@ pub use archive::{ArchiveArgs, ArchiveConfig, ArchiveConfigError, FileArchive};
 
 use crate::auth::{Principal, Role, Scope, User};
 use crate::units::{parse_size, Reserve};
+pub use limits::{LimitsArgs, LimitsConfig};
+
+mod limits;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -93,6 +96,9 @@ pub struct ServeArgs {
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
     pub reserve_free: Option<String>,
+    /// Resource limits against hostile clients (`--max-connections`, timeouts, …).
+    #[command(flatten)]
+    pub limits: LimitsArgs,
 }
 
 /// The `--upstream-*` flags: of `wormgate serve`, and of the offline tools (`scrub`, `recover`) that
@@ -156,6 +162,8 @@ pub struct FileConfig {
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
     #[serde(default)]
     pub quotas: BTreeMap<String, FileQuota>,
+    /// `[limits]`: resource limits (same names as the flags, with `_`).
+    pub limits: Option<LimitsArgs>,
 }
 
 /// A `[quotas.BUCKET]` table: `bytes = "500GiB"`, `versions = 100000` (either may be left out).
@@ -259,6 +267,8 @@ pub struct Config {
     pub quotas: BTreeMap<String, QuotaConfig>,
     /// Audit shipping targets, flags over the file (checked by `audit::ship` when shipping starts).
     pub audit_shipping: AuditShipArgs,
+    /// Resource limits (connections, requests in flight, timeouts, head size, open uploads).
+    pub limits: LimitsConfig,
 }
 
 /// Veeam SOSAPI settings (`--sosapi-*`), validated.
@@ -566,9 +576,11 @@ impl Config {
         let audit_archive =
             ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref()).map_err(|e| e.to_string())?;
         let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
+        let limits = LimitsConfig::load(&args.limits, file.limits.as_ref())?;
         Ok(Config {
             audit_archive,
             audit_shipping,
+            limits,
             governance_as_compliance,
             sosapi,
             listen,

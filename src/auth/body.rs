@@ -34,6 +34,10 @@ pub struct VerifiedBody {
     headers: HeaderMap,
     /// A body is read once.
     read: bool,
+    /// How long the body may send nothing before it is abandoned (`None`: no bound).
+    read_timeout: Option<std::time::Duration>,
+    /// The body stalled past `read_timeout`: nothing more is read from it.
+    timed_out: bool,
 }
 
 impl VerifiedBody {
@@ -44,7 +48,15 @@ impl VerifiedBody {
             mode,
             headers,
             read: false,
+            read_timeout: None,
+            timed_out: false,
         }
+    }
+
+    /// Abandon the body (400 `RequestTimeout`) when it sends nothing for `d`: a stalled upload must
+    /// not hold its connection, its request slot and its partial blob for ever.
+    pub fn set_read_timeout(&mut self, d: std::time::Duration) {
+        self.read_timeout = Some(d);
     }
 
     /// What the client claims about the body (its digests and length), from the request head.
@@ -126,24 +138,56 @@ impl VerifiedBody {
         max_len: u64,
         too_large: impl Fn() -> S3Error,
     ) -> S3Result<ComputedDigests> {
-        let mut reader = self.reader()?;
-        let mut digests = IngestDigests::new(alg);
-        while let Some(chunk) = reader.next_chunk().await? {
-            if digests.len() + chunk.len() as u64 > max_len {
-                return Err(too_large());
+        let timeout = self.read_timeout;
+        let mut stalled = false;
+        let result = async {
+            let mut reader = self.reader()?;
+            let mut digests = IngestDigests::new(alg);
+            loop {
+                let next = match timeout {
+                    None => reader.next_chunk().await?,
+                    Some(d) => {
+                        if let Ok(r) = tokio::time::timeout(d, reader.next_chunk()).await {
+                            r?
+                        } else {
+                            stalled = true;
+                            return Err(body_timeout());
+                        }
+                    }
+                };
+                let Some(chunk) = next else { break };
+                if digests.len() + chunk.len() as u64 > max_len {
+                    return Err(too_large());
+                }
+                digests.update(&chunk);
+                sink.write(&chunk).await?;
             }
-            digests.update(&chunk);
-            sink.write(&chunk).await?;
+            let computed = digests.finish();
+            expected.verify(&computed, reader.trailers())?;
+            Ok(computed)
         }
-        let computed = digests.finish();
-        expected.verify(&computed, reader.trailers())?;
-        Ok(computed)
+        .await;
+        self.timed_out = stalled;
+        result
     }
 
     /// After a refusal: read and discard what remains (bounded), so the client reads the error.
     pub async fn drain_after_refusal(&mut self) {
+        if self.timed_out {
+            // A stalled body would only stall the drain too; the answer closes the connection.
+            return;
+        }
         drain_refused(&self.headers, &mut self.incoming).await;
     }
+}
+
+/// The error for a request body that stopped arriving, in AWS's words.
+fn body_timeout() -> S3Error {
+    S3Error::new(
+        S3Code::RequestTimeout,
+        "Your socket connection to the server was not read from or written to within the timeout period.",
+    )
+    .with_header("connection", "close")
 }
 
 /// Most clients keep sending a request body while they wait for the answer. When a request is refused

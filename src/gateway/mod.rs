@@ -11,6 +11,7 @@ mod extras;
 #[cfg(test)]
 mod fault_tests;
 mod lifecycle;
+mod limits;
 mod listing;
 mod lockops;
 mod multipart;
@@ -20,9 +21,13 @@ mod sosapi;
 mod util;
 mod version;
 
+pub use crate::s3::respond::Body as ResponseBody;
 pub use crate::store::locks::KeyLocks;
 pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
 pub use lifecycle::{LifecycleReport, LIFECYCLE_PRINCIPAL};
+pub use limits::Limits;
+#[cfg(debug_assertions)]
+pub use limits::TEST_PANIC_HEADER;
 pub use outcome::{Done, Outcome};
 pub use sosapi::{CapacitySource, SosapiSettings};
 
@@ -63,6 +68,9 @@ pub struct Gateway {
     pub tools: ToolSettings,
     /// The free-space reserve of the data volume (set once by `serve`; unset: no reserve).
     pub reserve: std::sync::OnceLock<crate::store::capacity::DiskReserve>,
+    /// Resource limits (connections, requests in flight, timeouts, open uploads); set by `serve`
+    /// before the gateway is shared.
+    pub limits: Limits,
     request_counter: AtomicU64,
 }
 
@@ -125,6 +133,7 @@ impl Gateway {
             admin: std::sync::OnceLock::new(),
             tools: ToolSettings::default(),
             reserve: std::sync::OnceLock::new(),
+            limits: Limits::default(),
             request_counter: AtomicU64::new(0),
         }
     }
@@ -144,6 +153,10 @@ impl Gateway {
         if admin::is_admin_path(&self, req.method(), req.uri().path(), req.uri().query()) {
             return admin::handle(self, req, remote, request_id).await;
         }
+        // Over the in-flight cap: shed at once, before reading anything more of the request.
+        let Some(_in_flight) = self.limits.admit() else {
+            return limits::shed(&req, &request_id);
+        };
         let started = std::time::Instant::now();
         let now = self.clock.now();
         let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
@@ -174,7 +187,14 @@ impl Gateway {
         };
         drop(entered);
         let close_after = expects_continue_without_body(&req);
-        let result = self.dispatch(req, &mut ctx).await;
+        // The panic boundary: a panicking handler answers 500 and is audited like any failure.
+        let result = {
+            use futures_util::FutureExt;
+            std::panic::AssertUnwindSafe(self.dispatch(req, &mut ctx))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|p| Err(limits::panicked(p.as_ref())))
+        };
         // The one place the audit record of a request is built.
         audit.principal = ctx.principal().map(|p| p.name.clone());
         if let Some((operation, bucket, key)) = ctx.target.take() {
@@ -245,8 +265,11 @@ impl Gateway {
             }
         };
         hoist_presigned_headers(&mut parts);
+        #[cfg(debug_assertions)]
+        limits::test_panic_trigger(&parts.headers);
         // From here on the body is only reachable through its verifier.
         let mut body = authn.body(incoming, parts.headers.clone());
+        body.set_read_timeout(self.limits.body_read_timeout);
         ctx.auth = Some(authn);
         let result = self.route(&parts, &mut body, ctx).await;
         if result.is_err() {

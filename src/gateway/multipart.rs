@@ -108,6 +108,7 @@ impl Gateway {
         ctx: &Ctx,
     ) -> S3Result<Done> {
         let b = self.require_bucket(bucket)?;
+        super::limits::check_open_uploads(self, bucket)?;
         // Refuse bad lock headers now rather than after gigabytes of parts.
         let ask = VersionAsk {
             headers: write.lock,
@@ -220,6 +221,10 @@ impl Gateway {
         let u = self.require_upload(bucket, key, upload_id)?;
         require_length(parts)?;
         let expected = body.expected()?;
+        if expected.decoded_length.is_some_and(|n| n > MAX_PART) {
+            // From the head alone, before a byte of the body is asked for.
+            return Err(S3Error::new(S3Code::EntityTooLarge, "A part may be at most 5 GiB"));
+        }
         if self.policy.require_client_digest && !expected.has_client_digest() {
             return Err(S3Error::invalid_request(
                 "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters",
@@ -441,6 +446,7 @@ impl Gateway {
                 ));
             }
         }
+        super::limits::check_object_size(chosen.iter().map(|p| p.size))?;
         let n = chosen.len();
         let mut md5 = md5::Md5::new();
         let mut sha = sha2::Sha256::new();

@@ -2,7 +2,10 @@
 //! shutdown on SIGINT/SIGTERM (stop accepting, let requests in flight finish within a deadline), and a
 //! TLS certificate that can be replaced while serving ([`TlsReloader`], SIGHUP).
 
+mod conns;
+
 use crate::gateway::Gateway;
+use conns::{Busy, Conn, Conns};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -69,7 +72,9 @@ impl TlsReloader {
 
 /// Serve HTTP (or HTTPS, with `tls`) on `listener` until `shutdown` resolves; then stop accepting
 /// (the listener is closed: new connections are refused) and give requests in flight up to `drain`
-/// to finish. Returns whether every connection finished in time.
+/// to finish. Returns whether every connection finished in time. Open connections are bounded by
+/// the gateway's `--max-connections` ([`conns`]), request heads by `--max-header-bytes`,
+/// `--max-headers` and `--header-read-timeout` (hyper answers 431 or closes).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<TlsReloader>>,
@@ -77,13 +82,41 @@ pub async fn serve(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     drain: Duration,
 ) -> bool {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let limits = gateway.limits.clone();
+    let table = Conns::new(limits.max_connections, limits.idle_timeout);
+    let reaper = {
+        let table = table.clone();
+        tokio::spawn(async move {
+            let every = table.reap_every();
+            let (mut logged_at, mut logged_shed) = (std::time::Instant::now(), 0);
+            loop {
+                tokio::time::sleep(every).await;
+                table.reap();
+                if logged_at.elapsed() >= Duration::from_secs(10) {
+                    let shed = table.shed();
+                    if shed != logged_shed {
+                        tracing::info!(
+                            shed_total = shed,
+                            open = table.open(),
+                            "connections shed (over --max-connections or idle past --idle-timeout)"
+                        );
+                    }
+                    (logged_at, logged_shed) = (std::time::Instant::now(), shed);
+                }
+            }
+        })
+    };
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(60))
-        .max_buf_size(1 << 20);
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        // Only when it differs: a configured count makes hyper parse into a heap array per request.
+        builder.http1().max_headers(limits.max_headers);
+    }
+    let mut refused_logged: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -95,43 +128,48 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Ok(slot) = table.admit() else {
+                    // Every connection has a request in progress: a quick 503 and close.
+                    if tls.is_none() {
+                        let _ = stream.try_write(FULL_RESPONSE);
+                    }
+                    if refused_logged.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        refused_logged = Some(std::time::Instant::now());
+                        tracing::warn!(max = limits.max_connections, "connection refused: every connection has a request in progress (--max-connections)");
+                    }
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                let gw = gateway.clone();
-                let svc = service_fn(move |req| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, std::convert::Infallible>(gw.handle(req, remote).await) }
-                });
+                let slot = Arc::new(slot);
+                let svc = service(gateway.clone(), slot.clone(), remote);
                 match &tls {
                     None => {
                         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
-                        let fut = graceful.watch(conn);
-                        tokio::spawn(async move {
-                            if let Err(e) = fut.await {
-                                tracing::debug!(error = %e, %remote, "connection ended with error");
-                            }
-                        });
+                        tokio::spawn(run_connection(conn, slot, remote));
                     }
                     Some(reloader) => {
                         // Handshake inside the task, with a deadline, so a slow client cannot stall accepts.
                         let Some(acceptor) = reloader.acceptor() else { continue };
                         let builder = builder.clone();
-                        let watcher = graceful.watcher();
+                        let deadline = limits.header_read_timeout.min(Duration::from_secs(10));
                         tokio::spawn(async move {
-                            let tls_stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                                Ok(Ok(s)) => s,
-                                Ok(Err(e)) => {
-                                    tracing::debug!(error = %e, %remote, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => {
-                                    tracing::debug!(%remote, "TLS handshake timed out");
-                                    return;
-                                }
+                            let handshake = tokio::time::timeout(deadline, acceptor.accept(stream));
+                            let tls_stream = tokio::select! {
+                                r = handshake => match r {
+                                    Ok(Ok(s)) => s,
+                                    Ok(Err(e)) => {
+                                        tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                                        return;
+                                    }
+                                    Err(_) => {
+                                        tracing::debug!(%remote, "TLS handshake timed out");
+                                        return;
+                                    }
+                                },
+                                () = slot.evicted() => return,
                             };
                             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), svc).into_owned();
-                            if let Err(e) = watcher.watch(conn).await {
-                                tracing::debug!(error = %e, %remote, "connection ended with error");
-                            }
+                            run_connection(conn, slot, remote).await;
                         });
                     }
                 }
@@ -140,7 +178,121 @@ pub async fn serve(
         }
     }
     drop(listener);
-    tokio::time::timeout(drain, graceful.shutdown()).await.is_ok()
+    reaper.abort();
+    table.close_all();
+    tokio::time::timeout(drain, table.drained()).await.is_ok()
+}
+
+/// hyper's own header-count limit (parsed on the stack).
+const HYPER_MAX_HEADERS: usize = 100;
+
+/// What a connection over the cap reads before it is closed (plain HTTP only).
+const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: 120\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+
+/// The per-connection service: each request marks the connection busy until its response body is
+/// sent (so it is never shed mid-request).
+fn service(
+    gateway: Arc<Gateway>,
+    slot: Arc<Conn>,
+    remote: std::net::SocketAddr,
+) -> impl hyper::service::Service<
+    http::Request<hyper::body::Incoming>,
+    Response = http::Response<Tracked>,
+    Error = std::convert::Infallible,
+    Future = RequestFuture,
+> + Clone
+       + Send {
+    service_fn(move |req| {
+        let gw = gateway.clone();
+        let busy = slot.busy();
+        // Boxed: hyper keeps the service future inside every connection's state, so an unboxed
+        // request future (large) would be paid for by every idle connection.
+        let fut: RequestFuture = Box::pin(async move {
+            let resp = gw.handle(req, remote).await;
+            Ok::<_, std::convert::Infallible>(resp.map(|inner| Tracked { inner, _busy: busy }))
+        });
+        fut
+    })
+}
+
+/// The future of one request, boxed (see [`service`]).
+type RequestFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<http::Response<Tracked>, std::convert::Infallible>> + Send>,
+>;
+
+/// Drive one connection until it ends or is told to close: an idle one is dropped at once (also one
+/// in the middle of an unfinished head), a busy one finishes its response first.
+async fn run_connection<F, E>(conn: F, slot: Arc<Conn>, remote: std::net::SocketAddr)
+where
+    F: std::future::Future<Output = Result<(), E>> + GracefulConnection,
+    E: std::fmt::Display,
+{
+    let mut conn = std::pin::pin!(conn);
+    let mut told = false;
+    loop {
+        tokio::select! {
+            biased;
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, %remote, "connection ended with error");
+                }
+                return;
+            }
+            () = slot.evicted(), if !told => {
+                told = true;
+                if !slot.is_busy() {
+                    return;
+                }
+                conn.as_mut().shut_down();
+            }
+        }
+    }
+}
+
+/// hyper's graceful shutdown of a connection, named so [`run_connection`] can take any of them.
+pub trait GracefulConnection {
+    /// Finish the request in progress, then close.
+    fn shut_down(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, E, B> GracefulConnection for hyper_util::server::conn::auto::UpgradeableConnection<'_, I, S, E>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: hyper_util::server::conn::auto::HttpServerConnExec<S::Future, B>,
+{
+    fn shut_down(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+/// A response body that keeps its connection marked busy until it has been sent.
+pub struct Tracked {
+    inner: crate::gateway::ResponseBody,
+    _busy: Busy,
+}
+
+impl http_body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Bind a listener, reporting a clear error.

@@ -62,6 +62,8 @@ pub enum S3Code {
     PreconditionFailed,
     /// A bucket quota would be exceeded (Ceph RGW and others answer 403 `QuotaExceeded`).
     QuotaExceeded,
+    /// A request body stopped arriving (`--body-read-timeout`).
+    RequestTimeout,
     RequestTimeTooSkewed,
     ServerSideEncryptionConfigurationNotFoundError,
     ServiceUnavailable,
@@ -186,6 +188,7 @@ impl S3Code {
             OwnershipControlsNotFoundError => "OwnershipControlsNotFoundError",
             PreconditionFailed => "PreconditionFailed",
             QuotaExceeded => "QuotaExceeded",
+            RequestTimeout => "RequestTimeout",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
             ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
             ServiceUnavailable => "ServiceUnavailable",

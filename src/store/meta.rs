@@ -522,6 +522,20 @@ impl Catalog {
             .is_some())
     }
 
+    /// Open multipart uploads of a bucket, counted up to `stop_at` (enough to compare with a limit
+    /// without walking every upload of a bucket far over it).
+    pub fn count_uploads(&self, bucket: &str, stop_at: u64) -> S3Result<u64> {
+        let mut n = 0u64;
+        for item in self.uploads.scan_prefix(bucket_prefix(bucket)) {
+            item?;
+            n += 1;
+            if n >= stop_at {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
     /// Whether any version or delete marker exists in the bucket.
     pub fn bucket_has_versions(&self, bucket: &str) -> S3Result<bool> {
         Ok(self

@@ -24,6 +24,7 @@ mod common;
 #[allow(dead_code)]
 mod seaweed;
 
+mod abuse;
 mod access;
 mod audit_archive;
 mod audit_shipping;
@@ -36,6 +37,7 @@ mod evidence;
 mod evidence_bundle;
 mod failover;
 mod lifecycle;
+mod limits;
 mod listing;
 mod lock;
 mod memory;
