@@ -29,11 +29,11 @@ use sha2::{Digest, Sha256};
 /// chunk has to be held in memory until its signature is checked, so the size is capped.
 pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 /// Longest chunk-header or trailer line accepted.
-const MAX_LINE: usize = 4096;
+pub(super) const MAX_LINE: usize = 4096;
 /// Most trailer lines accepted after the final chunk.
 const MAX_TRAILERS: usize = 16;
 /// Initial buffer reserved for a signed chunk; it grows as data actually arrives.
-const INITIAL_CHUNK_BUFFER: usize = 1024 * 1024;
+pub(super) const INITIAL_CHUNK_BUFFER: usize = 1024 * 1024;
 
 /// How the body is framed (derived from [`PayloadMode`]).
 enum Framing {
@@ -200,6 +200,13 @@ where
     /// the end. Why: the checksum trailer is compared with the computed digest before anything commits.
     pub fn trailers(&self) -> &[(String, String)] {
         &self.trailers
+    }
+
+    /// Bytes reserved for what the decoder holds back (a partial line, an unverified chunk); the fuzz
+    /// tests bound it.
+    #[cfg(test)]
+    pub(super) fn held_capacity(&self) -> usize {
+        self.line.capacity() + self.chunk_buf.capacity()
     }
 
     async fn read_frame(&mut self) -> S3Result<Option<Bytes>> {

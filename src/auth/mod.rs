@@ -6,6 +6,10 @@
 pub mod body;
 pub mod canonical;
 pub mod chunked;
+#[cfg(test)]
+mod chunked_fuzz_tests;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod principal;
 pub mod scope;
 pub mod sigv2;

@@ -4,6 +4,8 @@
 pub mod conditions;
 pub mod docs;
 pub mod error;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod lifecycle;
 pub mod op;
 pub mod parse;
