@@ -14,7 +14,10 @@ pub fn format_iso(t: DateTime<Utc>) -> String {
 /// ambiguous (no zone, date only, year ≥ 10000) is refused.
 pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    if s.len() < 20 || !s.as_bytes()[..4].iter().all(u8::is_ascii_digit) || s.as_bytes()[4] != b'-' {
+    let [y1, y2, y3, y4, b'-', ..] = s.as_bytes() else {
+        return None;
+    };
+    if s.len() < 20 || ![y1, y2, y3, y4].iter().all(|b| b.is_ascii_digit()) {
         return None;
     }
     DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))

@@ -41,8 +41,8 @@ pub(crate) fn tokens(tokens: &'static [&'static str], max: usize) -> impl Strate
 fn key_text(max: usize) -> impl Strategy<Value = String> {
     tokens(
         &[
-            "a", "Z", "0", "-", "_", ".", "~", " ", "  ", "+", "=", "&", "%", "%41", "/", "!", "$", "'", "(", "*",
-            ",", ";", ":", "@", "é", "日本", "😀", "..", "?", "#",
+            "a", "Z", "0", "-", "_", ".", "~", " ", "  ", "+", "=", "&", "%", "%41", "/", "!", "$", "'", "(", "*", ",",
+            ";", ":", "@", "é", "日本", "😀", "..", "?", "#",
         ],
         max,
     )
@@ -76,12 +76,24 @@ fn request() -> impl Strategy<Value = Req> {
         prop::option::of(key_text(8)),
     )
         .prop_map(|(n, v)| match v {
-            Some(v) => format!("{}={}", uri_encode(n.as_bytes(), false), uri_encode(v.as_bytes(), false)),
+            Some(v) => format!(
+                "{}={}",
+                uri_encode(n.as_bytes(), false),
+                uri_encode(v.as_bytes(), false)
+            ),
             None => uri_encode(n.as_bytes(), false),
         });
     let query = vec(param, 0..5).prop_map(|ps| ps.join("&"));
     let header = (
-        select(&["x-amz-meta-a", "x-amz-meta-b", "content-type", "x-amz-object-lock-mode", "range"][..]),
+        select(
+            &[
+                "x-amz-meta-a",
+                "x-amz-meta-b",
+                "content-type",
+                "x-amz-object-lock-mode",
+                "range",
+            ][..],
+        ),
         vec(select(&["v", "w", " ", "  ", "1", "=", ",", "\t", "é"][..]), 1..8).prop_map(|v| v.concat()),
     )
         .prop_map(|(n, v)| (n.to_string(), v));

@@ -265,14 +265,14 @@ impl Gateway {
         match &rec.blob {
             Some(BlobRef::Parts { parts } | BlobRef::Multipart { parts, .. }) => {
                 let idx = n as usize - 1;
-                if idx >= parts.len() {
+                let (Some(before), Some(part)) = (parts.get(..idx), parts.get(idx)) else {
                     return Err(S3Error::new(
                         S3Code::InvalidPartNumber,
                         "The requested partnumber is not satisfiable",
                     ));
-                }
-                let start: u64 = parts[..idx].iter().map(|p| p.size).sum();
-                Ok((start, parts[idx].size))
+                };
+                let start: u64 = before.iter().map(|p| p.size).sum();
+                Ok((start, part.size))
             }
             _ if n == 1 => Ok((0, rec.size)),
             _ => Err(S3Error::new(
