@@ -109,7 +109,10 @@ impl Encoder {
         let mut canon = String::new();
         for (n, v) in trailers {
             self.out.extend_from_slice(format!("{n}:{v}\r\n").as_bytes());
-            canon.push_str(&format!("{n}:{v}\n"));
+            canon.push_str(n);
+            canon.push(':');
+            canon.push_str(v);
+            canon.push('\n');
         }
         if signed {
             let sts = format!(

@@ -1,6 +1,6 @@
-//! Property tests ("fuzzing") of the request authentication: SigV4 header and presigned verification
+//! Property tests ("fuzzing") of the request authentication: `SigV4` header and presigned verification
 //! against what `aws-sigv4` signs for random requests, their rejection of any tampering, the canonical
-//! forms, and SigV2 presigned URLs against a reference signer written here. Every input also goes
+//! forms, and `SigV2` presigned URLs against a reference signer written here. Every input also goes
 //! through `authenticate` as hostile bytes: it must answer (never panic) with an S3 error.
 //!
 //! Cases per property: `WORMGATE_FUZZ_CASES` (default small, so `cargo test` stays quick); a long run
@@ -154,7 +154,7 @@ fn flip_hex(sig: &str, at: usize) -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
-/// SigV2 reference signer (the AWS "Signing and authenticating REST requests" recipe, query form):
+/// `SigV2` reference signer (the AWS "Signing and authenticating REST requests" recipe, query form):
 /// `base64(HMAC-SHA1(secret, METHOD\n\n\nExpires\n/path))` for a request with no sub-resource and no
 /// `x-amz-*` header.
 fn sigv2_reference(secret: &str, method: &str, expires: i64, path: &str) -> String {

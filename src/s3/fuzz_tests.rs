@@ -13,16 +13,20 @@ use super::docs;
 use super::error::S3Code;
 use super::lifecycle::{self, Expiration, LifecycleConfiguration, LifecycleRule, NoncurrentExpiration, RuleFilter};
 use super::op::{Conditions, RangeSpec, Reach};
-use super::parse::{parse_op_with, parse_range, Addressing, Query};
-use super::xml::{self, LegalHoldOut, RetentionOut, TagOut, TagSetOut, TaggingOut, NS};
+use super::parse::{copy_source, parse_op_with, parse_range, parse_tag_query, Addressing, Query};
+use super::xml::{
+    self, DefaultRetentionOut, LegalHoldOut, ObjectLockConfigurationOut, RetentionOut, RuleOut, TagOut, TagSetOut,
+    TaggingOut, VersioningConfigurationOut, NS,
+};
 use crate::encoding::{percent_decode, query_params, split_query, uri_encode};
-use crate::lock::RequestedMode;
+use crate::lock::{DefaultRetention, RequestedMode};
 use crate::timefmt;
 use http::{HeaderMap, Method};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("WORMGATE_FUZZ_CASES")
@@ -461,9 +465,56 @@ proptest! {
         prop_assert_eq!(docs::legal_hold(&text).map_err(|e| TestCaseError::fail(e.to_string()))?, hold);
 
         // The same tags hand-written, with entities and whitespace around the markup.
-        let hand: String = tags.iter().map(|(k, v)| format!(" <Tag> <Key>{}</Key><Value>{}</Value> </Tag>\n", xml_text(k), xml_text(v))).collect();
+        let mut hand = String::new();
+        for (k, v) in &tags {
+            let _ = writeln!(hand, " <Tag> <Key>{}</Key><Value>{}</Value> </Tag>", xml_text(k), xml_text(v));
+        }
         let text = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\"{NS}\"><TagSet>{hand}</TagSet></Tagging>");
         prop_assert_eq!(docs::tagging(&text).map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?, tags);
+    }
+
+    /// The bucket documents the gateway writes (GetObjectLockConfiguration, GetBucketVersioning) parse
+    /// back to the same setting.
+    #[test]
+    fn fuzz_bucket_documents_round_trip(n in 1u32..=36_500, years in any::<bool>()) {
+        let (days, yrs) = if years { (None, Some(n)) } else { (Some(n), None) };
+        let doc = ObjectLockConfigurationOut {
+            xmlns: NS,
+            enabled: "Enabled",
+            rule: RuleOut { default_retention: DefaultRetentionOut { mode: "COMPLIANCE", days, years: yrs } },
+        };
+        let text = xml::to_xml("ObjectLockConfiguration", &doc).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let got = docs::lock_configuration(&text).map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
+        prop_assert_eq!(got.mode, Some(RequestedMode::Compliance));
+        prop_assert_eq!(got.period, Some(if years { DefaultRetention::Years(n) } else { DefaultRetention::Days(n) }));
+        let doc = VersioningConfigurationOut { xmlns: NS, status: "Enabled" };
+        let text = xml::to_xml("VersioningConfiguration", &doc).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(docs::versioning(&text).map_err(|e| TestCaseError::fail(e.to_string()))?);
+    }
+
+    /// Header-borne values: `x-amz-tagging` (a query string) reads back what was encoded, and any
+    /// text in it or in `x-amz-copy-source` is an S3 error at worst.
+    #[test]
+    fn fuzz_header_values(tags in vec((tag_text(1, 12), tag_text(0, 12)), 0..10), junk in text(40)) {
+        let tags: Vec<(String, String)> = tags.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+        let mut unique = tags.clone();
+        unique.sort();
+        unique.dedup_by(|a, b| a.0 == b.0);
+        let encoded: Vec<String> = tags.iter()
+            .map(|(k, v)| format!("{}={}", uri_encode(k.as_bytes(), false), uri_encode(v.as_bytes(), false)))
+            .collect();
+        match parse_tag_query(&encoded.join("&")) {
+            Ok(got) => prop_assert_eq!(got, tags),
+            Err(e) => prop_assert!(unique.len() < tags.len() && e.code == S3Code::InvalidTag, "{:?}", e),
+        }
+        for t in [junk.as_str(), &format!("/{junk}"), &format!("b/{junk}?versionId={junk}")] {
+            if let Err(e) = parse_tag_query(t) {
+                prop_assert!(client_error(&e), "{e:?}");
+            }
+            if let Err(e) = copy_source(t) {
+                prop_assert!(client_error(&e), "{e:?}");
+            }
+        }
     }
 
     /// Lifecycle: a configuration the gateway accepted renders (GetBucketLifecycleConfiguration) to a
