@@ -315,6 +315,20 @@ proptest! {
         }
     }
 
+    /// An `x-amz-decoded-content-length` that is not the payload's length is `IncompleteBody`.
+    #[test]
+    fn fuzz_chunked_decoded_length_must_match(
+        payload in vec(any::<u8>(), 0..1024), cuts in vec(any::<usize>(), 0..4), seed in any::<[u8; 32]>(),
+        signed in any::<bool>(), more in any::<bool>(),
+    ) {
+        let mut c = case(&payload, &cuts, &seed, None, signed);
+        let declared = if more { payload.len() + 1 } else { payload.len().saturating_sub(1) };
+        prop_assume!(declared != payload.len());
+        c.headers.insert("x-amz-decoded-content-length", declared.into());
+        let r = decode(VecDeque::from([Bytes::from(c.enc.out)]), c.mode, &c.headers, c.chunks_max);
+        prop_assert_eq!(r.map_err(|e| e.code), Err(S3Code::IncompleteBody));
+    }
+
     /// A truncated body is refused, or (cut after the final chunk's CRLF, where nothing is missing)
     /// decodes to the whole payload: never to part of it.
     #[test]
