@@ -83,7 +83,15 @@ fn request() -> impl Strategy<Value = Req> {
             ),
             None => uri_encode(n.as_bytes(), false),
         });
-    let query = vec(param, 0..5).prop_map(|ps| ps.join("&"));
+    // Odd but valid encodings: lower-case escapes, `+` for a space, sub-delimiters left raw.
+    let query = (vec(param, 0..5), any::<bool>()).prop_map(|(ps, odd)| {
+        let q = ps.join("&");
+        if odd {
+            odd_encoding(&q)
+        } else {
+            q
+        }
+    });
     let header = (
         select(
             &[
@@ -105,6 +113,27 @@ fn request() -> impl Strategy<Value = Req> {
         headers,
         region,
     })
+}
+
+/// `q` with its `%XX` escapes in lower case, spaces as `+`, and `!`, `*`, `'`, `(`, `)` unescaped.
+fn odd_encoding(q: &str) -> String {
+    q.replace("%20", "+")
+        .replace("%21", "!")
+        .replace("%2A", "*")
+        .replace("%27", "'")
+        .replace("%28", "(")
+        .replace("%29", ")")
+        .split('%')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_string()
+            } else {
+                let hex: String = part.chars().take(2).collect::<String>().to_ascii_lowercase();
+                format!("%{hex}{}", part.get(2..).unwrap_or_default())
+            }
+        })
+        .collect()
 }
 
 impl Req {
