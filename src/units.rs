@@ -104,7 +104,11 @@ impl Reserve {
             Reserve::Bytes(b) => b,
             // f64 carries a share of a volume size closely enough; the float-to-int cast saturates, and
             // rounding up must not reserve more than the volume holds (100% of a large volume did).
-            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
             Reserve::Percent(p) => (((total as f64) * p / 100.0).ceil() as u64).min(total),
         }
     }

@@ -80,6 +80,9 @@ fn tag_text(min: usize, max: usize) -> impl Strategy<Value = String> {
     .prop_map(|s| s.trim().to_string())
 }
 
+/// Object sizes as a rule may name them (AWS takes a signed 64-bit number).
+const SIZES: std::ops::Range<u64> = 0..9_223_372_036_854_775_807;
+
 fn lifecycle_rule() -> impl Strategy<Value = LifecycleRule> {
     let tag = || (tag_text(1, 8), tag_text(0, 8));
     let filter = prop_oneof![
@@ -87,13 +90,13 @@ fn lifecycle_rule() -> impl Strategy<Value = LifecycleRule> {
         Just(RuleFilter::All),
         text(8).prop_map(RuleFilter::Prefix),
         tag().prop_map(|(k, v)| RuleFilter::Tag(k, v)),
-        any::<u64>().prop_map(RuleFilter::SizeGreaterThan),
-        any::<u64>().prop_map(RuleFilter::SizeLessThan),
+        SIZES.prop_map(RuleFilter::SizeGreaterThan),
+        SIZES.prop_map(RuleFilter::SizeLessThan),
         (
             prop::option::of(text(6)),
             vec(tag(), 0..3),
-            prop::option::of(any::<u64>()),
-            prop::option::of(any::<u64>())
+            prop::option::of(SIZES),
+            prop::option::of(SIZES)
         )
             .prop_map(|(prefix, tags, size_greater_than, size_less_than)| RuleFilter::And {
                 prefix,
