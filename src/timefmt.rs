@@ -14,7 +14,10 @@ pub fn format_iso(t: DateTime<Utc>) -> String {
 /// ambiguous (no zone, date only, year ≥ 10000) is refused.
 pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    if s.len() < 20 || !s.as_bytes()[..4].iter().all(u8::is_ascii_digit) || s.as_bytes()[4] != b'-' {
+    let [y1, y2, y3, y4, b'-', ..] = s.as_bytes() else {
+        return None;
+    };
+    if s.len() < 20 || ![y1, y2, y3, y4].iter().all(|b| b.is_ascii_digit()) {
         return None;
     }
     DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
@@ -35,10 +38,14 @@ pub fn iso_ms(ms: i64) -> String {
     format_iso(from_ms(ms))
 }
 
-/// RFC 7231 date for `Last-Modified` (times before the epoch render as the epoch).
+/// The last millisecond an HTTP date can carry (`Fri, 31 Dec 9999 23:59:59 GMT`).
+const LAST_HTTP_DATE_MS: u64 = 253_402_300_799_000;
+
+/// RFC 7231 date for `Last-Modified` (times before the epoch render as the epoch, times after year
+/// 9999 as its last second: `httpdate` panics beyond it, and a record's time must not panic a GET).
 pub fn http_date(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    httpdate::fmt_http_date(t)
+    let ms = u64::try_from(ms).unwrap_or(0).min(LAST_HTTP_DATE_MS);
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
 }
 
 /// Parse an HTTP date (`If-Modified-Since`, `Date`, …) in every form AWS accepts: RFC 7231's
@@ -101,6 +108,14 @@ mod tests {
         ] {
             assert_eq!(parse_iso(iso), Some(t), "{iso}");
         }
+    }
+
+    /// Found by `s3::fuzz_tests::fuzz_conditions`: `httpdate` panics on dates after year 9999.
+    #[test]
+    fn http_date_after_year_9999_is_clamped_not_a_panic() {
+        assert_eq!(http_date(253_402_300_800_000), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(http_date(i64::MIN), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 
     #[test]

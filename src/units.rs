@@ -121,7 +121,8 @@ impl Reserve {
     pub fn bytes_of(&self, total: u64) -> u64 {
         match *self {
             Reserve::Bytes(b) => b,
-            Reserve::Percent(p) => whole_bytes((approx_f64(total) * p / 100.0).ceil()),
+            // Rounding up must not reserve more than the volume holds (100% of a large volume did).
+            Reserve::Percent(p) => whole_bytes((approx_f64(total) * p / 100.0).ceil()).min(total),
         }
     }
 }
@@ -138,6 +139,16 @@ impl std::fmt::Display for Reserve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `gateway::admin::fuzz_tests::fuzz_sizes`: f64 rounding made 100% of a large volume
+    /// more than the volume.
+    #[test]
+    fn percent_reserve_never_exceeds_the_volume() {
+        let total = 15_102_351_313_474_063;
+        assert_eq!(Reserve::Percent(100.0).bytes_of(total), total);
+        assert_eq!(Reserve::Percent(100.0).bytes_of(u64::MAX), u64::MAX);
+        assert_eq!(Reserve::Percent(50.0).bytes_of(10), 5);
+    }
 
     #[test]
     fn sizes() {

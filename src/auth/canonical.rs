@@ -32,22 +32,23 @@ pub fn canonical_uri_candidates(raw_path: &str) -> Vec<String> {
     let raw = if raw_path.is_empty() { "/" } else { raw_path };
     let bytes = raw.as_bytes();
     let mut wire = String::with_capacity(bytes.len() + 8);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
-            wire.push('%');
-            wire.push(char::from(bytes[i + 1].to_ascii_uppercase()));
-            wire.push(char::from(bytes[i + 2].to_ascii_uppercase()));
-            i += 3;
-            continue;
+    let mut rest = bytes;
+    while let Some((&b, tail)) = rest.split_first() {
+        if let [b'%', h, l, ..] = rest {
+            if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() {
+                wire.push('%');
+                wire.push(char::from(h.to_ascii_uppercase()));
+                wire.push(char::from(l.to_ascii_uppercase()));
+                rest = rest.get(3..).unwrap_or_default();
+                continue;
+            }
         }
         if is_unreserved(b) || b == b'/' {
             wire.push(char::from(b));
         } else {
             wire.push_str(percent_encoding::percent_encode_byte(b));
         }
-        i += 1;
+        rest = tail;
     }
     let decoded = uri_encode(&percent_decode(bytes, false), true);
     let mut out = vec![wire];
@@ -100,16 +101,12 @@ pub fn canonical_header_value<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec
         if i > 0 {
             out.push(b',');
         }
-        let mut start = 0;
-        let mut end = v.len();
-        while start < end && v[start] == b' ' {
-            start += 1;
-        }
-        while end > start && v[end - 1] == b' ' {
-            end -= 1;
-        }
+        // Spaces only (not tabs) are trimmed, as the SDKs do.
+        let start = v.iter().position(|&b| b != b' ').unwrap_or(v.len());
+        let end = v.iter().rposition(|&b| b != b' ').map_or(start, |e| e + 1);
+        let trimmed = v.get(start..end).unwrap_or_default();
         let mut prev_space = false;
-        for &b in &v[start..end] {
+        for &b in trimmed {
             if b == b' ' {
                 if !prev_space {
                     out.push(b);
@@ -162,11 +159,11 @@ pub fn is_hex64(s: &str) -> bool {
 
 /// Parse the `SigV4` ISO 8601 basic timestamp `YYYYMMDDTHHMMSSZ`, strictly.
 pub fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    let [date @ .., b'T', _, _, _, _, _, _, b'Z'] = s.as_bytes() else {
         return None;
-    }
-    if !b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit) {
+    };
+    let time = s.as_bytes().get(9..15).unwrap_or_default();
+    if date.len() != 8 || !date.iter().chain(time).all(u8::is_ascii_digit) {
         return None;
     }
     let naive = NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok()?;

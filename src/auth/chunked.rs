@@ -29,11 +29,11 @@ use sha2::{Digest, Sha256};
 /// chunk has to be held in memory until its signature is checked, so the size is capped.
 pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 /// Longest chunk-header or trailer line accepted.
-const MAX_LINE: usize = 4096;
+pub(super) const MAX_LINE: usize = 4096;
 /// Most trailer lines accepted after the final chunk.
 const MAX_TRAILERS: usize = 16;
 /// Initial buffer reserved for a signed chunk; it grows as data actually arrives.
-const INITIAL_CHUNK_BUFFER: usize = 1024 * 1024;
+pub(super) const INITIAL_CHUNK_BUFFER: usize = 1024 * 1024;
 
 /// How the body is framed (derived from [`PayloadMode`]).
 enum Framing {
@@ -204,6 +204,13 @@ where
         &self.trailers
     }
 
+    /// Bytes reserved for what the decoder holds back (a partial line, an unverified chunk); the fuzz
+    /// tests bound it.
+    #[cfg(test)]
+    pub(super) fn held_capacity(&self) -> usize {
+        self.line.capacity() + self.chunk_buf.capacity()
+    }
+
     async fn read_frame(&mut self) -> S3Result<Option<Bytes>> {
         loop {
             match self.body.frame().await {
@@ -253,7 +260,11 @@ where
                 self.state = State::Done;
                 Ok(())
             }
-            State::Trailer if self.line.is_empty() && (self.after_continuation || !self.trailer_section_started) => {
+            State::Trailer
+                if self.line.is_empty()
+                    && (self.after_continuation || !self.trailer_section_started)
+                    && self.all_declared_trailers_arrived() =>
+            {
                 // `0;chunk-signature=…\r\n` or `…:value\n\r\n` then end of body: nothing is missing.
                 self.finish_trailers()?;
                 self.state = State::Done;
@@ -310,7 +321,7 @@ where
                             self.state = State::DataCrlf(got);
                             return Ok(Step::NeedInput);
                         };
-                        if b != b"\r\n"[got as usize] {
+                        if b != if got == 0 { b'\r' } else { b'\n' } {
                             return Err(S3Error::invalid_request(
                                 "aws-chunked chunk data is not followed by CRLF: the chunk size does not match the \
                                  data sent",
@@ -361,8 +372,8 @@ where
                 "aws-chunked chunk header or trailer line is too long",
             ));
         }
-        self.line.extend_from_slice(&self.pending[..idx]);
-        let _ = self.pending.split_to(idx + 1);
+        let head = self.pending.split_to(idx + 1);
+        self.line.extend_from_slice(head.get(..idx).unwrap_or_default());
         let mut line = std::mem::take(&mut self.line);
         let bare_lf = if line.last() == Some(&b'\r') {
             line.pop();
@@ -381,11 +392,15 @@ where
         let malformed = || {
             S3Error::invalid_request(format!(
                 "malformed aws-chunked chunk header '{}'",
-                String::from_utf8_lossy(&line[..line.len().min(100)])
+                String::from_utf8_lossy(line.get(..100).unwrap_or(line))
             ))
         };
-        let (size_part, ext) = match line.iter().position(|&b| b == b';') {
-            Some(i) => (&line[..i], Some(&line[i + 1..])),
+        let (size_part, ext) = match line
+            .iter()
+            .position(|&b| b == b';')
+            .and_then(|i| line.split_at_checked(i))
+        {
+            Some((size, semicolon_ext)) => (size, semicolon_ext.get(1..)),
             None => (line, None),
         };
         if size_part.is_empty() || size_part.len() > 16 || !size_part.iter().all(u8::is_ascii_hexdigit) {
@@ -567,6 +582,13 @@ where
 
     /// End of the trailer section: the signed trailer must have been signed, and the decoded length
     /// must be what was announced.
+    /// Every trailer named in `x-amz-trailer` was received (a body that ends before one is truncated).
+    fn all_declared_trailers_arrived(&self) -> bool {
+        self.declared_trailers
+            .iter()
+            .all(|d| self.trailers.iter().any(|(n, _)| n == d))
+    }
+
     fn finish_trailers(&mut self) -> S3Result<()> {
         if let Framing::Signed { trailer: true, .. } = self.framing {
             if !self.trailer_signature_seen {
@@ -921,6 +943,26 @@ mod tests {
             .unwrap();
         assert_eq!(data, b"hello world");
         assert_eq!(tr, vec![("x-amz-checksum-crc32".to_string(), "DUoRhQ==".to_string())]);
+    }
+
+    /// Found by `auth::chunked_fuzz_tests::fuzz_chunked_truncation_never_yields_part`: a body cut
+    /// right after the final chunk, before the trailer it declared, was accepted as complete.
+    #[tokio::test]
+    async fn truncated_before_a_declared_trailer_is_incomplete() {
+        let h = headers(&[("x-amz-trailer", "x-amz-checksum-crc32")]);
+        let e = read_all_splits(b"b\r\nhello world\r\n0\r\n", PayloadMode::StreamingUnsignedTrailer, &h)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, S3Code::IncompleteBody);
+        // Without a declared trailer the same body is complete (what some clients send).
+        let (data, tr) = read_all_splits(
+            b"b\r\nhello world\r\n0\r\n",
+            PayloadMode::StreamingUnsignedTrailer,
+            &headers(&[]),
+        )
+        .await
+        .unwrap();
+        assert_eq!((data.as_slice(), tr.len()), (&b"hello world"[..], 0));
     }
 
     #[tokio::test]

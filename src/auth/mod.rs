@@ -6,6 +6,10 @@
 pub mod body;
 pub mod canonical;
 pub mod chunked;
+#[cfg(test)]
+mod chunked_fuzz_tests;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod principal;
 pub mod scope;
 pub mod sigv2;
@@ -112,8 +116,8 @@ pub fn authenticate(
     now: DateTime<Utc>,
 ) -> S3Result<Authenticated> {
     let query = parts.uri.query().unwrap_or("");
-    if parts.headers.contains_key(http::header::AUTHORIZATION) {
-        let value = parts.headers[http::header::AUTHORIZATION].to_str().unwrap_or("");
+    if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or("");
         if value.starts_with("AWS4-HMAC-SHA256 ") {
             return sigv4::verify_header(parts, users, settings, now);
         }

@@ -120,7 +120,7 @@ fn trim_bytes(b: &[u8]) -> &[u8] {
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
-    &b[start..end.max(start)]
+    b.get(start..end.max(start)).unwrap_or_default()
 }
 
 /// `x-amz-*` headers (and `x-amz-*` query parameters, where botocore moves the headers it signed),

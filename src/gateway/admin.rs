@@ -811,3 +811,7 @@ pub async fn sign_checkpoint(
     log.append(ev).await.map_err(|e| e.message)?;
     Ok(c)
 }
+
+#[cfg(test)]
+#[path = "admin_fuzz_tests.rs"]
+mod fuzz_tests;

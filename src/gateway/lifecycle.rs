@@ -267,7 +267,7 @@ impl Gateway {
             .map(|k| k.to_vec())
             .collect();
         for raw in pending {
-            let rest = &raw[PENDING.len()..];
+            let rest = raw.get(PENDING.len()..).unwrap_or_default();
             let mut parts = rest.splitn(3, |b| *b == 0);
             let (Some(b), Some(k), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
                 self.catalog.state().remove(&raw)?;

@@ -87,7 +87,9 @@ fn combine_checksums(alg: ChecksumAlgorithm, ty: &str, parts: &[PartRecord]) -> 
         }
         let v = acc.unwrap_or(0);
         let bytes = v.to_be_bytes();
-        Some(b64(&bytes[8 - alg.digest_len()..]))
+        Some(b64(bytes
+            .get(8_usize.saturating_sub(alg.digest_len())..)
+            .unwrap_or_default()))
     } else {
         let mut h = crate::checksum::Hasher::new(alg);
         for (raw, _) in &raws {
@@ -458,7 +460,7 @@ impl Gateway {
         let sha256 = format!("{}-{n}", hex::encode(sha2::Digest::finalize(sha)));
         // The algorithm of the whole object: the upload's, else the parts' common default.
         let alg = u.checksum_algorithm.or_else(|| {
-            let first = chosen[0].checksum_algorithm?;
+            let first = chosen.first()?.checksum_algorithm?;
             chosen
                 .iter()
                 .all(|p| p.checksum_algorithm == Some(first))

@@ -292,10 +292,10 @@ pub fn ownership_controls(text: &str) -> S3Result<bool> {
         rules: Vec<Rule>,
     }
     let c: Cfg = xml::from_xml("OwnershipControls", text)?;
-    if c.rules.len() != 1 {
+    let [rule] = c.rules.as_slice() else {
         return Err(S3Error::malformed_xml("OwnershipControls must hold exactly one Rule"));
-    }
-    match c.rules[0].object_ownership.as_str() {
+    };
+    match rule.object_ownership.as_str() {
         "BucketOwnerEnforced" => Ok(true),
         "BucketOwnerPreferred" | "ObjectWriter" => Ok(false),
         other => Err(S3Error::invalid_argument(format!(

@@ -5,6 +5,8 @@ pub mod conditions;
 pub mod denial;
 pub mod docs;
 pub mod error;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod lifecycle;
 pub mod op;
 pub mod parse;

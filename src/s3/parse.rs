@@ -114,8 +114,9 @@ pub fn validate_bucket_name(name: &str) -> S3Result<()> {
     {
         return bad("bucket names may contain only lowercase letters, digits, dots and hyphens");
     }
-    let first = name.as_bytes()[0];
-    let last = name.as_bytes()[name.len() - 1];
+    let (Some(first), Some(last)) = (name.as_bytes().first(), name.as_bytes().last()) else {
+        return bad("bucket names must begin and end with a letter or digit");
+    };
     if !(first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()) {
         return bad("bucket names must begin and end with a letter or digit");
     }
