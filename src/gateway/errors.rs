@@ -137,6 +137,9 @@ mod auth_tests {
     use crate::checksum::ChecksumAlgorithm;
     use chrono::{TimeZone, Utc};
 
+    /// What the mapping produced, and the (code, message) the client read before.
+    type Case = ((S3Code, String), (S3Code, &'static str));
+
     fn wire(e: impl Into<S3Error>) -> (S3Code, String) {
         let e = e.into();
         (e.code, e.message)
@@ -152,7 +155,7 @@ mod auth_tests {
         let ir = S3Code::InvalidRequest;
         let ahm = S3Code::AuthorizationHeaderMalformed;
         let aqp = S3Code::AuthorizationQueryParametersError;
-        let cases: Vec<((S3Code, String), (S3Code, &str))> = vec![
+        let cases: Vec<Case> = vec![
             (wire(AuthError::Anonymous), (ad, "Anonymous requests are not allowed: sign the request with an access key")),
             (wire(AuthError::SigV2Header), (ir, "SigV2 Authorization headers are not supported; sign requests with AWS Signature Version 4")),
             (wire(AuthError::UnknownScheme), (ahm, "the Authorization header is not an AWS4-HMAC-SHA256 signature")),
@@ -235,7 +238,7 @@ mod auth_tests {
         let ir = S3Code::InvalidRequest;
         let ib = S3Code::IncompleteBody;
         let read = BodyError::Read(std::sync::Arc::new(std::io::Error::other("connection reset")));
-        let cases: Vec<((S3Code, String), (S3Code, &str))> = vec![
+        let cases: Vec<Case> = vec![
             (wire(read), (ib, "reading the request body failed: connection reset")),
             (wire(BodyError::Truncated), (ib, "The request body ended before the aws-chunked encoding was complete (missing chunk data, final chunk or trailer terminator)")),
             (wire(BodyError::AfterEnd), (ir, "The request body continues after the end of the aws-chunked encoding")),
