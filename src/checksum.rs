@@ -2,7 +2,6 @@
 //! (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). Also what the client *claimed* (`ExpectedDigests`) and
 //! the comparison of the two, which runs before anything is committed.
 
-use crate::s3::error::{S3Code, S3Error, S3Result};
 use http::HeaderMap;
 
 /// S3 flexible checksum algorithms.
@@ -192,6 +191,76 @@ pub struct SignedBody<'a> {
     pub aws_chunked: bool,
 }
 
+/// Why the digests a client claimed for a body are malformed or do not match what arrived. The
+/// `Display` text is the message the client reads; `gateway::errors` picks the S3 code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    /// `Content-MD5` is not base64 of 16 bytes.
+    #[error("The Content-MD5 you specified is not valid base64 of a 16-byte MD5")]
+    BadContentMd5,
+    /// More than one `x-amz-checksum-*` (header, or header and trailer).
+    #[error("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")]
+    SeveralChecksums,
+    /// An `x-amz-checksum-*` header that is not base64 of the algorithm's digest length.
+    #[error("Value for {} header is invalid.", .alg.header_name())]
+    BadChecksumValue {
+        /// The header's algorithm.
+        alg: ChecksumAlgorithm,
+    },
+    /// `x-amz-trailer` names no supported checksum.
+    #[error("The value specified in the x-amz-trailer header is not supported: {name}")]
+    UnsupportedTrailer {
+        /// The trailer named (lower-case).
+        name: String,
+    },
+    /// `x-amz-sdk-checksum-algorithm` names no supported algorithm.
+    #[error("Checksum algorithm provided is unsupported: {name}")]
+    UnsupportedAlgorithm {
+        /// The name sent.
+        name: String,
+    },
+    /// `x-amz-sdk-checksum-algorithm` differs from the checksum actually sent.
+    #[error("x-amz-sdk-checksum-algorithm says {} but the request carries a {} checksum", .sdk.as_str(), .sent.as_str())]
+    SdkAlgorithmConflict {
+        /// What `x-amz-sdk-checksum-algorithm` says.
+        sdk: ChecksumAlgorithm,
+        /// The checksum header or trailer sent.
+        sent: ChecksumAlgorithm,
+    },
+    /// `x-amz-decoded-content-length` is not a number.
+    #[error("x-amz-decoded-content-length is not a number")]
+    DecodedLengthNotNumber,
+    /// The body's length differs from the one announced.
+    #[error("You did not provide the number of bytes specified: expected {expected}, received {received}")]
+    LengthMismatch {
+        /// The announced length.
+        expected: u64,
+        /// The length received.
+        received: u64,
+    },
+    /// The body does not hash to the signed `x-amz-content-sha256`.
+    #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
+    Sha256Mismatch,
+    /// The body does not hash to `Content-MD5`.
+    #[error("The Content-MD5 you specified did not match what we received.")]
+    Md5Mismatch,
+    /// A checksum trailer announced in `x-amz-trailer` did not arrive.
+    #[error("The request declared trailer {} but it was not sent", .alg.header_name())]
+    MissingTrailer {
+        /// The announced algorithm.
+        alg: ChecksumAlgorithm,
+    },
+    /// The body does not match the flexible checksum sent.
+    #[error("The {} you specified did not match the calculated checksum.", .alg.header_name())]
+    ChecksumMismatch {
+        /// The checksum's algorithm.
+        alg: ChecksumAlgorithm,
+    },
+    /// The checksum to compare was not computed (a caller bug).
+    #[error("checksum algorithm was not computed")]
+    NotComputed,
+}
+
 /// What the client claimed about the body, parsed and validated from the request head before the body
 /// is read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -214,7 +283,7 @@ impl ExpectedDigests {
     /// Parse and validate every digest header. Errors: malformed `Content-MD5` → `InvalidDigest`;
     /// more than one `x-amz-checksum-*` header, unknown algorithm, malformed base64, or
     /// `x-amz-sdk-checksum-algorithm` naming another algorithm → `InvalidRequest`.
-    pub fn from_headers<'a>(headers: &HeaderMap, payload: impl Into<SignedBody<'a>>) -> S3Result<Self> {
+    pub fn from_headers<'a>(headers: &HeaderMap, payload: impl Into<SignedBody<'a>>) -> Result<Self, DigestError> {
         let payload = payload.into();
         let mut out = ExpectedDigests::default();
         if let Some(v) = headers.get("content-md5") {
@@ -223,12 +292,7 @@ impl ExpectedDigests {
                 .ok()
                 .and_then(b64_decode)
                 .filter(|d| d.len() == 16)
-                .ok_or_else(|| {
-                    S3Error::new(
-                        S3Code::InvalidDigest,
-                        "The Content-MD5 you specified is not valid base64 of a 16-byte MD5",
-                    )
-                })?;
+                .ok_or(DigestError::BadContentMd5)?;
             let mut md5 = [0u8; 16];
             md5.copy_from_slice(&raw);
             out.content_md5 = Some(md5);
@@ -239,17 +303,12 @@ impl ExpectedDigests {
         for alg in ChecksumAlgorithm::ALL {
             if let Some(v) = headers.get(alg.header_name()) {
                 if out.checksum_header.is_some() {
-                    return Err(S3Error::invalid_request(
-                        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-                    ));
+                    return Err(DigestError::SeveralChecksums);
                 }
                 let s = v.to_str().unwrap_or("").trim().to_string();
                 let ok = b64_decode(&s).is_some_and(|d| d.len() == alg.digest_len());
                 if !ok {
-                    return Err(S3Error::invalid_request(format!(
-                        "Value for {} header is invalid.",
-                        alg.header_name()
-                    )));
+                    return Err(DigestError::BadChecksumValue { alg });
                 }
                 out.checksum_header = Some((alg, s));
             }
@@ -259,32 +318,21 @@ impl ExpectedDigests {
             let alg = ChecksumAlgorithm::ALL
                 .into_iter()
                 .find(|a| a.header_name() == name)
-                .ok_or_else(|| {
-                    S3Error::invalid_request(format!(
-                        "The value specified in the x-amz-trailer header is not supported: {name}"
-                    ))
-                })?;
+                .ok_or_else(|| DigestError::UnsupportedTrailer { name: name.clone() })?;
             if out.checksum_header.is_some() {
-                return Err(S3Error::invalid_request(
-                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-                ));
+                return Err(DigestError::SeveralChecksums);
             }
             out.trailer_checksum = Some(alg);
         }
         if let Some(sdk) = headers.get("x-amz-sdk-checksum-algorithm") {
             let name = sdk.to_str().unwrap_or("");
-            let alg = ChecksumAlgorithm::parse(name).ok_or_else(|| {
-                S3Error::invalid_request(format!("Checksum algorithm provided is unsupported: {name}"))
-            })?;
+            let alg = ChecksumAlgorithm::parse(name)
+                .ok_or_else(|| DigestError::UnsupportedAlgorithm { name: name.to_string() })?;
             out.sdk_algorithm = Some(alg);
             let declared = out.checksum_header.as_ref().map(|c| c.0).or(out.trailer_checksum);
             if let Some(d) = declared {
                 if d != alg {
-                    return Err(S3Error::invalid_request(format!(
-                        "x-amz-sdk-checksum-algorithm says {} but the request carries a {} checksum",
-                        alg.as_str(),
-                        d.as_str()
-                    )));
+                    return Err(DigestError::SdkAlgorithmConflict { sdk: alg, sent: d });
                 }
             }
         }
@@ -295,7 +343,7 @@ impl ExpectedDigests {
                     v.to_str()
                         .ok()
                         .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| S3Error::invalid_argument("x-amz-decoded-content-length is not a number"))?,
+                        .ok_or(DigestError::DecodedLengthNotNumber)?,
                 );
             }
         } else if let Some(v) = headers.get(http::header::CONTENT_LENGTH) {
@@ -323,32 +371,23 @@ impl ExpectedDigests {
 
     /// Compare what was received with what was claimed. `trailers` are the (lower-case name, value)
     /// pairs that arrived after the body. Nothing may be committed unless this returns `Ok`.
-    pub fn verify(&self, computed: &ComputedDigests, trailers: &[(String, String)]) -> S3Result<()> {
+    pub fn verify(&self, computed: &ComputedDigests, trailers: &[(String, String)]) -> Result<(), DigestError> {
         if let Some(n) = self.decoded_length {
             if n != computed.len {
-                return Err(S3Error::new(
-                    S3Code::IncompleteBody,
-                    format!(
-                        "You did not provide the number of bytes specified: expected {n}, received {}",
-                        computed.len
-                    ),
-                ));
+                return Err(DigestError::LengthMismatch {
+                    expected: n,
+                    received: computed.len,
+                });
             }
         }
         if let Some(h) = &self.sha256_hex {
             if *h != hex::encode(computed.sha256) {
-                return Err(S3Error::new(
-                    S3Code::XAmzContentSHA256Mismatch,
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                ));
+                return Err(DigestError::Sha256Mismatch);
             }
         }
         if let Some(md5) = &self.content_md5 {
             if *md5 != computed.md5 {
-                return Err(S3Error::new(
-                    S3Code::BadDigest,
-                    "The Content-MD5 you specified did not match what we received.",
-                ));
+                return Err(DigestError::Md5Mismatch);
             }
         }
         let claimed = if let Some((alg, v)) = &self.checksum_header {
@@ -360,12 +399,7 @@ impl ExpectedDigests {
                 .map(|(_, v)| v.trim().to_string());
             match v {
                 Some(v) => Some((alg, v)),
-                None => {
-                    return Err(S3Error::invalid_request(format!(
-                        "The request declared trailer {} but it was not sent",
-                        alg.header_name()
-                    )))
-                }
+                None => return Err(DigestError::MissingTrailer { alg }),
             }
         } else {
             None
@@ -373,16 +407,8 @@ impl ExpectedDigests {
         if let Some((alg, v)) = claimed {
             match &computed.checksum {
                 Some((calg, cv)) if *calg == alg && *cv == v => {}
-                Some((calg, _)) if *calg == alg => {
-                    return Err(S3Error::new(
-                        S3Code::BadDigest,
-                        format!(
-                            "The {} you specified did not match the calculated checksum.",
-                            alg.header_name()
-                        ),
-                    ))
-                }
-                _ => return Err(S3Error::internal("checksum algorithm was not computed")),
+                Some((calg, _)) if *calg == alg => return Err(DigestError::ChecksumMismatch { alg }),
+                _ => return Err(DigestError::NotComputed),
             }
         }
         Ok(())
@@ -408,7 +434,7 @@ mod tests {
         let mut d = IngestDigests::new(None);
         d.update(b"abc");
         let err = exp.verify(&d.finish(), &[]).unwrap_err();
-        assert_eq!(err.code, S3Code::BadDigest);
+        assert_eq!(err, DigestError::Md5Mismatch);
     }
 
     #[test]
@@ -417,6 +443,6 @@ mod tests {
         headers.insert("x-amz-checksum-crc32", "DUoRhQ==".parse().unwrap());
         headers.insert("x-amz-checksum-crc32c", "yZRlqg==".parse().unwrap());
         let err = ExpectedDigests::from_headers(&headers, SignedBody::default()).unwrap_err();
-        assert_eq!(err.code, S3Code::InvalidRequest);
+        assert_eq!(err, DigestError::SeveralChecksums);
     }
 }

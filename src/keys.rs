@@ -322,7 +322,7 @@ pub fn apply(
             if in_config {
                 return Err(KeyError::Exists(format!("user {name} is defined in the config file")));
             }
-            let scope = Scope::parse(buckets).map_err(KeyError::Invalid)?;
+            let scope = Scope::parse(buckets).map_err(|e| KeyError::Invalid(e.to_string()))?;
             let key = generate()?;
             let r = UserRecord {
                 name: name.to_string(),

@@ -4,9 +4,9 @@
 //! of the body is reported only after they all match. Handlers cannot reach the raw stream.
 
 use super::chunked::PayloadReader;
+use super::error::{BodyError, IngestError};
 use super::PayloadMode;
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests, IngestDigests};
-use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::s3::op::DocumentChecksums;
 use http::HeaderMap;
 use hyper::body::Incoming;
@@ -16,12 +16,16 @@ pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
 
 /// Where streamed payload bytes go (a new blob, or the buffer of an XML document).
 pub trait ChunkSink {
+    /// Why the sink may refuse bytes (its own layer's error: a full volume, a quota, an upstream
+    /// write).
+    type Error;
     /// Take the next verified-so-far bytes (the whole body is verified before it is committed).
-    fn write(&mut self, data: &[u8]) -> impl std::future::Future<Output = S3Result<()>> + Send;
+    fn write(&mut self, data: &[u8]) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
 }
 
 impl ChunkSink for Vec<u8> {
-    async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+    type Error = std::convert::Infallible;
+    async fn write(&mut self, data: &[u8]) -> Result<(), Self::Error> {
         self.extend_from_slice(data);
         Ok(())
     }
@@ -60,13 +64,13 @@ impl VerifiedBody {
     }
 
     /// What the client claims about the body (its digests and length), from the request head.
-    pub fn expected(&self) -> S3Result<ExpectedDigests> {
-        ExpectedDigests::from_headers(&self.headers, &self.mode)
+    pub fn expected(&self) -> Result<ExpectedDigests, BodyError> {
+        Ok(ExpectedDigests::from_headers(&self.headers, &self.mode)?)
     }
 
-    fn reader(&mut self) -> S3Result<PayloadReader<&mut Incoming>> {
+    fn reader(&mut self) -> Result<PayloadReader<&mut Incoming>, BodyError> {
         if std::mem::replace(&mut self.read, true) {
-            return Err(S3Error::internal("the request body was already read"));
+            return Err(BodyError::AlreadyRead);
         }
         PayloadReader::new(&mut self.incoming, self.mode.clone(), &self.headers)
     }
@@ -74,7 +78,7 @@ impl VerifiedBody {
     /// Read a small XML document (at most [`MAX_XML_BODY`]), verified; as UTF-8. When the
     /// `x-amz-checksum-*` headers describe the object the request makes (`OfObject`), they are not a
     /// digest of the document and are left to the handler.
-    pub async fn read_document(&mut self, checksums: DocumentChecksums) -> S3Result<String> {
+    pub async fn read_document(&mut self, checksums: DocumentChecksums) -> Result<String, BodyError> {
         let expected = match checksums {
             DocumentChecksums::OfDocument => self.expected()?,
             DocumentChecksums::OfObject => {
@@ -85,59 +89,58 @@ impl VerifiedBody {
                 ExpectedDigests::from_headers(&headers, &self.mode)?
             }
         };
-        let too_large = || S3Error::new(S3Code::MalformedXML, "the XML document is larger than 2 MiB");
+        let too_large = || BodyError::DocumentTooLarge;
         if expected.decoded_length.is_some_and(|n| n > MAX_XML_BODY as u64) {
             return Err(too_large());
         }
         let mut buf = Vec::new();
         let alg = expected.algorithm();
         self.consume(&expected, alg, &mut buf, MAX_XML_BODY as u64, too_large)
-            .await?;
-        String::from_utf8(buf).map_err(|_| S3Error::malformed_xml("the document is not UTF-8"))
+            .await
+            .map_err(|e| match e {
+                IngestError::Body(e) => e,
+                IngestError::Sink(never) => match never {},
+            })?;
+        String::from_utf8(buf).map_err(|_| BodyError::DocumentNotUtf8)
     }
 
     /// Stream the payload into `sink`, computing MD5, SHA-256 and the flexible checksum (`store_alg`
     /// for a multipart upload's parts, else the client's, else CRC64NVME as AWS does), refusing more
     /// than `max_len` bytes, and verify every digest the client sent. On any error the caller must
     /// throw the sink's bytes away.
-    pub async fn stream_into(
+    pub async fn stream_into<S: ChunkSink>(
         &mut self,
-        sink: &mut impl ChunkSink,
+        sink: &mut S,
         max_len: u64,
         store_alg: Option<ChecksumAlgorithm>,
-    ) -> S3Result<ComputedDigests> {
+    ) -> Result<ComputedDigests, IngestError<S::Error>> {
         let expected = self.expected()?;
         let alg = match (store_alg, expected.algorithm()) {
             (Some(s), Some(c)) if s != c => {
-                return Err(S3Error::invalid_request(format!(
-                    "This upload uses {} checksums but the request carries a {} checksum",
-                    s.as_str(),
-                    c.as_str()
-                )))
+                return Err(BodyError::ChecksumAlgorithmConflict {
+                    upload: s.as_str(),
+                    request: c.as_str(),
+                }
+                .into())
             }
             (Some(s), _) => s,
             (None, Some(c)) => c,
             (None, None) => ChecksumAlgorithm::Crc64Nvme,
         };
-        let too_large = || {
-            S3Error::new(
-                S3Code::EntityTooLarge,
-                format!("Your proposed upload exceeds the maximum allowed size of {max_len} bytes"),
-            )
-        };
+        let too_large = || BodyError::TooLarge { max: max_len };
         self.consume(&expected, Some(alg), sink, max_len, too_large).await
     }
 
     /// The one read loop: decode, refuse more than `max_len` bytes with `too_large`, hash (MD5,
     /// SHA-256 and `alg`), pass the bytes on, and verify every claimed digest at the end.
-    async fn consume(
+    async fn consume<S: ChunkSink>(
         &mut self,
         expected: &ExpectedDigests,
         alg: Option<ChecksumAlgorithm>,
-        sink: &mut impl ChunkSink,
+        sink: &mut S,
         max_len: u64,
-        too_large: impl Fn() -> S3Error,
-    ) -> S3Result<ComputedDigests> {
+        too_large: impl Fn() -> BodyError,
+    ) -> Result<ComputedDigests, IngestError<S::Error>> {
         let timeout = self.read_timeout;
         let mut stalled = false;
         let result = async {
@@ -151,19 +154,19 @@ impl VerifiedBody {
                             r?
                         } else {
                             stalled = true;
-                            return Err(body_timeout());
+                            return Err(BodyError::Stalled.into());
                         }
                     }
                 };
                 let Some(chunk) = next else { break };
                 if digests.len() + chunk.len() as u64 > max_len {
-                    return Err(too_large());
+                    return Err(too_large().into());
                 }
                 digests.update(&chunk);
-                sink.write(&chunk).await?;
+                sink.write(&chunk).await.map_err(IngestError::Sink)?;
             }
             let computed = digests.finish();
-            expected.verify(&computed, reader.trailers())?;
+            expected.verify(&computed, reader.trailers()).map_err(BodyError::from)?;
             Ok(computed)
         }
         .await;
@@ -179,15 +182,6 @@ impl VerifiedBody {
         }
         drain_refused(&self.headers, &mut self.incoming).await;
     }
-}
-
-/// The error for a request body that stopped arriving, in AWS's words.
-fn body_timeout() -> S3Error {
-    S3Error::new(
-        S3Code::RequestTimeout,
-        "Your socket connection to the server was not read from or written to within the timeout period.",
-    )
-    .with_header("connection", "close")
 }
 
 /// Most clients keep sending a request body while they wait for the answer. When a request is refused

@@ -5,6 +5,7 @@
 //! aws-sigv4 keeps its `CanonicalRequest` private, so canonicalization is hand-rolled here (as s3s and
 //! garage do) and cross-checked in the tests against aws-sigv4's signer.
 
+use super::error::CredentialError;
 use crate::encoding::{self, is_unreserved, percent_decode, uri_encode};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
@@ -186,33 +187,33 @@ pub struct Credential {
 
 impl Credential {
     /// Parse a credential string; the error says what is wrong (the caller picks the S3 code).
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, CredentialError> {
         let mut it = s.rsplitn(5, '/');
         let (Some(term), Some(service), Some(region), Some(date), Some(ak)) =
             (it.next(), it.next(), it.next(), it.next(), it.next())
         else {
-            return Err(format!(
-                "the Credential '{s}' is not of the form <access-key>/<yyyymmdd>/<region>/s3/aws4_request"
-            ));
+            return Err(CredentialError::Form {
+                credential: s.to_string(),
+            });
         };
         if ak.is_empty() {
-            return Err("the Credential has an empty access key".into());
+            return Err(CredentialError::EmptyAccessKey);
         }
         if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("the Credential date '{date}' is not of the form yyyymmdd"));
+            return Err(CredentialError::Date { date: date.to_string() });
         }
         if region.is_empty() {
-            return Err("the Credential has an empty region".into());
+            return Err(CredentialError::EmptyRegion);
         }
         if service != "s3" {
-            return Err(format!(
-                "Credential should be scoped to correct service: 's3' (got '{service}')"
-            ));
+            return Err(CredentialError::Service {
+                service: service.to_string(),
+            });
         }
         if term != "aws4_request" {
-            return Err(format!(
-                "Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'"
-            ));
+            return Err(CredentialError::Terminator {
+                terminator: term.to_string(),
+            });
         }
         Ok(Credential {
             access_key: ak.to_string(),
@@ -327,6 +328,7 @@ mod tests {
         assert_eq!(c.scope(), "20130524/us-east-1/s3/aws4_request");
         assert!(Credential::parse("AKIA/20130524/us-east-1/iam/aws4_request")
             .unwrap_err()
+            .to_string()
             .contains("'s3'"));
         assert!(Credential::parse("AKIA/20130524/us-east-1/s3/aws4").is_err());
         assert!(Credential::parse("20130524/us-east-1/s3/aws4_request").is_err());

@@ -17,9 +17,9 @@
 //! check produced, never by `Content-Encoding`.
 
 use super::canonical;
+use super::error::BodyError;
 use super::{ChunkSigningContext, PayloadMode};
 use crate::headers::HeaderProblem;
-use crate::s3::error::{S3Code, S3Error, S3Result};
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body_util::BodyExt;
@@ -68,10 +68,6 @@ enum Step {
     Finished,
 }
 
-fn incomplete(msg: impl Into<String>) -> S3Error {
-    S3Error::new(S3Code::IncompleteBody, msg)
-}
-
 /// Streams the decoded payload of a request body.
 // The flags are independent facts about one body (signed, trailer seen, …), not a state machine.
 #[allow(clippy::struct_excessive_bools)]
@@ -100,18 +96,18 @@ pub struct PayloadReader<B> {
     decoded_total: u64,
     decoded_expected: Option<u64>,
     /// A decoding error is sticky: later calls return it again instead of a clean end.
-    failed: Option<S3Error>,
+    failed: Option<BodyError>,
 }
 
 impl<B> PayloadReader<B>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     /// Prepare to decode `body` according to `mode`; `headers` are the request headers (for
     /// `x-amz-decoded-content-length` and `x-amz-trailer`). Why: the payload mode comes from the
     /// verified signature, so a client cannot pick a weaker framing than it signed.
-    pub fn new(body: B, mode: PayloadMode, headers: &HeaderMap) -> S3Result<Self> {
+    pub fn new(body: B, mode: PayloadMode, headers: &HeaderMap) -> Result<Self, BodyError> {
         let framing = match mode {
             PayloadMode::Sha256Hex(_) | PayloadMode::Unsigned => Framing::Raw,
             PayloadMode::StreamingSigned { ctx, trailer } => {
@@ -128,11 +124,7 @@ where
         let mut declared_trailers = Vec::new();
         if !matches!(framing, Framing::Raw) {
             let value = match crate::headers::single(headers, "x-amz-decoded-content-length") {
-                Err(HeaderProblem::Repeated) => {
-                    return Err(S3Error::invalid_argument(
-                        "x-amz-decoded-content-length is sent more than once",
-                    ))
-                }
+                Err(HeaderProblem::Repeated) => return Err(BodyError::DecodedLengthRepeated),
                 // Not ASCII: not a number either (refused below).
                 Err(HeaderProblem::NotAscii) => Some(""),
                 Ok(v) => v,
@@ -141,13 +133,11 @@ where
                 let n = Some(v.trim())
                     .filter(|s| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| S3Error::invalid_argument("x-amz-decoded-content-length is not a number"))?;
+                    .ok_or(BodyError::DecodedLengthNotNumber)?;
                 decoded_expected = Some(n);
             }
             for v in headers.get_all("x-amz-trailer") {
-                let s = v
-                    .to_str()
-                    .map_err(|_| S3Error::invalid_request("x-amz-trailer is not valid ASCII"))?;
+                let s = v.to_str().map_err(|_| BodyError::TrailerHeaderNotAscii)?;
                 for name in s
                     .split(',')
                     .map(|n| n.trim().to_ascii_lowercase())
@@ -183,7 +173,7 @@ where
     /// Next decoded chunk of payload, `None` at the end once all framing and signatures checked out.
     /// For signed chunks, data is released only after that chunk's signature is verified; unsigned
     /// data is released as it arrives.
-    pub async fn next_chunk(&mut self) -> S3Result<Option<Bytes>> {
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -211,11 +201,11 @@ where
         self.line.capacity() + self.chunk_buf.capacity()
     }
 
-    async fn read_frame(&mut self) -> S3Result<Option<Bytes>> {
+    async fn read_frame(&mut self) -> Result<Option<Bytes>, BodyError> {
         loop {
             match self.body.frame().await {
                 None => return Ok(None),
-                Some(Err(e)) => return Err(incomplete(format!("reading the request body failed: {e}"))),
+                Some(Err(e)) => return Err(BodyError::Read(std::sync::Arc::from(e.into()))),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
@@ -227,7 +217,7 @@ where
         }
     }
 
-    async fn next_raw(&mut self) -> S3Result<Option<Bytes>> {
+    async fn next_raw(&mut self) -> Result<Option<Bytes>, BodyError> {
         if self.state == State::Done {
             return Ok(None);
         }
@@ -239,7 +229,7 @@ where
         }
     }
 
-    async fn next_decoded(&mut self) -> S3Result<Option<Bytes>> {
+    async fn next_decoded(&mut self) -> Result<Option<Bytes>, BodyError> {
         loop {
             match self.advance()? {
                 Step::Yield(b) => return Ok(Some(b)),
@@ -254,7 +244,7 @@ where
 
     /// The body ended: fine after complete framing (and in two lenient cases after the final chunk),
     /// otherwise `IncompleteBody`.
-    fn on_eof(&mut self) -> S3Result<()> {
+    fn on_eof(&mut self) -> Result<(), BodyError> {
         match self.state {
             State::End | State::Done => {
                 self.state = State::Done;
@@ -270,23 +260,18 @@ where
                 self.state = State::Done;
                 Ok(())
             }
-            _ => Err(incomplete(
-                "The request body ended before the aws-chunked encoding was complete (missing chunk data, final \
-                 chunk or trailer terminator)",
-            )),
+            _ => Err(BodyError::Truncated),
         }
     }
 
     /// Decode as much of `pending` as possible.
-    fn advance(&mut self) -> S3Result<Step> {
+    fn advance(&mut self) -> Result<Step, BodyError> {
         loop {
             match self.state {
                 State::Done => return Ok(Step::Finished),
                 State::End => {
                     if !self.pending.is_empty() {
-                        return Err(S3Error::invalid_request(
-                            "The request body continues after the end of the aws-chunked encoding",
-                        ));
+                        return Err(BodyError::AfterEnd);
                     }
                     return Ok(Step::NeedInput);
                 }
@@ -322,10 +307,7 @@ where
                             return Ok(Step::NeedInput);
                         };
                         if b != if got == 0 { b'\r' } else { b'\n' } {
-                            return Err(S3Error::invalid_request(
-                                "aws-chunked chunk data is not followed by CRLF: the chunk size does not match the \
-                                 data sent",
-                            ));
+                            return Err(BodyError::DataNotTerminated);
                         }
                         let _ = self.pending.split_to(1);
                         got += 1;
@@ -356,21 +338,17 @@ where
 
     /// Take one line from `pending` (+ what was buffered). `strict`: must end in CRLF. Otherwise a
     /// bare LF is allowed and reported. `None` when more input is needed.
-    fn take_line(&mut self, strict: bool) -> S3Result<Option<(Vec<u8>, bool)>> {
+    fn take_line(&mut self, strict: bool) -> Result<Option<(Vec<u8>, bool)>, BodyError> {
         let Some(idx) = self.pending.iter().position(|&b| b == b'\n') else {
             if self.line.len() + self.pending.len() > MAX_LINE {
-                return Err(S3Error::invalid_request(
-                    "aws-chunked chunk header or trailer line is too long",
-                ));
+                return Err(BodyError::LineTooLong);
             }
             self.line.extend_from_slice(&self.pending);
             self.pending = Bytes::new();
             return Ok(None);
         };
         if self.line.len() + idx > MAX_LINE {
-            return Err(S3Error::invalid_request(
-                "aws-chunked chunk header or trailer line is too long",
-            ));
+            return Err(BodyError::LineTooLong);
         }
         let head = self.pending.split_to(idx + 1);
         self.line.extend_from_slice(head.get(..idx).unwrap_or_default());
@@ -379,21 +357,16 @@ where
             line.pop();
             false
         } else if strict {
-            return Err(S3Error::invalid_request(
-                "aws-chunked chunk header does not end with CRLF",
-            ));
+            return Err(BodyError::HeaderNotCrlf);
         } else {
             true
         };
         Ok(Some((line, bare_lf)))
     }
 
-    fn on_chunk_header(&mut self, line: &[u8]) -> S3Result<()> {
-        let malformed = || {
-            S3Error::invalid_request(format!(
-                "malformed aws-chunked chunk header '{}'",
-                String::from_utf8_lossy(line.get(..100).unwrap_or(line))
-            ))
+    fn on_chunk_header(&mut self, line: &[u8]) -> Result<(), BodyError> {
+        let malformed = || BodyError::MalformedChunkHeader {
+            shown: String::from_utf8_lossy(line.get(..100).unwrap_or(line)).into_owned(),
         };
         let (size_part, ext) = match line
             .iter()
@@ -412,9 +385,7 @@ where
             .ok_or_else(malformed)?;
         let signature = match &self.framing {
             Framing::Signed { .. } => {
-                let ext = ext.ok_or_else(|| {
-                    S3Error::invalid_request("aws-chunked chunk header has no chunk-signature in a signed payload")
-                })?;
+                let ext = ext.ok_or(BodyError::NoChunkSignature)?;
                 let sig = ext.strip_prefix(b"chunk-signature=").ok_or_else(malformed)?;
                 String::from_utf8_lossy(sig).into_owned()
             }
@@ -422,17 +393,15 @@ where
             _ => String::new(),
         };
         if size > MAX_CHUNK_SIZE {
-            return Err(S3Error::invalid_request(format!(
-                "aws-chunked chunk of {size} bytes exceeds the {MAX_CHUNK_SIZE}-byte limit"
-            )));
+            return Err(BodyError::ChunkTooLarge {
+                size,
+                limit: MAX_CHUNK_SIZE,
+            });
         }
         self.decoded_total = self.decoded_total.saturating_add(size);
         if let Some(expected) = self.decoded_expected {
             if self.decoded_total > expected {
-                return Err(incomplete(format!(
-                    "The aws-chunked body carries more than the {expected} bytes announced in \
-                     x-amz-decoded-content-length"
-                )));
+                return Err(BodyError::LongerThanDeclared { expected });
             }
         }
         if size == 0 {
@@ -453,7 +422,7 @@ where
     }
 
     /// Check one chunk signature against the chain and advance it.
-    fn verify_chunk(&mut self, data_sha256_hex: &str, provided: &str) -> S3Result<()> {
+    fn verify_chunk(&mut self, data_sha256_hex: &str, provided: &str) -> Result<(), BodyError> {
         let Framing::Signed {
             ctx, prev_signature, ..
         } = &mut self.framing
@@ -470,17 +439,13 @@ where
         );
         let expected = hex::encode(canonical::hmac_sha256(&ctx.signing_key, sts.as_bytes()));
         if !canonical::ct_eq(expected.as_bytes(), provided.to_ascii_lowercase().as_bytes()) {
-            return Err(S3Error::new(
-                S3Code::SignatureDoesNotMatch,
-                "The chunk signature we calculated does not match the chunk-signature you provided. Check your key \
-                 and signing method.",
-            ));
+            return Err(BodyError::ChunkSignatureMismatch);
         }
         *prev_signature = expected;
         Ok(())
     }
 
-    fn on_trailer_line(&mut self, line: &[u8], bare_lf: bool) -> S3Result<()> {
+    fn on_trailer_line(&mut self, line: &[u8], bare_lf: bool) -> Result<(), BodyError> {
         if line.is_empty() {
             if self.prev_bare_lf {
                 // minio-go: `name:value\n` followed by `\r\n`.
@@ -500,22 +465,17 @@ where
             Framing::Raw => (false, false),
         };
         if !allows_trailers {
-            return Err(S3Error::invalid_request(
-                "The request body continues after the final chunk, but its x-amz-content-sha256 declares no trailer",
-            ));
+            return Err(BodyError::UnexpectedTrailer);
         }
         if self.trailer_signature_seen {
-            return Err(S3Error::invalid_request("A trailer follows x-amz-trailer-signature"));
+            return Err(BodyError::TrailerAfterSignature);
         }
-        let text =
-            std::str::from_utf8(line).map_err(|_| S3Error::invalid_request("A trailer line is not valid UTF-8"))?;
-        let (name, value) = text
-            .split_once(':')
-            .ok_or_else(|| S3Error::invalid_request("A trailer line is not of the form name:value"))?;
+        let text = std::str::from_utf8(line).map_err(|_| BodyError::TrailerNotUtf8)?;
+        let (name, value) = text.split_once(':').ok_or(BodyError::TrailerNotNameValue)?;
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim().to_string();
         if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(S3Error::invalid_request("A trailer line has an invalid name"));
+            return Err(BodyError::TrailerBadName);
         }
         if signed_trailer && name == "x-amz-trailer-signature" {
             self.verify_trailer_signature(&value)?;
@@ -523,22 +483,16 @@ where
             return Ok(());
         }
         if !self.declared_trailers.contains(&name) {
-            return Err(S3Error::invalid_request(format!(
-                "The trailer {name} was not declared in the x-amz-trailer header"
-            )));
+            return Err(BodyError::TrailerUndeclared { name });
         }
         if self.trailers.iter().any(|(n, _)| *n == name) {
-            return Err(S3Error::invalid_request(format!(
-                "The trailer {name} is sent more than once"
-            )));
+            return Err(BodyError::TrailerRepeated { name });
         }
         if name.starts_with("x-amz-checksum-") && self.trailers.iter().any(|(n, _)| n.starts_with("x-amz-checksum-")) {
-            return Err(S3Error::invalid_request(
-                "Expecting a single x-amz-checksum- trailer. Multiple checksum Types are not allowed.",
-            ));
+            return Err(BodyError::SeveralChecksumTrailers);
         }
         if self.trailers.len() >= MAX_TRAILERS {
-            return Err(S3Error::invalid_request("Too many trailers"));
+            return Err(BodyError::TooManyTrailers);
         }
         self.trailers.push((name, value));
         Ok(())
@@ -546,7 +500,7 @@ where
 
     /// `AWS4-HMAC-SHA256-TRAILER` signature over the canonical trailers (`name:value\n`, sorted by name),
     /// chained from the final chunk signature.
-    fn verify_trailer_signature(&mut self, provided: &str) -> S3Result<()> {
+    fn verify_trailer_signature(&mut self, provided: &str) -> Result<(), BodyError> {
         let Framing::Signed {
             ctx, prev_signature, ..
         } = &mut self.framing
@@ -571,10 +525,7 @@ where
         );
         let expected = hex::encode(canonical::hmac_sha256(&ctx.signing_key, sts.as_bytes()));
         if !canonical::ct_eq(expected.as_bytes(), provided.to_ascii_lowercase().as_bytes()) {
-            return Err(S3Error::new(
-                S3Code::SignatureDoesNotMatch,
-                "The trailer signature we calculated does not match the x-amz-trailer-signature you provided.",
-            ));
+            return Err(BodyError::TrailerSignatureMismatch);
         }
         *prev_signature = expected;
         Ok(())
@@ -589,22 +540,18 @@ where
             .all(|d| self.trailers.iter().any(|(n, _)| n == d))
     }
 
-    fn finish_trailers(&mut self) -> S3Result<()> {
+    fn finish_trailers(&mut self) -> Result<(), BodyError> {
         if let Framing::Signed { trailer: true, .. } = self.framing {
             if !self.trailer_signature_seen {
-                return Err(S3Error::invalid_request(
-                    "The aws-chunked body ended without the x-amz-trailer-signature its \
-                     STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER mode requires",
-                ));
+                return Err(BodyError::MissingTrailerSignature);
             }
         }
         if let Some(expected) = self.decoded_expected {
             if self.decoded_total != expected {
-                return Err(incomplete(format!(
-                    "You did not provide the number of bytes specified by x-amz-decoded-content-length: expected \
-                     {expected}, received {}",
-                    self.decoded_total
-                )));
+                return Err(BodyError::LengthMismatch {
+                    expected,
+                    received: self.decoded_total,
+                });
             }
         }
         Ok(())
@@ -616,6 +563,7 @@ mod tests {
     use super::*;
     use crate::auth::test_support::{at, aws_chunk_signature, aws_sign, aws_trailer_signature, users, SignSpec, SK};
     use crate::auth::{sigv4, AuthSettings};
+    use crate::s3::error::{S3Code, S3Error, S3Result};
     use aws_sigv4::http_request::SignableBody;
     use http_body::Frame;
     use std::convert::Infallible;
@@ -791,13 +739,16 @@ mod tests {
         body[pos] = b'b';
         let mut r = PayloadReader::new(body_of(vec![Bytes::from(body)]), signed(doc_ctx(), false), &h).unwrap();
         assert_eq!(r.next_chunk().await.unwrap().unwrap().len(), 65536);
-        let e = r.next_chunk().await.unwrap_err();
+        let e = S3Error::from(r.next_chunk().await.unwrap_err());
         assert_eq!(
             (e.code, e.status()),
             (S3Code::SignatureDoesNotMatch, http::StatusCode::FORBIDDEN)
         );
         // Sticky.
-        assert_eq!(r.next_chunk().await.unwrap_err().code, S3Code::SignatureDoesNotMatch);
+        assert_eq!(
+            S3Error::from(r.next_chunk().await.unwrap_err()).code,
+            S3Code::SignatureDoesNotMatch
+        );
 
         // Tampered first-chunk signature: nothing is released.
         let body = String::from_utf8(doc_body())
@@ -852,7 +803,10 @@ mod tests {
         // Only the first half of the first chunk arrives, then the body breaks off.
         let frames = vec![Bytes::copy_from_slice(&body[..40_000])];
         let mut r = PayloadReader::new(body_of(frames), signed(doc_ctx(), false), &HeaderMap::new()).unwrap();
-        assert_eq!(r.next_chunk().await.unwrap_err().code, S3Code::IncompleteBody);
+        assert_eq!(
+            S3Error::from(r.next_chunk().await.unwrap_err()).code,
+            S3Code::IncompleteBody
+        );
     }
 
     #[tokio::test]
@@ -1163,7 +1117,7 @@ mod tests {
         assert_eq!(
             PayloadReader::new(body_of(vec![]), PayloadMode::StreamingUnsignedTrailer, &h)
                 .err()
-                .map(|e| e.code),
+                .map(|e| S3Error::from(e).code),
             Some(S3Code::InvalidArgument)
         );
         // Raw modes ignore it (Content-Length governs; checked by the digest verification).
@@ -1288,17 +1242,17 @@ mod tests {
         struct Failing;
         impl http_body::Body for Failing {
             type Data = Bytes;
-            type Error = String;
+            type Error = std::io::Error;
             fn poll_frame(
                 self: std::pin::Pin<&mut Self>,
                 _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<Option<Result<Frame<Bytes>, String>>> {
-                std::task::Poll::Ready(Some(Err("connection reset".into())))
+            ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+                std::task::Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
             }
         }
         for mode in [PayloadMode::Unsigned, PayloadMode::StreamingUnsignedTrailer] {
             let mut r = PayloadReader::new(Failing, mode, &HeaderMap::new()).unwrap();
-            let e = r.next_chunk().await.unwrap_err();
+            let e = S3Error::from(r.next_chunk().await.unwrap_err());
             assert_eq!(e.code, S3Code::IncompleteBody);
             assert!(e.message.contains("connection reset"));
         }

@@ -187,7 +187,7 @@ fn decode(frames: VecDeque<Bytes>, mode: PayloadMode, headers: &HeaderMap, max_p
                 out.extend_from_slice(&b);
             }
             Poll::Ready(Ok(None)) => return Ok((out, r.trailers().to_vec())),
-            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Ready(Err(e)) => return Err(crate::s3::error::S3Error::from(e)),
             Poll::Pending => unreachable!("a body that never pends made the decoder pend"),
         }
     }

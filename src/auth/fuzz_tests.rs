@@ -171,7 +171,7 @@ impl Req {
 }
 
 fn auth(p: &http::request::Parts, now: DateTime<Utc>) -> crate::s3::error::S3Result<super::Authenticated> {
-    authenticate(p, &users(), &AuthSettings::default(), now)
+    authenticate(p, &users(), &AuthSettings::default(), now).map_err(crate::s3::error::S3Error::from)
 }
 
 /// Replace one hex digit of `sig` (at `at % 64`) with a different one.

@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod chunked;
 #[cfg(test)]
 mod chunked_fuzz_tests;
+pub mod error;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod principal;
@@ -17,10 +18,10 @@ pub mod sigv4;
 #[cfg(test)]
 mod test_support;
 
+pub use error::{AuthError, BodyError, IngestError};
 pub use principal::{Keyring, Permission, Principal, Role, SecretKey, User, Users};
 pub use scope::Scope;
 
-use crate::s3::error::S3Result;
 use chrono::{DateTime, Utc};
 
 /// How the request body is framed and what its signature covers, as declared by `x-amz-content-sha256`.
@@ -114,7 +115,7 @@ pub fn authenticate(
     users: &Users,
     settings: &AuthSettings,
     now: DateTime<Utc>,
-) -> S3Result<Authenticated> {
+) -> Result<Authenticated, AuthError> {
     let query = parts.uri.query().unwrap_or("");
     if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
         let value = value.to_str().unwrap_or("");
@@ -122,14 +123,9 @@ pub fn authenticate(
             return sigv4::verify_header(parts, users, settings, now);
         }
         if value.starts_with("AWS ") {
-            return Err(crate::s3::error::S3Error::invalid_request(
-                "SigV2 Authorization headers are not supported; sign requests with AWS Signature Version 4",
-            ));
+            return Err(AuthError::SigV2Header);
         }
-        return Err(crate::s3::error::S3Error::new(
-            crate::s3::error::S3Code::AuthorizationHeaderMalformed,
-            "the Authorization header is not an AWS4-HMAC-SHA256 signature",
-        ));
+        return Err(AuthError::UnknownScheme);
     }
     if query_has(query, "X-Amz-Algorithm") || query_has(query, "X-Amz-Signature") {
         return sigv4::verify_presigned(parts, users, settings, now);
@@ -137,9 +133,7 @@ pub fn authenticate(
     if query_has(query, "AWSAccessKeyId") || query_has(query, "Signature") {
         return sigv2::verify_presigned(parts, users, now);
     }
-    Err(crate::s3::error::S3Error::access_denied(
-        "Anonymous requests are not allowed: sign the request with an access key",
-    ))
+    Err(AuthError::Anonymous)
 }
 
 /// Whether the raw query has a parameter whose raw (undecoded) name is `name`.

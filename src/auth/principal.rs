@@ -54,9 +54,9 @@ impl Role {
 
     /// The role named `s` as the config file spells it (`writer`, `admin`, …): one parser (serde's)
     /// for the file, the command line and the admin API, so a new role needs no change here.
-    pub fn parse(s: &str) -> Result<Role, String> {
+    pub fn parse(s: &str) -> Result<Role, UnknownRole> {
         serde_json::from_value(serde_json::Value::String(s.trim().to_ascii_lowercase()))
-            .map_err(|_| format!("unknown role '{s}'"))
+            .map_err(|_| UnknownRole { name: s.to_string() })
     }
 
     /// The name `parse` reads back.
@@ -66,6 +66,14 @@ impl Role {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default()
     }
+}
+
+/// A role name that names no role (config file, command line, admin API).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role '{name}'")]
+pub struct UnknownRole {
+    /// The name as given.
+    pub name: String,
 }
 
 /// An authenticated caller. Cheap to clone; it travels into the audit record.

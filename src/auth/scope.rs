@@ -28,16 +28,22 @@ struct Pattern {
 }
 
 impl Pattern {
-    fn parse(s: &str, what: &str, entry: &str) -> Result<Pattern, String> {
+    fn parse(s: &str, what: &'static str, entry: &str) -> Result<Pattern, ScopeError> {
         let (text, prefix) = match s.strip_suffix('*') {
             Some(t) => (t, true),
             None => (s, false),
         };
         if text.contains('*') {
-            return Err(format!("bucket scope '{entry}': '*' may only end the {what} pattern"));
+            return Err(ScopeError::InnerStar {
+                entry: entry.to_string(),
+                what,
+            });
         }
         if text.is_empty() && !prefix {
-            return Err(format!("bucket scope '{entry}': empty {what} pattern"));
+            return Err(ScopeError::EmptyPattern {
+                entry: entry.to_string(),
+                what,
+            });
         }
         Ok(Pattern {
             text: text.to_string(),
@@ -63,6 +69,72 @@ impl Pattern {
     }
 }
 
+/// Why a bucket scope entry does not parse (config file, command line, admin API).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// A `*` that does not end its pattern.
+    #[error("bucket scope '{entry}': '*' may only end the {what} pattern")]
+    InnerStar {
+        /// The entry as given.
+        entry: String,
+        /// `bucket` or `key`.
+        what: &'static str,
+    },
+    /// An empty bucket or key pattern without `*`.
+    #[error("bucket scope '{entry}': empty {what} pattern")]
+    EmptyPattern {
+        /// The entry as given.
+        entry: String,
+        /// `bucket` or `key`.
+        what: &'static str,
+    },
+    /// An empty entry.
+    #[error("bucket scope: empty entry")]
+    EmptyEntry,
+    /// `bucket/` with nothing after the slash.
+    #[error("bucket scope '{entry}': empty key pattern (use '{bucket}' or '{bucket}/prefix*')")]
+    EmptyKeyPattern {
+        /// The entry as given.
+        entry: String,
+        /// Its bucket part.
+        bucket: String,
+    },
+}
+
+/// The first bucket or key an operation reaches outside the caller's scope (refused as
+/// `AccessDenied` under the `scope` rule).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutOfScope {
+    /// A bucket the key may not use at all.
+    #[error("Access Denied: this key may not use bucket {bucket}")]
+    Bucket {
+        /// The bucket.
+        bucket: String,
+    },
+    /// A bucket-wide change by a key limited to some keys of it.
+    #[error("Access Denied: this key may not change the configuration of bucket {bucket}")]
+    BucketConfiguration {
+        /// The bucket.
+        bucket: String,
+    },
+    /// A listing beyond the key's prefixes.
+    #[error("Access Denied: this key may not list prefix '{prefix}' of bucket {bucket}")]
+    Listing {
+        /// The bucket.
+        bucket: String,
+        /// The listed prefix.
+        prefix: String,
+    },
+    /// An object outside the key's patterns.
+    #[error("Access Denied: this key may not use {bucket}/{key}")]
+    Object {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+}
+
 /// One entry: a bucket pattern and, optionally, a key pattern within it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Grant {
@@ -80,12 +152,12 @@ pub struct Scope {
 
 impl Scope {
     /// Parse entries (see the module doc); an empty list is no restriction.
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Scope, String> {
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Scope, ScopeError> {
         let mut grants = Vec::new();
         for e in entries {
             let e = e.as_ref().trim();
             if e.is_empty() {
-                return Err("bucket scope: empty entry".into());
+                return Err(ScopeError::EmptyEntry);
             }
             let (b, k) = match e.split_once('/') {
                 Some((b, k)) => (b, Some(k)),
@@ -95,9 +167,10 @@ impl Scope {
             let key = match k {
                 None | Some("*") => None,
                 Some("") => {
-                    return Err(format!(
-                        "bucket scope '{e}': empty key pattern (use '{b}' or '{b}/prefix*')"
-                    ))
+                    return Err(ScopeError::EmptyKeyPattern {
+                        entry: e.to_string(),
+                        bucket: b.to_string(),
+                    })
                 }
                 Some(k) => Some(Pattern::parse(k, "key", e)?),
             };
@@ -109,7 +182,7 @@ impl Scope {
     }
 
     /// Parse a comma-separated list (`--buckets 'veeam-*,archive'`).
-    pub fn parse_list(s: &str) -> Result<Scope, String> {
+    pub fn parse_list(s: &str) -> Result<Scope, ScopeError> {
         let parts: Vec<&str> = s.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
         Scope::parse(&parts)
     }
@@ -148,19 +221,23 @@ impl Scope {
     }
 
     /// Check every bucket and key `op` reaches; the error names the first one outside.
-    pub fn check(&self, op: &Op) -> Result<(), String> {
+    pub fn check(&self, op: &Op) -> Result<(), OutOfScope> {
         if !self.is_restricted() {
             return Ok(());
         }
         for r in op.reaches() {
             if !self.allows(r) {
                 return Err(match r {
-                    Reach::Bucket(b) => format!("Access Denied: this key may not use bucket {b}"),
-                    Reach::WholeBucket(b) => {
-                        format!("Access Denied: this key may not change the configuration of bucket {b}")
-                    }
-                    Reach::Listing(b, p) => format!("Access Denied: this key may not list prefix '{p}' of bucket {b}"),
-                    Reach::Object(b, k) => format!("Access Denied: this key may not use {b}/{k}"),
+                    Reach::Bucket(b) => OutOfScope::Bucket { bucket: b.to_string() },
+                    Reach::WholeBucket(b) => OutOfScope::BucketConfiguration { bucket: b.to_string() },
+                    Reach::Listing(b, p) => OutOfScope::Listing {
+                        bucket: b.to_string(),
+                        prefix: p.to_string(),
+                    },
+                    Reach::Object(b, k) => OutOfScope::Object {
+                        bucket: b.to_string(),
+                        key: k.to_string(),
+                    },
                 });
             }
         }

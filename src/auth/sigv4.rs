@@ -7,9 +7,9 @@
 //! trailers; CVE-2026-41145 skipped it for query-string credentials).
 
 use super::canonical::{self, Credential};
+use super::error::{AuthError, AuthHeaderSyntax, HeaderMalformed, PresignProblem, SignedHeadersError};
 use super::{AuthSettings, Authenticated, ChunkSigningContext, PayloadMode, Users};
 use crate::headers::HeaderProblem;
-use crate::s3::error::{S3Code, S3Error, S3Result};
 use chrono::{DateTime, Utc};
 
 /// The only `SigV4` algorithm accepted (`SigV4a` / ECDSA is not supported).
@@ -24,23 +24,6 @@ pub const STREAMING_SIGNED_TRAILER: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-T
 pub const STREAMING_UNSIGNED_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
 /// Longest validity a presigned URL may ask for (7 days), as AWS enforces.
 pub const MAX_PRESIGN_EXPIRES: u64 = 604_800;
-
-const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. \
-Check your key and signing method.";
-const ONE_AUTH_MECHANISM: &str = "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
-Signature query string parameter or the Authorization header should be specified";
-
-/// Build the `SignatureDoesNotMatch` error every verifier returns on a mismatch.
-pub(crate) fn signature_mismatch() -> S3Error {
-    S3Error::new(S3Code::SignatureDoesNotMatch, SIGNATURE_MISMATCH)
-}
-
-pub(crate) fn unknown_access_key() -> S3Error {
-    S3Error::new(
-        S3Code::InvalidAccessKeyId,
-        "The AWS Access Key Id you provided does not exist in our records.",
-    )
-}
 
 /// What `x-amz-content-sha256` declares, before the signing context is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +52,7 @@ fn shorten(v: &str) -> String {
     }
 }
 
-fn classify_payload(v: &str) -> S3Result<PayloadKind> {
+fn classify_payload(v: &str) -> Result<PayloadKind, AuthError> {
     if canonical::is_hex64(v) {
         return Ok(PayloadKind::Hex(v.to_string()));
     }
@@ -78,15 +61,10 @@ fn classify_payload(v: &str) -> S3Result<PayloadKind> {
         STREAMING_SIGNED => Ok(PayloadKind::Streaming { trailer: false }),
         STREAMING_SIGNED_TRAILER => Ok(PayloadKind::Streaming { trailer: true }),
         STREAMING_UNSIGNED_TRAILER => Ok(PayloadKind::UnsignedTrailer),
-        _ if v.starts_with("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD") => Err(S3Error::invalid_argument(format!(
-            "x-amz-content-sha256 '{v}' is a SigV4a (ECDSA) payload, which this gateway does not support; \
-             sign with AWS4-HMAC-SHA256"
-        ))),
-        _ => Err(S3Error::invalid_argument(format!(
-            "x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD, {STREAMING_SIGNED}, \
-             {STREAMING_SIGNED_TRAILER} or {STREAMING_UNSIGNED_TRAILER}; got '{}'",
-            shorten(v)
-        ))),
+        _ if v.starts_with("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD") => {
+            Err(AuthError::SigV4aPayload { value: v.to_string() })
+        }
+        _ => Err(AuthError::BadContentSha256 { shown: shorten(v) }),
     }
 }
 
@@ -117,33 +95,31 @@ struct AuthHeader {
 
 /// Parse the header. Components may be separated by `,` and/or spaces, in any order; each must
 /// appear exactly once. The error says what is wrong.
-fn parse_authorization(value: &str) -> Result<AuthHeader, String> {
+fn parse_authorization(value: &str) -> Result<AuthHeader, AuthHeaderSyntax> {
     if value.len() > canonical::MAX_AUTH_FIELD {
-        return Err("the header is too long".into());
+        return Err(AuthHeaderSyntax::TooLong);
     }
-    let rest = value
-        .strip_prefix(ALGORITHM)
-        .ok_or_else(|| format!("the algorithm must be {ALGORITHM}"))?;
+    let rest = value.strip_prefix(ALGORITHM).ok_or(AuthHeaderSyntax::WrongAlgorithm)?;
     if !rest.starts_with([' ', '\t']) {
-        return Err(format!("expected a space after {ALGORITHM}"));
+        return Err(AuthHeaderSyntax::NoSpace);
     }
     let (mut cred, mut signed, mut sig) = (None, None, None);
     for token in rest.split([',', ' ', '\t']).filter(|t| !t.is_empty()) {
         let (k, v) = token
             .split_once('=')
-            .ok_or_else(|| format!("the component '{}' is not of the form key=value", shorten(token)))?;
+            .ok_or_else(|| AuthHeaderSyntax::NotKeyValue { shown: shorten(token) })?;
         let slot = match k {
             "Credential" => &mut cred,
             "SignedHeaders" => &mut signed,
             "Signature" => &mut sig,
-            _ => return Err(format!("unknown component '{}'", shorten(k))),
+            _ => return Err(AuthHeaderSyntax::UnknownComponent { shown: shorten(k) }),
         };
         if slot.is_some() {
-            return Err(format!("the {k} component appears more than once"));
+            return Err(AuthHeaderSyntax::RepeatedComponent { name: k.to_string() });
         }
         *slot = Some(v.to_string());
     }
-    let need = |v: Option<String>, name: &str| v.ok_or_else(|| format!("the {name} component is missing"));
+    let need = |v: Option<String>, name: &'static str| v.ok_or(AuthHeaderSyntax::MissingComponent { name });
     Ok(AuthHeader {
         credential: need(cred, "Credential")?,
         signed_headers: need(signed, "SignedHeaders")?,
@@ -154,65 +130,51 @@ fn parse_authorization(value: &str) -> Result<AuthHeader, String> {
 /// Parse `a;b;c` into lower-case names; `host` must be present, no name may be empty or repeated.
 /// Every `x-amz-*` header must be covered by the signature (as AWS requires): otherwise anyone on the
 /// path could add, say, a legal hold, metadata or tags to a signed request.
-fn require_amz_headers_signed(headers: &http::HeaderMap, signed: &[String]) -> S3Result<()> {
+fn require_amz_headers_signed(headers: &http::HeaderMap, signed: &[String]) -> Result<(), AuthError> {
     // Sent by some SDKs but excluded from signing by them.
     const UNSIGNED_OK: &[&str] = &["x-amz-user-agent"];
     for name in headers.keys() {
         let n = name.as_str();
         if n.starts_with("x-amz-") && !UNSIGNED_OK.contains(&n) && !signed.iter().any(|s| s == n) {
-            return Err(S3Error::access_denied(format!(
-                "There were headers present in the request which were not signed: {n}"
-            )));
+            return Err(AuthError::UnsignedAmzHeader { name: n.to_string() });
         }
     }
     Ok(())
 }
 
-fn parse_signed_headers(s: &str) -> Result<Vec<String>, String> {
+fn parse_signed_headers(s: &str) -> Result<Vec<String>, SignedHeadersError> {
     let mut out: Vec<String> = Vec::new();
     for name in s.split(';') {
         if name.is_empty() {
-            return Err(format!("SignedHeaders '{}' contains an empty header name", shorten(s)));
+            return Err(SignedHeadersError::EmptyName { shown: shorten(s) });
         }
         let lower = name.to_ascii_lowercase();
         if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
-            return Err(format!(
-                "SignedHeaders contains an invalid header name '{}'",
-                shorten(name)
-            ));
+            return Err(SignedHeadersError::InvalidName { shown: shorten(name) });
         }
         if out.contains(&lower) {
-            return Err(format!("SignedHeaders lists '{lower}' more than once"));
+            return Err(SignedHeadersError::Repeated { name: lower });
         }
         out.push(lower);
     }
     if !out.iter().any(|h| h == "host") {
-        return Err("SignedHeaders must include host".into());
+        return Err(SignedHeadersError::NoHost);
     }
     Ok(out)
 }
 
 /// The one value of a header that must not be repeated; `Ok(None)` when absent.
-fn single_header<'a>(headers: &'a http::HeaderMap, name: &str) -> S3Result<Option<&'a str>> {
+fn single_header<'a>(headers: &'a http::HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
     match crate::headers::single(headers, name) {
         Ok(v) => Ok(v.map(str::trim)),
-        Err(HeaderProblem::Repeated) => Err(S3Error::invalid_request(format!(
-            "The {name} header must not be sent more than once"
-        ))),
-        Err(HeaderProblem::NotAscii) => Err(S3Error::invalid_request(format!(
-            "The {name} header is not valid ASCII"
-        ))),
+        Err(HeaderProblem::Repeated) => Err(AuthError::RepeatedHeader { name: name.to_string() }),
+        Err(HeaderProblem::NotAscii) => Err(AuthError::HeaderNotAscii { name: name.to_string() }),
     }
 }
 
 /// `(amz_date string used in the string to sign, parsed time)` from `x-amz-date`, else `Date`.
-fn request_time(headers: &http::HeaderMap) -> S3Result<(String, DateTime<Utc>)> {
-    let bad_amz = || {
-        S3Error::access_denied(
-            "AWS authentication requires a valid Date or x-amz-date header: x-amz-date must be in the ISO 8601 \
-             basic format yyyyMMdd'T'HHmmss'Z'",
-        )
-    };
+fn request_time(headers: &http::HeaderMap) -> Result<(String, DateTime<Utc>), AuthError> {
+    let bad_amz = || AuthError::BadAmzDate;
     if headers.contains_key("x-amz-date") {
         let v = single_header(headers, "x-amz-date")
             .map_err(|_| bad_amz())?
@@ -225,17 +187,10 @@ fn request_time(headers: &http::HeaderMap) -> S3Result<(String, DateTime<Utc>)> 
             .ok()
             .flatten()
             .and_then(crate::timefmt::parse_http_date)
-            .ok_or_else(|| {
-                S3Error::access_denied(
-                    "AWS authentication requires a valid Date or x-amz-date header: the Date header is not an \
-                     RFC 1123 date",
-                )
-            })?;
+            .ok_or(AuthError::BadDate)?;
         return Ok((canonical::format_amz_date(t), t));
     }
-    Err(S3Error::access_denied(
-        "AWS authentication requires a valid Date or x-amz-date header",
-    ))
+    Err(AuthError::MissingDate)
 }
 
 /// `name:value\n` for every signed header, in the order listed. A signed header the request does not
@@ -323,56 +278,42 @@ pub fn verify_header(
     users: &Users,
     settings: &AuthSettings,
     now: DateTime<Utc>,
-) -> S3Result<Authenticated> {
-    let malformed = |msg: String| {
-        S3Error::new(
-            S3Code::AuthorizationHeaderMalformed,
-            format!("The authorization header is malformed; {msg}"),
-        )
-    };
+) -> Result<Authenticated, AuthError> {
     let raw = match crate::headers::single(&parts.headers, http::header::AUTHORIZATION) {
         Ok(Some(raw)) => raw,
-        Ok(None) => return Err(malformed("the Authorization header is missing".into())),
-        Err(HeaderProblem::Repeated) => {
-            return Err(malformed("the Authorization header is sent more than once".into()))
-        }
-        Err(HeaderProblem::NotAscii) => return Err(malformed("the header is not valid ASCII".into())),
+        Ok(None) => return Err(HeaderMalformed::Missing.into()),
+        Err(HeaderProblem::Repeated) => return Err(HeaderMalformed::Repeated.into()),
+        Err(HeaderProblem::NotAscii) => return Err(HeaderMalformed::NotAscii.into()),
     };
-    let auth = parse_authorization(raw.trim()).map_err(malformed)?;
+    let auth = parse_authorization(raw.trim()).map_err(HeaderMalformed::from)?;
     let query = parts.uri.query().unwrap_or("");
     if canonical::decoded_params(query).iter().any(|(n, _)| {
         n == b"X-Amz-Algorithm" || n == b"X-Amz-Signature" || n == b"X-Amz-Credential" || n == b"Signature"
     }) {
-        return Err(S3Error::invalid_argument(ONE_AUTH_MECHANISM));
+        return Err(AuthError::SeveralMechanisms);
     }
-    let cred = Credential::parse(&auth.credential).map_err(malformed)?;
-    let signed = parse_signed_headers(&auth.signed_headers).map_err(malformed)?;
+    let cred = Credential::parse(&auth.credential).map_err(HeaderMalformed::from)?;
+    let signed = parse_signed_headers(&auth.signed_headers).map_err(HeaderMalformed::from)?;
     if !canonical::is_hex64(&auth.signature) {
-        return Err(malformed("the Signature must be 64 hexadecimal characters".into()));
+        return Err(HeaderMalformed::BadSignature.into());
     }
-    let user = users.get(&cred.access_key).ok_or_else(unknown_access_key)?;
+    let user = users.get(&cred.access_key).ok_or(AuthError::UnknownAccessKey)?;
     require_amz_headers_signed(&parts.headers, &signed)?;
-    let content_sha = single_header(&parts.headers, "x-amz-content-sha256")?
-        .ok_or_else(|| S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256"))?;
+    let content_sha = single_header(&parts.headers, "x-amz-content-sha256")?.ok_or(AuthError::MissingContentSha256)?;
     let (amz_date, t) = request_time(&parts.headers)?;
     if amz_date.get(..8) != Some(cred.date.as_str()) {
-        return Err(malformed(format!(
-            "Invalid credential date \"{}\". This date is not the same as X-Amz-Date: \"{}\".",
-            cred.date,
-            amz_date.get(..8).unwrap_or("")
-        )));
+        return Err(HeaderMalformed::DateMismatch {
+            credential_date: cred.date.clone(),
+            amz_day: amz_date.get(..8).unwrap_or("").to_string(),
+        }
+        .into());
     }
     if abs_diff(now, t) > settings.max_skew {
-        return Err(S3Error::new(
-            S3Code::RequestTimeTooSkewed,
-            format!(
-                "The difference between the request time and the current time is too large (request time {}, server \
-                 time {}, allowed {} s).",
-                t.to_rfc3339(),
-                now.to_rfc3339(),
-                settings.max_skew.num_seconds()
-            ),
-        ));
+        return Err(AuthError::ClockSkew {
+            request: t,
+            server: now,
+            allowed: settings.max_skew,
+        });
     }
     let kind = classify_payload(content_sha)?;
     let scope = cred.scope();
@@ -386,7 +327,7 @@ pub fn verify_header(
         exclude_param: None,
     };
     if !signature_matches(parts, &input, &auth.signature) {
-        return Err(signature_mismatch());
+        return Err(AuthError::SignatureMismatch);
     }
     let seed = auth.signature.to_ascii_lowercase();
     Ok(Authenticated {
@@ -408,32 +349,24 @@ impl QueryParams {
     }
 
     /// The single value of `name`; a repeated or non-UTF-8 value is an `AuthorizationQueryParametersError`.
-    fn get(&self, name: &str) -> S3Result<Option<String>> {
+    fn get(&self, name: &str) -> Result<Option<String>, PresignProblem> {
         let mut found = None;
         for (n, v) in &self.pairs {
             if n.as_slice() == name.as_bytes() {
                 if found.is_some() {
-                    return Err(query_error(format!("{name} must not appear more than once")));
+                    return Err(PresignProblem::RepeatedParam { name: name.to_string() });
                 }
-                let s = String::from_utf8(v.clone()).map_err(|_| query_error(format!("{name} is not valid UTF-8")))?;
+                let s = String::from_utf8(v.clone()).map_err(|_| PresignProblem::NotUtf8 { name: name.to_string() })?;
                 found = Some(s);
             }
         }
         Ok(found)
     }
 
-    fn require(&self, name: &str) -> S3Result<String> {
-        self.get(name)?.ok_or_else(|| {
-            query_error(format!(
-                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, \
-                 X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters: {name} is missing."
-            ))
-        })
+    fn require(&self, name: &str) -> Result<String, PresignProblem> {
+        self.get(name)?
+            .ok_or_else(|| PresignProblem::MissingParam { name: name.to_string() })
     }
-}
-
-fn query_error(msg: impl Into<String>) -> S3Error {
-    S3Error::new(S3Code::AuthorizationQueryParametersError, msg)
 }
 
 /// Verify a `SigV4` presigned URL (`X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=…&X-Amz-Date=…&
@@ -446,21 +379,21 @@ pub fn verify_presigned(
     users: &Users,
     settings: &AuthSettings,
     now: DateTime<Utc>,
-) -> S3Result<Authenticated> {
+) -> Result<Authenticated, AuthError> {
     let query = parts.uri.query().unwrap_or("");
     if query.len() > canonical::MAX_AUTH_FIELD * 4 {
-        return Err(query_error("the query string is too long"));
+        return Err(PresignProblem::TooLong.into());
     }
     if parts.headers.contains_key(http::header::AUTHORIZATION) {
-        return Err(S3Error::invalid_argument(ONE_AUTH_MECHANISM));
+        return Err(AuthError::SeveralMechanisms);
     }
     let params = QueryParams::parse(query);
     let algorithm = params.require("X-Amz-Algorithm")?;
     if algorithm != ALGORITHM {
-        return Err(query_error(format!(
-            "X-Amz-Algorithm only supports \"{ALGORITHM}\" (got \"{}\")",
-            shorten(&algorithm)
-        )));
+        return Err(PresignProblem::Algorithm {
+            shown: shorten(&algorithm),
+        }
+        .into());
     }
     let credential = params.require("X-Amz-Credential")?;
     let amz_date = params.require("X-Amz-Date")?;
@@ -468,52 +401,42 @@ pub fn verify_presigned(
     let signed_headers = params.require("X-Amz-SignedHeaders")?;
     let signature = params.require("X-Amz-Signature")?;
 
-    let cred = Credential::parse(&credential)
-        .map_err(|e| query_error(format!("Error parsing the X-Amz-Credential parameter; {e}")))?;
-    let t = canonical::parse_amz_date(&amz_date)
-        .ok_or_else(|| query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""))?;
+    let cred = Credential::parse(&credential).map_err(PresignProblem::Credential)?;
+    let t = canonical::parse_amz_date(&amz_date).ok_or(PresignProblem::BadDate)?;
     if amz_date.get(..8) != Some(cred.date.as_str()) {
-        return Err(query_error(format!(
-            "Invalid credential date \"{}\". This date is not the same as X-Amz-Date: \"{}\".",
-            cred.date,
-            amz_date.get(..8).unwrap_or("")
-        )));
+        return Err(PresignProblem::DateMismatch {
+            credential_date: cred.date.clone(),
+            amz_day: amz_date.get(..8).unwrap_or("").to_string(),
+        }
+        .into());
     }
     let expires: u64 = if !expires.is_empty() && expires.len() <= 10 && expires.bytes().all(|b| b.is_ascii_digit()) {
-        expires
-            .parse()
-            .map_err(|_| query_error("X-Amz-Expires should be a number"))?
+        expires.parse().map_err(|_| PresignProblem::UnparsableExpires)?
     } else {
-        return Err(query_error(
-            "X-Amz-Expires should be a number of seconds between 1 and 604800",
-        ));
+        return Err(PresignProblem::BadExpires.into());
     };
     if expires > MAX_PRESIGN_EXPIRES {
-        return Err(query_error(
-            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-        ));
+        return Err(PresignProblem::ExpiresTooLong.into());
     }
     // A URL valid for zero seconds has expired by the time it arrives: AWS answers 403 so.
     if expires == 0 {
-        return Err(S3Error::access_denied("Request has expired"));
+        return Err(AuthError::Expired);
     }
-    let signed = parse_signed_headers(&signed_headers)
-        .map_err(|e| query_error(format!("Error parsing the X-Amz-SignedHeaders parameter; {e}")))?;
+    let signed = parse_signed_headers(&signed_headers).map_err(PresignProblem::SignedHeaders)?;
     if !canonical::is_hex64(&signature) {
-        return Err(query_error("X-Amz-Signature must be 64 hexadecimal characters"));
+        return Err(PresignProblem::BadSignature.into());
     }
-    let user = users.get(&cred.access_key).ok_or_else(unknown_access_key)?;
+    let user = users.get(&cred.access_key).ok_or(AuthError::UnknownAccessKey)?;
     // Differences of two valid times cannot overflow (unlike adding a duration to a year-9999 date).
     if t - now > settings.max_skew {
-        return Err(S3Error::access_denied(format!(
-            "Request is not valid yet: X-Amz-Date {} is in the future (server time {})",
-            t.to_rfc3339(),
-            now.to_rfc3339()
-        )));
+        return Err(AuthError::NotYetValid {
+            request: t,
+            server: now,
+        });
     }
     // `expires` ≤ 604800 (checked when parsed), so the conversion cannot fail.
     if now - t > chrono::Duration::seconds(i64::try_from(expires.min(MAX_PRESIGN_EXPIRES)).unwrap_or(0)) {
-        return Err(S3Error::access_denied("Request has expired"));
+        return Err(AuthError::Expired);
     }
 
     // Which payload hash the signature covers, and how the body is framed.
@@ -521,16 +444,8 @@ pub fn verify_presigned(
     let query_sha = params.get("X-Amz-Content-Sha256")?;
     let header_signed = signed.iter().any(|h| h == "x-amz-content-sha256");
     let (canonical_payload, effective): (String, String) = match (header_sha, header_signed, &query_sha) {
-        (Some(h), _, Some(q)) if h != q => {
-            return Err(S3Error::invalid_request(
-                "The x-amz-content-sha256 header and the X-Amz-Content-Sha256 query parameter differ",
-            ))
-        }
-        (None, true, _) => {
-            return Err(S3Error::invalid_request(
-                "x-amz-content-sha256 is listed in X-Amz-SignedHeaders but the header is missing",
-            ))
-        }
+        (Some(h), _, Some(q)) if h != q => return Err(AuthError::ContentSha256Conflict),
+        (None, true, _) => return Err(AuthError::SignedContentSha256Missing),
         (Some(h), true, _) => (h.to_string(), h.to_string()),
         (_, false, Some(q)) => (q.clone(), q.clone()),
         (Some(h), false, None) => (UNSIGNED_PAYLOAD.to_string(), h.to_string()),
@@ -538,10 +453,7 @@ pub fn verify_presigned(
     };
     let kind = classify_payload(&effective)?;
     if kind.is_streaming() && canonical_payload != effective {
-        return Err(S3Error::invalid_request(format!(
-            "A presigned request may use x-amz-content-sha256: {effective} only if that header is signed \
-             (listed in X-Amz-SignedHeaders)"
-        )));
+        return Err(AuthError::UnsignedStreamingMode { mode: effective });
     }
 
     let scope = cred.scope();
@@ -555,7 +467,7 @@ pub fn verify_presigned(
         exclude_param: Some("X-Amz-Signature"),
     };
     if !signature_matches(parts, &input, &signature) {
-        return Err(signature_mismatch());
+        return Err(AuthError::SignatureMismatch);
     }
     let seed = signature.to_ascii_lowercase();
     Ok(Authenticated {
@@ -567,6 +479,30 @@ pub fn verify_presigned(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::s3::error::{S3Code, S3Error, S3Result};
+
+    const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. \
+Check your key and signing method.";
+
+    /// [`super::verify_header`] as the client sees its refusal (through the gateway's mapping).
+    fn verify_header(
+        parts: &http::request::Parts,
+        users: &Users,
+        settings: &AuthSettings,
+        now: DateTime<Utc>,
+    ) -> S3Result<Authenticated> {
+        super::verify_header(parts, users, settings, now).map_err(S3Error::from)
+    }
+
+    /// [`super::verify_presigned`] as the client sees its refusal (through the gateway's mapping).
+    fn verify_presigned(
+        parts: &http::request::Parts,
+        users: &Users,
+        settings: &AuthSettings,
+        now: DateTime<Utc>,
+    ) -> S3Result<Authenticated> {
+        super::verify_presigned(parts, users, settings, now).map_err(S3Error::from)
+    }
     use crate::auth::test_support::{at, aws_sign, parts, users, SignSpec, AK};
     use aws_sigv4::http_request::SignableBody;
 
@@ -1655,9 +1591,7 @@ pub(crate) mod tests {
         assert!(crate::auth::authenticate(&p, &users(), &settings(), now).is_ok());
         let anon = parts("GET", "/b/k", &[("host", "h")]);
         assert_eq!(
-            crate::auth::authenticate(&anon, &users(), &settings(), now)
-                .unwrap_err()
-                .code,
+            S3Error::from(crate::auth::authenticate(&anon, &users(), &settings(), now).unwrap_err()).code,
             S3Code::AccessDenied
         );
     }

@@ -131,7 +131,7 @@ fn command_of(cmd: &UserCmd) -> Result<Option<UserCommand>, String> {
         UserCmd::List(_) | UserCmd::Show(_) => return Ok(None),
         UserCmd::Add(a) => UserCommand::Add {
             name: a.name.clone(),
-            role: Role::parse(&a.role)?,
+            role: Role::parse(&a.role).map_err(|e| e.to_string())?,
             buckets: a
                 .buckets
                 .as_deref()

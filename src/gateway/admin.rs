@@ -156,6 +156,7 @@ pub async fn handle(
     } else {
         match auth::authenticate(&parts, &gw.users.current(), &gw.auth, chrono::Utc::now()) {
             Err(e) => {
+                let e = crate::s3::error::S3Error::from(e);
                 ev.decision = "deny".into();
                 ev.error_code = Some(e.code.as_str().to_string());
                 ev.detail = Some(e.message.clone());
@@ -678,7 +679,7 @@ async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, e
         ("POST", Some(name), None, 2) => {
             let role = match query_param(q, "role").as_deref().map(Role::parse) {
                 Some(Ok(r)) => r,
-                Some(Err(e)) => return Answer::error(StatusCode::BAD_REQUEST, e),
+                Some(Err(e)) => return Answer::error(StatusCode::BAD_REQUEST, e.to_string()),
                 None => return Answer::error(StatusCode::BAD_REQUEST, "role is required"),
             };
             let buckets = query_param(q, "buckets")

@@ -6,6 +6,7 @@ use crate::s3::error::{S3Code, S3Error, S3Result};
 use crate::store::BlobWriter;
 
 impl ChunkSink for BlobWriter {
+    type Error = S3Error;
     async fn write(&mut self, data: &[u8]) -> S3Result<()> {
         BlobWriter::write(self, data).await
     }

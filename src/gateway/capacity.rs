@@ -62,6 +62,7 @@ impl<'a> Metered<'a> {
 }
 
 impl ChunkSink for Metered<'_> {
+    type Error = crate::s3::error::S3Error;
     async fn write(&mut self, data: &[u8]) -> S3Result<()> {
         self.written += data.len() as u64;
         self.room.grow_to(self.written)?;

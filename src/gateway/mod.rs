@@ -6,6 +6,7 @@ mod body;
 mod bucket;
 mod capacity;
 mod copy;
+mod errors;
 mod evidence;
 mod extras;
 #[cfg(test)]
@@ -261,7 +262,7 @@ impl Gateway {
             Ok(a) => a,
             Err(e) => {
                 auth::body::drain_refused(&parts.headers, &mut incoming).await;
-                return Err(e);
+                return Err(e.into());
             }
         };
         hoist_presigned_headers(&mut parts);
@@ -295,7 +296,7 @@ impl Gateway {
             parts.uri.query().unwrap_or(""),
             &parts.headers,
             &self.addressing,
-            async |c| body.read_document(c).await,
+            async |c| body.read_document(c).await.map_err(S3Error::from),
         )
         .await?;
         if self.tools.governance_as_compliance && op.governance_as_compliance() {
@@ -313,9 +314,7 @@ impl Gateway {
         }
         // Bucket-scoped keys: every bucket and key the operation reaches, checked here once.
         if let Some(p) = ctx.principal() {
-            p.scope
-                .check(&op)
-                .map_err(|m| S3Error::access_denied(m).with_rule("scope"))?;
+            p.scope.check(&op)?;
         }
         if let Some(done) = self.sosapi(&op) {
             return done;

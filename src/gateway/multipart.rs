@@ -249,7 +249,7 @@ impl Gateway {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
-                return Err(e);
+                return Err(e.into());
             }
         };
         let upstream_etag = writer.commit_part().await?;

@@ -78,7 +78,7 @@ impl Gateway {
             Ok(c) => c,
             Err(e) => {
                 writer.abort().await;
-                return Err(e);
+                return Err(e.into());
             }
         };
         let tags = write.tagging.clone().unwrap_or_default().into_iter().collect();

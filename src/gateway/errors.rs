@@ -1,0 +1,297 @@
+//! The one place where the typed errors of the layers below become S3 wire errors: which code (and
+//! so which HTTP status) each failure travels under. The message is the error's `Display` text (each
+//! layer words it for the client), so a layer never needs the wire error type. Each layer's impls
+//! stay in one block headed by its name.
+
+use crate::s3::error::{S3Code, S3Error};
+
+// ---- auth ----
+
+use crate::auth::error::{AuthError, BodyError, IngestError};
+use crate::auth::scope::OutOfScope;
+use crate::checksum::DigestError;
+
+impl From<AuthError> for S3Error {
+    /// A request head that did not authenticate: 403 for signature, key and time problems, 400 for
+    /// a request that cannot be read, as AWS answers each.
+    fn from(e: AuthError) -> Self {
+        let code = match &e {
+            AuthError::Anonymous
+            | AuthError::Expired
+            | AuthError::NotYetValid { .. }
+            | AuthError::BadAmzDate
+            | AuthError::BadDate
+            | AuthError::MissingDate
+            | AuthError::UnsignedAmzHeader { .. }
+            | AuthError::V2QueryTooLong
+            | AuthError::V2RepeatedParam { .. }
+            | AuthError::V2MissingParams
+            | AuthError::V2BadExpires { .. }
+            | AuthError::V2UnparsableExpires => S3Code::AccessDenied,
+            AuthError::SigV2Header
+            | AuthError::RepeatedHeader { .. }
+            | AuthError::HeaderNotAscii { .. }
+            | AuthError::MissingContentSha256
+            | AuthError::ContentSha256Conflict
+            | AuthError::SignedContentSha256Missing
+            | AuthError::UnsignedStreamingMode { .. } => S3Code::InvalidRequest,
+            AuthError::SeveralMechanisms | AuthError::SigV4aPayload { .. } | AuthError::BadContentSha256 { .. } => {
+                S3Code::InvalidArgument
+            }
+            AuthError::UnknownScheme | AuthError::MalformedHeader(_) => S3Code::AuthorizationHeaderMalformed,
+            AuthError::MalformedPresign(_) => S3Code::AuthorizationQueryParametersError,
+            AuthError::UnknownAccessKey => S3Code::InvalidAccessKeyId,
+            AuthError::SignatureMismatch => S3Code::SignatureDoesNotMatch,
+            AuthError::ClockSkew { .. } => S3Code::RequestTimeTooSkewed,
+            AuthError::HmacKey => return S3Error::internal(e),
+        };
+        S3Error::new(code, e.to_string())
+    }
+}
+
+impl From<BodyError> for S3Error {
+    /// A body that failed while it streamed: the request is refused and nothing it carried is kept.
+    fn from(e: BodyError) -> Self {
+        let code = match &e {
+            BodyError::Read(_)
+            | BodyError::Truncated
+            | BodyError::LongerThanDeclared { .. }
+            | BodyError::LengthMismatch { .. } => S3Code::IncompleteBody,
+            BodyError::AfterEnd
+            | BodyError::DataNotTerminated
+            | BodyError::LineTooLong
+            | BodyError::HeaderNotCrlf
+            | BodyError::MalformedChunkHeader { .. }
+            | BodyError::NoChunkSignature
+            | BodyError::ChunkTooLarge { .. }
+            | BodyError::TrailerHeaderNotAscii
+            | BodyError::UnexpectedTrailer
+            | BodyError::TrailerAfterSignature
+            | BodyError::TrailerNotUtf8
+            | BodyError::TrailerNotNameValue
+            | BodyError::TrailerBadName
+            | BodyError::TrailerUndeclared { .. }
+            | BodyError::TrailerRepeated { .. }
+            | BodyError::SeveralChecksumTrailers
+            | BodyError::TooManyTrailers
+            | BodyError::MissingTrailerSignature
+            | BodyError::ChecksumAlgorithmConflict { .. } => S3Code::InvalidRequest,
+            BodyError::DecodedLengthRepeated | BodyError::DecodedLengthNotNumber => S3Code::InvalidArgument,
+            BodyError::ChunkSignatureMismatch | BodyError::TrailerSignatureMismatch => S3Code::SignatureDoesNotMatch,
+            BodyError::DocumentTooLarge => S3Code::MalformedXML,
+            BodyError::TooLarge { .. } => S3Code::EntityTooLarge,
+            BodyError::Stalled => {
+                return S3Error::new(S3Code::RequestTimeout, e.to_string()).with_header("connection", "close")
+            }
+            BodyError::DocumentNotUtf8 => return S3Error::malformed_xml(e),
+            BodyError::AlreadyRead => return S3Error::internal(e),
+            BodyError::Digest(d) => return S3Error::from(d.clone()),
+        };
+        S3Error::new(code, e.to_string())
+    }
+}
+
+impl From<DigestError> for S3Error {
+    /// Digests the client claimed: malformed ones are refused before the body is read, mismatches
+    /// after it (and before anything commits).
+    fn from(e: DigestError) -> Self {
+        let code = match &e {
+            DigestError::BadContentMd5 => S3Code::InvalidDigest,
+            DigestError::SeveralChecksums
+            | DigestError::BadChecksumValue { .. }
+            | DigestError::UnsupportedTrailer { .. }
+            | DigestError::UnsupportedAlgorithm { .. }
+            | DigestError::SdkAlgorithmConflict { .. }
+            | DigestError::MissingTrailer { .. } => S3Code::InvalidRequest,
+            DigestError::DecodedLengthNotNumber => S3Code::InvalidArgument,
+            DigestError::LengthMismatch { .. } => S3Code::IncompleteBody,
+            DigestError::Sha256Mismatch => S3Code::XAmzContentSHA256Mismatch,
+            DigestError::Md5Mismatch | DigestError::ChecksumMismatch { .. } => S3Code::BadDigest,
+            DigestError::NotComputed => return S3Error::internal(e),
+        };
+        S3Error::new(code, e.to_string())
+    }
+}
+
+impl<E: Into<S3Error>> From<IngestError<E>> for S3Error {
+    /// Streaming a body into a sink: the body's failure, or the sink's own (already typed by its layer).
+    fn from(e: IngestError<E>) -> Self {
+        match e {
+            IngestError::Body(b) => b.into(),
+            IngestError::Sink(s) => s.into(),
+        }
+    }
+}
+
+impl From<OutOfScope> for S3Error {
+    /// A bucket-scoped key reaching outside its scope: `AccessDenied`, recorded as a `scope` refusal.
+    fn from(e: OutOfScope) -> Self {
+        S3Error::access_denied(e.to_string()).with_rule("scope")
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    //! The wire form of every auth, body and digest error: code, status and the exact message the
+    //! client read before errors were typed (the strings are the old inline ones, kept verbatim).
+
+    use super::*;
+    use crate::auth::error::{AuthHeaderSyntax, CredentialError, HeaderMalformed, PresignProblem, SignedHeadersError};
+    use crate::checksum::ChecksumAlgorithm;
+    use chrono::{TimeZone, Utc};
+
+    /// What the mapping produced, and the (code, message) the client read before.
+    type Case = ((S3Code, String), (S3Code, &'static str));
+
+    fn wire(e: impl Into<S3Error>) -> (S3Code, String) {
+        let e = e.into();
+        (e.code, e.message)
+    }
+
+    #[test]
+    fn auth_errors_keep_their_codes_and_messages() {
+        let t = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let s = Utc.with_ymd_and_hms(2024, 1, 1, 0, 20, 0).unwrap();
+        let malformed = |m: HeaderMalformed| wire(AuthError::MalformedHeader(m));
+        let presign = |p: PresignProblem| wire(AuthError::MalformedPresign(p));
+        let ad = S3Code::AccessDenied;
+        let ir = S3Code::InvalidRequest;
+        let ahm = S3Code::AuthorizationHeaderMalformed;
+        let aqp = S3Code::AuthorizationQueryParametersError;
+        let cases: Vec<Case> = vec![
+            (wire(AuthError::Anonymous), (ad, "Anonymous requests are not allowed: sign the request with an access key")),
+            (wire(AuthError::SigV2Header), (ir, "SigV2 Authorization headers are not supported; sign requests with AWS Signature Version 4")),
+            (wire(AuthError::UnknownScheme), (ahm, "the Authorization header is not an AWS4-HMAC-SHA256 signature")),
+            (wire(AuthError::SeveralMechanisms), (S3Code::InvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")),
+            (wire(AuthError::UnknownAccessKey), (S3Code::InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")),
+            (wire(AuthError::SignatureMismatch), (S3Code::SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")),
+            (wire(AuthError::Expired), (ad, "Request has expired")),
+            (wire(AuthError::NotYetValid { request: s, server: t }), (ad, "Request is not valid yet: X-Amz-Date 2024-01-01T00:20:00+00:00 is in the future (server time 2024-01-01T00:00:00+00:00)")),
+            (wire(AuthError::ClockSkew { request: t, server: s, allowed: chrono::Duration::minutes(15) }), (S3Code::RequestTimeTooSkewed, "The difference between the request time and the current time is too large (request time 2024-01-01T00:00:00+00:00, server time 2024-01-01T00:20:00+00:00, allowed 900 s).")),
+            (wire(AuthError::BadAmzDate), (ad, "AWS authentication requires a valid Date or x-amz-date header: x-amz-date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z'")),
+            (wire(AuthError::BadDate), (ad, "AWS authentication requires a valid Date or x-amz-date header: the Date header is not an RFC 1123 date")),
+            (wire(AuthError::MissingDate), (ad, "AWS authentication requires a valid Date or x-amz-date header")),
+            (wire(AuthError::UnsignedAmzHeader { name: "x-amz-meta-a".into() }), (ad, "There were headers present in the request which were not signed: x-amz-meta-a")),
+            (wire(AuthError::SigV4aPayload { value: "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD".into() }), (S3Code::InvalidArgument, "x-amz-content-sha256 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD' is a SigV4a (ECDSA) payload, which this gateway does not support; sign with AWS4-HMAC-SHA256")),
+            (wire(AuthError::BadContentSha256 { shown: "x".into() }), (S3Code::InvalidArgument, "x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or STREAMING-UNSIGNED-PAYLOAD-TRAILER; got 'x'")),
+            (wire(AuthError::RepeatedHeader { name: "x-amz-date".into() }), (ir, "The x-amz-date header must not be sent more than once")),
+            (wire(AuthError::HeaderNotAscii { name: "x-amz-date".into() }), (ir, "The x-amz-date header is not valid ASCII")),
+            (wire(AuthError::MissingContentSha256), (ir, "Missing required header for this request: x-amz-content-sha256")),
+            (wire(AuthError::ContentSha256Conflict), (ir, "The x-amz-content-sha256 header and the X-Amz-Content-Sha256 query parameter differ")),
+            (wire(AuthError::SignedContentSha256Missing), (ir, "x-amz-content-sha256 is listed in X-Amz-SignedHeaders but the header is missing")),
+            (wire(AuthError::UnsignedStreamingMode { mode: "STREAMING-UNSIGNED-PAYLOAD-TRAILER".into() }), (ir, "A presigned request may use x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER only if that header is signed (listed in X-Amz-SignedHeaders)")),
+            (wire(AuthError::V2QueryTooLong), (ad, "the query string is too long")),
+            (wire(AuthError::V2RepeatedParam { name: "Expires".into() }), (ad, "The query parameter Expires must not appear more than once")),
+            (wire(AuthError::V2MissingParams), (ad, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")),
+            (wire(AuthError::V2BadExpires { shown: "soon".into() }), (ad, "Invalid date (should be seconds since epoch): Expires=soon")),
+            (wire(AuthError::V2UnparsableExpires), (ad, "Invalid date (should be seconds since epoch): Expires")),
+            (wire(AuthError::HmacKey), (S3Code::InternalError, "internal error: HMAC-SHA1 key setup failed")),
+            (malformed(HeaderMalformed::Missing), (ahm, "The authorization header is malformed; the Authorization header is missing")),
+            (malformed(HeaderMalformed::Repeated), (ahm, "The authorization header is malformed; the Authorization header is sent more than once")),
+            (malformed(HeaderMalformed::NotAscii), (ahm, "The authorization header is malformed; the header is not valid ASCII")),
+            (malformed(HeaderMalformed::BadSignature), (ahm, "The authorization header is malformed; the Signature must be 64 hexadecimal characters")),
+            (malformed(HeaderMalformed::DateMismatch { credential_date: "20240101".into(), amz_day: "20240102".into() }), (ahm, "The authorization header is malformed; Invalid credential date \"20240101\". This date is not the same as X-Amz-Date: \"20240102\".")),
+            (malformed(AuthHeaderSyntax::TooLong.into()), (ahm, "The authorization header is malformed; the header is too long")),
+            (malformed(AuthHeaderSyntax::WrongAlgorithm.into()), (ahm, "The authorization header is malformed; the algorithm must be AWS4-HMAC-SHA256")),
+            (malformed(AuthHeaderSyntax::NoSpace.into()), (ahm, "The authorization header is malformed; expected a space after AWS4-HMAC-SHA256")),
+            (malformed(AuthHeaderSyntax::NotKeyValue { shown: "x".into() }.into()), (ahm, "The authorization header is malformed; the component 'x' is not of the form key=value")),
+            (malformed(AuthHeaderSyntax::UnknownComponent { shown: "X".into() }.into()), (ahm, "The authorization header is malformed; unknown component 'X'")),
+            (malformed(AuthHeaderSyntax::RepeatedComponent { name: "Signature".into() }.into()), (ahm, "The authorization header is malformed; the Signature component appears more than once")),
+            (malformed(AuthHeaderSyntax::MissingComponent { name: "Credential" }.into()), (ahm, "The authorization header is malformed; the Credential component is missing")),
+            (malformed(CredentialError::Form { credential: "c".into() }.into()), (ahm, "The authorization header is malformed; the Credential 'c' is not of the form <access-key>/<yyyymmdd>/<region>/s3/aws4_request")),
+            (malformed(CredentialError::EmptyAccessKey.into()), (ahm, "The authorization header is malformed; the Credential has an empty access key")),
+            (malformed(CredentialError::Date { date: "2024".into() }.into()), (ahm, "The authorization header is malformed; the Credential date '2024' is not of the form yyyymmdd")),
+            (malformed(CredentialError::EmptyRegion.into()), (ahm, "The authorization header is malformed; the Credential has an empty region")),
+            (malformed(CredentialError::Service { service: "iam".into() }.into()), (ahm, "The authorization header is malformed; Credential should be scoped to correct service: 's3' (got 'iam')")),
+            (malformed(CredentialError::Terminator { terminator: "aws4".into() }.into()), (ahm, "The authorization header is malformed; Credential should be scoped with a valid terminator: 'aws4_request', not 'aws4'")),
+            (malformed(SignedHeadersError::EmptyName { shown: "host;".into() }.into()), (ahm, "The authorization header is malformed; SignedHeaders 'host;' contains an empty header name")),
+            (malformed(SignedHeadersError::InvalidName { shown: "a b".into() }.into()), (ahm, "The authorization header is malformed; SignedHeaders contains an invalid header name 'a b'")),
+            (malformed(SignedHeadersError::Repeated { name: "host".into() }.into()), (ahm, "The authorization header is malformed; SignedHeaders lists 'host' more than once")),
+            (malformed(SignedHeadersError::NoHost.into()), (ahm, "The authorization header is malformed; SignedHeaders must include host")),
+            (presign(PresignProblem::TooLong), (aqp, "the query string is too long")),
+            (presign(PresignProblem::RepeatedParam { name: "X-Amz-Date".into() }), (aqp, "X-Amz-Date must not appear more than once")),
+            (presign(PresignProblem::NotUtf8 { name: "X-Amz-Date".into() }), (aqp, "X-Amz-Date is not valid UTF-8")),
+            (presign(PresignProblem::MissingParam { name: "X-Amz-Date".into() }), (aqp, "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters: X-Amz-Date is missing.")),
+            (presign(PresignProblem::Algorithm { shown: "HMAC".into() }), (aqp, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" (got \"HMAC\")")),
+            (presign(PresignProblem::Credential(CredentialError::EmptyRegion)), (aqp, "Error parsing the X-Amz-Credential parameter; the Credential has an empty region")),
+            (presign(PresignProblem::BadDate), (aqp, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")),
+            (presign(PresignProblem::DateMismatch { credential_date: "20240101".into(), amz_day: "20240102".into() }), (aqp, "Invalid credential date \"20240101\". This date is not the same as X-Amz-Date: \"20240102\".")),
+            (presign(PresignProblem::UnparsableExpires), (aqp, "X-Amz-Expires should be a number")),
+            (presign(PresignProblem::BadExpires), (aqp, "X-Amz-Expires should be a number of seconds between 1 and 604800")),
+            (presign(PresignProblem::ExpiresTooLong), (aqp, "X-Amz-Expires must be less than a week (in seconds) that is 604800")),
+            (presign(PresignProblem::SignedHeaders(SignedHeadersError::NoHost)), (aqp, "Error parsing the X-Amz-SignedHeaders parameter; SignedHeaders must include host")),
+            (presign(PresignProblem::BadSignature), (aqp, "X-Amz-Signature must be 64 hexadecimal characters")),
+            (wire(OutOfScope::Object { bucket: "b".into(), key: "k".into() }), (ad, "Access Denied: this key may not use b/k")),
+            (wire(OutOfScope::Bucket { bucket: "b".into() }), (ad, "Access Denied: this key may not use bucket b")),
+            (wire(OutOfScope::BucketConfiguration { bucket: "b".into() }), (ad, "Access Denied: this key may not change the configuration of bucket b")),
+            (wire(OutOfScope::Listing { bucket: "b".into(), prefix: "p/".into() }), (ad, "Access Denied: this key may not list prefix 'p/' of bucket b")),
+        ];
+        for (got, (code, message)) in cases {
+            assert_eq!(got, (code, message.to_string()));
+        }
+        assert_eq!(
+            S3Error::from(OutOfScope::Bucket { bucket: "b".into() }).rule,
+            Some("scope")
+        );
+        assert_eq!(S3Code::SignatureDoesNotMatch.status(), http::StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn body_and_digest_errors_keep_their_codes_and_messages() {
+        let ir = S3Code::InvalidRequest;
+        let ib = S3Code::IncompleteBody;
+        let read = BodyError::Read(std::sync::Arc::new(std::io::Error::other("connection reset")));
+        let cases: Vec<Case> = vec![
+            (wire(read), (ib, "reading the request body failed: connection reset")),
+            (wire(BodyError::Truncated), (ib, "The request body ended before the aws-chunked encoding was complete (missing chunk data, final chunk or trailer terminator)")),
+            (wire(BodyError::AfterEnd), (ir, "The request body continues after the end of the aws-chunked encoding")),
+            (wire(BodyError::DataNotTerminated), (ir, "aws-chunked chunk data is not followed by CRLF: the chunk size does not match the data sent")),
+            (wire(BodyError::LineTooLong), (ir, "aws-chunked chunk header or trailer line is too long")),
+            (wire(BodyError::HeaderNotCrlf), (ir, "aws-chunked chunk header does not end with CRLF")),
+            (wire(BodyError::MalformedChunkHeader { shown: "zz".into() }), (ir, "malformed aws-chunked chunk header 'zz'")),
+            (wire(BodyError::NoChunkSignature), (ir, "aws-chunked chunk header has no chunk-signature in a signed payload")),
+            (wire(BodyError::ChunkTooLarge { size: 20_000_000, limit: 16_777_216 }), (ir, "aws-chunked chunk of 20000000 bytes exceeds the 16777216-byte limit")),
+            (wire(BodyError::LongerThanDeclared { expected: 5 }), (ib, "The aws-chunked body carries more than the 5 bytes announced in x-amz-decoded-content-length")),
+            (wire(BodyError::LengthMismatch { expected: 5, received: 4 }), (ib, "You did not provide the number of bytes specified by x-amz-decoded-content-length: expected 5, received 4")),
+            (wire(BodyError::DecodedLengthRepeated), (S3Code::InvalidArgument, "x-amz-decoded-content-length is sent more than once")),
+            (wire(BodyError::DecodedLengthNotNumber), (S3Code::InvalidArgument, "x-amz-decoded-content-length is not a number")),
+            (wire(BodyError::TrailerHeaderNotAscii), (ir, "x-amz-trailer is not valid ASCII")),
+            (wire(BodyError::ChunkSignatureMismatch), (S3Code::SignatureDoesNotMatch, "The chunk signature we calculated does not match the chunk-signature you provided. Check your key and signing method.")),
+            (wire(BodyError::TrailerSignatureMismatch), (S3Code::SignatureDoesNotMatch, "The trailer signature we calculated does not match the x-amz-trailer-signature you provided.")),
+            (wire(BodyError::UnexpectedTrailer), (ir, "The request body continues after the final chunk, but its x-amz-content-sha256 declares no trailer")),
+            (wire(BodyError::TrailerAfterSignature), (ir, "A trailer follows x-amz-trailer-signature")),
+            (wire(BodyError::TrailerNotUtf8), (ir, "A trailer line is not valid UTF-8")),
+            (wire(BodyError::TrailerNotNameValue), (ir, "A trailer line is not of the form name:value")),
+            (wire(BodyError::TrailerBadName), (ir, "A trailer line has an invalid name")),
+            (wire(BodyError::TrailerUndeclared { name: "x-a".into() }), (ir, "The trailer x-a was not declared in the x-amz-trailer header")),
+            (wire(BodyError::TrailerRepeated { name: "x-a".into() }), (ir, "The trailer x-a is sent more than once")),
+            (wire(BodyError::SeveralChecksumTrailers), (ir, "Expecting a single x-amz-checksum- trailer. Multiple checksum Types are not allowed.")),
+            (wire(BodyError::TooManyTrailers), (ir, "Too many trailers")),
+            (wire(BodyError::MissingTrailerSignature), (ir, "The aws-chunked body ended without the x-amz-trailer-signature its STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER mode requires")),
+            (wire(BodyError::AlreadyRead), (S3Code::InternalError, "internal error: the request body was already read")),
+            (wire(BodyError::DocumentTooLarge), (S3Code::MalformedXML, "the XML document is larger than 2 MiB")),
+            (wire(BodyError::DocumentNotUtf8), (S3Code::MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema: the document is not UTF-8")),
+            (wire(BodyError::ChecksumAlgorithmConflict { upload: "CRC32", request: "SHA256" }), (ir, "This upload uses CRC32 checksums but the request carries a SHA256 checksum")),
+            (wire(BodyError::TooLarge { max: 10 }), (S3Code::EntityTooLarge, "Your proposed upload exceeds the maximum allowed size of 10 bytes")),
+            (wire(BodyError::Digest(DigestError::Md5Mismatch)), (S3Code::BadDigest, "The Content-MD5 you specified did not match what we received.")),
+            (wire(DigestError::BadContentMd5), (S3Code::InvalidDigest, "The Content-MD5 you specified is not valid base64 of a 16-byte MD5")),
+            (wire(DigestError::SeveralChecksums), (ir, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")),
+            (wire(DigestError::BadChecksumValue { alg: ChecksumAlgorithm::Crc32 }), (ir, "Value for x-amz-checksum-crc32 header is invalid.")),
+            (wire(DigestError::UnsupportedTrailer { name: "x-a".into() }), (ir, "The value specified in the x-amz-trailer header is not supported: x-a")),
+            (wire(DigestError::UnsupportedAlgorithm { name: "MD4".into() }), (ir, "Checksum algorithm provided is unsupported: MD4")),
+            (wire(DigestError::SdkAlgorithmConflict { sdk: ChecksumAlgorithm::Crc32, sent: ChecksumAlgorithm::Sha256 }), (ir, "x-amz-sdk-checksum-algorithm says CRC32 but the request carries a SHA256 checksum")),
+            (wire(DigestError::DecodedLengthNotNumber), (S3Code::InvalidArgument, "x-amz-decoded-content-length is not a number")),
+            (wire(DigestError::LengthMismatch { expected: 5, received: 4 }), (ib, "You did not provide the number of bytes specified: expected 5, received 4")),
+            (wire(DigestError::Sha256Mismatch), (S3Code::XAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")),
+            (wire(DigestError::Md5Mismatch), (S3Code::BadDigest, "The Content-MD5 you specified did not match what we received.")),
+            (wire(DigestError::MissingTrailer { alg: ChecksumAlgorithm::Sha256 }), (ir, "The request declared trailer x-amz-checksum-sha256 but it was not sent")),
+            (wire(DigestError::ChecksumMismatch { alg: ChecksumAlgorithm::Crc32c }), (S3Code::BadDigest, "The x-amz-checksum-crc32c you specified did not match the calculated checksum.")),
+            (wire(DigestError::NotComputed), (S3Code::InternalError, "internal error: checksum algorithm was not computed")),
+            (wire(IngestError::<S3Error>::Body(BodyError::TooManyTrailers)), (ir, "Too many trailers")),
+            (wire(IngestError::Sink(S3Error::new(S3Code::QuotaExceeded, "q"))), (S3Code::QuotaExceeded, "q")),
+        ];
+        for (got, (code, message)) in cases {
+            assert_eq!(got, (code, message.to_string()));
+        }
+    }
+}
