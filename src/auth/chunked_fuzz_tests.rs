@@ -8,10 +8,10 @@
 //! Cases per property: `WORMGATE_FUZZ_CASES` (see `auth::fuzz_tests::config`).
 
 use super::chunked::{PayloadReader, INITIAL_CHUNK_BUFFER, MAX_CHUNK_SIZE, MAX_LINE};
-use super::fuzz_tests::{config, tokens};
 use super::test_support::{aws_chunk_signature, SK};
 use super::{ChunkSigningContext, PayloadMode};
 use crate::s3::error::{S3Code, S3Result};
+use crate::s3::fuzz_tests::{config, tokens};
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use hmac::{Hmac, Mac};

@@ -10,31 +10,13 @@ use super::canonical;
 use super::test_support::{aws_sign, users, SignSpec, AK, SK};
 use super::{authenticate, AuthSettings, PayloadMode};
 use crate::encoding::{percent_decode, uri_encode};
+use crate::s3::fuzz_tests::{config, tokens};
 use aws_sigv4::http_request::SignableBody;
 use chrono::{DateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-
-/// The case count of every fuzz property (`WORMGATE_FUZZ_CASES`, default 48); no failure files are
-/// written (a failure found is kept as a named regression test instead).
-pub(crate) fn config() -> ProptestConfig {
-    let cases = std::env::var("WORMGATE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-/// Strings made of `tokens`: structured garbage that reaches deeper into a parser than random bytes.
-pub(crate) fn tokens(tokens: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
-    vec(select(tokens), 0..max).prop_map(|v| v.concat())
-}
 
 /// Key / value text with the characters that matter to encoders: unreserved, sub-delimiters, `%`,
 /// `+`, `/`, spaces, non-ASCII.

@@ -10,6 +10,7 @@ use super::{admin_op_name, query_param, route_admin};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::gateway::Gateway;
 use crate::lock::{Clock, Policy, SystemTimeSource};
+use crate::s3::fuzz_tests::{config, tokens};
 use crate::s3::parse::Addressing;
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::{BlobStore, Catalog};
@@ -20,22 +21,6 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::TestRunner;
 use std::sync::Arc;
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("WORMGATE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn tokens(tokens: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
-    vec(select(tokens), 0..max).prop_map(|v| v.concat())
-}
 
 fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
     let catalog = Catalog::open(&dir.join("catalog")).expect("catalog");

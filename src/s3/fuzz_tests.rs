@@ -29,7 +29,10 @@ use proptest::sample::select;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-fn config() -> ProptestConfig {
+/// The case count of every fuzz property (`WORMGATE_FUZZ_CASES`, default 48); no failure files are
+/// written (a failure found is kept as a named regression test instead). Shared by the fuzz tests of
+/// `auth` and `gateway` too (`s3` is the lowest layer of the three).
+pub(crate) fn config() -> ProptestConfig {
     let cases = std::env::var("WORMGATE_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -41,7 +44,8 @@ fn config() -> ProptestConfig {
     }
 }
 
-fn tokens(tokens: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
+/// Strings made of `tokens`: structured garbage that reaches deeper into a parser than random bytes.
+pub(crate) fn tokens(tokens: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
     vec(select(tokens), 0..max).prop_map(|v| v.concat())
 }
 

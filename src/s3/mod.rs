@@ -6,7 +6,7 @@ pub mod denial;
 pub mod docs;
 pub mod error;
 #[cfg(test)]
-mod fuzz_tests;
+pub(crate) mod fuzz_tests;
 pub mod lifecycle;
 pub mod op;
 pub mod parse;
