@@ -6,6 +6,7 @@ mod body;
 mod bucket;
 mod capacity;
 mod copy;
+mod errors;
 mod evidence;
 mod extras;
 #[cfg(test)]
