@@ -551,7 +551,10 @@ async fn route_admin(
                     };
                     Answer::text(ct, crate::lifecycle::render_plan(&actions, format).into_bytes())
                 }
-                Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+                Ok(Err(e)) => Answer::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    crate::s3::error::S3Error::from(e).message,
+                ),
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             }
         }
