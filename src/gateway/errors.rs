@@ -93,7 +93,10 @@ impl From<StoreError> for S3Error {
             StoreError::Catalog(e) => S3Error::from(e),
             StoreError::Io(e) => S3Error::from(e),
             StoreError::Upstream(e) => S3Error::from(e),
-            e @ (StoreError::FreeSpace(_) | StoreError::IoAt { .. } | StoreError::MissingUpstream { .. }) => {
+            e @ (StoreError::FreeSpace(_)
+            | StoreError::IoAt { .. }
+            | StoreError::MissingUpstream { .. }
+            | StoreError::PutTask(_)) => {
                 let text = chain(&e);
                 tracing::error!(error = %text, "store failed");
                 S3Error::internal(text)
@@ -101,6 +104,10 @@ impl From<StoreError> for S3Error {
             e @ (StoreError::Flush { no_space: false, .. }
             | StoreError::FlusherStopped
             | StoreError::Corrupt { .. }
+            | StoreError::NotLocked
+            | StoreError::InvalidBlobId { .. }
+            | StoreError::BlobExists { .. }
+            | StoreError::UpstreamAnswer(_)
             | StoreError::Invariant(_)) => {
                 tracing::error!(error = %e, "store failed");
                 S3Error::internal(e)

@@ -78,6 +78,21 @@ pub enum StoreError {
     /// A stored record does not decode (`what` names it).
     #[error("{what} does not decode")]
     Corrupt { what: String },
+    /// A version record was to be changed without the lock of its key (a caller's bug).
+    #[error("catalog mutation without the lock of its key")]
+    NotLocked,
+    /// A blob id that could name a path outside the store (ids are generated, so a bug).
+    #[error("invalid blob id {id}")]
+    InvalidBlobId { id: String },
+    /// A blob id was to be written twice: blobs are write-once.
+    #[error("blob {id} already exists; refusing to overwrite")]
+    BlobExists { id: String },
+    /// The upstream answered with a document that lacks what the request must yield.
+    #[error("{0}")]
+    UpstreamAnswer(String),
+    /// The task streaming a PUT to the upstream died (panicked or was cancelled).
+    #[error("upstream PUT task failed")]
+    PutTask(#[source] tokio::task::JoinError),
     /// A store invariant was broken by its caller or by a concurrent change (a bug, never input).
     #[error("{0}")]
     Invariant(String),

@@ -105,7 +105,7 @@ impl ExpiredBlobs {
 }
 
 fn guard_mismatch() -> StoreError {
-    StoreError::invariant("catalog mutation without the lock of its key")
+    StoreError::NotLocked
 }
 
 /// State key of a completed upload: `completed-upload \0 bucket \0 key \0 upload_id`.
@@ -1054,7 +1054,7 @@ mod tests {
             .insert_delete_marker(&other, id.clone(), crate::lock::decide_add_marker())
             .await
             .unwrap_err();
-        assert!(matches!(err, StoreError::Invariant(_)), "{err}");
+        assert!(matches!(err, StoreError::NotLocked), "{err}");
         assert!(cat.latest("b", "k").unwrap().is_none());
         drop(other);
         let g = locks.key("b", "k").await;

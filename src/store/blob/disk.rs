@@ -61,13 +61,11 @@ impl DiskBlobs {
 
     pub async fn begin(&self, id: &str) -> StoreResult<DiskWriter> {
         if !valid_id(id) {
-            return Err(StoreError::invariant(format!("invalid blob id {id}")));
+            return Err(StoreError::InvalidBlobId { id: id.to_string() });
         }
         let final_path = self.path(id);
         if fs::try_exists(&final_path).await? {
-            return Err(StoreError::invariant(format!(
-                "blob {id} already exists; refusing to overwrite"
-            )));
+            return Err(StoreError::BlobExists { id: id.to_string() });
         }
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp).await?;

@@ -327,7 +327,7 @@ impl UpstreamBlobs {
 
     pub async fn begin(&self, id: &str, hints: BlobHints) -> StoreResult<UpstreamWriter> {
         if !super::valid_id(id) {
-            return Err(StoreError::invariant(format!("invalid blob id {id}")));
+            return Err(StoreError::InvalidBlobId { id: id.to_string() });
         }
         let sink = if let Some(len) = hints.len {
             Sink::Stream { len, started: None }
@@ -355,7 +355,7 @@ impl UpstreamBlobs {
     /// `UploadId`. With upstream Object Lock it carries COMPLIANCE and the first decision's date.
     pub async fn begin_multipart(&self, id: &str, hints: BlobHints) -> StoreResult<String> {
         if !super::valid_id(id) {
-            return Err(StoreError::invariant(format!("invalid blob id {id}")));
+            return Err(StoreError::InvalidBlobId { id: id.to_string() });
         }
         let mut h = HeaderMap::new();
         h.insert(
@@ -374,7 +374,9 @@ impl UpstreamBlobs {
         xml_text(&text, "UploadId")
             .map(|u| u.trim().to_string())
             .filter(|u| !u.is_empty())
-            .ok_or_else(|| StoreError::invariant(format!("upstream CreateMultipartUpload for {key} gave no UploadId")))
+            .ok_or_else(|| {
+                StoreError::UpstreamAnswer(format!("upstream CreateMultipartUpload for {key} gave no UploadId"))
+            })
     }
 
     /// Write part `part_number` of upstream upload `upload_id` (of blob `object`); `label` names
@@ -424,11 +426,13 @@ impl UpstreamBlobs {
         let (_, _, body) = c.small(Method::PUT, &c.key(object), &q, h, Bytes::new()).await?;
         let text = String::from_utf8_lossy(&body);
         if let Some(code) = xml_text(&text, "Code").filter(|_| text.contains("<Error>")) {
-            return Err(StoreError::invariant(format!("upstream UploadPartCopy failed: {code}")));
+            return Err(StoreError::UpstreamAnswer(format!(
+                "upstream UploadPartCopy failed: {code}"
+            )));
         }
         xml_text(&text, "ETag")
             .map(|e| e.trim().to_string())
-            .ok_or_else(|| StoreError::invariant("upstream UploadPartCopy gave no ETag"))
+            .ok_or_else(|| StoreError::UpstreamAnswer("upstream UploadPartCopy gave no ETag".into()))
     }
 
     /// The completion of upstream upload `upload_id` into blob `id` from `parts` (part number,
@@ -1119,7 +1123,7 @@ impl UpstreamWriter {
             return Err(match st.task.await {
                 Ok(Err(e)) => e.into(),
                 Ok(Ok(_)) => StoreError::invariant(format!("upstream PUT of blob {} ended before its body", self.id)),
-                Err(e) => StoreError::invariant(format!("upstream PUT task failed: {e}")),
+                Err(e) => StoreError::PutTask(e),
             });
         }
         Ok(())
@@ -1169,7 +1173,7 @@ impl UpstreamWriter {
         if let Target::Part { .. } = self.target {
             return match etag {
                 Some(e) => Ok(Some(e)),
-                None => Err(StoreError::invariant(format!(
+                None => Err(StoreError::UpstreamAnswer(format!(
                     "upstream UploadPart of {} gave no ETag",
                     self.id
                 ))),
