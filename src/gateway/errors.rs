@@ -90,8 +90,14 @@ impl From<StoreError> for S3Error {
                 format!("Storage backend has no space left: the catalog flush failed: {message}"),
             ),
             // sled and I/O errors keep their established mapping (507 for a full volume).
-            StoreError::Catalog(e) => S3Error::from(e),
-            StoreError::Io(e) => S3Error::from(e),
+            StoreError::Catalog(e) => {
+                tracing::error!(error = %e, "catalog failed");
+                S3Error::from(e)
+            }
+            StoreError::Io(e) => {
+                tracing::error!(error = %chain(&e), "storage I/O failed");
+                S3Error::from(e)
+            }
             StoreError::Upstream(e) => S3Error::from(e),
             e @ (StoreError::FreeSpace(_)
             | StoreError::IoAt { .. }
