@@ -56,7 +56,7 @@ pub fn open_catalog(data: &Path) -> Result<Catalog, OpenError> {
 /// Open (or create) a catalog at `dir`, telling a lock conflict apart.
 pub fn open_catalog_at(dir: &Path) -> Result<Catalog, OpenError> {
     Catalog::open(dir).map_err(|e| {
-        let msg = e.message.clone();
+        let msg = crate::store::error::chain(&e);
         if crate::store::rebuild::is_lock_error(&msg) {
             OpenError::InUse(dir.display().to_string())
         } else {

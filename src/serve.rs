@@ -68,7 +68,9 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             "gateway lock only",
         ),
         Some(up) => {
-            let u = UpstreamBlobs::connect(up, &cfg.data_dir).await?;
+            let u = UpstreamBlobs::connect(up, &cfg.data_dir)
+                .await
+                .map_err(|e| crate::store::error::chain(&e))?;
             println!(
                 "upstream: {} (object lock {})",
                 u.describe(),

@@ -117,7 +117,9 @@ impl Archive {
     pub fn new(cfg: &ArchiveConfig) -> Result<Archive, ArchiveError> {
         let t = &cfg.target;
         Ok(Archive {
-            client: UpstreamClient::new(t).map_err(ArchiveError::Client)?.uncounted(),
+            client: UpstreamClient::new(t)
+                .map_err(|e| ArchiveError::Client(crate::store::error::chain(&e)))?
+                .uncounted(),
             target: format!("{}/{}/{}", t.endpoint, t.bucket, t.prefix),
         })
     }

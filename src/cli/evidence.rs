@@ -152,8 +152,11 @@ impl StoreArgs {
         match up {
             None => DiskBlobs::open(data)
                 .map(BlobStore::Disk)
-                .map_err(|e| format!("cannot open blob store: {}", e.message)),
-            Some(cfg) => UpstreamBlobs::connect(cfg, data).await.map(BlobStore::Upstream),
+                .map_err(|e| format!("cannot open blob store: {}", crate::store::error::chain(&e))),
+            Some(cfg) => UpstreamBlobs::connect(cfg, data)
+                .await
+                .map(BlobStore::Upstream)
+                .map_err(|e| crate::store::error::chain(&e)),
         }
     }
 }
@@ -619,7 +622,9 @@ pub fn recover(a: &RecoverArgs) -> i32 {
             None => crate::evidence::recover::recover(&data, &crate::evidence::recover::Sidecars::new(&data)),
             Some(cfg) => {
                 let rt = runtime_mt()?;
-                let blobs = rt.block_on(UpstreamBlobs::connect(&cfg, &data))?;
+                let blobs = rt
+                    .block_on(UpstreamBlobs::connect(&cfg, &data))
+                    .map_err(|e| crate::store::error::chain(&e))?;
                 let source = crate::evidence::recover::UpstreamRecords::new(blobs, rt.handle().clone());
                 crate::evidence::recover::recover(&data, &source)
             }

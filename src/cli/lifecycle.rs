@@ -83,7 +83,7 @@ fn plan(a: &PlanArgs) -> Result<Vec<u8>, String> {
     run_async(async {
         let cat = open_catalog(&data_dir).map_err(|e| e.to_string())?;
         let actions = crate::lifecycle::plan_all(&cat, a.bucket.as_deref(), horizon, day.num_milliseconds().max(1))
-            .map_err(|e| e.message)?;
+            .map_err(|e| crate::store::error::chain(&e))?;
         Ok(crate::lifecycle::render_plan(&actions, a.format).into_bytes())
     })
 }

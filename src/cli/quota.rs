@@ -71,7 +71,7 @@ pub fn quota(cmd: QuotaCmd) -> i32 {
         match cmd {
             QuotaCmd::Set(a) => {
                 // Checked here too, so a typo never reaches the gateway.
-                let q = parse_quota(a.bytes.as_deref(), a.versions.as_deref())?;
+                let q = parse_quota(a.bytes.as_deref(), a.versions.as_deref()).map_err(|e| e.to_string())?;
                 if let Some(client) = a.target.client()? {
                     let path = format!(
                         "{ADMIN_PREFIX}quota{}",
@@ -122,13 +122,13 @@ fn status_offline(target: &Target, bucket: Option<&str>) -> Result<Vec<u8>, Stri
     let names: Vec<String> = match bucket {
         Some(b) => {
             cat.bucket(b)
-                .map_err(|e| e.message)?
+                .map_err(|e| crate::store::error::chain(&e))?
                 .ok_or_else(|| format!("no bucket {b}"))?;
             vec![b.to_string()]
         }
         None => cat
             .list_buckets()
-            .map_err(|e| e.message)?
+            .map_err(|e| crate::store::error::chain(&e))?
             .into_iter()
             .map(|b| b.name)
             .collect(),
@@ -148,7 +148,7 @@ async fn change_offline(target: &Target, bucket: &str, q: Option<Quota>, by: Opt
     let data = target.data_dir();
     let cat = open_catalog(&data).map_err(|e| e.to_string())?;
     cat.bucket(bucket)
-        .map_err(|e| e.message)?
+        .map_err(|e| crate::store::error::chain(&e))?
         .ok_or_else(|| format!("no bucket {bucket}"))?;
     let state = cat.state().clone();
     let opts = AuditOptions {
@@ -156,7 +156,10 @@ async fn change_offline(target: &Target, bucket: &str, q: Option<Quota>, by: Opt
         ..Default::default()
     };
     let audit = AuditLog::open_with(&audit_dir(&data), opts).map_err(|e| format!("cannot open audit trail: {e}"))?;
-    let old = cat.set_quota(bucket, q).await.map_err(|e| e.message)?;
+    let old = cat
+        .set_quota(bucket, q)
+        .await
+        .map_err(|e| crate::store::error::chain(&e))?;
     let by = by
         .map(str::to_string)
         .or_else(|| std::env::var("USER").ok())
@@ -169,8 +172,8 @@ async fn change_offline(target: &Target, bucket: &str, q: Option<Quota>, by: Opt
     ev.bucket = Some(bucket.to_string());
     ev.status = 200;
     ev.detail = Some(quota_change_detail(bucket, q, old));
-    audit.append(ev).await.map_err(|e| e.message)?;
-    cat.flush_now().map_err(|e| e.message)?;
+    audit.append(ev).await.map_err(|e| crate::store::error::chain(&e))?;
+    cat.flush_now().map_err(|e| crate::store::error::chain(&e))?;
     status_offline_with(&cat, bucket)
 }
 

@@ -187,7 +187,7 @@ fn retention_settings(inputs: &Inputs<'_>, bucket: Option<&str>) -> Result<Reten
     let all = inputs
         .catalog
         .list_buckets()
-        .map_err(|e| catalog_err("buckets")(e.message))?;
+        .map_err(|e| catalog_err("buckets")(crate::store::error::chain(&e)))?;
     let all: Vec<_> = all.into_iter().filter(|b| bucket.is_none_or(|x| x == b.name)).collect();
     let names: Vec<String> = all.iter().map(|b| b.name.clone()).collect();
     let caps = inputs.catalog.capacity().buckets(&names);
@@ -266,7 +266,7 @@ pub fn build(
         match inputs.catalog.bucket(b) {
             Ok(Some(_)) => {}
             Ok(None) => return Err(BundleError::NoSuchBucket(b.clone())),
-            Err(e) => return Err(catalog_err("bucket")(e.message)),
+            Err(e) => return Err(catalog_err("bucket")(crate::store::error::chain(&e))),
         }
     }
     let bucket = req.bucket.as_deref();

@@ -126,7 +126,7 @@ fn read_old(dir: &Path) -> Result<Option<CatalogSnapshot>, String> {
             "the catalog {} is in use by a running gateway: stop it before `wormgate recover` ({msg})",
             dir.display()
         ),
-        SnapshotError::Storage(msg) => msg,
+        e @ SnapshotError::Storage(_) => crate::store::error::chain(&e),
     })
 }
 
@@ -229,7 +229,13 @@ impl RecordSource for UpstreamRecords {
             let mut names: Vec<String> = blobs
                 .list()
                 .await
-                .map_err(|e| format!("cannot list the upstream {}: {}", blobs.describe(), e.message))?
+                .map_err(|e| {
+                    format!(
+                        "cannot list the upstream {}: {}",
+                        blobs.describe(),
+                        crate::store::error::chain(&e)
+                    )
+                })?
                 .into_iter()
                 .filter_map(|(name, _)| name.strip_suffix(".meta").map(str::to_string))
                 .collect();
@@ -243,7 +249,10 @@ impl RecordSource for UpstreamRecords {
                             stored_lock: Some(lock),
                         })),
                         Ok(None) => Ok(None), // gone since the listing (an expired version removed)
-                        Err(e) => Err(format!("cannot read the upstream record {id}.meta: {}", e.message)),
+                        Err(e) => Err(format!(
+                            "cannot read the upstream record {id}.meta: {}",
+                            crate::store::error::chain(&e)
+                        )),
                     }
                 })
                 .buffered(16)
@@ -499,7 +508,8 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
         if let Some(r) = records.last() {
             write_anchor(state, r.seq, &r.hash);
         }
-    })?;
+    })
+    .map_err(|e| crate::store::error::chain(&e))?;
     if cat_dir.exists() {
         let aside = data.join(format!(
             "catalog.before-recover-{}",

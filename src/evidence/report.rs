@@ -61,7 +61,7 @@ pub fn rows(catalog: &Catalog, bucket: Option<&str>) -> Result<Vec<ReportRow>, S
     let mut out: Vec<ReportRow> = Vec::new();
     let mut last_key: Option<(String, String)> = None;
     for item in catalog.all_versions() {
-        let (raw, rec) = item.map_err(|e| format!("catalog read failed: {}", e.message))?;
+        let (raw, rec) = item.map_err(|e| format!("catalog read failed: {}", crate::store::error::chain(&e)))?;
         let row = if let Some(r) = rec {
             if bucket.is_some_and(|b| b != r.bucket) {
                 continue;
@@ -186,7 +186,7 @@ pub fn capacity(
 ) -> Result<CapacityReport, String> {
     let names: Vec<String> = catalog
         .list_buckets()
-        .map_err(|e| e.message)?
+        .map_err(|e| crate::store::error::chain(&e))?
         .into_iter()
         .map(|b| b.name)
         .filter(|n| bucket.is_none_or(|b| b == n))

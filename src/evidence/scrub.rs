@@ -399,7 +399,8 @@ fn older_than(p: &Path, age: Duration) -> bool {
 
 /// Scrub the disk store under data directory `root` against `catalog`.
 pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<ScrubReport, String> {
-    let blobs = DiskBlobs::open(root).map_err(|e| format!("cannot open blob store: {}", e.message))?;
+    let blobs =
+        DiskBlobs::open(root).map_err(|e| format!("cannot open blob store: {}", crate::store::error::chain(&e)))?;
     scrub_store(catalog, &BlobStore::Disk(blobs), opts)
 }
 
@@ -423,7 +424,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
     let mut throttle = Throttle::new(opts.rate_bytes_per_s);
     let mut referenced: HashSet<String> = HashSet::new();
     for item in catalog.all_versions() {
-        let (raw_key, rec) = item.map_err(|e| format!("catalog read failed: {}", e.message))?;
+        let (raw_key, rec) = item.map_err(|e| format!("catalog read failed: {}", crate::store::error::chain(&e)))?;
         let Some(rec) = rec else {
             let bucket = bucket_of_raw_key(&raw_key);
             if opts.bucket.as_ref().is_none_or(|b| *b == bucket) {

@@ -89,8 +89,8 @@ fn hint(alarm: Option<&str>) -> Option<String> {
 /// Status of a stopped gateway's clock state. `max_offline_gap_ms` is the gap the next start would
 /// accept (`--max-offline-gap`).
 pub fn offline_status(catalog: &Catalog, max_offline_gap_ms: i64) -> Result<TimeStatus, String> {
-    let wm = catalog.watermark_ms().map_err(|e| e.message)?;
-    let hb = catalog.heartbeat_ms().map_err(|e| e.message)?;
+    let wm = catalog.watermark_ms().map_err(|e| crate::store::error::chain(&e))?;
+    let hb = catalog.heartbeat_ms().map_err(|e| crate::store::error::chain(&e))?;
     let wall = chrono::Utc::now().timestamp_millis();
     let last_seen = hb.unwrap_or(wm);
     let gap = wall.saturating_sub(last_seen);
@@ -159,7 +159,7 @@ pub fn confirm_offline(
 ) -> Result<Confirmation, String> {
     let c = Confirmation {
         wall_ms: chrono::Utc::now().timestamp_millis(),
-        watermark_ms: catalog.watermark_ms().map_err(|e| e.message)?,
+        watermark_ms: catalog.watermark_ms().map_err(|e| crate::store::error::chain(&e))?,
         by: by.to_string(),
         note,
         rewind,
@@ -183,7 +183,9 @@ pub fn confirm_offline(
 /// A rewind of the running clock, persisting the lowered watermark in `catalog`.
 pub fn rewind(clock: &Clock, catalog: &Catalog, statement: Option<&str>) -> Result<Rewound, String> {
     clock.rewind(statement, |ms| {
-        catalog.rewind_watermark(ms).map_err(|e| e.message)?;
+        catalog
+            .rewind_watermark(ms)
+            .map_err(|e| crate::store::error::chain(&e))?;
         catalog.state().flush().map(|_| ()).map_err(|e| e.to_string())
     })
 }

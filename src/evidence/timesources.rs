@@ -71,11 +71,15 @@ impl TimeSources {
         if let Some(u) = &self.upstream {
             out.push(Reading {
                 source: "upstream-date".into(),
-                answer: u.server_date().await.map(|(t, wall_ms)| Sample {
-                    source_ms: t.timestamp_millis(),
-                    wall_ms,
-                    precision_ms: 1000,
-                }),
+                answer: u
+                    .server_date()
+                    .await
+                    .map(|(t, wall_ms)| Sample {
+                        source_ms: t.timestamp_millis(),
+                        wall_ms,
+                        precision_ms: 1000,
+                    })
+                    .map_err(|e| crate::store::error::chain(&e)),
             });
         }
         out

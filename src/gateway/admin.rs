@@ -552,7 +552,10 @@ async fn route_admin(
                     };
                     Answer::text(ct, crate::lifecycle::render_plan(&actions, format).into_bytes())
                 }
-                Ok(Err(e)) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+                Ok(Err(e)) => Answer::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    crate::s3::error::S3Error::from(e).message,
+                ),
                 Err(e) => Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             }
         }
@@ -626,7 +629,7 @@ async fn route_admin(
                     query_param(q, "versions").as_deref(),
                 ) {
                     Ok(quota) => Some(quota),
-                    Err(e) => return Answer::error(StatusCode::BAD_REQUEST, e),
+                    Err(e) => return Answer::error(StatusCode::BAD_REQUEST, e.to_string()),
                 }
             } else {
                 None
@@ -634,14 +637,22 @@ async fn route_admin(
             match gw.catalog.bucket(&bucket) {
                 Ok(Some(_)) => {}
                 Ok(None) => return Answer::error(StatusCode::NOT_FOUND, format!("no bucket {bucket}")),
-                Err(e) => return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+                Err(e) => {
+                    return Answer::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        crate::s3::error::S3Error::from(e).message,
+                    )
+                }
             }
             match gw.catalog.set_quota(&bucket, quota).await {
                 Ok(old) => {
                     ev.detail = Some(quota_change_detail(&bucket, quota, old));
                     quota_get(gw, Some(bucket), ev)
                 }
-                Err(e) => Answer::error(e.status(), e.message),
+                Err(e) => {
+                    let e = crate::s3::error::S3Error::from(e);
+                    Answer::error(e.status(), e.message)
+                }
             }
         }
         _ => Answer::error(StatusCode::NOT_FOUND, format!("no admin operation {method} {route}")),
@@ -716,7 +727,10 @@ async fn users_admin(gw: &Arc<Gateway>, method: &Method, route: &str, q: &str, e
     };
     ev.detail = Some(detail);
     if let Err(e) = gw.catalog.durable().await {
-        return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message);
+        return Answer::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::s3::error::S3Error::from(e).message,
+        );
     }
     match keys::users(&gw.catalog) {
         Ok(u) => gw.users.set_catalog(u),
@@ -744,11 +758,21 @@ fn quota_get(gw: &Gateway, bucket: Option<String>, ev: &mut AuditEvent) -> Answe
         Some(b) => match gw.catalog.bucket(b) {
             Ok(Some(_)) => vec![b.clone()],
             Ok(None) => return Answer::error(StatusCode::NOT_FOUND, format!("no bucket {b}")),
-            Err(e) => return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+            Err(e) => {
+                return Answer::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    crate::s3::error::S3Error::from(e).message,
+                )
+            }
         },
         None => match gw.catalog.list_buckets() {
             Ok(l) => l.into_iter().map(|b| b.name).collect(),
-            Err(e) => return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+            Err(e) => {
+                return Answer::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    crate::s3::error::S3Error::from(e).message,
+                )
+            }
         },
     };
     if ev.bucket.is_none() {

@@ -8,7 +8,7 @@ use crate::store::BlobWriter;
 impl ChunkSink for BlobWriter {
     type Error = S3Error;
     async fn write(&mut self, data: &[u8]) -> S3Result<()> {
-        BlobWriter::write(self, data).await
+        Ok(BlobWriter::write(self, data).await?)
     }
 }
 

@@ -24,7 +24,7 @@ impl Gateway {
     pub(super) fn check_reserve(&self, incoming: u64) -> S3Result<()> {
         match self.disk_reserve() {
             None => Ok(()),
-            Some(r) => r.check(if self.blobs_are_local() { incoming } else { 0 }),
+            Some(r) => Ok(r.check(if self.blobs_are_local() { incoming } else { 0 })?),
         }
     }
 
@@ -33,13 +33,13 @@ impl Gateway {
     /// the version is counted (or the write failed).
     pub(super) fn admit_write(&self, bucket: &str, len: Option<u64>, versions: u64) -> S3Result<Reservation> {
         self.check_reserve(len.unwrap_or(0))?;
-        self.catalog.capacity().reserve(
+        Ok(self.catalog.capacity().reserve(
             bucket,
             Usage {
                 bytes: len.unwrap_or(0),
                 versions,
             },
-        )
+        )?)
     }
 }
 
@@ -66,6 +66,6 @@ impl ChunkSink for Metered<'_> {
     async fn write(&mut self, data: &[u8]) -> S3Result<()> {
         self.written += data.len() as u64;
         self.room.grow_to(self.written)?;
-        self.writer.write(data).await
+        Ok(self.writer.write(data).await?)
     }
 }

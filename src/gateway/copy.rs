@@ -98,7 +98,7 @@ impl Gateway {
             digests.update(&chunk);
             if let Err(e) = writer.write(&chunk).await {
                 writer.abort().await;
-                return Err(e);
+                return Err(e.into());
             }
         }
         let computed = digests.finish();

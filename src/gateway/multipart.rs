@@ -164,7 +164,7 @@ impl Gateway {
         };
         if let Err(e) = self.catalog.put_upload(&rec).await {
             let _ = self.blobs.abort_multipart(&rec).await;
-            return Err(e);
+            return Err(e.into());
         }
         let outcome = Outcome {
             detail: Some(format!("upload {upload_id}")),
@@ -567,7 +567,7 @@ impl Gateway {
         self.discard_unreferenced(&guard, bucket, key, own_part_blobs(&parts))
             .await;
         if let Err(e) = self.blobs.abort_multipart(&u).await {
-            tracing::warn!(upload = %upload_id, error = %e.message, "aborting the backend upload failed");
+            tracing::warn!(upload = %upload_id, error = %crate::store::error::chain(&e), "aborting the backend upload failed");
         }
         let outcome = Outcome {
             detail: Some(format!("aborted upload {upload_id}: {} parts reclaimed", parts.len())),

@@ -317,7 +317,7 @@ impl Gateway {
                     match blobs.read(&id, off, l).await {
                         Ok(s) => verify_stream(s, sha, label).boxed(),
                         Err(e) => {
-                            let e = std::io::Error::other(e.message);
+                            let e = std::io::Error::other(S3Error::from(e).message);
                             futures_util::stream::once(async move { Err(e) }).boxed()
                         }
                     }

@@ -33,8 +33,8 @@ impl Gateway {
     /// Find the version a request names. `None` when it does not exist.
     pub(super) fn lookup(&self, bucket: &str, key: &str, sel: &VersionSel) -> S3Result<Option<VersionEntry>> {
         match sel {
-            VersionSel::Current => self.catalog.latest(bucket, key),
-            VersionSel::Id { seq, .. } => self.catalog.version(bucket, key, *seq),
+            VersionSel::Current => Ok(self.catalog.latest(bucket, key)?),
+            VersionSel::Id { seq, .. } => Ok(self.catalog.version(bucket, key, *seq)?),
             VersionSel::Absent(_) => Ok(None),
         }
     }
@@ -125,7 +125,7 @@ impl Gateway {
         match result {
             Ok(refused) => refused.is_empty(),
             Err(e) => {
-                tracing::warn!(bucket, key, error = %e.message, "discarding unreferenced blobs failed");
+                tracing::warn!(bucket, key, error = %crate::store::error::chain(&e), "discarding unreferenced blobs failed");
                 false
             }
         }

@@ -67,7 +67,7 @@ impl Gateway {
             own_blobs.push(id.clone());
         }
         let result = match self.catalog.bucket(&rec.bucket) {
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
             Ok(None) => Err(S3Error::new(
                 S3Code::NoSuchBucket,
                 format!("The specified bucket does not exist: {}", rec.bucket),
@@ -75,7 +75,11 @@ impl Gateway {
             Ok(Some(_)) => match self.check_write_conditions(&rec.bucket, &rec.key, write) {
                 Err(e) => Err(e),
                 Ok(()) => match commit {
-                    Commit::Insert => self.catalog.insert_version(&guard, rec.clone(), permit).await,
+                    Commit::Insert => self
+                        .catalog
+                        .insert_version(&guard, rec.clone(), permit)
+                        .await
+                        .map_err(S3Error::from),
                     Commit::CompleteUpload(upload_id) => {
                         match self
                             .catalog
@@ -87,7 +91,7 @@ impl Gateway {
                                 S3Code::NoSuchUpload,
                                 "The specified upload does not exist.",
                             )),
-                            Err(e) => Err(e),
+                            Err(e) => Err(e.into()),
                         }
                     }
                 },

@@ -7,12 +7,11 @@ pub mod plan;
 
 pub use plan::{Action, ActionKind};
 
-use crate::s3::error::S3Result;
-use crate::store::{Catalog, VersionEntry};
+use crate::store::{Catalog, StoreResult, VersionEntry};
 
 /// Every action the lifecycle rules of `bucket` call for by `horizon_ms` (a day lasting `day_ms`):
 /// versions and markers in key order, then uploads. A bucket without rules has none.
-pub fn plan_bucket(catalog: &Catalog, bucket: &str, horizon_ms: i64, day_ms: i64) -> S3Result<Vec<Action>> {
+pub fn plan_bucket(catalog: &Catalog, bucket: &str, horizon_ms: i64, day_ms: i64) -> StoreResult<Vec<Action>> {
     let Some(rec) = catalog.bucket(bucket)? else {
         return Ok(Vec::new());
     };
@@ -44,7 +43,7 @@ pub fn plan_bucket(catalog: &Catalog, bucket: &str, horizon_ms: i64, day_ms: i64
 }
 
 /// `plan_bucket` for every bucket (or the one named), buckets in name order.
-pub fn plan_all(catalog: &Catalog, bucket: Option<&str>, horizon_ms: i64, day_ms: i64) -> S3Result<Vec<Action>> {
+pub fn plan_all(catalog: &Catalog, bucket: Option<&str>, horizon_ms: i64, day_ms: i64) -> StoreResult<Vec<Action>> {
     let mut out = Vec::new();
     for b in catalog.list_buckets()? {
         if bucket.is_none_or(|want| want == b.name) {

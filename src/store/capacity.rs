@@ -9,7 +9,7 @@
 //! [`Reservation`]: the check against the quota and the claim on the room are one step under one
 //! lock, so concurrent writers cannot together overshoot a quota.
 
-use crate::s3::error::{S3Code, S3Error, S3Result};
+use super::error::{StoreError, StoreResult};
 use crate::units::{format_size, Reserve};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,24 +46,38 @@ impl std::fmt::Display for Quota {
     }
 }
 
+/// Why a quota given on the CLI or the admin API does not parse (shown to the operator as is).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuotaParseError {
+    /// The size does not parse (the size parser's explanation).
+    #[error("bytes: {0}")]
+    Bytes(String),
+    /// The version count is not a whole number.
+    #[error("versions: '{0}' is not a whole number")]
+    Versions(String),
+    /// Neither limit was given.
+    #[error("a quota needs bytes, versions or both")]
+    Empty,
+}
+
 /// Parse a quota as the CLI and the admin API take it: `bytes` a size (`500GiB`), `versions` a whole
 /// number; at least one must be given.
-pub fn parse_quota(bytes: Option<&str>, versions: Option<&str>) -> Result<Quota, String> {
+pub fn parse_quota(bytes: Option<&str>, versions: Option<&str>) -> Result<Quota, QuotaParseError> {
     let q = Quota {
         bytes: bytes
             .map(crate::units::parse_size)
             .transpose()
-            .map_err(|e| format!("bytes: {e}"))?,
+            .map_err(QuotaParseError::Bytes)?,
         versions: versions
             .map(|v| {
                 v.trim()
                     .parse::<u64>()
-                    .map_err(|_| format!("versions: '{v}' is not a whole number"))
+                    .map_err(|_| QuotaParseError::Versions(v.to_string()))
             })
             .transpose()?,
     };
     if q.is_empty() {
-        return Err("a quota needs bytes, versions or both".into());
+        return Err(QuotaParseError::Empty);
     }
     Ok(q)
 }
@@ -125,30 +139,6 @@ impl Inner {
 #[derive(Default)]
 pub struct Capacity {
     inner: Mutex<Inner>,
-}
-
-/// The error of a write that would take a bucket past its quota.
-pub fn quota_exceeded(bucket: &str, quota: &Quota, used: Usage, pending: Usage, ask: Usage) -> S3Error {
-    let in_flight = if pending == Usage::default() {
-        String::new()
-    } else {
-        format!(
-            " (plus {} in {} writes in flight)",
-            format_size(pending.bytes),
-            pending.versions
-        )
-    };
-    S3Error::new(
-        S3Code::QuotaExceeded,
-        format!(
-            "Bucket quota exceeded: bucket '{bucket}' has a quota of {quota}; it holds {} ({} bytes) in {} versions{in_flight}, and this request needs {} bytes and {} version(s) more.",
-            format_size(used.bytes),
-            used.bytes,
-            used.versions,
-            ask.bytes,
-            ask.versions
-        ),
-    )
 }
 
 impl Capacity {
@@ -230,7 +220,7 @@ impl Capacity {
 
     /// Claim room for `ask` in `bucket`, or refuse with `QuotaExceeded` if the bucket's usage, the
     /// writes in flight and `ask` together pass its quota.
-    pub fn reserve(self: &Arc<Self>, bucket: &str, ask: Usage) -> S3Result<Reservation> {
+    pub fn reserve(self: &Arc<Self>, bucket: &str, ask: Usage) -> StoreResult<Reservation> {
         let mut r = Reservation {
             capacity: self.clone(),
             bucket: bucket.to_string(),
@@ -240,7 +230,7 @@ impl Capacity {
         Ok(r)
     }
 
-    fn try_claim(&self, bucket: &str, ask: Usage) -> S3Result<()> {
+    fn try_claim(&self, bucket: &str, ask: Usage) -> StoreResult<()> {
         let mut g = self.lock();
         let quota = g.quota(bucket).map(|q| q.0);
         let c = g.buckets.entry(bucket.to_string()).or_default();
@@ -257,7 +247,13 @@ impl Capacity {
                         > max
             });
             if over_bytes || over_versions {
-                return Err(quota_exceeded(bucket, &q, c.used, c.pending, ask));
+                return Err(StoreError::QuotaExceeded {
+                    bucket: bucket.to_string(),
+                    quota: q,
+                    used: c.used,
+                    pending: c.pending,
+                    ask,
+                });
             }
         }
         c.pending.bytes = c.pending.bytes.saturating_add(ask.bytes);
@@ -284,7 +280,7 @@ pub struct Reservation {
 }
 
 impl Reservation {
-    fn claim(&mut self, ask: Usage) -> S3Result<()> {
+    fn claim(&mut self, ask: Usage) -> StoreResult<()> {
         self.capacity.try_claim(&self.bucket, ask)?;
         self.held.bytes += ask.bytes;
         self.held.versions += ask.versions;
@@ -292,7 +288,7 @@ impl Reservation {
     }
 
     /// Make sure at least `total` bytes are claimed (a body of unknown length, as it streams in).
-    pub fn grow_to(&mut self, total: u64) -> S3Result<()> {
+    pub fn grow_to(&mut self, total: u64) -> StoreResult<()> {
         if total <= self.held.bytes {
             return Ok(());
         }
@@ -353,14 +349,6 @@ pub fn free_space(dir: &Path, reserve: Reserve) -> std::io::Result<FreeSpace> {
     })
 }
 
-/// The error of a write refused because the data volume is at its reserve (or full).
-pub fn storage_full(detail: impl std::fmt::Display) -> S3Error {
-    S3Error::new(
-        S3Code::InsufficientStorage,
-        format!("Storage backend has reached its minimum free space threshold: {detail}. New versions and uploads are refused until space is freed; reads, listings and deletes still work."),
-    )
-}
-
 impl DiskReserve {
     /// The reserve `reserve` on the volume of `dir`.
     pub fn new(dir: &Path, reserve: Reserve) -> DiskReserve {
@@ -382,23 +370,16 @@ impl DiskReserve {
 
     /// Refuse (507 `InsufficientStorage`) when free space is at or below the reserve, or would be
     /// after `incoming` more bytes land on this volume.
-    pub fn check(&self, incoming: u64) -> S3Result<()> {
-        let s = self
-            .status()
-            .map_err(|e| S3Error::internal(format!("cannot read the free space of the data directory: {e}")))?;
+    pub fn check(&self, incoming: u64) -> StoreResult<()> {
+        let s = self.status().map_err(StoreError::FreeSpace)?;
         if s.available.saturating_sub(incoming) <= s.reserve {
-            return Err(storage_full(format_args!(
-                "{} free of {} on the data volume, reserve {} ({}){}",
-                format_size(s.available),
-                format_size(s.total),
-                format_size(s.reserve),
-                self.reserve,
-                if incoming > 0 {
-                    format!(", request needs {}", format_size(incoming))
-                } else {
-                    String::new()
-                }
-            )));
+            return Err(StoreError::StorageFull {
+                available: s.available,
+                total: s.total,
+                reserve_bytes: s.reserve,
+                reserve: self.reserve,
+                incoming,
+            });
         }
         Ok(())
     }
@@ -421,20 +402,28 @@ mod tests {
         let r1 = c.reserve("b", ask(30)).unwrap();
         // 60 used + 30 in flight + 20 > 100
         let e = c.reserve("b", ask(20)).err().unwrap();
-        assert_eq!(e.code, S3Code::QuotaExceeded);
-        assert!(e.message.contains("'b'"), "{}", e.message);
-        assert!(e.message.contains("100 bytes"), "{}", e.message);
-        assert!(e.message.contains("60 bytes"), "{}", e.message);
+        let StoreError::QuotaExceeded {
+            bucket,
+            quota,
+            used,
+            pending,
+            ask: asked,
+        } = e
+        else {
+            panic!("{e}")
+        };
+        assert_eq!((bucket.as_str(), quota), ("b", q(Some(100), Some(3))));
+        assert_eq!((used.bytes, pending.bytes, asked.bytes), (60, 30, 20));
         drop(r1);
         let mut r2 = c.reserve("b", ask(10)).unwrap();
         assert!(r2.grow_to(40).is_ok());
-        assert_eq!(r2.grow_to(41).unwrap_err().code, S3Code::QuotaExceeded);
+        assert!(matches!(r2.grow_to(41), Err(StoreError::QuotaExceeded { .. })));
         assert_eq!(r2.held().bytes, 40);
         drop(r2);
         // Versions: 1 used, 3 allowed.
         let a = c.reserve("b", ask(0)).unwrap();
         let b = c.reserve("b", ask(0)).unwrap();
-        assert_eq!(c.reserve("b", ask(0)).err().unwrap().code, S3Code::QuotaExceeded);
+        assert!(matches!(c.reserve("b", ask(0)), Err(StoreError::QuotaExceeded { .. })));
         // A claim of bytes only (a growing body) is not refused for versions.
         drop((a, b));
         c.count("b", 60, false);
@@ -451,8 +440,14 @@ mod tests {
         );
         assert_eq!(parse_quota(None, Some("3")).unwrap(), q(None, Some(3)));
         assert!(parse_quota(None, None).is_err());
-        assert!(parse_quota(Some("lots"), None).unwrap_err().contains("bytes"));
-        assert!(parse_quota(None, Some("-1")).unwrap_err().contains("versions"));
+        assert!(matches!(
+            parse_quota(Some("lots"), None),
+            Err(QuotaParseError::Bytes(_))
+        ));
+        assert_eq!(
+            parse_quota(None, Some("-1")).unwrap_err().to_string(),
+            "versions: '-1' is not a whole number"
+        );
     }
 
     #[test]
@@ -475,10 +470,10 @@ mod tests {
         let e = DiskReserve::new(dir.path(), Reserve::Percent(100.0))
             .check(0)
             .unwrap_err();
-        assert_eq!(e.code, S3Code::InsufficientStorage);
+        assert!(matches!(e, StoreError::StorageFull { .. }), "{e}");
         let e = DiskReserve::new(dir.path(), Reserve::Bytes(0))
             .check(u64::MAX)
             .unwrap_err();
-        assert_eq!(e.code, S3Code::InsufficientStorage);
+        assert!(matches!(e, StoreError::StorageFull { .. }), "{e}");
     }
 }

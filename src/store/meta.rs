@@ -3,13 +3,13 @@
 //! success.
 
 use super::capacity::{Capacity, Quota, Usage};
+use super::error::{is_no_space, StoreError, StoreResult};
 use super::locks::{AllKeysGuard, KeyGuard};
 use super::records::{decode, encode, BlobRef, BucketRecord, NewVersionId, PartRecord, UploadRecord, VersionRecord};
 use crate::lock::{
     AddMarker, DeleteBucket, Expired, NewVersion, RemoveMarker, SetLegalHold, SetLockConfiguration, SetRetention,
     SetTags, TargetState,
 };
-use crate::s3::error::{S3Code, S3Error, S3Result};
 use sled::Transactional;
 use sled::Tree;
 use std::collections::BTreeMap;
@@ -104,19 +104,8 @@ impl ExpiredBlobs {
     }
 }
 
-fn guard_mismatch() -> S3Error {
-    S3Error::internal("catalog mutation without the lock of its key")
-}
-
-fn no_such_version() -> S3Error {
-    S3Error::new(S3Code::NoSuchVersion, "The specified version does not exist.")
-}
-
-fn no_such_bucket(name: &str) -> S3Error {
-    S3Error::new(
-        S3Code::NoSuchBucket,
-        format!("The specified bucket does not exist: {name}"),
-    )
+fn guard_mismatch() -> StoreError {
+    StoreError::NotLocked
 }
 
 /// State key of a completed upload: `completed-upload \0 bucket \0 key \0 upload_id`.
@@ -227,7 +216,7 @@ fn split_version_key(bucket_len: usize, raw: &[u8]) -> Option<(String, u64)> {
 
 impl Catalog {
     /// Open (or create) the catalog at `path` and start the group-commit flusher.
-    pub fn open(path: &std::path::Path) -> S3Result<Self> {
+    pub fn open(path: &std::path::Path) -> StoreResult<Self> {
         let db = sled::Config::new().path(path).flush_every_ms(Some(500)).open()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), FlushError>>>();
         let flush_db = db.clone();
@@ -238,7 +227,7 @@ impl Catalog {
                     waiters.push(w);
                 }
                 let res = flush_db.flush_async().await.map(|_| ()).map_err(|e| FlushError {
-                    no_space: matches!(&e, sled::Error::Io(io) if crate::s3::error::is_no_space(io)),
+                    no_space: matches!(&e, sled::Error::Io(io) if is_no_space(io)),
                     message: e.to_string(),
                 });
                 for w in waiters {
@@ -264,7 +253,7 @@ impl Catalog {
 
     /// Count every bucket's usage from the version records and load the officer-set quotas: one
     /// pass over the records at open, so the counters are right after any crash.
-    fn recount(&self) -> S3Result<()> {
+    fn recount(&self) -> StoreResult<()> {
         let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
         for item in &self.versions {
             let (_, v) = item?;
@@ -281,8 +270,9 @@ impl Catalog {
         for item in self.state.scan_prefix(QUOTA_PREFIX) {
             let (k, v) = item?;
             let name = String::from_utf8_lossy(&k[QUOTA_PREFIX.len()..]).into_owned();
-            let q = decode::<Quota>(&v)
-                .ok_or_else(|| S3Error::internal(format!("the quota record of bucket {name} does not decode")))?;
+            let q = decode::<Quota>(&v).ok_or_else(|| StoreError::Corrupt {
+                what: format!("the quota record of bucket {name}"),
+            })?;
             quotas.insert(name, q);
         }
         self.capacity.set_officer_quotas(quotas);
@@ -296,7 +286,7 @@ impl Catalog {
 
     /// Set (`Some`) or clear (`None`) the officer's quota of a bucket, durably. Returns the quota
     /// it replaced.
-    pub async fn set_quota(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
+    pub async fn set_quota(&self, bucket: &str, quota: Option<Quota>) -> StoreResult<Option<Quota>> {
         let old = match quota {
             Some(q) => self.state.insert(quota_key(bucket), encode(&q))?,
             None => self.state.remove(quota_key(bucket))?,
@@ -307,7 +297,7 @@ impl Catalog {
     }
 
     /// Set or clear an officer's quota from synchronous code (offline tools; flushed at once).
-    pub fn set_quota_now(&self, bucket: &str, quota: Option<Quota>) -> S3Result<Option<Quota>> {
+    pub fn set_quota_now(&self, bucket: &str, quota: Option<Quota>) -> StoreResult<Option<Quota>> {
         let old = match quota {
             Some(q) => self.state.insert(quota_key(bucket), encode(&q))?,
             None => self.state.remove(quota_key(bucket))?,
@@ -337,44 +327,36 @@ impl Catalog {
     }
 
     /// Flush synchronously (offline tools and shutdown, where no flusher task runs any more).
-    pub fn flush_now(&self) -> S3Result<()> {
+    pub fn flush_now(&self) -> StoreResult<()> {
         self.db.flush()?;
         Ok(())
     }
 
     /// Wait until everything applied so far is on disk (shared flush).
-    pub async fn durable(&self) -> S3Result<()> {
+    pub async fn durable(&self) -> StoreResult<()> {
         #[cfg(test)]
         if self.faults.fail_flush.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(S3Error::internal("catalog flush failed: injected fault"));
+            return Err(StoreError::Flush {
+                no_space: false,
+                message: "injected fault".into(),
+            });
         }
         let (tx, rx) = oneshot::channel();
-        self.flusher
-            .send(tx)
-            .map_err(|_| S3Error::internal("catalog flusher stopped"))?;
+        self.flusher.send(tx).map_err(|_| StoreError::FlusherStopped)?;
         rx.await
-            .map_err(|_| S3Error::internal("catalog flusher stopped"))?
-            .map_err(|e| {
-                if e.no_space {
-                    S3Error::new(
-                        S3Code::InsufficientStorage,
-                        format!(
-                            "Storage backend has no space left: the catalog flush failed: {}",
-                            e.message
-                        ),
-                    )
-                } else {
-                    S3Error::internal(format!("catalog flush failed: {}", e.message))
-                }
+            .map_err(|_| StoreError::FlusherStopped)?
+            .map_err(|e| StoreError::Flush {
+                no_space: e.no_space,
+                message: e.message,
             })
     }
 
     /// A fresh, never reused sequence number.
-    pub fn next_seq(&self) -> S3Result<u64> {
+    pub fn next_seq(&self) -> StoreResult<u64> {
         Ok(self.db.generate_id()? + 1)
     }
 
-    pub fn watermark_ms(&self) -> S3Result<i64> {
+    pub fn watermark_ms(&self) -> StoreResult<i64> {
         Ok(self
             .state
             .get(WATERMARK_KEY)?
@@ -383,7 +365,7 @@ impl Catalog {
     }
 
     /// Persist a clock watermark (never lowers it).
-    pub fn store_watermark(&self, ms: i64) -> S3Result<()> {
+    pub fn store_watermark(&self, ms: i64) -> StoreResult<()> {
         self.state.fetch_and_update(WATERMARK_KEY, |old| {
             let old_ms = old.and_then(|v| v.try_into().ok().map(i64::from_be_bytes)).unwrap_or(0);
             Some(old_ms.max(ms).to_be_bytes().to_vec())
@@ -394,14 +376,14 @@ impl Catalog {
     /// Lower the persisted watermark to `ms`: only `lock::Clock::rewind` calls this (through its
     /// `persist` callback), after real time was established to be behind the watermark. The
     /// heartbeat follows it.
-    pub fn rewind_watermark(&self, ms: i64) -> S3Result<()> {
+    pub fn rewind_watermark(&self, ms: i64) -> StoreResult<()> {
         self.state.insert(WATERMARK_KEY, &ms.to_be_bytes())?;
         self.state.insert(HEARTBEAT_KEY, &ms.to_be_bytes())?;
         Ok(())
     }
 
     /// The last heartbeat of a run (`None`: never written).
-    pub fn heartbeat_ms(&self) -> S3Result<Option<i64>> {
+    pub fn heartbeat_ms(&self) -> StoreResult<Option<i64>> {
         Ok(self
             .state
             .get(HEARTBEAT_KEY)?
@@ -410,7 +392,7 @@ impl Catalog {
 
     /// Persist the heartbeat (the last trusted wall time seen while running; see
     /// `lock::Clock::heartbeat_ms`).
-    pub fn store_heartbeat(&self, ms: i64) -> S3Result<()> {
+    pub fn store_heartbeat(&self, ms: i64) -> StoreResult<()> {
         self.state.insert(HEARTBEAT_KEY, &ms.to_be_bytes())?;
         Ok(())
     }
@@ -428,16 +410,16 @@ impl Catalog {
 
     // ---- buckets ----
 
-    pub fn bucket(&self, name: &str) -> S3Result<Option<BucketRecord>> {
+    pub fn bucket(&self, name: &str) -> StoreResult<Option<BucketRecord>> {
         match self.buckets.get(name.as_bytes())? {
             None => Ok(None),
-            Some(raw) => decode(&raw)
-                .map(Some)
-                .ok_or_else(|| S3Error::internal(format!("bucket record of {name} does not decode"))),
+            Some(raw) => decode(&raw).map(Some).ok_or_else(|| StoreError::Corrupt {
+                what: format!("bucket record of {name}"),
+            }),
         }
     }
 
-    pub fn list_buckets(&self) -> S3Result<Vec<BucketRecord>> {
+    pub fn list_buckets(&self) -> StoreResult<Vec<BucketRecord>> {
         let mut out = Vec::new();
         for item in &self.buckets {
             let (_, v) = item?;
@@ -449,7 +431,7 @@ impl Catalog {
     }
 
     /// Create a bucket if absent. Returns false if it already existed.
-    pub async fn create_bucket(&self, rec: &BucketRecord) -> S3Result<bool> {
+    pub async fn create_bucket(&self, rec: &BucketRecord) -> StoreResult<bool> {
         let res = self
             .buckets
             .compare_and_swap(rec.name.as_bytes(), None as Option<&[u8]>, Some(encode(rec)))?;
@@ -461,7 +443,7 @@ impl Catalog {
     }
 
     /// Replace a bucket's default retention rule, in place: a bucket deleted meanwhile stays deleted.
-    pub async fn set_lock_configuration(&self, name: &str, permit: SetLockConfiguration) -> S3Result<BucketRecord> {
+    pub async fn set_lock_configuration(&self, name: &str, permit: SetLockConfiguration) -> StoreResult<BucketRecord> {
         self.update_bucket(name, |rec| rec.default_retention = permit.rule())
             .await
     }
@@ -473,14 +455,14 @@ impl Catalog {
         &self,
         name: &str,
         configuration: Option<crate::s3::lifecycle::LifecycleConfiguration>,
-    ) -> S3Result<BucketRecord> {
+    ) -> StoreResult<BucketRecord> {
         self.update_bucket(name, |rec| rec.lifecycle.clone_from(&configuration))
             .await
     }
 
     /// Change an existing bucket record in place and make it durable: a bucket deleted meanwhile
     /// stays deleted (never re-inserted), and a record that does not decode is left exactly as it is.
-    async fn update_bucket(&self, name: &str, change: impl Fn(&mut BucketRecord)) -> S3Result<BucketRecord> {
+    async fn update_bucket(&self, name: &str, change: impl Fn(&mut BucketRecord)) -> StoreResult<BucketRecord> {
         let updated = self.buckets.update_and_fetch(name.as_bytes(), |old| {
             let old = old?;
             Some(match decode::<BucketRecord>(old) {
@@ -492,28 +474,32 @@ impl Catalog {
             })
         })?;
         let rec = match updated {
-            None => return Err(no_such_bucket(name)),
-            Some(raw) => decode::<BucketRecord>(&raw)
-                .ok_or_else(|| S3Error::internal(format!("bucket record of {name} does not decode")))?,
+            None => {
+                return Err(StoreError::NoSuchBucket {
+                    bucket: name.to_string(),
+                })
+            }
+            Some(raw) => decode::<BucketRecord>(&raw).ok_or_else(|| StoreError::Corrupt {
+                what: format!("bucket record of {name}"),
+            })?,
         };
         self.durable().await?;
         Ok(rec)
     }
 
     /// Delete an empty bucket. Emptiness is checked again here, while the caller holds every key.
-    pub async fn delete_bucket(&self, name: &str, _all: &AllKeysGuard<'_>, _permit: DeleteBucket) -> S3Result<()> {
+    pub async fn delete_bucket(&self, name: &str, _all: &AllKeysGuard<'_>, _permit: DeleteBucket) -> StoreResult<()> {
         if self.bucket_has_versions(name)? || self.bucket_has_uploads(name)? {
-            return Err(S3Error::new(
-                S3Code::BucketNotEmpty,
-                "The bucket you tried to delete is not empty: it holds object versions or delete markers",
-            ));
+            return Err(StoreError::BucketNotEmpty {
+                bucket: name.to_string(),
+            });
         }
         self.buckets.remove(name.as_bytes())?;
         self.durable().await
     }
 
     /// Whether an in-flight multipart upload exists in the bucket (it keeps the bucket alive).
-    pub fn bucket_has_uploads(&self, bucket: &str) -> S3Result<bool> {
+    pub fn bucket_has_uploads(&self, bucket: &str) -> StoreResult<bool> {
         Ok(self
             .uploads
             .scan_prefix(bucket_prefix(bucket))
@@ -524,7 +510,7 @@ impl Catalog {
 
     /// Open multipart uploads of a bucket, counted up to `stop_at` (enough to compare with a limit
     /// without walking every upload of a bucket far over it).
-    pub fn count_uploads(&self, bucket: &str, stop_at: u64) -> S3Result<u64> {
+    pub fn count_uploads(&self, bucket: &str, stop_at: u64) -> StoreResult<u64> {
         let mut n = 0u64;
         for item in self.uploads.scan_prefix(bucket_prefix(bucket)) {
             item?;
@@ -537,7 +523,7 @@ impl Catalog {
     }
 
     /// Whether any version or delete marker exists in the bucket.
-    pub fn bucket_has_versions(&self, bucket: &str) -> S3Result<bool> {
+    pub fn bucket_has_versions(&self, bucket: &str) -> StoreResult<bool> {
         Ok(self
             .versions
             .scan_prefix(bucket_prefix(bucket))
@@ -558,7 +544,7 @@ impl Catalog {
     }
 
     /// The newest version (or marker) of a key.
-    pub fn latest(&self, bucket: &str, key: &str) -> S3Result<Option<VersionEntry>> {
+    pub fn latest(&self, bucket: &str, key: &str) -> StoreResult<Option<VersionEntry>> {
         match self.versions.scan_prefix(key_prefix(bucket, key)).next() {
             None => Ok(None),
             Some(item) => {
@@ -569,7 +555,7 @@ impl Catalog {
     }
 
     /// One specific version by seq.
-    pub fn version(&self, bucket: &str, key: &str, seq: u64) -> S3Result<Option<VersionEntry>> {
+    pub fn version(&self, bucket: &str, key: &str, seq: u64) -> StoreResult<Option<VersionEntry>> {
         let k = version_key(bucket, key, seq);
         Ok(self.versions.get(&k)?.map(|v| Self::entry(bucket, &k, &v)))
     }
@@ -581,7 +567,7 @@ impl Catalog {
         guard: &KeyGuard<'_>,
         mut rec: VersionRecord,
         permit: NewVersion,
-    ) -> S3Result<VersionRecord> {
+    ) -> StoreResult<VersionRecord> {
         if !guard.covers(&rec.bucket, &rec.key) || rec.delete_marker {
             return Err(guard_mismatch());
         }
@@ -598,7 +584,7 @@ impl Catalog {
         guard: &KeyGuard<'_>,
         id: NewVersionId,
         _permit: AddMarker,
-    ) -> S3Result<VersionRecord> {
+    ) -> StoreResult<VersionRecord> {
         if !guard.covers(&id.bucket, &id.key) {
             return Err(guard_mismatch());
         }
@@ -608,7 +594,7 @@ impl Catalog {
         Ok(rec)
     }
 
-    fn insert_new(&self, rec: &VersionRecord) -> S3Result<()> {
+    fn insert_new(&self, rec: &VersionRecord) -> StoreResult<()> {
         let k = version_key(&rec.bucket, &rec.key, rec.seq);
         match self
             .versions
@@ -618,7 +604,7 @@ impl Catalog {
                 self.counted(rec, true);
                 Ok(())
             }
-            Err(_) => Err(S3Error::internal(
+            Err(_) => Err(StoreError::invariant(
                 "a version record with this sequence number already exists",
             )),
         }
@@ -633,17 +619,19 @@ impl Catalog {
         bucket: &str,
         key: &str,
         seq: u64,
-        change: impl FnOnce(VersionEntry) -> S3Result<(Option<VersionRecord>, T)>,
-    ) -> S3Result<T> {
+        change: impl FnOnce(VersionEntry) -> StoreResult<(Option<VersionRecord>, T)>,
+    ) -> StoreResult<T> {
         if !guard.covers(bucket, key) {
             return Err(guard_mismatch());
         }
         let k = version_key(bucket, key, seq);
-        let old = self.versions.get(&k)?.ok_or_else(no_such_version)?;
+        let old = self.versions.get(&k)?.ok_or(StoreError::NoSuchVersion)?;
         let (new, out) = change(Self::entry(bucket, &k, &old))?;
         let new_raw = new.as_ref().map(encode);
         if self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_err() {
-            return Err(S3Error::internal("the version record changed while its key was locked"));
+            return Err(StoreError::invariant(
+                "the version record changed while its key was locked",
+            ));
         }
         if let Some(before) = decode::<VersionRecord>(&old) {
             self.counted(&before, false);
@@ -663,15 +651,17 @@ impl Catalog {
         key: &str,
         seq: u64,
         permit: SetRetention,
-    ) -> S3Result<VersionRecord> {
+    ) -> StoreResult<VersionRecord> {
         self.modify_version(guard, bucket, key, seq, |entry| match entry {
             VersionEntry::Ok(mut rec) if !rec.delete_marker => {
-                rec.retention = Some(permit.apply(rec.retention).map_err(|_| {
-                    S3Error::access_denied("Access Denied: COMPLIANCE retention can only be extended, not shortened")
-                })?);
+                rec.retention = Some(
+                    permit
+                        .apply(rec.retention)
+                        .map_err(|_| StoreError::RetentionShortened)?,
+                );
                 Ok((Some((*rec).clone()), *rec))
             }
-            _ => Err(S3Error::internal(
+            _ => Err(StoreError::invariant(
                 "retention permit for a record that is not a data version",
             )),
         })
@@ -686,13 +676,13 @@ impl Catalog {
         key: &str,
         seq: u64,
         permit: SetLegalHold,
-    ) -> S3Result<VersionRecord> {
+    ) -> StoreResult<VersionRecord> {
         self.modify_version(guard, bucket, key, seq, |entry| match entry {
             VersionEntry::Ok(mut rec) if !rec.delete_marker => {
                 rec.legal_hold = permit.on();
                 Ok((Some((*rec).clone()), *rec))
             }
-            _ => Err(S3Error::internal(
+            _ => Err(StoreError::invariant(
                 "legal hold permit for a record that is not a data version",
             )),
         })
@@ -709,7 +699,7 @@ impl Catalog {
         seq: u64,
         tags: BTreeMap<String, String>,
         _permit: SetTags,
-    ) -> S3Result<VersionRecord> {
+    ) -> StoreResult<VersionRecord> {
         self.modify_version(guard, bucket, key, seq, |entry| match entry {
             VersionEntry::Ok(rec) if !rec.delete_marker => {
                 let before = (*rec).clone();
@@ -717,7 +707,7 @@ impl Catalog {
                 after.tags = tags;
                 Ok((Some(after), before))
             }
-            _ => Err(S3Error::internal(
+            _ => Err(StoreError::invariant(
                 "tagging permit for a record that is not a data version",
             )),
         })
@@ -732,10 +722,10 @@ impl Catalog {
         key: &str,
         seq: u64,
         _permit: RemoveMarker,
-    ) -> S3Result<()> {
+    ) -> StoreResult<()> {
         self.modify_version(guard, bucket, key, seq, |entry| match entry {
             VersionEntry::Ok(rec) if rec.delete_marker => Ok((None, ())),
-            _ => Err(S3Error::internal(
+            _ => Err(StoreError::invariant(
                 "delete-marker permit for a record that is not a marker",
             )),
         })
@@ -751,7 +741,7 @@ impl Catalog {
         key: &str,
         seq: u64,
         proof: Expired,
-    ) -> S3Result<ExpiredBlobs> {
+    ) -> StoreResult<ExpiredBlobs> {
         self.modify_version(guard, bucket, key, seq, |entry| match entry {
             VersionEntry::Ok(rec) if proof.covers(rec.target_state()) => Ok((
                 None,
@@ -760,9 +750,7 @@ impl Catalog {
                     _proof: proof,
                 },
             )),
-            _ => Err(S3Error::access_denied(
-                "Access Denied: the version is protected; the expiry proof does not cover it",
-            )),
+            _ => Err(StoreError::NotExpired),
         })
         .await
     }
@@ -776,7 +764,7 @@ impl Catalog {
         bucket: &str,
         key: &str,
         candidates: Vec<String>,
-    ) -> S3Result<Unreferenced> {
+    ) -> StoreResult<Unreferenced> {
         if !guard.covers(bucket, key) {
             return Err(guard_mismatch());
         }
@@ -824,7 +812,7 @@ impl Catalog {
         &'a self,
         bucket: &'a str,
         from: &[u8],
-    ) -> impl Iterator<Item = S3Result<VersionEntry>> + 'a {
+    ) -> impl Iterator<Item = StoreResult<VersionEntry>> + 'a {
         let prefix = bucket_prefix(bucket);
         let mut start = prefix.clone();
         start.extend_from_slice(from);
@@ -854,23 +842,23 @@ impl Catalog {
         k
     }
 
-    pub async fn put_upload(&self, rec: &UploadRecord) -> S3Result<()> {
+    pub async fn put_upload(&self, rec: &UploadRecord) -> StoreResult<()> {
         self.uploads
             .insert(Self::upload_key(&rec.bucket, &rec.key, &rec.upload_id), encode(rec))?;
         self.durable().await
     }
 
-    pub fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Option<UploadRecord>> {
+    pub fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<Option<UploadRecord>> {
         match self.uploads.get(Self::upload_key(bucket, key, upload_id))? {
             None => Ok(None),
-            Some(raw) => decode(&raw)
-                .map(Some)
-                .ok_or_else(|| S3Error::internal("upload record does not decode")),
+            Some(raw) => decode(&raw).map(Some).ok_or_else(|| StoreError::Corrupt {
+                what: "upload record".into(),
+            }),
         }
     }
 
     /// All uploads of a bucket in (key, upload id) order.
-    pub fn uploads_of(&self, bucket: &str) -> S3Result<Vec<UploadRecord>> {
+    pub fn uploads_of(&self, bucket: &str) -> StoreResult<Vec<UploadRecord>> {
         let mut out = Vec::new();
         for item in self.uploads.scan_prefix(bucket_prefix(bucket)) {
             let (_, v) = item?;
@@ -889,7 +877,7 @@ impl Catalog {
         key: &str,
         upload_id: &str,
         part: &PartRecord,
-    ) -> S3Result<Option<PartRecord>> {
+    ) -> StoreResult<Option<PartRecord>> {
         if !guard.covers(bucket, key) {
             return Err(guard_mismatch());
         }
@@ -900,13 +888,15 @@ impl Catalog {
     }
 
     /// Parts of an upload, by part number.
-    pub fn parts_of(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Vec<PartRecord>> {
+    pub fn parts_of(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<Vec<PartRecord>> {
         let mut prefix = Self::upload_key(bucket, key, upload_id);
         prefix.push(0);
         let mut out = Vec::new();
         for item in self.parts.scan_prefix(prefix) {
             let (_, v) = item?;
-            out.push(decode::<PartRecord>(&v).ok_or_else(|| S3Error::internal("part record does not decode"))?);
+            out.push(decode::<PartRecord>(&v).ok_or_else(|| StoreError::Corrupt {
+                what: "part record".into(),
+            })?);
         }
         Ok(out)
     }
@@ -919,7 +909,7 @@ impl Catalog {
         key: &str,
         upload_id: &str,
         version: Option<&VersionRecord>,
-    ) -> S3Result<bool> {
+    ) -> StoreResult<bool> {
         let uk = Self::upload_key(bucket, key, upload_id);
         let part_keys: Vec<Vec<u8>> = {
             let mut prefix = uk.clone();
@@ -962,7 +952,7 @@ impl Catalog {
     }
 
     /// Abort: the upload and its parts disappear in one step.
-    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<bool> {
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<bool> {
         let ok = self.remove_upload_tx(bucket, key, upload_id, None)?;
         self.durable().await?;
         Ok(ok)
@@ -977,7 +967,7 @@ impl Catalog {
         upload_id: &str,
         mut version: VersionRecord,
         permit: NewVersion,
-    ) -> S3Result<Option<VersionRecord>> {
+    ) -> StoreResult<Option<VersionRecord>> {
         if !guard.covers(&version.bucket, &version.key) || version.delete_marker {
             return Err(guard_mismatch());
         }
@@ -991,7 +981,7 @@ impl Catalog {
     /// The version a completed upload became (its seq), so that a repeated completion (an SDK retrying
     /// a Complete whose answer was lost) answers the same success instead of `NoSuchUpload`. Written
     /// in the completion's transaction; kept with the catalog state (a few dozen bytes per upload).
-    pub fn completed_upload(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Option<u64>> {
+    pub fn completed_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<Option<u64>> {
         let k = completed_key(&Self::upload_key(bucket, key, upload_id));
         Ok(self
             .state
@@ -1001,7 +991,7 @@ impl Catalog {
     }
 
     /// Iterate every version in the catalog (reports, scrub).
-    pub fn all_versions(&self) -> impl Iterator<Item = S3Result<(Vec<u8>, Option<VersionRecord>)>> + '_ {
+    pub fn all_versions(&self) -> impl Iterator<Item = StoreResult<(Vec<u8>, Option<VersionRecord>)>> + '_ {
         self.versions.iter().map(|item| {
             let (k, v) = item?;
             Ok((k.to_vec(), decode::<VersionRecord>(&v)))
@@ -1051,7 +1041,10 @@ mod tests {
             .unwrap();
         drop(all);
         let err = cat.set_lock_configuration("b", permit).await.unwrap_err();
-        assert_eq!(err.code, S3Code::NoSuchBucket);
+        assert!(
+            matches!(err, StoreError::NoSuchBucket { ref bucket } if bucket == "b"),
+            "{err}"
+        );
         assert_eq!(cat.bucket("b").unwrap(), None);
         assert!(cat.list_buckets().unwrap().is_empty());
     }
@@ -1075,7 +1068,7 @@ mod tests {
             .insert_delete_marker(&other, id.clone(), crate::lock::decide_add_marker())
             .await
             .unwrap_err();
-        assert_eq!(err.code, S3Code::InternalError);
+        assert!(matches!(err, StoreError::NotLocked), "{err}");
         assert!(cat.latest("b", "k").unwrap().is_none());
         drop(other);
         let g = locks.key("b", "k").await;
@@ -1130,7 +1123,7 @@ mod tests {
             panic!("an unprotected version may be removed");
         };
         let err = cat.remove_expired_version(&g, "b", "k", 5, proof).await.unwrap_err();
-        assert_eq!(err.code, S3Code::AccessDenied);
+        assert!(matches!(err, StoreError::NotExpired), "{err}");
         assert!(cat.version("b", "k", 5).unwrap().is_some());
         // A marker permit does not remove data.
         let Ok(VersionRemoval::Marker(m)) = decide_delete_version(crate::lock::TargetState::DeleteMarker, clock) else {
@@ -1241,7 +1234,7 @@ mod tests {
             .reserve("b", Usage { bytes: 44, versions: 1 })
             .err()
             .unwrap();
-        assert_eq!(err.code, S3Code::QuotaExceeded);
+        assert!(matches!(err, StoreError::QuotaExceeded { .. }), "{err}");
     }
 
     #[test]

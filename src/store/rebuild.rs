@@ -25,8 +25,23 @@ pub enum SnapshotError {
     /// Another process (a running gateway) holds the catalog.
     #[error("the catalog is in use by another process: {0}")]
     InUse(String),
-    #[error("{0}")]
-    Storage(String),
+    /// The catalog opened but a tree of it cannot be read.
+    #[error("the old catalog cannot be read")]
+    Storage(#[source] sled::Error),
+}
+
+/// Why a new catalog could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// The target directory exists: a rebuilt catalog is never written over anything.
+    #[error("{} already exists; a rebuilt catalog is always new", dir.display())]
+    Exists { dir: std::path::PathBuf },
+    /// The new catalog cannot be created.
+    #[error("cannot create the new catalog")]
+    Create(#[source] sled::Error),
+    /// Writing or flushing the new catalog failed.
+    #[error("writing the new catalog failed")]
+    Write(#[from] sled::Error),
 }
 
 /// What a rebuilt catalog holds.
@@ -63,7 +78,7 @@ pub fn read_snapshot(dir: &Path) -> Result<Option<CatalogSnapshot>, SnapshotErro
             return Ok(None);
         }
     };
-    let tree = |n: &str| db.open_tree(n).map_err(|e| SnapshotError::Storage(e.to_string()));
+    let tree = |n: &str| db.open_tree(n).map_err(SnapshotError::Storage);
     let mut old = CatalogSnapshot::default();
     for (_, v) in tree(TREES.versions)?.iter().flatten() {
         if let Some(r) = decode::<VersionRecord>(&v) {
@@ -89,37 +104,33 @@ pub fn read_snapshot(dir: &Path) -> Result<Option<CatalogSnapshot>, SnapshotErro
 
 /// Write `image` into the new catalog directory `dir`, which must not exist yet, and flush it.
 /// `extra_state` runs last on the state tree (the audit anchor).
-pub fn write_new(dir: &Path, image: &CatalogImage<'_>, extra_state: impl FnOnce(&sled::Tree)) -> Result<(), String> {
+pub fn write_new(
+    dir: &Path,
+    image: &CatalogImage<'_>,
+    extra_state: impl FnOnce(&sled::Tree),
+) -> Result<(), RebuildError> {
     if dir.exists() {
-        return Err(format!(
-            "{} already exists; a rebuilt catalog is always new",
-            dir.display()
-        ));
+        return Err(RebuildError::Exists { dir: dir.to_path_buf() });
     }
-    let db = sled::Config::new()
-        .path(dir)
-        .open()
-        .map_err(|e| format!("cannot create the new catalog: {e}"))?;
-    let t = |n: &str| db.open_tree(n).map_err(|e| e.to_string());
+    let db = sled::Config::new().path(dir).open().map_err(RebuildError::Create)?;
+    let t = |n: &str| db.open_tree(n);
     let (tv, tb, ts, tu) = (t(TREES.versions)?, t(TREES.buckets)?, t(STATE_TREE)?, t(TREES.uploads)?);
     for v in &image.versions {
-        tv.insert(version_key(&v.bucket, &v.key, v.seq), encode(*v))
-            .map_err(|e| e.to_string())?;
+        tv.insert(version_key(&v.bucket, &v.key, v.seq), encode(*v))?;
     }
     for b in &image.buckets {
-        tb.insert(b.name.as_bytes(), encode(*b)).map_err(|e| e.to_string())?;
+        tb.insert(b.name.as_bytes(), encode(*b))?;
     }
     for (k, v) in image.state {
-        ts.insert(k.as_slice(), v.as_slice()).map_err(|e| e.to_string())?;
+        ts.insert(k.as_slice(), v.as_slice())?;
     }
     for (k, v) in image.uploads {
-        tu.insert(k.as_slice(), v.as_slice()).map_err(|e| e.to_string())?;
+        tu.insert(k.as_slice(), v.as_slice())?;
     }
-    ts.insert(WATERMARK_KEY, image.watermark_ms.to_be_bytes().to_vec())
-        .map_err(|e| e.to_string())?;
+    ts.insert(WATERMARK_KEY, image.watermark_ms.to_be_bytes().to_vec())?;
     extra_state(&ts);
     // Sequence numbers must never be handed out again.
-    while db.generate_id().map_err(|e| e.to_string())? < image.max_seq {}
-    db.flush().map_err(|e| e.to_string())?;
+    while db.generate_id()? < image.max_seq {}
+    db.flush()?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! `tmp/`, are fsynced, then hard-linked into place (which fails if the name exists: no overwrite),
 //! and the directory is fsynced before the catalog commit.
 
-use crate::s3::error::{S3Error, S3Result};
+use crate::store::error::{is_no_space, StoreError, StoreResult};
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::BoxStream;
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ fn valid_id(id: &str) -> bool {
 
 impl DiskBlobs {
     /// Open (creating directories) under `root`.
-    pub fn open(root: &Path) -> S3Result<Self> {
+    pub fn open(root: &Path) -> StoreResult<Self> {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("tmp"))?;
         Ok(DiskBlobs {
@@ -59,15 +59,13 @@ impl DiskBlobs {
         PathBuf::from(p)
     }
 
-    pub async fn begin(&self, id: &str) -> S3Result<DiskWriter> {
+    pub async fn begin(&self, id: &str) -> StoreResult<DiskWriter> {
         if !valid_id(id) {
-            return Err(S3Error::internal(format!("invalid blob id {id}")));
+            return Err(StoreError::InvalidBlobId { id: id.to_string() });
         }
         let final_path = self.path(id);
         if fs::try_exists(&final_path).await? {
-            return Err(S3Error::internal(format!(
-                "blob {id} already exists; refusing to overwrite"
-            )));
+            return Err(StoreError::BlobExists { id: id.to_string() });
         }
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp).await?;
@@ -80,10 +78,15 @@ impl DiskBlobs {
         })
     }
 
-    pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
+    pub async fn read(
+        &self,
+        id: &str,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
         let mut file = File::open(self.path(id))
             .await
-            .map_err(|e| S3Error::internal(format!("blob {id} cannot be opened: {e}")))?;
+            .map_err(|e| StoreError::io_at(format!("blob {id} cannot be opened"), e))?;
         if offset > 0 {
             file.seek(std::io::SeekFrom::Start(offset)).await?;
         }
@@ -111,12 +114,12 @@ impl DiskBlobs {
         Ok(Box::pin(stream))
     }
 
-    pub async fn exists(&self, id: &str) -> S3Result<bool> {
+    pub async fn exists(&self, id: &str) -> StoreResult<bool> {
         Ok(fs::try_exists(self.path(id)).await?)
     }
 
     /// Remove a blob and its sidecar. Only `BlobStore::destroy` / `discard` call this, with a proof.
-    pub(super) async fn unlink(&self, id: &str) -> S3Result<()> {
+    pub(super) async fn unlink(&self, id: &str) -> StoreResult<()> {
         for p in [self.path(id), self.sidecar_path(id)] {
             match fs::remove_file(&p).await {
                 Ok(()) => {}
@@ -128,7 +131,7 @@ impl DiskBlobs {
     }
 
     /// List every blob id on disk (scrub).
-    pub fn list_ids(&self) -> S3Result<Vec<String>> {
+    pub fn list_ids(&self) -> StoreResult<Vec<String>> {
         let mut out = Vec::new();
         let blobs = self.root.join("blobs");
         for shard in std::fs::read_dir(blobs)? {
@@ -153,12 +156,12 @@ async fn fsync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 impl DiskWriter {
-    pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+    pub async fn write(&mut self, data: &[u8]) -> StoreResult<()> {
         self.file.write_all(data).await?;
         Ok(())
     }
 
-    pub async fn commit(mut self, sidecar: &[u8]) -> S3Result<()> {
+    pub async fn commit(mut self, sidecar: &[u8]) -> StoreResult<()> {
         let res = self.commit_inner(sidecar).await;
         if res.is_err() {
             let _ = fs::remove_file(&self.tmp).await;
@@ -166,7 +169,7 @@ impl DiskWriter {
         res
     }
 
-    async fn commit_inner(&mut self, sidecar: &[u8]) -> S3Result<()> {
+    async fn commit_inner(&mut self, sidecar: &[u8]) -> StoreResult<()> {
         self.file.flush().await?;
         self.file.get_mut().sync_all().await?;
         let dir = self
@@ -183,19 +186,19 @@ impl DiskWriter {
             .create_new(true)
             .open(&side_path)
             .await
-            .map_err(|e| S3Error::internal(format!("sidecar for blob {} cannot be created: {e}", self.id)))?;
+            .map_err(|e| StoreError::io_at(format!("sidecar for blob {} cannot be created", self.id), e))?;
         let written = match side.write_all(sidecar).await {
             Ok(()) => side.sync_all().await,
             Err(e) => Err(e),
         };
         // hard_link fails if the target exists: the no-overwrite guarantee at the filesystem level.
         let linked = match written {
-            Err(e) => Err(S3Error::from(e)),
+            Err(e) => Err(StoreError::Io(e)),
             Ok(()) => fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
-                if crate::s3::error::is_no_space(&e) {
-                    S3Error::from(e)
+                if is_no_space(&e) {
+                    StoreError::Io(e)
                 } else {
-                    S3Error::internal(format!("blob {} cannot be linked into place: {e}", self.id))
+                    StoreError::io_at(format!("blob {} cannot be linked into place", self.id), e)
                 }
             }),
         };

@@ -7,7 +7,7 @@ pub mod disk;
 pub mod upstream;
 
 use crate::lock::NewVersion;
-use crate::s3::error::S3Result;
+use crate::store::error::{StoreError, StoreResult};
 use crate::store::meta::{ExpiredBlobs, Unreferenced};
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, PartRef, VersionRecord};
@@ -68,7 +68,7 @@ pub(crate) fn valid_id(id: &str) -> bool {
 
 impl BlobStore {
     /// Start writing a new blob. Fails if `id` already exists (no overwrite, ever).
-    pub async fn begin(&self, id: &str, hints: BlobHints) -> S3Result<BlobWriter> {
+    pub async fn begin(&self, id: &str, hints: BlobHints) -> StoreResult<BlobWriter> {
         match self {
             BlobStore::Disk(d) => Ok(BlobWriter::Disk(d.begin(id).await?)),
             BlobStore::Upstream(u) => Ok(BlobWriter::Upstream(u.begin(id, hints).await?)),
@@ -78,7 +78,7 @@ impl BlobStore {
     /// Start the backend side of multipart upload `upload_id`: upstream, an upstream multipart
     /// upload of blob `upload_id` (its `UploadId` is returned, to be kept in the `UploadRecord`);
     /// on disk nothing (`None`: every part becomes a blob of its own).
-    pub async fn begin_multipart(&self, upload_id: &str, hints: BlobHints) -> S3Result<Option<String>> {
+    pub async fn begin_multipart(&self, upload_id: &str, hints: BlobHints) -> StoreResult<Option<String>> {
         match self {
             BlobStore::Disk(_) => Ok(None),
             BlobStore::Upstream(u) => Ok(Some(u.begin_multipart(upload_id, hints).await?)),
@@ -95,7 +95,7 @@ impl BlobStore {
         part_number: u32,
         blob_id: &str,
         hints: BlobHints,
-    ) -> S3Result<BlobWriter> {
+    ) -> StoreResult<BlobWriter> {
         match (self, &upload.backend_upload_id) {
             (BlobStore::Upstream(u), Some(up)) => Ok(BlobWriter::Upstream(
                 u.begin_part(&upload.upload_id, up, part_number, blob_id, hints).await?,
@@ -122,15 +122,13 @@ impl BlobStore {
         src: &str,
         offset: u64,
         len: u64,
-    ) -> S3Result<String> {
+    ) -> StoreResult<String> {
         match (self, &upload.backend_upload_id) {
             (BlobStore::Upstream(u), Some(up)) => {
                 u.copy_part((&upload.upload_id, up, part_number), src, offset, len)
                     .await
             }
-            _ => Err(crate::s3::error::S3Error::internal(
-                "this backend cannot copy a part by itself",
-            )),
+            _ => Err(StoreError::invariant("this backend cannot copy a part by itself")),
         }
     }
 
@@ -144,7 +142,7 @@ impl BlobStore {
         upload: &UploadRecord,
         chosen: &[PartRecord],
         version_id: &str,
-    ) -> S3Result<(BlobRef, BlobWriter)> {
+    ) -> StoreResult<(BlobRef, BlobWriter)> {
         let part_ref = |p: &PartRecord, id: &str| PartRef {
             id: id.to_string(),
             size: p.size,
@@ -157,7 +155,7 @@ impl BlobStore {
             let mut names = Vec::with_capacity(chosen.len());
             for p in chosen {
                 let Some(e) = p.upstream_etag.clone() else {
-                    return Err(crate::s3::error::S3Error::internal(format!(
+                    return Err(StoreError::invariant(format!(
                         "part {} of upload {id} has no upstream ETag",
                         p.part_number
                     )));
@@ -180,7 +178,7 @@ impl BlobStore {
 
     /// Abort the backend's own multipart upload of an upload whose catalog entry is gone (its part
     /// blobs, where parts are blobs of their own, go with [`BlobStore::discard`]).
-    pub async fn abort_multipart(&self, upload: &UploadRecord) -> S3Result<()> {
+    pub async fn abort_multipart(&self, upload: &UploadRecord) -> StoreResult<()> {
         match (self, &upload.backend_upload_id) {
             (BlobStore::Upstream(u), Some(up)) => u.abort_multipart(&upload.upload_id, up).await,
             _ => Ok(()),
@@ -189,7 +187,7 @@ impl BlobStore {
 
     /// Mirror a retention extension into the backend's own lock (upstream Object Lock); called
     /// before the catalog records it, so the client never hears success before the mirror.
-    pub async fn mirror_retention(&self, rec: &VersionRecord, until: DateTime<Utc>) -> S3Result<()> {
+    pub async fn mirror_retention(&self, rec: &VersionRecord, until: DateTime<Utc>) -> StoreResult<()> {
         match self {
             BlobStore::Disk(_) => Ok(()),
             BlobStore::Upstream(u) => u.mirror_retention(rec, until).await,
@@ -197,7 +195,7 @@ impl BlobStore {
     }
 
     /// Mirror a legal hold change, like `mirror_retention`.
-    pub async fn mirror_legal_hold(&self, rec: &VersionRecord, on: bool) -> S3Result<()> {
+    pub async fn mirror_legal_hold(&self, rec: &VersionRecord, on: bool) -> StoreResult<()> {
         match self {
             BlobStore::Disk(_) => Ok(()),
             BlobStore::Upstream(u) => u.mirror_legal_hold(rec, on).await,
@@ -205,7 +203,12 @@ impl BlobStore {
     }
 
     /// Stream `len` bytes starting at `offset` of blob `id`.
-    pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
+    pub async fn read(
+        &self,
+        id: &str,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
         match self {
             BlobStore::Disk(d) => d.read(id, offset, len).await,
             BlobStore::Upstream(u) => u.read(id, offset, len).await,
@@ -213,7 +216,7 @@ impl BlobStore {
     }
 
     /// Whether a blob exists (scrub, recovery).
-    pub async fn exists(&self, id: &str) -> S3Result<bool> {
+    pub async fn exists(&self, id: &str) -> StoreResult<bool> {
         match self {
             BlobStore::Disk(d) => d.exists(id).await,
             BlobStore::Upstream(u) => u.exists(id).await,
@@ -223,7 +226,7 @@ impl BlobStore {
     /// Destroy the bytes of a version whose record the catalog removed with the `Expired` proof.
     /// Returns the ids the upstream's own lock still refused to delete (left upstream: the catalog no
     /// longer refers to them, so a later `discard` may retry them).
-    pub async fn destroy(&self, blobs: ExpiredBlobs) -> S3Result<Vec<String>> {
+    pub async fn destroy(&self, blobs: ExpiredBlobs) -> StoreResult<Vec<String>> {
         let mut refused = Vec::new();
         for id in blobs.ids() {
             match self {
@@ -241,7 +244,7 @@ impl BlobStore {
     /// Remove blobs that never became (part of) a version, or whose version is gone: failed commits,
     /// replaced or unused parts, aborted uploads, leftovers the upstream refused earlier. Only ids the
     /// catalog proved unreferenced reach here. Returns the ids the upstream still refused.
-    pub async fn discard(&self, proof: Unreferenced) -> S3Result<Vec<String>> {
+    pub async fn discard(&self, proof: Unreferenced) -> StoreResult<Vec<String>> {
         let mut refused = Vec::new();
         for id in proof.ids() {
             match self {
@@ -258,29 +261,27 @@ impl BlobStore {
 }
 
 impl BlobWriter {
-    pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+    pub async fn write(&mut self, data: &[u8]) -> StoreResult<()> {
         match self {
             BlobWriter::Disk(w) => w.write(data).await,
             BlobWriter::Upstream(w) => w.write(data).await,
-            BlobWriter::UpstreamCompletion(_) => Err(crate::s3::error::S3Error::internal(
-                "a multipart completion takes no bytes",
-            )),
+            BlobWriter::UpstreamCompletion(_) => Err(StoreError::invariant("a multipart completion takes no bytes")),
         }
     }
 
     /// Make a part durable (no record); returns the backend's own part `ETag` when the part went into
     /// the backend's multipart upload (store it in `PartRecord::upstream_etag`).
-    pub async fn commit_part(self) -> S3Result<Option<String>> {
+    pub async fn commit_part(self) -> StoreResult<Option<String>> {
         match self {
             BlobWriter::Disk(w) => w.commit(b"").await.map(|()| None),
             BlobWriter::Upstream(w) => w.commit_part(b"").await,
-            BlobWriter::UpstreamCompletion(_) => Err(crate::s3::error::S3Error::internal("not a part writer")),
+            BlobWriter::UpstreamCompletion(_) => Err(StoreError::invariant("not a part writer")),
         }
     }
 
     /// Make the blob durable and visible under its id. `sidecar` is the version record (second copy
     /// for `wormgate recover`), written durably before the blob appears.
-    pub async fn commit(self, sidecar: &[u8]) -> S3Result<()> {
+    pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
         match self {
             BlobWriter::Disk(w) => w.commit(sidecar).await,
             BlobWriter::Upstream(w) => w.commit(sidecar).await,

@@ -35,11 +35,11 @@ pub mod body;
 pub mod client;
 
 use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
-use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError};
+use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError, UpstreamSetupError};
 use super::BlobHints;
 use crate::config::UpstreamConfig;
 use crate::encoding::encode_component;
-use crate::s3::error::{S3Error, S3Result};
+use crate::store::error::{StoreError, StoreResult};
 use crate::store::{BlobRef, VersionRecord};
 use crate::timefmt::format_iso;
 use bytes::{Bytes, BytesMut};
@@ -75,7 +75,7 @@ struct ReadState {
     id: String,
     offset: u64,
     remaining: u64,
-    body: Option<BoxStream<'static, Result<Bytes, String>>>,
+    body: Option<BoxStream<'static, Result<Bytes, hyper::Error>>>,
     resumes: u32,
 }
 
@@ -145,25 +145,96 @@ fn md5_b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b))
 }
 
+/// Why the upstream cannot be used at start (the gateway refuses to start; tools stop).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The configuration does not make a client.
+    #[error(transparent)]
+    Setup(#[from] UpstreamSetupError),
+    /// No connection to the upstream.
+    #[error("upstream {target} is unreachable")]
+    Unreachable {
+        target: String,
+        #[source]
+        source: UpstreamError,
+    },
+    /// The upstream refused the configured credentials.
+    #[error(
+        "upstream {target} rejected the credentials (WORMGATE_UPSTREAM_ACCESS_KEY / WORMGATE_UPSTREAM_SECRET_KEY)"
+    )]
+    Credentials {
+        target: String,
+        #[source]
+        source: UpstreamError,
+    },
+    /// The upstream bucket does not exist.
+    #[error("upstream {target} does not exist")]
+    NoBucket {
+        target: String,
+        #[source]
+        source: UpstreamError,
+    },
+    /// Any other refusal of the bucket check.
+    #[error("upstream {target} cannot be used")]
+    Unusable {
+        target: String,
+        #[source]
+        source: UpstreamError,
+    },
+    /// The local spool directory cannot be created.
+    #[error("cannot create {}", dir.display())]
+    Spool {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why the upstream's clock could not be read (one time source has no answer).
+#[derive(Debug, thiserror::Error)]
+pub enum ServerDateError {
+    /// The request failed.
+    #[error("the request failed")]
+    Request(#[source] UpstreamError),
+    /// No answer in time.
+    #[error("no answer within 5 s")]
+    Timeout,
+    /// The answer has no `Date` header.
+    #[error("the answer has no Date header")]
+    NoDate,
+    /// The `Date` header does not parse.
+    #[error("Date '{date}'")]
+    BadDate {
+        date: String,
+        #[source]
+        source: httpdate::Error,
+    },
+}
+
 impl UpstreamBlobs {
     /// Connect and check: the bucket must be reachable with these credentials. Returns the store;
     /// `upstream_lock()` tells whether the upstream bucket has Object Lock enabled.
-    pub async fn connect(cfg: &UpstreamConfig, data_dir: &std::path::Path) -> Result<UpstreamBlobs, String> {
+    pub async fn connect(cfg: &UpstreamConfig, data_dir: &std::path::Path) -> Result<UpstreamBlobs, ConnectError> {
         let client = UpstreamClient::new(cfg)?;
-        let where_ = format!("{} bucket {}", cfg.endpoint, cfg.bucket);
-        match client.small(Method::GET, "", "location=", HeaderMap::new(), Bytes::new()).await {
+        let target = format!("{} bucket {}", cfg.endpoint, cfg.bucket);
+        match client
+            .small(Method::GET, "", "location=", HeaderMap::new(), Bytes::new())
+            .await
+        {
             Ok(_) => {}
-            Err(UpstreamError::Unreachable(m)) => return Err(format!("upstream {where_} is unreachable: {m}")),
-            Err(e @ UpstreamError::Status { .. })
-                if matches!(e.code(), "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "Forbidden")
-                    || e.is_status(StatusCode::FORBIDDEN) =>
+            Err(source @ UpstreamError::Unreachable(_)) => return Err(ConnectError::Unreachable { target, source }),
+            Err(source @ UpstreamError::Status { .. })
+                if matches!(
+                    source.code(),
+                    "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "Forbidden"
+                ) || source.is_status(StatusCode::FORBIDDEN) =>
             {
-                return Err(format!("upstream {where_} rejected the credentials (WORMGATE_UPSTREAM_ACCESS_KEY / WORMGATE_UPSTREAM_SECRET_KEY): {e}"))
+                return Err(ConnectError::Credentials { target, source })
             }
-            Err(e) if e.code() == "NoSuchBucket" || e.is_status(StatusCode::NOT_FOUND) => {
-                return Err(format!("upstream {where_} does not exist: {e}"))
+            Err(source) if source.code() == "NoSuchBucket" || source.is_status(StatusCode::NOT_FOUND) => {
+                return Err(ConnectError::NoBucket { target, source })
             }
-            Err(e) => return Err(format!("upstream {where_} cannot be used: {e}")),
+            Err(source) => return Err(ConnectError::Unusable { target, source }),
         }
         let lock = match client
             .small(Method::GET, "", "object-lock=", HeaderMap::new(), Bytes::new())
@@ -173,14 +244,16 @@ impl UpstreamBlobs {
                 let text = String::from_utf8_lossy(&body);
                 xml_text(&text, "ObjectLockEnabled").is_some_and(|v| v.trim() == "Enabled")
             }
-            Err(e @ UpstreamError::Unreachable(_)) => return Err(format!("upstream {where_} is unreachable: {e}")),
+            Err(source @ UpstreamError::Unreachable(_)) => return Err(ConnectError::Unreachable { target, source }),
             Err(e) => {
                 tracing::debug!(error = %e, "upstream GetObjectLockConfiguration: no lock");
                 false
             }
         };
         let spool_dir = data_dir.join("tmp");
-        std::fs::create_dir_all(&spool_dir).map_err(|e| format!("cannot create {}: {e}", spool_dir.display()))?;
+        if let Err(source) = std::fs::create_dir_all(&spool_dir) {
+            return Err(ConnectError::Spool { dir: spool_dir, source });
+        }
         Ok(UpstreamBlobs {
             inner: Arc::new(Inner {
                 client,
@@ -194,7 +267,7 @@ impl UpstreamBlobs {
     /// (ms) halfway between sending and receiving: a time source for `evidence::timesources`. Any
     /// answer carries a `Date`, so a refusal (say, a signature judged too skewed because our clock is
     /// off) still tells the time. One attempt, no retries.
-    pub async fn server_date(&self) -> Result<(DateTime<Utc>, i64), String> {
+    pub async fn server_date(&self) -> Result<(DateTime<Utc>, i64), ServerDateError> {
         let client = &self.inner.client;
         let req = client
             .signed(
@@ -205,19 +278,22 @@ impl UpstreamBlobs {
                 Payload::Bytes(b""),
                 UpstreamBody::full(Bytes::new()),
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(ServerDateError::Request)?;
         let sent = Utc::now().timestamp_millis();
         let resp = tokio::time::timeout(std::time::Duration::from_secs(5), client.send_once(req))
             .await
-            .map_err(|_| "no answer within 5 s".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| ServerDateError::Timeout)?
+            .map_err(ServerDateError::Request)?;
         let received = Utc::now().timestamp_millis();
         let date = resp
             .headers()
             .get(http::header::DATE)
             .and_then(|v| v.to_str().ok())
-            .ok_or("the answer has no Date header")?;
-        let t = httpdate::parse_http_date(date).map_err(|e| format!("Date '{date}': {e}"))?;
+            .ok_or(ServerDateError::NoDate)?;
+        let t = httpdate::parse_http_date(date).map_err(|source| ServerDateError::BadDate {
+            date: date.to_string(),
+            source,
+        })?;
         Ok((DateTime::<Utc>::from(t), sent + (received - sent) / 2))
     }
 
@@ -249,9 +325,9 @@ impl UpstreamBlobs {
         }
     }
 
-    pub async fn begin(&self, id: &str, hints: BlobHints) -> S3Result<UpstreamWriter> {
+    pub async fn begin(&self, id: &str, hints: BlobHints) -> StoreResult<UpstreamWriter> {
         if !super::valid_id(id) {
-            return Err(S3Error::internal(format!("invalid blob id {id}")));
+            return Err(StoreError::InvalidBlobId { id: id.to_string() });
         }
         let sink = if let Some(len) = hints.len {
             Sink::Stream { len, started: None }
@@ -277,9 +353,9 @@ impl UpstreamBlobs {
 
     /// Start a multipart upload upstream for blob `id` (a gateway upload id); returns its upstream
     /// `UploadId`. With upstream Object Lock it carries COMPLIANCE and the first decision's date.
-    pub async fn begin_multipart(&self, id: &str, hints: BlobHints) -> S3Result<String> {
+    pub async fn begin_multipart(&self, id: &str, hints: BlobHints) -> StoreResult<String> {
         if !super::valid_id(id) {
-            return Err(S3Error::internal(format!("invalid blob id {id}")));
+            return Err(StoreError::InvalidBlobId { id: id.to_string() });
         }
         let mut h = HeaderMap::new();
         h.insert(
@@ -298,7 +374,9 @@ impl UpstreamBlobs {
         xml_text(&text, "UploadId")
             .map(|u| u.trim().to_string())
             .filter(|u| !u.is_empty())
-            .ok_or_else(|| S3Error::internal(format!("upstream CreateMultipartUpload for {key} gave no UploadId")))
+            .ok_or_else(|| {
+                StoreError::UpstreamAnswer(format!("upstream CreateMultipartUpload for {key} gave no UploadId"))
+            })
     }
 
     /// Write part `part_number` of upstream upload `upload_id` (of blob `object`); `label` names
@@ -310,7 +388,7 @@ impl UpstreamBlobs {
         part_number: u32,
         label: &str,
         hints: BlobHints,
-    ) -> S3Result<UpstreamWriter> {
+    ) -> StoreResult<UpstreamWriter> {
         let mut w = self.begin(label, BlobHints::len(hints.len)).await?;
         w.target = Target::Part {
             object: object.to_string(),
@@ -328,9 +406,9 @@ impl UpstreamBlobs {
         src: &str,
         offset: u64,
         len: u64,
-    ) -> S3Result<String> {
+    ) -> StoreResult<String> {
         if len == 0 {
-            return Err(S3Error::internal("an empty part cannot be copied upstream"));
+            return Err(StoreError::invariant("an empty part cannot be copied upstream"));
         }
         let c = self.client();
         let src_key: Vec<String> = c.key(src).split('/').map(encode_component).collect();
@@ -348,11 +426,13 @@ impl UpstreamBlobs {
         let (_, _, body) = c.small(Method::PUT, &c.key(object), &q, h, Bytes::new()).await?;
         let text = String::from_utf8_lossy(&body);
         if let Some(code) = xml_text(&text, "Code").filter(|_| text.contains("<Error>")) {
-            return Err(S3Error::internal(format!("upstream UploadPartCopy failed: {code}")));
+            return Err(StoreError::UpstreamAnswer(format!(
+                "upstream UploadPartCopy failed: {code}"
+            )));
         }
         xml_text(&text, "ETag")
             .map(|e| e.trim().to_string())
-            .ok_or_else(|| S3Error::internal("upstream UploadPartCopy gave no ETag"))
+            .ok_or_else(|| StoreError::UpstreamAnswer("upstream UploadPartCopy gave no ETag".into()))
     }
 
     /// The completion of upstream upload `upload_id` into blob `id` from `parts` (part number,
@@ -368,7 +448,7 @@ impl UpstreamBlobs {
     }
 
     /// `AbortMultipartUpload` upstream (an upload already gone is fine).
-    pub async fn abort_multipart(&self, id: &str, upload_id: &str) -> S3Result<()> {
+    pub async fn abort_multipart(&self, id: &str, upload_id: &str) -> StoreResult<()> {
         let q = format!("uploadId={}", encode_component(upload_id));
         let key = self.client().key(id);
         match self
@@ -402,7 +482,7 @@ impl UpstreamBlobs {
             let _ = write!(
                 doc,
                 "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>",
-                crate::s3::error::xml_escape(&etag)
+                quick_xml::escape::escape(&etag)
             );
         }
         doc.push_str("</CompleteMultipartUpload>");
@@ -537,15 +617,23 @@ impl UpstreamBlobs {
     /// Stream `len` bytes from `offset` of blob `id` (a ranged GET). The first request is made
     /// here, so an unreachable upstream is an error before the response starts; a connection lost
     /// mid-body is resumed from the next byte with a new ranged GET (a few times).
-    pub async fn read(&self, id: &str, offset: u64, len: u64) -> S3Result<BoxStream<'static, std::io::Result<Bytes>>> {
+    pub async fn read(
+        &self,
+        id: &str,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
         if len == 0 {
             return Ok(futures_util::stream::empty().boxed());
         }
         let first = self.open_range(id, offset, len).await.map_err(|e| {
             if e.is_status(StatusCode::NOT_FOUND) {
-                S3Error::internal(format!("blob {id} is missing upstream: {e}"))
+                StoreError::MissingUpstream {
+                    id: id.to_string(),
+                    source: e,
+                }
             } else {
-                S3Error::from(e)
+                StoreError::from(e)
             }
         })?;
         let st = ReadState {
@@ -602,20 +690,20 @@ impl UpstreamBlobs {
         id: &str,
         offset: u64,
         len: u64,
-    ) -> Result<BoxStream<'static, Result<Bytes, String>>, UpstreamError> {
+    ) -> Result<BoxStream<'static, Result<Bytes, hyper::Error>>, UpstreamError> {
         let mut h = HeaderMap::new();
         h.insert(
             http::header::RANGE,
             hv(&format!("bytes={}-{}", offset, offset + len - 1)),
         );
         let resp = self.client().get_stream(&self.client().key(id), h).await?;
-        let stream = http_body_util::BodyDataStream::new(resp.into_body()).map(|r| r.map_err(|e| e.to_string()));
+        let stream = http_body_util::BodyDataStream::new(resp.into_body());
         Ok(stream.boxed())
     }
 
     /// Every upstream object under the prefix as (blob id or `<id>.meta`, size) — for scrub and
     /// `wormgate recover` (read a record with `read_record`).
-    pub async fn list(&self) -> S3Result<Vec<(String, u64)>> {
+    pub async fn list(&self) -> StoreResult<Vec<(String, u64)>> {
         Ok(self
             .list_detailed()
             .await?
@@ -628,7 +716,7 @@ impl UpstreamBlobs {
     /// upstream's own Object Lock holds on that object: retention extensions and legal holds are
     /// mirrored there after the write, so a standby recovering without the first gateway's audit
     /// trail still learns them.
-    pub async fn read_record(&self, id: &str) -> S3Result<Option<(Vec<u8>, UpstreamLock)>> {
+    pub async fn read_record(&self, id: &str) -> StoreResult<Option<(Vec<u8>, UpstreamLock)>> {
         let key = self.client().key(&format!("{id}.meta"));
         match self
             .client()
@@ -641,7 +729,7 @@ impl UpstreamBlobs {
         }
     }
 
-    pub async fn exists(&self, id: &str) -> S3Result<bool> {
+    pub async fn exists(&self, id: &str) -> StoreResult<bool> {
         Ok(self.object_exists(id).await?)
     }
 
@@ -649,7 +737,7 @@ impl UpstreamBlobs {
     /// Delete a blob and its record object. Only `BlobStore::destroy` (`expired`) and
     /// `BlobStore::discard` call this, each with its proof.
     /// Returns whether the upstream's own lock refused to delete any of them (they stay upstream).
-    pub(super) async fn delete_all(&self, id: &str, expired: bool) -> S3Result<bool> {
+    pub(super) async fn delete_all(&self, id: &str, expired: bool) -> StoreResult<bool> {
         let mut refused = false;
         for name in [id.to_string(), format!("{id}.meta")] {
             refused |= self.delete_key(&name, expired).await?;
@@ -664,7 +752,7 @@ impl UpstreamBlobs {
     /// an unreferenced blob, as lifecycle does, or leave it for scrub). For an `expired` version the
     /// upstream gets a few seconds first: it may keep retain-until dates at whole seconds and count a
     /// version as retained through its last second.
-    async fn delete_key(&self, name: &str, expired: bool) -> S3Result<bool> {
+    async fn delete_key(&self, name: &str, expired: bool) -> StoreResult<bool> {
         let key = self.client().key(name);
         if !self.inner.lock {
             return match self
@@ -734,7 +822,7 @@ impl UpstreamBlobs {
 
     /// Run `f` on every upstream object of a version, a few at a time: the blob and its record are
     /// mirrored concurrently, so an extension waits one upstream round trip, not two.
-    async fn on_each_object<F, Fut>(&self, rec: &VersionRecord, f: F) -> S3Result<()>
+    async fn on_each_object<F, Fut>(&self, rec: &VersionRecord, f: F) -> StoreResult<()>
     where
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = Result<(), UpstreamError>>,
@@ -749,7 +837,7 @@ impl UpstreamBlobs {
     }
 
     /// Mirror a retention (extension) into the upstream's Object Lock. No-op without it.
-    pub async fn mirror_retention(&self, rec: &VersionRecord, until: DateTime<Utc>) -> S3Result<()> {
+    pub async fn mirror_retention(&self, rec: &VersionRecord, until: DateTime<Utc>) -> StoreResult<()> {
         if !self.inner.lock {
             return Ok(());
         }
@@ -758,7 +846,7 @@ impl UpstreamBlobs {
     }
 
     /// Mirror a legal hold into the upstream's Object Lock. No-op without it.
-    pub async fn mirror_legal_hold(&self, rec: &VersionRecord, on: bool) -> S3Result<()> {
+    pub async fn mirror_legal_hold(&self, rec: &VersionRecord, on: bool) -> StoreResult<()> {
         if !self.inner.lock {
             return Ok(());
         }
@@ -896,15 +984,14 @@ impl UpstreamBlobs {
     pub async fn read_whole(
         &self,
         name: &str,
-    ) -> Result<Option<BoxStream<'static, Result<Bytes, String>>>, UpstreamError> {
+    ) -> Result<Option<BoxStream<'static, Result<Bytes, hyper::Error>>>, UpstreamError> {
         match self
             .client()
             .get_stream(&self.client().key(name), HeaderMap::new())
             .await
         {
             Ok(resp) => {
-                let stream =
-                    http_body_util::BodyDataStream::new(resp.into_body()).map(|r| r.map_err(|e| e.to_string()));
+                let stream = http_body_util::BodyDataStream::new(resp.into_body());
                 Ok(Some(stream.boxed()))
             }
             Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
@@ -993,17 +1080,19 @@ async fn finish_put(mut st: Started) -> Result<Option<String>, UpstreamError> {
 }
 
 impl UpstreamWriter {
-    pub async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+    pub async fn write(&mut self, data: &[u8]) -> StoreResult<()> {
         self.written += data.len() as u64;
         match &mut self.sink {
             Sink::Spool { file, .. } => {
-                let f = file.as_mut().ok_or_else(|| S3Error::internal("spool file closed"))?;
+                let f = file
+                    .as_mut()
+                    .ok_or_else(|| StoreError::invariant("spool file closed"))?;
                 f.write_all(data).await?;
                 Ok(())
             }
             Sink::Stream { len, .. } => {
                 if self.written > *len {
-                    return Err(S3Error::internal(format!(
+                    return Err(StoreError::invariant(format!(
                         "blob {} received more bytes than announced ({len})",
                         self.id
                     )));
@@ -1020,9 +1109,9 @@ impl UpstreamWriter {
     }
 
     /// Send one chunk into the PUT (starting it if needed); a failed PUT reports its error here.
-    async fn send(&mut self, chunk: Bytes) -> S3Result<()> {
+    async fn send(&mut self, chunk: Bytes) -> StoreResult<()> {
         let Sink::Stream { len, started } = &mut self.sink else {
-            return Err(S3Error::internal("not a streaming writer"));
+            return Err(StoreError::invariant("not a streaming writer"));
         };
         if started.is_none() {
             *started = Some(self.store.start_put(&self.id, *len, &self.hints, &self.target));
@@ -1033,26 +1122,26 @@ impl UpstreamWriter {
             let st = started.take().expect("started");
             return Err(match st.task.await {
                 Ok(Err(e)) => e.into(),
-                Ok(Ok(_)) => S3Error::internal(format!("upstream PUT of blob {} ended before its body", self.id)),
-                Err(e) => S3Error::internal(format!("upstream PUT task failed: {e}")),
+                Ok(Ok(_)) => StoreError::invariant(format!("upstream PUT of blob {} ended before its body", self.id)),
+                Err(e) => StoreError::PutTask(e),
             });
         }
         Ok(())
     }
 
     /// Make the blob durable upstream, then write its record (`.meta`) and mirror the lock state.
-    pub async fn commit(self, sidecar: &[u8]) -> S3Result<()> {
+    pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
         self.commit_part(sidecar).await.map(|_| ())
     }
 
     /// `commit`; for a part of an upstream multipart upload, returns its upstream `ETag` (named again
     /// at completion) and writes no record.
-    pub async fn commit_part(mut self, sidecar: &[u8]) -> S3Result<Option<String>> {
+    pub async fn commit_part(mut self, sidecar: &[u8]) -> StoreResult<Option<String>> {
         if let Sink::Stream { len, .. } = &self.sink {
             if self.written != *len {
                 let msg = format!("blob {}: {} bytes written, {len} announced", self.id, self.written);
                 self.abort().await;
-                return Err(S3Error::internal(msg));
+                return Err(StoreError::invariant(msg));
             }
         }
         let (lock_sent, etag) = if let Sink::Spool { path, file } = &mut self.sink {
@@ -1069,7 +1158,7 @@ impl UpstreamWriter {
                 self.send(rest).await?;
             }
             let Sink::Stream { len, started } = &mut self.sink else {
-                return Err(S3Error::internal("not a streaming writer"));
+                return Err(StoreError::invariant("not a streaming writer"));
             };
             // A zero-length blob starts its PUT only now.
             let st = match started.take() {
@@ -1084,7 +1173,7 @@ impl UpstreamWriter {
         if let Target::Part { .. } = self.target {
             return match etag {
                 Some(e) => Ok(Some(e)),
-                None => Err(S3Error::internal(format!(
+                None => Err(StoreError::UpstreamAnswer(format!(
                     "upstream UploadPart of {} gave no ETag",
                     self.id
                 ))),
@@ -1093,14 +1182,17 @@ impl UpstreamWriter {
         self.store
             .finish_record(&self.id, sidecar, lock_sent)
             .await
-            .map_err(S3Error::from)?;
+            .map_err(StoreError::from)?;
         // A blob of its own is named by its id, never by an upstream ETag.
         Ok(None)
     }
 
     /// Send a spooled blob (retried: the file can be read again).
     #[allow(clippy::type_complexity)]
-    async fn upload_spool(&self, path: &std::path::Path) -> S3Result<(Option<(DateTime<Utc>, bool)>, Option<String>)> {
+    async fn upload_spool(
+        &self,
+        path: &std::path::Path,
+    ) -> StoreResult<(Option<(DateTime<Utc>, bool)>, Option<String>)> {
         let len = tokio::fs::metadata(path).await?.len();
         let mut attempt = 0;
         loop {
@@ -1167,14 +1259,14 @@ impl UpstreamWriter {
 
 impl UpstreamCompletion {
     /// Complete the upstream upload, then write the record (`<id>.meta`) and mirror the lock state.
-    pub async fn commit(self, sidecar: &[u8]) -> S3Result<()> {
+    pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
         self.store
             .complete_upload(&self.id, &self.upload_id, &self.parts, self.size)
             .await?;
         self.store
             .finish_record(&self.id, sidecar, None)
             .await
-            .map_err(S3Error::from)
+            .map_err(StoreError::from)
     }
 }
 

@@ -8,7 +8,6 @@
 use super::body::UpstreamBody;
 use crate::config::UpstreamConfig;
 use crate::encoding::encode_component;
-use crate::s3::error::{S3Code, S3Error};
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
     UriPathNormalizationMode,
@@ -47,18 +46,38 @@ const ATTEMPTS: u32 = 5;
 const SMALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What went wrong talking to the upstream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
     /// No connection, reset, timeout: the upstream could not be reached.
+    #[error("upstream unreachable: {0}")]
     Unreachable(String),
     /// The upstream answered with an error.
+    #[error("upstream answered {} {code}{}", status.as_u16(), if message.is_empty() { String::new() } else { format!(": {message}") })]
     Status {
         status: StatusCode,
         code: String,
         message: String,
     },
     /// Anything else (a bug, a malformed answer).
+    #[error("upstream error: {0}")]
     Other(String),
+}
+
+/// Why an upstream client cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamSetupError {
+    /// The endpoint is not a URI.
+    #[error("upstream endpoint")]
+    Endpoint(#[source] http::uri::InvalidUri),
+    /// The endpoint names no host.
+    #[error("upstream endpoint has no host")]
+    NoHost,
+    /// rustls refused its own default configuration.
+    #[error("TLS setup")]
+    Tls(#[source] rustls::Error),
+    /// An https upstream needs the system's CA certificates, and they cannot be loaded.
+    #[error("cannot load the system's CA certificates for the https upstream")]
+    CaRoots(#[source] std::io::Error),
 }
 
 impl UpstreamError {
@@ -81,36 +100,6 @@ impl UpstreamError {
         match self {
             UpstreamError::Status { code, .. } => code,
             _ => "",
-        }
-    }
-}
-
-impl std::fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UpstreamError::Unreachable(m) => write!(f, "upstream unreachable: {m}"),
-            UpstreamError::Status { status, code, message } => {
-                write!(f, "upstream answered {} {code}", status.as_u16())?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
-            }
-            UpstreamError::Other(m) => write!(f, "upstream error: {m}"),
-        }
-    }
-}
-
-impl From<UpstreamError> for S3Error {
-    /// 503 `SlowDown` when the upstream is overloaded or unreachable (the client should retry later),
-    /// 500 `InternalError` otherwise; the message names the upstream error.
-    fn from(e: UpstreamError) -> S3Error {
-        let msg = format!("storage upstream failed: {e}");
-        tracing::warn!(error = %e, "upstream request failed");
-        if e.retryable() {
-            S3Error::new(S3Code::SlowDown, msg)
-        } else {
-            S3Error::new(S3Code::InternalError, msg)
         }
     }
 }
@@ -138,13 +127,13 @@ pub enum Payload<'a> {
 }
 
 impl UpstreamClient {
-    pub fn new(cfg: &UpstreamConfig) -> Result<UpstreamClient, String> {
-        let uri: http::Uri = cfg.endpoint.parse().map_err(|e| format!("upstream endpoint: {e}"))?;
+    pub fn new(cfg: &UpstreamConfig) -> Result<UpstreamClient, UpstreamSetupError> {
+        let uri: http::Uri = cfg.endpoint.parse().map_err(UpstreamSetupError::Endpoint)?;
         let scheme = uri.scheme_str().unwrap_or("http").to_string();
         let authority = uri
             .authority()
             .map(|a| a.as_str().to_string())
-            .ok_or("upstream endpoint has no host")?;
+            .ok_or(UpstreamSetupError::NoHost)?;
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_nodelay(true);
@@ -158,16 +147,12 @@ impl UpstreamClient {
                 tracing::debug!(error = %e, "no native CA roots; plain http upstream needs none");
                 let tls = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
-                    .map_err(|e| format!("TLS setup: {e}"))?
+                    .map_err(UpstreamSetupError::Tls)?
                     .with_root_certificates(rustls::RootCertStore::empty())
                     .with_no_client_auth();
                 hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
             }
-            Err(e) => {
-                return Err(format!(
-                    "cannot load the system's CA certificates for the https upstream: {e}"
-                ))
-            }
+            Err(e) => return Err(UpstreamSetupError::CaRoots(e)),
         };
         let https = builder.https_or_http().enable_http1().wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
@@ -496,11 +481,8 @@ mod tests {
         assert!(e.retryable());
         assert_eq!(e.code(), "SlowDown");
         assert_eq!(e.to_string(), "upstream answered 503 SlowDown: a & b");
-        let s3: S3Error = e.into();
-        assert_eq!(s3.code, S3Code::SlowDown);
         let e = status_error(StatusCode::FORBIDDEN, b"");
         assert!(!e.retryable());
         assert_eq!(e.code(), "Forbidden");
-        assert_eq!(S3Error::from(e).code, S3Code::InternalError);
     }
 }
