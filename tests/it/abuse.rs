@@ -38,11 +38,24 @@ struct Tally {
     malformed: AtomicU64,
 }
 
-/// Raise the soft open-file limit to the hard one: 10,200 client sockets live in this process, and
-/// the server it starts inherits the limit.
+/// Raise the open-file limit: 10,200 client sockets live in this process, and the server it starts
+/// inherits the limit. Root (CI) may raise the hard limit too; otherwise the soft one goes up to the hard.
 fn raise_nofile() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    const WANT: u64 = 65_536;
     let cur = getrlimit(Resource::Nofile);
+    if cur.maximum.is_some_and(|m| m < WANT)
+        && setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(WANT),
+                maximum: Some(WANT),
+            },
+        )
+        .is_ok()
+    {
+        return WANT;
+    }
     let want = cur.maximum;
     setrlimit(
         Resource::Nofile,
