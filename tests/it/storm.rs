@@ -74,6 +74,8 @@ struct Ledger {
     audited: Vec<(&'static str, String)>,
     /// Acknowledged operations by name.
     counts: BTreeMap<&'static str, usize>,
+    /// Operations without a successful answer (may or may not have happened).
+    unanswered: usize,
 }
 
 impl Ledger {
@@ -289,6 +291,7 @@ async fn writer(t: u64, seed: u64, endpoint: Endpoint, stop: Arc<AtomicBool>) ->
             }
         };
         if !acked {
+            led.unanswered += 1;
             // The server is down (or refused): don't spin.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -377,11 +380,15 @@ async fn storm_of_kills_under_mixed_writers_loses_nothing_acknowledged() {
         led.hold.extend(l.hold);
         led.tags.extend(l.tags);
         led.audited.extend(l.audited);
+        led.unanswered += l.unanswered;
         for (op, n) in l.counts {
             *led.counts.entry(op).or_default() += n;
         }
     }
-    eprintln!("storm seed {seed}: acknowledged {:?}", led.counts);
+    eprintln!(
+        "storm seed {seed}: acknowledged {:?}, unanswered {}",
+        led.counts, led.unanswered
+    );
     let acked_writes: usize = led.counts.values().sum();
     assert!(
         acked_writes >= 20,
@@ -539,6 +546,10 @@ async fn check(srv: &Server, led: &Ledger, seed: u64) {
 fn check_offline(srv: &Server, led: &Ledger, seed: u64) {
     let dd = srv.data_dir.to_str().unwrap();
     let (code, out, err) = wormgate(&["scrub", "--data-dir", dd], &[]);
+    eprintln!(
+        "storm seed {seed}: scrub exit {code}: {}",
+        out.lines().next().unwrap_or("")
+    );
     for line in out.lines() {
         assert!(
             !line.contains("MISSING") && !line.contains("CORRUPT"),
