@@ -125,7 +125,7 @@ async fn writer(t: u64, seed: u64, endpoint: Endpoint, stop: Arc<AtomicBool>) ->
         }
         let (_, dflt, plain) = clients.as_ref().unwrap();
         // Alternate the SDK's checksum behaviours (trailing CRC32 vs. none).
-        let c = if rng.next() % 2 == 0 { dflt } else { plain };
+        let c = if rng.next().is_multiple_of(2) { dflt } else { plain };
         n += 1;
         let key = format!("w{t}/k{}", rng.range(0, 3));
         let data_seed = (t << 40) | n;
@@ -141,7 +141,7 @@ async fn writer(t: u64, seed: u64, endpoint: Endpoint, stop: Arc<AtomicBool>) ->
         }
         let acked = match choice {
             // Small PUTs: empty and 4 KiB.
-            0 | 1 | 2 | 3 | 4 => {
+            0..=4 => {
                 let data = pattern(if choice == 0 { 0 } else { 4096 }, data_seed);
                 let content = led.attempt(&key, &data);
                 match c.put_object().bucket(BUCKET).key(&key).body(data.into()).send().await {
@@ -226,7 +226,7 @@ async fn writer(t: u64, seed: u64, endpoint: Endpoint, stop: Arc<AtomicBool>) ->
             // Legal hold on or off.
             14 | 15 => {
                 let v = target.unwrap();
-                let on = rng.next() % 2 == 0;
+                let on = rng.next().is_multiple_of(2);
                 let status = if on {
                     ObjectLockLegalHoldStatus::On
                 } else {
