@@ -1,7 +1,9 @@
 //! The storm: several writers drive every durable write path (PUT 0 B / 4 KiB / 1 MiB, buffered and
 //! aws-chunked, multipart, `CopyObject`, retention extensions, legal hold, delete markers, tagging)
 //! while the server is killed with SIGKILL at random moments and restarted on the same data
-//! directory. Afterwards every acknowledged write must be there exactly as acknowledged, nothing
+//! directory. The PUT bodies cover the SDK's payload modes: buffered bodies are sent with a signed
+//! payload hash, streamed ones (`common::streamed_body`) as aws-chunked with signed chunks and a CRC32
+//! trailer (default checksums) or as `UNSIGNED-PAYLOAD` (checksums only when required). Afterwards every acknowledged write must be there exactly as acknowledged, nothing
 //! unattempted or partial may be visible, and scrub and the audit chain must agree.
 //!
 //! A write whose response never came (or came as an error) may or may not have happened: the check
