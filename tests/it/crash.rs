@@ -7,8 +7,6 @@ use aws_sdk_s3::Client;
 use bytes::Bytes;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 const BIG: u64 = 200 * 1024 * 1024;
@@ -25,39 +23,6 @@ fn big_file(dir: &Path) -> PathBuf {
     }
     f.flush().unwrap();
     path
-}
-
-/// A request body fed from a channel, with an exact length: lets the test pace the upload.
-struct ChannelBody {
-    rx: tokio::sync::mpsc::Receiver<Bytes>,
-    remaining: u64,
-}
-
-impl http_body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(b)) => {
-                self.remaining = self.remaining.saturating_sub(b.len() as u64);
-                Poll::Ready(Some(Ok(http_body::Frame::data(b))))
-            }
-            Poll::Ready(None) if self.remaining > 0 => {
-                Poll::Ready(Some(Err(std::io::Error::other("producer stopped early"))))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-    fn is_end_stream(&self) -> bool {
-        self.remaining == 0
-    }
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
-    }
 }
 
 /// Stream `path` through a [`ChannelBody`], 256 KiB at a time with a pause after each piece.
@@ -78,7 +43,7 @@ fn paced_file_body(path: PathBuf, pause: Duration) -> ByteStream {
             std::thread::sleep(pause);
         }
     });
-    ByteStream::from_body_1_x(ChannelBody { rx, remaining: len })
+    ByteStream::from_body_1_x(ChannelBody::new(rx, len))
 }
 
 /// Largest file in the server's `tmp/` right now.
@@ -284,30 +249,12 @@ async fn kill9_under_concurrent_puts_loses_no_acknowledged_object() {
     srv.restart();
     let c = srv.admin();
     // Every listed version is complete (content is a function of its key).
-    let mut listed = Vec::new();
-    let (mut km, mut vm): (Option<String>, Option<String>) = (None, None);
-    loop {
-        let mut req = c.list_object_versions().bucket("busy");
-        if let Some(k) = &km {
-            req = req.key_marker(k);
-        }
-        if let Some(v) = &vm {
-            req = req.version_id_marker(v);
-        }
-        let page = ok(req.send().await, "versions page");
-        for v in page.versions() {
-            listed.push((
-                v.key().unwrap().to_string(),
-                v.version_id().unwrap().to_string(),
-                v.size().unwrap_or(-1),
-            ));
-        }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
-        km = page.next_key_marker().map(str::to_string);
-        vm = page.next_version_id_marker().map(str::to_string);
-    }
+    let listed: Vec<(String, String, i64)> = all_versions(&c, "busy")
+        .await
+        .0
+        .into_iter()
+        .map(|l| (l.key, l.version_id, l.size.unwrap_or(-1)))
+        .collect();
     for (key, vid, size) in &listed {
         let (t, n) = key[1..].split_once('/').unwrap();
         let (t, n): (u64, u64) = (t.parse().unwrap(), n.parse().unwrap());

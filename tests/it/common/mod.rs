@@ -976,3 +976,109 @@ pub fn tree_digest(dir: &Path, exclude: &[&str]) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+/// A request body fed from a channel, with an exact length: lets a test pace an upload or make the
+/// SDK stream it (aws-chunked with a trailing checksum) instead of sending one buffer.
+pub struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    remaining: u64,
+}
+
+impl ChannelBody {
+    /// A body of exactly `len` bytes, read from `rx`; ending early is a body error.
+    pub fn new(rx: tokio::sync::mpsc::Receiver<bytes::Bytes>, len: u64) -> Self {
+        ChannelBody { rx, remaining: len }
+    }
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        use std::task::Poll;
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(b)) => {
+                self.remaining = self.remaining.saturating_sub(b.len() as u64);
+                Poll::Ready(Some(Ok(http_body::Frame::data(b))))
+            }
+            Poll::Ready(None) if self.remaining > 0 => {
+                Poll::Ready(Some(Err(std::io::Error::other("producer stopped early"))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
+
+/// `data` as a streamed body (64 KiB frames through a [`ChannelBody`]), so the SDK sends it
+/// aws-chunked rather than as one signed buffer.
+pub fn streamed_body(data: Vec<u8>) -> aws_sdk_s3::primitives::ByteStream {
+    let len = data.len() as u64;
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+    tokio::spawn(async move {
+        let data = bytes::Bytes::from(data);
+        let mut at = 0;
+        while at < data.len() {
+            let end = (at + 64 * 1024).min(data.len());
+            if tx.send(data.slice(at..end)).await.is_err() {
+                break;
+            }
+            at = end;
+        }
+    });
+    aws_sdk_s3::primitives::ByteStream::from_body_1_x(ChannelBody::new(rx, len))
+}
+
+/// One entry of `ListObjectVersions`: key, version id, and size (`None` for a delete marker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub version_id: String,
+    pub size: Option<i64>,
+}
+
+/// Every version and every delete marker of a bucket (all pages), as `ListObjectVersions` lists them.
+pub async fn all_versions(c: &Client, bucket: &str) -> (Vec<Listed>, Vec<Listed>) {
+    let (mut versions, mut markers) = (Vec::new(), Vec::new());
+    let (mut km, mut vm): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = ok(
+            c.list_object_versions()
+                .bucket(bucket)
+                .set_key_marker(km.clone())
+                .set_version_id_marker(vm.clone())
+                .send()
+                .await,
+            "ListObjectVersions page",
+        );
+        for v in page.versions() {
+            versions.push(Listed {
+                key: v.key().unwrap_or_default().to_string(),
+                version_id: v.version_id().unwrap_or_default().to_string(),
+                size: Some(v.size().unwrap_or(-1)),
+            });
+        }
+        for m in page.delete_markers() {
+            markers.push(Listed {
+                key: m.key().unwrap_or_default().to_string(),
+                version_id: m.version_id().unwrap_or_default().to_string(),
+                size: None,
+            });
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        km = page.next_key_marker().map(str::to_string);
+        vm = page.next_version_id_marker().map(str::to_string);
+    }
+    (versions, markers)
+}
