@@ -32,10 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("metrics", &["lock", "store", "units"]),
-    (
-        "audit",
-        &["s3", "lock", "metrics", "timefmt", "store", "config", "encoding"],
-    ),
+    ("audit", &["lock", "metrics", "timefmt", "store", "config", "encoding"]),
     ("keys", &["auth", "store", "config", "timefmt"]),
     ("datadir", &["store"]),
     ("lifecycle", &["s3", "store", "lock", "timefmt"]),

@@ -54,7 +54,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
     let ev = &cfg.evidence;
     let signing_key = match &ev.audit_signing_key {
         Some(p) => {
-            let k = load_signing_key(p)?;
+            let k = load_signing_key(p).map_err(|e| e.to_string())?;
             println!("audit checkpoints signed with ed25519 key {}", public_key_hex(&k));
             Some(Arc::new(k))
         }

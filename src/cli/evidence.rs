@@ -420,8 +420,18 @@ async fn verify_from_archive(a: &VerifyArgs, checkpoints: Vec<Checkpoint>) -> i3
 }
 
 async fn audit_export(a: ExportArgs) -> Result<(), String> {
-    let since = a.since.as_deref().map(parse_time_bound).transpose()?;
-    let until = a.until.as_deref().map(parse_time_bound).transpose()?;
+    let since = a
+        .since
+        .as_deref()
+        .map(parse_time_bound)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let until = a
+        .until
+        .as_deref()
+        .map(parse_time_bound)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     if let Some(client) = a.target.client()? {
         let fmt = match a.format {
             ExportFormat::Jsonl => "jsonl",
@@ -467,14 +477,14 @@ async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
             .call("POST", &format!("{ADMIN_PREFIX}audit/checkpoint"), Vec::new())
             .await?;
         let c: Checkpoint = serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"))?;
-        c.verify_signature()?;
+        c.verify_signature().map_err(|e| e.to_string())?;
         c
     } else {
         let key_path = a
             .signing_key
             .as_ref()
             .ok_or("offline checkpoints need --signing-key FILE")?;
-        let key = load_signing_key(key_path)?;
+        let key = load_signing_key(key_path).map_err(|e| e.to_string())?;
         let dir = audit_dir(&a.target.data_dir());
         let all = crate::audit::chain::read_all(&dir).map_err(|e| format!("cannot read the audit trail: {e}"))?;
         let (seq, head) = all

@@ -110,8 +110,18 @@ fn bundle(a: &BundleArgs) -> i32 {
         Err(e) => return fail(format!("cannot start runtime: {e}")),
     };
     let res: Result<Vec<u8>, String> = rt.block_on(async {
-        let since = a.since.as_deref().map(parse_time_bound).transpose()?;
-        let until = a.until.as_deref().map(parse_time_bound).transpose()?;
+        let since = a
+            .since
+            .as_deref()
+            .map(parse_time_bound)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let until = a
+            .until
+            .as_deref()
+            .map(parse_time_bound)
+            .transpose()
+            .map_err(|e| e.to_string())?;
         if let Some(client) = a.target.client()? {
             return fetch(&client, a, since, until).await;
         }
@@ -119,7 +129,7 @@ fn bundle(a: &BundleArgs) -> i32 {
             .signing_key
             .as_ref()
             .ok_or("an offline bundle needs --signing-key FILE (the audit checkpoint key), or use --endpoint")?;
-        let key = crate::audit::checkpoint::load_signing_key(key_path)?;
+        let key = crate::audit::checkpoint::load_signing_key(key_path).map_err(|e| e.to_string())?;
         let data = a.target.data_dir();
         let cat = open_catalog(&data).map_err(|e| e.to_string())?;
         let gap = crate::config::parse_duration(&a.max_offline_gap).map_err(|e| format!("--max-offline-gap {e}"))?;

@@ -71,7 +71,9 @@ fn plan(a: &PlanArgs) -> Result<Vec<u8>, String> {
     }
     let horizon = match a.until.as_deref() {
         None => i64::MAX,
-        Some(u) => crate::audit::export::parse_time_bound(u)?.timestamp_millis(),
+        Some(u) => crate::audit::export::parse_time_bound(u)
+            .map_err(|e| e.to_string())?
+            .timestamp_millis(),
     };
     let day = parse_duration(&a.lifecycle_day).map_err(|e| format!("--lifecycle-day {e}"))?;
     let data_dir = a

@@ -169,7 +169,7 @@ async fn change_offline(target: &Target, bucket: &str, q: Option<Quota>, by: Opt
     ev.bucket = Some(bucket.to_string());
     ev.status = 200;
     ev.detail = Some(quota_change_detail(bucket, q, old));
-    audit.append(ev).await.map_err(|e| e.message)?;
+    audit.append(ev).await.map_err(|e| e.to_string())?;
     cat.flush_now().map_err(|e| e.message)?;
     status_offline_with(&cat, bucket)
 }

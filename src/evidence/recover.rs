@@ -513,12 +513,12 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     // The recovery itself goes on the record — also on a standby's empty data directory, where it
     // is the first record of the new gateway's trail.
     {
-        let log = AuditLog::open(&adir).map_err(|e| format!("cannot open the audit trail: {}", e.message))?;
+        let log = AuditLog::open(&adir).map_err(|e| format!("cannot open the audit trail: {e}"))?;
         let mut ev = AuditEvent::internal("RecoverCatalog", crate::timefmt::now_iso());
         ev.principal = std::env::var("USER").ok().map(|u| format!("os:{u}"));
         ev.detail = Some(rep.render().trim_end().to_string());
         log.append_blocking(ev)
-            .map_err(|e| format!("cannot record the recovery in the audit trail: {}", e.message))?;
+            .map_err(|e| format!("cannot record the recovery in the audit trail: {e}"))?;
     }
     Ok(rep)
 }

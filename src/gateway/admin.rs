@@ -39,6 +39,7 @@ use crate::encoding;
 use crate::evidence::report::ReportFormat;
 use crate::evidence::scrub::ScrubOptions;
 use crate::keys::{self, KeyError, UserCommand};
+use crate::s3::error::S3Error;
 use crate::s3::respond::{full_body, Body};
 use ed25519_dalek::SigningKey;
 use http::{Method, Request, Response, StatusCode};
@@ -108,8 +109,8 @@ impl Answer {
             body,
         }
     }
-    fn error(status: StatusCode, msg: impl Into<String>) -> Answer {
-        let mut body = serde_json::to_vec(&serde_json::json!({ "error": msg.into() })).unwrap_or_default();
+    fn error(status: StatusCode, msg: impl std::fmt::Display) -> Answer {
+        let mut body = serde_json::to_vec(&serde_json::json!({ "error": msg.to_string() })).unwrap_or_default();
         body.push(b'\n');
         Answer {
             status,
@@ -213,10 +214,10 @@ pub async fn handle(
     let mut answer = answer;
     if !(is_metrics && ev.decision == "allow") {
         if let Err(e) = gw.audit.append(ev).await {
-            tracing::error!(request_id = %request_id, error = %e, "audit append failed");
+            tracing::error!(request_id = %request_id, error = &e as &dyn std::error::Error, "audit append failed");
             answer = Answer::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("audit append failed: {}", e.message),
+                format!("audit append failed: {}", S3Error::from(e).message),
             );
         }
     }
@@ -808,6 +809,6 @@ pub async fn sign_checkpoint(
     tracing::info!(audit_seq = seq, audit_head = %head, file = %path.display(), "signed audit checkpoint");
     let mut ev = AuditEvent::internal("AuditCheckpoint", time);
     ev.detail = Some(serde_json::to_string(&c).unwrap_or_default());
-    log.append(ev).await.map_err(|e| e.message)?;
+    log.append(ev).await.map_err(|e| S3Error::from(e).message)?;
     Ok(c)
 }

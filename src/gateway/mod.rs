@@ -6,6 +6,7 @@ mod body;
 mod bucket;
 mod capacity;
 mod copy;
+mod errors;
 mod evidence;
 mod extras;
 #[cfg(test)]
@@ -219,8 +220,8 @@ impl Gateway {
         );
         crate::metrics::record_request(&audit, started.elapsed());
         if let Err(e) = self.audit.append(audit).await {
-            tracing::error!(request_id = %request_id, error = %e, "audit append failed");
-            response = error_response(&e, &resource, &request_id, head);
+            tracing::error!(request_id = %request_id, error = &e as &dyn std::error::Error, "audit append failed");
+            response = error_response(&S3Error::from(e), &resource, &request_id, head);
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         }
         if close_after || (ctx.expect_continue && !response.status().is_success()) {
