@@ -147,13 +147,16 @@ fn store_err(e: impl std::fmt::Display) -> KeyError {
     KeyError::Store(format!("catalog: {e}"))
 }
 
+/// A `--grace` (or `?grace=`) value that is neither none nor a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--grace {0}")]
+pub struct GraceError(#[source] pub crate::config::DurationError);
+
 /// Parse a `--grace` value: `0`/`none` for none, else a duration like `24h`.
-pub fn parse_grace(s: &str) -> Result<Option<chrono::Duration>, String> {
+pub fn parse_grace(s: &str) -> Result<Option<chrono::Duration>, GraceError> {
     match s.trim() {
         "0" | "0s" | "none" | "" => Ok(None),
-        v => crate::config::parse_duration(v)
-            .map(Some)
-            .map_err(|e| format!("--grace {e}")),
+        v => crate::config::parse_duration(v).map(Some).map_err(GraceError),
     }
 }
 

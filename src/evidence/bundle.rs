@@ -273,7 +273,8 @@ pub fn build(
     let mut files = Vec::new();
 
     // Inventory.
-    let rows = crate::evidence::report::rows(inputs.catalog, bucket).map_err(catalog_err("versions"))?;
+    let rows =
+        crate::evidence::report::rows(inputs.catalog, bucket).map_err(|e| catalog_err("versions")(e.to_string()))?;
     files.push(Member::new(
         "inventory/report.csv",
         crate::evidence::report::render(&rows, ReportFormat::Csv),

@@ -22,7 +22,9 @@ mod util;
 mod version;
 
 pub use crate::store::locks::KeyLocks;
-pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
+pub use admin::{
+    quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, AdminTaskError, ADMIN_PREFIX,
+};
 pub use lifecycle::{LifecycleReport, LIFECYCLE_PRINCIPAL};
 pub use outcome::{Done, Outcome};
 pub use sosapi::{CapacitySource, SosapiSettings};

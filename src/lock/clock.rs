@@ -15,6 +15,34 @@ use std::time::Duration;
 
 use super::quorum::Verdict;
 
+/// Why the new watermark could not be made durable (the caller's storage error, kept as the cause).
+pub type PersistError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a rewind of the watermark was refused or failed; nothing changed in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum RewindError {
+    /// The wall clock is not behind the watermark.
+    #[error("the wall clock ({wall_ms} ms) is not behind the watermark ({from_ms} ms): nothing to rewind")]
+    NotBehind {
+        /// The wall clock.
+        wall_ms: i64,
+        /// The watermark.
+        from_ms: i64,
+    },
+    /// The time sources' recent vote says the wall clock is wrong.
+    #[error("the time sources say the wall clock is wrong: fix the clock, not the watermark")]
+    SourcesDisagree,
+    /// Sources are configured but none agreed recently, and no statement was given.
+    #[error("no recent agreeing vote of the time sources: a rewind needs an officer's --statement")]
+    NoAgreeingVote,
+    /// No source is configured and no statement was given.
+    #[error("no time source is configured: a rewind needs an officer's --statement")]
+    NoSources,
+    /// Persisting the new watermark failed.
+    #[error(transparent)]
+    Persist(PersistError),
+}
+
 /// Where time comes from; injected so tests can wind it back and forward.
 pub trait TimeSource: Send + Sync {
     /// Wall-clock time.
@@ -406,16 +434,14 @@ impl Clock {
     pub fn rewind(
         &self,
         statement: Option<&str>,
-        persist: impl FnOnce(i64) -> Result<(), String>,
-    ) -> Result<Rewound, String> {
+        persist: impl FnOnce(i64) -> Result<(), PersistError>,
+    ) -> Result<Rewound, RewindError> {
         let _guard = self.persist_guard();
         let wall_ms = self.source.wall().timestamp_millis();
         let mono = mono_ms(self.source.as_ref());
         let from_ms = self.watermark_ms();
         if wall_ms >= from_ms {
-            return Err(format!(
-                "the wall clock ({wall_ms} ms) is not behind the watermark ({from_ms} ms): nothing to rewind"
-            ));
+            return Err(RewindError::NotBehind { wall_ms, from_ms });
         }
         let vote = *self.vote.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let max_age = i64::try_from(self.opts.vote_max_age.as_millis()).unwrap_or(i64::MAX);
@@ -424,20 +450,20 @@ impl Clock {
         let by = match vote {
             Some((at, Verdict::Agree)) if self.opts.sources_configured && recent(at) => RewindAuthority::Sources,
             Some((at, Verdict::Disagree)) if self.opts.sources_configured && recent(at) => {
-                return Err("the time sources say the wall clock is wrong: fix the clock, not the watermark".into())
+                return Err(RewindError::SourcesDisagree)
             }
             _ => match statement {
                 Some(_) => RewindAuthority::Statement,
                 None => {
                     return Err(if self.opts.sources_configured {
-                        "no recent agreeing vote of the time sources: a rewind needs an officer's --statement".into()
+                        RewindError::NoAgreeingVote
                     } else {
-                        "no time source is configured: a rewind needs an officer's --statement".into()
+                        RewindError::NoSources
                     })
                 }
             },
         };
-        persist(wall_ms)?;
+        persist(wall_ms).map_err(RewindError::Persist)?;
         self.watermark_ms.store(wall_ms, Ordering::SeqCst);
         *self
             .anchor_offset_ms
