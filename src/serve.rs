@@ -152,7 +152,7 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
         tracing::error!(alarm = a.as_str(), restart_gap_ms = ?clock.restart_gap_ms(),
             "clock alarm at start: expiry-based deletions are refused until a time source agrees or an officer confirms (see `wormgate time status`)");
     }
-    let catalog_users = crate::keys::users(&catalog).map_err(|e| ServeError::Catalog(e.to_string().into()))?;
+    let catalog_users = crate::keys::users(&catalog).map_err(|e| ServeError::Catalog(e.into()))?;
     if cfg.users.is_empty() && catalog_users.is_empty() {
         return Err(ServeError::NoUsers);
     }

@@ -192,8 +192,8 @@ async fn execute(cmd: &UserCmd) -> Result<String, CliError> {
     let cat = open_catalog(&c.target.data_dir()).map_err(CliError::failed)?;
     let Some(change) = change else {
         let views = match cmd {
-            UserCmd::Show(a) => vec![keys::show(&cat, &[], &a.name).map_err(CliError::failed_text)?],
-            _ => keys::list(&cat, &[]).map_err(CliError::failed_text)?,
+            UserCmd::Show(a) => vec![keys::show(&cat, &[], &a.name).map_err(CliError::failed)?],
+            _ => keys::list(&cat, &[]).map_err(CliError::failed)?,
         };
         return Ok(print_views(&views, c.format));
     };
@@ -219,7 +219,7 @@ async fn execute(cmd: &UserCmd) -> Result<String, CliError> {
     });
     audit.append(ev).await?;
     cat.flush_now().map_err(CliError::failed)?;
-    let (key, detail) = result.map_err(CliError::failed_text)?;
+    let (key, detail) = result.map_err(CliError::failed)?;
     Ok(match key {
         Some(k) => print_key(&k, change.name(), c.format),
         None if c.format == Format::Json => "{\"ok\":true}\n".into(),
