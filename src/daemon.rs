@@ -174,7 +174,10 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
                     let mut e = AuditEvent::internal("TimeSourceCheck", iso_now(&gw));
                     e.detail = Some(detail);
                     if let Err(err) = gw.audit.append(e).await {
-                        tracing::error!(error = %err, "cannot audit a time source check");
+                        tracing::error!(
+                            error = &err as &dyn std::error::Error,
+                            "cannot audit a time source check"
+                        );
                     }
                 }
             }
@@ -188,7 +191,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
             loop {
                 if let Some(e) = mon.poll(&gw.clock) {
                     if let Err(err) = gw.audit.append(e).await {
-                        tracing::error!(error = %err, "cannot audit a clock alarm");
+                        tracing::error!(error = &err as &dyn std::error::Error, "cannot audit a clock alarm");
                     }
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -263,7 +266,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
                 }
                 e.time = iso_now(&gw);
                 if let Err(err) = gw.audit.append(e).await {
-                    tracing::error!(error = %err, "cannot audit a scrub");
+                    tracing::error!(error = &err as &dyn std::error::Error, "cannot audit a scrub");
                 }
                 let _ = gw
                     .catalog
@@ -335,7 +338,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
                             n.notify_one();
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
+                    Err(e) => tracing::error!(error = &e as &dyn std::error::Error, "cannot sign an audit checkpoint"),
                 }
             }
         });
@@ -386,7 +389,10 @@ fn time_sources(cfg: &Config, gw: &Gateway) -> Option<Arc<crate::evidence::times
 pub async fn stop(gw: &Arc<Gateway>) {
     if let Some(key) = gw.admin.get().and_then(|s| s.signing_key.clone()) {
         if let Err(e) = sign_checkpoint(&gw.audit, &key, &gw.clock).await {
-            tracing::error!(error = %e, "cannot sign the final audit checkpoint");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "cannot sign the final audit checkpoint"
+            );
         }
     }
     let (seq, head) = gw.audit.head();

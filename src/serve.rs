@@ -271,7 +271,7 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
         }
     ));
     if let Err(err) = gateway.audit.append(e).await {
-        tracing::error!(error = %err, "cannot audit the stop");
+        tracing::error!(error = &err as &dyn std::error::Error, "cannot audit the stop");
     }
     catalog
         .store_watermark(clock.watermark_ms())
@@ -325,7 +325,10 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
         }
         Err(e) => {
             failed = true;
-            tracing::error!(error = %e, "SIGHUP: config file refused; the running users stay");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "SIGHUP: config file refused; the running users stay"
+            );
             notes.push(format!("config file refused ({e}); the running users stay"));
         }
     }
@@ -340,7 +343,10 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
             }
             Err(e) => {
                 failed = true;
-                tracing::error!(error = %e, "SIGHUP: TLS certificate or key refused; the running certificate stays");
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "SIGHUP: TLS certificate or key refused; the running certificate stays"
+                );
                 notes.push(format!("TLS certificate refused ({e}); the running certificate stays"));
             }
         }
@@ -351,7 +357,7 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
     }
     e.detail = Some(notes.join("; "));
     if let Err(err) = gw.audit.append(e).await {
-        tracing::error!(error = %err, "cannot audit a reload");
+        tracing::error!(error = &err as &dyn std::error::Error, "cannot audit a reload");
     }
 }
 
