@@ -1140,6 +1140,33 @@ mod tests {
     }
 
     #[test]
+    fn setting_errors_name_the_flag_and_keep_the_cause() {
+        use std::error::Error as _;
+        assert_eq!(
+            parse_duration("0s").unwrap_err(),
+            DurationError::NotPositive("0s".into())
+        );
+        assert_eq!(
+            parse_duration("1x").unwrap_err().to_string(),
+            "'1x': unknown unit 'x' (use s, m, h, d, w or y)"
+        );
+        let e = optional_interval(Some("soon"), "1h", "lifecycle-interval").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--lifecycle-interval 'soon' is not a duration like 30s, 1d or 7y"
+        );
+        assert!(
+            e.source().is_some_and(|c| c.to_string().contains("'soon'")),
+            "the parse error stays the cause"
+        );
+        let bad: FileConfig = toml::from_str("[quotas.b]\nbytes = \"lots\"\n").unwrap();
+        assert_eq!(
+            load_quotas(&bad.quotas).unwrap_err().to_string(),
+            "[quotas.b] bytes 'lots': unknown size unit 'lots' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)"
+        );
+    }
+
+    #[test]
     fn quotas_table() {
         let f: FileConfig = toml::from_str(
             "reserve_free = \"5%\"\n[quotas.backups]\nbytes = \"500GiB\"\nversions = 1000\n[quotas.logs]\nversions = 5\n",

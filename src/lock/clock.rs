@@ -705,7 +705,10 @@ mod tests {
             Ok(())
         };
         let c = started(&t, T0 + 60 * MIN, None, false);
-        assert!(c.rewind(None, save).is_err(), "no sources: a statement is needed");
+        assert!(
+            matches!(c.rewind(None, save), Err(RewindError::NoSources)),
+            "no sources: a statement is needed"
+        );
         assert!(c.rewind(Some("  "), save).is_err(), "a blank statement is no statement");
         assert_eq!(c.watermark_ms(), T0 + 60 * MIN);
         let r = c.rewind(Some("checked against the exchange clock"), save).unwrap();
@@ -718,14 +721,20 @@ mod tests {
         let n = c.now();
         assert_eq!(n.at().timestamp_millis(), T0, "guarded time is real time again");
         assert!(n.expiry_trusted());
-        assert!(c.rewind(Some("again"), save).is_err(), "nothing left to rewind");
+        assert!(
+            matches!(c.rewind(Some("again"), save), Err(RewindError::NotBehind { .. })),
+            "nothing left to rewind"
+        );
 
         // With sources: their agreeing vote is the authority; their disagreement blocks it.
         let c = started(&t, T0 + 60 * MIN, None, true);
-        assert!(c.rewind(None, save).is_err(), "no vote yet");
+        assert!(
+            matches!(c.rewind(None, save), Err(RewindError::NoAgreeingVote)),
+            "no vote yet"
+        );
         c.record_vote(Verdict::Disagree);
         assert!(
-            c.rewind(Some("trust me"), save).is_err(),
+            matches!(c.rewind(Some("trust me"), save), Err(RewindError::SourcesDisagree)),
             "sources say the wall clock is wrong"
         );
         c.record_vote(Verdict::Agree);
@@ -733,7 +742,11 @@ mod tests {
         assert!(c.now().expiry_trusted());
         // A failed persist changes nothing.
         let c = started(&t, T0 + 60 * MIN, None, false);
-        assert!(c.rewind(Some("s"), |_| Err("disk full".into())).is_err());
+        let failed = c.rewind(Some("s"), |_| Err("disk full".into()));
+        assert!(
+            matches!(&failed, Err(RewindError::Persist(e)) if e.to_string() == "disk full"),
+            "{failed:?}"
+        );
         assert_eq!(c.watermark_ms(), T0 + 60 * MIN);
         assert_eq!(c.alarm(), Some(ClockAlarm::BehindWatermark));
     }
