@@ -424,18 +424,8 @@ async fn verify_from_archive(a: &VerifyArgs, checkpoints: Vec<Checkpoint>) -> i3
 }
 
 async fn audit_export(a: ExportArgs) -> Result<(), CliError> {
-    let since = a
-        .since
-        .as_deref()
-        .map(parse_time_bound)
-        .transpose()
-        .map_err(CliError::failed)?;
-    let until = a
-        .until
-        .as_deref()
-        .map(parse_time_bound)
-        .transpose()
-        .map_err(CliError::failed)?;
+    let since = a.since.as_deref().map(parse_time_bound).transpose()?;
+    let until = a.until.as_deref().map(parse_time_bound).transpose()?;
     if let Some(client) = a.target.client()? {
         let fmt = match a.format {
             ExportFormat::Jsonl => "jsonl",

@@ -111,18 +111,8 @@ fn bundle(a: &BundleArgs) -> i32 {
         Err(e) => return fail(format!("cannot start runtime: {e}")),
     };
     let res: Result<Vec<u8>, CliError> = rt.block_on(async {
-        let since = a
-            .since
-            .as_deref()
-            .map(parse_time_bound)
-            .transpose()
-            .map_err(CliError::failed)?;
-        let until = a
-            .until
-            .as_deref()
-            .map(parse_time_bound)
-            .transpose()
-            .map_err(CliError::failed)?;
+        let since = a.since.as_deref().map(parse_time_bound).transpose()?;
+        let until = a.until.as_deref().map(parse_time_bound).transpose()?;
         if let Some(client) = a.target.client()? {
             return fetch(&client, a, since, until).await;
         }
