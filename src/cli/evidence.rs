@@ -600,7 +600,10 @@ pub fn report(a: &ReportArgs) -> i32 {
         let cat = open_catalog(&a.target.data_dir()).map_err(CliError::failed)?;
         if a.capacity {
             let reserve =
-                crate::units::Reserve::parse(&a.reserve_free).map_err(|e| CliError::step("--reserve-free", e))?;
+                crate::units::Reserve::parse(&a.reserve_free).map_err(|source| crate::config::ConfigError::Size {
+                    setting: "--reserve-free".into(),
+                    source,
+                })?;
             let free = crate::store::capacity::free_space(&a.target.data_dir(), reserve).ok();
             let r = crate::evidence::report::capacity(&cat, a.bucket.as_deref(), free)?;
             return Ok(crate::evidence::report::render_capacity(&r, a.format).into_bytes());
@@ -665,8 +668,13 @@ pub fn time(cmd: TimeCmd) -> i32 {
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
                 let cat = open_catalog(&a.target.data_dir()).map_err(CliError::failed)?;
-                let gap = crate::config::parse_duration(a.max_offline_gap.as_deref().unwrap_or("10m"))
-                    .map_err(|e| CliError::step("--max-offline-gap", e))?;
+                let gap =
+                    crate::config::parse_duration(a.max_offline_gap.as_deref().unwrap_or("10m")).map_err(|source| {
+                        crate::config::ConfigError::Duration {
+                            setting: "--max-offline-gap".into(),
+                            source,
+                        }
+                    })?;
                 let st = crate::evidence::time::offline_status(&cat, gap.num_milliseconds())?;
                 Ok(serde_json::to_string_pretty(&st).unwrap_or_default() + "\n")
             }

@@ -122,8 +122,12 @@ fn bundle(a: &BundleArgs) -> i32 {
         let key = crate::audit::checkpoint::load_signing_key(key_path)?;
         let data = a.target.data_dir();
         let cat = open_catalog(&data).map_err(CliError::failed)?;
-        let gap =
-            crate::config::parse_duration(&a.max_offline_gap).map_err(|e| CliError::step("--max-offline-gap", e))?;
+        let gap = crate::config::parse_duration(&a.max_offline_gap).map_err(|source| {
+            crate::config::ConfigError::Duration {
+                setting: "--max-offline-gap".into(),
+                source,
+            }
+        })?;
         let dir = audit_dir(&data);
         let inputs = Inputs {
             catalog: &cat,

@@ -76,7 +76,10 @@ fn plan(a: &PlanArgs) -> Result<Vec<u8>, CliError> {
             .map_err(CliError::failed)?
             .timestamp_millis(),
     };
-    let day = parse_duration(&a.lifecycle_day).map_err(|e| CliError::step("--lifecycle-day", e))?;
+    let day = parse_duration(&a.lifecycle_day).map_err(|source| crate::config::ConfigError::Duration {
+        setting: "--lifecycle-day".into(),
+        source,
+    })?;
     let data_dir = a
         .target
         .data_dir
