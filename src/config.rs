@@ -6,7 +6,7 @@ mod archive;
 pub use archive::{ArchiveArgs, ArchiveConfig, ArchiveConfigError, FileArchive};
 
 use crate::auth::{Principal, Role, Scope, User};
-use crate::units::{parse_size, Reserve};
+use crate::units::{parse_size, Reserve, SizeError};
 pub use limits::{LimitsArgs, LimitsConfig};
 
 mod limits;
@@ -14,6 +14,101 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+/// Why the configuration was not accepted. Every message names the flag (or file table) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting is missing, out of range or combined with one it excludes; the message names the
+    /// flag and what is allowed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A byte size setting does not parse.
+    #[error("{setting} {source}")]
+    Size {
+        /// The flag or table entry (`--reserve-free`, `[quotas.b] bytes`).
+        setting: String,
+        /// What is wrong with the value.
+        #[source]
+        source: SizeError,
+    },
+    /// A duration setting does not parse.
+    #[error("{setting} {source}")]
+    Duration {
+        /// The flag (`--min-retention`).
+        setting: String,
+        /// What is wrong with the value.
+        #[source]
+        source: DurationError,
+    },
+    /// A duration too long for a timer.
+    #[error("{setting}: {source}")]
+    DurationRange {
+        /// The flag.
+        setting: String,
+        /// The conversion error.
+        #[source]
+        source: chrono::OutOfRangeError,
+    },
+    /// An endpoint that is not a URI.
+    #[error("{setting} '{endpoint}': {source}")]
+    Endpoint {
+        /// The flag.
+        setting: &'static str,
+        /// The value as given.
+        endpoint: String,
+        /// The parse error.
+        #[source]
+        source: http::uri::InvalidUri,
+    },
+    /// The config file could not be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The read error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this version.
+    #[error("config {}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The `[audit_archive]` settings.
+    #[error(transparent)]
+    Archive(#[from] ArchiveConfigError),
+}
+
+/// A setting rule broken; `m` names the flag.
+fn invalid(m: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(m.into())
+}
+
+/// A duration as given that [`parse_duration`] does not accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// No leading whole number.
+    #[error("'{0}' is not a duration like 30s, 1d or 7y")]
+    NotADuration(String),
+    /// Zero or negative.
+    #[error("'{0}': the duration must be positive")]
+    NotPositive(String),
+    /// The unit after the number is unknown.
+    #[error("'{given}': unknown unit '{unit}' (use s, m, h, d, w or y)")]
+    UnknownUnit {
+        /// The text as given.
+        given: String,
+        /// Its unit part.
+        unit: String,
+    },
+    /// Longer than a thousand years.
+    #[error("'{0}' is too long")]
+    TooLong(String),
+}
 
 /// `wormgate serve` flags (each also readable from `WORMGATE_<FLAG>`).
 #[derive(Debug, Clone, clap::Args)]
@@ -182,7 +277,7 @@ pub struct QuotaConfig {
 }
 
 /// Parse the `[quotas]` table.
-fn load_quotas(file: &BTreeMap<String, FileQuota>) -> Result<BTreeMap<String, QuotaConfig>, String> {
+fn load_quotas(file: &BTreeMap<String, FileQuota>) -> Result<BTreeMap<String, QuotaConfig>, ConfigError> {
     let mut out = BTreeMap::new();
     for (bucket, q) in file {
         let bytes = q
@@ -190,9 +285,12 @@ fn load_quotas(file: &BTreeMap<String, FileQuota>) -> Result<BTreeMap<String, Qu
             .as_deref()
             .map(parse_size)
             .transpose()
-            .map_err(|e| format!("[quotas.{bucket}] bytes {e}"))?;
+            .map_err(|source| ConfigError::Size {
+                setting: format!("[quotas.{bucket}] bytes"),
+                source,
+            })?;
         if bytes.is_none() && q.versions.is_none() {
-            return Err(format!("[quotas.{bucket}] sets neither bytes nor versions"));
+            return Err(invalid(format!("[quotas.{bucket}] sets neither bytes nor versions")));
         }
         out.insert(
             bucket.clone(),
@@ -283,7 +381,7 @@ pub struct SosapiConfig {
 
 impl SosapiConfig {
     /// Merge flags over the file; `Ok(None)` when SOSAPI is turned off.
-    fn load(args: &ServeArgs, file: &FileConfig) -> Result<Option<SosapiConfig>, String> {
+    fn load(args: &ServeArgs, file: &FileConfig) -> Result<Option<SosapiConfig>, ConfigError> {
         if !args.veeam_sosapi.or(file.veeam_sosapi).unwrap_or(true) {
             return Ok(None);
         }
@@ -292,9 +390,12 @@ impl SosapiConfig {
             .as_deref()
             .or(file.sosapi_capacity.as_deref())
             .map(|s| match parse_size(s) {
-                Ok(0) => Err("--sosapi-capacity must be positive".to_string()),
+                Ok(0) => Err(invalid("--sosapi-capacity must be positive")),
                 Ok(n) => Ok(n),
-                Err(e) => Err(format!("--sosapi-capacity {e}")),
+                Err(source) => Err(ConfigError::Size {
+                    setting: "--sosapi-capacity".into(),
+                    source,
+                }),
             })
             .transpose()?;
         let concurrent_tasks = args
@@ -302,15 +403,19 @@ impl SosapiConfig {
             .or(file.sosapi_concurrent_tasks)
             .unwrap_or(64);
         if concurrent_tasks == 0 {
-            return Err("--sosapi-concurrent-tasks must be at least 1".into());
+            return Err(invalid("--sosapi-concurrent-tasks must be at least 1"));
         }
         let delete_limit = args.sosapi_delete_limit.or(file.sosapi_delete_limit).unwrap_or(1000);
         if !(1..=1000).contains(&delete_limit) {
-            return Err("--sosapi-delete-limit must be 1 to 1000 (what DeleteObjects accepts)".into());
+            return Err(invalid(
+                "--sosapi-delete-limit must be 1 to 1000 (what DeleteObjects accepts)",
+            ));
         }
         let block_kb = args.sosapi_block_kb.or(file.sosapi_block_kb).unwrap_or(4096);
         if ![256, 512, 1024, 4096, 8192].contains(&block_kb) {
-            return Err("--sosapi-block-kb must be 256, 512, 1024, 4096 or 8192 (Veeam's block sizes)".into());
+            return Err(invalid(
+                "--sosapi-block-kb must be 256, 512, 1024, 4096 or 8192 (Veeam's block sizes)",
+            ));
         }
         Ok(Some(SosapiConfig {
             capacity,
@@ -351,7 +456,7 @@ impl std::fmt::Debug for UpstreamConfig {
 
 impl UpstreamConfig {
     /// Merge flags/env over the `[upstream]` table; `Ok(None)` when upstream mode is not asked for.
-    pub fn load(args: &UpstreamArgs, file: Option<&FileUpstream>) -> Result<Option<UpstreamConfig>, String> {
+    pub fn load(args: &UpstreamArgs, file: Option<&FileUpstream>) -> Result<Option<UpstreamConfig>, ConfigError> {
         let f = file.cloned().unwrap_or_default();
         let env = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
         let endpoint = args.upstream_endpoint.clone().or(f.endpoint);
@@ -360,33 +465,37 @@ impl UpstreamConfig {
         let secret_key = env("WORMGATE_UPSTREAM_SECRET_KEY").or(f.secret_key);
         let Some(endpoint) = endpoint else {
             if bucket.is_some() {
-                return Err("--upstream-bucket needs --upstream-endpoint".into());
+                return Err(invalid("--upstream-bucket needs --upstream-endpoint"));
             }
             return Ok(None);
         };
         let endpoint = endpoint.trim().trim_end_matches('/').to_string();
-        let uri: http::Uri = endpoint
-            .parse()
-            .map_err(|e| format!("--upstream-endpoint '{endpoint}': {e}"))?;
+        let uri: http::Uri = endpoint.parse().map_err(|source| ConfigError::Endpoint {
+            setting: "--upstream-endpoint",
+            endpoint: endpoint.clone(),
+            source,
+        })?;
         match uri.scheme_str() {
             Some("http" | "https") => {}
             _ => {
-                return Err(format!(
+                return Err(invalid(format!(
                     "--upstream-endpoint '{endpoint}' must start with http:// or https://"
-                ))
+                )))
             }
         }
         if uri.host().is_none() || uri.path().len() > 1 || uri.query().is_some() {
-            return Err(format!(
+            return Err(invalid(format!(
                 "--upstream-endpoint '{endpoint}' must be scheme://host[:port] without a path"
-            ));
+            )));
         }
-        let bucket = bucket.ok_or("upstream mode needs --upstream-bucket")?;
+        let bucket = bucket.ok_or_else(|| invalid("upstream mode needs --upstream-bucket"))?;
         if bucket.is_empty() || bucket.len() > 63 || bucket.contains('/') {
-            return Err(format!("--upstream-bucket '{bucket}' is not a bucket name"));
+            return Err(invalid(format!("--upstream-bucket '{bucket}' is not a bucket name")));
         }
         let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
-            return Err("upstream mode needs WORMGATE_UPSTREAM_ACCESS_KEY and WORMGATE_UPSTREAM_SECRET_KEY".into());
+            return Err(invalid(
+                "upstream mode needs WORMGATE_UPSTREAM_ACCESS_KEY and WORMGATE_UPSTREAM_SECRET_KEY",
+            ));
         };
         let prefix = args
             .upstream_prefix
@@ -420,15 +529,13 @@ pub struct TlsConfig {
 }
 
 /// Parse `30s`, `15m`, `12h`, `1d`, `7y` (a year is 365 days). Must be positive.
-pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, DurationError> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration like 30s, 1d or 7y"))?;
+    let n: i64 = num.parse().map_err(|_| DurationError::NotADuration(s.to_string()))?;
     if n <= 0 {
-        return Err(format!("'{s}': the duration must be positive"));
+        return Err(DurationError::NotPositive(s.to_string()));
     }
     let secs = match unit {
         "s" => 1,
@@ -437,17 +544,22 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
         "d" => 86_400,
         "w" => 7 * 86_400,
         "y" => 365 * 86_400,
-        _ => return Err(format!("'{s}': unknown unit '{unit}' (use s, m, h, d, w or y)")),
+        _ => {
+            return Err(DurationError::UnknownUnit {
+                given: s.to_string(),
+                unit: unit.to_string(),
+            })
+        }
     };
     n.checked_mul(secs)
         .filter(|v| *v <= 1000 * 365 * 86_400)
         .map(chrono::Duration::seconds)
-        .ok_or_else(|| format!("'{s}' is too long"))
+        .ok_or_else(|| DurationError::TooLong(s.to_string()))
 }
 
 /// The users a config file gives: the bootstrap admin from `WORMGATE_ACCESS_KEY`/`WORMGATE_SECRET_KEY`
 /// and the file's `[[users]]`. Used at start and again on SIGHUP.
-pub fn users_of(file: &FileConfig) -> Result<Vec<User>, String> {
+pub fn users_of(file: &FileConfig) -> Result<Vec<User>, ConfigError> {
     let mut users = Vec::new();
     let admin_key = std::env::var("WORMGATE_ACCESS_KEY").ok().filter(|s| !s.is_empty());
     let admin_secret = std::env::var("WORMGATE_SECRET_KEY").ok().filter(|s| !s.is_empty());
@@ -462,20 +574,24 @@ pub fn users_of(file: &FileConfig) -> Result<Vec<User>, String> {
             s,
         )),
         (None, None) => {}
-        _ => return Err("set both WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY, or neither".into()),
+        _ => {
+            return Err(invalid(
+                "set both WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY, or neither",
+            ))
+        }
     }
     for u in &file.users {
         if u.access_key.is_empty() || u.secret_key.len() < 8 {
-            return Err(format!(
+            return Err(invalid(format!(
                 "user {}: access_key must be set and secret_key at least 8 characters",
                 u.access_key
-            ));
+            )));
         }
         if users.iter().any(|x: &User| x.principal.access_key == u.access_key) {
-            return Err(format!("access key {} is configured twice", u.access_key));
+            return Err(invalid(format!("access key {} is configured twice", u.access_key)));
         }
         let name = u.name.clone().unwrap_or_else(|| u.access_key.clone());
-        let scope = Scope::parse(&u.buckets).map_err(|e| format!("user {name}: {e}"))?;
+        let scope = Scope::parse(&u.buckets).map_err(|e| invalid(format!("user {name}: {e}")))?;
         users.push(User::new(
             Principal {
                 access_key: u.access_key.clone(),
@@ -490,7 +606,7 @@ pub fn users_of(file: &FileConfig) -> Result<Vec<User>, String> {
 }
 
 /// Re-read `path` for its users (SIGHUP): an unreadable or invalid file is an error and changes nothing.
-pub fn reload_users(path: Option<&std::path::Path>) -> Result<Vec<User>, String> {
+pub fn reload_users(path: Option<&std::path::Path>) -> Result<Vec<User>, ConfigError> {
     let file = match path {
         Some(p) => FileConfig::read(p)?,
         None => FileConfig::default(),
@@ -500,15 +616,21 @@ pub fn reload_users(path: Option<&std::path::Path>) -> Result<Vec<User>, String>
 
 impl FileConfig {
     /// Read and parse a config file.
-    pub fn read(p: &std::path::Path) -> Result<FileConfig, String> {
-        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
-        toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", p.display()))
+    pub fn read(p: &std::path::Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        toml::from_str::<FileConfig>(&text).map_err(|source| ConfigError::Parse {
+            path: p.to_path_buf(),
+            source,
+        })
     }
 }
 
 impl Config {
     /// Merge flags/env over the file and validate.
-    pub fn load(args: &ServeArgs) -> Result<Config, String> {
+    pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
         let file = match &args.config {
             Some(p) => FileConfig::read(p)?,
             None => FileConfig::default(),
@@ -519,16 +641,22 @@ impl Config {
                 .or(file.min_retention.as_deref())
                 .unwrap_or("1d"),
         )
-        .map_err(|e| format!("--min-retention {e}"))?;
+        .map_err(|source| ConfigError::Duration {
+            setting: "--min-retention".into(),
+            source,
+        })?;
         let max_retention = parse_duration(
             args.max_retention
                 .as_deref()
                 .or(file.max_retention.as_deref())
                 .unwrap_or("100y"),
         )
-        .map_err(|e| format!("--max-retention {e}"))?;
+        .map_err(|source| ConfigError::Duration {
+            setting: "--max-retention".into(),
+            source,
+        })?;
         if max_retention < min_retention {
-            return Err("--max-retention must not be shorter than --min-retention".into());
+            return Err(invalid("--max-retention must not be shorter than --min-retention"));
         }
         let users = users_of(&file)?;
         let listen = args.listen.or(file.listen);
@@ -543,7 +671,7 @@ impl Config {
                         a.set_port(a.port().wrapping_add(1));
                         a
                     }
-                    (None, None) => return Err("--tls-cert/--tls-key need --tls-listen or --listen".into()),
+                    (None, None) => return Err(invalid("--tls-cert/--tls-key need --tls-listen or --listen")),
                 };
                 Some(TlsConfig {
                     cert,
@@ -552,10 +680,12 @@ impl Config {
                 })
             }
             (None, None) => None,
-            _ => return Err("--tls-cert and --tls-key go together".into()),
+            _ => return Err(invalid("--tls-cert and --tls-key go together")),
         };
         if listen.is_none() && tls.is_none() {
-            return Err("nothing to listen on: give --listen (and/or --tls-cert, --tls-key, --tls-listen)".into());
+            return Err(invalid(
+                "nothing to listen on: give --listen (and/or --tls-cert, --tls-key, --tls-listen)",
+            ));
         }
         let upstream = UpstreamConfig::load(&args.upstream, file.upstream.as_ref())?;
         let evidence = EvidenceConfig::load(&args.evidence, file.evidence.as_ref())?;
@@ -571,10 +701,12 @@ impl Config {
                 .or(file.reserve_free.as_deref())
                 .unwrap_or("2GiB"),
         )
-        .map_err(|e| format!("--reserve-free {e}"))?;
+        .map_err(|source| ConfigError::Size {
+            setting: "--reserve-free".into(),
+            source,
+        })?;
         let quotas = load_quotas(&file.quotas)?;
-        let audit_archive =
-            ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref()).map_err(|e| e.to_string())?;
+        let audit_archive = ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref())?;
         let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
         let limits = LimitsConfig::load(&args.limits, file.limits.as_ref())?;
         Ok(Config {
@@ -615,9 +747,15 @@ impl Config {
                     .or(file.shutdown_timeout.as_deref())
                     .unwrap_or("30s"),
             )
-            .map_err(|e| format!("--shutdown-timeout {e}"))?
+            .map_err(|source| ConfigError::Duration {
+                setting: "--shutdown-timeout".into(),
+                source,
+            })?
             .to_std()
-            .map_err(|e| format!("--shutdown-timeout: {e}"))?,
+            .map_err(|source| ConfigError::DurationRange {
+                setting: "--shutdown-timeout".into(),
+                source,
+            })?,
             upstream,
             evidence,
             time,
@@ -688,28 +826,31 @@ pub struct EvidenceConfig {
     pub lifecycle_day: chrono::Duration,
 }
 
-fn optional_interval(v: Option<&str>, default: &str, flag: &str) -> Result<Option<chrono::Duration>, String> {
+fn optional_interval(v: Option<&str>, default: &str, flag: &str) -> Result<Option<chrono::Duration>, ConfigError> {
     match v.unwrap_or(default).trim() {
         "off" | "never" | "0" => Ok(None),
-        s => parse_duration(s).map(Some).map_err(|e| format!("--{flag} {e}")),
+        s => parse_duration(s).map(Some).map_err(|source| ConfigError::Duration {
+            setting: format!("--{flag}"),
+            source,
+        }),
     }
 }
 
 impl EvidenceConfig {
     /// Flags/env over the `[evidence]` table.
-    pub fn load(args: &EvidenceArgs, file: Option<&EvidenceArgs>) -> Result<EvidenceConfig, String> {
+    pub fn load(args: &EvidenceArgs, file: Option<&EvidenceArgs>) -> Result<EvidenceConfig, ConfigError> {
         let f = file.cloned().unwrap_or_default();
         let audit_segment_bytes = args
             .audit_segment_bytes
             .or(f.audit_segment_bytes)
             .unwrap_or(64 * 1024 * 1024);
         if audit_segment_bytes < 4096 {
-            return Err("--audit-segment-bytes must be at least 4096".into());
+            return Err(invalid("--audit-segment-bytes must be at least 4096"));
         }
         let scrub_rate_mb = args.scrub_rate_mb.or(f.scrub_rate_mb).unwrap_or(32);
         let token = args.metrics_token.clone().or(f.metrics_token).filter(|t| !t.is_empty());
         if token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err("--metrics-token must be at least 16 characters".into());
+            return Err(invalid("--metrics-token must be at least 16 characters"));
         }
         Ok(EvidenceConfig {
             audit_signing_key: args.audit_signing_key.clone().or(f.audit_signing_key),
@@ -734,7 +875,10 @@ impl EvidenceConfig {
                     .or(f.stats_interval.as_deref())
                     .unwrap_or("5m"),
             )
-            .map_err(|e| format!("--stats-interval {e}"))?,
+            .map_err(|source| ConfigError::Duration {
+                setting: "--stats-interval".into(),
+                source,
+            })?,
             lifecycle_interval: optional_interval(
                 args.lifecycle_interval.as_deref().or(f.lifecycle_interval.as_deref()),
                 "1h",
@@ -746,12 +890,15 @@ impl EvidenceConfig {
                     .or(f.lifecycle_day.as_deref())
                     .unwrap_or("24h"),
             )
-            .map_err(|e| format!("--lifecycle-day {e}"))
+            .map_err(|source| ConfigError::Duration {
+                setting: "--lifecycle-day".into(),
+                source,
+            })
             .and_then(|d| {
                 if d > chrono::Duration::zero() {
                     Ok(d)
                 } else {
-                    Err("--lifecycle-day must be longer than zero".into())
+                    Err(invalid("--lifecycle-day must be longer than zero"))
                 }
             })?,
         })
@@ -794,14 +941,14 @@ pub struct NtpSource {
 
 impl NtpSource {
     /// Parse `ntp://HOST[:PORT]`.
-    pub fn parse(s: &str) -> Result<NtpSource, String> {
+    pub fn parse(s: &str) -> Result<NtpSource, ConfigError> {
         let rest = s
             .trim()
             .strip_prefix("ntp://")
-            .ok_or_else(|| format!("--time-source '{s}' must look like ntp://HOST[:PORT]"))?
+            .ok_or_else(|| invalid(format!("--time-source '{s}' must look like ntp://HOST[:PORT]")))?
             .trim_end_matches('/');
         if rest.is_empty() || rest.contains('/') || rest.contains('@') {
-            return Err(format!("--time-source '{s}' must look like ntp://HOST[:PORT]"));
+            return Err(invalid(format!("--time-source '{s}' must look like ntp://HOST[:PORT]")));
         }
         let has_port = match rest.rsplit_once(':') {
             // `[v6]:port` or `host:port`; a bare IPv6 address has several colons and no port.
@@ -809,7 +956,7 @@ impl NtpSource {
                 p.parse::<u16>()
                     .ok()
                     .filter(|p| *p > 0)
-                    .ok_or_else(|| format!("--time-source '{s}': '{p}' is not a port"))?;
+                    .ok_or_else(|| invalid(format!("--time-source '{s}': '{p}' is not a port")))?;
                 true
             }
             _ => false,
@@ -842,7 +989,7 @@ pub struct TimeConfig {
 
 impl TimeConfig {
     /// Flags/env over the `[time]` table.
-    pub fn load(args: &TimeArgs, file: Option<&TimeArgs>, upstream: bool) -> Result<TimeConfig, String> {
+    pub fn load(args: &TimeArgs, file: Option<&TimeArgs>, upstream: bool) -> Result<TimeConfig, ConfigError> {
         let f = file.cloned().unwrap_or_default();
         let list = if args.time_source.is_empty() {
             f.time_source
@@ -855,7 +1002,10 @@ impl TimeConfig {
             .map(|s| NtpSource::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
         let dur = |v: Option<&str>, default: &str, flag: &str| {
-            parse_duration(v.unwrap_or(default)).map_err(|e| format!("--{flag} {e}"))
+            parse_duration(v.unwrap_or(default)).map_err(|source| ConfigError::Duration {
+                setting: format!("--{flag}"),
+                source,
+            })
         };
         Ok(TimeConfig {
             upstream_date: upstream
@@ -957,7 +1107,7 @@ mod tests {
             "[[users]]\nname = \"x\"\naccess_key = \"AK1\"\nsecret_key = \"secret-123\"\nrole = \"writer\"\nbuckets = [\"a*b\"]\n",
         )
         .unwrap();
-        let e = users_of(&bad).unwrap_err();
+        let e = users_of(&bad).unwrap_err().to_string();
         assert!(e.contains("user x") && e.contains("'*' may only end"), "{e}");
     }
 
@@ -1002,6 +1152,33 @@ mod tests {
     }
 
     #[test]
+    fn setting_errors_name_the_flag_and_keep_the_cause() {
+        use std::error::Error as _;
+        assert_eq!(
+            parse_duration("0s").unwrap_err(),
+            DurationError::NotPositive("0s".into())
+        );
+        assert_eq!(
+            parse_duration("1x").unwrap_err().to_string(),
+            "'1x': unknown unit 'x' (use s, m, h, d, w or y)"
+        );
+        let e = optional_interval(Some("soon"), "1h", "lifecycle-interval").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--lifecycle-interval 'soon' is not a duration like 30s, 1d or 7y"
+        );
+        assert!(
+            e.source().is_some_and(|c| c.to_string().contains("'soon'")),
+            "the parse error stays the cause"
+        );
+        let bad: FileConfig = toml::from_str("[quotas.b]\nbytes = \"lots\"\n").unwrap();
+        assert_eq!(
+            load_quotas(&bad.quotas).unwrap_err().to_string(),
+            "[quotas.b] bytes 'lots': unknown size unit 'lots' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)"
+        );
+    }
+
+    #[test]
     fn quotas_table() {
         let f: FileConfig = toml::from_str(
             "reserve_free = \"5%\"\n[quotas.backups]\nbytes = \"500GiB\"\nversions = 1000\n[quotas.logs]\nversions = 5\n",
@@ -1018,7 +1195,7 @@ mod tests {
         );
         assert_eq!(q["logs"].bytes, None);
         let bad: FileConfig = toml::from_str("[quotas.b]\nbytes = \"lots\"\n").unwrap();
-        assert!(load_quotas(&bad.quotas).unwrap_err().contains("[quotas.b]"));
+        assert!(load_quotas(&bad.quotas).unwrap_err().to_string().contains("[quotas.b]"));
         let empty: FileConfig = toml::from_str("[quotas.b]\n").unwrap();
         assert!(load_quotas(&empty.quotas).is_err());
         assert!(toml::from_str::<FileConfig>("[quotas.b]\nbites = 1\n").is_err());

@@ -6,7 +6,7 @@
 
 use crate::audit::alarm::{self, ClockMonitor};
 use crate::audit::checkpoint::{load_signing_key, public_key_hex};
-use crate::audit::{AuditEvent, AuditLog, AuditOptions};
+use crate::audit::{AuditError, AuditEvent, AuditLog, AuditOptions};
 use crate::config::Config;
 use crate::datadir::{audit_dir, audit_ship_dir, write_anchor};
 use crate::gateway::{run_scrub, scrub_detail, sign_checkpoint, AdminSettings, Gateway};
@@ -14,33 +14,58 @@ use crate::store::Catalog;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A cause from the store layer (its error type is the store's), kept for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the background side of `wormgate serve` could not start; the start stops with it.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The audit trail cannot be opened (in use, unreadable).
+    #[error("cannot open audit trail: {0}")]
+    OpenAudit(#[source] AuditError),
+    /// A start-up record could not be made durable.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// `--audit-signing-key` is unreadable or not a key.
+    #[error(transparent)]
+    SigningKey(#[from] crate::audit::error::SigningKeyError),
+    /// An audit shipping target cannot be used.
+    #[error(transparent)]
+    Shipping(#[from] crate::audit::ship::ShipError),
+    /// The audit archive cannot be set up.
+    #[error(transparent)]
+    Archive(#[from] crate::audit::archive::ArchiveError),
+    /// The catalog cannot be read.
+    #[error(transparent)]
+    Catalog(Cause),
+}
+
 /// State key: when the last background scrub finished (ms), so restarts do not postpone it forever.
 const LAST_SCRUB_KEY: &[u8] = b"scrub.last_finished_ms";
 
 /// Open the audit trail of `cfg`, anchoring its head in the catalog `state` tree after every batch.
-pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, String> {
+pub fn open_audit(cfg: &Config, catalog: &Catalog) -> Result<AuditLog, DaemonError> {
     let state = catalog.state().clone();
     let opts = AuditOptions {
         segment_bytes: cfg.evidence.audit_segment_bytes,
         head_log_every: cfg.evidence.audit_head_every,
         anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
     };
-    AuditLog::open_with(&audit_dir(&cfg.data_dir), opts).map_err(|e| format!("cannot open audit trail: {e}"))
+    AuditLog::open_with(&audit_dir(&cfg.data_dir), opts).map_err(DaemonError::OpenAudit)
 }
 
 /// Audit shipping (`--audit-syslog`, `--audit-webhook`): one background task per sink, reading the
 /// trail from its cursor. A target that cannot be used stops the start.
-fn start_shipping(cfg: &Config, gw: &Gateway) -> Result<(), String> {
+fn start_shipping(cfg: &Config, gw: &Gateway) -> Result<(), DaemonError> {
     let a = &cfg.audit_shipping;
     let targets = crate::audit::ship::Targets::parse(
         a.audit_syslog.as_deref(),
         a.audit_syslog_ca.as_deref(),
         a.audit_webhook.as_deref(),
         a.audit_webhook_ca.as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if targets.any() {
-        crate::audit::ship::start(&gw.audit, targets, &audit_ship_dir(&cfg.data_dir)).map_err(|e| e.to_string())?;
+        crate::audit::ship::start(&gw.audit, targets, &audit_ship_dir(&cfg.data_dir))?;
     }
     Ok(())
 }
@@ -50,7 +75,7 @@ fn iso_now(gw: &Gateway) -> String {
 }
 
 /// Everything to do once the gateway exists (before it listens).
-pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
+pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
     let ev = &cfg.evidence;
     let signing_key = match &ev.audit_signing_key {
         Some(p) => {
@@ -86,7 +111,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 cfg.time.max_offline_gap.num_seconds()
             ));
         }
-        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+        gw.audit.append(e).await?;
     }
 
     // Ask the time sources before listening: an agreeing quorum vouches for the wall clock.
@@ -99,12 +124,12 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         );
         let mut e = AuditEvent::internal("TimeSourceCheck", iso_now(gw));
         e.detail = Some(crate::evidence::timesources::check_detail(&c));
-        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+        gw.audit.append(e).await?;
     }
 
     // A confirmation (or rewind) an officer stored with `wormgate time confirm --data-dir` while we
     // were stopped.
-    let watermark = gw.catalog.watermark_ms().map_err(|e| e.to_string())?;
+    let watermark = gw.catalog.watermark_ms().map_err(|e| DaemonError::Catalog(e.into()))?;
     if let Some((c, res)) = crate::evidence::time::take_pending(&gw.catalog, &gw.clock, watermark) {
         let op = match (&res, c.rewind) {
             (Ok(_), true) => "TimeRewind",
@@ -127,10 +152,10 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
         if let Err(why) = &res {
             tracing::error!("offline time confirmation not applied: {why}");
         }
-        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+        gw.audit.append(e).await?;
     }
     if let Some(e) = mon.poll(&gw.clock) {
-        gw.audit.append(e).await.map_err(|e| e.to_string())?;
+        gw.audit.append(e).await?;
     }
 
     // Time sources, every --time-check-interval; a change of verdict is audited.
@@ -149,7 +174,10 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                     let mut e = AuditEvent::internal("TimeSourceCheck", iso_now(&gw));
                     e.detail = Some(detail);
                     if let Err(err) = gw.audit.append(e).await {
-                        tracing::error!(error = %err, "cannot audit a time source check");
+                        tracing::error!(
+                            error = &err as &dyn std::error::Error,
+                            "cannot audit a time source check"
+                        );
                     }
                 }
             }
@@ -163,7 +191,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
             loop {
                 if let Some(e) = mon.poll(&gw.clock) {
                     if let Err(err) = gw.audit.append(e).await {
-                        tracing::error!(error = %err, "cannot audit a clock alarm");
+                        tracing::error!(error = &err as &dyn std::error::Error, "cannot audit a clock alarm");
                     }
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -238,7 +266,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                 }
                 e.time = iso_now(&gw);
                 if let Err(err) = gw.audit.append(e).await {
-                    tracing::error!(error = %err, "cannot audit a scrub");
+                    tracing::error!(error = &err as &dyn std::error::Error, "cannot audit a scrub");
                 }
                 let _ = gw
                     .catalog
@@ -283,8 +311,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
     // The off-box audit archive: sealed segments and checkpoints, copied in the background.
     let archive_nudge = match &cfg.audit_archive {
         Some(ac) => {
-            let archiver = crate::audit::archive::Archiver::new(ac, &audit_dir(&cfg.data_dir), &cfg.data_dir)
-                .map_err(|e| e.to_string())?;
+            let archiver = crate::audit::archive::Archiver::new(ac, &audit_dir(&cfg.data_dir), &cfg.data_dir)?;
             let nudge = archiver.nudge_handle();
             tokio::spawn(archiver.run());
             Some(nudge)
@@ -311,7 +338,7 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), String> {
                             n.notify_one();
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
+                    Err(e) => tracing::error!(error = &e as &dyn std::error::Error, "cannot sign an audit checkpoint"),
                 }
             }
         });
@@ -362,7 +389,10 @@ fn time_sources(cfg: &Config, gw: &Gateway) -> Option<Arc<crate::evidence::times
 pub async fn stop(gw: &Arc<Gateway>) {
     if let Some(key) = gw.admin.get().and_then(|s| s.signing_key.clone()) {
         if let Err(e) = sign_checkpoint(&gw.audit, &key, &gw.clock).await {
-            tracing::error!(error = %e, "cannot sign the final audit checkpoint");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "cannot sign the final audit checkpoint"
+            );
         }
     }
     let (seq, head) = gw.audit.head();

@@ -21,27 +21,20 @@ pub fn audit_ship_dir(data: &Path) -> PathBuf {
 }
 
 /// Why the catalog could not be opened.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// Another process (a running `wormgate serve`) holds sled's lock.
+    #[error(
+        "the catalog {0} is in use by another process (a running `wormgate serve`?): stop the gateway first, \
+         or use --endpoint URL to ask the running gateway"
+    )]
     InUse(String),
     /// Missing directory.
+    #[error("no catalog at {} (is --data-dir right?)", .0.display())]
     Missing(PathBuf),
-    Other(String),
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OpenError::InUse(p) => write!(
-                f,
-                "the catalog {p} is in use by another process (a running `wormgate serve`?): stop the gateway first, \
-                 or use --endpoint URL to ask the running gateway"
-            ),
-            OpenError::Missing(p) => write!(f, "no catalog at {} (is --data-dir right?)", p.display()),
-            OpenError::Other(e) => write!(f, "cannot open the catalog: {e}"),
-        }
-    }
+    /// The store could not open it (the store's error, as its text).
+    #[error("cannot open the catalog: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Open the catalog of `data` (must exist). Needs a tokio runtime (the catalog's flusher task).
@@ -60,7 +53,7 @@ pub fn open_catalog_at(dir: &Path) -> Result<Catalog, OpenError> {
         if crate::store::rebuild::is_lock_error(&msg) {
             OpenError::InUse(dir.display().to_string())
         } else {
-            OpenError::Other(msg)
+            OpenError::Other(msg.into())
         }
     })
 }

@@ -115,12 +115,26 @@ impl UserCommand {
 }
 
 /// Why a user command was refused; `status` is the admin API's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// The command is malformed (bad name, role, scope); the message says what.
+    #[error("{0}")]
     Invalid(String),
+    /// No such user.
+    #[error("{0}")]
     NotFound(String),
+    /// The user exists already (or is the config file's).
+    #[error("{0}")]
     Exists(String),
-    Store(String),
+    /// The catalog (or the OS's randomness) failed; the cause is kept.
+    #[error("{what}: {source}")]
+    Store {
+        /// What failed (`catalog`, `no randomness`, `user x does not decode`).
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl KeyError {
@@ -130,30 +144,28 @@ impl KeyError {
             KeyError::Invalid(_) => 400,
             KeyError::NotFound(_) => 404,
             KeyError::Exists(_) => 409,
-            KeyError::Store(_) => 500,
+            KeyError::Store { .. } => 500,
         }
     }
 }
 
-impl std::fmt::Display for KeyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyError::Invalid(m) | KeyError::NotFound(m) | KeyError::Exists(m) | KeyError::Store(m) => f.write_str(m),
-        }
+fn store_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> KeyError {
+    KeyError::Store {
+        what: "catalog".into(),
+        source: e.into(),
     }
 }
 
-fn store_err(e: impl std::fmt::Display) -> KeyError {
-    KeyError::Store(format!("catalog: {e}"))
-}
+/// A `--grace` (or `?grace=`) value that is neither none nor a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--grace {0}")]
+pub struct GraceError(#[source] pub crate::config::DurationError);
 
 /// Parse a `--grace` value: `0`/`none` for none, else a duration like `24h`.
-pub fn parse_grace(s: &str) -> Result<Option<chrono::Duration>, String> {
+pub fn parse_grace(s: &str) -> Result<Option<chrono::Duration>, GraceError> {
     match s.trim() {
         "0" | "0s" | "none" | "" => Ok(None),
-        v => crate::config::parse_duration(v)
-            .map(Some)
-            .map_err(|e| format!("--grace {e}")),
+        v => crate::config::parse_duration(v).map(Some).map_err(GraceError),
     }
 }
 
@@ -171,7 +183,10 @@ fn random_string(alphabet: &[u8], n: usize) -> Result<String, KeyError> {
     let mut out = String::with_capacity(n);
     let mut buf = [0u8; 64];
     while out.len() < n {
-        getrandom::getrandom(&mut buf).map_err(|e| KeyError::Store(format!("no randomness: {e}")))?;
+        getrandom::getrandom(&mut buf).map_err(|e| KeyError::Store {
+            what: "no randomness".into(),
+            source: e.to_string().into(),
+        })?;
         for &b in &buf {
             if (b as usize) < limit && out.len() < n {
                 out.push(alphabet[b as usize % alphabet.len()] as char);
@@ -212,7 +227,10 @@ fn record(cat: &Catalog, name: &str) -> Result<UserRecord, KeyError> {
         .get(record_key(name))
         .map_err(store_err)?
         .ok_or_else(|| KeyError::NotFound(format!("no catalog user {name}")))?;
-    serde_json::from_slice(&raw).map_err(|e| KeyError::Store(format!("user {name} does not decode: {e}")))
+    serde_json::from_slice(&raw).map_err(|e| KeyError::Store {
+        what: format!("user {name} does not decode"),
+        source: e.into(),
+    })
 }
 
 fn put(cat: &Catalog, r: &UserRecord) -> Result<(), KeyError> {

@@ -15,6 +15,47 @@ use crate::store::blob::upstream::UpstreamBlobs;
 use crate::store::{BlobStore, Catalog};
 use std::sync::Arc;
 
+/// A cause from the store layer or the OS (the store's error type is its own), kept for the log.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why `wormgate serve` could not start or stop cleanly. Printed as `wormgate: <error>`.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A start step failed; `what` says which (`cannot open catalog`, `cannot handle SIGTERM`).
+    #[error("{what}: {source}")]
+    Step {
+        /// The step, as the operator reads it.
+        what: String,
+        /// Why.
+        #[source]
+        source: Cause,
+    },
+    /// The upstream bucket refused or did not answer.
+    #[error(transparent)]
+    Upstream(Cause),
+    /// Reading or writing the catalog failed.
+    #[error(transparent)]
+    Catalog(Cause),
+    /// The OS refused something the listeners need (their local address).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Nobody could sign in.
+    #[error("no users configured: set WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (or [[users]] in the config file)")]
+    NoUsers,
+    /// A listener or its certificate.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    /// The background side (audit trail, shipping, archive, time).
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
+}
+
+/// A failed start step with its cause.
+fn step(what: impl Into<String>) -> impl FnOnce(Cause) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Step { what, source }
+}
+
 /// Human form of a duration for the start banner.
 fn human(d: chrono::Duration) -> String {
     let s = d.num_seconds();
@@ -59,18 +100,19 @@ fn limits_of(c: &crate::config::LimitsConfig) -> crate::gateway::Limits {
 }
 
 /// Run the gateway until SIGINT/SIGTERM.
-pub async fn run(cfg: Config) -> Result<(), String> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+pub async fn run(cfg: Config) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| step(format!("cannot create {}", cfg.data_dir.display()))(e.into()))?;
     // Upstream mode: refuse to start unless the upstream bucket answers to our credentials.
     let (blobs, guarantee) = match &cfg.upstream {
         None => (
-            BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| format!("cannot open blob store: {e}"))?),
+            BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| step("cannot open blob store")(e.into()))?),
             "gateway lock only",
         ),
         Some(up) => {
             let u = UpstreamBlobs::connect(up, &cfg.data_dir)
                 .await
-                .map_err(|e| crate::store::error::chain(&e))?;
+                .map_err(|e| ServeError::Upstream(e.into()))?;
             println!(
                 "upstream: {} (object lock {})",
                 u.describe(),
@@ -88,17 +130,17 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             (BlobStore::Upstream(u), g)
         }
     };
-    let catalog = Catalog::open(&catalog_dir(&cfg.data_dir)).map_err(|e| format!("cannot open catalog: {e}"))?;
+    let catalog = Catalog::open(&catalog_dir(&cfg.data_dir)).map_err(|e| step("cannot open catalog")(e.into()))?;
     // The catalog holds the secrets of `wormgate user` keys: owner only.
     {
         use std::os::unix::fs::PermissionsExt;
         let dir = catalog_dir(&cfg.data_dir);
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot restrict {} to its owner: {e}", dir.display()))?;
+            .map_err(|e| step(format!("cannot restrict {} to its owner", dir.display()))(e.into()))?;
     }
     let audit = crate::daemon::open_audit(&cfg, &catalog)?;
-    let watermark = catalog.watermark_ms().map_err(|e| e.to_string())?;
-    let heartbeat = catalog.heartbeat_ms().map_err(|e| e.to_string())?;
+    let watermark = catalog.watermark_ms().map_err(|e| ServeError::Catalog(e.into()))?;
+    let heartbeat = catalog.heartbeat_ms().map_err(|e| ServeError::Catalog(e.into()))?;
     let check_every = cfg
         .time
         .check_interval
@@ -122,12 +164,9 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         tracing::error!(alarm = a.as_str(), restart_gap_ms = ?clock.restart_gap_ms(),
             "clock alarm at start: expiry-based deletions are refused until a time source agrees or an officer confirms (see `wormgate time status`)");
     }
-    let catalog_users = crate::keys::users(&catalog).map_err(|e| e.to_string())?;
+    let catalog_users = crate::keys::users(&catalog).map_err(|e| ServeError::Catalog(e.into()))?;
     if cfg.users.is_empty() && catalog_users.is_empty() {
-        return Err(
-            "no users configured: set WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (or [[users]] in the config file)"
-                .into(),
-        );
+        return Err(ServeError::NoUsers);
     }
     let policy = Policy {
         min_retention: cfg.min_retention,
@@ -194,7 +233,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     }
     if let Some(addr) = cfg.listen {
         let listener = crate::http::bind(addr).await?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let local = listener.local_addr()?;
         println!("listening on http://{local}");
         tasks.push(tokio::spawn(crate::http::serve(
             listener,
@@ -210,7 +249,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         let acceptor = Arc::new(crate::http::TlsReloader::load(&tls.cert, &tls.key)?);
         reloader = Some(acceptor.clone());
         let listener = crate::http::bind(tls.listen).await?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let local = listener.local_addr()?;
         println!("listening on https://{local}");
         tasks.push(tokio::spawn(crate::http::serve(
             listener,
@@ -245,12 +284,12 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         }
     ));
     if let Err(err) = gateway.audit.append(e).await {
-        tracing::error!(error = %err, "cannot audit the stop");
+        tracing::error!(error = &err as &dyn std::error::Error, "cannot audit the stop");
     }
     catalog
         .store_watermark(clock.watermark_ms())
-        .map_err(|e| e.to_string())?;
-    catalog.flush_now().map_err(|e| e.to_string())?;
+        .map_err(|e| ServeError::Catalog(e.into()))?;
+    catalog.flush_now().map_err(|e| ServeError::Catalog(e.into()))?;
     Ok(())
 }
 
@@ -262,10 +301,10 @@ struct Signals {
 }
 
 impl Signals {
-    fn install() -> Result<Signals, String> {
+    fn install() -> Result<Signals, ServeError> {
         use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-        let hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+        let term = signal(SignalKind::terminate()).map_err(|e| step("cannot handle SIGTERM")(e.into()))?;
+        let hup = signal(SignalKind::hangup()).map_err(|e| step("cannot handle SIGHUP")(e.into()))?;
         Ok(Signals { term, hup })
     }
 }
@@ -299,7 +338,10 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
         }
         Err(e) => {
             failed = true;
-            tracing::error!(error = %e, "SIGHUP: config file refused; the running users stay");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "SIGHUP: config file refused; the running users stay"
+            );
             notes.push(format!("config file refused ({e}); the running users stay"));
         }
     }
@@ -314,7 +356,10 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
             }
             Err(e) => {
                 failed = true;
-                tracing::error!(error = %e, "SIGHUP: TLS certificate or key refused; the running certificate stays");
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "SIGHUP: TLS certificate or key refused; the running certificate stays"
+                );
                 notes.push(format!("TLS certificate refused ({e}); the running certificate stays"));
             }
         }
@@ -325,7 +370,7 @@ async fn reload(cfg: &Config, gw: &Arc<Gateway>, tls: Option<&crate::http::TlsRe
     }
     e.detail = Some(notes.join("; "));
     if let Err(err) = gw.audit.append(e).await {
-        tracing::error!(error = %err, "cannot audit a reload");
+        tracing::error!(error = &err as &dyn std::error::Error, "cannot audit a reload");
     }
 }
 

@@ -2,10 +2,36 @@
 //! for the quota and free-space reserve settings, so the flag, the config file, the CLI and the admin
 //! API read them the same way.
 
+/// Why a size or a reserve was not accepted. Each variant keeps the text as given, so the message
+/// quotes what the user wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// The unit after the number is not one of the known ones.
+    #[error("'{given}': unknown size unit '{unit}' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)")]
+    UnknownUnit {
+        /// The text as given.
+        given: String,
+        /// The unit part of it.
+        unit: String,
+    },
+    /// No number, or not a number.
+    #[error("'{0}' is not a size like 500GiB, 2GiB or 10MB")]
+    NotASize(String),
+    /// More bytes than a `u64` holds.
+    #[error("'{0}' is too large")]
+    TooLarge(String),
+    /// A `%` reserve whose number does not parse.
+    #[error("'{0}' is not a percentage like 5%")]
+    NotAPercentage(String),
+    /// A `%` reserve outside 0–100.
+    #[error("'{0}': the percentage must be between 0% and 100%")]
+    PercentageRange(String),
+}
+
 /// Parse a byte size: a whole number with an optional unit. `B`, decimal `kB`/`KB`/`MB`/`GB`/`TB`/`PB`
 /// (powers of 1000) and binary `KiB`/`MiB`/`GiB`/`TiB`/`PiB` (powers of 1024); the letter alone
 /// (`K`, `M`, `G`, `T`, `P`) is binary, as in `df -h`. A decimal point is allowed (`1.5GiB`).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -23,12 +49,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "T" | "Ti" | "TiB" => 1 << 40,
         "P" | "Pi" | "PiB" => 1 << 50,
         _ => {
-            return Err(format!(
-                "'{s}': unknown size unit '{unit}' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)"
-            ))
+            return Err(SizeError::UnknownUnit {
+                given: s.to_string(),
+                unit: unit.to_string(),
+            })
         }
     };
-    let bad = || format!("'{s}' is not a size like 500GiB, 2GiB or 10MB");
+    let bad = || SizeError::NotASize(s.to_string());
     if num.is_empty() {
         return Err(bad());
     }
@@ -37,7 +64,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             .parse::<u64>()
             .map_err(|_| bad())?
             .checked_mul(mult)
-            .ok_or_else(|| format!("'{s}' is too large")),
+            .ok_or_else(|| SizeError::TooLarge(s.to_string())),
         Some((whole, frac)) => {
             if whole.is_empty() || frac.is_empty() || frac.contains('.') {
                 return Err(bad());
@@ -45,7 +72,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             let v: f64 = num.parse().map_err(|_| bad())?;
             let bytes = v * approx_f64(mult);
             if !bytes.is_finite() || bytes < 0.0 || bytes >= approx_f64(u64::MAX) {
-                return Err(format!("'{s}' is too large"));
+                return Err(SizeError::TooLarge(s.to_string()));
             }
             Ok(whole_bytes(bytes))
         }
@@ -100,16 +127,13 @@ pub enum Reserve {
 
 impl Reserve {
     /// Parse `2GiB` (any [`parse_size`] form) or `5%` (0–100, decimals allowed).
-    pub fn parse(s: &str) -> Result<Reserve, String> {
+    pub fn parse(s: &str) -> Result<Reserve, SizeError> {
         let t = s.trim();
         match t.strip_suffix('%') {
             Some(p) => {
-                let v: f64 = p
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("'{s}' is not a percentage like 5%"))?;
+                let v: f64 = p.trim().parse().map_err(|_| SizeError::NotAPercentage(s.to_string()))?;
                 if !(0.0..=100.0).contains(&v) {
-                    return Err(format!("'{s}': the percentage must be between 0% and 100%"));
+                    return Err(SizeError::PercentageRange(s.to_string()));
                 }
                 Ok(Reserve::Percent(v))
             }

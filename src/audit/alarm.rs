@@ -42,13 +42,13 @@ pub fn record(mut ev: AuditEvent) {
         Ok(h) => {
             h.spawn(async move {
                 if let Err(e) = log.append(ev).await {
-                    tracing::error!(error = %e, "cannot write alarm audit record");
+                    tracing::error!(error = &e as &dyn std::error::Error, "cannot write alarm audit record");
                 }
             });
         }
         Err(_) => {
             if let Err(e) = log.append_blocking(ev) {
-                tracing::error!(error = %e, "cannot write alarm audit record");
+                tracing::error!(error = &e as &dyn std::error::Error, "cannot write alarm audit record");
             }
         }
     }

@@ -7,8 +7,8 @@
 //! record of the next segment (`AuditSealSegment`) repeats the seal inside the chain. `audit verify`
 //! (see [`super::verify`]) detects an edited, deleted, truncated or reordered segment.
 
+use super::error::AuditError;
 use crate::lock::DefaultRetention;
-use crate::s3::error::{S3Error, S3Result};
 use crate::timefmt::now_iso;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -303,7 +303,10 @@ impl Default for AuditOptions {
     }
 }
 
-type Job = (AuditEvent, oneshot::Sender<Result<(), String>>);
+/// What the writer answers each waiter of a batch: one shared I/O error fails the whole batch.
+type Outcome = Result<(), Arc<std::io::Error>>;
+
+type Job = (AuditEvent, oneshot::Sender<Outcome>);
 
 /// Handle to the audit writer.
 #[derive(Clone)]
@@ -419,20 +422,28 @@ impl Writer {
     /// try once more, so the record of the request that met the full disk is still written.
     fn append(&mut self, event: AuditEvent) -> std::io::Result<()> {
         match self.append_once(event.clone()) {
-            Err(e) if crate::s3::error::is_no_space(&e) && release_ballast(&self.dir) => self.append_once(event),
+            Err(e) if is_no_space(&e) && release_ballast(&self.dir) => self.append_once(event),
             r => r,
         }
     }
 }
 
+/// The volume is full (or the quota is spent): the case the ballast is held back for.
+fn is_no_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 impl AuditLog {
     /// Open the trail in `dir` with default options and start the writer thread.
-    pub fn open(dir: &Path) -> S3Result<AuditLog> {
+    pub fn open(dir: &Path) -> Result<AuditLog, AuditError> {
         Self::open_with(dir, AuditOptions::default())
     }
 
     /// Open the trail in `dir` and start the writer thread.
-    pub fn open_with(dir: &Path, opts: AuditOptions) -> S3Result<AuditLog> {
+    pub fn open_with(dir: &Path, opts: AuditOptions) -> Result<AuditLog, AuditError> {
         std::fs::create_dir_all(dir)?;
         // One writer per trail: a second one would fork the chain.
         let lock = std::fs::OpenOptions::new()
@@ -444,10 +455,10 @@ impl AuditLog {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         while let Err(e) = lock.try_lock() {
             if std::time::Instant::now() > deadline {
-                return Err(S3Error::internal(format!(
-                    "the audit trail {} is in use by another process (a running gateway?): {e}",
-                    dir.display()
-                )));
+                return Err(AuditError::InUse {
+                    dir: dir.to_path_buf(),
+                    source: e,
+                });
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -514,15 +525,15 @@ impl AuditLog {
                         batch.push(j);
                     }
                     let mut waiters = Vec::with_capacity(batch.len());
-                    let mut res: Result<(), String> = Ok(());
+                    let mut res: Outcome = Ok(());
                     for (ev, done) in batch {
                         if res.is_ok() {
-                            res = w.append(ev).map_err(|e| e.to_string());
+                            res = w.append(ev).map_err(Arc::new);
                         }
                         waiters.push(done);
                     }
                     if res.is_ok() {
-                        res = w.file.sync_data().map_err(|e| e.to_string());
+                        res = w.file.sync_data().map_err(Arc::new);
                     }
                     if let Ok(mut h) = head_w.lock() {
                         *h = (w.seq, w.prev.clone());
@@ -538,7 +549,7 @@ impl AuditLog {
                     }
                 }
             })
-            .map_err(|e| S3Error::internal(format!("cannot start audit writer: {e}")))?;
+            .map_err(AuditError::Spawn)?;
         Ok(AuditLog {
             tx,
             head,
@@ -548,12 +559,12 @@ impl AuditLog {
     }
 
     /// Append one record and wait until it is on disk.
-    pub async fn append(&self, event: AuditEvent) -> S3Result<()> {
+    pub async fn append(&self, event: AuditEvent) -> Result<(), AuditError> {
         let res = match self.submit(event) {
             Ok(rx) => rx
                 .await
-                .map_err(|_| S3Error::internal("audit writer stopped"))
-                .and_then(|r| r.map_err(|e| S3Error::internal(format!("audit append failed: {e}")))),
+                .map_err(|_| AuditError::WriterStopped)
+                .and_then(|r| r.map_err(AuditError::Append)),
             Err(e) => Err(e),
         };
         if res.is_err() {
@@ -563,18 +574,16 @@ impl AuditLog {
     }
 
     /// Append one record from synchronous code (offline tools); blocks until it is on disk.
-    pub fn append_blocking(&self, event: AuditEvent) -> S3Result<()> {
+    pub fn append_blocking(&self, event: AuditEvent) -> Result<(), AuditError> {
         let rx = self.submit(event)?;
         rx.blocking_recv()
-            .map_err(|_| S3Error::internal("audit writer stopped"))?
-            .map_err(|e| S3Error::internal(format!("audit append failed: {e}")))
+            .map_err(|_| AuditError::WriterStopped)?
+            .map_err(AuditError::Append)
     }
 
-    fn submit(&self, event: AuditEvent) -> S3Result<oneshot::Receiver<Result<(), String>>> {
+    fn submit(&self, event: AuditEvent) -> Result<oneshot::Receiver<Outcome>, AuditError> {
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send((event, tx))
-            .map_err(|_| S3Error::internal("audit writer stopped"))?;
+        self.tx.send((event, tx)).map_err(|_| AuditError::WriterStopped)?;
         Ok(rx)
     }
 

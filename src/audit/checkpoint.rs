@@ -6,6 +6,7 @@
 //! Key file: 64 hex characters (the 32-byte ed25519 seed), or a PKCS#8 PEM `PRIVATE KEY` as made by
 //! `openssl genpkey -algorithm ed25519`. `wormgate audit keygen` writes the hex form.
 
+use super::error::{CheckpointError, SigningKeyError};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -56,32 +57,36 @@ impl Checkpoint {
     }
 
     /// Check the signature against the embedded public key.
-    pub fn verify_signature(&self) -> Result<(), String> {
+    pub fn verify_signature(&self) -> Result<(), CheckpointError> {
         if self.format != CONTEXT {
-            return Err(format!("unknown checkpoint format '{}'", self.format));
+            return Err(CheckpointError::UnknownFormat(self.format.clone()));
         }
         let pk: [u8; 32] = hex::decode(&self.public_key)
             .ok()
             .and_then(|v| v.try_into().ok())
-            .ok_or("public_key is not 32 hex bytes")?;
-        let vk = VerifyingKey::from_bytes(&pk).map_err(|e| format!("public_key is not a valid ed25519 key: {e}"))?;
+            .ok_or(CheckpointError::PublicKeyEncoding)?;
+        let vk = VerifyingKey::from_bytes(&pk).map_err(CheckpointError::PublicKey)?;
         let sig: [u8; 64] = hex::decode(&self.signature)
             .ok()
             .and_then(|v| v.try_into().ok())
-            .ok_or("signature is not 64 hex bytes")?;
+            .ok_or(CheckpointError::SignatureEncoding)?;
         vk.verify(
             Self::message(self.seq, &self.head, &self.time).as_bytes(),
             &Signature::from_bytes(&sig),
         )
-        .map_err(|_| "signature does not verify: the checkpoint was altered or not signed by its key".to_string())
+        .map_err(|_| CheckpointError::BadSignature)
     }
 
     /// Read a checkpoint file.
-    pub fn load(path: &Path) -> Result<Checkpoint, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read checkpoint {}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("checkpoint {} is not a wormgate checkpoint: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CheckpointError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| CheckpointError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Store under `<audit dir>/checkpoints/` (never overwriting); returns the path.
@@ -114,18 +119,24 @@ impl Checkpoint {
 }
 
 /// Load a signing key (hex seed or PKCS#8 PEM).
-pub fn load_signing_key(path: &Path) -> Result<SigningKey, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read signing key {}: {e}", path.display()))?;
-    parse_signing_key(&text).map_err(|e| format!("signing key {}: {e}", path.display()))
+pub fn load_signing_key(path: &Path) -> Result<SigningKey, SigningKeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SigningKeyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_signing_key(&text).map_err(|e| SigningKeyError::InFile {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 /// Parse a key in either accepted form.
-pub fn parse_signing_key(text: &str) -> Result<SigningKey, String> {
+pub fn parse_signing_key(text: &str) -> Result<SigningKey, SigningKeyError> {
     let t = text.trim();
     if t.starts_with("-----BEGIN") {
         use base64::Engine;
         if !t.starts_with("-----BEGIN PRIVATE KEY-----") {
-            return Err("only an unencrypted PKCS#8 'PRIVATE KEY' PEM is supported".into());
+            return Err(SigningKeyError::PemKind);
         }
         let body: String = t
             .lines()
@@ -134,17 +145,17 @@ pub fn parse_signing_key(text: &str) -> Result<SigningKey, String> {
             .join("");
         let der = base64::engine::general_purpose::STANDARD
             .decode(body.trim())
-            .map_err(|e| format!("PEM body: {e}"))?;
+            .map_err(SigningKeyError::PemBody)?;
         if der.len() != 48 || der[..16] != PKCS8_ED25519_PREFIX {
-            return Err("the PEM key is not an ed25519 key".into());
+            return Err(SigningKeyError::NotEd25519);
         }
-        let seed: [u8; 32] = der[16..].try_into().map_err(|_| "bad key length")?;
+        let seed: [u8; 32] = der[16..].try_into().map_err(|_| SigningKeyError::NotEd25519)?;
         return Ok(SigningKey::from_bytes(&seed));
     }
     let seed: [u8; 32] = hex::decode(t)
         .ok()
         .and_then(|v| v.try_into().ok())
-        .ok_or("expected 64 hex characters (an ed25519 seed) or a PKCS#8 PEM")?;
+        .ok_or(SigningKeyError::Encoding)?;
     Ok(SigningKey::from_bytes(&seed))
 }
 

@@ -63,7 +63,7 @@ impl ExportFilter {
 }
 
 /// Parse a time bound: RFC 3339, or a date `YYYY-MM-DD` (midnight UTC).
-pub fn parse_time_bound(s: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time_bound(s: &str) -> Result<DateTime<Utc>, super::error::TimeBoundError> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -72,7 +72,7 @@ pub fn parse_time_bound(s: &str) -> Result<DateTime<Utc>, String> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
-        .ok_or_else(|| format!("'{s}' is not a time (use 2024-01-31 or 2024-01-31T12:00:00Z)"))
+        .ok_or_else(|| super::error::TimeBoundError(s.to_string()))
 }
 
 /// CSV columns, in order.

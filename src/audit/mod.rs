@@ -6,8 +6,10 @@ pub mod alarm;
 pub mod archive;
 pub mod chain;
 pub mod checkpoint;
+pub mod error;
 pub mod export;
 pub mod ship;
 pub mod verify;
 
 pub use chain::{AuditEvent, AuditLog, AuditOptions, AuditRecord, Change};
+pub use error::AuditError;

@@ -2,6 +2,7 @@
 //! reference signer) using `WORMGATE_ACCESS_KEY` / `WORMGATE_SECRET_KEY`, sent over plain HTTP with
 //! hyper-util's client.
 
+use super::error::CliError;
 use crate::encoding::encode_component;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
@@ -38,17 +39,17 @@ pub struct AdminClient {
 impl AdminClient {
     /// From `--endpoint` and the environment (`WORMGATE_ACCESS_KEY`, `WORMGATE_SECRET_KEY`,
     /// optional `WORMGATE_REGION`).
-    pub fn from_env(endpoint: &str) -> Result<AdminClient, String> {
+    pub fn from_env(endpoint: &str) -> Result<AdminClient, CliError> {
         let access_key = std::env::var("WORMGATE_ACCESS_KEY").ok().filter(|s| !s.is_empty());
         let secret_key = std::env::var("WORMGATE_SECRET_KEY").ok().filter(|s| !s.is_empty());
         let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
-            return Err("--endpoint needs WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (an admin or auditor key) in the environment".into());
+            return Err(CliError::usage("--endpoint needs WORMGATE_ACCESS_KEY and WORMGATE_SECRET_KEY (an admin or auditor key) in the environment"));
         };
         let endpoint = endpoint.trim_end_matches('/').to_string();
         if !endpoint.starts_with("http://") {
-            return Err(format!(
+            return Err(CliError::Usage(format!(
                 "--endpoint {endpoint}: only http:// endpoints are supported by the admin client"
-            ));
+            )));
         }
         let region = std::env::var("WORMGATE_REGION")
             .ok()
@@ -63,7 +64,7 @@ impl AdminClient {
     }
 
     /// Send a signed request; `path_and_query` starts with `/`. Returns (status, body).
-    pub async fn send(&self, method: &str, path_and_query: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+    pub async fn send(&self, method: &str, path_and_query: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), CliError> {
         let uri = format!("{}{}", self.endpoint, path_and_query);
         let identity =
             aws_credential_types::Credentials::new(&self.access_key, &self.secret_key, None, None, "wormgate-cli")
@@ -79,43 +80,43 @@ impl AdminClient {
             .time(SystemTime::now())
             .settings(settings)
             .build()
-            .map_err(|e| format!("signing parameters: {e}"))?
+            .map_err(|e| CliError::step("signing parameters", e))?
             .into();
         let headers: [(&str, &str); 0] = [];
         let signable = SignableRequest::new(method, uri.clone(), headers.into_iter(), SignableBody::Bytes(&body))
-            .map_err(|e| format!("cannot sign request: {e}"))?;
+            .map_err(|e| CliError::step("cannot sign request", e))?;
         let (instructions, _sig) = sign(signable, &params)
-            .map_err(|e| format!("cannot sign request: {e}"))?
+            .map_err(|e| CliError::step("cannot sign request", e))?
             .into_parts();
         let mut req = http::Request::builder()
             .method(method)
             .uri(&uri)
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| format!("bad request: {e}"))?;
+            .map_err(|e| CliError::step("bad request", e))?;
         instructions.apply_to_request_http1x(&mut req);
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let resp = client
             .request(req)
             .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.endpoint))?;
+            .map_err(|e| CliError::step(format!("cannot reach {}", self.endpoint), e))?;
         let status = resp.status().as_u16();
         let bytes = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| format!("reading the response: {e}"))?
+            .map_err(|e| CliError::step("reading the response", e))?
             .to_bytes();
         Ok((status, bytes.to_vec()))
     }
 
     /// Send and require a 2xx answer; returns the body.
-    pub async fn call(&self, method: &str, path_and_query: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
+    pub async fn call(&self, method: &str, path_and_query: &str, body: Vec<u8>) -> Result<Vec<u8>, CliError> {
         let (status, out) = self.send(method, path_and_query, body).await?;
         if !(200..300).contains(&status) {
-            return Err(format!(
-                "the gateway answered {status}: {}",
-                String::from_utf8_lossy(&out).trim()
-            ));
+            return Err(CliError::Refused {
+                status,
+                body: String::from_utf8_lossy(&out).trim().to_string(),
+            });
         }
         Ok(out)
     }

@@ -7,6 +7,7 @@
 //! version); 2 = the command could not run (bad arguments, unreadable data, gateway unreachable).
 
 use super::client::{query, AdminClient};
+use super::error::CliError;
 use crate::audit::checkpoint::{generate_signing_key, load_signing_key, public_key_hex, Checkpoint};
 use crate::audit::export::{parse_time_bound, ExportFilter, ExportFormat};
 use crate::audit::verify::{verify, VerifyOptions, VerifyReport};
@@ -43,7 +44,7 @@ impl Target {
             .clone()
             .unwrap_or_else(|| PathBuf::from("./wormgate-data"))
     }
-    pub(super) fn client(&self) -> Result<Option<AdminClient>, String> {
+    pub(super) fn client(&self) -> Result<Option<AdminClient>, CliError> {
         self.endpoint.as_deref().map(AdminClient::from_env).transpose()
     }
 }
@@ -138,7 +139,7 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// (data directory from the config file, upstream settings) — `None` upstream: disk mode.
-    fn load(&self) -> Result<(Option<PathBuf>, Option<crate::config::UpstreamConfig>), String> {
+    fn load(&self) -> Result<(Option<PathBuf>, Option<crate::config::UpstreamConfig>), CliError> {
         let file = match &self.config {
             Some(p) => crate::config::FileConfig::read(p)?,
             None => crate::config::FileConfig::default(),
@@ -148,15 +149,15 @@ impl StoreArgs {
     }
 
     /// Open the blob store of the stopped gateway at `data` (connects to the upstream: needs a runtime).
-    async fn open(&self, data: &Path, up: Option<&crate::config::UpstreamConfig>) -> Result<BlobStore, String> {
+    async fn open(&self, data: &Path, up: Option<&crate::config::UpstreamConfig>) -> Result<BlobStore, CliError> {
         match up {
             None => DiskBlobs::open(data)
                 .map(BlobStore::Disk)
-                .map_err(|e| format!("cannot open blob store: {}", crate::store::error::chain(&e))),
+                .map_err(|e| CliError::step("cannot open blob store", e)),
             Some(cfg) => UpstreamBlobs::connect(cfg, data)
                 .await
                 .map(BlobStore::Upstream)
-                .map_err(|e| crate::store::error::chain(&e)),
+                .map_err(CliError::failed_text),
         }
     }
 }
@@ -249,19 +250,19 @@ pub struct TimeConfirmArgs {
 }
 
 /// A runtime whose handle blocking code can use from another thread (upstream scrub and recover).
-fn runtime_mt() -> Result<tokio::runtime::Runtime, String> {
+fn runtime_mt() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start runtime: {e}"))
+        .map_err(|e| CliError::step("cannot start runtime", e))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start runtime: {e}"))
+        .map_err(|e| CliError::step("cannot start runtime", e))
 }
 
 fn fail(e: impl std::fmt::Display) -> i32 {
@@ -269,12 +270,12 @@ fn fail(e: impl std::fmt::Display) -> i32 {
     EXIT_ERROR
 }
 
-fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
+fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
     if let Some(p) = out {
-        std::fs::write(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        std::fs::write(p, bytes).map_err(|e| CliError::step(format!("cannot write {}", p.display()), e))
     } else {
         let mut so = std::io::stdout().lock();
-        so.write_all(bytes).and_then(|()| so.flush()).map_err(|e| e.to_string())
+        so.write_all(bytes).and_then(|()| so.flush()).map_err(CliError::failed)
     }
 }
 
@@ -422,7 +423,7 @@ async fn verify_from_archive(a: &VerifyArgs, checkpoints: Vec<Checkpoint>) -> i3
     }
 }
 
-async fn audit_export(a: ExportArgs) -> Result<(), String> {
+async fn audit_export(a: ExportArgs) -> Result<(), CliError> {
     let since = a.since.as_deref().map(parse_time_bound).transpose()?;
     let until = a.until.as_deref().map(parse_time_bound).transpose()?;
     if let Some(client) = a.target.client()? {
@@ -444,7 +445,7 @@ async fn audit_export(a: ExportArgs) -> Result<(), String> {
     }
     let dir = audit_dir(&a.target.data_dir());
     if !dir.exists() {
-        return Err(format!("no audit trail at {}", dir.display()));
+        return Err(CliError::Usage(format!("no audit trail at {}", dir.display())));
     }
     let filter = ExportFilter {
         since,
@@ -454,45 +455,47 @@ async fn audit_export(a: ExportArgs) -> Result<(), String> {
     };
     let mut buf: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+            std::fs::File::create(p).map_err(|e| CliError::step(format!("cannot write {}", p.display()), e))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    let n = crate::audit::export::export(&dir, &filter, a.format, &mut buf).map_err(|e| e.to_string())?;
+    let n = crate::audit::export::export(&dir, &filter, a.format, &mut buf).map_err(CliError::failed)?;
     drop(buf);
     eprintln!("{n} records exported");
     Ok(())
 }
 
-async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
+async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), CliError> {
     let c = if let Some(client) = a.target.client()? {
         let out = client
             .call("POST", &format!("{ADMIN_PREFIX}audit/checkpoint"), Vec::new())
             .await?;
-        let c: Checkpoint = serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"))?;
+        let c: Checkpoint = serde_json::from_slice(&out).map_err(|e| CliError::step("unexpected answer", e))?;
         c.verify_signature()?;
         c
     } else {
         let key_path = a
             .signing_key
             .as_ref()
-            .ok_or("offline checkpoints need --signing-key FILE")?;
+            .ok_or_else(|| CliError::usage("offline checkpoints need --signing-key FILE"))?;
         let key = load_signing_key(key_path)?;
         let dir = audit_dir(&a.target.data_dir());
-        let all = crate::audit::chain::read_all(&dir).map_err(|e| format!("cannot read the audit trail: {e}"))?;
+        let all = crate::audit::chain::read_all(&dir).map_err(|e| CliError::step("cannot read the audit trail", e))?;
         let (seq, head) = all
             .last()
             .map(|(_, r)| (r.seq, r.hash.clone()))
-            .ok_or("the audit trail is empty")?;
+            .ok_or_else(|| CliError::usage("the audit trail is empty"))?;
         let time = crate::timefmt::now_iso();
         let c = Checkpoint::sign(&key, seq, &head, &time);
-        let path = c.store(&dir).map_err(|e| format!("cannot store the checkpoint: {e}"))?;
+        let path = c
+            .store(&dir)
+            .map_err(|e| CliError::step("cannot store the checkpoint", e))?;
         eprintln!("stored {}", path.display());
         c
     };
-    let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())? + "\n";
+    let text = serde_json::to_string_pretty(&c).map_err(CliError::failed)? + "\n";
     if let Some(p) = &a.out {
-        std::fs::write(p, &text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        std::fs::write(p, &text).map_err(|e| CliError::step(format!("cannot write {}", p.display()), e))?;
         eprintln!("checkpoint seq {} written to {}", c.seq, p.display());
     } else {
         print!("{text}");
@@ -500,8 +503,8 @@ async fn audit_checkpoint(a: CheckpointArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn keygen(out: &Path) -> Result<(), String> {
-    let key = generate_signing_key().map_err(|e| format!("no randomness: {e}"))?;
+fn keygen(out: &Path) -> Result<(), CliError> {
+    let key = generate_signing_key().map_err(|e| CliError::step("no randomness", e))?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -511,9 +514,9 @@ fn keygen(out: &Path) -> Result<(), String> {
     }
     let mut f = opts
         .open(out)
-        .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        .map_err(|e| CliError::step(format!("cannot create {}", out.display()), e))?;
     f.write_all(format!("{}\n", hex::encode(key.to_bytes())).as_bytes())
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::failed)?;
     println!("{}", public_key_hex(&key));
     eprintln!(
         "private key written to {}; the line above is its public key (give it to verifiers)",
@@ -528,14 +531,14 @@ pub fn scrub(a: &ScrubArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
-    let res: Result<ScrubReport, String> = rt.block_on(async {
+    let res: Result<ScrubReport, CliError> = rt.block_on(async {
         let rate = (a.rate_mb > 0).then_some(a.rate_mb * 1024 * 1024);
         if let Some(client) = a.target.client()? {
             let q = query(&[("bucket", a.bucket.clone()), ("rate_mb", Some(a.rate_mb.to_string()))]);
             let out = client
                 .call("POST", &format!("{ADMIN_PREFIX}scrub{q}"), Vec::new())
                 .await?;
-            return serde_json::from_slice(&out).map_err(|e| format!("unexpected answer: {e}"));
+            return serde_json::from_slice(&out).map_err(|e| CliError::step("unexpected answer", e));
         }
         let (file_data, up) = a.store.load()?;
         let data = a
@@ -544,7 +547,7 @@ pub fn scrub(a: &ScrubArgs) -> i32 {
             .clone()
             .or(file_data)
             .unwrap_or_else(|| a.target.data_dir());
-        let cat = open_catalog(&data).map_err(|e| e.to_string())?;
+        let cat = open_catalog(&data).map_err(CliError::failed)?;
         let store = a.store.open(&data, up.as_ref()).await?;
         let opts = ScrubOptions {
             bucket: a.bucket.clone(),
@@ -553,7 +556,8 @@ pub fn scrub(a: &ScrubArgs) -> i32 {
         };
         tokio::task::spawn_blocking(move || crate::evidence::scrub::scrub_store(&cat, &store, &opts))
             .await
-            .map_err(|e| format!("scrub failed: {e}"))?
+            .map_err(|e| CliError::step("scrub failed", e))?
+            .map_err(CliError::from)
     });
     match res {
         Err(e) => fail(e),
@@ -578,7 +582,7 @@ pub fn report(a: &ReportArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
-    let res: Result<Vec<u8>, String> = rt.block_on(async {
+    let res: Result<Vec<u8>, CliError> = rt.block_on(async {
         if let Some(client) = a.target.client()? {
             let fmt = match a.format {
                 ReportFormat::Csv => "csv",
@@ -593,9 +597,13 @@ pub fn report(a: &ReportArgs) -> i32 {
                 .call("GET", &format!("{ADMIN_PREFIX}report{q}"), Vec::new())
                 .await;
         }
-        let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
+        let cat = open_catalog(&a.target.data_dir()).map_err(CliError::failed)?;
         if a.capacity {
-            let reserve = crate::units::Reserve::parse(&a.reserve_free).map_err(|e| format!("--reserve-free {e}"))?;
+            let reserve =
+                crate::units::Reserve::parse(&a.reserve_free).map_err(|source| crate::config::ConfigError::Size {
+                    setting: "--reserve-free".into(),
+                    source,
+                })?;
             let free = crate::store::capacity::free_space(&a.target.data_dir(), reserve).ok();
             let r = crate::evidence::report::capacity(&cat, a.bucket.as_deref(), free)?;
             return Ok(crate::evidence::report::render_capacity(&r, a.format).into_bytes());
@@ -611,22 +619,25 @@ pub fn report(a: &ReportArgs) -> i32 {
 
 /// Run `wormgate recover`.
 pub fn recover(a: &RecoverArgs) -> i32 {
-    let res = (|| {
+    let res = (|| -> Result<_, CliError> {
         let (file_data, up) = a.store.load()?;
         let data = a
             .data_dir
             .clone()
             .or(file_data)
-            .ok_or("recover needs --data-dir (or a --config with data_dir)")?;
+            .ok_or_else(|| CliError::usage("recover needs --data-dir (or a --config with data_dir)"))?;
         match up {
-            None => crate::evidence::recover::recover(&data, &crate::evidence::recover::Sidecars::new(&data)),
+            None => Ok(crate::evidence::recover::recover(
+                &data,
+                &crate::evidence::recover::Sidecars::new(&data),
+            )?),
             Some(cfg) => {
                 let rt = runtime_mt()?;
                 let blobs = rt
                     .block_on(UpstreamBlobs::connect(&cfg, &data))
-                    .map_err(|e| crate::store::error::chain(&e))?;
+                    .map_err(CliError::failed_text)?;
                 let source = crate::evidence::recover::UpstreamRecords::new(blobs, rt.handle().clone());
-                crate::evidence::recover::recover(&data, &source)
+                Ok(crate::evidence::recover::recover(&data, &source)?)
             }
         }
     })();
@@ -649,16 +660,21 @@ pub fn time(cmd: TimeCmd) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
-    let res: Result<String, String> = rt.block_on(async {
+    let res: Result<String, CliError> = rt.block_on(async {
         match cmd {
             TimeCmd::Status(a) => {
                 if let Some(client) = a.target.client()? {
                     let out = client.call("GET", &format!("{ADMIN_PREFIX}time"), Vec::new()).await?;
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
-                let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
-                let gap = crate::config::parse_duration(a.max_offline_gap.as_deref().unwrap_or("10m"))
-                    .map_err(|e| format!("--max-offline-gap {e}"))?;
+                let cat = open_catalog(&a.target.data_dir()).map_err(CliError::failed)?;
+                let gap =
+                    crate::config::parse_duration(a.max_offline_gap.as_deref().unwrap_or("10m")).map_err(|source| {
+                        crate::config::ConfigError::Duration {
+                            setting: "--max-offline-gap".into(),
+                            source,
+                        }
+                    })?;
                 let st = crate::evidence::time::offline_status(&cat, gap.num_milliseconds())?;
                 Ok(serde_json::to_string_pretty(&st).unwrap_or_default() + "\n")
             }
@@ -669,13 +685,13 @@ pub fn time(cmd: TimeCmd) -> i32 {
                         statement: a.statement.clone(),
                         note: a.note.clone(),
                     };
-                    let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+                    let body = serde_json::to_vec(&req).map_err(CliError::failed)?;
                     let out = client
                         .call("POST", &format!("{ADMIN_PREFIX}time/confirm"), body)
                         .await?;
                     return Ok(String::from_utf8_lossy(&out).to_string());
                 }
-                let cat = open_catalog(&a.target.data_dir()).map_err(|e| e.to_string())?;
+                let cat = open_catalog(&a.target.data_dir()).map_err(CliError::failed)?;
                 let by =
                     a.by.clone()
                         .or_else(|| std::env::var("USER").ok())

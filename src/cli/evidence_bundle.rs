@@ -6,6 +6,7 @@
 //! does not verify, or the audit trail it packages did not verify); 2 = the command could not run.
 
 use super::client::{query, AdminClient};
+use super::error::CliError;
 use super::evidence::{Target, EXIT_ERROR, EXIT_PROBLEM};
 use crate::audit::export::parse_time_bound;
 use crate::datadir::{audit_dir, open_catalog, read_anchor};
@@ -109,20 +110,24 @@ fn bundle(a: &BundleArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start runtime: {e}")),
     };
-    let res: Result<Vec<u8>, String> = rt.block_on(async {
+    let res: Result<Vec<u8>, CliError> = rt.block_on(async {
         let since = a.since.as_deref().map(parse_time_bound).transpose()?;
         let until = a.until.as_deref().map(parse_time_bound).transpose()?;
         if let Some(client) = a.target.client()? {
             return fetch(&client, a, since, until).await;
         }
-        let key_path = a
-            .signing_key
-            .as_ref()
-            .ok_or("an offline bundle needs --signing-key FILE (the audit checkpoint key), or use --endpoint")?;
+        let key_path = a.signing_key.as_ref().ok_or_else(|| {
+            CliError::usage("an offline bundle needs --signing-key FILE (the audit checkpoint key), or use --endpoint")
+        })?;
         let key = crate::audit::checkpoint::load_signing_key(key_path)?;
         let data = a.target.data_dir();
-        let cat = open_catalog(&data).map_err(|e| e.to_string())?;
-        let gap = crate::config::parse_duration(&a.max_offline_gap).map_err(|e| format!("--max-offline-gap {e}"))?;
+        let cat = open_catalog(&data).map_err(CliError::failed)?;
+        let gap = crate::config::parse_duration(&a.max_offline_gap).map_err(|source| {
+            crate::config::ConfigError::Duration {
+                setting: "--max-offline-gap".into(),
+                source,
+            }
+        })?;
         let dir = audit_dir(&data);
         let inputs = Inputs {
             catalog: &cat,
@@ -144,7 +149,7 @@ fn bundle(a: &BundleArgs) -> i32 {
         };
         build_tar(&inputs, &req, &key)
             .map(|(tar, _)| tar)
-            .map_err(|e| e.to_string())
+            .map_err(CliError::failed)
     });
     let tar = match res {
         Ok(t) => t,
@@ -191,7 +196,7 @@ async fn fetch(
     a: &BundleArgs,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, CliError> {
     let q = query(&[
         ("since", since.map(crate::timefmt::format_iso)),
         ("until", until.map(crate::timefmt::format_iso)),
@@ -203,21 +208,25 @@ async fn fetch(
 }
 
 /// `--public-key`: a hex key, or a file holding one on its first line.
-fn expected_key(arg: &str) -> Result<String, String> {
+fn expected_key(arg: &str) -> Result<String, CliError> {
     let t = arg.trim();
     if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(t.to_string());
     }
     let p = Path::new(t);
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| format!("--public-key {t}: neither 64 hex characters nor a readable file: {e}"))?;
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        CliError::step(
+            format!("--public-key {t}: neither 64 hex characters nor a readable file"),
+            e,
+        )
+    })?;
     let first = text.split_whitespace().next().unwrap_or("");
     if first.len() == 64 && first.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(first.to_string())
     } else {
-        Err(format!(
+        Err(CliError::Usage(format!(
             "--public-key {t}: the file does not start with a hex ed25519 public key"
-        ))
+        )))
     }
 }
 

@@ -3,6 +3,7 @@
 //! one lifecycle pass now (through the running gateway, which alone applies rules via the lock).
 
 use super::client::{query, AdminClient};
+use super::error::CliError;
 use crate::config::parse_duration;
 use crate::datadir::open_catalog;
 use crate::gateway::ADMIN_PREFIX;
@@ -47,15 +48,15 @@ pub struct RunArgs {
     pub dry_run: bool,
 }
 
-fn run_async<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+fn run_async<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?
+        .map_err(|e| CliError::step("cannot start a runtime", e))?
         .block_on(f)
 }
 
-fn plan(a: &PlanArgs) -> Result<Vec<u8>, String> {
+fn plan(a: &PlanArgs) -> Result<Vec<u8>, CliError> {
     if let Some(endpoint) = a.target.endpoint.as_deref() {
         let client = AdminClient::from_env(endpoint)?;
         let fmt = match a.format {
@@ -71,9 +72,14 @@ fn plan(a: &PlanArgs) -> Result<Vec<u8>, String> {
     }
     let horizon = match a.until.as_deref() {
         None => i64::MAX,
-        Some(u) => crate::audit::export::parse_time_bound(u)?.timestamp_millis(),
+        Some(u) => crate::audit::export::parse_time_bound(u)
+            .map_err(CliError::failed)?
+            .timestamp_millis(),
     };
-    let day = parse_duration(&a.lifecycle_day).map_err(|e| format!("--lifecycle-day {e}"))?;
+    let day = parse_duration(&a.lifecycle_day).map_err(|source| crate::config::ConfigError::Duration {
+        setting: "--lifecycle-day".into(),
+        source,
+    })?;
     let data_dir = a
         .target
         .data_dir
@@ -81,9 +87,9 @@ fn plan(a: &PlanArgs) -> Result<Vec<u8>, String> {
         .unwrap_or_else(|| PathBuf::from("./wormgate-data"));
     // The catalog's flusher needs a runtime.
     run_async(async {
-        let cat = open_catalog(&data_dir).map_err(|e| e.to_string())?;
+        let cat = open_catalog(&data_dir).map_err(CliError::failed)?;
         let actions = crate::lifecycle::plan_all(&cat, a.bucket.as_deref(), horizon, day.num_milliseconds().max(1))
-            .map_err(|e| crate::store::error::chain(&e))?;
+            .map_err(CliError::failed)?;
         Ok(crate::lifecycle::render_plan(&actions, a.format).into_bytes())
     })
 }

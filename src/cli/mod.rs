@@ -5,6 +5,7 @@
 //! Nothing outside this module (and `main.rs`) imports it.
 
 pub mod client;
+pub mod error;
 pub mod evidence;
 pub mod evidence_bundle;
 pub mod lifecycle;

@@ -4,6 +4,7 @@
 //! (an officer or admin key; audited there like every admin request).
 
 use super::client::query;
+use super::error::CliError;
 use super::evidence::Target;
 use crate::audit::{AuditEvent, AuditLog, AuditOptions};
 use crate::datadir::{audit_dir, open_catalog, write_anchor};
@@ -71,7 +72,7 @@ pub fn quota(cmd: QuotaCmd) -> i32 {
         match cmd {
             QuotaCmd::Set(a) => {
                 // Checked here too, so a typo never reaches the gateway.
-                let q = parse_quota(a.bytes.as_deref(), a.versions.as_deref()).map_err(|e| e.to_string())?;
+                let q = parse_quota(a.bytes.as_deref(), a.versions.as_deref()).map_err(CliError::usage)?;
                 if let Some(client) = a.target.client()? {
                     let path = format!(
                         "{ADMIN_PREFIX}quota{}",
@@ -116,19 +117,19 @@ fn fail(e: impl std::fmt::Display) -> i32 {
 }
 
 /// Usage and officer quotas of a stopped gateway (the config file's quotas apply only when it runs).
-fn status_offline(target: &Target, bucket: Option<&str>) -> Result<Vec<u8>, String> {
+fn status_offline(target: &Target, bucket: Option<&str>) -> Result<Vec<u8>, CliError> {
     let data = target.data_dir();
-    let cat = open_catalog(&data).map_err(|e| e.to_string())?;
+    let cat = open_catalog(&data).map_err(CliError::failed)?;
     let names: Vec<String> = match bucket {
         Some(b) => {
             cat.bucket(b)
-                .map_err(|e| crate::store::error::chain(&e))?
-                .ok_or_else(|| format!("no bucket {b}"))?;
+                .map_err(CliError::failed)?
+                .ok_or_else(|| CliError::usage(format!("no bucket {b}")))?;
             vec![b.to_string()]
         }
         None => cat
             .list_buckets()
-            .map_err(|e| crate::store::error::chain(&e))?
+            .map_err(CliError::failed)?
             .into_iter()
             .map(|b| b.name)
             .collect(),
@@ -138,28 +139,31 @@ fn status_offline(target: &Target, bucket: Option<&str>) -> Result<Vec<u8>, Stri
         "buckets": cat.capacity().buckets(&names),
         "free_space": free.map(|f| serde_json::json!({"available": f.available, "total": f.total})),
     }))
-    .map_err(|e| e.to_string())?;
+    .map_err(CliError::failed)?;
     out.push(b'\n');
     Ok(out)
 }
 
 /// Set or clear a quota on a stopped gateway and record it in its audit trail.
-async fn change_offline(target: &Target, bucket: &str, q: Option<Quota>, by: Option<&str>) -> Result<Vec<u8>, String> {
+async fn change_offline(
+    target: &Target,
+    bucket: &str,
+    q: Option<Quota>,
+    by: Option<&str>,
+) -> Result<Vec<u8>, CliError> {
     let data = target.data_dir();
-    let cat = open_catalog(&data).map_err(|e| e.to_string())?;
+    let cat = open_catalog(&data).map_err(CliError::failed)?;
     cat.bucket(bucket)
-        .map_err(|e| crate::store::error::chain(&e))?
-        .ok_or_else(|| format!("no bucket {bucket}"))?;
+        .map_err(CliError::failed)?
+        .ok_or_else(|| CliError::usage(format!("no bucket {bucket}")))?;
     let state = cat.state().clone();
     let opts = AuditOptions {
         anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
         ..Default::default()
     };
-    let audit = AuditLog::open_with(&audit_dir(&data), opts).map_err(|e| format!("cannot open audit trail: {e}"))?;
-    let old = cat
-        .set_quota(bucket, q)
-        .await
-        .map_err(|e| crate::store::error::chain(&e))?;
+    let audit =
+        AuditLog::open_with(&audit_dir(&data), opts).map_err(|e| CliError::step("cannot open audit trail", e))?;
+    let old = cat.set_quota(bucket, q).await.map_err(CliError::failed)?;
     let by = by
         .map(str::to_string)
         .or_else(|| std::env::var("USER").ok())
@@ -172,16 +176,16 @@ async fn change_offline(target: &Target, bucket: &str, q: Option<Quota>, by: Opt
     ev.bucket = Some(bucket.to_string());
     ev.status = 200;
     ev.detail = Some(quota_change_detail(bucket, q, old));
-    audit.append(ev).await.map_err(|e| crate::store::error::chain(&e))?;
-    cat.flush_now().map_err(|e| crate::store::error::chain(&e))?;
+    audit.append(ev).await?;
+    cat.flush_now().map_err(CliError::failed)?;
     status_offline_with(&cat, bucket)
 }
 
-fn status_offline_with(cat: &crate::store::Catalog, bucket: &str) -> Result<Vec<u8>, String> {
+fn status_offline_with(cat: &crate::store::Catalog, bucket: &str) -> Result<Vec<u8>, CliError> {
     let mut out = serde_json::to_vec_pretty(&serde_json::json!({
         "buckets": cat.capacity().buckets(&[bucket.to_string()]),
     }))
-    .map_err(|e| e.to_string())?;
+    .map_err(CliError::failed)?;
     out.push(b'\n');
     Ok(out)
 }

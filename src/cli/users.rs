@@ -4,6 +4,7 @@
 //! `offline:$USER`); a running gateway picks them up at its next start (online ones at once).
 
 use super::client::{query, AdminClient};
+use super::error::CliError;
 use super::evidence::Target;
 use crate::audit::{AuditEvent, AuditLog, AuditOptions};
 use crate::auth::Role;
@@ -126,12 +127,12 @@ fn print_views(v: &[UserView], format: Format) -> String {
 }
 
 /// The change a command asks for (`None`: list/show).
-fn command_of(cmd: &UserCmd) -> Result<Option<UserCommand>, String> {
+fn command_of(cmd: &UserCmd) -> Result<Option<UserCommand>, CliError> {
     Ok(Some(match cmd {
         UserCmd::List(_) | UserCmd::Show(_) => return Ok(None),
         UserCmd::Add(a) => UserCommand::Add {
             name: a.name.clone(),
-            role: Role::parse(&a.role).map_err(|e| e.to_string())?,
+            role: Role::parse(&a.role).map_err(CliError::usage)?,
             buckets: a
                 .buckets
                 .as_deref()
@@ -182,17 +183,17 @@ pub fn run(cmd: &UserCmd) -> i32 {
     }
 }
 
-async fn execute(cmd: &UserCmd) -> Result<String, String> {
+async fn execute(cmd: &UserCmd) -> Result<String, CliError> {
     let c = common(cmd);
     let change = command_of(cmd)?;
     if let Some(client) = c.target.client()? {
         return online(&client, cmd, change, c.format).await;
     }
-    let cat = open_catalog(&c.target.data_dir()).map_err(|e| e.to_string())?;
+    let cat = open_catalog(&c.target.data_dir()).map_err(CliError::failed)?;
     let Some(change) = change else {
         let views = match cmd {
-            UserCmd::Show(a) => vec![keys::show(&cat, &[], &a.name).map_err(|e| e.to_string())?],
-            _ => keys::list(&cat, &[]).map_err(|e| e.to_string())?,
+            UserCmd::Show(a) => vec![keys::show(&cat, &[], &a.name).map_err(CliError::failed)?],
+            _ => keys::list(&cat, &[]).map_err(CliError::failed)?,
         };
         return Ok(print_views(&views, c.format));
     };
@@ -201,7 +202,7 @@ async fn execute(cmd: &UserCmd) -> Result<String, String> {
         anchor: Some(Arc::new(move |seq, hash: &str| write_anchor(&state, seq, hash))),
         ..Default::default()
     };
-    let audit = AuditLog::open_with(&audit_dir(&c.target.data_dir()), opts).map_err(|e| e.to_string())?;
+    let audit = AuditLog::open_with(&audit_dir(&c.target.data_dir()), opts)?;
     let now = chrono::Utc::now();
     let result = keys::apply(&cat, &change, &[], now);
     let mut ev = AuditEvent::internal(change.operation(), crate::timefmt::format_iso(now));
@@ -216,9 +217,9 @@ async fn execute(cmd: &UserCmd) -> Result<String, String> {
             format!("user {}: {e}", change.name())
         }
     });
-    audit.append(ev).await.map_err(|e| e.to_string())?;
-    cat.flush_now().map_err(|e| e.to_string())?;
-    let (key, detail) = result.map_err(|e| e.to_string())?;
+    audit.append(ev).await?;
+    cat.flush_now().map_err(CliError::failed)?;
+    let (key, detail) = result.map_err(CliError::failed)?;
     Ok(match key {
         Some(k) => print_key(&k, change.name(), c.format),
         None if c.format == Format::Json => "{\"ok\":true}\n".into(),
@@ -231,7 +232,7 @@ async fn online(
     cmd: &UserCmd,
     change: Option<UserCommand>,
     format: Format,
-) -> Result<String, String> {
+) -> Result<String, CliError> {
     let base = format!("{ADMIN_PREFIX}users");
     let enc = crate::encoding::encode_component;
     let (method, path) = match (&change, cmd) {
@@ -261,7 +262,7 @@ async fn online(
         (Some(UserCommand::Delete { name }), _) => ("DELETE", format!("{base}/{}", enc(name))),
     };
     let out = client.call(method, &path, Vec::new()).await?;
-    let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| format!("bad answer: {e}"))?;
+    let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| CliError::step("bad answer", e))?;
     match change {
         None => {
             let views: Vec<UserView> = if v.is_array() {
@@ -269,7 +270,7 @@ async fn online(
             } else {
                 serde_json::from_value(v).map(|one| vec![one])
             }
-            .map_err(|e| format!("bad answer: {e}"))?;
+            .map_err(|e| CliError::step("bad answer", e))?;
             Ok(print_views(&views, format))
         }
         Some(ch) => match (

@@ -4,6 +4,7 @@
 //! configured one, and an operator can widen any of them without a rebuild.
 
 use super::parse_duration;
+use super::ConfigError;
 use crate::units::parse_size;
 use serde::Deserialize;
 use std::time::Duration;
@@ -77,38 +78,38 @@ impl Default for LimitsConfig {
 
 impl LimitsConfig {
     /// Flags/env over the `[limits]` table over the defaults.
-    pub fn load(args: &LimitsArgs, file: Option<&LimitsArgs>) -> Result<LimitsConfig, String> {
+    pub fn load(args: &LimitsArgs, file: Option<&LimitsArgs>) -> Result<LimitsConfig, ConfigError> {
         let f = file.cloned().unwrap_or_default();
         let d = LimitsConfig::default();
-        let dur = |v: Option<&String>, default: Duration, flag: &str| -> Result<Duration, String> {
+        let dur = |v: Option<&String>, default: Duration, flag: &str| -> Result<Duration, ConfigError> {
             match v {
                 None => Ok(default),
                 Some(s) => parse_duration(s)
-                    .map_err(|e| format!("--{flag} {e}"))?
+                    .map_err(|e| ConfigError::Invalid(format!("--{flag} {e}")))?
                     .to_std()
-                    .map_err(|e| format!("--{flag}: {e}")),
+                    .map_err(|e| ConfigError::Invalid(format!("--{flag}: {e}"))),
             }
         };
         let positive = |v: Option<usize>, default: usize, flag: &str| match v.unwrap_or(default) {
-            0 => Err(format!("--{flag} must be at least 1")),
+            0 => Err(ConfigError::Invalid(format!("--{flag} must be at least 1"))),
             n => Ok(n),
         };
         let max_header_bytes = match args.max_header_bytes.as_ref().or(f.max_header_bytes.as_ref()) {
             None => d.max_header_bytes,
             Some(s) => {
-                let n = parse_size(s).map_err(|e| format!("--max-header-bytes {e}"))?;
-                usize::try_from(n).map_err(|_| format!("--max-header-bytes {s} is too large"))?
+                let n = parse_size(s).map_err(|e| ConfigError::Invalid(format!("--max-header-bytes {e}")))?;
+                usize::try_from(n).map_err(|_| ConfigError::Invalid(format!("--max-header-bytes {s} is too large")))?
             }
         };
         if max_header_bytes < MIN_HEADER_BYTES {
-            return Err("--max-header-bytes must be at least 8KiB".into());
+            return Err(ConfigError::Invalid("--max-header-bytes must be at least 8KiB".into()));
         }
         let max_open_uploads = args
             .max_open_uploads
             .or(f.max_open_uploads)
             .unwrap_or(d.max_open_uploads);
         if max_open_uploads == 0 {
-            return Err("--max-open-uploads must be at least 1".into());
+            return Err(ConfigError::Invalid("--max-open-uploads must be at least 1".into()));
         }
         Ok(LimitsConfig {
             max_connections: positive(
@@ -173,7 +174,7 @@ mod tests {
     fn refusals() {
         let bad = |a: LimitsArgs, needle: &str| {
             let e = LimitsConfig::load(&a, None).unwrap_err();
-            assert!(e.contains(needle), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
         };
         bad(
             LimitsArgs {

@@ -43,12 +43,13 @@ pub enum BundleError {
     #[error("cannot read the audit trail: {0}")]
     Audit(#[source] std::io::Error),
     /// The catalog could not be read.
-    #[error("cannot read the catalog ({what}): {message}")]
+    #[error("cannot read the catalog ({what}): {source}")]
     Catalog {
         /// What was being read.
         what: &'static str,
-        /// The catalog's message.
-        message: String,
+        /// The store's error.
+        #[source]
+        source: super::error::Cause,
     },
     /// A part could not be encoded.
     #[error("cannot encode {what}: {source}")]
@@ -154,8 +155,8 @@ fn encode<T: Serialize>(what: &'static str, v: &T) -> Result<Vec<u8>, BundleErro
     Ok(b)
 }
 
-fn catalog_err(what: &'static str) -> impl Fn(String) -> BundleError {
-    move |message| BundleError::Catalog { what, message }
+fn catalog_err<E: Into<super::error::Cause>>(what: &'static str) -> impl Fn(E) -> BundleError {
+    move |e| BundleError::Catalog { what, source: e.into() }
 }
 
 /// Every stored checkpoint file (name, bytes), oldest first; unreadable files are left out (audit
@@ -184,10 +185,7 @@ fn checkpoint_files(audit_dir: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleEr
 }
 
 fn retention_settings(inputs: &Inputs<'_>, bucket: Option<&str>) -> Result<RetentionOut, BundleError> {
-    let all = inputs
-        .catalog
-        .list_buckets()
-        .map_err(|e| catalog_err("buckets")(crate::store::error::chain(&e)))?;
+    let all = inputs.catalog.list_buckets().map_err(catalog_err("buckets"))?;
     let all: Vec<_> = all.into_iter().filter(|b| bucket.is_none_or(|x| x == b.name)).collect();
     let names: Vec<String> = all.iter().map(|b| b.name.clone()).collect();
     let caps = inputs.catalog.capacity().buckets(&names);
@@ -266,7 +264,7 @@ pub fn build(
         match inputs.catalog.bucket(b) {
             Ok(Some(_)) => {}
             Ok(None) => return Err(BundleError::NoSuchBucket(b.clone())),
-            Err(e) => return Err(catalog_err("bucket")(crate::store::error::chain(&e))),
+            Err(e) => return Err(catalog_err("bucket")(e)),
         }
     }
     let bucket = req.bucket.as_deref();
@@ -325,8 +323,7 @@ pub fn build(
     files.push(Member::new("audit/public-key.txt", pk));
 
     // Last scrub.
-    let scrub =
-        crate::evidence::scrub_record::last(inputs.catalog).map_err(|e| catalog_err("scrub result")(e.to_string()))?;
+    let scrub = crate::evidence::scrub_record::last(inputs.catalog).map_err(catalog_err("scrub result"))?;
     let scrub_json = match &scrub {
         Some(s) => encode(
             "the scrub result",

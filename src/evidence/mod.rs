@@ -3,6 +3,7 @@
 //! `gateway`, the background work in `daemon`). Nothing here imports `cli`, `daemon` or `gateway`.
 
 pub mod bundle;
+pub mod error;
 pub mod manifest;
 pub mod recover;
 pub mod report;

@@ -15,6 +15,7 @@
 //!
 //! Nothing ends up less protected than before. It refuses to run while a gateway holds the catalog.
 
+use super::error::EvidenceError;
 use crate::audit::chain::{self, AuditRecord};
 use crate::audit::verify::{verify, VerifyOptions};
 use crate::audit::{AuditEvent, AuditLog, Change};
@@ -120,13 +121,13 @@ fn merge_protect(into: &mut VersionRecord, other: &VersionRecord) -> (bool, bool
     (ext, hold)
 }
 
-fn read_old(dir: &Path) -> Result<Option<CatalogSnapshot>, String> {
+fn read_old(dir: &Path) -> Result<Option<CatalogSnapshot>, EvidenceError> {
     read_snapshot(dir).map_err(|e| match e {
-        SnapshotError::InUse(msg) => format!(
-            "the catalog {} is in use by a running gateway: stop it before `wormgate recover` ({msg})",
-            dir.display()
-        ),
-        e @ SnapshotError::Storage(_) => crate::store::error::chain(&e),
+        SnapshotError::InUse(msg) => EvidenceError::CatalogInUse {
+            dir: dir.to_path_buf(),
+            detail: msg,
+        },
+        SnapshotError::Storage(msg) => EvidenceError::Catalog(msg.into()),
     })
 }
 
@@ -138,7 +139,7 @@ pub trait RecordSource {
     /// Every stored version record, as (where it was found, encoded record). Blobs that carry no
     /// record (multipart parts) are left out. An error aborts the recovery: a partial list would
     /// lose versions.
-    fn records(&self) -> Result<Vec<Found>, String>;
+    fn records(&self) -> Result<Vec<Found>, EvidenceError>;
 }
 
 /// A version record found where the versions were written.
@@ -171,7 +172,7 @@ impl RecordSource for Sidecars {
         "blob sidecars".into()
     }
 
-    fn records(&self) -> Result<Vec<Found>, String> {
+    fn records(&self) -> Result<Vec<Found>, EvidenceError> {
         let Ok(shards) = std::fs::read_dir(self.root.join("blobs")) else {
             return Ok(Vec::new());
         };
@@ -222,25 +223,19 @@ impl RecordSource for UpstreamRecords {
         format!("upstream records in {}", self.blobs.describe())
     }
 
-    fn records(&self) -> Result<Vec<Found>, String> {
+    fn records(&self) -> Result<Vec<Found>, EvidenceError> {
         use futures_util::StreamExt;
         let blobs = &self.blobs;
         self.rt.block_on(async {
             let mut names: Vec<String> = blobs
                 .list()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "cannot list the upstream {}: {}",
-                        blobs.describe(),
-                        crate::store::error::chain(&e)
-                    )
-                })?
+                .map_err(|e| EvidenceError::step(format!("cannot list the upstream {}", blobs.describe()), e))?
                 .into_iter()
                 .filter_map(|(name, _)| name.strip_suffix(".meta").map(str::to_string))
                 .collect();
             names.sort();
-            let fetched: Vec<Result<Option<Found>, String>> = futures_util::stream::iter(names)
+            let fetched: Vec<Result<Option<Found>, EvidenceError>> = futures_util::stream::iter(names)
                 .map(|id| async move {
                     match blobs.read_record(&id).await {
                         Ok(Some((raw, lock))) => Ok(Some(Found {
@@ -249,9 +244,9 @@ impl RecordSource for UpstreamRecords {
                             stored_lock: Some(lock),
                         })),
                         Ok(None) => Ok(None), // gone since the listing (an expired version removed)
-                        Err(e) => Err(format!(
-                            "cannot read the upstream record {id}.meta: {}",
-                            crate::store::error::chain(&e)
+                        Err(e) => Err(EvidenceError::step(
+                            format!("cannot read the upstream record {id}.meta"),
+                            e,
                         )),
                     }
                 })
@@ -270,7 +265,10 @@ impl RecordSource for UpstreamRecords {
 }
 
 /// The versions as written, from `source` (several records of one version: the more protective).
-fn read_records(source: &dyn RecordSource, rep: &mut RecoverReport) -> Result<BTreeMap<VKey, VersionRecord>, String> {
+fn read_records(
+    source: &dyn RecordSource,
+    rep: &mut RecoverReport,
+) -> Result<BTreeMap<VKey, VersionRecord>, EvidenceError> {
     let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
     for found in source.records()? {
         let Some(rec) = decode::<VersionRecord>(&found.raw) else {
@@ -304,7 +302,7 @@ fn ms_of(time: &str) -> Option<i64> {
 }
 
 /// Rebuild the catalog of `data` from the records of `source` and the audit trail (see module doc).
-pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, String> {
+pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, EvidenceError> {
     let mut rep = RecoverReport {
         record_source: source.describe(),
         ..Default::default()
@@ -316,7 +314,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     // Audit trail: verify first, so we know how far it can be trusted.
     let records: Vec<AuditRecord> = if adir.exists() {
         chain::read_all(&adir)
-            .map_err(|e| format!("cannot read the audit trail: {e}"))?
+            .map_err(|e| EvidenceError::step("cannot read the audit trail", e))?
             .into_iter()
             .map(|(_, r)| r)
             .collect()
@@ -328,7 +326,8 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     let last_seq = records.last().map_or(0, |r| r.seq);
     rep.audit_trusted_until = last_seq;
     if adir.exists() {
-        let v = verify(&adir, &VerifyOptions::default()).map_err(|e| format!("cannot verify the audit trail: {e}"))?;
+        let v = verify(&adir, &VerifyOptions::default())
+            .map_err(|e| EvidenceError::step("cannot verify the audit trail", e))?;
         if !v.ok {
             rep.audit_trusted_until = v
                 .problems
@@ -493,7 +492,7 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
     // Write the new catalog beside the old one, then swap.
     let tmp = data.join("catalog.recover-tmp");
     if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| format!("cannot clear {}: {e}", tmp.display()))?;
+        std::fs::remove_dir_all(&tmp).map_err(|e| EvidenceError::step(format!("cannot clear {}", tmp.display()), e))?;
     }
     let no_pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let image = CatalogImage {
@@ -509,26 +508,26 @@ pub fn recover(data: &Path, source: &dyn RecordSource) -> Result<RecoverReport, 
             write_anchor(state, r.seq, &r.hash);
         }
     })
-    .map_err(|e| crate::store::error::chain(&e))?;
+    .map_err(|e| EvidenceError::Catalog(e.into()))?;
     if cat_dir.exists() {
         let aside = data.join(format!(
             "catalog.before-recover-{}",
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
         ));
-        std::fs::rename(&cat_dir, &aside).map_err(|e| format!("cannot move the old catalog aside: {e}"))?;
+        std::fs::rename(&cat_dir, &aside).map_err(|e| EvidenceError::step("cannot move the old catalog aside", e))?;
         rep.old_catalog = Some(aside.display().to_string());
     }
-    std::fs::rename(&tmp, &cat_dir).map_err(|e| format!("cannot move the new catalog into place: {e}"))?;
+    std::fs::rename(&tmp, &cat_dir).map_err(|e| EvidenceError::step("cannot move the new catalog into place", e))?;
 
     // The recovery itself goes on the record — also on a standby's empty data directory, where it
     // is the first record of the new gateway's trail.
     {
-        let log = AuditLog::open(&adir).map_err(|e| format!("cannot open the audit trail: {}", e.message))?;
+        let log = AuditLog::open(&adir).map_err(|e| EvidenceError::step("cannot open the audit trail", e))?;
         let mut ev = AuditEvent::internal("RecoverCatalog", crate::timefmt::now_iso());
         ev.principal = std::env::var("USER").ok().map(|u| format!("os:{u}"));
         ev.detail = Some(rep.render().trim_end().to_string());
         log.append_blocking(ev)
-            .map_err(|e| format!("cannot record the recovery in the audit trail: {}", e.message))?;
+            .map_err(|e| EvidenceError::step("cannot record the recovery in the audit trail", e))?;
     }
     Ok(rep)
 }

@@ -3,6 +3,7 @@
 //! the capacity summary a backup admin watches: bytes and versions per bucket, quota use, free space
 //! of the data volume and whether the free-space reserve is reached.
 
+use super::error::EvidenceError;
 use crate::audit::export::csv_line;
 use crate::store::Catalog;
 use crate::timefmt::{format_iso, iso_ms};
@@ -57,11 +58,11 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// Every version of the catalog (or of `bucket`), in key order, newest version of a key first.
-pub fn rows(catalog: &Catalog, bucket: Option<&str>) -> Result<Vec<ReportRow>, String> {
+pub fn rows(catalog: &Catalog, bucket: Option<&str>) -> Result<Vec<ReportRow>, EvidenceError> {
     let mut out: Vec<ReportRow> = Vec::new();
     let mut last_key: Option<(String, String)> = None;
     for item in catalog.all_versions() {
-        let (raw, rec) = item.map_err(|e| format!("catalog read failed: {}", crate::store::error::chain(&e)))?;
+        let (raw, rec) = item.map_err(|e| EvidenceError::CatalogRead(e.into()))?;
         let row = if let Some(r) = rec {
             if bucket.is_some_and(|b| b != r.bucket) {
                 continue;
@@ -183,10 +184,10 @@ pub fn capacity(
     catalog: &Catalog,
     bucket: Option<&str>,
     free: Option<crate::store::capacity::FreeSpace>,
-) -> Result<CapacityReport, String> {
+) -> Result<CapacityReport, EvidenceError> {
     let names: Vec<String> = catalog
         .list_buckets()
-        .map_err(|e| crate::store::error::chain(&e))?
+        .map_err(|e| EvidenceError::Catalog(e.into()))?
         .into_iter()
         .map(|b| b.name)
         .filter(|n| bucket.is_none_or(|b| b == n))

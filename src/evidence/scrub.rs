@@ -15,6 +15,7 @@
 //! limit in bytes per second. In upstream mode it must run on a thread of (or beside) a tokio runtime
 //! that is not itself driving async tasks (`spawn_blocking`), whose handle it uses for the requests.
 
+use super::error::{Cause, EvidenceError};
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::upstream::client::UpstreamError;
 use crate::store::blob::upstream::UpstreamBlobs;
@@ -249,15 +250,26 @@ enum Source<'a> {
     },
 }
 
+/// The upstream client's error as a cause (its text: the client's error type is the store layer's).
+fn upstream_cause(e: &UpstreamError) -> Cause {
+    e.to_string().into()
+}
+
 /// Upstream errors that mean the scrub cannot go on (rather than one object being bad).
-fn fatal(e: &UpstreamError, what: &str) -> Option<String> {
-    matches!(e, UpstreamError::Unreachable(_)).then(|| format!("scrub stopped: {what}: {e}"))
+fn fatal(e: UpstreamError, what: &str) -> Result<UpstreamError, EvidenceError> {
+    if matches!(e, UpstreamError::Unreachable(_)) {
+        return Err(EvidenceError::ScrubStopped {
+            what: what.to_string(),
+            source: upstream_cause(&e),
+        });
+    }
+    Ok(e)
 }
 
 impl Source<'_> {
     /// Hash one blob (and the ranges of `part_sizes` in it). `Err` stops the scrub (the upstream
     /// cannot be reached).
-    fn hash(&self, id: &str, part_sizes: &[u64], throttle: &mut Throttle) -> Result<HashOutcome, String> {
+    fn hash(&self, id: &str, part_sizes: &[u64], throttle: &mut Throttle) -> Result<HashOutcome, EvidenceError> {
         match self {
             Source::Disk(blobs) => Ok(hash_file(&blobs.path(id), id, part_sizes, throttle)),
             Source::Upstream { blobs, rt } => rt.block_on(hash_upstream(blobs, id, part_sizes, throttle)),
@@ -265,12 +277,15 @@ impl Source<'_> {
     }
 
     /// Whether a blob (or, upstream, any object such as `<id>.meta`) exists.
-    fn exists(&self, name: &str) -> Result<bool, String> {
+    fn exists(&self, name: &str) -> Result<bool, EvidenceError> {
         match self {
             Source::Disk(blobs) => Ok(blobs.path(name).exists()),
             Source::Upstream { blobs, rt } => match rt.block_on(blobs.object_exists(name)) {
                 Ok(b) => Ok(b),
-                Err(e) => Err(fatal(&e, &format!("HEAD {name}")).unwrap_or_else(|| format!("HEAD {name}: {e}"))),
+                Err(e) => {
+                    let e = fatal(e, &format!("HEAD {name}"))?;
+                    Err(EvidenceError::step(format!("HEAD {name}"), upstream_cause(&e)))
+                }
             },
         }
     }
@@ -303,7 +318,7 @@ async fn hash_upstream(
     id: &str,
     part_sizes: &[u64],
     throttle: &mut Throttle,
-) -> Result<HashOutcome, String> {
+) -> Result<HashOutcome, EvidenceError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -311,9 +326,7 @@ async fn hash_upstream(
             Ok(Some(b)) => b,
             Ok(None) => return Ok(HashOutcome::Missing(id.to_string())),
             Err(e) => {
-                if let Some(msg) = fatal(&e, &format!("GET blob {id}")) {
-                    return Err(msg);
-                }
+                let e = fatal(e, &format!("GET blob {id}"))?;
                 return Ok(HashOutcome::Unreadable(format!("blob {id}: {e}")));
             }
         };
@@ -398,21 +411,19 @@ fn older_than(p: &Path, age: Duration) -> bool {
 }
 
 /// Scrub the disk store under data directory `root` against `catalog`.
-pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<ScrubReport, String> {
-    let blobs =
-        DiskBlobs::open(root).map_err(|e| format!("cannot open blob store: {}", crate::store::error::chain(&e)))?;
+pub fn scrub(catalog: &Catalog, root: &Path, opts: &ScrubOptions) -> Result<ScrubReport, EvidenceError> {
+    let blobs = DiskBlobs::open(root).map_err(|e| EvidenceError::step("cannot open blob store", e))?;
     scrub_store(catalog, &BlobStore::Disk(blobs), opts)
 }
 
 /// Scrub whichever backend `store` is against `catalog`. Blocking; in upstream mode call it where
 /// `tokio::runtime::Handle::current()` works but no async task runs (`spawn_blocking`).
-pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) -> Result<ScrubReport, String> {
+pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) -> Result<ScrubReport, EvidenceError> {
     let src = match store {
         BlobStore::Disk(d) => Source::Disk(d),
         BlobStore::Upstream(u) => Source::Upstream {
             blobs: u,
-            rt: tokio::runtime::Handle::try_current()
-                .map_err(|e| format!("upstream scrub needs a tokio runtime: {e}"))?,
+            rt: tokio::runtime::Handle::try_current().map_err(EvidenceError::NoRuntime)?,
         },
     };
     let upstream = matches!(src, Source::Upstream { .. });
@@ -424,7 +435,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
     let mut throttle = Throttle::new(opts.rate_bytes_per_s);
     let mut referenced: HashSet<String> = HashSet::new();
     for item in catalog.all_versions() {
-        let (raw_key, rec) = item.map_err(|e| format!("catalog read failed: {}", crate::store::error::chain(&e)))?;
+        let (raw_key, rec) = item.map_err(|e| EvidenceError::CatalogRead(e.into()))?;
         let Some(rec) = rec else {
             let bucket = bucket_of_raw_key(&raw_key);
             if opts.bucket.as_ref().is_none_or(|b| *b == bucket) {
@@ -606,7 +617,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
 /// Whether the upstream object holding a version's record exists: `<version id>.meta` (single
 /// objects, whose id is the version id, and disk-style manifests), or `<id>.meta` beside a multipart
 /// version held as one object `id`.
-fn record_object_exists(src: &Source<'_>, rec: &VersionRecord) -> Result<bool, String> {
+fn record_object_exists(src: &Source<'_>, rec: &VersionRecord) -> Result<bool, EvidenceError> {
     if let Some(BlobRef::Multipart { id, .. }) = &rec.blob {
         if src.exists(&format!("{id}.meta"))? {
             return Ok(true);
@@ -643,11 +654,14 @@ fn find_unreferenced_upstream(
     referenced: &HashSet<String>,
     opts: &ScrubOptions,
     rep: &mut ScrubReport,
-) -> Result<(), String> {
+) -> Result<(), EvidenceError> {
     let uploads = upload_strings(catalog);
-    let mut listed = rt
-        .block_on(blobs.list_detailed())
-        .map_err(|e| format!("cannot list the upstream {}: {e}", blobs.describe()))?;
+    let mut listed = rt.block_on(blobs.list_detailed()).map_err(|e| {
+        EvidenceError::step(
+            format!("cannot list the upstream {}", blobs.describe()),
+            upstream_cause(&e),
+        )
+    })?;
     listed.sort_by(|a, b| a.name.cmp(&b.name));
     let names: HashSet<&str> = listed.iter().map(|o| o.name.as_str()).collect();
     let now = chrono::Utc::now();

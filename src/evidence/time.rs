@@ -10,6 +10,7 @@
 //! behind it the gateway keeps running on the watermark and refuses expiry-based deletions until the
 //! wall clock has caught up.
 
+use super::error::{Cause, EvidenceError};
 use crate::evidence::timesources::{Check, TimeSources};
 use crate::lock::clock::Rewound;
 use crate::lock::Clock;
@@ -88,9 +89,9 @@ fn hint(alarm: Option<&str>) -> Option<String> {
 
 /// Status of a stopped gateway's clock state. `max_offline_gap_ms` is the gap the next start would
 /// accept (`--max-offline-gap`).
-pub fn offline_status(catalog: &Catalog, max_offline_gap_ms: i64) -> Result<TimeStatus, String> {
-    let wm = catalog.watermark_ms().map_err(|e| crate::store::error::chain(&e))?;
-    let hb = catalog.heartbeat_ms().map_err(|e| crate::store::error::chain(&e))?;
+pub fn offline_status(catalog: &Catalog, max_offline_gap_ms: i64) -> Result<TimeStatus, EvidenceError> {
+    let wm = catalog.watermark_ms().map_err(catalog_err)?;
+    let hb = catalog.heartbeat_ms().map_err(catalog_err)?;
     let wall = chrono::Utc::now().timestamp_millis();
     let last_seen = hb.unwrap_or(wm);
     let gap = wall.saturating_sub(last_seen);
@@ -156,38 +157,41 @@ pub fn confirm_offline(
     note: Option<String>,
     rewind: bool,
     statement: Option<String>,
-) -> Result<Confirmation, String> {
+) -> Result<Confirmation, EvidenceError> {
     let c = Confirmation {
         wall_ms: chrono::Utc::now().timestamp_millis(),
-        watermark_ms: catalog.watermark_ms().map_err(|e| crate::store::error::chain(&e))?,
+        watermark_ms: catalog.watermark_ms().map_err(catalog_err)?,
         by: by.to_string(),
         note,
         rewind,
         statement: statement.filter(|s| !s.trim().is_empty()),
     };
     if rewind && c.wall_ms >= c.watermark_ms {
-        return Err(format!(
-            "the wall clock ({}) is not behind the watermark ({}): nothing to rewind",
-            iso_ms(c.wall_ms),
-            iso_ms(c.watermark_ms)
-        ));
+        return Err(EvidenceError::NothingToRewind {
+            wall: iso_ms(c.wall_ms),
+            watermark: iso_ms(c.watermark_ms),
+        });
     }
     catalog
         .state()
-        .insert(PENDING_KEY, serde_json::to_vec(&c).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    catalog.flush_now().map_err(|e| e.to_string())?;
+        .insert(PENDING_KEY, serde_json::to_vec(&c).map_err(catalog_err)?)
+        .map_err(catalog_err)?;
+    catalog.flush_now().map_err(catalog_err)?;
     Ok(c)
 }
 
 /// A rewind of the running clock, persisting the lowered watermark in `catalog`.
-pub fn rewind(clock: &Clock, catalog: &Catalog, statement: Option<&str>) -> Result<Rewound, String> {
-    clock.rewind(statement, |ms| {
-        catalog
-            .rewind_watermark(ms)
-            .map_err(|e| crate::store::error::chain(&e))?;
-        catalog.state().flush().map(|_| ()).map_err(|e| e.to_string())
-    })
+pub fn rewind(clock: &Clock, catalog: &Catalog, statement: Option<&str>) -> Result<Rewound, EvidenceError> {
+    Ok(clock.rewind(statement, |ms| {
+        catalog.rewind_watermark(ms)?;
+        catalog.state().flush()?;
+        Ok(())
+    })?)
+}
+
+/// A catalog failure as the evidence layer's error (the store's error kept as the cause).
+fn catalog_err(e: impl Into<Cause>) -> EvidenceError {
+    EvidenceError::Catalog(e.into())
 }
 
 /// The audit detail of a rewind.
@@ -214,14 +218,14 @@ pub fn take_pending(
     catalog: &Catalog,
     clock: &Clock,
     current_watermark_ms: i64,
-) -> Option<(Confirmation, Result<String, String>)> {
+) -> Option<(Confirmation, Result<String, EvidenceError>)> {
     let c = pending(catalog)?;
     let _ = catalog.state().remove(PENDING_KEY);
     let wall = chrono::Utc::now().timestamp_millis();
     let fresh = c.wall_ms <= wall + 60_000 && wall - c.wall_ms <= PENDING_VALID_MS;
     let same = c.watermark_ms == current_watermark_ms;
     let res = if !(fresh && same) {
-        Err("stale or made for another watermark, not applied".to_string())
+        Err(EvidenceError::StaleConfirmation)
     } else if c.rewind {
         rewind(clock, catalog, c.statement.as_deref()).map(|r| rewind_detail(&r, c.statement.as_deref()))
     } else {
@@ -238,7 +242,7 @@ pub fn confirm_live(
     catalog: &Catalog,
     sources: Option<&TimeSources>,
     req: &ConfirmRequest,
-) -> Result<(TimeStatus, String), String> {
+) -> Result<(TimeStatus, String), EvidenceError> {
     let before = clock.alarm();
     let mut detail = if req.rewind {
         let r = rewind(clock, catalog, req.statement.as_deref())?;

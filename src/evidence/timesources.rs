@@ -4,7 +4,8 @@
 //! on it (`Clock::record_vote`). `daemon` runs a check at start, before the gateway listens, and then
 //! every `--time-check-interval`; the last check is shown by `wormgate time status`.
 
-use crate::lock::quorum::{vote, Reading, Sample, Tally};
+use super::error::SntpError;
+use crate::lock::quorum::{vote, NoAnswer, Reading, Sample, Tally};
 use crate::lock::Clock;
 use crate::store::blob::upstream::UpstreamBlobs;
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ impl TimeSources {
         let ntp = self.ntp.iter().map(|(name, addr)| async move {
             Reading {
                 source: name.clone(),
-                answer: sntp(addr).await,
+                answer: sntp(addr).await.map_err(NoAnswer::of),
             }
         });
         let mut out = futures_util::future::join_all(ntp).await;
@@ -79,7 +80,7 @@ impl TimeSources {
                         wall_ms,
                         precision_ms: 1000,
                     })
-                    .map_err(|e| crate::store::error::chain(&e)),
+                    .map_err(NoAnswer::of),
             });
         }
         out
@@ -112,14 +113,14 @@ impl TimeSources {
 
 /// One SNTP exchange with `addr` (`host:port`). The offset rsntp computes is against our wall clock
 /// at the exchange, so the sample is expressed as (wall + offset, wall).
-async fn sntp(addr: &str) -> Result<Sample, String> {
+async fn sntp(addr: &str) -> Result<Sample, SntpError> {
     let mut client = rsntp::AsyncSntpClient::new();
     client.set_timeout(SNTP_TIMEOUT);
-    let r = client.synchronize(addr).await.map_err(|e| e.to_string())?;
+    let r = client.synchronize(addr).await.map_err(SntpError::Exchange)?;
     let wall_ms = chrono::Utc::now().timestamp_millis();
     let offset_ms = (r.clock_offset().as_secs_f64() * 1000.0).round();
     if !offset_ms.is_finite() || offset_ms.abs() > 1e15 {
-        return Err(format!("offset out of range: {offset_ms} ms"));
+        return Err(SntpError::OffsetRange(offset_ms));
     }
     // Finite and within ±1e15 (checked above), so the conversion is exact.
     #[allow(clippy::cast_possible_truncation)]

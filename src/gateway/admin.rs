@@ -39,6 +39,7 @@ use crate::encoding;
 use crate::evidence::report::ReportFormat;
 use crate::evidence::scrub::ScrubOptions;
 use crate::keys::{self, KeyError, UserCommand};
+use crate::s3::error::S3Error;
 use crate::s3::respond::{full_body, Body};
 use ed25519_dalek::SigningKey;
 use http::{Method, Request, Response, StatusCode};
@@ -108,8 +109,8 @@ impl Answer {
             body,
         }
     }
-    fn error(status: StatusCode, msg: impl Into<String>) -> Answer {
-        let mut body = serde_json::to_vec(&serde_json::json!({ "error": msg.into() })).unwrap_or_default();
+    fn error(status: StatusCode, msg: impl std::fmt::Display) -> Answer {
+        let mut body = serde_json::to_vec(&serde_json::json!({ "error": msg.to_string() })).unwrap_or_default();
         body.push(b'\n');
         Answer {
             status,
@@ -214,10 +215,10 @@ pub async fn handle(
     let mut answer = answer;
     if !(is_metrics && ev.decision == "allow") {
         if let Err(e) = gw.audit.append(ev).await {
-            tracing::error!(request_id = %request_id, error = %e, "audit append failed");
+            tracing::error!(request_id = %request_id, error = &e as &dyn std::error::Error, "audit append failed");
             answer = Answer::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("audit append failed: {}", e.message),
+                format!("audit append failed: {}", S3Error::from(e).message),
             );
         }
     }
@@ -321,21 +322,31 @@ fn metrics_answer(gw: &Gateway) -> Answer {
     Answer::text("text/plain; version=0.0.4", crate::metrics::render(&snap).into_bytes())
 }
 
-async fn read_body(body: Incoming, payload: &auth::PayloadMode) -> Result<Vec<u8>, String> {
+/// Why an admin request's body was refused (answered 400).
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    /// The body broke off or is over [`MAX_ADMIN_BODY`].
+    #[error("cannot read the request body: {0}")]
+    Read(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The signed payload hash does not match the bytes.
+    #[error("the body does not match x-amz-content-sha256")]
+    HashMismatch,
+    /// aws-chunked bodies are for object uploads only.
+    #[error("admin requests take a plain (not aws-chunked) body")]
+    Chunked,
+}
+
+async fn read_body(body: Incoming, payload: &auth::PayloadMode) -> Result<Vec<u8>, BodyError> {
     let limited = http_body_util::Limited::new(body, MAX_ADMIN_BODY);
-    let bytes = limited
-        .collect()
-        .await
-        .map_err(|e| format!("cannot read the request body: {e}"))?
-        .to_bytes();
+    let bytes = limited.collect().await.map_err(BodyError::Read)?.to_bytes();
     match payload {
         auth::PayloadMode::Sha256Hex(h) => {
             if hex::encode(sha2::Sha256::digest(&bytes)) != h.to_ascii_lowercase() {
-                return Err("the body does not match x-amz-content-sha256".into());
+                return Err(BodyError::HashMismatch);
             }
         }
         auth::PayloadMode::Unsigned => {}
-        _ => return Err("admin requests take a plain (not aws-chunked) body".into()),
+        _ => return Err(BodyError::Chunked),
     }
     Ok(bytes.to_vec())
 }
@@ -803,16 +814,32 @@ pub fn scrub_detail(rep: &crate::evidence::scrub::ScrubReport) -> String {
     s
 }
 
+/// Why a scrub or a checkpoint started from the admin API or the daemon failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminTaskError {
+    /// The scrub itself failed.
+    #[error(transparent)]
+    Scrub(#[from] crate::evidence::error::EvidenceError),
+    /// The blocking task panicked or was cancelled.
+    #[error("{0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// The checkpoint file could not be written.
+    #[error("cannot store checkpoint: {0}")]
+    StoreCheckpoint(#[source] std::io::Error),
+    /// The checkpoint's audit record could not be made durable.
+    #[error("internal error: {0}")]
+    Audit(#[source] crate::audit::AuditError),
+}
+
 /// Run a scrub (disk or upstream backend) on a blocking thread and publish its result to the metrics.
 pub async fn run_scrub(
     catalog: crate::store::Catalog,
     blobs: crate::store::BlobStore,
     opts: ScrubOptions,
-) -> Result<crate::evidence::scrub::ScrubReport, String> {
+) -> Result<crate::evidence::scrub::ScrubReport, AdminTaskError> {
     let started = Instant::now();
-    let rep = tokio::task::spawn_blocking(move || crate::evidence::scrub::scrub_store(&catalog, &blobs, &opts))
-        .await
-        .map_err(|e| e.to_string())??;
+    let rep =
+        tokio::task::spawn_blocking(move || crate::evidence::scrub::scrub_store(&catalog, &blobs, &opts)).await??;
     crate::metrics::record_scrub(rep.summary(started.elapsed()));
     Ok(rep)
 }
@@ -822,18 +849,16 @@ pub async fn sign_checkpoint(
     log: &AuditLog,
     key: &SigningKey,
     clock: &crate::lock::Clock,
-) -> Result<Checkpoint, String> {
+) -> Result<Checkpoint, AdminTaskError> {
     let (seq, head) = log.head();
     let time = crate::timefmt::format_iso(clock.now().at());
     let c = Checkpoint::sign(key, seq, &head, &time);
-    let path = c
-        .store(log.dir())
-        .map_err(|e| format!("cannot store checkpoint: {e}"))?;
+    let path = c.store(log.dir()).map_err(AdminTaskError::StoreCheckpoint)?;
     crate::metrics::checkpoint_signed(seq);
     tracing::info!(audit_seq = seq, audit_head = %head, file = %path.display(), "signed audit checkpoint");
     let mut ev = AuditEvent::internal("AuditCheckpoint", time);
     ev.detail = Some(serde_json::to_string(&c).unwrap_or_default());
-    log.append(ev).await.map_err(|e| e.message)?;
+    log.append(ev).await.map_err(AdminTaskError::Audit)?;
     Ok(c)
 }
 

@@ -242,7 +242,7 @@ proptest! {
             prop_assert!(Reserve::Percent(p).bytes_of(n) <= n);
         }
         let printed = format_size(n).replace(' ', "");
-        let back = parse_size(&printed).map_err(TestCaseError::fail)?;
+        let back = parse_size(&printed).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(back.abs_diff(n) <= n / 100 + 1, "{} -> {}", printed, back);
     }
 

@@ -19,7 +19,7 @@ pub async fn bundle(
     let bound = |v: Option<String>| {
         v.map(|s| crate::audit::export::parse_time_bound(&s))
             .transpose()
-            .map_err(|e| (StatusCode::BAD_REQUEST, e))
+            .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))
     };
     let req = BundleRequest {
         since: bound(since)?,

@@ -251,7 +251,7 @@ impl Gateway {
                 ev.detail = Some(format!("rule '{}': {}", action.rule_id, e.message));
             }
         }
-        self.audit.append(ev).await
+        Ok(self.audit.append(ev).await?)
     }
 
     /// Delete again the upstream objects of removed versions that the upstream's own lock refused

@@ -24,7 +24,9 @@ mod version;
 
 pub use crate::s3::respond::Body as ResponseBody;
 pub use crate::store::locks::KeyLocks;
-pub use admin::{quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, ADMIN_PREFIX};
+pub use admin::{
+    quota_change_detail, run_scrub, scrub_detail, sign_checkpoint, AdminSettings, AdminTaskError, ADMIN_PREFIX,
+};
 pub use lifecycle::{LifecycleReport, LIFECYCLE_PRINCIPAL};
 pub use limits::Limits;
 #[cfg(debug_assertions)]
@@ -240,8 +242,8 @@ impl Gateway {
         );
         crate::metrics::record_request(&audit, started.elapsed());
         if let Err(e) = self.audit.append(audit).await {
-            tracing::error!(request_id = %request_id, error = %e, "audit append failed");
-            response = error_response(&e, &resource, &request_id, head);
+            tracing::error!(request_id = %request_id, error = &e as &dyn std::error::Error, "audit append failed");
+            response = error_response(&S3Error::from(e), &resource, &request_id, head);
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         }
         if close_after || (ctx.expect_continue && !response.status().is_success()) {

@@ -16,22 +16,86 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+/// Why a listener could not be set up, or its certificate (re)loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The certificate file cannot be opened or read.
+    #[error("cannot read TLS certificate {}: {source}", path.display())]
+    ReadCert {
+        /// The certificate file.
+        path: std::path::PathBuf,
+        /// The PEM reader's error.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// A PEM section of the certificate file is broken.
+    #[error("bad TLS certificate {}: {source}", path.display())]
+    BadCert {
+        /// The certificate file.
+        path: std::path::PathBuf,
+        /// The PEM reader's error.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The certificate file holds no certificate.
+    #[error("no certificate found in {}", path.display())]
+    NoCert {
+        /// The certificate file.
+        path: std::path::PathBuf,
+    },
+    /// The key file cannot be read or holds no key.
+    #[error("cannot read TLS key {}: {source}", path.display())]
+    ReadKey {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The PEM reader's error.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// rustls refuses the pair.
+    #[error("TLS certificate and key do not fit together: {0}")]
+    Mismatch(#[source] rustls::Error),
+    /// A thread panicked while swapping the certificate.
+    #[error("TLS acceptor lock poisoned")]
+    Poisoned,
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Load a PEM certificate chain and private key into a TLS acceptor (HTTP/2 and HTTP/1.1 via ALPN).
-pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, HttpError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("cannot read TLS certificate {}: {e}", cert.display()))?
+        .map_err(|source| HttpError::ReadCert {
+            path: cert.to_path_buf(),
+            source,
+        })?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("bad TLS certificate {}: {e}", cert.display()))?;
+        .map_err(|source| HttpError::BadCert {
+            path: cert.to_path_buf(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!("no certificate found in {}", cert.display()));
+        return Err(HttpError::NoCert {
+            path: cert.to_path_buf(),
+        });
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read TLS key {}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| HttpError::ReadKey {
+        path: key.to_path_buf(),
+        source,
+    })?;
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate and key do not fit together: {e}"))?;
+        .map_err(HttpError::Mismatch)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
@@ -46,7 +110,7 @@ pub struct TlsReloader {
 
 impl TlsReloader {
     /// Load the files once (an error here stops the start).
-    pub fn load(cert: &Path, key: &Path) -> Result<TlsReloader, String> {
+    pub fn load(cert: &Path, key: &Path) -> Result<TlsReloader, HttpError> {
         Ok(TlsReloader {
             current: std::sync::RwLock::new(tls_acceptor(cert, key)?),
             cert: cert.to_path_buf(),
@@ -55,12 +119,9 @@ impl TlsReloader {
     }
 
     /// Re-read the files; on any error the running certificate stays and the error is returned.
-    pub fn reload(&self) -> Result<(), String> {
+    pub fn reload(&self) -> Result<(), HttpError> {
         let fresh = tls_acceptor(&self.cert, &self.key)?;
-        let mut cur = self
-            .current
-            .write()
-            .map_err(|_| "TLS acceptor lock poisoned".to_string())?;
+        let mut cur = self.current.write().map_err(|_| HttpError::Poisoned)?;
         *cur = fresh;
         Ok(())
     }
@@ -296,8 +357,8 @@ impl http_body::Body for Tracked {
 }
 
 /// Bind a listener, reporting a clear error.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        .map_err(|source| HttpError::Bind { addr, source })
 }

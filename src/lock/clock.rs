@@ -15,6 +15,34 @@ use std::time::Duration;
 
 use super::quorum::Verdict;
 
+/// Why the new watermark could not be made durable (the caller's storage error, kept as the cause).
+pub type PersistError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a rewind of the watermark was refused or failed; nothing changed in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum RewindError {
+    /// The wall clock is not behind the watermark.
+    #[error("the wall clock ({wall_ms} ms) is not behind the watermark ({from_ms} ms): nothing to rewind")]
+    NotBehind {
+        /// The wall clock.
+        wall_ms: i64,
+        /// The watermark.
+        from_ms: i64,
+    },
+    /// The time sources' recent vote says the wall clock is wrong.
+    #[error("the time sources say the wall clock is wrong: fix the clock, not the watermark")]
+    SourcesDisagree,
+    /// Sources are configured but none agreed recently, and no statement was given.
+    #[error("no recent agreeing vote of the time sources: a rewind needs an officer's --statement")]
+    NoAgreeingVote,
+    /// No source is configured and no statement was given.
+    #[error("no time source is configured: a rewind needs an officer's --statement")]
+    NoSources,
+    /// Persisting the new watermark failed.
+    #[error(transparent)]
+    Persist(PersistError),
+}
+
 /// Where time comes from; injected so tests can wind it back and forward.
 pub trait TimeSource: Send + Sync {
     /// Wall-clock time.
@@ -406,16 +434,14 @@ impl Clock {
     pub fn rewind(
         &self,
         statement: Option<&str>,
-        persist: impl FnOnce(i64) -> Result<(), String>,
-    ) -> Result<Rewound, String> {
+        persist: impl FnOnce(i64) -> Result<(), PersistError>,
+    ) -> Result<Rewound, RewindError> {
         let _guard = self.persist_guard();
         let wall_ms = self.source.wall().timestamp_millis();
         let mono = mono_ms(self.source.as_ref());
         let from_ms = self.watermark_ms();
         if wall_ms >= from_ms {
-            return Err(format!(
-                "the wall clock ({wall_ms} ms) is not behind the watermark ({from_ms} ms): nothing to rewind"
-            ));
+            return Err(RewindError::NotBehind { wall_ms, from_ms });
         }
         let vote = *self.vote.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let max_age = i64::try_from(self.opts.vote_max_age.as_millis()).unwrap_or(i64::MAX);
@@ -424,20 +450,20 @@ impl Clock {
         let by = match vote {
             Some((at, Verdict::Agree)) if self.opts.sources_configured && recent(at) => RewindAuthority::Sources,
             Some((at, Verdict::Disagree)) if self.opts.sources_configured && recent(at) => {
-                return Err("the time sources say the wall clock is wrong: fix the clock, not the watermark".into())
+                return Err(RewindError::SourcesDisagree)
             }
             _ => match statement {
                 Some(_) => RewindAuthority::Statement,
                 None => {
                     return Err(if self.opts.sources_configured {
-                        "no recent agreeing vote of the time sources: a rewind needs an officer's --statement".into()
+                        RewindError::NoAgreeingVote
                     } else {
-                        "no time source is configured: a rewind needs an officer's --statement".into()
+                        RewindError::NoSources
                     })
                 }
             },
         };
-        persist(wall_ms)?;
+        persist(wall_ms).map_err(RewindError::Persist)?;
         self.watermark_ms.store(wall_ms, Ordering::SeqCst);
         *self
             .anchor_offset_ms
@@ -679,7 +705,10 @@ mod tests {
             Ok(())
         };
         let c = started(&t, T0 + 60 * MIN, None, false);
-        assert!(c.rewind(None, save).is_err(), "no sources: a statement is needed");
+        assert!(
+            matches!(c.rewind(None, save), Err(RewindError::NoSources)),
+            "no sources: a statement is needed"
+        );
         assert!(c.rewind(Some("  "), save).is_err(), "a blank statement is no statement");
         assert_eq!(c.watermark_ms(), T0 + 60 * MIN);
         let r = c.rewind(Some("checked against the exchange clock"), save).unwrap();
@@ -692,14 +721,20 @@ mod tests {
         let n = c.now();
         assert_eq!(n.at().timestamp_millis(), T0, "guarded time is real time again");
         assert!(n.expiry_trusted());
-        assert!(c.rewind(Some("again"), save).is_err(), "nothing left to rewind");
+        assert!(
+            matches!(c.rewind(Some("again"), save), Err(RewindError::NotBehind { .. })),
+            "nothing left to rewind"
+        );
 
         // With sources: their agreeing vote is the authority; their disagreement blocks it.
         let c = started(&t, T0 + 60 * MIN, None, true);
-        assert!(c.rewind(None, save).is_err(), "no vote yet");
+        assert!(
+            matches!(c.rewind(None, save), Err(RewindError::NoAgreeingVote)),
+            "no vote yet"
+        );
         c.record_vote(Verdict::Disagree);
         assert!(
-            c.rewind(Some("trust me"), save).is_err(),
+            matches!(c.rewind(Some("trust me"), save), Err(RewindError::SourcesDisagree)),
             "sources say the wall clock is wrong"
         );
         c.record_vote(Verdict::Agree);
@@ -707,7 +742,11 @@ mod tests {
         assert!(c.now().expiry_trusted());
         // A failed persist changes nothing.
         let c = started(&t, T0 + 60 * MIN, None, false);
-        assert!(c.rewind(Some("s"), |_| Err("disk full".into())).is_err());
+        let failed = c.rewind(Some("s"), |_| Err("disk full".into()));
+        assert!(
+            matches!(&failed, Err(RewindError::Persist(e)) if e.to_string() == "disk full"),
+            "{failed:?}"
+        );
         assert_eq!(c.watermark_ms(), T0 + 60 * MIN);
         assert_eq!(c.alarm(), Some(ClockAlarm::BehindWatermark));
     }

@@ -35,7 +35,21 @@ pub struct Reading {
     /// The source as configured (`ntp://host:port`, `upstream-date`).
     pub source: String,
     /// The sample, or why there is none.
-    pub answer: Result<Sample, String>,
+    pub answer: Result<Sample, NoAnswer>,
+}
+
+/// Why a source gave no usable answer (timeout, refused, nonsense), as text: it is part of the
+/// serialized vote record, so it stays a plain string on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(transparent)]
+#[error("{0}")]
+pub struct NoAnswer(pub String);
+
+impl NoAnswer {
+    /// The reason a source's client gave, as text.
+    pub fn of(reason: impl std::fmt::Display) -> NoAnswer {
+        NoAnswer(reason.to_string())
+    }
 }
 
 /// The outcome of one vote.
@@ -129,7 +143,7 @@ mod tests {
     fn silent(name: &str) -> Reading {
         Reading {
             source: name.into(),
-            answer: Err("timed out".into()),
+            answer: Err(NoAnswer("timed out".into())),
         }
     }
     /// `h` honest (offset 0), `l` lying (an hour off), `s` silent.

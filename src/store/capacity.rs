@@ -51,7 +51,7 @@ impl std::fmt::Display for Quota {
 pub enum QuotaParseError {
     /// The size does not parse (the size parser's explanation).
     #[error("bytes: {0}")]
-    Bytes(String),
+    Bytes(#[source] crate::units::SizeError),
     /// The version count is not a whole number.
     #[error("versions: '{0}' is not a whole number")]
     Versions(String),
