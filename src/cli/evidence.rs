@@ -295,17 +295,23 @@ pub fn audit(cmd: AuditCmd) -> i32 {
     })
 }
 
-fn print_verify(rep: &VerifyReport, json: bool) -> i32 {
+/// Print a tool's report — JSON, or its text rendering — and give the exit code: 0 when the report
+/// found nothing wrong, `EXIT_PROBLEM` otherwise.
+fn print_report<R: serde::Serialize>(rep: &R, text: impl FnOnce(&R) -> String, ok: bool, json: bool) -> i32 {
     if json {
         println!("{}", serde_json::to_string_pretty(rep).unwrap_or_default());
     } else {
-        print!("{}", rep.render());
+        print!("{}", text(rep));
     }
-    if rep.ok {
+    if ok {
         0
     } else {
         EXIT_PROBLEM
     }
+}
+
+fn print_verify(rep: &VerifyReport, json: bool) -> i32 {
+    print_report(rep, VerifyReport::render, rep.ok, json)
 }
 
 async fn audit_verify(a: VerifyArgs) -> i32 {
@@ -407,18 +413,7 @@ async fn verify_from_archive(a: &VerifyArgs, checkpoints: Vec<Checkpoint>) -> i3
         ..Default::default()
     };
     match crate::audit::archive::verify_archive(&archive, local.as_deref(), opts).await {
-        Ok(rep) => {
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
-            } else {
-                print!("{}", rep.render());
-            }
-            if rep.ok {
-                0
-            } else {
-                EXIT_PROBLEM
-            }
-        }
+        Ok(rep) => print_report(&rep, crate::audit::archive::ArchiveVerifyReport::render, rep.ok, a.json),
         Err(e) => fail(e.to_string()),
     }
 }
@@ -561,18 +556,7 @@ pub fn scrub(a: &ScrubArgs) -> i32 {
     });
     match res {
         Err(e) => fail(e),
-        Ok(rep) => {
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
-            } else {
-                print!("{}", rep.render());
-            }
-            if rep.ok {
-                0
-            } else {
-                EXIT_PROBLEM
-            }
-        }
+        Ok(rep) => print_report(&rep, crate::evidence::scrub::ScrubReport::render, rep.ok, a.json),
     }
 }
 

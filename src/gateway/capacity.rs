@@ -61,6 +61,27 @@ impl<'a> Metered<'a> {
     }
 }
 
+/// Stream a verified body into a blob writer, metered against the reservation; on any failure the
+/// writer is aborted, so nothing of a refused or broken body stays. The writer comes back for commit.
+pub(super) async fn ingest_metered(
+    body: &mut crate::auth::body::VerifiedBody,
+    mut writer: BlobWriter,
+    room: &mut Reservation,
+    max_len: u64,
+    store_alg: Option<crate::checksum::ChecksumAlgorithm>,
+) -> S3Result<(crate::checksum::ComputedDigests, BlobWriter)> {
+    let streamed = body
+        .stream_into(&mut Metered::new(&mut writer, room), max_len, store_alg)
+        .await;
+    match streamed {
+        Ok(c) => Ok((c, writer)),
+        Err(e) => {
+            writer.abort().await;
+            Err(e.into())
+        }
+    }
+}
+
 impl ChunkSink for Metered<'_> {
     type Error = crate::s3::error::S3Error;
     async fn write(&mut self, data: &[u8]) -> S3Result<()> {

@@ -6,7 +6,7 @@
 
 use super::body::require_length;
 use super::bucket::owner;
-use super::capacity::Metered;
+use super::capacity::ingest_metered;
 use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
@@ -234,24 +234,11 @@ impl Gateway {
         }
         let mut room = self.admit_part(&u, part_number, expected.decoded_length)?;
         let blob_id = self.part_blob_id(upload_id, part_number)?;
-        let mut writer = self
+        let writer = self
             .blobs
             .begin_part(&u, part_number, &blob_id, BlobHints::len(expected.decoded_length))
             .await?;
-        let streamed = body
-            .stream_into(
-                &mut Metered::new(&mut writer, &mut room),
-                MAX_PART,
-                u.checksum_algorithm,
-            )
-            .await;
-        let computed = match streamed {
-            Ok(c) => c,
-            Err(e) => {
-                writer.abort().await;
-                return Err(e.into());
-            }
-        };
+        let (computed, writer) = ingest_metered(body, writer, &mut room, MAX_PART, u.checksum_algorithm).await?;
         let upstream_etag = writer.commit_part().await?;
         let outcome = Outcome {
             bytes_in: computed.len,

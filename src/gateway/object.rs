@@ -1,7 +1,7 @@
 //! Object handlers: `PutObject`, GetObject/HeadObject, `DeleteObject`, `DeleteObjects`.
 
 use super::body::require_length;
-use super::capacity::Metered;
+use super::capacity::ingest_metered;
 use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
@@ -70,17 +70,8 @@ impl Gateway {
         let id = self.new_id(bucket, key, ctx)?;
         let version_id = id.version_id.clone();
         let hints = crate::store::blob::BlobHints::new_version(expected.decoded_length, &first);
-        let mut writer = self.blobs.begin(&version_id, hints).await?;
-        let streamed = body
-            .stream_into(&mut Metered::new(&mut writer, &mut room), MAX_PUT, None)
-            .await;
-        let computed = match streamed {
-            Ok(c) => c,
-            Err(e) => {
-                writer.abort().await;
-                return Err(e.into());
-            }
-        };
+        let writer = self.blobs.begin(&version_id, hints).await?;
+        let (computed, writer) = ingest_metered(body, writer, &mut room, MAX_PUT, None).await?;
         let tags = write.tagging.clone().unwrap_or_default().into_iter().collect();
         let rec = VersionRecord::single_blob(id, &computed, write.content.clone(), tags);
         let rec = self.finalize_version(rec, &ask, write, writer, Commit::Insert).await?;
