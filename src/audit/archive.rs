@@ -24,7 +24,6 @@ use super::chain::{self, AuditEvent, Seal};
 use super::checkpoint::Checkpoint;
 use super::verify::{verify, VerifyOptions, VerifyReport};
 use crate::config::ArchiveConfig;
-use crate::encoding::encode_component;
 use crate::store::blob::upstream::client::{xml_text, UpstreamClient, UpstreamError};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -246,36 +245,10 @@ impl Archive {
 
     /// The names (keys without the prefix) of every archived object.
     pub async fn list(&self) -> Result<Vec<String>, ArchiveError> {
-        let prefix = self.client.key("");
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut q = format!("list-type=2&max-keys=1000&prefix={}", encode_component(&prefix));
-            if let Some(t) = &token {
-                q = format!("continuation-token={}&{q}", encode_component(t));
-            }
-            let (_, _, body) = self
-                .client
-                .small(Method::GET, "", &q, HeaderMap::new(), Bytes::new())
-                .await
-                .map_err(req_err("ListObjectsV2"))?;
-            let text = String::from_utf8_lossy(&body);
-            let mut rest: &str = &text;
-            while let Some(s) = rest.find("<Contents>") {
-                let after = &rest[s + "<Contents>".len()..];
-                let Some(e) = after.find("</Contents>") else { break };
-                if let Some(k) = xml_text(&after[..e], "Key") {
-                    out.push(k.strip_prefix(&prefix).unwrap_or(&k).to_string());
-                }
-                rest = &after[e..];
-            }
-            token = xml_text(&text, "NextContinuationToken")
-                .filter(|_| xml_text(&text, "IsTruncated").as_deref() == Some("true"));
-            if token.is_none() {
-                out.sort();
-                return Ok(out);
-            }
-        }
+        let listed = self.client.list_prefix().await.map_err(req_err("ListObjectsV2"))?;
+        let mut out: Vec<String> = listed.into_iter().map(|o| o.name).collect();
+        out.sort();
+        Ok(out)
     }
 }
 
@@ -492,9 +465,10 @@ impl Archiver {
 
     /// The archive holds different bytes under a local file's name: log, count, audit.
     fn conflict(&self, name: &str, local: &str, archived: &str) {
-        crate::metrics::archive_conflict();
+        // Log first, then count: whoever sees the counter move finds the line already written.
         tracing::error!(file = %name, local_sha256 = %local, archived_sha256 = %archived, archive = %self.archive.target,
             "AUDIT ARCHIVE CONFLICT: the archive holds different content under this name; nothing was overwritten");
+        crate::metrics::archive_conflict();
         super::alarm::record(AuditEvent {
             operation: "AuditArchiveConflict".into(),
             decision: "alarm".into(),

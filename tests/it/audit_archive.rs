@@ -263,12 +263,18 @@ async fn sealed_segments_and_checkpoints_are_archived_locked_verifiable_and_neve
     std::fs::remove_file(s.data_dir.join("audit-archive.json")).unwrap();
     s.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while metric(&s, "wormgate_audit_archive_conflicts_total") != Some(1.0) {
-        assert!(Instant::now() < deadline, "no conflict alarm:\n{}", s.log());
+    // The pass meets the tampered segment first and the identical files after it: wait for both.
+    while metric(&s, "wormgate_audit_archive_conflicts_total") != Some(1.0)
+        || !s.log().contains("AUDIT ARCHIVE CONFLICT")
+        || !s.log().contains("already in the audit archive")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no conflict alarm, or identical files not recognised:\n{}",
+            s.log()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert!(s.log().contains("AUDIT ARCHIVE CONFLICT"), "{}", s.log());
-    assert!(s.log().contains("already in the audit archive"), "{}", s.log());
     tokio::time::sleep(Duration::from_secs(1)).await;
     let trail: String = std::fs::read_dir(s.data_dir.join("audit"))
         .unwrap()

@@ -35,6 +35,7 @@ pub mod body;
 pub mod client;
 
 use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
+pub use self::client::ListedObject;
 use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError, UpstreamSetupError};
 use super::BlobHints;
 use crate::config::UpstreamConfig;
@@ -945,37 +946,7 @@ impl UpstreamBlobs {
     /// Every object under the prefix with its size and last-modified time (scrub: an object younger
     /// than its `min_age` may belong to a write the catalog has not committed yet).
     pub async fn list_detailed(&self) -> Result<Vec<ListedObject>, UpstreamError> {
-        let c = self.client();
-        let prefix = c.key("");
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut q = format!("list-type=2&max-keys=1000&prefix={}", encode_component(&prefix));
-            if let Some(t) = &token {
-                q = format!("continuation-token={}&{q}", encode_component(t));
-            }
-            let (_, _, body) = c.small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
-            let text = String::from_utf8_lossy(&body);
-            let mut rest: &str = &text;
-            while let Some(s) = rest.find("<Contents>") {
-                let after = &rest[s + 10..];
-                let Some(e) = after.find("</Contents>") else { break };
-                let item = &after[..e];
-                if let Some(k) = xml_text(item, "Key") {
-                    out.push(ListedObject {
-                        name: k.strip_prefix(&prefix).unwrap_or(&k).to_string(),
-                        size: xml_text(item, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0),
-                        last_modified: xml_text(item, "LastModified").and_then(|t| crate::timefmt::parse_iso(&t)),
-                    });
-                }
-                rest = &after[e..];
-            }
-            token = xml_text(&text, "NextContinuationToken")
-                .filter(|_| xml_text(&text, "IsTruncated").as_deref() == Some("true"));
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        self.client().list_prefix().await
     }
 
     /// The whole of upstream object `name` (a blob id or `<id>.meta`) as a stream of chunks, for
@@ -1031,15 +1002,6 @@ impl UpstreamLock {
             legal_hold: text("x-amz-object-lock-legal-hold").is_some_and(|v| v.eq_ignore_ascii_case("ON")),
         }
     }
-}
-
-/// One object of `UpstreamBlobs::list_detailed`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedObject {
-    /// Blob id or `<id>.meta` (the key without the prefix).
-    pub name: String,
-    pub size: u64,
-    pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// (key, version id) of every `<Version>` and `<DeleteMarker>` in a `ListObjectVersions` answer.

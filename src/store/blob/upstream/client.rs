@@ -308,6 +308,41 @@ impl UpstreamClient {
         })
     }
 
+    /// Every object under the prefix (`ListObjectsV2`, all pages) with its size and last-modified
+    /// time; names are keys without the prefix.
+    pub async fn list_prefix(&self) -> Result<Vec<ListedObject>, UpstreamError> {
+        let prefix = self.key("");
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut q = format!("list-type=2&max-keys=1000&prefix={}", encode_component(&prefix));
+            if let Some(t) = &token {
+                q = format!("continuation-token={}&{q}", encode_component(t));
+            }
+            let (_, _, body) = self.small(Method::GET, "", &q, HeaderMap::new(), Bytes::new()).await?;
+            let text = String::from_utf8_lossy(&body);
+            let mut rest: &str = &text;
+            while let Some(s) = rest.find("<Contents>") {
+                let after = rest.get(s + "<Contents>".len()..).unwrap_or_default();
+                let Some(e) = after.find("</Contents>") else { break };
+                let item = after.get(..e).unwrap_or_default();
+                if let Some(k) = xml_text(item, "Key") {
+                    out.push(ListedObject {
+                        name: k.strip_prefix(&prefix).unwrap_or(&k).to_string(),
+                        size: xml_text(item, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0),
+                        last_modified: xml_text(item, "LastModified").and_then(|t| crate::timefmt::parse_iso(&t)),
+                    });
+                }
+                rest = after.get(e..).unwrap_or_default();
+            }
+            token = xml_text(&text, "NextContinuationToken")
+                .filter(|_| xml_text(&text, "IsTruncated").as_deref() == Some("true"));
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// A request with a replayable body, retried with backoff; the whole response is read (it must
     /// be small). Errors (status >= 300, except those in `ok_statuses`) are returned as
     /// `UpstreamError::Status`.
@@ -434,6 +469,15 @@ pub fn status_error(status: StatusCode, body: &[u8]) -> UpstreamError {
     let code = xml_text(&text, "Code").unwrap_or_else(|| status.canonical_reason().unwrap_or("error").replace(' ', ""));
     let message = xml_text(&text, "Message").unwrap_or_default();
     UpstreamError::Status { status, code, message }
+}
+
+/// One object of an upstream listing (`UpstreamClient::list_prefix`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Blob id or `<id>.meta` (the key without the prefix).
+    pub name: String,
+    pub size: u64,
+    pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]
