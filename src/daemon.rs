@@ -385,7 +385,8 @@ fn time_sources(cfg: &Config, gw: &Gateway) -> Option<Arc<crate::evidence::times
     )))
 }
 
-/// At shutdown: a final checkpoint (when a key is configured).
+/// At shutdown, after the last record: a final checkpoint (when a key is configured) and the head in
+/// the log.
 pub async fn stop(gw: &Arc<Gateway>) {
     if let Some(key) = gw.admin.get().and_then(|s| s.signing_key.clone()) {
         if let Err(e) = sign_checkpoint(&gw.audit, &key, &gw.clock).await {

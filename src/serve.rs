@@ -273,7 +273,6 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
     if !drained {
         tracing::warn!("requests still in flight after --shutdown-timeout were cut off");
     }
-    crate::daemon::stop(&gateway).await;
     let mut e = AuditEvent::internal("GatewayStopped", crate::timefmt::format_iso(clock.now().at()));
     e.detail = Some(format!(
         "gateway stopped on {signal}; {}",
@@ -286,6 +285,8 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
     if let Err(err) = gateway.audit.append(e).await {
         tracing::error!(error = &err as &dyn std::error::Error, "cannot audit the stop");
     }
+    // After the stop's own record, so the final checkpoint and the logged head cover the whole trail.
+    crate::daemon::stop(&gateway).await;
     catalog
         .store_watermark(clock.watermark_ms())
         .map_err(|e| ServeError::Catalog(e.into()))?;

@@ -423,9 +423,15 @@ fn render_index(
     let _ = writeln!(s, "- Made: {} from {}", format_iso(inputs.now), inputs.source);
     let _ = writeln!(
         s,
-        "- Period of the audit export: {} (inclusive) to {} (exclusive)",
-        req.since.map_or_else(|| "the first record".to_string(), format_iso),
-        req.until.map_or_else(|| "the last record".to_string(), format_iso)
+        "- Period of the audit export: {} to {}",
+        req.since.map_or_else(
+            || "the first record".to_string(),
+            |t| format!("{} (inclusive)", format_iso(t))
+        ),
+        req.until.map_or_else(
+            || "the last record (included)".to_string(),
+            |t| format!("{} (exclusive)", format_iso(t))
+        )
     );
     let _ = writeln!(
         s,

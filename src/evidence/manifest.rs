@@ -291,17 +291,25 @@ impl VerifyOutcome {
         if let Some(k) = &self.signed_by {
             let _ = writeln!(s, "signed by {k}");
         }
-        let _ = writeln!(
-            s,
-            "{}: {} of {} files match the manifest; signature checked against {}",
-            if self.ok { "OK" } else { "FAILED" },
-            self.files_ok,
-            self.files_listed,
-            match self.key_check {
-                KeyCheck::Embedded => "the key inside the bundle only (give --public-key to prove who signed it)",
-                KeyCheck::Expected => "the expected public key",
-            }
-        );
+        let key = match self.key_check {
+            KeyCheck::Embedded => "the key inside the bundle only (give --public-key to prove who signed it)",
+            KeyCheck::Expected => "the expected public key",
+        };
+        if self.ok {
+            let _ = writeln!(
+                s,
+                "OK: {} of {} files match the manifest; the signature is valid, checked against {key}",
+                self.files_ok, self.files_listed
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "FAILED: {} of {} files match the manifest; {} problem(s) listed above",
+                self.files_ok,
+                self.files_listed,
+                self.problems.len()
+            );
+        }
         s
     }
 }

@@ -192,7 +192,7 @@ pub async fn serve(
                 let Ok(slot) = table.admit() else {
                     // Every connection has a request in progress: a quick 503 and close.
                     if tls.is_none() {
-                        let _ = stream.try_write(FULL_RESPONSE);
+                        let _ = stream.try_write(&full_response());
                     }
                     if refused_logged.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                         refused_logged = Some(std::time::Instant::now());
@@ -247,8 +247,18 @@ pub async fn serve(
 /// hyper's own header-count limit (parsed on the stack).
 const HYPER_MAX_HEADERS: usize = 100;
 
-/// What a connection over the cap reads before it is closed (plain HTTP only).
-const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: 120\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+/// The body a connection over the cap reads before it is closed (plain HTTP only).
+const FULL_BODY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+
+/// The whole answer to a connection over the cap, its `Content-Length` counted from the body (a
+/// hand-counted one was short, and clients cut the XML).
+fn full_response() -> Vec<u8> {
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{FULL_BODY}",
+        FULL_BODY.len()
+    )
+    .into_bytes()
+}
 
 /// The per-connection service: each request marks the connection busy until its response body is
 /// sent (so it is never shed mid-request).
@@ -361,4 +371,23 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| HttpError::Bind { addr, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_over_the_cap_answer_says_its_true_length() {
+        let r = String::from_utf8(full_response()).unwrap();
+        let (head, body) = r.split_once("\r\n\r\n").unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, body.len());
+        assert!(body.ends_with("</Error>") && body.contains("<Code>SlowDown</Code>"));
+    }
 }

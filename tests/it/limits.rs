@@ -206,6 +206,15 @@ async fn over_the_connection_cap_the_longest_idle_connection_is_shed() {
         closed && text.starts_with("HTTP/1.1 503") && text.contains("<Code>SlowDown</Code>"),
         "{text}"
     );
+    // The whole XML document, exactly as long as the header says (a client reads only that much).
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let declared: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Content-Length");
+    assert_eq!(declared, body.len(), "{text}");
+    assert!(body.ends_with("</Error>"), "{text}");
 }
 
 #[cfg(debug_assertions)]
