@@ -57,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "gateway",
         &[
             "keys",
+            "config",
             "evidence",
             "lifecycle",
             "audit",

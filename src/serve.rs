@@ -87,18 +87,6 @@ fn tool_settings(cfg: &Config) -> crate::gateway::ToolSettings {
     }
 }
 
-/// The gateway's resource limits, from the config.
-fn limits_of(c: &crate::config::LimitsConfig) -> crate::gateway::Limits {
-    let mut l = crate::gateway::Limits::new(c.max_connections, c.max_requests_in_flight);
-    l.header_read_timeout = c.header_read_timeout;
-    l.idle_timeout = c.idle_timeout;
-    l.body_read_timeout = c.body_read_timeout;
-    l.max_header_bytes = c.max_header_bytes;
-    l.max_headers = c.max_headers;
-    l.max_open_uploads = c.max_open_uploads;
-    l
-}
-
 /// Run the gateway until SIGINT/SIGTERM.
 pub async fn run(cfg: Config) -> Result<(), ServeError> {
     std::fs::create_dir_all(&cfg.data_dir)
@@ -186,7 +174,7 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
         audit,
     );
     gateway.tools = tool_settings(&cfg);
-    gateway.limits = limits_of(&cfg.limits);
+    gateway.limits = crate::gateway::Limits::new(cfg.limits);
     gateway.users.set_catalog(catalog_users);
     apply_capacity(&cfg, &gateway);
     let gateway = Arc::new(gateway);

@@ -4,6 +4,17 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+/// A retention period or limit for people: whole days when it is whole days (`7 days`), else seconds
+/// (refusal messages and the evidence bundle word limits the same way).
+pub fn days_or_seconds(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    if s % 86_400 == 0 {
+        format!("{} days", s / 86_400)
+    } else {
+        format!("{s} seconds")
+    }
+}
+
 /// RFC 3339 with milliseconds and `Z`, as AWS renders retain-until dates and S3 XML times
 /// (`2009-10-12T17:50:30.000Z`).
 pub fn format_iso(t: DateTime<Utc>) -> String {

@@ -197,11 +197,11 @@ fn retention_settings(inputs: &Inputs<'_>, bucket: Option<&str>) -> Result<Reten
             effective_default: match (b.default_retention, floor) {
                 (Some(d), Some(f)) if d.duration() < f => format!(
                     "{} (the bucket's default {} is below the gateway floor)",
-                    human_duration(f),
+                    crate::timefmt::days_or_seconds(f),
                     human_default(d)
                 ),
                 (Some(d), _) => human_default(d),
-                (None, Some(f)) => format!("{} (gateway floor)", human_duration(f)),
+                (None, Some(f)) => format!("{} (gateway floor)", crate::timefmt::days_or_seconds(f)),
                 (None, None) => "the gateway floor (--min-retention; not known offline)".into(),
             },
             bucket: b.name,
@@ -234,15 +234,6 @@ fn human_default(d: crate::lock::DefaultRetention) -> String {
     match d {
         crate::lock::DefaultRetention::Days(n) => format!("{n} days"),
         crate::lock::DefaultRetention::Years(n) => format!("{n} years"),
-    }
-}
-
-fn human_duration(d: chrono::Duration) -> String {
-    let s = d.num_seconds();
-    if s % 86_400 == 0 {
-        format!("{} days", s / 86_400)
-    } else {
-        format!("{s} seconds")
     }
 }
 
@@ -492,8 +483,8 @@ fn render_index(
         let _ = writeln!(
             s,
             "- Retention floor / ceiling: {} / {}",
-            human_duration(chrono::Duration::seconds(p.min_retention_s)),
-            human_duration(chrono::Duration::seconds(p.max_retention_s))
+            crate::timefmt::days_or_seconds(chrono::Duration::seconds(p.min_retention_s)),
+            crate::timefmt::days_or_seconds(chrono::Duration::seconds(p.max_retention_s))
         );
     }
     let _ = writeln!(s, "\n## Buckets\n");

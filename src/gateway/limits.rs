@@ -3,52 +3,35 @@
 //! the panic boundary (a panic in a handler becomes a 500 `InternalError` for that request, with its
 //! audit record and a log line; the server keeps serving).
 
+use crate::config::LimitsConfig;
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::respond::{error_response, Body};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Limits of the HTTP front and the request path, set by `serve` from the config before the gateway
 /// is shared; the defaults are the config defaults (so tests that build a gateway get safe ones).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Open connections at most (`http`: the idle one longest idle is closed for a new one).
-    pub max_connections: usize,
-    /// Time to send a complete request head (hyper's `header_read_timeout`).
-    pub header_read_timeout: Duration,
-    /// A connection with no request in progress for this long is closed.
-    pub idle_timeout: Duration,
-    /// A request body silent for this long is abandoned (400 `RequestTimeout`).
-    pub body_read_timeout: Duration,
-    /// Largest request head (hyper's read buffer; over it hyper answers 431).
-    pub max_header_bytes: usize,
-    /// Most header fields (over it hyper answers 431).
-    pub max_headers: usize,
-    /// Open multipart uploads per bucket at most.
-    pub max_open_uploads: u64,
+    /// The configured bounds (flags, the `[limits]` table, defaults): one copy of each value.
+    pub config: LimitsConfig,
     /// S3 requests in progress.
     in_flight: Arc<Semaphore>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits::new(2048, 256)
+        Limits::new(LimitsConfig::default())
     }
 }
 
 impl Limits {
-    /// Limits with `max_connections` and `max_in_flight` and the default timeouts and sizes.
-    pub fn new(max_connections: usize, max_in_flight: usize) -> Self {
+    /// The limits of a configuration, with the in-flight cap ready to admit requests.
+    pub fn new(config: LimitsConfig) -> Self {
+        let permits = config.max_requests_in_flight.min(Semaphore::MAX_PERMITS);
         Limits {
-            max_connections,
-            header_read_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(20),
-            body_read_timeout: Duration::from_secs(60),
-            max_header_bytes: 16 * 1024,
-            max_headers: 100,
-            max_open_uploads: 10_000,
-            in_flight: Arc::new(Semaphore::new(max_in_flight.min(Semaphore::MAX_PERMITS))),
+            config,
+            in_flight: Arc::new(Semaphore::new(permits)),
         }
     }
 
@@ -131,7 +114,7 @@ pub fn check_object_size(parts: impl Iterator<Item = u64>) -> Result<(), S3Error
 /// limit and so no code for it; 403 `QuotaExceeded` is what S3 servers with bucket quotas answer
 /// (Ceph RGW), and it tells the client that retrying will not help until uploads are finished.
 pub fn check_open_uploads(gw: &super::Gateway, bucket: &str) -> Result<(), S3Error> {
-    let max = gw.limits.max_open_uploads;
+    let max = gw.limits.config.max_open_uploads;
     if gw.catalog.count_uploads(bucket, max)? >= max {
         return Err(S3Error::new(
             S3Code::QuotaExceeded,
@@ -147,7 +130,10 @@ mod tests {
 
     #[test]
     fn the_in_flight_cap_refuses_rather_than_queues() {
-        let l = Limits::new(10, 2);
+        let l = Limits::new(LimitsConfig {
+            max_requests_in_flight: 2,
+            ..LimitsConfig::default()
+        });
         let a = l.admit().expect("first");
         let _b = l.admit().expect("second");
         assert!(l.admit().is_none(), "a third request over a cap of 2 must be refused");

@@ -272,7 +272,7 @@ impl Gateway {
         limits::test_panic_trigger(&parts.headers);
         // From here on the body is only reachable through its verifier.
         let mut body = authn.body(incoming, parts.headers.clone());
-        body.set_read_timeout(self.limits.body_read_timeout);
+        body.set_read_timeout(self.limits.config.body_read_timeout);
         ctx.auth = Some(authn);
         let result = self.route(&parts, &mut body, ctx).await;
         if result.is_err() {

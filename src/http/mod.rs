@@ -144,7 +144,7 @@ pub async fn serve(
     drain: Duration,
 ) -> bool {
     let limits = gateway.limits.clone();
-    let table = Conns::new(limits.max_connections, limits.idle_timeout);
+    let table = Conns::new(limits.config.max_connections, limits.config.idle_timeout);
     let reaper = {
         let table = table.clone();
         tokio::spawn(async move {
@@ -171,11 +171,11 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes);
-    if limits.max_headers != HYPER_MAX_HEADERS {
+        .header_read_timeout(limits.config.header_read_timeout)
+        .max_buf_size(limits.config.max_header_bytes);
+    if limits.config.max_headers != HYPER_MAX_HEADERS {
         // Only when it differs: a configured count makes hyper parse into a heap array per request.
-        builder.http1().max_headers(limits.max_headers);
+        builder.http1().max_headers(limits.config.max_headers);
     }
     let mut refused_logged: Option<std::time::Instant> = None;
     loop {
@@ -196,7 +196,7 @@ pub async fn serve(
                     }
                     if refused_logged.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                         refused_logged = Some(std::time::Instant::now());
-                        tracing::warn!(max = limits.max_connections, "connection refused: every connection has a request in progress (--max-connections)");
+                        tracing::warn!(max = limits.config.max_connections, "connection refused: every connection has a request in progress (--max-connections)");
                     }
                     continue;
                 };
@@ -212,7 +212,7 @@ pub async fn serve(
                         // Handshake inside the task, with a deadline, so a slow client cannot stall accepts.
                         let Some(acceptor) = reloader.acceptor() else { continue };
                         let builder = builder.clone();
-                        let deadline = limits.header_read_timeout.min(Duration::from_secs(10));
+                        let deadline = limits.config.header_read_timeout.min(Duration::from_secs(10));
                         tokio::spawn(async move {
                             let handshake = tokio::time::timeout(deadline, acceptor.accept(stream));
                             let tls_stream = tokio::select! {

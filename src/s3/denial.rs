@@ -4,21 +4,11 @@
 
 use super::error::{S3Code, S3Error};
 use crate::lock::{Denial, Facts, Rule};
-use crate::timefmt::format_iso;
+use crate::timefmt::{days_or_seconds, format_iso};
 
 /// Shared by every GOVERNANCE refusal: wormgate has COMPLIANCE only.
 const GOVERNANCE: &str =
     "GOVERNANCE mode is not available: this gateway enforces COMPLIANCE retention on every version";
-
-/// A gateway limit for people: whole days when it is whole days.
-fn duration_text(d: chrono::Duration) -> String {
-    let s = d.num_seconds();
-    if s % 86_400 == 0 {
-        format!("{} days", s / 86_400)
-    } else {
-        format!("{s} seconds")
-    }
-}
 
 /// The S3 code and message of a refusal.
 pub fn wire(d: &Denial) -> (S3Code, String) {
@@ -93,7 +83,7 @@ pub fn wire(d: &Denial) -> (S3Code, String) {
             S3Code::InvalidRequest,
             format!(
                 "The requested retention is shorter than this gateway's minimum retention of {}",
-                duration_text(l)
+                days_or_seconds(l)
             ),
         ),
         (R::BelowMinimumRetention, _) => (
@@ -104,7 +94,7 @@ pub fn wire(d: &Denial) -> (S3Code, String) {
             S3Code::InvalidRetentionPeriod,
             format!(
                 "The requested retention is longer than this gateway's maximum retention of {}",
-                duration_text(l)
+                days_or_seconds(l)
             ),
         ),
         (R::AboveMaximumRetention, _) => (
