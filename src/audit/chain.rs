@@ -606,10 +606,11 @@ impl AuditLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ev(op: &str) -> AuditEvent {
+    /// An allowed record of `op` at a fixed time (also the shipping tests' fixture).
+    pub(crate) fn ev(op: &str) -> AuditEvent {
         AuditEvent {
             time: "2030-01-01T00:00:00.000Z".into(),
             operation: op.into(),

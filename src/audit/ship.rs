@@ -522,16 +522,8 @@ fn host_port(flag: &'static str, value: &str, rest: &str) -> Result<(String, u16
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{AuditEvent, AuditOptions};
-
-    fn ev(op: &str) -> AuditEvent {
-        AuditEvent {
-            time: "2030-01-01T00:00:00.000Z".into(),
-            operation: op.into(),
-            decision: "allow".into(),
-            ..Default::default()
-        }
-    }
+    use crate::audit::chain::tests::ev;
+    use crate::audit::AuditOptions;
 
     #[test]
     fn cursor_file_roundtrips_is_replaced_whole_and_survives_garbage() {

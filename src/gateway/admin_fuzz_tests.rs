@@ -7,13 +7,9 @@
 //! `WORMGATE_FUZZ_CASES=100000 cargo test --release fuzz`.
 
 use super::{admin_op_name, query_param, route_admin};
-use crate::audit::{AuditEvent, AuditLog};
+use crate::audit::AuditEvent;
 use crate::gateway::Gateway;
-use crate::lock::{Clock, Policy, SystemTimeSource};
 use crate::s3::fuzz_tests::{config, tokens};
-use crate::s3::parse::Addressing;
-use crate::store::blob::disk::DiskBlobs;
-use crate::store::{BlobStore, Catalog};
 use crate::units::{format_size, parse_size, Reserve};
 use http::Method;
 use proptest::collection::vec;
@@ -23,29 +19,7 @@ use proptest::test_runner::TestRunner;
 use std::sync::Arc;
 
 fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
-    let catalog = Catalog::open(&dir.join("catalog")).expect("catalog");
-    let disk = DiskBlobs::open(dir).expect("blobs");
-    let clock = Arc::new(Clock::new(
-        Arc::new(SystemTimeSource::default()),
-        0,
-        chrono::Duration::minutes(5),
-    ));
-    let policy = Policy {
-        min_retention: chrono::Duration::days(1),
-        max_retention: chrono::Duration::days(3650),
-        require_client_digest: false,
-    };
-    let audit = AuditLog::open(&dir.join("audit")).expect("audit");
-    Arc::new(Gateway::new(
-        catalog,
-        BlobStore::Disk(disk),
-        clock,
-        policy,
-        Vec::new(),
-        Addressing::default(),
-        "us-east-1".into(),
-        audit,
-    ))
+    Arc::new(crate::gateway::fault_tests::gateway(dir).0)
 }
 
 /// What an admin client can send once authenticated: method, route, query, body.

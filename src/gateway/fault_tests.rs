@@ -14,7 +14,9 @@ use crate::store::{BlobStore, BlobWriter, Catalog, VersionEntry, VersionRecord};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-fn gateway(dir: &std::path::Path) -> (Gateway, DiskBlobs) {
+/// A disk-mode gateway in `dir` (min retention 1 day, max 10 years), and a handle on its blob store.
+/// Also the admin fuzz tests' gateway.
+pub(crate) fn gateway(dir: &std::path::Path) -> (Gateway, DiskBlobs) {
     let catalog = Catalog::open(&dir.join("catalog")).unwrap();
     let disk = DiskBlobs::open(dir).unwrap();
     let clock = Arc::new(Clock::new(

@@ -10,7 +10,7 @@ mod errors;
 mod evidence;
 mod extras;
 #[cfg(test)]
-mod fault_tests;
+pub(crate) mod fault_tests;
 mod lifecycle;
 mod limits;
 mod listing;
