@@ -26,19 +26,6 @@ fn hold(on: bool) -> ObjectLockLegalHold {
         .build()
 }
 
-async fn put(c: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
-    let out = ok(
-        c.put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(body.to_vec().into())
-            .send()
-            .await,
-        "PUT",
-    );
-    out.version_id().expect("version id").to_string()
-}
-
 fn entry(key: &str, version: Option<&str>) -> ObjectIdentifier {
     let mut b = ObjectIdentifier::builder().key(key);
     if let Some(v) = version {
@@ -61,7 +48,7 @@ async fn backup_role_extends_and_deletes_expired_but_governs_nothing() {
     let o = srv.client(OFFICER, Checksums::Default);
 
     // A writer's things: write, read, markers.
-    let v1 = put(&b, "bkp", "blk", b"one").await;
+    let v1 = put_version(&b, "bkp", "blk", b"one").await;
     ok(b.get_object().bucket("bkp").key("blk").send().await, "backup GET");
     ok(b.list_object_versions().bucket("bkp").send().await, "backup versions");
 
@@ -76,7 +63,7 @@ async fn backup_role_extends_and_deletes_expired_but_governs_nothing() {
             .await,
         "backup extends v1",
     );
-    let v2 = put(&b, "bkp", "blk", b"two").await;
+    let v2 = put_version(&b, "bkp", "blk", b"two").await;
     let out = ok(
         b.put_object_retention()
             .bucket("bkp")
@@ -171,9 +158,9 @@ async fn backup_role_extends_and_deletes_expired_but_governs_nothing() {
     );
 
     // Expired versions: deletable by backup (DeleteObject and DeleteObjects), not by writer.
-    let e1 = put(&b, "bkp", "old1", b"x").await;
-    let e2 = put(&b, "bkp", "old2", b"y").await;
-    let e3 = put(&b, "bkp", "old3", b"z").await;
+    let e1 = put_version(&b, "bkp", "old1", b"x").await;
+    let e2 = put_version(&b, "bkp", "old2", b"y").await;
+    let e3 = put_version(&b, "bkp", "old3", b"z").await;
     tokio::time::sleep(Duration::from_millis(2300)).await;
     expect_err(
         w.delete_object().bucket("bkp").key("old1").version_id(&e1).send().await,
@@ -466,7 +453,7 @@ async fn sosapi_documents_are_synthesised_read_only_and_never_listed() {
     let b = srv.client(BACKUP, Checksums::Default);
     // 3 versions of 1000 bytes and a marker: used = 3000.
     for i in 0..3u8 {
-        put(&b, "veeam", "Veeam/blk", &[i; 1000]).await;
+        put_version(&b, "veeam", "Veeam/blk", &[i; 1000]).await;
     }
     ok(
         b.delete_object().bucket("veeam").key("Veeam/blk").send().await,
@@ -577,7 +564,7 @@ async fn sosapi_capacity_defaults_to_the_data_disk_and_can_be_turned_off() {
     assert_eq!(element(&cdoc, "Used"), "0");
     // A bucket byte quota is the bucket's real limit: it goes first.
     set_bucket_quota(&srv, OFFICER, "disk", "10MiB");
-    put(&admin, "disk", "a", &[7; 2000]).await;
+    put_version(&admin, "disk", "a", &[7; 2000]).await;
     let (cdoc, _, _) = get_text(&admin, "disk", &format!("{SOS}/capacity.xml"), None).await;
     assert_eq!(element(&cdoc, "Capacity"), "10485760", "{cdoc}");
     assert_eq!(element(&cdoc, "Used"), "2000", "{cdoc}");

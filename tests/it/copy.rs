@@ -5,10 +5,7 @@
 
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    DefaultRetention, MetadataDirective, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHoldStatus,
-    ObjectLockMode, ObjectLockRetentionMode, ObjectLockRule, TaggingDirective,
-};
+use aws_sdk_s3::types::{MetadataDirective, ObjectLockLegalHoldStatus, ObjectLockMode, TaggingDirective};
 use aws_sdk_s3::Client;
 
 const BODY: &[u8] = b"copy source bytes";
@@ -170,28 +167,7 @@ async fn a_copy_gets_its_own_retention_never_the_sources() {
 
     // Across buckets: the destination bucket's default retention (3 days) applies.
     make_bucket(&c, "dest").await;
-    ok(
-        c.put_object_lock_configuration()
-            .bucket("dest")
-            .object_lock_configuration(
-                ObjectLockConfiguration::builder()
-                    .object_lock_enabled(ObjectLockEnabled::Enabled)
-                    .rule(
-                        ObjectLockRule::builder()
-                            .default_retention(
-                                DefaultRetention::builder()
-                                    .mode(ObjectLockRetentionMode::Compliance)
-                                    .days(3)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await,
-        "PutObjectLockConfiguration",
-    );
+    set_default_retention_days(&c, "dest", 3).await;
     let t0 = in_secs(0).secs();
     let out = ok(
         c.copy_object()

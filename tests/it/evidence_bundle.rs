@@ -5,27 +5,11 @@
 //! verify` passes with the right key and fails with a wrong key and after one flipped byte.
 
 use crate::common::*;
-use aws_sdk_s3::types::{
-    DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
-};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
-}
-
-async fn put(c: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -> String {
-    let out = ok(
-        c.put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(body.to_vec().into())
-            .send()
-            .await,
-        "PutObject",
-    );
-    out.version_id().expect("version id").to_string()
 }
 
 /// Unpack with the system tar (the bundle must be an ordinary tar) into a fresh directory.
@@ -108,37 +92,16 @@ async fn evidence_bundle_offline_and_via_admin_api_verifies_and_detects_tamperin
     let c = s.admin();
     make_bucket(&c, "evb").await;
     make_bucket(&c, "other").await;
-    ok(
-        c.put_object_lock_configuration()
-            .bucket("evb")
-            .object_lock_configuration(
-                ObjectLockConfiguration::builder()
-                    .object_lock_enabled(ObjectLockEnabled::Enabled)
-                    .rule(
-                        ObjectLockRule::builder()
-                            .default_retention(
-                                DefaultRetention::builder()
-                                    .mode(ObjectLockRetentionMode::Compliance)
-                                    .days(3)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await,
-        "PutObjectLockConfiguration",
-    );
-    let v_a1 = put(&c, "evb", "a", b"first").await;
-    let v_early = put(&c, "evb", "early", b"before the period").await;
-    put(&c, "other", "x", b"another bucket").await;
+    set_default_retention_days(&c, "evb", 3).await;
+    let v_a1 = put_version(&c, "evb", "a", b"first").await;
+    let v_early = put_version(&c, "evb", "early", b"before the period").await;
+    put_version(&c, "other", "x", b"another bucket").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let t1 = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let v_a2 = put(&c, "evb", "a", b"second").await;
-    let v_late = put(&c, "evb", "late", b"inside the period").await;
-    put(&c, "other", "y", b"another bucket, in the period").await;
+    let v_a2 = put_version(&c, "evb", "a", b"second").await;
+    let v_late = put_version(&c, "evb", "late", b"inside the period").await;
+    put_version(&c, "other", "y", b"another bucket, in the period").await;
 
     // Through the admin API (running gateway), before any scrub: the audit records up to t1.
     let online = w.join("online.tar");

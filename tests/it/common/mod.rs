@@ -612,6 +612,49 @@ pub async fn make_bucket(c: &Client, name: &str) {
     );
 }
 
+/// Set a bucket's default retention: COMPLIANCE for `days` days.
+pub async fn set_default_retention_days(c: &Client, bucket: &str, days: i32) {
+    use aws_sdk_s3::types::{
+        DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
+    };
+    ok(
+        c.put_object_lock_configuration()
+            .bucket(bucket)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .rule(
+                        ObjectLockRule::builder()
+                            .default_retention(
+                                DefaultRetention::builder()
+                                    .mode(ObjectLockRetentionMode::Compliance)
+                                    .days(days)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await,
+        "PutObjectLockConfiguration",
+    );
+}
+
+/// PUT `body` at `bucket/key` with the given client; the new version's id.
+pub async fn put_version(c: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    let out = ok(
+        c.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .send()
+            .await,
+        "PutObject",
+    );
+    out.version_id().expect("version id").to_string()
+}
+
 /// The COMPLIANCE retain-until date (seconds) of a version (`None`: the current one), as
 /// `GetObjectRetention` answers it.
 pub async fn retain_until(c: &Client, bucket: &str, key: &str, version: Option<&str>) -> i64 {
