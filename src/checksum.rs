@@ -1,4 +1,5 @@
-//! Digests of stored content: MD5 (`ETag`), SHA-256 (integrity record), and the S3 flexible checksums
+//! Digests of stored content: MD5 (`ETag`), SHA-256 (integrity record and evidence), BLAKE3 (what
+//! GET and scrub verify: several times faster than SHA-256 per core), and the S3 flexible checksums
 //! (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). Also what the client *claimed* (`ExpectedDigests`) and
 //! the comparison of the two, which runs before anything is committed.
 
@@ -127,6 +128,7 @@ pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
 pub struct IngestDigests {
     md5: md5::Md5,
     sha256: sha2::Sha256,
+    blake3: Box<blake3::Hasher>,
     extra: Option<(ChecksumAlgorithm, Hasher)>,
     len: u64,
 }
@@ -136,6 +138,8 @@ pub struct IngestDigests {
 pub struct ComputedDigests {
     pub md5: [u8; 16],
     pub sha256: [u8; 32],
+    /// BLAKE3 of the content: the digest verify-on-read and scrub check (see [`Verify`]).
+    pub blake3: [u8; 32],
     /// The flexible checksum that will be stored with the version: `(algorithm, base64)`.
     pub checksum: Option<(ChecksumAlgorithm, String)>,
     pub len: u64,
@@ -148,6 +152,7 @@ impl IngestDigests {
         IngestDigests {
             md5: md5::Md5::new(),
             sha256: sha2::Sha256::new(),
+            blake3: Box::new(blake3::Hasher::new()),
             extra: extra.map(|a| (a, Hasher::new(a))),
             len: 0,
         }
@@ -157,6 +162,7 @@ impl IngestDigests {
         use sha2::Digest as _;
         self.md5.update(data);
         self.sha256.update(data);
+        self.blake3.update(data);
         if let Some((_, h)) = &mut self.extra {
             h.update(data);
         }
@@ -176,9 +182,106 @@ impl IngestDigests {
         ComputedDigests {
             md5: self.md5.finalize().into(),
             sha256: self.sha256.finalize().into(),
+            blake3: *self.blake3.finalize().as_bytes(),
             checksum: self.extra.map(|(a, h)| (a, b64(&h.finish()))),
             len: self.len,
         }
+    }
+}
+
+/// The digest a stored blob is checked against when it is read whole (GET's verify-on-read, scrub):
+/// BLAKE3 when the record has one, else SHA-256 (records written before BLAKE3 was recorded keep
+/// verifying). SHA-256 stays the record's evidence digest either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verify {
+    /// Hex BLAKE3 recorded at PUT.
+    Blake3(String),
+    /// Hex SHA-256 (older records).
+    Sha256(String),
+}
+
+impl Verify {
+    /// The digest to verify from a record's hex `blake3` and `sha256` fields (empty: not recorded);
+    /// `None` when neither is recorded.
+    pub fn of(blake3: &str, sha256: &str) -> Option<Verify> {
+        if !blake3.is_empty() {
+            Some(Verify::Blake3(blake3.to_string()))
+        } else if !sha256.is_empty() {
+            Some(Verify::Sha256(sha256.to_string()))
+        } else {
+            None
+        }
+    }
+
+    /// `BLAKE3` or `SHA-256`, for messages and alarms.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verify::Blake3(_) => "BLAKE3",
+            Verify::Sha256(_) => "SHA-256",
+        }
+    }
+
+    /// The recorded hex digest.
+    pub fn hex(&self) -> &str {
+        match self {
+            Verify::Blake3(h) | Verify::Sha256(h) => h,
+        }
+    }
+
+    /// A running hasher of this algorithm.
+    pub fn hasher(&self) -> VerifyHasher {
+        match self {
+            Verify::Blake3(_) => VerifyHasher::blake3(),
+            Verify::Sha256(_) => VerifyHasher::sha256(),
+        }
+    }
+}
+
+/// A running BLAKE3 or SHA-256 (see [`Verify`]).
+#[derive(Clone)]
+pub enum VerifyHasher {
+    Blake3(Box<blake3::Hasher>),
+    Sha256(sha2::Sha256),
+}
+
+impl VerifyHasher {
+    /// A BLAKE3 hasher.
+    pub fn blake3() -> Self {
+        VerifyHasher::Blake3(Box::new(blake3::Hasher::new()))
+    }
+
+    /// A SHA-256 hasher.
+    pub fn sha256() -> Self {
+        use sha2::Digest as _;
+        VerifyHasher::Sha256(sha2::Sha256::new())
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            VerifyHasher::Blake3(h) => {
+                h.update(data);
+            }
+            VerifyHasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// Hex digest of everything hashed.
+    pub fn finish_hex(self) -> String {
+        use sha2::Digest as _;
+        match self {
+            VerifyHasher::Blake3(h) => h.finalize().to_hex().to_string(),
+            VerifyHasher::Sha256(h) => hex::encode(h.finalize()),
+        }
+    }
+
+    /// Hex digest so far, and start again from nothing (consecutive ranges, as scrub hashes parts).
+    pub fn finish_reset_hex(&mut self) -> String {
+        let fresh = match self {
+            VerifyHasher::Blake3(_) => VerifyHasher::blake3(),
+            VerifyHasher::Sha256(_) => VerifyHasher::sha256(),
+        };
+        std::mem::replace(self, fresh).finish_hex()
     }
 }
 
@@ -424,6 +527,40 @@ mod tests {
         let mut h = Hasher::new(ChecksumAlgorithm::Crc32);
         h.update(b"hello world");
         assert_eq!(b64(&h.finish()), "DUoRhQ==");
+    }
+
+    #[test]
+    fn ingest_records_blake3_beside_sha256() {
+        use sha2::Digest as _;
+        let mut d = IngestDigests::new(None);
+        d.update(b"hello ");
+        d.update(b"world");
+        let c = d.finish();
+        assert_eq!(c.sha256, <[u8; 32]>::from(sha2::Sha256::digest(b"hello world")));
+        assert_eq!(
+            hex::encode(c.blake3),
+            "d74981efa70a0c880b8d8c1985d075dbcbf679b99a5f9914e5aaf96b831a9e24"
+        );
+    }
+
+    #[test]
+    fn verify_prefers_blake3_and_falls_back_to_sha256() {
+        let v = Verify::of("b3", "s2").unwrap();
+        assert_eq!((v.name(), v.hex()), ("BLAKE3", "b3"));
+        let v = Verify::of("", "s2").unwrap();
+        assert_eq!((v.name(), v.hex()), ("SHA-256", "s2"));
+        assert_eq!(Verify::of("", ""), None);
+        for v in [Verify::Blake3(String::new()), Verify::Sha256(String::new())] {
+            let mut h = v.hasher();
+            h.update(b"ab");
+            let first = h.finish_reset_hex();
+            h.update(b"ab");
+            assert_eq!(h.clone().finish_hex(), first);
+            let mut one = v.hasher();
+            one.update(b"a");
+            one.update(b"b");
+            assert_eq!(one.finish_hex(), first);
+        }
     }
 
     #[test]

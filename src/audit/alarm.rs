@@ -74,20 +74,22 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// A GET streamed bytes whose SHA-256 is not the recorded one: count the alarm and audit it.
-pub fn integrity_mismatch(target: &Target, recorded_sha256: &str, computed_sha256: &str) {
+/// A GET streamed bytes whose digest (`algorithm`: `BLAKE3` or `SHA-256`, see `checksum::Verify`)
+/// is not the recorded one: count the alarm and audit it.
+pub fn integrity_mismatch(target: &Target, algorithm: &str, recorded: &str, computed: &str) {
     crate::metrics::integrity_alarm();
+    let sha256 = algorithm == "SHA-256";
     record(AuditEvent {
         operation: "IntegrityAlarm".into(),
         decision: "alarm".into(),
-        rule: Some("sha256_mismatch".into()),
+        rule: Some(if sha256 { "sha256_mismatch" } else { "blake3_mismatch" }.into()),
         status: 500,
         bucket: Some(target.bucket.clone()),
         key: Some(target.key.clone()),
         version_id: Some(target.version_id.clone()),
-        sha256: Some(recorded_sha256.to_string()),
+        sha256: sha256.then(|| recorded.to_string()),
         detail: Some(format!(
-            "GetObject aborted: stored bytes of {target} hash to {computed_sha256}, the version record says {recorded_sha256}"
+            "GetObject aborted: stored bytes of {target} hash to {algorithm} {computed}, the version record says {recorded}"
         )),
         ..Default::default()
     });

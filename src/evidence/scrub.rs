@@ -16,6 +16,7 @@
 //! that is not itself driving async tasks (`spawn_blocking`), whose handle it uses for the requests.
 
 use super::error::{Cause, EvidenceError};
+use crate::checksum::{Verify, VerifyHasher};
 use crate::store::blob::disk::DiskBlobs;
 use crate::store::blob::upstream::client::UpstreamError;
 use crate::store::blob::upstream::UpstreamBlobs;
@@ -24,7 +25,6 @@ use crate::store::{BlobStore, Catalog};
 use crate::timefmt::now_iso;
 use futures_util::StreamExt;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Read;
@@ -177,34 +177,36 @@ impl Throttle {
 }
 
 enum HashOutcome {
-    /// `parts`: SHA-256 of each range of the part sizes asked for (as many as the bytes reached).
+    /// `digest`: hex of the whole blob in the algorithm asked for; `parts`: of each range of the
+    /// part sizes asked for (as many as the bytes reached).
     Ok {
         size: u64,
-        sha256: String,
+        digest: String,
         parts: Vec<String>,
     },
     Missing(String),
     Unreadable(String),
 }
 
-/// SHA-256 of a whole blob and of consecutive ranges of it (the parts of a multipart version held
-/// as one object).
+/// BLAKE3 or SHA-256 (`checksum::Verify`) of a whole blob and of consecutive ranges of it (the parts
+/// of a multipart version held as one object).
+#[derive(Clone)]
 struct MultiHash {
-    whole: Sha256,
+    whole: VerifyHasher,
     size: u64,
     sizes: Vec<u64>,
-    part: Sha256,
+    part: VerifyHasher,
     in_part: u64,
     parts: Vec<String>,
 }
 
 impl MultiHash {
-    fn new(sizes: &[u64]) -> MultiHash {
+    fn new(sizes: &[u64], algorithm: &VerifyHasher) -> MultiHash {
         let mut h = MultiHash {
-            whole: Sha256::new(),
+            whole: algorithm.clone(),
             size: 0,
             sizes: sizes.to_vec(),
-            part: Sha256::new(),
+            part: algorithm.clone(),
             in_part: 0,
             parts: Vec::new(),
         };
@@ -214,7 +216,7 @@ impl MultiHash {
 
     fn close_empty_parts(&mut self) {
         while self.parts.len() < self.sizes.len() && self.in_part == self.sizes[self.parts.len()] {
-            self.parts.push(hex::encode(self.part.finalize_reset()));
+            self.parts.push(self.part.finish_reset_hex());
             self.in_part = 0;
         }
     }
@@ -235,7 +237,7 @@ impl MultiHash {
     fn finish(self) -> HashOutcome {
         HashOutcome::Ok {
             size: self.size,
-            sha256: hex::encode(self.whole.finalize()),
+            digest: self.whole.finish_hex(),
             parts: self.parts,
         }
     }
@@ -267,12 +269,19 @@ fn fatal(e: UpstreamError, what: &str) -> Result<UpstreamError, EvidenceError> {
 }
 
 impl Source<'_> {
-    /// Hash one blob (and the ranges of `part_sizes` in it). `Err` stops the scrub (the upstream
-    /// cannot be reached).
-    fn hash(&self, id: &str, part_sizes: &[u64], throttle: &mut Throttle) -> Result<HashOutcome, EvidenceError> {
+    /// Hash one blob (and the ranges of `part_sizes` in it) with a fresh `algorithm` hasher. `Err`
+    /// stops the scrub (the upstream cannot be reached).
+    fn hash(
+        &self,
+        id: &str,
+        part_sizes: &[u64],
+        algorithm: &VerifyHasher,
+        throttle: &mut Throttle,
+    ) -> Result<HashOutcome, EvidenceError> {
+        let h = MultiHash::new(part_sizes, algorithm);
         match self {
-            Source::Disk(blobs) => Ok(hash_file(&blobs.path(id), id, part_sizes, throttle)),
-            Source::Upstream { blobs, rt } => rt.block_on(hash_upstream(blobs, id, part_sizes, throttle)),
+            Source::Disk(blobs) => Ok(hash_file(&blobs.path(id), id, h, throttle)),
+            Source::Upstream { blobs, rt } => rt.block_on(hash_upstream(blobs, id, h, throttle)),
         }
     }
 
@@ -291,8 +300,7 @@ impl Source<'_> {
     }
 }
 
-fn hash_file(path: &Path, id: &str, part_sizes: &[u64], throttle: &mut Throttle) -> HashOutcome {
-    let mut h = MultiHash::new(part_sizes);
+fn hash_file(path: &Path, id: &str, mut h: MultiHash, throttle: &mut Throttle) -> HashOutcome {
     let mut buf = vec![0u8; 1 << 20];
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -312,11 +320,12 @@ fn hash_file(path: &Path, id: &str, part_sizes: &[u64], throttle: &mut Throttle)
     h.finish()
 }
 
-/// Stream an upstream blob through SHA-256; a body broken off is read again from the start (twice).
+/// Stream an upstream blob through `fresh` (a hasher with nothing in it); a body broken off is read
+/// again from the start (twice).
 async fn hash_upstream(
     blobs: &UpstreamBlobs,
     id: &str,
-    part_sizes: &[u64],
+    fresh: MultiHash,
     throttle: &mut Throttle,
 ) -> Result<HashOutcome, EvidenceError> {
     let mut attempt = 0;
@@ -330,7 +339,7 @@ async fn hash_upstream(
                 return Ok(HashOutcome::Unreadable(format!("blob {id}: {e}")));
             }
         };
-        let mut h = MultiHash::new(part_sizes);
+        let mut h = fresh.clone();
         let mut broken = None;
         while let Some(chunk) = body.next().await {
             match chunk {
@@ -487,7 +496,14 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
         // (the version's own `sha256` is the `<hash of part hashes>-N` form).
         if let Some(BlobRef::Multipart { id, parts }) = &rec.blob {
             let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
-            match src.hash(id, &sizes, &mut throttle)? {
+            // BLAKE3 when every part has one (one pass hashes all the ranges), else SHA-256.
+            let blake3 = parts.iter().all(|p| !p.blake3.is_empty());
+            let algorithm = if blake3 {
+                VerifyHasher::blake3()
+            } else {
+                VerifyHasher::sha256()
+            };
+            match src.hash(id, &sizes, &algorithm, &mut throttle)? {
                 HashOutcome::Missing(id) => rep.add(finding(
                     FindingKind::Missing,
                     "object of the multipart version is gone".into(),
@@ -510,14 +526,18 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
                     } else {
                         let mut offset = 0u64;
                         for (i, (p, h)) in parts.iter().zip(&got).enumerate() {
-                            if !p.sha256.is_empty() && *h != p.sha256 {
+                            let (name, want) = if blake3 {
+                                ("BLAKE3", &p.blake3)
+                            } else {
+                                ("SHA-256", &p.sha256)
+                            };
+                            if !want.is_empty() && h != want {
                                 rep.add(finding(
                                     FindingKind::Corrupt,
                                     format!(
-                                        "part {} (bytes {offset}..{}) hashes to {h}, recorded SHA-256 {}",
+                                        "part {} (bytes {offset}..{}) hashes to {h}, recorded {name} {want}",
                                         i + 1,
                                         offset + p.size,
-                                        p.sha256
                                     ),
                                     Some(id.clone()),
                                 ));
@@ -538,7 +558,9 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
                 ));
             }
             for p in parts {
-                match src.hash(&p.id, &[], &mut throttle)? {
+                let verify = Verify::of(&p.blake3, &p.sha256);
+                let algorithm = verify.as_ref().map_or_else(VerifyHasher::sha256, Verify::hasher);
+                match src.hash(&p.id, &[], &algorithm, &mut throttle)? {
                     HashOutcome::Missing(id) => {
                         rep.add(finding(FindingKind::Missing, "part blob is gone".into(), Some(id)));
                     }
@@ -547,7 +569,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
                         format!("unreadable: {e}"),
                         Some(p.id.clone()),
                     )),
-                    HashOutcome::Ok { size, sha256, .. } => {
+                    HashOutcome::Ok { size, digest, .. } => {
                         rep.checked_bytes += size;
                         if size != p.size {
                             rep.add(finding(
@@ -555,10 +577,10 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
                                 format!("part has {size} bytes stored, recorded {}", p.size),
                                 Some(p.id.clone()),
                             ));
-                        } else if !p.sha256.is_empty() && sha256 != p.sha256 {
+                        } else if let Some(v) = verify.as_ref().filter(|v| digest != v.hex()) {
                             rep.add(finding(
                                 FindingKind::Corrupt,
-                                format!("part bytes hash to {sha256}, recorded SHA-256 {}", p.sha256),
+                                format!("part bytes hash to {digest}, recorded {} {}", v.name(), v.hex()),
                                 Some(p.id.clone()),
                             ));
                         }
@@ -573,12 +595,14 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
             }
             continue;
         };
-        match src.hash(id, &[], &mut throttle)? {
+        // A record without any digest is checked against its (empty) SHA-256: reported corrupt.
+        let verify = Verify::of(&rec.blake3, &rec.sha256).unwrap_or_else(|| Verify::Sha256(String::new()));
+        match src.hash(id, &[], &verify.hasher(), &mut throttle)? {
             HashOutcome::Missing(id) => {
                 rep.add(finding(FindingKind::Missing, "blob is gone".into(), Some(id)));
             }
             HashOutcome::Unreadable(e) => rep.add(finding(FindingKind::Corrupt, format!("unreadable: {e}"), None)),
-            HashOutcome::Ok { size, sha256, .. } => {
+            HashOutcome::Ok { size, digest, .. } => {
                 rep.checked_bytes += size;
                 if size != rec.size {
                     rep.add(finding(
@@ -586,10 +610,10 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
                         format!("{size} bytes stored, recorded {}", rec.size),
                         Some(id.clone()),
                     ));
-                } else if sha256 != rec.sha256 {
+                } else if digest != verify.hex() {
                     rep.add(finding(
                         FindingKind::Corrupt,
-                        format!("bytes hash to {sha256}, recorded SHA-256 {}", rec.sha256),
+                        format!("bytes hash to {digest}, recorded {} {}", verify.name(), verify.hex()),
                         Some(id.clone()),
                     ));
                 }
@@ -796,28 +820,38 @@ mod tests {
     use super::*;
 
     fn sha(b: &[u8]) -> String {
-        hex::encode(Sha256::digest(b))
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(b))
+    }
+
+    fn b3(b: &[u8]) -> String {
+        blake3::hash(b).to_hex().to_string()
     }
 
     #[test]
     fn multihash_hashes_the_whole_and_each_part_range() {
         let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-        let mut h = MultiHash::new(&[300, 0, 700]);
-        for chunk in data.chunks(77) {
-            h.update(chunk);
+        for (algorithm, f) in [
+            (VerifyHasher::sha256(), sha as fn(&[u8]) -> String),
+            (VerifyHasher::blake3(), b3),
+        ] {
+            let mut h = MultiHash::new(&[300, 0, 700], &algorithm);
+            for chunk in data.chunks(77) {
+                h.update(chunk);
+            }
+            let HashOutcome::Ok { size, digest, parts } = h.finish() else {
+                panic!("not ok")
+            };
+            assert_eq!(size, 1000);
+            assert_eq!(digest, f(&data));
+            assert_eq!(parts, vec![f(&data[..300]), f(b""), f(&data[300..])]);
+            // Fewer bytes than the parts: only the complete ranges are hashed.
+            let mut h = MultiHash::new(&[300, 700], &algorithm);
+            h.update(&data[..500]);
+            let HashOutcome::Ok { parts, .. } = h.finish() else {
+                panic!("not ok")
+            };
+            assert_eq!(parts, vec![f(&data[..300])]);
         }
-        let HashOutcome::Ok { size, sha256, parts } = h.finish() else {
-            panic!("not ok")
-        };
-        assert_eq!(size, 1000);
-        assert_eq!(sha256, sha(&data));
-        assert_eq!(parts, vec![sha(&data[..300]), sha(b""), sha(&data[300..])]);
-        // Fewer bytes than the parts: only the complete ranges are hashed.
-        let mut h = MultiHash::new(&[300, 700]);
-        h.update(&data[..500]);
-        let HashOutcome::Ok { parts, .. } = h.finish() else {
-            panic!("not ok")
-        };
-        assert_eq!(parts, vec![sha(&data[..300])]);
     }
 }

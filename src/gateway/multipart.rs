@@ -487,6 +487,8 @@ impl Gateway {
             size,
             etag: etag.clone(),
             sha256,
+            // Each part carries its own BLAKE3 (PartRef); the whole is verified part by part.
+            blake3: String::new(),
             checksum_algorithm: checksum.as_ref().and(alg),
             checksum: checksum.clone(),
             checksum_type: checksum.as_ref().and(ty.clone()),

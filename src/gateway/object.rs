@@ -6,6 +6,7 @@ use super::util::quoted;
 use super::version::Commit;
 use super::{Ctx, Done, Gateway, Outcome};
 use crate::auth::body::VerifiedBody;
+use crate::checksum::{Verify, VerifyHasher};
 use crate::lock::{self, VersionAsk, VersionRemoval};
 use crate::s3::conditions::{precondition_failed, Verdict};
 use crate::s3::docs::DeleteRequest;
@@ -21,7 +22,6 @@ use crate::timefmt::{format_iso, http_date};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::StatusCode;
-use sha2::Digest;
 
 /// Largest single PUT (AWS: 5 GiB).
 pub const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
@@ -272,7 +272,7 @@ impl Gateway {
 
     /// Stream `len` bytes from `start` of a version. Every blob read whole is hashed on the way out
     /// and the stream aborted (error frame → connection reset, no clean end) if it does not match the
-    /// recorded SHA-256.
+    /// recorded digest (BLAKE3, or SHA-256 for records without one: `checksum::Verify`).
     fn object_body(&self, rec: &VersionRecord, start: u64, len: u64) -> crate::s3::respond::Body {
         use http_body_util::{BodyExt, StreamBody};
         let stream = self.object_stream(rec, start, len);
@@ -286,12 +286,13 @@ impl Gateway {
         start: u64,
         len: u64,
     ) -> futures_util::stream::BoxStream<'static, std::io::Result<Bytes>> {
-        // (blob id, offset, length, expected sha256 when the whole blob is read)
-        let segments: Vec<(String, u64, u64, Option<String>)> = match &rec.blob {
+        // (blob id, offset, length, digest to verify when the whole blob is read)
+        let segments: Vec<(String, u64, u64, Option<Verify>)> = match &rec.blob {
             None => Vec::new(),
             Some(BlobRef::Single { id }) => {
                 let whole = start == 0 && len == rec.size;
-                vec![(id.clone(), start, len, whole.then(|| rec.sha256.clone()))]
+                let verify = whole.then(|| Verify::of(&rec.blake3, &rec.sha256)).flatten();
+                vec![(id.clone(), start, len, verify)]
             }
             // Part blobs (offsets within each part), or one object holding the parts one after
             // the other (offsets within the object). Each part read whole is verified on its own.
@@ -507,20 +508,21 @@ impl Gateway {
     }
 }
 
-/// Wrap a byte stream so that, when `expected_sha256` is given, the bytes are hashed and a mismatch
-/// ends the stream with an error instead of a clean end. The newest chunk is held back until the
-/// next one arrives or the hash is verified, so a client never receives the last byte (and with it a
-/// complete Content-Length body) of bytes that do not match their record.
+/// Wrap a byte stream so that, when `expected` is given, the bytes are hashed (BLAKE3, or SHA-256
+/// for records without BLAKE3) and a mismatch ends the stream with an error instead of a clean end.
+/// The newest chunk is held back until the next one arrives or the hash is verified, so a client
+/// never receives the last byte (and with it a complete Content-Length body) of bytes that do not
+/// match their record.
 fn verify_stream(
     inner: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
-    expected_sha256: Option<String>,
+    expected: Option<Verify>,
     label: crate::audit::alarm::Target,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    let hasher = expected_sha256.as_ref().map(|_| sha2::Sha256::new());
+    let hasher = expected.as_ref().map(Verify::hasher);
     let inner = Box::pin(inner);
     let held: Option<Bytes> = None;
     futures_util::stream::unfold(
-        (inner, hasher, expected_sha256, label, held, false),
+        (inner, hasher, expected, label, held, false),
         |(mut inner, mut hasher, expected, label, mut held, done)| async move {
             if done {
                 return None;
@@ -538,11 +540,11 @@ fn verify_stream(
                     }
                     Some(Err(e)) => return Some((Err(e), (inner, hasher, expected, label, None, true))),
                     None => {
-                        let got = hasher.take().map(|h| hex::encode(h.finalize()));
-                        if let (Some(got), Some(exp)) = (got, expected.as_deref()) {
-                            if got != exp {
-                                crate::audit::alarm::integrity_mismatch(&label, exp, &got);
-                                tracing::error!(object = %label, "integrity alarm: stored bytes do not match the recorded SHA-256; response aborted");
+                        let got = hasher.take().map(VerifyHasher::finish_hex);
+                        if let (Some(got), Some(exp)) = (got, expected.as_ref()) {
+                            if got != exp.hex() {
+                                crate::audit::alarm::integrity_mismatch(&label, exp.name(), exp.hex(), &got);
+                                tracing::error!(object = %label, digest = exp.name(), "integrity alarm: stored bytes do not match the recorded digest; response aborted");
                                 let e = std::io::Error::other(format!("integrity check failed for {label}"));
                                 return Some((Err(e), (inner, None, None, label, None, true)));
                             }
@@ -589,6 +591,61 @@ pub(super) fn resolve_range(r: RangeSpec, size: u64) -> Option<(u64, u64)> {
 mod tests {
     use super::*;
 
+    /// Collect a verified stream: the chunks that arrived, and whether it ended with an error.
+    async fn drain(chunks: Vec<&'static [u8]>, expected: Option<Verify>) -> (Vec<u8>, bool) {
+        let inner = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c))));
+        let label = crate::audit::alarm::Target::new("b", "k", "v");
+        let mut s = Box::pin(verify_stream(inner, expected, label));
+        let mut got = Vec::new();
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(b) => got.extend_from_slice(&b),
+                Err(_) => {
+                    assert!(s.next().await.is_none(), "nothing follows the error");
+                    return (got, true);
+                }
+            }
+        }
+        (got, false)
+    }
+
+    fn digests(data: &[u8]) -> (String, String) {
+        let mut d = crate::checksum::IngestDigests::new(None);
+        d.update(data);
+        let c = d.finish();
+        (hex::encode(c.blake3), hex::encode(c.sha256))
+    }
+
+    #[tokio::test]
+    async fn verified_stream_passes_intact_bytes_with_either_digest() {
+        let (b3, sha) = digests(b"hello world");
+        let chunks = vec![&b"hello"[..], b" ", b"world"];
+        // A new record (BLAKE3 present: verified with it) and an old one (SHA-256 only).
+        for rec in [(b3.as_str(), sha.as_str()), ("", sha.as_str())] {
+            let v = Verify::of(rec.0, rec.1);
+            assert_eq!(drain(chunks.clone(), v).await, (b"hello world".to_vec(), false));
+        }
+        // Not read whole: no digest, passed through.
+        assert_eq!(drain(chunks, None).await, (b"hello world".to_vec(), false));
+    }
+
+    #[tokio::test]
+    async fn corrupted_bytes_never_end_cleanly_with_either_digest() {
+        let (b3, sha) = digests(b"hello world");
+        for v in [Verify::Blake3(b3), Verify::Sha256(sha)] {
+            // One byte differs (same length): the last chunk is withheld and the body fails.
+            let (got, failed) = drain(vec![&b"hello"[..], b" ", b"worle"], Some(v.clone())).await;
+            assert!(failed, "{} mismatch must fail the body", v.name());
+            assert!(got.len() < 11, "the body must stop short of its full length");
+            let (got, failed) = drain(vec![&b"hello worle"[..]], Some(v.clone())).await;
+            assert!(failed && got.is_empty(), "a single corrupted chunk is never delivered");
+        }
+        // An old record's SHA-256 is not mistaken for a BLAKE3 (and vice versa).
+        let (b3, sha) = digests(b"hello world");
+        assert!(drain(vec![&b"hello world"[..]], Some(Verify::Blake3(sha))).await.1);
+        assert!(drain(vec![&b"hello world"[..]], Some(Verify::Sha256(b3))).await.1);
+    }
+
     #[test]
     fn no_range_of_an_empty_object_is_satisfiable() {
         for r in [
@@ -614,7 +671,7 @@ mod tests {
     }
 }
 
-/// (blob id, offset, length, expected SHA-256 when the part is read whole) of the parts of a
+/// (blob id, offset, length, digest to verify when the part is read whole) of the parts of a
 /// multipart version that overlap `len` bytes from `start`: each part in its own blob (`object`
 /// `None`), or all parts one after the other in blob `object`.
 fn part_segments(
@@ -622,7 +679,7 @@ fn part_segments(
     object: Option<&String>,
     start: u64,
     len: u64,
-) -> Vec<(String, u64, u64, Option<String>)> {
+) -> Vec<(String, u64, u64, Option<Verify>)> {
     let mut out = Vec::new();
     let mut pos = 0u64;
     let end = start + len;
@@ -631,8 +688,8 @@ fn part_segments(
         if pe > start && ps < end {
             let s = start.max(ps) - ps;
             let e = end.min(pe) - ps;
-            let whole = s == 0 && e == p.size && !p.sha256.is_empty();
-            let sha = whole.then(|| p.sha256.clone());
+            let whole = s == 0 && e == p.size;
+            let sha = whole.then(|| Verify::of(&p.blake3, &p.sha256)).flatten();
             match object {
                 None => out.push((p.id.clone(), s, e - s, sha)),
                 Some(id) => out.push((id.clone(), ps + s, e - s, sha)),
@@ -646,6 +703,7 @@ fn part_segments(
 #[cfg(test)]
 mod part_segment_tests {
     use super::part_segments;
+    use crate::checksum::Verify;
     use crate::store::PartRef;
 
     fn part(id: &str, size: u64) -> PartRef {
@@ -655,6 +713,7 @@ mod part_segment_tests {
             etag: String::new(),
             checksum: None,
             sha256: format!("sha-{id}"),
+            blake3: String::new(),
         }
     }
 
@@ -666,7 +725,7 @@ mod part_segment_tests {
             part_segments(&parts, Some(&obj), 8, 9),
             vec![
                 ("u".into(), 8, 2, None),
-                ("u".into(), 10, 5, Some("sha-b".into())),
+                ("u".into(), 10, 5, Some(Verify::Sha256("sha-b".into()))),
                 ("u".into(), 15, 2, None)
             ]
         );
@@ -674,7 +733,7 @@ mod part_segment_tests {
             part_segments(&parts, None, 8, 9),
             vec![
                 ("a".into(), 8, 2, None),
-                ("b".into(), 0, 5, Some("sha-b".into())),
+                ("b".into(), 0, 5, Some(Verify::Sha256("sha-b".into()))),
                 ("c".into(), 0, 2, None)
             ]
         );

@@ -18,6 +18,7 @@ fn rec(seq: u64, created_ms: i64, marker: bool) -> VersionEntry {
         size: if marker { 0 } else { 100 + seq },
         etag: String::new(),
         sha256: String::new(),
+        blake3: String::new(),
         checksum_algorithm: None,
         checksum: None,
         checksum_type: None,

@@ -68,9 +68,13 @@ pub struct PartRef {
     pub etag: String,
     #[serde(default)]
     pub checksum: Option<String>,
-    /// Hex SHA-256 of this part's bytes (verified on GET and by scrub).
+    /// Hex SHA-256 of this part's bytes (verified on GET and by scrub when `blake3` is empty).
     #[serde(default)]
     pub sha256: String,
+    /// Hex BLAKE3 of this part's bytes, what GET and scrub verify; empty in parts stored before it
+    /// was recorded (those verify with `sha256`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub blake3: String,
 }
 
 /// One version (or delete marker) of one key. Data and lock fields are written once; only
@@ -90,6 +94,11 @@ pub struct VersionRecord {
     /// Hex SHA-256 of the whole content (single blob), or for multipart versions the hex SHA-256 of
     /// the concatenated binary part SHA-256s followed by `-N` (each part is verified on its own).
     pub sha256: String,
+    /// Hex BLAKE3 of the whole content of a single-blob version: what GET's verify-on-read and scrub
+    /// check (several times faster than SHA-256). Empty for markers, multipart versions (their parts
+    /// carry their own) and versions stored before it was recorded (those verify with `sha256`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub blake3: String,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// Base64 flexible checksum value (full-object, or `…-N` composite).
     pub checksum: Option<String>,
@@ -130,15 +139,42 @@ mod tests {
     }
 
     #[test]
+    fn new_versions_record_blake3_and_old_records_decode_without_it() {
+        let mut d = crate::checksum::IngestDigests::new(None);
+        d.update(b"abc");
+        let c = d.finish();
+        let id = NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: "v1".into(),
+            seq: 1,
+            created_ms: 1,
+            owner: "o".into(),
+        };
+        let rec = VersionRecord::single_blob(id, &c, ContentHeaders::default(), BTreeMap::new());
+        assert_eq!(rec.blake3, blake3::hash(b"abc").to_hex().to_string());
+        assert_eq!(rec.sha256, hex::encode(c.sha256), "SHA-256 stays the evidence digest");
+        let part = PartRecord::stored(1, "p".into(), &c, 1);
+        assert_eq!(part.blake3, rec.blake3);
+        // A record written before BLAKE3 existed: the field is absent and decodes empty.
+        let mut json = serde_json::to_value(&rec).unwrap();
+        json.as_object_mut().unwrap().remove("blake3");
+        let old: VersionRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(old.blake3, "");
+        assert_eq!(decode::<VersionRecord>(&encode(&rec)), Some(rec));
+    }
+
+    #[test]
     fn records_without_the_multipart_fields_still_decode() {
         let part = r#"{"part_number":1,"blob_id":"u-p00001-1","size":3,"etag":"e","sha256":"s","checksum":null,"last_modified_ms":1}"#;
         let p: PartRecord = serde_json::from_str(part).unwrap();
         assert_eq!(p.upstream_etag, None);
+        assert_eq!(p.blake3, "");
         let blob = r#"{"Parts":{"parts":[{"id":"a","size":1,"etag":"e"}]}}"#;
-        assert!(matches!(
-            serde_json::from_str::<BlobRef>(blob).unwrap(),
-            BlobRef::Parts { .. }
-        ));
+        let BlobRef::Parts { parts } = serde_json::from_str::<BlobRef>(blob).unwrap() else {
+            panic!("not parts")
+        };
+        assert_eq!(parts[0].blake3, "", "parts stored before BLAKE3 verify with SHA-256");
         let m = BlobRef::Multipart {
             id: "u".into(),
             parts: vec![PartRef {
@@ -147,6 +183,7 @@ mod tests {
                 etag: "e".into(),
                 checksum: None,
                 sha256: "s".into(),
+                blake3: "b".into(),
             }],
         };
         assert_eq!(
@@ -188,6 +225,9 @@ pub struct PartRecord {
     pub size: u64,
     pub etag: String,
     pub sha256: String,
+    /// Hex BLAKE3 of the part's bytes (copied into `PartRef::blake3` at completion).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub blake3: String,
     pub checksum: Option<String>,
     #[serde(default)]
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
@@ -222,6 +262,7 @@ impl VersionRecord {
             size: 0,
             etag: String::new(),
             sha256: String::new(),
+            blake3: String::new(),
             checksum_algorithm: None,
             checksum: None,
             checksum_type: None,
@@ -255,6 +296,7 @@ impl VersionRecord {
             size: d.len,
             etag: hex::encode(d.md5),
             sha256: hex::encode(d.sha256),
+            blake3: hex::encode(d.blake3),
             checksum_algorithm: d.checksum.as_ref().map(|c| c.0),
             checksum: d.checksum.as_ref().map(|c| c.1.clone()),
             checksum_type: d.checksum.as_ref().map(|_| "FULL_OBJECT".to_string()),
@@ -277,6 +319,7 @@ impl PartRecord {
             size: d.len,
             etag: hex::encode(d.md5),
             sha256: hex::encode(d.sha256),
+            blake3: hex::encode(d.blake3),
             checksum: d.checksum.as_ref().map(|c| c.1.clone()),
             checksum_algorithm: d.checksum.as_ref().map(|c| c.0),
             last_modified_ms,

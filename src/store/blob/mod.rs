@@ -149,6 +149,7 @@ impl BlobStore {
             etag: p.etag.clone(),
             checksum: p.checksum.clone(),
             sha256: p.sha256.clone(),
+            blake3: p.blake3.clone(),
         };
         if let (BlobStore::Upstream(u), Some(up)) = (self, &upload.backend_upload_id) {
             let id = upload.upload_id.clone();
