@@ -50,7 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "evidence",
         &[
-            "datadir", "audit", "store", "lock", "metrics", "timefmt", "ids", "units",
+            "datadir", "audit", "store", "lock", "checksum", "metrics", "timefmt", "ids", "units",
         ],
     ),
     (

@@ -3,15 +3,12 @@
 //! and the directory is fsynced before the catalog commit.
 
 use crate::store::error::{is_no_space, StoreError, StoreResult};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
-
-/// Read block size for GET streaming.
-const READ_BLOCK: usize = 256 * 1024;
+use tokio::io::{AsyncWriteExt, BufWriter};
 
 /// The disk backend.
 #[derive(Clone)]
@@ -78,40 +75,15 @@ impl DiskBlobs {
         })
     }
 
+    /// Stream `len` bytes from `offset` of blob `id`: one blocking read for small ranges, a
+    /// read-ahead reader per stream for long ones (`disk_read`).
     pub async fn read(
         &self,
         id: &str,
         offset: u64,
         len: u64,
     ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
-        let mut file = File::open(self.path(id))
-            .await
-            .map_err(|e| StoreError::io_at(format!("blob {id} cannot be opened"), e))?;
-        if offset > 0 {
-            file.seek(std::io::SeekFrom::Start(offset)).await?;
-        }
-        let stream = futures_util::stream::unfold((file, len), |(mut file, remaining)| async move {
-            if remaining == 0 {
-                return None;
-            }
-            let want = crate::units::take_len(remaining, READ_BLOCK);
-            let mut buf = BytesMut::zeroed(want);
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut buf[filled..]).await {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) => return Some((Err(e), (file, 0))),
-                }
-            }
-            if filled == 0 {
-                let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob is shorter than its record");
-                return Some((Err(e), (file, 0)));
-            }
-            buf.truncate(filled);
-            Some((Ok(buf.freeze()), (file, remaining - filled as u64)))
-        });
-        Ok(Box::pin(stream))
+        super::disk_read::read(self.path(id), id, offset, len).await
     }
 
     pub async fn exists(&self, id: &str) -> StoreResult<bool> {

@@ -4,6 +4,7 @@
 //! key's lock that nothing refers to the blob).
 
 pub mod disk;
+mod disk_read;
 pub mod upstream;
 
 use crate::lock::NewVersion;
