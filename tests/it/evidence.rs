@@ -145,6 +145,62 @@ async fn corrupted_blob_aborts_get_is_audited_and_scrub_reports_it() {
     assert!(out.starts_with("OK: 1 versions"), "{out}");
 }
 
+#[tokio::test]
+async fn a_flipped_byte_in_a_large_object_fails_the_get_before_its_end() {
+    let s = Server::start();
+    let c = s.admin();
+    make_bucket(&c, "large").await;
+    // Several read blocks (1 MiB each) and a short last one.
+    let data = pattern(6 * 1024 * 1024 + 12_345, 7);
+    let v = put(&c, "large", "obj", data.clone()).await;
+    // The record (sidecar copy) carries the BLAKE3 that GET verifies, beside the evidence SHA-256.
+    let blob = blob_path(&s.data_dir, &v);
+    let mut side = blob.clone().into_os_string();
+    side.push(".meta");
+    let side = String::from_utf8_lossy(&std::fs::read(&side).expect("sidecar")).to_string();
+    let b3 = blake3::hash(&data).to_hex().to_string();
+    assert!(side.contains(&format!("\"blake3\":\"{b3}\"")), "{side}");
+    let got = body_bytes(ok(c.get_object().bucket("large").key("obj").send().await, "GET")).await;
+    assert!(got == data, "intact object must come back whole");
+
+    // One byte early in the object changes on disk (same length).
+    flip_byte(&blob, 1_000);
+    let mut received = 0usize;
+    let mut failed = false;
+    match c.get_object().bucket("large").key("obj").send().await {
+        Err(_) => failed = true,
+        Ok(mut out) => loop {
+            match out.body.next().await {
+                Some(Ok(chunk)) => received += chunk.len(),
+                Some(Err(_)) => {
+                    failed = true;
+                    break;
+                }
+                None => break,
+            }
+        },
+    }
+    assert!(failed, "the body of corrupted bytes must fail, not end cleanly");
+    assert!(
+        received < data.len(),
+        "the client must not receive the whole body ({received} of {} bytes)",
+        data.len()
+    );
+    // A ranged GET is not verified (no digest of the range), but still serves the stored bytes.
+    let out = ok(
+        c.get_object()
+            .bucket("large")
+            .key("obj")
+            .range("bytes=0-1999")
+            .send()
+            .await,
+        "ranged GET",
+    );
+    let part = body_bytes(out).await;
+    assert_eq!(part.len(), 2000);
+    assert_ne!(part[1_000], data[1_000]);
+}
+
 /// A stopped gateway's data directory with a multi-segment audit trail.
 async fn trail_with_segments() -> Server {
     let mut s = Server::start_with(Options {

@@ -249,6 +249,14 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
         .send()
         .await
         .expect("overwrite upstream blob");
+    // A GET of the overwritten version fails instead of ending cleanly (verify-on-read upstream).
+    let res = c.get_object().bucket("evid").key("a").version_id(&v2).send().await;
+    if let Ok(out) = res {
+        assert!(
+            out.body.collect().await.is_err(),
+            "GET of overwritten upstream bytes must fail"
+        );
+    }
     // And leaves a stray object under the prefix.
     sw.client()
         .put_object()
