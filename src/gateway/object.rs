@@ -307,7 +307,7 @@ impl Gateway {
                 let label = label.with_blob(&id);
                 async move {
                     match blobs.read(&id, off, l).await {
-                        Ok(s) => verify_stream(s, sha, label).boxed(),
+                        Ok(s) => verify_stream(s, l, sha, label).boxed(),
                         Err(e) => {
                             let e = std::io::Error::other(S3Error::from(e).message);
                             futures_util::stream::once(async move { Err(e) }).boxed()
@@ -508,17 +508,75 @@ impl Gateway {
     }
 }
 
-/// Wrap a byte stream so that, when `expected` is given, the bytes are hashed (BLAKE3, or SHA-256
-/// for records without BLAKE3) and a mismatch ends the stream with an error instead of a clean end.
-/// The newest chunk is held back until the next one arrives or the hash is verified, so a client
-/// never receives the last byte (and with it a complete Content-Length body) of bytes that do not
-/// match their record.
+/// Segments longer than this are hashed on a blocking thread of their own while the chunks go out
+/// (`Hashing::Thread`); shorter ones inline (no thread for a small GET).
+const HASH_THREAD_MIN: u64 = 2 << 20;
+/// Chunks queued for the hashing thread (each a reference to a chunk being sent: constant memory).
+const HASH_QUEUE: usize = 4;
+
+/// Where a verified stream's digest is computed.
+enum Hashing {
+    Inline(VerifyHasher),
+    /// A blocking thread hashes the chunks (cheap `Bytes` clones) while they are being sent, and
+    /// hands back the hex digest once the sender is dropped.
+    Thread {
+        chunks: tokio::sync::mpsc::Sender<Bytes>,
+        digest: tokio::sync::oneshot::Receiver<String>,
+    },
+}
+
+impl Hashing {
+    fn new(expected: &Verify, len: u64) -> Hashing {
+        let mut hasher = expected.hasher();
+        if len < HASH_THREAD_MIN {
+            return Hashing::Inline(hasher);
+        }
+        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
+        let (done, digest) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            while let Some(b) = rx.blocking_recv() {
+                hasher.update(&b);
+            }
+            let _ = done.send(hasher.finish_hex());
+        });
+        Hashing::Thread { chunks, digest }
+    }
+
+    /// Hash `b` (or queue it for the thread). `false` when the thread is gone.
+    async fn update(&mut self, b: &Bytes) -> bool {
+        match self {
+            Hashing::Inline(h) => {
+                h.update(b);
+                true
+            }
+            Hashing::Thread { chunks, .. } => chunks.send(b.clone()).await.is_ok(),
+        }
+    }
+
+    /// The hex digest of everything hashed; `None` when the hashing thread failed.
+    async fn finish(self) -> Option<String> {
+        match self {
+            Hashing::Inline(h) => Some(h.finish_hex()),
+            Hashing::Thread { chunks, digest } => {
+                drop(chunks);
+                digest.await.ok()
+            }
+        }
+    }
+}
+
+/// Wrap a byte stream of `len` bytes so that, when `expected` is given, the bytes are hashed
+/// (BLAKE3, or SHA-256 for records without BLAKE3; on a thread of its own beside the send for long
+/// streams) and a mismatch ends the stream with an error instead of a clean end. The newest chunk
+/// is held back until the next one arrives or the hash is verified, so a client never receives the
+/// last byte (and with it a complete Content-Length body) of bytes that do not match their record.
 fn verify_stream(
     inner: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    len: u64,
     expected: Option<Verify>,
     label: crate::audit::alarm::Target,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    let hasher = expected.as_ref().map(Verify::hasher);
+    let hasher = expected.as_ref().map(|e| Hashing::new(e, len));
     let inner = Box::pin(inner);
     let held: Option<Bytes> = None;
     futures_util::stream::unfold(
@@ -533,15 +591,21 @@ fn verify_stream(
                         let Some(h) = hasher.as_mut() else {
                             return Some((Ok(b), (inner, hasher, expected, label, None, false)));
                         };
-                        h.update(&b);
+                        if !h.update(&b).await {
+                            let e = std::io::Error::other(format!("integrity check of {label} could not run"));
+                            return Some((Err(e), (inner, None, None, label, None, true)));
+                        }
                         if let Some(prev) = held.replace(b) {
                             return Some((Ok(prev), (inner, hasher, expected, label, held, false)));
                         }
                     }
                     Some(Err(e)) => return Some((Err(e), (inner, hasher, expected, label, None, true))),
                     None => {
-                        let got = hasher.take().map(VerifyHasher::finish_hex);
-                        if let (Some(got), Some(exp)) = (got, expected.as_ref()) {
+                        if let (Some(h), Some(exp)) = (hasher.take(), expected.as_ref()) {
+                            let Some(got) = h.finish().await else {
+                                let e = std::io::Error::other(format!("integrity check of {label} could not run"));
+                                return Some((Err(e), (inner, None, None, label, None, true)));
+                            };
                             if got != exp.hex() {
                                 crate::audit::alarm::integrity_mismatch(&label, exp.name(), exp.hex(), &got);
                                 tracing::error!(object = %label, digest = exp.name(), "integrity alarm: stored bytes do not match the recorded digest; response aborted");
@@ -593,9 +657,14 @@ mod tests {
 
     /// Collect a verified stream: the chunks that arrived, and whether it ended with an error.
     async fn drain(chunks: Vec<&'static [u8]>, expected: Option<Verify>) -> (Vec<u8>, bool) {
+        drain_as(chunks.iter().map(|c| c.len() as u64).sum(), chunks, expected).await
+    }
+
+    /// `drain`, announcing the stream as `len` bytes long (≥ `HASH_THREAD_MIN`: hashed on a thread).
+    async fn drain_as(len: u64, chunks: Vec<&'static [u8]>, expected: Option<Verify>) -> (Vec<u8>, bool) {
         let inner = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c))));
         let label = crate::audit::alarm::Target::new("b", "k", "v");
-        let mut s = Box::pin(verify_stream(inner, expected, label));
+        let mut s = Box::pin(verify_stream(inner, len, expected, label));
         let mut got = Vec::new();
         while let Some(item) = s.next().await {
             match item {
@@ -626,7 +695,18 @@ mod tests {
             assert_eq!(drain(chunks.clone(), v).await, (b"hello world".to_vec(), false));
         }
         // Not read whole: no digest, passed through.
-        assert_eq!(drain(chunks, None).await, (b"hello world".to_vec(), false));
+        assert_eq!(drain(chunks.clone(), None).await, (b"hello world".to_vec(), false));
+        // A long stream is hashed on a thread: same verdicts.
+        let (b3, sha) = digests(b"hello world");
+        for v in [Verify::Blake3(b3), Verify::Sha256(sha)] {
+            let ok = drain_as(HASH_THREAD_MIN, chunks.clone(), Some(v.clone())).await;
+            assert_eq!(ok, (b"hello world".to_vec(), false));
+            let (got, failed) = drain_as(HASH_THREAD_MIN, vec![&b"hello"[..], b" ", b"worle"], Some(v)).await;
+            assert!(
+                failed && got.len() < 11,
+                "thread-hashed corrupted bytes must not end cleanly"
+            );
+        }
     }
 
     #[tokio::test]
