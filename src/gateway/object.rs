@@ -511,16 +511,21 @@ impl Gateway {
 /// Segments longer than this are hashed on a blocking thread of their own while the chunks go out
 /// (`Hashing::Thread`); shorter ones inline (no thread for a small GET).
 const HASH_THREAD_MIN: u64 = 2 << 20;
-/// Chunks queued for the hashing thread (each a reference to a chunk being sent: constant memory).
+/// Batches queued for the hashing thread (references to chunks being sent: constant memory).
 const HASH_QUEUE: usize = 4;
+/// Chunks go to the hashing thread in batches of at least this many bytes: small frames (an
+/// upstream body's) would otherwise wake the thread once per frame.
+const HASH_BATCH: usize = 256 * 1024;
 
 /// Where a verified stream's digest is computed.
 enum Hashing {
     Inline(VerifyHasher),
-    /// A blocking thread hashes the chunks (cheap `Bytes` clones) while they are being sent, and
-    /// hands back the hex digest once the sender is dropped.
+    /// A blocking thread hashes the chunks (cheap `Bytes` clones, in batches) while they are being
+    /// sent, and hands back the hex digest once the sender is dropped.
     Thread {
-        chunks: tokio::sync::mpsc::Sender<Bytes>,
+        chunks: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+        batch: Vec<Bytes>,
+        batched: usize,
         digest: tokio::sync::oneshot::Receiver<String>,
     },
 }
@@ -531,15 +536,22 @@ impl Hashing {
         if len < HASH_THREAD_MIN {
             return Hashing::Inline(hasher);
         }
-        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
+        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(HASH_QUEUE);
         let (done, digest) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            while let Some(b) = rx.blocking_recv() {
-                hasher.update(&b);
+            while let Some(batch) = rx.blocking_recv() {
+                for b in batch {
+                    hasher.update(&b);
+                }
             }
             let _ = done.send(hasher.finish_hex());
         });
-        Hashing::Thread { chunks, digest }
+        Hashing::Thread {
+            chunks,
+            batch: Vec::new(),
+            batched: 0,
+            digest,
+        }
     }
 
     /// Hash `b` (or queue it for the thread). `false` when the thread is gone.
@@ -549,7 +561,17 @@ impl Hashing {
                 h.update(b);
                 true
             }
-            Hashing::Thread { chunks, .. } => chunks.send(b.clone()).await.is_ok(),
+            Hashing::Thread {
+                chunks, batch, batched, ..
+            } => {
+                batch.push(b.clone());
+                *batched += b.len();
+                if *batched < HASH_BATCH {
+                    return true;
+                }
+                *batched = 0;
+                chunks.send(std::mem::take(batch)).await.is_ok()
+            }
         }
     }
 
@@ -557,7 +579,12 @@ impl Hashing {
     async fn finish(self) -> Option<String> {
         match self {
             Hashing::Inline(h) => Some(h.finish_hex()),
-            Hashing::Thread { chunks, digest } => {
+            Hashing::Thread {
+                chunks, batch, digest, ..
+            } => {
+                if !batch.is_empty() && chunks.send(batch).await.is_err() {
+                    return None;
+                }
                 drop(chunks);
                 digest.await.ok()
             }
