@@ -694,12 +694,11 @@ mod tests {
         let mut s = Box::pin(verify_stream(inner, len, expected, label));
         let mut got = Vec::new();
         while let Some(item) = s.next().await {
-            match item {
-                Ok(b) => got.extend_from_slice(&b),
-                Err(_) => {
-                    assert!(s.next().await.is_none(), "nothing follows the error");
-                    return (got, true);
-                }
+            if let Ok(b) = item {
+                got.extend_from_slice(&b);
+            } else {
+                assert!(s.next().await.is_none(), "nothing follows the error");
+                return (got, true);
             }
         }
         (got, false)

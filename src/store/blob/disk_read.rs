@@ -37,8 +37,7 @@ fn read_block(file: &File, offset: u64, n: usize) -> std::io::Result<Bytes> {
         let spare = rustix::buffer::spare_capacity(&mut buf);
         match rustix::io::pread(file, spare, at) {
             Ok(0) => return Err(short()),
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => {}
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
