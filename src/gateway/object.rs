@@ -508,61 +508,64 @@ impl Gateway {
     }
 }
 
-/// Segments longer than this are hashed on a blocking thread of their own while the chunks go out
-/// (`Hashing::Thread`); shorter ones inline (no thread for a small GET).
-const HASH_THREAD_MIN: u64 = 2 << 20;
-/// Batches queued for the hashing thread (references to chunks being sent: constant memory).
-const HASH_QUEUE: usize = 4;
-/// Chunks go to the hashing thread in batches of at least this many bytes: small frames (an
-/// upstream body's) would otherwise wake the thread once per frame.
+/// Segments longer than this are hashed off the send path, batch by batch on the blocking pool
+/// (`Hashing::Offloaded`); shorter ones inline (no thread hop for a small GET).
+const HASH_OFFLOAD_MIN: u64 = 2 << 20;
+/// Chunks are hashed off the send path in batches of at least this many bytes (small frames, an
+/// upstream body's, would otherwise cost a hop each).
 const HASH_BATCH: usize = 256 * 1024;
 
 /// Where a verified stream's digest is computed.
 enum Hashing {
     Inline(VerifyHasher),
-    /// A blocking thread hashes the chunks (cheap `Bytes` clones, in batches) while they are being
-    /// sent, and hands back the hex digest once the sender is dropped.
-    Thread {
-        chunks: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    /// Each full batch (cheap `Bytes` clones of chunks being sent) is hashed by a blocking task
+    /// while the stream goes on; the next batch waits for it, so at most one batch is hashed at a
+    /// time, in order, and a slow client holds no thread.
+    Offloaded {
+        idle: Option<VerifyHasher>,
+        running: Option<tokio::task::JoinHandle<VerifyHasher>>,
         batch: Vec<Bytes>,
         batched: usize,
-        digest: tokio::sync::oneshot::Receiver<String>,
     },
 }
 
 impl Hashing {
     fn new(expected: &Verify, len: u64) -> Hashing {
-        let mut hasher = expected.hasher();
-        if len < HASH_THREAD_MIN {
+        let hasher = expected.hasher();
+        if len < HASH_OFFLOAD_MIN {
             return Hashing::Inline(hasher);
         }
-        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(HASH_QUEUE);
-        let (done, digest) = tokio::sync::oneshot::channel();
-        tokio::task::spawn_blocking(move || {
-            while let Some(batch) = rx.blocking_recv() {
-                for b in batch {
-                    hasher.update(&b);
-                }
-            }
-            let _ = done.send(hasher.finish_hex());
-        });
-        Hashing::Thread {
-            chunks,
+        Hashing::Offloaded {
+            idle: Some(hasher),
+            running: None,
             batch: Vec::new(),
             batched: 0,
-            digest,
         }
     }
 
-    /// Hash `b` (or queue it for the thread). `false` when the thread is gone.
+    /// The hasher once the batch being hashed is done; `None` if that task failed.
+    async fn settle(
+        idle: &mut Option<VerifyHasher>,
+        running: &mut Option<tokio::task::JoinHandle<VerifyHasher>>,
+    ) -> Option<VerifyHasher> {
+        match running.take() {
+            Some(task) => task.await.ok(),
+            None => idle.take(),
+        }
+    }
+
+    /// Hash `b` (or queue it in the batch). `false` when a hashing task failed.
     async fn update(&mut self, b: &Bytes) -> bool {
         match self {
             Hashing::Inline(h) => {
                 h.update(b);
                 true
             }
-            Hashing::Thread {
-                chunks, batch, batched, ..
+            Hashing::Offloaded {
+                idle,
+                running,
+                batch,
+                batched,
             } => {
                 batch.push(b.clone());
                 *batched += b.len();
@@ -570,31 +573,44 @@ impl Hashing {
                     return true;
                 }
                 *batched = 0;
-                chunks.send(std::mem::take(batch)).await.is_ok()
+                let Some(mut h) = Self::settle(idle, running).await else {
+                    return false;
+                };
+                let chunks = std::mem::take(batch);
+                *running = Some(tokio::task::spawn_blocking(move || {
+                    for c in &chunks {
+                        h.update(c);
+                    }
+                    h
+                }));
+                true
             }
         }
     }
 
-    /// The hex digest of everything hashed; `None` when the hashing thread failed.
+    /// The hex digest of everything hashed; `None` when a hashing task failed.
     async fn finish(self) -> Option<String> {
         match self {
             Hashing::Inline(h) => Some(h.finish_hex()),
-            Hashing::Thread {
-                chunks, batch, digest, ..
+            Hashing::Offloaded {
+                mut idle,
+                mut running,
+                batch,
+                ..
             } => {
-                if !batch.is_empty() && chunks.send(batch).await.is_err() {
-                    return None;
+                let mut h = Self::settle(&mut idle, &mut running).await?;
+                // The rest is shorter than a batch: hashed here.
+                for c in &batch {
+                    h.update(c);
                 }
-                drop(chunks);
-                digest.await.ok()
+                Some(h.finish_hex())
             }
         }
     }
 }
 
 /// Wrap a byte stream of `len` bytes so that, when `expected` is given, the bytes are hashed
-/// (BLAKE3, or SHA-256 for records without BLAKE3; on a thread of its own beside the send for long
-/// streams) and a mismatch ends the stream with an error instead of a clean end. The newest chunk
+/// (BLAKE3, or SHA-256 for records without BLAKE3; off the send path for long streams) and a mismatch ends the stream with an error instead of a clean end. The newest chunk
 /// is held back until the next one arrives or the hash is verified, so a client never receives the
 /// last byte (and with it a complete Content-Length body) of bytes that do not match their record.
 fn verify_stream(
@@ -687,7 +703,7 @@ mod tests {
         drain_as(chunks.iter().map(|c| c.len() as u64).sum(), chunks, expected).await
     }
 
-    /// `drain`, announcing the stream as `len` bytes long (≥ `HASH_THREAD_MIN`: hashed on a thread).
+    /// `drain`, announcing the stream as `len` bytes long (≥ `HASH_OFFLOAD_MIN`: hashed on a thread).
     async fn drain_as(len: u64, chunks: Vec<&'static [u8]>, expected: Option<Verify>) -> (Vec<u8>, bool) {
         let inner = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c))));
         let label = crate::audit::alarm::Target::new("b", "k", "v");
@@ -722,15 +738,30 @@ mod tests {
         }
         // Not read whole: no digest, passed through.
         assert_eq!(drain(chunks.clone(), None).await, (b"hello world".to_vec(), false));
-        // A long stream is hashed on a thread: same verdicts.
+        // A long stream is hashed off the send path: same verdicts, whether the bytes fill batches
+        // (a batch of 256 KiB and a rest) or not.
+        let big: &'static [u8] = Box::leak(vec![7u8; HASH_BATCH + 10].into_boxed_slice());
+        let (b3, _) = digests(&[big, big].concat());
+        let ok = drain_as(HASH_OFFLOAD_MIN, vec![big, big], Some(Verify::Blake3(b3.clone()))).await;
+        assert_eq!((ok.0.len(), ok.1), (2 * big.len(), false));
+        let (got, failed) = drain_as(
+            HASH_OFFLOAD_MIN,
+            vec![big, &big[1..], &b"x"[..]],
+            Some(Verify::Blake3(b3)),
+        )
+        .await;
+        assert!(
+            failed && got.len() < 2 * big.len(),
+            "a corrupted batch must fail the body"
+        );
         let (b3, sha) = digests(b"hello world");
         for v in [Verify::Blake3(b3), Verify::Sha256(sha)] {
-            let ok = drain_as(HASH_THREAD_MIN, chunks.clone(), Some(v.clone())).await;
+            let ok = drain_as(HASH_OFFLOAD_MIN, chunks.clone(), Some(v.clone())).await;
             assert_eq!(ok, (b"hello world".to_vec(), false));
-            let (got, failed) = drain_as(HASH_THREAD_MIN, vec![&b"hello"[..], b" ", b"worle"], Some(v)).await;
+            let (got, failed) = drain_as(HASH_OFFLOAD_MIN, vec![&b"hello"[..], b" ", b"worle"], Some(v)).await;
             assert!(
                 failed && got.len() < 11,
-                "thread-hashed corrupted bytes must not end cleanly"
+                "corrupted bytes hashed off the send path must not end cleanly"
             );
         }
     }

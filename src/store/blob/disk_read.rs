@@ -1,10 +1,10 @@
 //! The disk backend's read path (GET). A read of at most [`WHOLE_READ_MAX`] bytes is one blocking
-//! call (open + one `pread`) answered as one chunk: no reader thread, one hop for a 4 KiB or 1 MiB
-//! object. A longer read gets one blocking reader per stream that `pread`s [`BLOCK`]-sized blocks
-//! ahead into a bounded channel ([`AHEAD`] blocks: constant memory however long the object), so the
-//! disk and the socket work at the same time. Blocks are read straight into a new buffer's spare
-//! capacity (no zeroing) and handed to hyper as `Bytes` without another copy. A client that goes
-//! away drops the receiver, and the reader stops at its next block.
+//! call (open + one `pread`) answered as one chunk: one hop for a 4 KiB or 1 MiB object. A longer
+//! read keeps [`AHEAD`] `pread`s of [`BLOCK`]-sized blocks in flight on the blocking pool ahead of
+//! the block being sent (constant memory however long the object), so the disk and the socket work
+//! at the same time; each `pread` is a short task, so a slow client holds no thread. Blocks are read
+//! straight into a new buffer's spare capacity (no zeroing) and handed to hyper as `Bytes` without
+//! another copy. A client that goes away drops the stream: at most the reads in flight finish.
 
 use crate::store::error::{StoreError, StoreResult};
 use bytes::Bytes;
@@ -12,14 +12,13 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use std::fs::File;
 use std::path::PathBuf;
-use tokio::sync::mpsc;
 
 /// Reads up to this length are done in one blocking call and returned as one chunk.
 pub(super) const WHOLE_READ_MAX: u64 = 1 << 20;
 /// Block size of a streamed read (one `pread`, one body frame).
 pub(super) const BLOCK: usize = 1 << 20;
-/// Blocks read ahead of the one being sent; with the one in the reader's hands and the one the
-/// verify wrapper holds back, a stream holds at most `AHEAD + 2` blocks whatever its length.
+/// Reads in flight behind the next block to send; with that one, the one the verify wrapper holds
+/// back and the one being sent, a stream holds at most `AHEAD + 3` blocks whatever its length.
 pub(super) const AHEAD: usize = 2;
 
 type Chunks = BoxStream<'static, std::io::Result<Bytes>>;
@@ -78,22 +77,44 @@ pub(super) async fn read(path: PathBuf, id: &str, offset: u64, len: u64) -> Stor
             other => futures_util::stream::once(async move { other }).boxed(),
         });
     }
-    let (tx, rx) = mpsc::channel(AHEAD);
-    tokio::task::spawn_blocking(move || {
-        let (mut at, end) = (offset, offset + len);
-        while at < end {
-            let n = crate::units::take_len(end - at, BLOCK);
-            let block = read_block(&file, at, n);
-            let failed = block.is_err();
-            // The receiver is gone: the client went away, stop reading.
-            if tx.blocking_send(block).is_err() || failed {
-                return;
-            }
-            at += n as u64;
+    let st = Ahead {
+        file: std::sync::Arc::new(file),
+        at: offset,
+        end: offset + len,
+        reads: std::collections::VecDeque::with_capacity(AHEAD + 1),
+    };
+    let stream = futures_util::stream::unfold(Some(st), |st| async move {
+        let mut st = st?;
+        st.fill();
+        let next = st.reads.pop_front()?;
+        match next.await {
+            Ok(Ok(block)) => Some((Ok(block), Some(st))),
+            Ok(Err(e)) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(format!("blob read task failed: {e}"))), None)),
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     Ok(stream.boxed())
+}
+
+/// A streamed read: the blocks in flight, in order, and where the next one starts.
+struct Ahead {
+    file: std::sync::Arc<File>,
+    at: u64,
+    end: u64,
+    reads: std::collections::VecDeque<tokio::task::JoinHandle<std::io::Result<Bytes>>>,
+}
+
+impl Ahead {
+    /// Start reads until `AHEAD + 1` are in flight (the next one to send and `AHEAD` behind it).
+    fn fill(&mut self) {
+        while self.reads.len() <= AHEAD && self.at < self.end {
+            let n = crate::units::take_len(self.end - self.at, BLOCK);
+            let (file, at) = (self.file.clone(), self.at);
+            self.reads
+                .push_back(tokio::task::spawn_blocking(move || read_block(&file, at, n)));
+            self.at += n as u64;
+        }
+    }
 }
 
 #[cfg(test)]
