@@ -8,6 +8,7 @@ use super::error::{BodyError, IngestError};
 use super::PayloadMode;
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests, IngestDigests};
 use crate::s3::op::DocumentChecksums;
+use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::Incoming;
 
@@ -19,14 +20,15 @@ pub trait ChunkSink {
     /// Why the sink may refuse bytes (its own layer's error: a full volume, a quota, an upstream
     /// write).
     type Error;
-    /// Take the next verified-so-far bytes (the whole body is verified before it is committed).
-    fn write(&mut self, data: &[u8]) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
+    /// Take the next verified-so-far bytes (the whole body is verified before it is committed). As
+    /// `Bytes`, so a sink that keeps them (a blob writer's queue) need not copy them.
+    fn write(&mut self, data: Bytes) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
 }
 
 impl ChunkSink for Vec<u8> {
     type Error = std::convert::Infallible;
-    async fn write(&mut self, data: &[u8]) -> Result<(), Self::Error> {
-        self.extend_from_slice(data);
+    async fn write(&mut self, data: Bytes) -> Result<(), Self::Error> {
+        self.extend_from_slice(&data);
         Ok(())
     }
 }
@@ -163,7 +165,7 @@ impl VerifiedBody {
                     return Err(too_large().into());
                 }
                 digests.update(&chunk);
-                sink.write(&chunk).await.map_err(IngestError::Sink)?;
+                sink.write(chunk).await.map_err(IngestError::Sink)?;
             }
             let computed = digests.finish();
             expected.verify(&computed, reader.trailers()).map_err(BodyError::from)?;
