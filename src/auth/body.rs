@@ -5,8 +5,9 @@
 
 use super::chunked::PayloadReader;
 use super::error::{BodyError, IngestError};
+use super::hashing::BodyDigests;
 use super::PayloadMode;
-use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests, IngestDigests};
+use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests};
 use crate::s3::op::DocumentChecksums;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -147,7 +148,7 @@ impl VerifiedBody {
         let mut stalled = false;
         let result = async {
             let mut reader = self.reader()?;
-            let mut digests = IngestDigests::new(alg);
+            let mut digests = BodyDigests::new(alg);
             loop {
                 let next = match timeout {
                     None => reader.next_chunk().await?,
@@ -164,10 +165,10 @@ impl VerifiedBody {
                 if digests.len() + chunk.len() as u64 > max_len {
                     return Err(too_large().into());
                 }
-                digests.update(&chunk);
+                digests.update(&chunk).await;
                 sink.write(chunk).await.map_err(IngestError::Sink)?;
             }
-            let computed = digests.finish();
+            let computed = digests.finish().await;
             expected.verify(&computed, reader.trailers()).map_err(BodyError::from)?;
             Ok(computed)
         }
