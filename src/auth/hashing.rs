@@ -1,40 +1,48 @@
 //! The digests of a streamed body ([`crate::checksum::IngestDigests`]: MD5, SHA-256, flexible
-//! checksum), hashed on a blocking thread once the body outgrows [`OFFLOAD_AFTER`].
+//! checksum), hashed on two blocking threads once the body outgrows [`OFFLOAD_AFTER`]: one for MD5,
+//! one for every other digest.
 //!
-//! Why: hashing (MD5 alone runs at ≈ 500 MB/s on one core here) was done on the request task between
-//! reading a chunk and passing it on, so reading the socket, decoding, hashing and handing bytes to
-//! the blob writer ran in sequence. Past the first MiB the chunks (`Bytes`, shared, not copied) go to
-//! a hashing thread over a bounded queue (constant memory) while the request task reads the next
-//! ones. Small bodies (documents, 4 KiB objects) are hashed inline: no thread hop for them.
+//! Why: hashing was done on the request task between reading a chunk and passing it on, so reading
+//! the socket, hashing and handing bytes to the blob writer ran in sequence, and MD5 (≈ 500 MB/s on
+//! one core here, three times slower than SHA-256 with SHA-NI) capped a large PUT below the disk's
+//! write+fdatasync rate. Past the first MiB the chunks (`Bytes`, shared, not copied) go over bounded
+//! queues (constant memory) to an MD5 thread and a thread for the rest, while the request task reads
+//! the next ones. Small bodies (documents, 4 KiB objects) are hashed inline: no thread hop for them.
 //!
 //! Nothing changes for verification: the digests are only known at [`BodyDigests::finish`], which
-//! waits for the thread, and the body's end is reported only after they match.
+//! waits for both threads, and the body's end is reported only after they match.
 
 use crate::checksum::{ChecksumAlgorithm, ComputedDigests, IngestDigests};
 use bytes::Bytes;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Bytes hashed inline before the hashing moves to a thread.
+/// Bytes hashed inline before the hashing moves to threads.
 pub const OFFLOAD_AFTER: u64 = 1 << 20;
-/// Bytes gathered before they go to the hashing thread as one message.
+/// Bytes gathered before they go to the hashing threads as one message.
 const BATCH: usize = 256 * 1024;
-/// Messages queued for the hashing thread (≈ `QUEUE × BATCH` of a body held, plus one batch).
+/// Messages queued for each hashing thread (≈ `QUEUE × BATCH` of a body held, plus one batch).
 const QUEUE: usize = 8;
 
-/// [`IngestDigests`] of a body, inline or on a hashing thread.
+/// [`IngestDigests`] of a body, inline or on hashing threads.
 pub struct BodyDigests {
     len: u64,
     state: State,
 }
+
+/// A batch shared by both hashing threads.
+type Batch = Arc<Vec<Bytes>>;
 
 enum State {
     Inline(IngestDigests),
     Offloaded {
         pending: Vec<Bytes>,
         pending_len: usize,
-        tx: mpsc::Sender<Vec<Bytes>>,
-        handle: JoinHandle<IngestDigests>,
+        md5_tx: mpsc::Sender<Batch>,
+        rest_tx: mpsc::Sender<Batch>,
+        md5: JoinHandle<md5::Md5>,
+        rest: JoinHandle<IngestDigests>,
     },
     /// Only while switching from inline to offloaded.
     Switching,
@@ -59,7 +67,7 @@ impl BodyDigests {
         self.len == 0
     }
 
-    /// Hash `chunk` (shares it: no copy). Waits only when the hashing thread is a full queue behind.
+    /// Hash `chunk` (shares it: no copy). Waits only when a hashing thread is a full queue behind.
     pub async fn update(&mut self, chunk: &Bytes) {
         if chunk.is_empty() {
             return;
@@ -70,22 +78,43 @@ impl BodyDigests {
                 d.update(chunk);
                 return;
             }
-            let State::Inline(d) = std::mem::replace(&mut self.state, State::Switching) else {
+            let State::Inline(mut d) = std::mem::replace(&mut self.state, State::Switching) else {
                 return;
             };
-            let (tx, rx) = mpsc::channel(QUEUE);
-            let handle = tokio::task::spawn_blocking(move || hash_loop(d, rx));
+            let mut m = d.take_md5();
+            let (md5_tx, mut md5_rx) = mpsc::channel::<Batch>(QUEUE);
+            let (rest_tx, mut rest_rx) = mpsc::channel::<Batch>(QUEUE);
+            let md5 = tokio::task::spawn_blocking(move || {
+                use md5::Digest as _;
+                while let Some(batch) = md5_rx.blocking_recv() {
+                    for b in batch.iter() {
+                        m.update(b);
+                    }
+                }
+                m
+            });
+            let rest = tokio::task::spawn_blocking(move || {
+                while let Some(batch) = rest_rx.blocking_recv() {
+                    for b in batch.iter() {
+                        d.update_all_but_md5(b);
+                    }
+                }
+                d
+            });
             self.state = State::Offloaded {
                 pending: Vec::new(),
                 pending_len: 0,
-                tx,
-                handle,
+                md5_tx,
+                rest_tx,
+                md5,
+                rest,
             };
         }
         if let State::Offloaded {
             pending,
             pending_len,
-            tx,
+            md5_tx,
+            rest_tx,
             ..
         } = &mut self.state
         {
@@ -93,8 +122,7 @@ impl BodyDigests {
             pending.push(chunk.clone());
             if *pending_len >= BATCH {
                 *pending_len = 0;
-                // The thread only stops when the channel closes (or it panicked: `finish` says so).
-                let _ = tx.send(std::mem::take(pending)).await;
+                send(md5_tx, rest_tx, std::mem::take(pending)).await;
             }
         }
     }
@@ -104,32 +132,41 @@ impl BodyDigests {
         match self.state {
             State::Inline(d) => d.finish(),
             State::Offloaded {
-                pending, tx, handle, ..
+                pending,
+                md5_tx,
+                rest_tx,
+                md5,
+                rest,
+                ..
             } => {
                 if !pending.is_empty() {
-                    let _ = tx.send(pending).await;
+                    send(&md5_tx, &rest_tx, pending).await;
                 }
-                drop(tx);
-                match handle.await {
-                    Ok(d) => d.finish(),
-                    // Hashing does not panic; if it did, the request fails like any panic (500).
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(_) => std::panic::resume_unwind(Box::new("the hashing thread was cancelled")),
-                }
+                drop((md5_tx, rest_tx));
+                let m = joined(md5.await);
+                joined(rest.await).finish_with_md5(m)
             }
             State::Switching => std::panic::resume_unwind(Box::new("body digests left half-switched")),
         }
     }
 }
 
-/// The hashing thread: hash every batch until the channel closes, then hand the state back.
-fn hash_loop(mut d: IngestDigests, mut rx: mpsc::Receiver<Vec<Bytes>>) -> IngestDigests {
-    while let Some(batch) = rx.blocking_recv() {
-        for b in &batch {
-            d.update(b);
-        }
+/// One batch to both threads. A thread only stops when its channel closes (or it panicked, which
+/// `finish` reports), so a failed send needs no handling here.
+async fn send(md5_tx: &mpsc::Sender<Batch>, rest_tx: &mpsc::Sender<Batch>, batch: Vec<Bytes>) {
+    let batch = Arc::new(batch);
+    let _ = md5_tx.send(batch.clone()).await;
+    let _ = rest_tx.send(batch).await;
+}
+
+/// A hashing thread's state. Hashing does not panic; if it did, the request fails like any panic
+/// (the gateway's panic boundary answers 500).
+fn joined<T>(r: Result<T, tokio::task::JoinError>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => std::panic::resume_unwind(Box::new("a hashing thread was cancelled")),
     }
-    d
 }
 
 #[cfg(test)]
