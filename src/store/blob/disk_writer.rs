@@ -167,30 +167,22 @@ impl DiskWriter {
     }
 
     async fn commit_inner(&mut self, sidecar: &[u8]) -> StoreResult<()> {
-        self.finish_data().await?;
         let dir = self
             .final_path
             .parent()
             .map_or_else(|| self.root.join("blobs"), Path::to_path_buf);
-        fs::create_dir_all(&dir).await?;
-        // Second copy of the record first, so a blob is never on disk without it.
         let mut side_name = self.final_path.clone().into_os_string();
         side_name.push(".meta");
         let side_path = PathBuf::from(side_name);
-        let mut side = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&side_path)
-            .await
-            .map_err(|e| StoreError::io_at(format!("sidecar for blob {} cannot be created", self.id), e))?;
-        let written = match side.write_all(sidecar).await {
-            Ok(()) => side.sync_all().await,
-            Err(e) => Err(e),
-        };
+        // The second copy of the record is written and synced while the data's last sync runs (two
+        // syncs in flight share the journal commit); both before the link, so a blob is never on
+        // disk without it.
+        let id = self.id.clone();
+        let (data, (created, side)) = tokio::join!(self.finish_data(), write_sidecar(&dir, &side_path, sidecar, &id));
         // hard_link fails if the target exists: the no-overwrite guarantee at the filesystem level.
-        let linked = match written {
-            Err(e) => Err(StoreError::Io(e)),
-            Ok(()) => fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
+        let linked = match (data, side) {
+            (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(())) => fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
                 if is_no_space(&e) {
                     StoreError::Io(e)
                 } else {
@@ -199,10 +191,11 @@ impl DiskWriter {
             }),
         };
         if let Err(e) = linked {
-            // The blob never appeared: its (possibly partial) sidecar, which this writer created
-            // a moment ago, must not stay behind to be mistaken for a record.
-            drop(side);
-            let _ = fs::remove_file(&side_path).await;
+            // The blob never appeared: its (possibly partial) sidecar, if this writer created it a
+            // moment ago, must not stay behind to be mistaken for a record.
+            if created {
+                let _ = fs::remove_file(&side_path).await;
+            }
             return Err(e);
         }
         fsync_dir(&dir).await?;
@@ -229,6 +222,28 @@ impl Drop for DiskWriter {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Create (`create_new`), write and sync the sidecar; whether this call created the file (only then
+/// may a failed commit remove it).
+async fn write_sidecar(dir: &Path, side_path: &Path, sidecar: &[u8], id: &str) -> (bool, StoreResult<()>) {
+    if let Err(e) = fs::create_dir_all(dir).await {
+        return (false, Err(e.into()));
+    }
+    let mut side = match OpenOptions::new().write(true).create_new(true).open(side_path).await {
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                false,
+                Err(StoreError::io_at(format!("sidecar for blob {id} cannot be created"), e)),
+            )
+        }
+    };
+    let written = match side.write_all(sidecar).await {
+        Ok(()) => side.sync_all().await,
+        Err(e) => Err(e),
+    };
+    (true, written.map_err(StoreError::Io))
 }
 
 async fn fsync_dir(dir: &Path) -> std::io::Result<()> {
@@ -479,7 +494,9 @@ mod tests {
         let e = w.commit(b"record").await.expect_err("commit must fail");
         assert!(is_enospc(&e), "{e:?}");
         assert!(tmp_files(dir.path()).is_empty());
-        assert!(!dir.path().join("blobs").join("xx").exists());
+        // Neither the blob nor its sidecar appeared (the shard directory may exist: harmless).
+        let shard = dir.path().join("blobs").join("xx");
+        assert!(!shard.join("at-commit").exists() && !shard.join("at-commit.meta").exists());
         // Without a thread (small body): the blocking write at commit fails the same way.
         let mut w = failing_writer(dir.path(), "small");
         w.write(b"tiny").await.unwrap();
