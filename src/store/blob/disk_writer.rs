@@ -134,6 +134,11 @@ impl DiskWriter {
             if !self.pending.is_empty() {
                 self.hand_over().await?;
             }
+            // The empty batch says "that was all: make it durable"; a channel closed without it
+            // is an abort.
+            if let Some(t) = &self.thread {
+                let _ = t.tx.send(Vec::new()).await;
+            }
             return self.join().await;
         }
         let Some(file) = self.file.take() else {
@@ -251,14 +256,19 @@ async fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     d.sync_all().await
 }
 
-/// The writer thread: write each batch, let the syncer thread write back behind it, and when the
-/// channel closes make the whole file durable. A closed channel after an abort also ends here; the
-/// final sync is then wasted work on a file about to be removed, which only aborts pay.
+/// The writer thread: write each batch, let the syncer thread write back behind it, and at the
+/// empty batch that ends the body make the whole file durable. A channel closed without it is an
+/// abort (or a dropped writer): stop, no final sync.
 fn write_loop(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> std::io::Result<()> {
     let mut syncer: Option<Syncer> = None;
     let mut unsynced = 0u64;
     let mut failed = None;
+    let mut complete = false;
     while let Some(batch) = rx.blocking_recv() {
+        if batch.is_empty() {
+            complete = true;
+            break;
+        }
         if let Err(e) = write_batch(&mut file, &batch) {
             failed = Some(e);
             break;
@@ -281,7 +291,11 @@ fn write_loop(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> st
         return Err(e);
     }
     synced?;
-    file.sync_all()
+    if complete {
+        file.sync_all()
+    } else {
+        Ok(())
+    }
 }
 
 /// Write every buffer of `batch`, vectored.
