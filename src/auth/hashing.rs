@@ -35,7 +35,7 @@ pub struct BodyDigests {
 type Batch = Arc<Vec<Bytes>>;
 
 enum State {
-    Inline(IngestDigests),
+    Inline(Box<IngestDigests>),
     Offloaded {
         pending: Vec<Bytes>,
         pending_len: usize,
@@ -53,7 +53,7 @@ impl BodyDigests {
     pub fn new(extra: Option<ChecksumAlgorithm>) -> Self {
         BodyDigests {
             len: 0,
-            state: State::Inline(IngestDigests::new(extra)),
+            state: State::Inline(Box::new(IngestDigests::new(extra))),
         }
     }
 
@@ -78,9 +78,10 @@ impl BodyDigests {
                 d.update(chunk);
                 return;
             }
-            let State::Inline(mut d) = std::mem::replace(&mut self.state, State::Switching) else {
+            let State::Inline(d) = std::mem::replace(&mut self.state, State::Switching) else {
                 return;
             };
+            let mut d = *d;
             let mut m = d.take_md5();
             let (md5_tx, mut md5_rx) = mpsc::channel::<Batch>(QUEUE);
             let (rest_tx, mut rest_rx) = mpsc::channel::<Batch>(QUEUE);

@@ -286,11 +286,11 @@ fn write_loop(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> st
     }
     // Dropping the receiver first makes a sender waiting on a full queue fail at once.
     drop(rx);
-    let synced = syncer.map_or(Ok(()), Syncer::stop);
+    let early_syncs = syncer.map_or(Ok(()), Syncer::stop);
     if let Some(e) = failed {
         return Err(e);
     }
-    synced?;
+    early_syncs?;
     if complete {
         file.sync_all()
     } else {
