@@ -161,12 +161,32 @@ impl IngestDigests {
     pub fn update(&mut self, data: &[u8]) {
         use sha2::Digest as _;
         self.md5.update(data);
+        self.update_all_but_md5(data);
+    }
+
+    /// Every digest but MD5 (and the length): for `auth::hashing`, which hashes the MD5 of a large
+    /// body on a thread of its own (MD5 is the slowest of them) and hands it back with
+    /// [`IngestDigests::finish_with_md5`]. Every digest other than MD5 belongs here.
+    pub fn update_all_but_md5(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
         self.sha256.update(data);
         self.blake3.update(data);
         if let Some((_, h)) = &mut self.extra {
             h.update(data);
         }
         self.len += data.len() as u64;
+    }
+
+    /// The MD5 state so far, taken out to be continued elsewhere (the state left behind is fresh:
+    /// finish with [`IngestDigests::finish_with_md5`]).
+    pub fn take_md5(&mut self) -> md5::Md5 {
+        std::mem::take(&mut self.md5)
+    }
+
+    /// Finish with the MD5 state taken by [`IngestDigests::take_md5`] and continued elsewhere.
+    pub fn finish_with_md5(mut self, md5: md5::Md5) -> ComputedDigests {
+        self.md5 = md5;
+        self.finish()
     }
 
     pub fn len(&self) -> u64 {

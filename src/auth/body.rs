@@ -5,9 +5,11 @@
 
 use super::chunked::PayloadReader;
 use super::error::{BodyError, IngestError};
+use super::hashing::BodyDigests;
 use super::PayloadMode;
-use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests, IngestDigests};
+use crate::checksum::{ChecksumAlgorithm, ComputedDigests, ExpectedDigests};
 use crate::s3::op::DocumentChecksums;
+use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::Incoming;
 
@@ -19,14 +21,15 @@ pub trait ChunkSink {
     /// Why the sink may refuse bytes (its own layer's error: a full volume, a quota, an upstream
     /// write).
     type Error;
-    /// Take the next verified-so-far bytes (the whole body is verified before it is committed).
-    fn write(&mut self, data: &[u8]) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
+    /// Take the next verified-so-far bytes (the whole body is verified before it is committed). As
+    /// `Bytes`, so a sink that keeps them (a blob writer's queue) need not copy them.
+    fn write(&mut self, data: Bytes) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
 }
 
 impl ChunkSink for Vec<u8> {
     type Error = std::convert::Infallible;
-    async fn write(&mut self, data: &[u8]) -> Result<(), Self::Error> {
-        self.extend_from_slice(data);
+    async fn write(&mut self, data: Bytes) -> Result<(), Self::Error> {
+        self.extend_from_slice(&data);
         Ok(())
     }
 }
@@ -145,7 +148,7 @@ impl VerifiedBody {
         let mut stalled = false;
         let result = async {
             let mut reader = self.reader()?;
-            let mut digests = IngestDigests::new(alg);
+            let mut digests = BodyDigests::new(alg);
             loop {
                 let next = match timeout {
                     None => reader.next_chunk().await?,
@@ -162,10 +165,10 @@ impl VerifiedBody {
                 if digests.len() + chunk.len() as u64 > max_len {
                     return Err(too_large().into());
                 }
-                digests.update(&chunk);
-                sink.write(&chunk).await.map_err(IngestError::Sink)?;
+                digests.update(&chunk).await;
+                sink.write(chunk).await.map_err(IngestError::Sink)?;
             }
-            let computed = digests.finish();
+            let computed = digests.finish().await;
             expected.verify(&computed, reader.trailers()).map_err(BodyError::from)?;
             Ok(computed)
         }

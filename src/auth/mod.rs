@@ -11,6 +11,7 @@ mod chunked_fuzz_tests;
 pub mod error;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod hashing;
 pub mod principal;
 pub mod scope;
 pub mod sigv2;

@@ -7,8 +7,8 @@ use crate::store::BlobWriter;
 
 impl ChunkSink for BlobWriter {
     type Error = S3Error;
-    async fn write(&mut self, data: &[u8]) -> S3Result<()> {
-        Ok(BlobWriter::write(self, data).await?)
+    async fn write(&mut self, data: bytes::Bytes) -> S3Result<()> {
+        Ok(BlobWriter::write_bytes(self, data).await?)
     }
 }
 

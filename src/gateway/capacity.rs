@@ -84,9 +84,9 @@ pub(super) async fn ingest_metered(
 
 impl ChunkSink for Metered<'_> {
     type Error = crate::s3::error::S3Error;
-    async fn write(&mut self, data: &[u8]) -> S3Result<()> {
+    async fn write(&mut self, data: bytes::Bytes) -> S3Result<()> {
         self.written += data.len() as u64;
         self.room.grow_to(self.written)?;
-        Ok(self.writer.write(data).await?)
+        Ok(self.writer.write_bytes(data).await?)
     }
 }

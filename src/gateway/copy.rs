@@ -96,7 +96,7 @@ impl Gateway {
                 }
             };
             digests.update(&chunk);
-            if let Err(e) = writer.write(&chunk).await {
+            if let Err(e) = writer.write_bytes(chunk).await {
                 writer.abort().await;
                 return Err(e.into());
             }

@@ -686,6 +686,21 @@ async fn full_volume_fails_requests_cleanly_and_the_trail_verifies_after() {
         assert!(matches!(st, Some(507 | 500)), "{mode:?}: {e:?}");
         eprintln!("{mode:?}: PUT on a full volume: {st:?}");
     }
+    // A body many times the writer thread's queue: the thread's ENOSPC must stop the request while
+    // the client is still sending, and answer cleanly (the 4 MiB bodies above fail inside the queue).
+    let r = c
+        .put_object()
+        .bucket("full-b")
+        .key("big-stream")
+        .body(ByteStream::from(pattern(32 << 20, 5)))
+        .send()
+        .await;
+    let e = r.expect_err("a 32 MiB PUT cannot fit");
+    assert!(matches!(status_of(&e), Some(507 | 500)), "{e:?}");
+    assert!(
+        std::fs::read_dir(srv.data_dir.join("tmp")).unwrap().next().is_none(),
+        "the refused bodies left no tmp file"
+    );
     let up = c.create_multipart_upload().bucket("full-b").key("mp").send().await;
     if let Ok(up) = up {
         let r = c
@@ -765,7 +780,11 @@ async fn full_volume_fails_requests_cleanly_and_the_trail_verifies_after() {
     let g = ok(c.get_object().bucket("full-b").key("before").send().await, "GET before");
     assert_eq!(body_bytes(g).await, pattern(1000, 1));
     // Nothing partial: the refused PUTs left no version.
-    for key in ["big0", "big1", "tiny1"].map(String::from).into_iter().chain(tried) {
+    for key in ["big0", "big1", "big-stream", "tiny1"]
+        .map(String::from)
+        .into_iter()
+        .chain(tried)
+    {
         expect_err(c.get_object().bucket("full-b").key(&key).send().await, 404, "NoSuchKey");
     }
     ok(

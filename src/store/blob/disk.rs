@@ -1,27 +1,18 @@
 //! Disk blobs: `blobs/<aa>/<id>` plus `blobs/<aa>/<id>.meta` (the version record). Writes go to
 //! `tmp/`, are fsynced, then hard-linked into place (which fails if the name exists: no overwrite),
-//! and the directory is fsynced before the catalog commit.
+//! and the directory is fsynced before the catalog commit (the writing itself: `disk_writer.rs`).
 
-use crate::store::error::{is_no_space, StoreError, StoreResult};
+pub use super::disk_writer::DiskWriter;
+use crate::store::error::{StoreError, StoreResult};
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::fs;
 
 /// The disk backend.
 #[derive(Clone)]
 pub struct DiskBlobs {
-    root: Arc<PathBuf>,
-}
-
-/// A blob being written to `tmp/`.
-pub struct DiskWriter {
-    id: String,
-    tmp: PathBuf,
-    final_path: PathBuf,
-    file: BufWriter<File>,
     root: Arc<PathBuf>,
 }
 
@@ -65,14 +56,7 @@ impl DiskBlobs {
             return Err(StoreError::BlobExists { id: id.to_string() });
         }
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
-        let file = OpenOptions::new().write(true).create_new(true).open(&tmp).await?;
-        Ok(DiskWriter {
-            id: id.to_string(),
-            tmp,
-            final_path,
-            file: BufWriter::with_capacity(1 << 20, file),
-            root: self.root.clone(),
-        })
+        DiskWriter::create(id, tmp, final_path, self.root.clone()).await
     }
 
     /// Stream `len` bytes from `offset` of blob `id`: one blocking read for small ranges, a
@@ -119,75 +103,5 @@ impl DiskBlobs {
             }
         }
         Ok(out)
-    }
-}
-
-async fn fsync_dir(dir: &Path) -> std::io::Result<()> {
-    let d = File::open(dir).await?;
-    d.sync_all().await
-}
-
-impl DiskWriter {
-    pub async fn write(&mut self, data: &[u8]) -> StoreResult<()> {
-        self.file.write_all(data).await?;
-        Ok(())
-    }
-
-    pub async fn commit(mut self, sidecar: &[u8]) -> StoreResult<()> {
-        let res = self.commit_inner(sidecar).await;
-        if res.is_err() {
-            let _ = fs::remove_file(&self.tmp).await;
-        }
-        res
-    }
-
-    async fn commit_inner(&mut self, sidecar: &[u8]) -> StoreResult<()> {
-        self.file.flush().await?;
-        self.file.get_mut().sync_all().await?;
-        let dir = self
-            .final_path
-            .parent()
-            .map_or_else(|| self.root.join("blobs"), Path::to_path_buf);
-        fs::create_dir_all(&dir).await?;
-        // Second copy of the record first, so a blob is never on disk without it.
-        let mut side_name = self.final_path.clone().into_os_string();
-        side_name.push(".meta");
-        let side_path = PathBuf::from(side_name);
-        let mut side = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&side_path)
-            .await
-            .map_err(|e| StoreError::io_at(format!("sidecar for blob {} cannot be created", self.id), e))?;
-        let written = match side.write_all(sidecar).await {
-            Ok(()) => side.sync_all().await,
-            Err(e) => Err(e),
-        };
-        // hard_link fails if the target exists: the no-overwrite guarantee at the filesystem level.
-        let linked = match written {
-            Err(e) => Err(StoreError::Io(e)),
-            Ok(()) => fs::hard_link(&self.tmp, &self.final_path).await.map_err(|e| {
-                if is_no_space(&e) {
-                    StoreError::Io(e)
-                } else {
-                    StoreError::io_at(format!("blob {} cannot be linked into place", self.id), e)
-                }
-            }),
-        };
-        if let Err(e) = linked {
-            // The blob never appeared: its (possibly partial) sidecar, which this writer created
-            // a moment ago, must not stay behind to be mistaken for a record.
-            drop(side);
-            let _ = fs::remove_file(&side_path).await;
-            return Err(e);
-        }
-        fsync_dir(&dir).await?;
-        fs::remove_file(&self.tmp).await?;
-        Ok(())
-    }
-
-    pub async fn abort(self) {
-        drop(self.file);
-        let _ = fs::remove_file(&self.tmp).await;
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod disk;
 mod disk_read;
+pub mod disk_writer;
 pub mod upstream;
 
 use crate::lock::NewVersion;
@@ -263,6 +264,17 @@ impl BlobStore {
 }
 
 impl BlobWriter {
+    /// Take the next bytes without copying them where the backend can keep them (the disk writer
+    /// hands them to its writer thread as they are).
+    pub async fn write_bytes(&mut self, data: Bytes) -> StoreResult<()> {
+        match self {
+            BlobWriter::Disk(w) => w.write_bytes(data).await,
+            BlobWriter::Upstream(w) => w.write(&data).await,
+            BlobWriter::UpstreamCompletion(_) => Err(StoreError::invariant("a multipart completion takes no bytes")),
+        }
+    }
+
+    /// Take the next bytes (copied where the backend keeps them; see [`BlobWriter::write_bytes`]).
     pub async fn write(&mut self, data: &[u8]) -> StoreResult<()> {
         match self {
             BlobWriter::Disk(w) => w.write(data).await,
