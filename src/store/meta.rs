@@ -204,6 +204,11 @@ pub fn bucket_prefix(bucket: &str) -> Vec<u8> {
     k
 }
 
+/// The catalog's default page-cache bound (`--catalog-cache`): enough for the hot part of the
+/// tree (bucket records, the index nodes, the recently written and read leaves) while keeping the
+/// process small; a miss costs a read from the OS page cache and a page decode, not a disk seek.
+pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Split a version sled key back into (object key, seq).
 fn split_version_key(bucket_len: usize, raw: &[u8]) -> Option<(String, u64)> {
     if raw.len() < bucket_len + 1 + 1 + 8 {
@@ -215,9 +220,21 @@ fn split_version_key(bucket_len: usize, raw: &[u8]) -> Option<(String, u64)> {
 }
 
 impl Catalog {
-    /// Open (or create) the catalog at `path` and start the group-commit flusher.
+    /// Open (or create) the catalog at `path` with the default page cache
+    /// ([`DEFAULT_CACHE_BYTES`]) and start the group-commit flusher.
     pub fn open(path: &std::path::Path) -> StoreResult<Self> {
-        let db = sled::Config::new().path(path).flush_every_ms(Some(500)).open()?;
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Open (or create) the catalog at `path` with a page cache of at most `cache_bytes` (sled's
+    /// `cache_capacity`; sled's own default of 1 GiB let the gateway's memory grow with the
+    /// catalog), and start the group-commit flusher.
+    pub fn open_with_cache(path: &std::path::Path, cache_bytes: u64) -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(500))
+            .open()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), FlushError>>>();
         let flush_db = db.clone();
         tokio::spawn(async move {
