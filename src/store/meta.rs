@@ -211,12 +211,18 @@ pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Split a version sled key back into (object key, seq).
 fn split_version_key(bucket_len: usize, raw: &[u8]) -> Option<(String, u64)> {
+    split_version_key_ref(bucket_len, raw).map(|(k, seq)| (k.to_owned(), seq))
+}
+
+/// Split a version sled key back into (object key, seq) without copying the key: listings look at
+/// every entry's key and decode only the records they show.
+pub fn split_version_key_ref(bucket_len: usize, raw: &[u8]) -> Option<(&str, u64)> {
     if raw.len() < bucket_len + 1 + 1 + 8 {
         return None;
     }
-    let rest = &raw[bucket_len + 1..raw.len() - 9];
-    let inv = u64::from_be_bytes(raw[raw.len() - 8..].try_into().ok()?);
-    Some((String::from_utf8(rest.to_vec()).ok()?, u64::MAX - inv))
+    let rest = raw.get(bucket_len + 1..raw.len() - 9)?;
+    let inv = u64::from_be_bytes(raw.get(raw.len() - 8..)?.try_into().ok()?);
+    Some((std::str::from_utf8(rest).ok()?, u64::MAX - inv))
 }
 
 impl Catalog {
@@ -830,17 +836,30 @@ impl Catalog {
         bucket: &'a str,
         from: &[u8],
     ) -> impl Iterator<Item = StoreResult<VersionEntry>> + 'a {
-        let prefix = bucket_prefix(bucket);
-        let mut start = prefix.clone();
-        start.extend_from_slice(from);
-        let mut end = prefix.clone();
-        if let Some(last) = end.last_mut() {
-            *last = 1; // bucket \x01 is just past every key of bucket \0 …
-        }
-        self.versions.range(start..end).map(move |item| {
+        self.scan_versions_raw(bucket, from).map(move |item| {
             let (k, v) = item?;
             Ok(Self::entry(bucket, &k, &v))
         })
+    }
+
+    /// Like [`Catalog::scan_versions`], but the raw (sled key, record) pairs: a listing splits the
+    /// key with [`split_version_key_ref`] and decodes only the records it shows, and only the fields
+    /// it shows (`store::listed`).
+    pub fn scan_versions_raw(
+        &self,
+        bucket: &str,
+        from: &[u8],
+    ) -> impl Iterator<Item = StoreResult<(sled::IVec, sled::IVec)>> {
+        let prefix = bucket_prefix(bucket);
+        let mut start = prefix.clone();
+        start.extend_from_slice(from);
+        let mut end = prefix;
+        if let Some(last) = end.last_mut() {
+            *last = 1; // bucket \x01 is just past every key of bucket \0 …
+        }
+        self.versions
+            .range(start..end)
+            .map(|item| item.map_err(StoreError::from))
     }
 
     // ---- multipart uploads ----
