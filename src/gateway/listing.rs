@@ -408,7 +408,7 @@ mod tests {
         }
     }
 
-    fn listed<'a>(key: &'a str, delete_marker: bool, algo: Option<ChecksumAlgorithm>) -> ListedVersion<'a> {
+    fn listed(key: &str, delete_marker: bool, algo: Option<ChecksumAlgorithm>) -> ListedVersion<'_> {
         ListedVersion {
             key: Cow::Borrowed(key),
             version_id: Cow::Borrowed("0000018c-v"),
