@@ -211,8 +211,9 @@ pub struct ServeArgs {
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
     pub reserve_free: Option<String>,
-    /// Memory for the catalog's page cache (`16MiB`, `256MiB`; default 16 MiB): the bound on how much
-    /// of the catalog stays decoded in memory, so the process does not grow with the catalog.
+    /// Bound of the catalog's page cache (`16MiB`, `256MiB`; default 16 MiB), sled's `cache_capacity`
+    /// (its own default, 1 GiB, let the process grow with the catalog). Approximate: sled counts pages
+    /// at their on-disk size and evicts lazily.
     #[arg(long, env = "WORMGATE_CATALOG_CACHE")]
     pub catalog_cache: Option<String>,
     /// Resource limits against hostile clients (`--max-connections`, timeouts, …).
