@@ -83,6 +83,26 @@ pub enum ConfigError {
     Archive(#[from] ArchiveConfigError),
 }
 
+/// The smallest `--catalog-cache`: below it sled would re-read the tree's index nodes on every lookup.
+const MIN_CATALOG_CACHE: u64 = 1024 * 1024;
+
+/// `--catalog-cache` (flag over file) in bytes; `None` when neither sets it.
+fn catalog_cache(setting: Option<&str>) -> Result<Option<u64>, ConfigError> {
+    setting
+        .map(|s| match parse_size(s) {
+            Ok(n) if n < MIN_CATALOG_CACHE => Err(invalid(format!(
+                "--catalog-cache must be at least {}",
+                crate::units::format_size(MIN_CATALOG_CACHE)
+            ))),
+            Ok(n) => Ok(n),
+            Err(source) => Err(ConfigError::Size {
+                setting: "--catalog-cache".into(),
+                source,
+            }),
+        })
+        .transpose()
+}
+
 /// A setting rule broken; `m` names the flag.
 fn invalid(m: impl Into<String>) -> ConfigError {
     ConfigError::Invalid(m.into())
@@ -191,6 +211,11 @@ pub struct ServeArgs {
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
     pub reserve_free: Option<String>,
+    /// Bound of the catalog's page cache (`16MiB`, `256MiB`; default 16 MiB), sled's `cache_capacity`
+    /// (its own default, 1 GiB, let the process grow with the catalog). Approximate: sled counts pages
+    /// at their on-disk size and evicts lazily.
+    #[arg(long, env = "WORMGATE_CATALOG_CACHE")]
+    pub catalog_cache: Option<String>,
     /// Resource limits against hostile clients (`--max-connections`, timeouts, …).
     #[command(flatten)]
     pub limits: LimitsArgs,
@@ -254,6 +279,8 @@ pub struct FileConfig {
     pub audit_shipping: Option<AuditShipArgs>,
     /// See `ServeArgs::reserve_free`.
     pub reserve_free: Option<String>,
+    /// See `ServeArgs::catalog_cache`.
+    pub catalog_cache: Option<String>,
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
     #[serde(default)]
     pub quotas: BTreeMap<String, FileQuota>,
@@ -361,6 +388,8 @@ pub struct Config {
     pub audit_archive: Option<ArchiveConfig>,
     /// Free-space reserve of the data volume.
     pub reserve_free: Reserve,
+    /// `--catalog-cache` in bytes; `None` = the catalog's default (`store::meta::DEFAULT_CACHE_BYTES`).
+    pub catalog_cache: Option<u64>,
     /// Per-bucket quotas from the config file.
     pub quotas: BTreeMap<String, QuotaConfig>,
     /// Audit shipping targets, flags over the file (checked by `audit::ship` when shipping starts).
@@ -705,6 +734,7 @@ impl Config {
             setting: "--reserve-free".into(),
             source,
         })?;
+        let catalog_cache = catalog_cache(args.catalog_cache.as_deref().or(file.catalog_cache.as_deref()))?;
         let quotas = load_quotas(&file.quotas)?;
         let audit_archive = ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref())?;
         let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
@@ -760,6 +790,7 @@ impl Config {
             evidence,
             time,
             reserve_free,
+            catalog_cache,
             quotas,
         })
     }
@@ -1176,6 +1207,25 @@ mod tests {
             load_quotas(&bad.quotas).unwrap_err().to_string(),
             "[quotas.b] bytes 'lots': unknown size unit 'lots' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)"
         );
+    }
+
+    #[test]
+    fn catalog_cache_is_a_size_with_a_floor() {
+        assert_eq!(catalog_cache(None).unwrap(), None);
+        assert_eq!(catalog_cache(Some("64MiB")).unwrap(), Some(64 << 20));
+        let f: FileConfig = toml::from_str("catalog_cache = \"8MiB\"\n").unwrap();
+        assert_eq!(catalog_cache(f.catalog_cache.as_deref()).unwrap(), Some(8 << 20));
+        assert_eq!(
+            catalog_cache(Some("100KiB")).unwrap_err().to_string(),
+            format!(
+                "--catalog-cache must be at least {}",
+                crate::units::format_size(MIN_CATALOG_CACHE)
+            )
+        );
+        assert!(catalog_cache(Some("lots"))
+            .unwrap_err()
+            .to_string()
+            .starts_with("--catalog-cache 'lots'"));
     }
 
     #[test]

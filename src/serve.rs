@@ -118,7 +118,11 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
             (BlobStore::Upstream(u), g)
         }
     };
-    let catalog = Catalog::open(&catalog_dir(&cfg.data_dir)).map_err(|e| step("cannot open catalog")(e.into()))?;
+    let catalog = Catalog::open_with_cache(
+        &catalog_dir(&cfg.data_dir),
+        cfg.catalog_cache.unwrap_or(crate::store::meta::DEFAULT_CACHE_BYTES),
+    )
+    .map_err(|e| step("cannot open catalog")(e.into()))?;
     // The catalog holds the secrets of `wormgate user` keys: owner only.
     {
         use std::os::unix::fs::PermissionsExt;

@@ -117,10 +117,15 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// The hash that `hash` must equal: SHA-256 over `prev`, `seq` and the event's canonical JSON.
     pub fn compute_hash(seq: u64, prev: &str, event: &AuditEvent) -> String {
+        Self::hash_of_json(seq, prev, &serde_json::to_vec(event).unwrap_or_default())
+    }
+
+    /// [`AuditRecord::compute_hash`] over the event's JSON as already serialized.
+    fn hash_of_json(seq: u64, prev: &str, event_json: &[u8]) -> String {
         let mut h = Sha256::new();
         h.update(prev.as_bytes());
         h.update(seq.to_be_bytes());
-        h.update(serde_json::to_vec(event).unwrap_or_default());
+        h.update(event_json);
         hex::encode(h.finalize())
     }
 
@@ -330,6 +335,51 @@ struct Writer {
     seq: u64,
     prev: String,
     opts: AuditOptions,
+    /// Lines serialized but not yet written: a batch goes to the file in one write.
+    pending: Vec<u8>,
+    /// The writer's state before the first pending line, restored when the batch is not written.
+    before_pending: Option<Committed>,
+}
+
+/// What [`Writer`] knows about the file up to its last written line.
+struct Committed {
+    size: u64,
+    seg_hash: Sha256,
+    seg_first_seq: u64,
+    seg_records: u64,
+    seq: u64,
+    prev: String,
+}
+
+/// Write the pending lines once they pass this size even within a batch (bounds the buffer).
+const PENDING_FLUSH_BYTES: usize = 256 * 1024;
+
+/// The record's line as `serde_json` writes [`AuditRecord`] (its `event` flattened), built around
+/// the event's JSON that the hash was computed over, so the event is serialized once, not twice.
+/// Falls back to serializing the record when the event is not a non-empty JSON object.
+fn record_line(seq: u64, prev: &str, event: &AuditEvent, event_json: &[u8], hash: &str) -> Vec<u8> {
+    match event_json.strip_prefix(b"{").and_then(|j| j.strip_suffix(b"}")) {
+        Some(fields) if !fields.is_empty() => {
+            let mut line = Vec::with_capacity(event_json.len() + prev.len() + hash.len() + 64);
+            line.extend_from_slice(b"{\"seq\":");
+            line.extend_from_slice(seq.to_string().as_bytes());
+            line.extend_from_slice(b",\"prev\":");
+            let _ = serde_json::to_writer(&mut line, prev);
+            line.push(b',');
+            line.extend_from_slice(fields);
+            line.extend_from_slice(b",\"hash\":");
+            let _ = serde_json::to_writer(&mut line, hash);
+            line.push(b'}');
+            line
+        }
+        _ => serde_json::to_vec(&AuditRecord {
+            seq,
+            prev: prev.to_string(),
+            event: event.clone(),
+            hash: hash.to_string(),
+        })
+        .unwrap_or_default(),
+    }
 }
 
 impl Writer {
@@ -342,28 +392,24 @@ impl Writer {
         Ok(f)
     }
 
-    fn write_line(&mut self, event: AuditEvent) -> std::io::Result<()> {
+    /// Serialize the next record into the pending batch (written by [`Writer::flush`]).
+    fn write_line(&mut self, event: &AuditEvent) -> std::io::Result<()> {
         let seq = self.seq + 1;
-        let hash = AuditRecord::compute_hash(seq, &self.prev, &event);
-        let rec = AuditRecord {
-            seq,
-            prev: self.prev.clone(),
-            event,
-            hash: hash.clone(),
-        };
-        let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
+        let event_json = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        let hash = AuditRecord::hash_of_json(seq, &self.prev, &event_json);
+        let mut line = record_line(seq, &self.prev, event, &event_json, &hash);
         line.push(b'\n');
-        if let Err(e) = self.file.write_all(&line) {
-            // A partial line (the volume filled mid-write) must not stay: the next record would
-            // follow it and break the chain. Cut the segment back to its last whole record.
-            if let Err(t) = self.file.set_len(self.size) {
-                return Err(std::io::Error::new(
-                    e.kind(),
-                    format!("{e}; cutting the partial record off failed too: {t}"),
-                ));
-            }
-            return Err(e);
+        if self.before_pending.is_none() {
+            self.before_pending = Some(Committed {
+                size: self.size,
+                seg_hash: self.seg_hash.clone(),
+                seg_first_seq: self.seg_first_seq,
+                seg_records: self.seg_records,
+                seq: self.seq,
+                prev: self.prev.clone(),
+            });
         }
+        self.pending.extend_from_slice(&line);
         self.seg_hash.update(&line);
         self.size += line.len() as u64;
         if self.seg_records == 0 {
@@ -378,8 +424,55 @@ impl Writer {
         Ok(())
     }
 
+    /// Write the pending lines with one write. On failure the file is cut back to its last whole
+    /// record (a partial line must not stay: the next record would follow it and break the chain)
+    /// and the pending records are dropped (their requests get the error); a full volume gives up
+    /// the trail's ballast first and tries once more.
+    fn flush(&mut self) -> std::io::Result<()> {
+        let Some(before) = self.before_pending.take() else {
+            return Ok(());
+        };
+        let mut res = self.file.write_all(&self.pending);
+        if let Err(e) = &res {
+            if let Err(t) = self.file.set_len(before.size) {
+                res = Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; cutting the partial record off failed too: {t}"),
+                ));
+            } else if is_no_space(e) && release_ballast(&self.dir) {
+                res = self.file.write_all(&self.pending);
+                if res.is_err() {
+                    let _ = self.file.set_len(before.size);
+                }
+            }
+        }
+        self.pending.clear();
+        if res.is_err() {
+            self.restore(before);
+        }
+        res
+    }
+
+    /// Forget the pending records (their batch failed before they were written).
+    fn discard_pending(&mut self) {
+        if let Some(before) = self.before_pending.take() {
+            self.restore(before);
+        }
+        self.pending.clear();
+    }
+
+    fn restore(&mut self, c: Committed) {
+        self.size = c.size;
+        self.seg_hash = c.seg_hash;
+        self.seg_first_seq = c.seg_first_seq;
+        self.seg_records = c.seg_records;
+        self.seq = c.seq;
+        self.prev = c.prev;
+    }
+
     /// Seal the open segment and open the next one; the next one starts with the seal record.
     fn rotate(&mut self) -> std::io::Result<()> {
+        self.flush()?;
         self.file.sync_all()?;
         let seal = Seal {
             segment: self.seg_no,
@@ -408,21 +501,31 @@ impl Writer {
         self.seg_records = 0;
         let mut ev = AuditEvent::internal(SEAL_OPERATION, seal.sealed_at.clone());
         ev.detail = Some(serde_json::to_string(&seal).unwrap_or_default());
-        self.write_line(ev)
+        self.write_line(&ev)
     }
 
-    fn append_once(&mut self, event: AuditEvent) -> std::io::Result<()> {
+    fn append_once(&mut self, event: &AuditEvent) -> std::io::Result<()> {
         if self.size >= self.opts.segment_bytes && self.seg_records > 0 {
             self.rotate()?;
         }
-        self.write_line(event)
+        self.write_line(event)?;
+        if self.pending.len() >= PENDING_FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
     }
 
-    /// Append; when the volume is full, give up the room held back for the trail ([`BALLAST`]) and
-    /// try once more, so the record of the request that met the full disk is still written.
-    fn append(&mut self, event: AuditEvent) -> std::io::Result<()> {
-        match self.append_once(event.clone()) {
-            Err(e) if is_no_space(&e) && release_ballast(&self.dir) => self.append_once(event),
+    /// Append (into the pending batch; [`Writer::flush`] writes it); when the volume is full, give
+    /// up the room held back for the trail ([`BALLAST`]) and try once more, so the record of the
+    /// request that met the full disk is still written.
+    /// A failed write drops the pending records of the batch, so this retries only when none of the
+    /// batch's earlier records were lost (the chain is where it was): the whole batch then fails.
+    fn append(&mut self, event: &AuditEvent) -> std::io::Result<()> {
+        let seq_at_entry = self.seq;
+        match self.append_once(event) {
+            Err(e) if self.seq == seq_at_entry && is_no_space(&e) && release_ballast(&self.dir) => {
+                self.append_once(event)
+            }
             r => r,
         }
     }
@@ -504,10 +607,13 @@ impl AuditLog {
             seq,
             prev,
             opts,
+            pending: Vec::new(),
+            before_pending: None,
         };
-        for ev in startup_events {
+        for ev in &startup_events {
             w.append(ev)?;
         }
+        w.flush()?;
         w.file.sync_data()?;
         if let Ok(mut h) = head.lock() {
             *h = (w.seq, w.prev.clone());
@@ -528,9 +634,15 @@ impl AuditLog {
                     let mut res: Outcome = Ok(());
                     for (ev, done) in batch {
                         if res.is_ok() {
-                            res = w.append(ev).map_err(Arc::new);
+                            res = w.append(&ev).map_err(Arc::new);
                         }
                         waiters.push(done);
+                    }
+                    // The whole batch in one write, then one fdatasync.
+                    if res.is_ok() {
+                        res = w.flush().map_err(Arc::new);
+                    } else {
+                        w.discard_pending();
                     }
                     if res.is_ok() {
                         res = w.file.sync_data().map_err(Arc::new);
@@ -672,6 +784,65 @@ pub(crate) mod tests {
         let back2: AuditRecord = serde_json::from_str(&line2).unwrap();
         assert_eq!(back2, r2);
         assert_eq!(back2.canonical_line(), line2);
+    }
+
+    #[test]
+    fn the_written_line_is_the_canonical_line() {
+        let mut e = ev("PutObject");
+        e.principal = Some("AK\"\\x".into());
+        e.changes.push(Change::DeleteMarkerAdded {
+            key: "k\u{1}é".into(),
+            version_id: "v".into(),
+        });
+        for (seq, prev, event) in [(1, GENESIS, ev("GetObject")), (77, "ab\"c", e)] {
+            let json = serde_json::to_vec(&event).unwrap();
+            let hash = AuditRecord::hash_of_json(seq, prev, &json);
+            assert_eq!(hash, AuditRecord::compute_hash(seq, prev, &event));
+            let r = AuditRecord {
+                seq,
+                prev: prev.into(),
+                event: event.clone(),
+                hash: hash.clone(),
+            };
+            let line = record_line(seq, prev, &event, &json, &hash);
+            assert_eq!(String::from_utf8(line).unwrap(), r.canonical_line());
+        }
+        // Not an object with fields: serialized the long way, still the canonical form.
+        let r = AuditRecord {
+            seq: 3,
+            prev: GENESIS.into(),
+            event: ev("X"),
+            hash: "h".into(),
+        };
+        let line = record_line(3, GENESIS, &r.event, b"{}", "h");
+        assert_eq!(String::from_utf8(line).unwrap(), r.canonical_line());
+    }
+
+    #[test]
+    fn a_batch_is_one_write_and_restart_reads_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        {
+            let log = AuditLog::open(dir.path()).unwrap();
+            let receivers: Vec<_> = (0..50).map(|i| log.submit(ev(&format!("Op{i}"))).unwrap()).collect();
+            for r in receivers {
+                rt.block_on(r).unwrap().unwrap();
+            }
+            assert_eq!(log.head().0, 50);
+        }
+        let all = read_all(dir.path()).unwrap();
+        assert_eq!(all.len(), 50);
+        let mut prev = GENESIS.to_string();
+        for (i, (line, r)) in all.iter().enumerate() {
+            assert_eq!(r.seq, i as u64 + 1);
+            assert_eq!(r.prev, prev);
+            assert_eq!(r.hash, AuditRecord::compute_hash(r.seq, &r.prev, &r.event));
+            assert_eq!(&r.canonical_line(), line);
+            prev = r.hash.clone();
+        }
+        let log = AuditLog::open(dir.path()).unwrap();
+        rt.block_on(log.append(ev("After"))).unwrap();
+        assert_eq!(log.head().0, 51);
     }
 
     #[test]

@@ -204,20 +204,43 @@ pub fn bucket_prefix(bucket: &str) -> Vec<u8> {
     k
 }
 
+/// The catalog's default page-cache bound (`--catalog-cache`): enough for the hot part of the
+/// tree (bucket records, the index nodes, the recently written and read leaves) while keeping the
+/// process small; a miss costs a read from the OS page cache and a page decode, not a disk seek.
+pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Split a version sled key back into (object key, seq).
 fn split_version_key(bucket_len: usize, raw: &[u8]) -> Option<(String, u64)> {
+    split_version_key_ref(bucket_len, raw).map(|(k, seq)| (k.to_owned(), seq))
+}
+
+/// Split a version sled key back into (object key, seq) without copying the key: listings look at
+/// every entry's key and decode only the records they show.
+pub fn split_version_key_ref(bucket_len: usize, raw: &[u8]) -> Option<(&str, u64)> {
     if raw.len() < bucket_len + 1 + 1 + 8 {
         return None;
     }
-    let rest = &raw[bucket_len + 1..raw.len() - 9];
-    let inv = u64::from_be_bytes(raw[raw.len() - 8..].try_into().ok()?);
-    Some((String::from_utf8(rest.to_vec()).ok()?, u64::MAX - inv))
+    let rest = raw.get(bucket_len + 1..raw.len() - 9)?;
+    let inv = u64::from_be_bytes(raw.get(raw.len() - 8..)?.try_into().ok()?);
+    Some((std::str::from_utf8(rest).ok()?, u64::MAX - inv))
 }
 
 impl Catalog {
-    /// Open (or create) the catalog at `path` and start the group-commit flusher.
+    /// Open (or create) the catalog at `path` with the default page cache
+    /// ([`DEFAULT_CACHE_BYTES`]) and start the group-commit flusher.
     pub fn open(path: &std::path::Path) -> StoreResult<Self> {
-        let db = sled::Config::new().path(path).flush_every_ms(Some(500)).open()?;
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Open (or create) the catalog at `path` with a page cache of at most `cache_bytes` (sled's
+    /// `cache_capacity`; sled's own default of 1 GiB let the gateway's memory grow with the
+    /// catalog), and start the group-commit flusher.
+    pub fn open_with_cache(path: &std::path::Path, cache_bytes: u64) -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(500))
+            .open()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), FlushError>>>();
         let flush_db = db.clone();
         tokio::spawn(async move {
@@ -813,17 +836,30 @@ impl Catalog {
         bucket: &'a str,
         from: &[u8],
     ) -> impl Iterator<Item = StoreResult<VersionEntry>> + 'a {
-        let prefix = bucket_prefix(bucket);
-        let mut start = prefix.clone();
-        start.extend_from_slice(from);
-        let mut end = prefix.clone();
-        if let Some(last) = end.last_mut() {
-            *last = 1; // bucket \x01 is just past every key of bucket \0 …
-        }
-        self.versions.range(start..end).map(move |item| {
+        self.scan_versions_raw(bucket, from).map(move |item| {
             let (k, v) = item?;
             Ok(Self::entry(bucket, &k, &v))
         })
+    }
+
+    /// Like [`Catalog::scan_versions`], but the raw (sled key, record) pairs: a listing splits the
+    /// key with [`split_version_key_ref`] and decodes only the records it shows, and only the fields
+    /// it shows (`store::listed`).
+    pub fn scan_versions_raw(
+        &self,
+        bucket: &str,
+        from: &[u8],
+    ) -> impl Iterator<Item = StoreResult<(sled::IVec, sled::IVec)>> {
+        let prefix = bucket_prefix(bucket);
+        let mut start = prefix.clone();
+        start.extend_from_slice(from);
+        let mut end = prefix;
+        if let Some(last) = end.last_mut() {
+            *last = 1; // bucket \x01 is just past every key of bucket \0 …
+        }
+        self.versions
+            .range(start..end)
+            .map(|item| item.map_err(StoreError::from))
     }
 
     // ---- multipart uploads ----

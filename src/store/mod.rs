@@ -3,6 +3,7 @@
 pub mod blob;
 pub mod capacity;
 pub mod error;
+pub mod listed;
 pub mod locks;
 pub mod meta;
 pub mod rebuild;
