@@ -33,6 +33,7 @@
 use std::fmt::Write as _;
 pub mod body;
 pub mod client;
+pub mod segments;
 
 use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
 pub use self::client::ListedObject;
@@ -54,9 +55,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Largest `x-amz-meta-wormgate-record` value sent (S3 allows 2 KiB of user metadata in all).
-const META_HEADER_MAX: usize = 1800;
-
 /// The upstream backend.
 #[derive(Clone)]
 pub struct UpstreamBlobs {
@@ -64,7 +62,10 @@ pub struct UpstreamBlobs {
 }
 
 struct Inner {
-    client: UpstreamClient,
+    client: Arc<UpstreamClient>,
+    /// The group committer of record segments, started on the first commit (tools that only read
+    /// never start it).
+    records: std::sync::OnceLock<segments::RecordBatcher>,
     /// The upstream bucket has Object Lock enabled: mirror retention into it.
     lock: bool,
     spool_dir: PathBuf,
@@ -257,7 +258,8 @@ impl UpstreamBlobs {
         }
         Ok(UpstreamBlobs {
             inner: Arc::new(Inner {
-                client,
+                client: Arc::new(client),
+                records: std::sync::OnceLock::new(),
                 lock,
                 spool_dir,
             }),
@@ -598,23 +600,6 @@ impl UpstreamBlobs {
         Started { tx, task, lock_sent }
     }
 
-    /// PUT a small object with a signed payload and Content-MD5 (retried: the body is in memory).
-    async fn put_small(&self, name: &str, body: Bytes, mut h: HeaderMap) -> Result<(), UpstreamError> {
-        h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-        h.insert("content-md5", hv(&md5_b64(&body)));
-        h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
-        let key = self.client().key(name);
-        match self.client().small(Method::PUT, &key, "", h, body).await {
-            Ok(_) => Ok(()),
-            // A retried PUT whose first attempt did land: the object is there (never reused key).
-            Err(e) if e.is_status(StatusCode::PRECONDITION_FAILED) => {
-                tracing::warn!(key = %key, "upstream object already exists (If-None-Match); a retried PUT landed twice");
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     /// Stream `len` bytes from `offset` of blob `id` (a ranged GET). The first request is made
     /// here, so an unreachable upstream is an error before the response starts; a connection lost
     /// mid-body is resumed from the next byte with a new ranged GET (a few times).
@@ -829,8 +814,18 @@ impl UpstreamBlobs {
         Fut: std::future::Future<Output = Result<(), UpstreamError>>,
     {
         use futures_util::{StreamExt, TryStreamExt};
+        let f = &f;
         futures_util::stream::iter(Self::objects_of(rec))
-            .map(f)
+            .map(|name| async move {
+                let legacy_record = name.ends_with(".meta");
+                match f(name).await {
+                    // Versions written since records go into segments have no `.meta` object.
+                    Err(e) if legacy_record && (e.is_status(StatusCode::NOT_FOUND) || e.code() == "NoSuchKey") => {
+                        Ok(())
+                    }
+                    r => r,
+                }
+            })
             .buffer_unordered(8)
             .try_collect::<()>()
             .await?;
@@ -912,28 +907,24 @@ impl UpstreamBlobs {
                 }
             }
         }
-        let mut h = HeaderMap::new();
-        h.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        h.insert(
-            HeaderName::from_static("x-amz-meta-wormgate-blob"),
-            hv(rec.as_ref().map_or(id, |r| r.version_id.as_str())),
-        );
-        if sidecar.len() > 5 {
-            use base64::Engine;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&sidecar[5..]);
-            if b64.len() <= META_HEADER_MAX {
-                h.insert(HeaderName::from_static("x-amz-meta-wormgate-record"), hv(&b64));
-            }
-        }
-        self.lock_headers(&mut h, until, legal_hold);
-        // `<version id>.meta`: the same name as `id` except for a completed multipart upload, whose
-        // one object is named by its upload id.
-        let meta = rec.as_ref().map_or(id, |r| r.version_id.as_str());
-        self.put_small(&format!("{meta}.meta"), Bytes::copy_from_slice(sidecar), h)
-            .await
+        // The record goes into a record segment with the records of other versions committed at
+        // about the same time (group commit: one upstream PUT for all of them).
+        let Some(rec) = rec else {
+            return Err(UpstreamError::Other(format!("the record of blob {id} does not decode")));
+        };
+        self.batcher().commit(&rec.version_id, sidecar.to_vec(), until).await
+    }
+
+    /// The record batcher, started on first use (on the runtime of the first commit).
+    fn batcher(&self) -> &segments::RecordBatcher {
+        self.inner.records.get_or_init(|| {
+            let client = self.inner.client.clone();
+            let lock = self.inner.lock;
+            segments::RecordBatcher::start(std::sync::Arc::new(move |name, body, until| {
+                let client = client.clone();
+                Box::pin(async move { put_segment(&client, lock, &name, body, until).await })
+            }))
+        })
     }
 
     // --- Read-only helpers of the offline tools (scrub, recover) ---------------------------------
@@ -967,6 +958,47 @@ impl UpstreamBlobs {
             }
             Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The record segment `name` (`records/<id>`, as listed), parsed; `Ok(None)` when it is gone.
+    pub async fn read_segment(&self, name: &str) -> Result<Option<segments::Parsed>, UpstreamError> {
+        let key = self.client().key(name);
+        match self
+            .client()
+            .small(Method::GET, &key, "", HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok((_, _, b)) => Ok(Some(segments::parse_segment(&b))),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The Object Lock the upstream holds on object `name` (a HEAD); `Ok(None)` when it is gone.
+    /// Recover asks the data object of a version whose record is in a segment: extensions and
+    /// legal holds are mirrored there.
+    pub async fn object_lock(&self, name: &str) -> Result<Option<UpstreamLock>, UpstreamError> {
+        let key = self.client().key(name);
+        match self
+            .client()
+            .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok((_, h, _)) => Ok(Some(UpstreamLock::of(&h))),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The upstream object that stands for a version's bytes: its one object (a completed
+    /// multipart upload too), or the manifest `<version id>` of a version held as part blobs.
+    /// `None` for a record that names no blob.
+    pub fn main_object(rec: &VersionRecord) -> Option<&str> {
+        match &rec.blob {
+            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => Some(id),
+            Some(BlobRef::Parts { .. }) => Some(&rec.version_id),
+            None => None,
         }
     }
 
@@ -1022,6 +1054,50 @@ fn version_entries(doc: &str) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// PUT a small never-reused object with a signed payload and Content-MD5 (retried: the body is in
+/// memory). A 412 (`If-None-Match: *`) after a retry means an earlier attempt landed.
+async fn put_small(client: &UpstreamClient, name: &str, body: Bytes, mut h: HeaderMap) -> Result<(), UpstreamError> {
+    h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+    h.insert("content-md5", hv(&md5_b64(&body)));
+    h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
+    let key = client.key(name);
+    match client.small(Method::PUT, &key, "", h, body).await {
+        Ok(_) => Ok(()),
+        // A retried PUT whose first attempt did land: the object is there (never reused key).
+        Err(e) if e.is_status(StatusCode::PRECONDITION_FAILED) => {
+            tracing::warn!(key = %key, "upstream object already exists (If-None-Match); a retried PUT landed twice");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// PUT one record segment (`segments`). With upstream Object Lock it carries COMPLIANCE until the
+/// latest retain-until of its records: the segment is the evidence that those versions were
+/// created, and it must outlive each of them as first written. Later extensions and legal holds
+/// are mirrored on the data objects (and replayed from the audit trail by `wormgate recover`), not
+/// on the segment, which many versions share.
+async fn put_segment(
+    client: &UpstreamClient,
+    lock: bool,
+    name: &str,
+    body: Vec<u8>,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), UpstreamError> {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if lock {
+        if let Some(u) = until {
+            h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
+            h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
+        }
+    }
+    put_small(client, name, Bytes::from(body), h).await
 }
 
 /// How long the upstream may take to answer a PUT once its whole body is sent.
