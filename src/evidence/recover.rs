@@ -238,6 +238,9 @@ impl RecordSource for UpstreamRecords {
                 .collect();
             let mut out = legacy_records(blobs, &listed).await?;
             out.extend(segment_records(blobs, &listed).await?);
+            if blobs.upstream_lock() {
+                out = with_data_object_locks(blobs, out).await?;
+            }
             Ok(out)
         })
     }
@@ -343,16 +346,31 @@ async fn segment_records(blobs: &UpstreamBlobs, listed: &[String]) -> Result<Vec
             }
         }
     }
-    if !blobs.upstream_lock() {
-        return Ok(found.into_iter().map(|(f, _)| f).collect());
-    }
+    Ok(found.into_iter().map(|(f, _)| f).collect())
+}
+
+/// With upstream Object Lock: the lock the upstream holds on each version's data object (a HEAD
+/// each), where retention extensions and legal holds are mirrored, merged into what the record
+/// object says (an old `<id>.meta` kept the lock it was written with; a segment has none per
+/// version). Later-of retain-until, legal hold on if either says on: never less protection.
+async fn with_data_object_locks(blobs: &UpstreamBlobs, found: Vec<Found>) -> Result<Vec<Found>, EvidenceError> {
+    use futures_util::StreamExt;
     let locked: Vec<Result<Found, EvidenceError>> = futures_util::stream::iter(found)
-        .map(|(mut f, main)| async move {
+        .map(|mut f| async move {
+            let main =
+                decode::<VersionRecord>(&f.raw).and_then(|rec| UpstreamBlobs::main_object(&rec).map(str::to_string));
             if let Some(m) = main {
-                f.stored_lock = blobs
+                let data = blobs
                     .object_lock(&m)
                     .await
                     .map_err(|e| EvidenceError::step(format!("cannot read the upstream lock of {m}"), e))?;
+                f.stored_lock = match (f.stored_lock, data) {
+                    (Some(a), Some(b)) => Some(UpstreamLock {
+                        retain_until: a.retain_until.max(b.retain_until),
+                        legal_hold: a.legal_hold || b.legal_hold,
+                    }),
+                    (a, b) => a.or(b),
+                };
             }
             Ok(f)
         })

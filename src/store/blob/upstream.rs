@@ -790,24 +790,26 @@ impl UpstreamBlobs {
         Ok(refused)
     }
 
-    /// The upstream objects that hold a version's bytes and record.
+    /// The upstream objects that hold a version's bytes: what retention and legal holds are mirrored
+    /// on. Not its record: a record segment is shared by many versions and keeps the lock of the
+    /// records as written (and an older `<id>.meta` record object keeps its lock as written too;
+    /// recover reads the lock of the data object).
     fn objects_of(rec: &VersionRecord) -> Vec<String> {
         let mut out = Vec::new();
         match &rec.blob {
-            // One object (a completed multipart upload too; its record is `<version id>.meta`).
+            // One object (a completed multipart upload too).
             Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => out.push(id.clone()),
             Some(BlobRef::Parts { parts }) => {
                 out.extend(parts.iter().map(|p| p.id.clone()));
                 out.push(rec.version_id.clone());
             }
-            None => return out,
+            None => {}
         }
-        out.push(format!("{}.meta", rec.version_id));
         out
     }
 
-    /// Run `f` on every upstream object of a version, a few at a time: the blob and its record are
-    /// mirrored concurrently, so an extension waits one upstream round trip, not two.
+    /// Run `f` on every upstream object of a version, a few at a time: the parts of a version held
+    /// as part blobs are mirrored concurrently.
     async fn on_each_object<F, Fut>(&self, rec: &VersionRecord, f: F) -> StoreResult<()>
     where
         F: Fn(String) -> Fut,
@@ -892,9 +894,7 @@ impl UpstreamBlobs {
             if let Some(rec) = &rec {
                 // The data objects first: parts and copies carry no lock headers yet, and a single
                 // PUT carried the first decision's date, which the commit decision may extend.
-                let mut data = Self::objects_of(rec);
-                data.pop(); // the .meta is written below with its lock headers
-                for name in data {
+                for name in Self::objects_of(rec) {
                     let sent = if name == id { lock_sent } else { None };
                     if let Some(u) = until {
                         if sent.is_none_or(|(s, _)| u > s) {
