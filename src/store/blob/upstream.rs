@@ -4,10 +4,12 @@
 //! Layout in the upstream bucket:
 //! - `<prefix>/<id>`: the bytes of blob `id` (a version, a multipart part, or the empty manifest
 //!   blob of a multipart version). Never reused, written with `If-None-Match: *`.
-//! - `<prefix>/<id>.meta`: written at commit for blobs that carry a version record (the analogue of
-//!   the disk sidecar): the encoded record as body, and as `x-amz-meta-wormgate-record` (base64 of
-//!   the record's JSON) when it fits in S3's 2 KiB metadata budget. `wormgate recover` can rebuild
-//!   a catalog from these.
+//! - `<prefix>/records/<id>`: record segments (`segments`): at commit the record of a version (the
+//!   analogue of the disk sidecar) joins the records of the versions committed at about the same
+//!   time in one never-overwritten object; the commit returns once that segment is acknowledged.
+//!   `wormgate recover` can rebuild a catalog from these.
+//! - `<prefix>/<id>.meta`: versions written before record segments have their record in an object
+//!   of their own; still read (recover, scrub) and deleted with their version, never written now.
 //!
 //! Writes stream: the PUT starts when the first chunk is ready and the writer feeds it through a
 //! bounded channel (nothing buffered whole). The last chunk is held back until `commit`, so an
@@ -19,7 +21,7 @@
 //! starts an upstream multipart upload on `<prefix>/<upload id>` (never reused: upload ids are
 //! catalog sequence ids), each `UploadPart` streams into the upstream `UploadPart` of the same number
 //! (`UploadPartCopy` of a single-blob source is an upstream `UploadPartCopy`), completion completes the
-//! upstream upload with the chosen parts (`If-None-Match: *`) and writes `<version id>.meta`, and
+//! upstream upload with the chosen parts (`If-None-Match: *`) and commits the version's record, and
 //! abort aborts it. The version is then `BlobRef::Multipart`: one object, read by part ranges.
 //!
 //! Upstream Object Lock (detected at start with GetObjectLockConfiguration): a PUT of a new version
@@ -27,8 +29,9 @@
 //! framed as aws-chunked with a CRC32 trailer (the digest AWS requires with lock headers). At commit
 //! the final retention and legal hold are mirrored with `PutObjectRetention` / `PutObjectLegalHold` where
 //! they differ (always for multipart parts and copies, which are written without lock headers), and
-//! the `.meta` object carries the lock headers itself. Later extensions are mirrored by the gateway
-//! (`mirror_retention`, `mirror_legal_hold`) before the catalog changes.
+//! the record segment carries COMPLIANCE until the latest retain-until of its records as written.
+//! Later extensions are mirrored on the data objects by the gateway (`mirror_retention`,
+//! `mirror_legal_hold`) before the catalog changes.
 
 use std::fmt::Write as _;
 pub mod body;
