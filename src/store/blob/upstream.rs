@@ -880,24 +880,36 @@ impl UpstreamBlobs {
         self.client().small(Method::PUT, &key, query, h, body).await.map(|_| ())
     }
 
-    /// After the bytes of a blob are stored: write its `.meta` and mirror the final lock state.
-    async fn finish_record(
-        &self,
-        id: &str,
-        sidecar: &[u8],
-        lock_sent: Option<(DateTime<Utc>, bool)>,
-    ) -> Result<(), UpstreamError> {
+    /// Commit a version: `data` makes its bytes durable upstream (and returns the lock headers its
+    /// PUT carried); meanwhile its record joins a record segment. Both must be acknowledged before
+    /// this returns, so the version's wait is the longer of the two, not their sum. A record that
+    /// lands while its data does not (the commit fails) names an object that is not there: recover
+    /// skips such records. With upstream Object Lock the final retention and legal hold are then
+    /// mirrored on the data objects where their PUT did not already carry them. An empty `sidecar`
+    /// (a multipart part) has no record.
+    async fn commit_version<F>(&self, id: &str, sidecar: &[u8], data: F) -> StoreResult<()>
+    where
+        F: std::future::Future<Output = StoreResult<Option<(DateTime<Utc>, bool)>>>,
+    {
         if sidecar.is_empty() {
-            return Ok(());
+            return data.await.map(|_| ());
         }
-        let rec: Option<VersionRecord> = crate::store::records::decode(sidecar);
-        let until = rec.as_ref().and_then(|r| r.retention).map(|r| r.retain_until());
-        let legal_hold = rec.as_ref().is_some_and(|r| r.legal_hold);
-        if self.inner.lock {
-            if let Some(rec) = &rec {
-                // The data objects first: parts and copies carry no lock headers yet, and a single
-                // PUT carried the first decision's date, which the commit decision may extend.
-                for name in Self::objects_of(rec) {
+        let Some(rec) = crate::store::records::decode::<VersionRecord>(sidecar) else {
+            return Err(StoreError::invariant(format!(
+                "the record of blob {id} does not decode"
+            )));
+        };
+        let until = rec.retention.map(|r| r.retain_until());
+        let legal_hold = rec.legal_hold;
+        // The record goes into a record segment with the records of other versions committed at
+        // about the same time (group commit: one upstream PUT for all of them).
+        let record = self.batcher().commit(&rec.version_id, sidecar.to_vec(), until);
+        let data = async {
+            let lock_sent = data.await?;
+            if self.inner.lock {
+                // Parts and copies carry no lock headers yet, and a single PUT carried the first
+                // decision's date, which the commit decision may extend.
+                for name in Self::objects_of(&rec) {
                     let sent = if name == id { lock_sent } else { None };
                     if let Some(u) = until {
                         if sent.is_none_or(|(s, _)| u > s) {
@@ -909,13 +921,11 @@ impl UpstreamBlobs {
                     }
                 }
             }
-        }
-        // The record goes into a record segment with the records of other versions committed at
-        // about the same time (group commit: one upstream PUT for all of them).
-        let Some(rec) = rec else {
-            return Err(UpstreamError::Other(format!("the record of blob {id} does not decode")));
+            Ok::<(), StoreError>(())
         };
-        self.batcher().commit(&rec.version_id, sidecar.to_vec(), until).await
+        let (data, record) = tokio::join!(data, record);
+        data?;
+        record.map_err(StoreError::from)
     }
 
     /// The record batcher, started on first use (on the runtime of the first commit).
@@ -1170,7 +1180,8 @@ impl UpstreamWriter {
         Ok(())
     }
 
-    /// Make the blob durable upstream, then write its record (`.meta`) and mirror the lock state.
+    /// Make the blob durable upstream and commit its record into a record segment (meanwhile), then
+    /// mirror the lock state.
     pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
         self.commit_part(sidecar).await.map(|_| ())
     }
@@ -1185,34 +1196,8 @@ impl UpstreamWriter {
                 return Err(StoreError::invariant(msg));
             }
         }
-        let (lock_sent, etag) = if let Sink::Spool { path, file } = &mut self.sink {
-            let path = path.clone();
-            if let Some(mut f) = file.take() {
-                f.flush().await?;
-            }
-            let res = self.upload_spool(&path).await;
-            let _ = tokio::fs::remove_file(&path).await;
-            res?
-        } else {
-            let rest = std::mem::take(&mut self.pending).freeze();
-            if !rest.is_empty() {
-                self.send(rest).await?;
-            }
-            let Sink::Stream { len, started } = &mut self.sink else {
-                return Err(StoreError::invariant("not a streaming writer"));
-            };
-            // A zero-length blob starts its PUT only now.
-            let st = match started.take() {
-                Some(st) => st,
-                None => self.store.start_put(&self.id, *len, &self.hints, &self.target),
-            };
-            let _ = st.tx.send(Msg::End).await;
-            let lock_sent = st.lock_sent;
-            let etag = finish_put(st).await?;
-            (lock_sent, etag)
-        };
         if let Target::Part { .. } = self.target {
-            return match etag {
+            return match self.finish_data().await?.1 {
                 Some(e) => Ok(Some(e)),
                 None => Err(StoreError::UpstreamAnswer(format!(
                     "upstream UploadPart of {} gave no ETag",
@@ -1220,12 +1205,46 @@ impl UpstreamWriter {
                 ))),
             };
         }
-        self.store
-            .finish_record(&self.id, sidecar, lock_sent)
-            .await
-            .map_err(StoreError::from)?;
+        let store = self.store.clone();
+        let id = self.id.clone();
+        store
+            .commit_version(&id, sidecar, async {
+                self.finish_data().await.map(|(lock_sent, _)| lock_sent)
+            })
+            .await?;
         // A blob of its own is named by its id, never by an upstream ETag.
         Ok(None)
+    }
+
+    /// Send what is left and wait for the upstream's answer: (the lock headers the PUT carried, the
+    /// upstream `ETag`).
+    #[allow(clippy::type_complexity)]
+    async fn finish_data(&mut self) -> StoreResult<(Option<(DateTime<Utc>, bool)>, Option<String>)> {
+        if let Sink::Spool { path, file } = &mut self.sink {
+            let path = path.clone();
+            if let Some(mut f) = file.take() {
+                f.flush().await?;
+            }
+            let res = self.upload_spool(&path).await;
+            let _ = tokio::fs::remove_file(&path).await;
+            return res;
+        }
+        let rest = std::mem::take(&mut self.pending).freeze();
+        if !rest.is_empty() {
+            self.send(rest).await?;
+        }
+        let Sink::Stream { len, started } = &mut self.sink else {
+            return Err(StoreError::invariant("not a streaming writer"));
+        };
+        // A zero-length blob starts its PUT only now.
+        let st = match started.take() {
+            Some(st) => st,
+            None => self.store.start_put(&self.id, *len, &self.hints, &self.target),
+        };
+        let _ = st.tx.send(Msg::End).await;
+        let lock_sent = st.lock_sent;
+        let etag = finish_put(st).await?;
+        Ok((lock_sent, etag))
     }
 
     /// Send a spooled blob (retried: the file can be read again).
@@ -1299,15 +1318,16 @@ impl UpstreamWriter {
 }
 
 impl UpstreamCompletion {
-    /// Complete the upstream upload, then write the record (`<id>.meta`) and mirror the lock state.
+    /// Complete the upstream upload and commit the version's record (meanwhile), then mirror the
+    /// lock state.
     pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
-        self.store
-            .complete_upload(&self.id, &self.upload_id, &self.parts, self.size)
-            .await?;
-        self.store
-            .finish_record(&self.id, sidecar, None)
-            .await
-            .map_err(StoreError::from)
+        let done = async {
+            self.store
+                .complete_upload(&self.id, &self.upload_id, &self.parts, self.size)
+                .await?;
+            Ok(None)
+        };
+        self.store.commit_version(&self.id, sidecar, done).await
     }
 }
 
