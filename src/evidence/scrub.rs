@@ -536,7 +536,8 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
         if upstream && !ids.is_empty() && !record_object_exists(&src, &mut segments, &rec)? {
             rep.add(finding(
                 FindingKind::Missing,
-                "record object (.meta, what `wormgate recover` rebuilds from) is gone".into(),
+                "version record (what `wormgate recover` rebuilds from) is in no record segment and no .meta object"
+                    .into(),
                 Some(format!("{}.meta", rec.version_id)),
             ));
         }
