@@ -327,17 +327,22 @@ async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_wi
     }
     let s3 = sw.client();
     // v2 as written before record segments: its record in `<id>.meta`, in no segment.
-    let (seg2, rec2) = &segs[&v2];
+    let (old_segment, old_record) = &segs[&v2];
     assert_eq!(
-        segs.values().filter(|(s, _)| s == seg2).count(),
+        segs.values().filter(|(s, _)| s == old_segment).count(),
         1,
         "sequential writes: one record per segment"
     );
-    s3.delete_object().bucket(UP_BUCKET).key(seg2).send().await.unwrap();
+    s3.delete_object()
+        .bucket(UP_BUCKET)
+        .key(old_segment)
+        .send()
+        .await
+        .unwrap();
     s3.put_object()
         .bucket(UP_BUCKET)
         .key(format!("{PREFIX}/{v2}.meta"))
-        .body(ByteStream::from(wormgate::store::records::encode(rec2)))
+        .body(ByteStream::from(wormgate::store::records::encode(old_record)))
         .send()
         .await
         .unwrap();

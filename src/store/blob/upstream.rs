@@ -819,18 +819,8 @@ impl UpstreamBlobs {
         Fut: std::future::Future<Output = Result<(), UpstreamError>>,
     {
         use futures_util::{StreamExt, TryStreamExt};
-        let f = &f;
         futures_util::stream::iter(Self::objects_of(rec))
-            .map(|name| async move {
-                let legacy_record = name.ends_with(".meta");
-                match f(name).await {
-                    // Versions written since records go into segments have no `.meta` object.
-                    Err(e) if legacy_record && (e.is_status(StatusCode::NOT_FOUND) || e.code() == "NoSuchKey") => {
-                        Ok(())
-                    }
-                    r => r,
-                }
-            })
+            .map(f)
             .buffer_unordered(8)
             .try_collect::<()>()
             .await?;

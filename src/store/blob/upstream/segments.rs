@@ -70,16 +70,12 @@ pub fn parse_segment(body: &[u8]) -> Parsed {
             let payload = r.get(..len)?;
             (crc32c::crc32c(payload) == u32::from_be_bytes(*crc)).then(|| (payload, r.get(len..).unwrap_or_default()))
         });
-        match frame {
-            Some((payload, r)) => {
-                p.records.push(payload.to_vec());
-                rest = r;
-            }
-            None => {
-                p.bad_at = Some(at);
-                break;
-            }
-        }
+        let Some((payload, r)) = frame else {
+            p.bad_at = Some(at);
+            break;
+        };
+        p.records.push(payload.to_vec());
+        rest = r;
     }
     p
 }
@@ -209,10 +205,11 @@ mod tests {
         assert_eq!(parse_segment(MAGIC), Parsed::default());
     }
 
+    type Seen = Arc<std::sync::Mutex<Vec<(String, usize, Option<DateTime<Utc>>)>>>;
+
     #[tokio::test]
     async fn records_gather_while_a_segment_is_in_flight_and_share_its_fate() {
-        use std::sync::Mutex;
-        let seen: Arc<Mutex<Vec<(String, usize, Option<DateTime<Utc>>)>>> = Arc::default();
+        let seen: Seen = Arc::default();
         let (gate_tx, gate_rx) = tokio::sync::watch::channel(false);
         let s = seen.clone();
         let put: SegmentPut = Arc::new(move |name, body, until| {
