@@ -766,7 +766,7 @@ fn find_unreferenced_upstream(
             // A segment is referenced while any version whose record it holds is; one whose versions
             // are all gone (expired and destroyed) is reclaimable, reported, never deleted here.
             let held = segments.segments.get(&obj.name);
-            if !young && held.is_some_and(|ids| !ids.iter().any(|v| referenced.contains(v))) {
+            if !young && held.is_some_and(|ids| !ids.is_empty() && !ids.iter().any(|v| referenced.contains(v))) {
                 rep.add(unreferenced_finding(
                     None,
                     obj.name.clone(),

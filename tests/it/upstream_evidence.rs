@@ -361,6 +361,21 @@ async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_wi
         .await
         .unwrap();
 
+    // A segment whose only version is in no catalog (and whose data object is not there).
+    let mut orphan = old_record.clone();
+    orphan.version_id = "orphan".into();
+    orphan.blob = Some(wormgate::store::BlobRef::Single { id: "orphan".into() });
+    let raw = wormgate::store::records::encode(&orphan);
+    s3.put_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/records/orphan"))
+        .body(ByteStream::from(
+            wormgate::store::blob::upstream::segments::encode_segment([raw.as_slice()]),
+        ))
+        .send()
+        .await
+        .unwrap();
+
     std::fs::remove_dir_all(g.data_dir.join("catalog")).unwrap();
     let (code, out, err) = wormgate(&with_up(&["recover", "--data-dir", &d]), &UP_ENV);
     assert_eq!(code, 0, "recover: {out}{err}");
@@ -375,6 +390,7 @@ async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_wi
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("records/zzz"), "{out}");
     assert!(out.contains("blob is gone"), "{out}");
+    assert!(out.contains("record segment whose versions are all gone"), "{out}");
     assert!(
         !out.contains("in no record segment"),
         "every surviving version's record is found: {out}"
