@@ -239,6 +239,9 @@ async fn a_standby_recovers_every_acknowledged_version_from_the_upstream_alone()
     );
 }
 
+/// (key, version id, bytes) of every acknowledged PUT, shared by the writers.
+type Shared = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
 /// Group commit under load: eight writers put small objects through gateway A (their records share
 /// record segments) until A is killed with SIGKILL mid-load; B recovers from the upstream alone and
 /// serves every version any writer heard 200 for, byte for byte.
@@ -249,7 +252,7 @@ async fn a_kill_under_concurrent_writers_loses_no_acknowledged_version_upstream(
     let mut a = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
     let c = a.admin();
     make_bucket(&c, BUCKET).await;
-    let acked: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>> = std::sync::Arc::default();
+    let acked: Shared = std::sync::Arc::default();
     let mut writers = Vec::new();
     for w in 0..8u64 {
         let c = c.clone();
