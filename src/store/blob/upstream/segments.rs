@@ -2,8 +2,9 @@
 //! analogue of the disk sidecar, what `wormgate recover` rebuilds a catalog from) used to be one
 //! upstream object `<prefix>/<id>.meta`, a second upstream PUT per version. Records of versions
 //! committed at about the same time now go into ONE never-overwritten object
-//! `<prefix>/records/<version id of its first record>` (a version id is in exactly one segment, so
-//! the name is never reused; the PUT carries `If-None-Match: *`).
+//! `<prefix>/records/<version id of its first record>-<random>` (a version id is in exactly one
+//! segment, and the random part separates two gateways that should never both be active: the name is
+//! never reused; the PUT carries `If-None-Match: *`).
 //!
 //! Group commit (`RecordBatcher`): a commit hands its record to the batcher and waits for the
 //! segment holding it to be acknowledged by the upstream. One segment PUT is in flight at a time;
@@ -137,6 +138,21 @@ impl RecordBatcher {
     }
 }
 
+/// `records/<version id>-<16 random hex digits>`: the version id alone is unique among one
+/// gateway's segments, the random part keeps it unique even between two gateways that (fencing
+/// failed) hand out the same version ids — so a 412 to a segment PUT can only mean that an earlier
+/// attempt of this very PUT landed.
+fn segment_name(first_version: &str) -> String {
+    let mut r = [0u8; 8];
+    if getrandom::getrandom(&mut r).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        r = u64::try_from(nanos % u128::from(u64::MAX)).unwrap_or(0).to_be_bytes();
+    }
+    format!("{DIR}{first_version}-{}", hex::encode(r))
+}
+
 async fn run(mut rx: mpsc::UnboundedReceiver<Pending>, put: SegmentPut) {
     let mut carry: Option<Pending> = None;
     loop {
@@ -165,7 +181,7 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Pending>, put: SegmentPut) {
         }
         let body = encode_segment(batch.iter().map(|p| p.raw.as_slice()));
         let until = batch.iter().filter_map(|p| p.until).max();
-        let name = format!("{DIR}{}", batch.first().map_or("", |p| p.version_id.as_str()));
+        let name = segment_name(batch.first().map_or("", |p| p.version_id.as_str()));
         let res = put(name, body, until).await;
         for p in batch {
             let _ = p.done.send(res.clone());
@@ -219,10 +235,10 @@ mod tests {
                 let n = parse_segment(&body).records.len();
                 s.lock().unwrap().push((name.clone(), n, until));
                 // The first segment is held until the test opens the gate.
-                if name == "records/a" {
+                if name.starts_with("records/a-") {
                     let _ = gate.wait_for(|open| *open).await;
                 }
-                if name == "records/c" {
+                if name.starts_with("records/c-") {
                     return Err(UpstreamError::Other("refused".into()));
                 }
                 Ok(())
@@ -252,7 +268,16 @@ mod tests {
         for r in rest {
             assert!(r.await.unwrap().is_err(), "a failed segment fails every commit in it");
         }
-        let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen, vec![("records/a".into(), 1, t(5)), ("records/c".into(), 3, t(9))]);
+        let seen: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, n, until)| (name.get(..10).unwrap_or_default().to_string(), name.len(), *n, *until))
+            .collect();
+        // Named by the first record's version id plus 16 random hex digits.
+        assert_eq!(
+            seen,
+            vec![("records/a-".into(), 26, 1, t(5)), ("records/c-".into(), 26, 3, t(9))]
+        );
     }
 }
