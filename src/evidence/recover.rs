@@ -1,8 +1,9 @@
 //! `wormgate recover`: rebuild a lost or corrupt sled catalog from what else is stored.
 //!
 //! 1. Every version's record was stored beside its bytes when it was written: on disk in the blob's
-//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in), in upstream mode in the
-//!    never-reused upstream object `<prefix>/<id>.meta`. A `RecordSource` reads them; that gives every
+//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in), in upstream mode in a
+//!    never-reused record segment `<prefix>/records/<id>` shared with the versions committed at the
+//!    same time (before segments: the object `<prefix>/<id>.meta`). A `RecordSource` reads them; that gives every
 //!    data version as it was written. Everything after this step is the same for both backends.
 //! 2. The audit trail is replayed in order: delete markers added and removed, expired versions
 //!    destroyed, retention extensions, legal holds, buckets created and deleted, bucket default
@@ -204,8 +205,10 @@ impl RecordSource for Sidecars {
     }
 }
 
-/// Upstream mode: the record objects `<prefix>/<id>.meta` in the upstream bucket (the multipart
-/// manifest's `.meta` carries its version's record; parts have none).
+/// Upstream mode: the record segments `<prefix>/records/<id>` (each holds the records of versions
+/// committed together) and, for versions written before segments, the record objects
+/// `<prefix>/<id>.meta` (the multipart manifest's `.meta` carries its version's record; parts have
+/// none).
 pub struct UpstreamRecords {
     blobs: UpstreamBlobs,
     rt: tokio::runtime::Handle,
@@ -224,44 +227,157 @@ impl RecordSource for UpstreamRecords {
     }
 
     fn records(&self) -> Result<Vec<Found>, EvidenceError> {
-        use futures_util::StreamExt;
         let blobs = &self.blobs;
         self.rt.block_on(async {
-            let mut names: Vec<String> = blobs
+            let listed: Vec<String> = blobs
                 .list()
                 .await
                 .map_err(|e| EvidenceError::step(format!("cannot list the upstream {}", blobs.describe()), e))?
                 .into_iter()
-                .filter_map(|(name, _)| name.strip_suffix(".meta").map(str::to_string))
+                .map(|(name, _)| name)
                 .collect();
-            names.sort();
-            let fetched: Vec<Result<Option<Found>, EvidenceError>> = futures_util::stream::iter(names)
-                .map(|id| async move {
-                    match blobs.read_record(&id).await {
-                        Ok(Some((raw, lock))) => Ok(Some(Found {
-                            origin: format!("{id}.meta"),
-                            raw,
-                            stored_lock: Some(lock),
-                        })),
-                        Ok(None) => Ok(None), // gone since the listing (an expired version removed)
-                        Err(e) => Err(EvidenceError::step(
-                            format!("cannot read the upstream record {id}.meta"),
-                            e,
-                        )),
-                    }
-                })
-                .buffered(16)
-                .collect()
-                .await;
-            let mut out = Vec::new();
-            for r in fetched {
-                if let Some(x) = r? {
-                    out.push(x);
-                }
+            let mut out = legacy_records(blobs, &listed).await?;
+            out.extend(segment_records(blobs, &listed).await?);
+            if blobs.upstream_lock() {
+                out = with_data_object_locks(blobs, out).await?;
             }
             Ok(out)
         })
     }
+}
+
+/// The records of versions written before record segments: one object `<id>.meta` each, whose
+/// own Object Lock carries the mirrored extensions and legal holds.
+async fn legacy_records(blobs: &UpstreamBlobs, listed: &[String]) -> Result<Vec<Found>, EvidenceError> {
+    use futures_util::StreamExt;
+    let mut names: Vec<String> = listed
+        .iter()
+        .filter_map(|name| name.strip_suffix(".meta").map(str::to_string))
+        .collect();
+    names.sort();
+    let fetched: Vec<Result<Option<Found>, EvidenceError>> = futures_util::stream::iter(names)
+        .map(|id| async move {
+            match blobs.read_record(&id).await {
+                Ok(Some((raw, lock))) => Ok(Some(Found {
+                    origin: format!("{id}.meta"),
+                    raw,
+                    stored_lock: Some(lock),
+                })),
+                Ok(None) => Ok(None), // gone since the listing (an expired version removed)
+                Err(e) => Err(EvidenceError::step(
+                    format!("cannot read the upstream record {id}.meta"),
+                    e,
+                )),
+            }
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for r in fetched {
+        if let Some(x) = r? {
+            out.push(x);
+        }
+    }
+    Ok(out)
+}
+
+/// The records in record segments (`records/<id>`). A segment cannot forget one record, so a
+/// record counts only while its version's data object is listed: a version destroyed when it
+/// expired, or discarded because the catalog refused it, leaves its record behind. (A version whose
+/// data object was lost some other way comes back from the audit trail's write, for scrub to
+/// report.) With upstream Object Lock the data object's own lock is read (a HEAD): extensions and
+/// legal holds are mirrored there, not on the shared segment.
+async fn segment_records(blobs: &UpstreamBlobs, listed: &[String]) -> Result<Vec<Found>, EvidenceError> {
+    use crate::store::blob::upstream::segments;
+    use futures_util::StreamExt;
+    let names: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut segs: Vec<&str> = listed
+        .iter()
+        .map(String::as_str)
+        .filter(|n| segments::is_segment(n))
+        .collect();
+    segs.sort_unstable();
+    let parsed: Vec<Result<Vec<Found>, EvidenceError>> = futures_util::stream::iter(segs)
+        .map(|seg| async move {
+            let p = match blobs.read_segment(seg).await {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(Vec::new()),
+                Err(e) => {
+                    return Err(EvidenceError::step(
+                        format!("cannot read the upstream record segment {seg}"),
+                        e,
+                    ))
+                }
+            };
+            let mut out: Vec<Found> = p
+                .records
+                .into_iter()
+                .enumerate()
+                .map(|(i, raw)| Found {
+                    origin: format!("{seg} record {}", i + 1),
+                    raw,
+                    stored_lock: None,
+                })
+                .collect();
+            if let Some(at) = p.bad_at {
+                // Reported as undecodable: the rest of the segment cannot be trusted.
+                out.push(Found {
+                    origin: format!("{seg} from byte {at}"),
+                    raw: Vec::new(),
+                    stored_lock: None,
+                });
+            }
+            Ok(out)
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    let mut found = Vec::new();
+    for r in parsed {
+        for f in r? {
+            let main =
+                decode::<VersionRecord>(&f.raw).and_then(|rec| UpstreamBlobs::main_object(&rec).map(str::to_string));
+            match main {
+                Some(m) if !names.contains(m.as_str()) => {
+                    tracing::info!(record = %f.origin, object = %m, "record of a version whose data object is gone: skipped");
+                }
+                _ => found.push((f, main)),
+            }
+        }
+    }
+    Ok(found.into_iter().map(|(f, _)| f).collect())
+}
+
+/// With upstream Object Lock: the lock the upstream holds on each version's data object (a HEAD
+/// each), where retention extensions and legal holds are mirrored, merged into what the record
+/// object says (an old `<id>.meta` kept the lock it was written with; a segment has none per
+/// version). Later-of retain-until, legal hold on if either says on: never less protection.
+async fn with_data_object_locks(blobs: &UpstreamBlobs, found: Vec<Found>) -> Result<Vec<Found>, EvidenceError> {
+    use futures_util::StreamExt;
+    let locked: Vec<Result<Found, EvidenceError>> = futures_util::stream::iter(found)
+        .map(|mut f| async move {
+            let main =
+                decode::<VersionRecord>(&f.raw).and_then(|rec| UpstreamBlobs::main_object(&rec).map(str::to_string));
+            if let Some(m) = main {
+                let data = blobs
+                    .object_lock(&m)
+                    .await
+                    .map_err(|e| EvidenceError::step(format!("cannot read the upstream lock of {m}"), e))?;
+                f.stored_lock = match (f.stored_lock, data) {
+                    (Some(a), Some(b)) => Some(UpstreamLock {
+                        retain_until: a.retain_until.max(b.retain_until),
+                        legal_hold: a.legal_hold || b.legal_hold,
+                    }),
+                    (a, b) => a.or(b),
+                };
+            }
+            Ok(f)
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    locked.into_iter().collect()
 }
 
 /// The versions as written, from `source` (several records of one version: the more protective).

@@ -7,9 +7,11 @@
 //!   upload refers to — a crash leftover; reported, never deleted here.
 //!
 //! Both backends: on disk the blob files are read; in upstream mode every blob is streamed from the
-//! upstream bucket (`<prefix>/<id>`), each version's record object (`<prefix>/<id>.meta`, what
-//! `wormgate recover` rebuilds from) must exist, and the unreferenced objects are those under the
-//! prefix that no catalog version or in-flight upload names. Nothing is ever deleted.
+//! upstream bucket (`<prefix>/<id>`), each version's record (in a record segment
+//! `<prefix>/records/<id>`, or for older versions the object `<prefix>/<id>.meta`: what
+//! `wormgate recover` rebuilds from) must exist, a segment that does not decode is `corrupt`, and the
+//! unreferenced objects are those under the prefix that no catalog version or in-flight upload
+//! names (a segment: none of whose versions is left). Nothing is ever deleted.
 //!
 //! Runs synchronously (offline tool; the server runs it on a blocking thread) with an optional rate
 //! limit in bytes per second. In upstream mode it must run on a thread of (or beside) a tokio runtime
@@ -243,6 +245,60 @@ impl MultiHash {
     }
 }
 
+/// The record segments upstream (`records/<id>`): which version each record names. Read when
+/// first needed and refreshed (only the segments not read yet) before a record is reported missing:
+/// on a running gateway a version may commit after the last read.
+#[derive(Default)]
+struct SegmentIndex {
+    /// Segment name → version ids of its records.
+    segments: std::collections::BTreeMap<String, Vec<String>>,
+    /// Version ids with a record in some segment.
+    versions: HashSet<String>,
+    /// Segments that stop making sense (name, byte offset).
+    bad: Vec<(String, usize)>,
+    loaded: bool,
+}
+
+impl SegmentIndex {
+    /// Read the segments listed upstream that are not read yet. `Err` stops the scrub.
+    fn refresh(&mut self, blobs: &UpstreamBlobs, rt: &tokio::runtime::Handle) -> Result<(), EvidenceError> {
+        use crate::store::blob::upstream::segments::is_segment;
+        self.loaded = true;
+        let listed = rt.block_on(blobs.list_detailed()).map_err(|e| {
+            EvidenceError::step(
+                format!("cannot list the upstream {}", blobs.describe()),
+                upstream_cause(&e),
+            )
+        })?;
+        for obj in listed {
+            if !is_segment(&obj.name) || self.segments.contains_key(&obj.name) {
+                continue;
+            }
+            let parsed = match rt.block_on(blobs.read_segment(&obj.name)) {
+                Ok(Some(p)) => p,
+                Ok(None) => continue,
+                Err(e) => {
+                    let e = fatal(e, &format!("GET {}", obj.name))?;
+                    return Err(EvidenceError::step(format!("GET {}", obj.name), upstream_cause(&e)));
+                }
+            };
+            let mut ids = Vec::new();
+            for raw in &parsed.records {
+                match decode::<VersionRecord>(raw) {
+                    Some(r) => ids.push(r.version_id),
+                    None => self.bad.push((obj.name.clone(), 0)),
+                }
+            }
+            if let Some(at) = parsed.bad_at {
+                self.bad.push((obj.name.clone(), at));
+            }
+            self.versions.extend(ids.iter().cloned());
+            self.segments.insert(obj.name, ids);
+        }
+        Ok(())
+    }
+}
+
 /// Where the bytes are read from.
 enum Source<'a> {
     Disk(&'a DiskBlobs),
@@ -436,6 +492,7 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
         },
     };
     let upstream = matches!(src, Source::Upstream { .. });
+    let mut segments = SegmentIndex::default();
     let mut rep = ScrubReport {
         started: now_iso(),
         bucket: opts.bucket.clone(),
@@ -485,10 +542,11 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
         };
         rep.checked_versions += 1;
         // Upstream, the record object is what `wormgate recover` rebuilds the catalog from.
-        if upstream && !ids.is_empty() && !record_object_exists(&src, &rec)? {
+        if upstream && !ids.is_empty() && !record_object_exists(&src, &mut segments, &rec)? {
             rep.add(finding(
                 FindingKind::Missing,
-                "record object (.meta, what `wormgate recover` rebuilds from) is gone".into(),
+                "version record (what `wormgate recover` rebuilds from) is in no record segment and no .meta object"
+                    .into(),
                 Some(format!("{}.meta", rec.version_id)),
             ));
         }
@@ -624,7 +682,10 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
         match &src {
             Source::Disk(blobs) => find_unreferenced(catalog, blobs, blobs.root(), &referenced, opts, &mut rep),
             Source::Upstream { blobs, rt } => {
-                find_unreferenced_upstream(catalog, blobs, rt, &referenced, opts, &mut rep)?;
+                if !segments.loaded {
+                    segments.refresh(blobs, rt)?;
+                }
+                find_unreferenced_upstream(catalog, blobs, rt, &referenced, &segments, opts, &mut rep)?;
                 tmp_leftovers(blobs.spool_dir(), opts, &mut rep);
             }
         }
@@ -638,16 +699,36 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
     Ok(rep)
 }
 
-/// Whether the upstream object holding a version's record exists: `<version id>.meta` (single
-/// objects, whose id is the version id, and disk-style manifests), or `<id>.meta` beside a multipart
-/// version held as one object `id`.
-fn record_object_exists(src: &Source<'_>, rec: &VersionRecord) -> Result<bool, EvidenceError> {
+/// Whether a version's record is stored upstream: in a record segment, or (versions written
+/// before segments) as the object `<version id>.meta` (single objects, whose id is the version id,
+/// and disk-style manifests) or `<id>.meta` beside a multipart version held as one object `id`.
+fn record_object_exists(
+    src: &Source<'_>,
+    segments: &mut SegmentIndex,
+    rec: &VersionRecord,
+) -> Result<bool, EvidenceError> {
+    if let Source::Upstream { blobs, rt } = src {
+        if !segments.loaded {
+            segments.refresh(blobs, rt)?;
+        }
+        if segments.versions.contains(&rec.version_id) {
+            return Ok(true);
+        }
+    }
     if let Some(BlobRef::Multipart { id, .. }) = &rec.blob {
         if src.exists(&format!("{id}.meta"))? {
             return Ok(true);
         }
     }
-    src.exists(&format!("{}.meta", rec.version_id))
+    if src.exists(&format!("{}.meta", rec.version_id))? {
+        return Ok(true);
+    }
+    // Committed after the segments were read?
+    if let Source::Upstream { blobs, rt } = src {
+        segments.refresh(blobs, rt)?;
+        return Ok(segments.versions.contains(&rec.version_id));
+    }
+    Ok(false)
 }
 
 /// The catalog version a record found beside an unreferenced blob names, if it refers to `id` (a
@@ -676,9 +757,20 @@ fn find_unreferenced_upstream(
     blobs: &UpstreamBlobs,
     rt: &tokio::runtime::Handle,
     referenced: &HashSet<String>,
+    segments: &SegmentIndex,
     opts: &ScrubOptions,
     rep: &mut ScrubReport,
 ) -> Result<(), EvidenceError> {
+    for (name, at) in &segments.bad {
+        rep.add(Finding {
+            kind: FindingKind::Corrupt,
+            bucket: None,
+            key: None,
+            version_id: None,
+            blob: Some(name.clone()),
+            detail: format!("record segment does not decode from byte {at} (records after it cannot be read)"),
+        });
+    }
     let uploads = upload_strings(catalog);
     let mut listed = rt.block_on(blobs.list_detailed()).map_err(|e| {
         EvidenceError::step(
@@ -690,6 +782,23 @@ fn find_unreferenced_upstream(
     let names: HashSet<&str> = listed.iter().map(|o| o.name.as_str()).collect();
     let now = chrono::Utc::now();
     for obj in &listed {
+        let young = !opts.min_age.is_zero()
+            && obj
+                .last_modified
+                .is_none_or(|t| (now - t).to_std().unwrap_or_default() < opts.min_age);
+        if crate::store::blob::upstream::segments::is_segment(&obj.name) {
+            // A segment is referenced while any version whose record it holds is; one whose versions
+            // are all gone (expired and destroyed) is reclaimable, reported, never deleted here.
+            let held = segments.segments.get(&obj.name);
+            if !young && held.is_some_and(|ids| !ids.is_empty() && !ids.iter().any(|v| referenced.contains(v))) {
+                rep.add(unreferenced_finding(
+                    None,
+                    obj.name.clone(),
+                    "record segment whose versions are all gone".into(),
+                ));
+            }
+            continue;
+        }
         let (id, is_meta) = match obj.name.strip_suffix(".meta") {
             Some(id) => (id, true),
             None => (obj.name.as_str(), false),
@@ -700,10 +809,6 @@ fn find_unreferenced_upstream(
         if is_meta && names.contains(id) {
             continue; // reported with its blob
         }
-        let young = !opts.min_age.is_zero()
-            && obj
-                .last_modified
-                .is_none_or(|t| (now - t).to_std().unwrap_or_default() < opts.min_age);
         if young {
             continue;
         }

@@ -126,11 +126,16 @@ async fn round_trips_and_refused_requests_send_nothing_upstream() {
         }
         vids.push((key, vid, data));
     }
-    // Every version is a never-reused upstream key plus its `.meta` record.
+    // Every version is a never-reused upstream key; its record is in a record segment (no `.meta`).
     let keys = sw.keys().await;
-    for (_, vid, data) in &vids {
+    let segs = sw.segment_records().await;
+    for (key, vid, data) in &vids {
         assert!(keys.contains(&format!("{PREFIX}/{vid}")), "{keys:?}");
-        assert!(keys.contains(&format!("{PREFIX}/{vid}.meta")), "{keys:?}");
+        assert!(!keys.contains(&format!("{PREFIX}/{vid}.meta")), "{keys:?}");
+        let (seg, rec) = segs
+            .get(vid)
+            .unwrap_or_else(|| panic!("no record of {vid} in {segs:?}"));
+        assert_eq!((&rec.key, rec.size), (key, data.len() as u64), "{seg}");
         let h = sw
             .client()
             .head_object()
@@ -140,16 +145,45 @@ async fn round_trips_and_refused_requests_send_nothing_upstream() {
             .await
             .unwrap();
         assert_eq!(h.content_length(), Some(data.len() as i64));
-        let m = sw
-            .client()
-            .head_object()
-            .bucket(UP_BUCKET)
-            .key(format!("{PREFIX}/{vid}.meta"))
-            .send()
-            .await
-            .unwrap();
-        assert!(m.metadata().is_some_and(|m| m.contains_key("wormgate-record")), "{m:?}");
     }
+    assert!(!keys.iter().any(|k| k.ends_with(".meta")), "{keys:?}");
+
+    // Concurrent writers share record segments (group commit), each record exactly once.
+    c.create_bucket()
+        .bucket("many-bucket")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = c
+                .put_object()
+                .bucket("many-bucket")
+                .key(format!("many-{i}"))
+                .body(ByteStream::from(pattern(100 + i, i as u64)))
+                .send()
+                .await
+                .expect("put");
+            r.version_id().unwrap().to_string()
+        }));
+    }
+    let mut many = Vec::new();
+    for t in tasks {
+        many.push(t.await.unwrap());
+    }
+    let segs = sw.segment_records().await;
+    for (i, vid) in many.iter().enumerate() {
+        let (_, rec) = segs.get(vid).unwrap_or_else(|| panic!("no record of {vid}"));
+        assert_eq!(
+            (rec.key.as_str(), rec.size),
+            (format!("many-{i}").as_str(), 100 + i as u64)
+        );
+    }
+    let shared: std::collections::BTreeSet<&String> = many.iter().map(|v| &segs[v].0).collect();
+    eprintln!("24 concurrent versions: {} record segments", shared.len());
 
     // A second version of the same key, a delete marker, listings.
     let v2 = c
@@ -361,15 +395,22 @@ async fn round_trips_and_refused_requests_send_nothing_upstream() {
         .await
         .expect("connect");
     let listed = blobs.list().await.expect("list upstream");
+    let segs = sw.segment_records().await;
     for (k, v, d) in &vids {
         assert!(listed.contains(&(v.clone(), d.len() as u64)), "{v} not in {listed:?}");
-        let (raw, lock) = blobs.read_record(v).await.unwrap().expect("record");
+        assert_eq!(blobs.read_record(v).await.unwrap(), None, "no .meta object any more");
+        let (seg, rec) = &segs[v];
+        let name = seg.strip_prefix(&format!("{PREFIX}/")).unwrap();
+        let parsed = blobs.read_segment(name).await.unwrap().expect("segment");
+        assert!(parsed
+            .records
+            .iter()
+            .any(|raw| wormgate::store::records::decode::<wormgate::store::VersionRecord>(raw).as_ref() == Some(rec)));
         assert_eq!(
-            lock,
-            Default::default(),
+            blobs.object_lock(v).await.unwrap(),
+            Some(Default::default()),
             "an upstream bucket without Object Lock reports no lock"
         );
-        let rec: wormgate::store::VersionRecord = wormgate::store::records::decode(&raw).expect("record decodes");
         assert_eq!((&rec.key, &rec.version_id, rec.size), (k, v, d.len() as u64));
         assert!(rec.retention.is_some());
     }
@@ -425,7 +466,8 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
         .await
         .unwrap();
     let gw_until = gw_ret.retention().unwrap().retain_until_date().unwrap().secs();
-    for k in [ukey.clone(), format!("{ukey}.meta")] {
+    let segs = sw.segment_records().await;
+    for k in [ukey.clone(), segs[&vid].0.clone()] {
         let r = up
             .get_object_retention()
             .bucket(UP_BUCKET)
@@ -460,6 +502,16 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
         .await
         .unwrap();
     assert_eq!(r.retention().unwrap().retain_until_date().unwrap().secs(), until.secs());
+    // The record segment keeps the retention of the records as written (evidence of creation);
+    // the extension lives on the data object and in the audit trail.
+    let r = up
+        .get_object_retention()
+        .bucket(UP_BUCKET)
+        .key(&segs[&vid].0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.retention().unwrap().retain_until_date().unwrap().secs(), gw_until);
     c.put_object_legal_hold()
         .bucket("lock-bucket")
         .key("k")
@@ -549,7 +601,8 @@ async fn retention_and_legal_hold_are_mirrored_into_upstream_object_lock() {
     let keys = sw.keys().await;
     assert!(!keys.iter().any(|k| k.contains("-p00001-")), "{keys:?}");
     assert_eq!(get_all(&c, "lock-bucket", "mp", None).await, pattern(2000, 1));
-    for k in [format!("{PREFIX}/{uid}"), format!("{PREFIX}/{mvid}.meta")] {
+    let segs = sw.segment_records().await;
+    for k in [format!("{PREFIX}/{uid}"), segs[mvid].0.clone()] {
         let r = up
             .get_object_retention()
             .bucket(UP_BUCKET)
@@ -766,11 +819,15 @@ async fn multipart_uploads_are_upstream_multipart_uploads_of_the_same_parts() {
     whole.extend_from_slice(&pattern(5 * 1024 * 1024, 42));
     whole.extend_from_slice(&src[5..]);
     let keys = sw.keys().await;
-    let mine: Vec<&String> = keys.iter().filter(|k| k.contains(&uid) || k.contains(&vid)).collect();
+    let mine: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.contains("/records/") && (k.contains(&uid) || k.contains(&vid)))
+        .collect();
+    assert_eq!(mine, vec![&format!("{PREFIX}/{uid}")], "{keys:?}");
     assert_eq!(
-        mine,
-        vec![&format!("{PREFIX}/{uid}"), &format!("{PREFIX}/{vid}.meta")],
-        "{keys:?}"
+        sw.segment_records().await[&vid].1.version_id,
+        vid,
+        "its record is in a segment"
     );
     assert!(!keys.iter().any(|k| k.contains("-p0000")), "{keys:?}");
     let direct = sw

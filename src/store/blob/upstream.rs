@@ -4,10 +4,12 @@
 //! Layout in the upstream bucket:
 //! - `<prefix>/<id>`: the bytes of blob `id` (a version, a multipart part, or the empty manifest
 //!   blob of a multipart version). Never reused, written with `If-None-Match: *`.
-//! - `<prefix>/<id>.meta`: written at commit for blobs that carry a version record (the analogue of
-//!   the disk sidecar): the encoded record as body, and as `x-amz-meta-wormgate-record` (base64 of
-//!   the record's JSON) when it fits in S3's 2 KiB metadata budget. `wormgate recover` can rebuild
-//!   a catalog from these.
+//! - `<prefix>/records/<id>`: record segments (`segments`): at commit the record of a version (the
+//!   analogue of the disk sidecar) joins the records of the versions committed at about the same
+//!   time in one never-overwritten object; the commit returns once that segment is acknowledged.
+//!   `wormgate recover` can rebuild a catalog from these.
+//! - `<prefix>/<id>.meta`: versions written before record segments have their record in an object
+//!   of their own; still read (recover, scrub) and deleted with their version, never written now.
 //!
 //! Writes stream: the PUT starts when the first chunk is ready and the writer feeds it through a
 //! bounded channel (nothing buffered whole). The last chunk is held back until `commit`, so an
@@ -19,7 +21,7 @@
 //! starts an upstream multipart upload on `<prefix>/<upload id>` (never reused: upload ids are
 //! catalog sequence ids), each `UploadPart` streams into the upstream `UploadPart` of the same number
 //! (`UploadPartCopy` of a single-blob source is an upstream `UploadPartCopy`), completion completes the
-//! upstream upload with the chosen parts (`If-None-Match: *`) and writes `<version id>.meta`, and
+//! upstream upload with the chosen parts (`If-None-Match: *`) and commits the version's record, and
 //! abort aborts it. The version is then `BlobRef::Multipart`: one object, read by part ranges.
 //!
 //! Upstream Object Lock (detected at start with GetObjectLockConfiguration): a PUT of a new version
@@ -27,12 +29,14 @@
 //! framed as aws-chunked with a CRC32 trailer (the digest AWS requires with lock headers). At commit
 //! the final retention and legal hold are mirrored with `PutObjectRetention` / `PutObjectLegalHold` where
 //! they differ (always for multipart parts and copies, which are written without lock headers), and
-//! the `.meta` object carries the lock headers itself. Later extensions are mirrored by the gateway
-//! (`mirror_retention`, `mirror_legal_hold`) before the catalog changes.
+//! the record segment carries COMPLIANCE until the latest retain-until of its records as written.
+//! Later extensions are mirrored on the data objects by the gateway (`mirror_retention`,
+//! `mirror_legal_hold`) before the catalog changes.
 
 use std::fmt::Write as _;
 pub mod body;
 pub mod client;
+pub mod segments;
 
 use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
 pub use self::client::ListedObject;
@@ -54,9 +58,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Largest `x-amz-meta-wormgate-record` value sent (S3 allows 2 KiB of user metadata in all).
-const META_HEADER_MAX: usize = 1800;
-
 /// The upstream backend.
 #[derive(Clone)]
 pub struct UpstreamBlobs {
@@ -64,7 +65,10 @@ pub struct UpstreamBlobs {
 }
 
 struct Inner {
-    client: UpstreamClient,
+    client: Arc<UpstreamClient>,
+    /// The group committer of record segments, started on the first commit (tools that only read
+    /// never start it).
+    records: std::sync::OnceLock<segments::RecordBatcher>,
     /// The upstream bucket has Object Lock enabled: mirror retention into it.
     lock: bool,
     spool_dir: PathBuf,
@@ -257,7 +261,8 @@ impl UpstreamBlobs {
         }
         Ok(UpstreamBlobs {
             inner: Arc::new(Inner {
-                client,
+                client: Arc::new(client),
+                records: std::sync::OnceLock::new(),
                 lock,
                 spool_dir,
             }),
@@ -598,23 +603,6 @@ impl UpstreamBlobs {
         Started { tx, task, lock_sent }
     }
 
-    /// PUT a small object with a signed payload and Content-MD5 (retried: the body is in memory).
-    async fn put_small(&self, name: &str, body: Bytes, mut h: HeaderMap) -> Result<(), UpstreamError> {
-        h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-        h.insert("content-md5", hv(&md5_b64(&body)));
-        h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
-        let key = self.client().key(name);
-        match self.client().small(Method::PUT, &key, "", h, body).await {
-            Ok(_) => Ok(()),
-            // A retried PUT whose first attempt did land: the object is there (never reused key).
-            Err(e) if e.is_status(StatusCode::PRECONDITION_FAILED) => {
-                tracing::warn!(key = %key, "upstream object already exists (If-None-Match); a retried PUT landed twice");
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     /// Stream `len` bytes from `offset` of blob `id` (a ranged GET). The first request is made
     /// here, so an unreachable upstream is an error before the response starts; a connection lost
     /// mid-body is resumed from the next byte with a new ranged GET (a few times).
@@ -805,24 +793,26 @@ impl UpstreamBlobs {
         Ok(refused)
     }
 
-    /// The upstream objects that hold a version's bytes and record.
+    /// The upstream objects that hold a version's bytes: what retention and legal holds are mirrored
+    /// on. Not its record: a record segment is shared by many versions and keeps the lock of the
+    /// records as written (and an older `<id>.meta` record object keeps its lock as written too;
+    /// recover reads the lock of the data object).
     fn objects_of(rec: &VersionRecord) -> Vec<String> {
         let mut out = Vec::new();
         match &rec.blob {
-            // One object (a completed multipart upload too; its record is `<version id>.meta`).
+            // One object (a completed multipart upload too).
             Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => out.push(id.clone()),
             Some(BlobRef::Parts { parts }) => {
                 out.extend(parts.iter().map(|p| p.id.clone()));
                 out.push(rec.version_id.clone());
             }
-            None => return out,
+            None => {}
         }
-        out.push(format!("{}.meta", rec.version_id));
         out
     }
 
-    /// Run `f` on every upstream object of a version, a few at a time: the blob and its record are
-    /// mirrored concurrently, so an extension waits one upstream round trip, not two.
+    /// Run `f` on every upstream object of a version, a few at a time: the parts of a version held
+    /// as part blobs are mirrored concurrently.
     async fn on_each_object<F, Fut>(&self, rec: &VersionRecord, f: F) -> StoreResult<()>
     where
         F: Fn(String) -> Fut,
@@ -880,26 +870,36 @@ impl UpstreamBlobs {
         self.client().small(Method::PUT, &key, query, h, body).await.map(|_| ())
     }
 
-    /// After the bytes of a blob are stored: write its `.meta` and mirror the final lock state.
-    async fn finish_record(
-        &self,
-        id: &str,
-        sidecar: &[u8],
-        lock_sent: Option<(DateTime<Utc>, bool)>,
-    ) -> Result<(), UpstreamError> {
+    /// Commit a version: `data` makes its bytes durable upstream (and returns the lock headers its
+    /// PUT carried); meanwhile its record joins a record segment. Both must be acknowledged before
+    /// this returns, so the version's wait is the longer of the two, not their sum. A record that
+    /// lands while its data does not (the commit fails) names an object that is not there: recover
+    /// skips such records. With upstream Object Lock the final retention and legal hold are then
+    /// mirrored on the data objects where their PUT did not already carry them. An empty `sidecar`
+    /// (a multipart part) has no record.
+    async fn commit_version<F>(&self, id: &str, sidecar: &[u8], data: F) -> StoreResult<()>
+    where
+        F: std::future::Future<Output = StoreResult<Option<(DateTime<Utc>, bool)>>>,
+    {
         if sidecar.is_empty() {
-            return Ok(());
+            return data.await.map(|_| ());
         }
-        let rec: Option<VersionRecord> = crate::store::records::decode(sidecar);
-        let until = rec.as_ref().and_then(|r| r.retention).map(|r| r.retain_until());
-        let legal_hold = rec.as_ref().is_some_and(|r| r.legal_hold);
-        if self.inner.lock {
-            if let Some(rec) = &rec {
-                // The data objects first: parts and copies carry no lock headers yet, and a single
-                // PUT carried the first decision's date, which the commit decision may extend.
-                let mut data = Self::objects_of(rec);
-                data.pop(); // the .meta is written below with its lock headers
-                for name in data {
+        let Some(rec) = crate::store::records::decode::<VersionRecord>(sidecar) else {
+            return Err(StoreError::invariant(format!(
+                "the record of blob {id} does not decode"
+            )));
+        };
+        let until = rec.retention.map(|r| r.retain_until());
+        let legal_hold = rec.legal_hold;
+        // The record goes into a record segment with the records of other versions committed at
+        // about the same time (group commit: one upstream PUT for all of them).
+        let record = self.batcher().commit(&rec.version_id, sidecar.to_vec(), until);
+        let data = async {
+            let lock_sent = data.await?;
+            if self.inner.lock {
+                // Parts and copies carry no lock headers yet, and a single PUT carried the first
+                // decision's date, which the commit decision may extend.
+                for name in Self::objects_of(&rec) {
                     let sent = if name == id { lock_sent } else { None };
                     if let Some(u) = until {
                         if sent.is_none_or(|(s, _)| u > s) {
@@ -911,29 +911,23 @@ impl UpstreamBlobs {
                     }
                 }
             }
-        }
-        let mut h = HeaderMap::new();
-        h.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        h.insert(
-            HeaderName::from_static("x-amz-meta-wormgate-blob"),
-            hv(rec.as_ref().map_or(id, |r| r.version_id.as_str())),
-        );
-        if sidecar.len() > 5 {
-            use base64::Engine;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&sidecar[5..]);
-            if b64.len() <= META_HEADER_MAX {
-                h.insert(HeaderName::from_static("x-amz-meta-wormgate-record"), hv(&b64));
-            }
-        }
-        self.lock_headers(&mut h, until, legal_hold);
-        // `<version id>.meta`: the same name as `id` except for a completed multipart upload, whose
-        // one object is named by its upload id.
-        let meta = rec.as_ref().map_or(id, |r| r.version_id.as_str());
-        self.put_small(&format!("{meta}.meta"), Bytes::copy_from_slice(sidecar), h)
-            .await
+            Ok::<(), StoreError>(())
+        };
+        let (data, record) = tokio::join!(data, record);
+        data?;
+        record.map_err(StoreError::from)
+    }
+
+    /// The record batcher, started on first use (on the runtime of the first commit).
+    fn batcher(&self) -> &segments::RecordBatcher {
+        self.inner.records.get_or_init(|| {
+            let client = self.inner.client.clone();
+            let lock = self.inner.lock;
+            segments::RecordBatcher::start(std::sync::Arc::new(move |name, body, until| {
+                let client = client.clone();
+                Box::pin(async move { put_segment(&client, lock, &name, body, until).await })
+            }))
+        })
     }
 
     // --- Read-only helpers of the offline tools (scrub, recover) ---------------------------------
@@ -967,6 +961,47 @@ impl UpstreamBlobs {
             }
             Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The record segment `name` (`records/<id>`, as listed), parsed; `Ok(None)` when it is gone.
+    pub async fn read_segment(&self, name: &str) -> Result<Option<segments::Parsed>, UpstreamError> {
+        let key = self.client().key(name);
+        match self
+            .client()
+            .small(Method::GET, &key, "", HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok((_, _, b)) => Ok(Some(segments::parse_segment(&b))),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The Object Lock the upstream holds on object `name` (a HEAD); `Ok(None)` when it is gone.
+    /// Recover asks the data object of a version whose record is in a segment: extensions and
+    /// legal holds are mirrored there.
+    pub async fn object_lock(&self, name: &str) -> Result<Option<UpstreamLock>, UpstreamError> {
+        let key = self.client().key(name);
+        match self
+            .client()
+            .small(Method::HEAD, &key, "", HeaderMap::new(), Bytes::new())
+            .await
+        {
+            Ok((_, h, _)) => Ok(Some(UpstreamLock::of(&h))),
+            Err(e) if e.is_status(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The upstream object that stands for a version's bytes: its one object (a completed
+    /// multipart upload too), or the manifest `<version id>` of a version held as part blobs.
+    /// `None` for a record that names no blob.
+    pub fn main_object(rec: &VersionRecord) -> Option<&str> {
+        match &rec.blob {
+            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => Some(id),
+            Some(BlobRef::Parts { .. }) => Some(&rec.version_id),
+            None => None,
         }
     }
 
@@ -1022,6 +1057,50 @@ fn version_entries(doc: &str) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// PUT a small never-reused object with a signed payload and Content-MD5 (retried: the body is in
+/// memory). A 412 (`If-None-Match: *`) after a retry means an earlier attempt landed.
+async fn put_small(client: &UpstreamClient, name: &str, body: Bytes, mut h: HeaderMap) -> Result<(), UpstreamError> {
+    h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+    h.insert("content-md5", hv(&md5_b64(&body)));
+    h.insert(http::header::CONTENT_LENGTH, hv(&body.len().to_string()));
+    let key = client.key(name);
+    match client.small(Method::PUT, &key, "", h, body).await {
+        Ok(_) => Ok(()),
+        // A retried PUT whose first attempt did land: the object is there (never reused key).
+        Err(e) if e.is_status(StatusCode::PRECONDITION_FAILED) => {
+            tracing::warn!(key = %key, "upstream object already exists (If-None-Match); a retried PUT landed twice");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// PUT one record segment (`segments`). With upstream Object Lock it carries COMPLIANCE until the
+/// latest retain-until of its records: the segment is the evidence that those versions were
+/// created, and it must outlive each of them as first written. Later extensions and legal holds
+/// are mirrored on the data objects (and replayed from the audit trail by `wormgate recover`), not
+/// on the segment, which many versions share.
+async fn put_segment(
+    client: &UpstreamClient,
+    lock: bool,
+    name: &str,
+    body: Vec<u8>,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), UpstreamError> {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if lock {
+        if let Some(u) = until {
+            h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
+            h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
+        }
+    }
+    put_small(client, name, Bytes::from(body), h).await
 }
 
 /// How long the upstream may take to answer a PUT once its whole body is sent.
@@ -1091,7 +1170,8 @@ impl UpstreamWriter {
         Ok(())
     }
 
-    /// Make the blob durable upstream, then write its record (`.meta`) and mirror the lock state.
+    /// Make the blob durable upstream and commit its record into a record segment (meanwhile), then
+    /// mirror the lock state.
     pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
         self.commit_part(sidecar).await.map(|_| ())
     }
@@ -1106,34 +1186,8 @@ impl UpstreamWriter {
                 return Err(StoreError::invariant(msg));
             }
         }
-        let (lock_sent, etag) = if let Sink::Spool { path, file } = &mut self.sink {
-            let path = path.clone();
-            if let Some(mut f) = file.take() {
-                f.flush().await?;
-            }
-            let res = self.upload_spool(&path).await;
-            let _ = tokio::fs::remove_file(&path).await;
-            res?
-        } else {
-            let rest = std::mem::take(&mut self.pending).freeze();
-            if !rest.is_empty() {
-                self.send(rest).await?;
-            }
-            let Sink::Stream { len, started } = &mut self.sink else {
-                return Err(StoreError::invariant("not a streaming writer"));
-            };
-            // A zero-length blob starts its PUT only now.
-            let st = match started.take() {
-                Some(st) => st,
-                None => self.store.start_put(&self.id, *len, &self.hints, &self.target),
-            };
-            let _ = st.tx.send(Msg::End).await;
-            let lock_sent = st.lock_sent;
-            let etag = finish_put(st).await?;
-            (lock_sent, etag)
-        };
         if let Target::Part { .. } = self.target {
-            return match etag {
+            return match self.finish_data().await?.1 {
                 Some(e) => Ok(Some(e)),
                 None => Err(StoreError::UpstreamAnswer(format!(
                     "upstream UploadPart of {} gave no ETag",
@@ -1141,12 +1195,46 @@ impl UpstreamWriter {
                 ))),
             };
         }
-        self.store
-            .finish_record(&self.id, sidecar, lock_sent)
-            .await
-            .map_err(StoreError::from)?;
+        let store = self.store.clone();
+        let id = self.id.clone();
+        store
+            .commit_version(&id, sidecar, async {
+                self.finish_data().await.map(|(lock_sent, _)| lock_sent)
+            })
+            .await?;
         // A blob of its own is named by its id, never by an upstream ETag.
         Ok(None)
+    }
+
+    /// Send what is left and wait for the upstream's answer: (the lock headers the PUT carried, the
+    /// upstream `ETag`).
+    #[allow(clippy::type_complexity)]
+    async fn finish_data(&mut self) -> StoreResult<(Option<(DateTime<Utc>, bool)>, Option<String>)> {
+        if let Sink::Spool { path, file } = &mut self.sink {
+            let path = path.clone();
+            if let Some(mut f) = file.take() {
+                f.flush().await?;
+            }
+            let res = self.upload_spool(&path).await;
+            let _ = tokio::fs::remove_file(&path).await;
+            return res;
+        }
+        let rest = std::mem::take(&mut self.pending).freeze();
+        if !rest.is_empty() {
+            self.send(rest).await?;
+        }
+        let Sink::Stream { len, started } = &mut self.sink else {
+            return Err(StoreError::invariant("not a streaming writer"));
+        };
+        // A zero-length blob starts its PUT only now.
+        let st = match started.take() {
+            Some(st) => st,
+            None => self.store.start_put(&self.id, *len, &self.hints, &self.target),
+        };
+        let _ = st.tx.send(Msg::End).await;
+        let lock_sent = st.lock_sent;
+        let etag = finish_put(st).await?;
+        Ok((lock_sent, etag))
     }
 
     /// Send a spooled blob (retried: the file can be read again).
@@ -1220,15 +1308,16 @@ impl UpstreamWriter {
 }
 
 impl UpstreamCompletion {
-    /// Complete the upstream upload, then write the record (`<id>.meta`) and mirror the lock state.
+    /// Complete the upstream upload and commit the version's record (meanwhile), then mirror the
+    /// lock state.
     pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
-        self.store
-            .complete_upload(&self.id, &self.upload_id, &self.parts, self.size)
-            .await?;
-        self.store
-            .finish_record(&self.id, sidecar, None)
-            .await
-            .map_err(StoreError::from)
+        let done = async {
+            self.store
+                .complete_upload(&self.id, &self.upload_id, &self.parts, self.size)
+                .await?;
+            Ok(None)
+        };
+        self.store.commit_version(&self.id, sidecar, done).await
     }
 }
 

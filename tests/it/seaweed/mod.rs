@@ -322,6 +322,45 @@ impl Seaweed {
         out
     }
 
+    /// The version records in the record segments upstream (`<prefix>/records/<id>`): version id →
+    /// (segment key, the record), each segment read and checked; panics on a segment that does not
+    /// parse or a version found twice.
+    pub async fn segment_records(
+        &self,
+    ) -> std::collections::BTreeMap<String, (String, wormgate::store::VersionRecord)> {
+        let c = self.client();
+        let mut out = std::collections::BTreeMap::new();
+        for k in self.keys().await {
+            if !k.starts_with(&format!("{PREFIX}/records/")) {
+                continue;
+            }
+            let body = c
+                .get_object()
+                .bucket(UP_BUCKET)
+                .key(&k)
+                .send()
+                .await
+                .expect("get segment")
+                .body
+                .collect()
+                .await
+                .unwrap()
+                .into_bytes();
+            let p = wormgate::store::blob::upstream::segments::parse_segment(&body);
+            assert_eq!(p.bad_at, None, "segment {k} does not parse");
+            for raw in p.records {
+                let rec: wormgate::store::VersionRecord =
+                    wormgate::store::records::decode(&raw).expect("a segment record decodes");
+                let vid = rec.version_id.clone();
+                assert!(
+                    out.insert(vid.clone(), (k.clone(), rec)).is_none(),
+                    "{vid} in two segments"
+                );
+            }
+        }
+        out
+    }
+
     /// Every upstream version and delete marker under the prefix (a versioned bucket's full state).
     pub async fn versions(&self) -> Vec<String> {
         let c = self.client();
