@@ -191,6 +191,11 @@ pub struct ServeArgs {
     /// versions and uploads are refused with 507, so the audit trail and catalog never run out of room.
     #[arg(long, env = "WORMGATE_RESERVE_FREE")]
     pub reserve_free: Option<String>,
+    /// Disk mode: versions (`PutObject`, `CopyObject`) of at most this size (`1MiB` default, `0`
+    /// off) are appended to shared segment files whose fdatasync many writers share (group commit),
+    /// instead of three fsyncs of files of their own each.
+    #[arg(long, env = "WORMGATE_SEGMENT_MAX_OBJECT")]
+    pub segment_max_object: Option<String>,
     /// Resource limits against hostile clients (`--max-connections`, timeouts, …).
     #[command(flatten)]
     pub limits: LimitsArgs,
@@ -254,6 +259,8 @@ pub struct FileConfig {
     pub audit_shipping: Option<AuditShipArgs>,
     /// See `ServeArgs::reserve_free`.
     pub reserve_free: Option<String>,
+    /// See `ServeArgs::segment_max_object`.
+    pub segment_max_object: Option<String>,
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
     #[serde(default)]
     pub quotas: BTreeMap<String, FileQuota>,
@@ -361,6 +368,8 @@ pub struct Config {
     pub audit_archive: Option<ArchiveConfig>,
     /// Free-space reserve of the data volume.
     pub reserve_free: Reserve,
+    /// Largest version whose data goes to a segment file (disk mode; 0: none).
+    pub segment_max_object: u64,
     /// Per-bucket quotas from the config file.
     pub quotas: BTreeMap<String, QuotaConfig>,
     /// Audit shipping targets, flags over the file (checked by `audit::ship` when shipping starts).
@@ -705,6 +714,16 @@ impl Config {
             setting: "--reserve-free".into(),
             source,
         })?;
+        let segment_max_object = parse_size(
+            args.segment_max_object
+                .as_deref()
+                .or(file.segment_max_object.as_deref())
+                .unwrap_or(DEFAULT_SEGMENT_MAX_OBJECT),
+        )
+        .map_err(|source| ConfigError::Size {
+            setting: "--segment-max-object".into(),
+            source,
+        })?;
         let quotas = load_quotas(&file.quotas)?;
         let audit_archive = ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref())?;
         let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
@@ -760,10 +779,15 @@ impl Config {
             evidence,
             time,
             reserve_free,
+            segment_max_object,
             quotas,
         })
     }
 }
+
+/// Default of `--segment-max-object`: 1 MiB, where a version's own three fsyncs cost more than its
+/// bytes' share of a group commit.
+pub const DEFAULT_SEGMENT_MAX_OBJECT: &str = "1MiB";
 
 /// Flags (and `[evidence]` file table) of the evidence features: signed audit checkpoints, the
 /// background scrub, `/metrics` access.

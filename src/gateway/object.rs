@@ -16,6 +16,7 @@ use crate::s3::xml::{
     self, ChecksumOut, DeleteEntryOut, DeleteErrorOut, DeleteResult, DeletedOut, GetObjectAttributesResponse,
     ObjectPartOut, ObjectPartsOut,
 };
+use crate::store::blob::ReadFrom;
 use crate::store::{BlobRef, VersionRecord};
 use crate::timefmt::{format_iso, http_date};
 use bytes::Bytes;
@@ -286,26 +287,29 @@ impl Gateway {
         start: u64,
         len: u64,
     ) -> futures_util::stream::BoxStream<'static, std::io::Result<Bytes>> {
-        // (blob id, offset, length, expected sha256 when the whole blob is read)
-        let segments: Vec<(String, u64, u64, Option<String>)> = match &rec.blob {
+        // (where, offset, length, expected sha256 when the whole blob is read)
+        let segments: Vec<(ReadFrom, u64, u64, Option<String>)> = match &rec.blob {
             None => Vec::new(),
-            Some(BlobRef::Single { id }) => {
+            Some(b @ (BlobRef::Single { .. } | BlobRef::InSegment { .. })) => {
                 let whole = start == 0 && len == rec.size;
-                vec![(id.clone(), start, len, whole.then(|| rec.sha256.clone()))]
+                ReadFrom::of(b)
+                    .map(|from| (from, start, len, whole.then(|| rec.sha256.clone())))
+                    .into_iter()
+                    .collect()
             }
             // Part blobs (offsets within each part), or one object holding the parts one after
             // the other (offsets within the object). Each part read whole is verified on its own.
-            Some(BlobRef::Parts { parts }) => part_segments(parts, None, start, len),
-            Some(BlobRef::Multipart { id, parts }) => part_segments(parts, Some(id), start, len),
+            Some(BlobRef::Parts { parts }) => blob_segments(part_segments(parts, None, start, len)),
+            Some(BlobRef::Multipart { id, parts }) => blob_segments(part_segments(parts, Some(id), start, len)),
         };
         let blobs = self.blobs.clone();
         let label = crate::audit::alarm::Target::new(&rec.bucket, &rec.key, &rec.version_id);
         let stream = futures_util::stream::iter(segments)
-            .then(move |(id, off, l, sha)| {
+            .then(move |(from, off, l, sha)| {
                 let blobs = blobs.clone();
-                let label = label.with_blob(&id);
+                let label = label.with_blob(from.id());
                 async move {
-                    match blobs.read(&id, off, l).await {
+                    match blobs.read_from(&from, off, l).await {
                         Ok(s) => verify_stream(s, sha, label).boxed(),
                         Err(e) => {
                             let e = std::io::Error::other(S3Error::from(e).message);
@@ -429,7 +433,11 @@ impl Gateway {
                     .catalog
                     .remove_expired_version(guard, bucket, key, seq, proof)
                     .await?;
+                let segment = blobs.segment().map(str::to_string);
                 let left_upstream = self.blobs.destroy(blobs).await?;
+                if let Some(seg) = segment {
+                    self.reclaim_segments(vec![seg]);
+                }
                 Ok(DeleteOutcome {
                     left_upstream,
                     version_id: Some(id.to_string()),
@@ -617,6 +625,11 @@ mod tests {
 /// (blob id, offset, length, expected SHA-256 when the part is read whole) of the parts of a
 /// multipart version that overlap `len` bytes from `start`: each part in its own blob (`object`
 /// `None`), or all parts one after the other in blob `object`.
+/// Ranges of blobs under their ids (see `part_segments`) as `object_stream` reads them.
+fn blob_segments(v: Vec<(String, u64, u64, Option<String>)>) -> Vec<(ReadFrom, u64, u64, Option<String>)> {
+    v.into_iter().map(|(id, o, l, s)| (ReadFrom::Blob(id), o, l, s)).collect()
+}
+
 fn part_segments(
     parts: &[crate::store::PartRef],
     object: Option<&String>,

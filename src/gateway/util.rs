@@ -130,4 +130,20 @@ impl Gateway {
             }
         }
     }
+
+    /// Remove whole those of `candidates` segments that are sealed, unpinned and (the catalog proves)
+    /// hold no live version. Best effort: a segment left behind is retried by the next pass.
+    pub(crate) fn reclaim_segments(&self, candidates: Vec<String>) {
+        let quiet = self.blobs.quiet_segments(&candidates);
+        if quiet.is_empty() {
+            return;
+        }
+        let result = self
+            .catalog
+            .empty_segments(quiet)
+            .and_then(|proof| self.blobs.reclaim(&proof));
+        if let Err(e) = result {
+            tracing::warn!(error = %crate::store::error::chain(&e), "reclaiming empty segments failed");
+        }
+    }
 }

@@ -17,6 +17,8 @@ const READ_BLOCK: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct DiskBlobs {
     root: Arc<PathBuf>,
+    /// Small versions' data go to shared segment files (`None`: every blob is a file of its own).
+    segments: Option<super::segment::Segments>,
 }
 
 /// A blob being written to `tmp/`.
@@ -39,7 +41,22 @@ impl DiskBlobs {
         std::fs::create_dir_all(root.join("tmp"))?;
         Ok(DiskBlobs {
             root: Arc::new(root.to_path_buf()),
+            segments: None,
         })
+    }
+
+    /// The same store with small versions' data going to segment files (`max_object` bytes at most,
+    /// `budget` bytes of bodies buffered at once); `max_object == 0` keeps every blob a file.
+    pub fn with_segments(mut self, max_object: u64, budget: usize) -> StoreResult<Self> {
+        if max_object > 0 {
+            self.segments = Some(super::segment::Segments::start(&self.root, max_object, budget)?);
+        }
+        Ok(self)
+    }
+
+    /// The segment store, when small versions go to segments.
+    pub fn segments(&self) -> Option<&super::segment::Segments> {
+        self.segments.as_ref()
     }
 
     pub fn root(&self) -> &Path {
@@ -84,34 +101,19 @@ impl DiskBlobs {
         offset: u64,
         len: u64,
     ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
-        let mut file = File::open(self.path(id))
-            .await
-            .map_err(|e| StoreError::io_at(format!("blob {id} cannot be opened"), e))?;
-        if offset > 0 {
-            file.seek(std::io::SeekFrom::Start(offset)).await?;
-        }
-        let stream = futures_util::stream::unfold((file, len), |(mut file, remaining)| async move {
-            if remaining == 0 {
-                return None;
-            }
-            let want = crate::units::take_len(remaining, READ_BLOCK);
-            let mut buf = BytesMut::zeroed(want);
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut buf[filled..]).await {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) => return Some((Err(e), (file, 0))),
-                }
-            }
-            if filled == 0 {
-                let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob is shorter than its record");
-                return Some((Err(e), (file, 0)));
-            }
-            buf.truncate(filled);
-            Some((Ok(buf.freeze()), (file, remaining - filled as u64)))
-        });
-        Ok(Box::pin(stream))
+        read_range(&self.path(id), &format!("blob {id}"), offset, len).await
+    }
+
+    /// Stream `len` bytes at `offset` of segment `segment` (the entry's place comes from the
+    /// record: no lookup).
+    pub async fn read_segment(
+        &self,
+        segment: &str,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
+        let path = super::segment::path_of(&self.root, segment)?;
+        read_range(&path, &format!("segment {segment}"), offset, len).await
     }
 
     pub async fn exists(&self, id: &str) -> StoreResult<bool> {
@@ -148,6 +150,43 @@ impl DiskBlobs {
         }
         Ok(out)
     }
+}
+
+/// Stream `len` bytes from `offset` of the file at `path` (`what` names it in errors).
+async fn read_range(
+    path: &Path,
+    what: &str,
+    offset: u64,
+    len: u64,
+) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
+    let mut file = File::open(path)
+        .await
+        .map_err(|e| StoreError::io_at(format!("{what} cannot be opened"), e))?;
+    if offset > 0 {
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+    }
+    let stream = futures_util::stream::unfold((file, len), |(mut file, remaining)| async move {
+        if remaining == 0 {
+            return None;
+        }
+        let want = crate::units::take_len(remaining, READ_BLOCK);
+        let mut buf = BytesMut::zeroed(want);
+        let mut filled = 0;
+        while filled < want {
+            match file.read(&mut buf[filled..]).await {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => return Some((Err(e), (file, 0))),
+            }
+        }
+        if filled == 0 {
+            let e = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob is shorter than its record");
+            return Some((Err(e), (file, 0)));
+        }
+        buf.truncate(filled);
+        Some((Ok(buf.freeze()), (file, remaining - filled as u64)))
+    });
+    Ok(Box::pin(stream))
 }
 
 async fn fsync_dir(dir: &Path) -> std::io::Result<()> {

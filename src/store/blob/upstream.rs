@@ -810,7 +810,9 @@ impl UpstreamBlobs {
         let mut out = Vec::new();
         match &rec.blob {
             // One object (a completed multipart upload too; its record is `<version id>.meta`).
-            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => out.push(id.clone()),
+            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. } | BlobRef::InSegment { id, .. }) => {
+                out.push(id.clone());
+            }
             Some(BlobRef::Parts { parts }) => {
                 out.extend(parts.iter().map(|p| p.id.clone()));
                 out.push(rec.version_id.clone());
