@@ -152,6 +152,9 @@ pub struct Found {
     /// later extensions and legal holds are mirrored): a standby recovering without the first
     /// gateway's audit trail still learns them. Applied only where it adds protection.
     pub stored_lock: Option<UpstreamLock>,
+    /// Where the bytes are when the record (written before the place was known) does not say it: a
+    /// segment entry's place, from the scan that found it.
+    pub blob: Option<BlobRef>,
 }
 
 /// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`.
@@ -198,10 +201,39 @@ impl RecordSource for Sidecars {
                 origin: p.display().to_string(),
                 raw,
                 stored_lock: None,
+                blob: None,
             });
         }
+        out.extend(segment_records(&self.root)?);
         Ok(out)
     }
+}
+
+/// The records in the entries of every segment (`<data>/segments/*.seg`), each with the entry's
+/// place. A scan stops at a segment's torn tail (nothing acknowledged is there).
+fn segment_records(root: &Path) -> Result<Vec<Found>, EvidenceError> {
+    use crate::store::blob::segment;
+    let ids = segment::list(root).map_err(|e| EvidenceError::step("cannot list the segments", e))?;
+    let mut out = Vec::new();
+    for seg in ids {
+        let path = segment::path_of(root, &seg).map_err(|e| EvidenceError::step(format!("segment {seg}"), e))?;
+        let scan = segment::scan_file(&path)
+            .map_err(|e| EvidenceError::step(format!("cannot read segment {}", path.display()), e))?;
+        for e in scan.entries {
+            out.push(Found {
+                origin: format!("{}@{}", path.display(), e.offset),
+                raw: e.sidecar,
+                stored_lock: None,
+                blob: Some(BlobRef::InSegment {
+                    id: e.id,
+                    segment: seg.clone(),
+                    offset: e.offset,
+                    len: e.len,
+                }),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Upstream mode: the record objects `<prefix>/<id>.meta` in the upstream bucket (the multipart
@@ -242,6 +274,7 @@ impl RecordSource for UpstreamRecords {
                             origin: format!("{id}.meta"),
                             raw,
                             stored_lock: Some(lock),
+                            blob: None,
                         })),
                         Ok(None) => Ok(None), // gone since the listing (an expired version removed)
                         Err(e) => Err(EvidenceError::step(
@@ -271,10 +304,13 @@ fn read_records(
 ) -> Result<BTreeMap<VKey, VersionRecord>, EvidenceError> {
     let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
     for found in source.records()? {
-        let Some(rec) = decode::<VersionRecord>(&found.raw) else {
+        let Some(mut rec) = decode::<VersionRecord>(&found.raw) else {
             rep.undecodable_sidecars.push(found.origin);
             continue;
         };
+        if let Some(blob) = found.blob {
+            rec.blob = Some(blob);
+        }
         let k = (rec.bucket.clone(), rec.key.clone(), rec.seq);
         let entry = match out.entry(k) {
             std::collections::btree_map::Entry::Occupied(o) => {
