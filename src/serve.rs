@@ -186,6 +186,9 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
     gateway.users.set_catalog(catalog_users);
     apply_capacity(&cfg, &gateway);
     let gateway = Arc::new(gateway);
+    // Every segment found at start is sealed: remove the ones whose versions all went while they
+    // were still active (a removal reclaims only its own segment, and never the active one).
+    gateway.reclaim_all_segments(&cfg.data_dir);
     crate::daemon::start(&cfg, &gateway).await?;
     let signals = Signals::install()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -827,7 +827,13 @@ fn find_unreferenced(
 /// Segment entries no version refers to (a commit whose catalog insert never happened, or a removed
 /// version whose segment is not reclaimed yet), and torn tails (a write cut by a crash): reported,
 /// never an error that stops the scrub.
-fn segment_leftovers(catalog: &Catalog, root: &Path, referenced: &HashSet<String>, opts: &ScrubOptions, rep: &mut ScrubReport) {
+fn segment_leftovers(
+    catalog: &Catalog,
+    root: &Path,
+    referenced: &HashSet<String>,
+    opts: &ScrubOptions,
+    rep: &mut ScrubReport,
+) {
     use crate::store::blob::segment;
     let ids = match segment::list(root) {
         Ok(ids) => ids,
@@ -837,7 +843,9 @@ fn segment_leftovers(catalog: &Catalog, root: &Path, referenced: &HashSet<String
         }
     };
     for seg in ids {
-        let Ok(path) = segment::path_of(root, &seg) else { continue };
+        let Ok(path) = segment::path_of(root, &seg) else {
+            continue;
+        };
         if !older_than(&path, opts.min_age) {
             continue;
         }

@@ -627,7 +627,9 @@ mod tests {
 /// `None`), or all parts one after the other in blob `object`.
 /// Ranges of blobs under their ids (see `part_segments`) as `object_stream` reads them.
 fn blob_segments(v: Vec<(String, u64, u64, Option<String>)>) -> Vec<(ReadFrom, u64, u64, Option<String>)> {
-    v.into_iter().map(|(id, o, l, s)| (ReadFrom::Blob(id), o, l, s)).collect()
+    v.into_iter()
+        .map(|(id, o, l, s)| (ReadFrom::Blob(id), o, l, s))
+        .collect()
 }
 
 fn part_segments(

@@ -49,7 +49,11 @@ pub struct Committed {
 pub enum ReadFrom {
     Blob(String),
     /// Data at `base` of segment `segment` (the entry of blob `id`).
-    Segment { id: String, segment: String, base: u64 },
+    Segment {
+        id: String,
+        segment: String,
+        base: u64,
+    },
 }
 
 impl ReadFrom {
@@ -57,7 +61,9 @@ impl ReadFrom {
     pub fn of(blob: &BlobRef) -> Option<ReadFrom> {
         match blob {
             BlobRef::Single { id } => Some(ReadFrom::Blob(id.clone())),
-            BlobRef::InSegment { id, segment, offset, .. } => Some(ReadFrom::Segment {
+            BlobRef::InSegment {
+                id, segment, offset, ..
+            } => Some(ReadFrom::Segment {
                 id: id.clone(),
                 segment: segment.clone(),
                 base: *offset,

@@ -49,7 +49,9 @@ pub fn dir_of(root: &Path) -> PathBuf {
 /// Path of segment `segment` under a data root (ids are checked: letters, digits, `-`, `_`).
 pub fn path_of(root: &Path, segment: &str) -> StoreResult<PathBuf> {
     if !super::valid_id(segment) {
-        return Err(StoreError::InvalidBlobId { id: segment.to_string() });
+        return Err(StoreError::InvalidBlobId {
+            id: segment.to_string(),
+        });
     }
     Ok(dir_of(root).join(format!("{segment}{SUFFIX}")))
 }
@@ -424,7 +426,11 @@ impl SegmentWriter {
     /// Append the entry durably (group commit); `sidecar` is the version record's second copy.
     pub async fn commit(self, sidecar: &[u8]) -> StoreResult<Landed> {
         let SegmentWriter {
-            segments, id, buf, _permit, ..
+            segments,
+            id,
+            buf,
+            _permit,
+            ..
         } = self;
         segments.commit(id, sidecar.to_vec(), buf).await
     }
@@ -497,7 +503,12 @@ impl Committer {
         let Some(active) = self.active.as_mut() else {
             return;
         };
-        let mut buf = Vec::with_capacity(batch.iter().map(|j| HEADER_LEN + j.id.len() + j.sidecar.len() + j.data.len()).sum());
+        let mut buf = Vec::with_capacity(
+            batch
+                .iter()
+                .map(|j| HEADER_LEN + j.id.len() + j.sidecar.len() + j.data.len())
+                .sum(),
+        );
         let mut offsets = Vec::with_capacity(batch.len());
         for j in &batch {
             let entry_start = active.len + buf.len() as u64;
@@ -668,7 +679,10 @@ mod tests {
         }
         s.faults().fail_sync.store(false, std::sync::atomic::Ordering::SeqCst);
         let after = put(&s, "b", b"second").await.unwrap();
-        assert_ne!(after.segment, ok.segment, "wrote after a failed sync into the same file");
+        assert_ne!(
+            after.segment, ok.segment,
+            "wrote after a failed sync into the same file"
+        );
         assert_eq!(read_at(dir.path(), &after), b"second");
         assert_eq!(read_at(dir.path(), &ok), b"first");
         assert_eq!(list(dir.path()).unwrap().len(), 2);
