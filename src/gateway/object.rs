@@ -436,7 +436,7 @@ impl Gateway {
                 let segment = blobs.segment().map(str::to_string);
                 let left_upstream = self.blobs.destroy(blobs).await?;
                 if let Some(seg) = segment {
-                    self.reclaim_segments(vec![seg]);
+                    self.reclaim_segments(&[seg]);
                 }
                 Ok(DeleteOutcome {
                     left_upstream,

@@ -137,15 +137,15 @@ impl Gateway {
             return;
         }
         match crate::store::blob::segment::list(data) {
-            Ok(all) => self.reclaim_segments(all),
+            Ok(all) => self.reclaim_segments(&all),
             Err(e) => tracing::warn!(error = %e, "cannot list the segments to reclaim"),
         }
     }
 
     /// Remove whole those of `candidates` segments that are sealed, unpinned and (the catalog proves)
     /// hold no live version. Best effort: a segment left behind is retried by the next pass.
-    pub(crate) fn reclaim_segments(&self, candidates: Vec<String>) {
-        let quiet = self.blobs.quiet_segments(&candidates);
+    pub(crate) fn reclaim_segments(&self, candidates: &[String]) {
+        let quiet = self.blobs.quiet_segments(candidates);
         if quiet.is_empty() {
             return;
         }

@@ -127,13 +127,11 @@ async fn small_versions_land_in_segments_and_read_back() {
     assert!(blob_files(&s.data_dir).iter().any(|f| f.ends_with(&v)));
 }
 
-/// Writers PUT small objects as fast as they can; returns what was acknowledged.
-fn spawn_writers(
-    endpoint: &str,
-    n: usize,
-    round: usize,
-    acked: &Arc<Mutex<Vec<(String, String, Vec<u8>)>>>,
-) -> Vec<tokio::task::JoinHandle<()>> {
+/// Acknowledged PUTs: (key, version id, bytes).
+type Acked = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// Writers PUT small objects as fast as they can, recording each acknowledged one in `acked`.
+fn spawn_writers(endpoint: &str, n: usize, round: usize, acked: &Acked) -> Vec<tokio::task::JoinHandle<()>> {
     (0..n)
         .map(|w| {
             let c = client_for(endpoint, ADMIN.access, ADMIN.secret, Checksums::Default);

@@ -126,16 +126,12 @@ pub fn scan_file(path: &Path) -> std::io::Result<Scan> {
     let mut pos = 0u64;
     let mut chunk = vec![0u8; 64 * 1024];
     while pos < size {
-        match read_entry(&mut r, pos, size, &mut chunk)? {
-            Some((e, next)) => {
-                out.entries.push(e);
-                pos = next;
-            }
-            None => {
-                out.torn = Some((pos, size - pos));
-                break;
-            }
-        }
+        let Some((e, next)) = read_entry(&mut r, pos, size, &mut chunk)? else {
+            out.torn = Some((pos, size - pos));
+            break;
+        };
+        out.entries.push(e);
+        pos = next;
     }
     Ok(out)
 }
