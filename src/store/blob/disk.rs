@@ -113,7 +113,35 @@ impl DiskBlobs {
         len: u64,
     ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
         let path = super::segment::path_of(&self.root, segment)?;
-        read_range(&path, &format!("segment {segment}"), offset, len).await
+        let Ok(small) = usize::try_from(len) else {
+            return read_range(&path, &format!("segment {segment}"), offset, len).await;
+        };
+        if small == 0 || small > READ_BLOCK {
+            return read_range(&path, &format!("segment {segment}"), offset, len).await;
+        }
+        // A small entry (the usual case): one blocking open + pread instead of an async open, seek and
+        // read, each its own trip to the blocking pool.
+        let what = format!("segment {segment}");
+        let read = tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let f = std::fs::File::open(&path)?;
+            let mut buf = vec![0u8; small];
+            f.read_exact_at(&mut buf, offset)?;
+            Ok::<_, std::io::Error>(Bytes::from(buf))
+        })
+        .await
+        .map_err(|e| StoreError::io_at(format!("reading {what} stopped"), std::io::Error::other(e)))?;
+        match read {
+            Ok(b) => Ok(Box::pin(futures_util::stream::once(async move { Ok(b) }))),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "segment entry is shorter than its record",
+                );
+                Ok(Box::pin(futures_util::stream::once(async move { Err(e) })))
+            }
+            Err(e) => Err(StoreError::io_at(format!("{what} cannot be read"), e)),
+        }
     }
 
     pub async fn exists(&self, id: &str) -> StoreResult<bool> {
