@@ -1256,6 +1256,89 @@ mod tests {
         assert!(cat.version("b", "k", 5).unwrap().is_some());
     }
 
+    /// A segment entry is live exactly while its record is in the catalog: the `segments` tree
+    /// changes with the record (insert, a retention change, removal with `Expired`), and a reopened
+    /// catalog says the same.
+    #[tokio::test]
+    async fn a_segment_is_empty_only_when_no_record_refers_to_an_entry_in_it() {
+        use crate::lock::{decide_delete_version, TrustedNow, VersionRemoval};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog");
+        let cat = Catalog::open(&path).unwrap();
+        let locks = super::super::locks::KeyLocks::new();
+        let g = locks.key("b", "k").await;
+        let now = chrono::Utc::now();
+        let policy = crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        };
+        let ask = crate::lock::VersionAsk {
+            headers: crate::lock::LockHeaders::default(),
+            bucket_default: None,
+            has_client_digest: true,
+        };
+        let make = |seq: u64, segment: &str| {
+            let mut rec = VersionRecord::delete_marker(NewVersionId {
+                bucket: "b".into(),
+                key: "k".into(),
+                version_id: make_version_id(1, seq),
+                seq,
+                created_ms: 1,
+                owner: "o".into(),
+            });
+            rec.delete_marker = false;
+            rec.blob = Some(BlobRef::InSegment {
+                id: rec.version_id.clone(),
+                segment: segment.into(),
+                offset: 40,
+                len: 3,
+            });
+            rec
+        };
+        let both = || vec!["sa".to_string(), "sb".to_string(), "sc".to_string()];
+        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sa", "sb", "sc"]);
+        for (seq, seg) in [(1, "sa"), (2, "sb"), (3, "sb")] {
+            let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
+            cat.insert_version(&g, make(seq, seg), permit).await.unwrap();
+        }
+        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sc"]);
+        // A second insert into a taken slot changes nothing (no overwrite).
+        let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
+        assert!(cat.insert_version(&g, make(1, "sc"), permit).await.is_err());
+        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sc"]);
+        // Removing expired versions frees their segments only when the last one goes.
+        let later = TrustedNow::for_test(now + chrono::Duration::days(2), true);
+        // sb keeps 3 to the end; the catalog is reopened after the removal of 1.
+        for (seq, want) in [(2, vec!["sc"]), (1, vec!["sa", "sc"])] {
+            let state = match cat.version("b", "k", seq).unwrap() {
+                Some(VersionEntry::Ok(r)) => r.target_state(),
+                other => panic!("{other:?}"),
+            };
+            let Ok(VersionRemoval::Data(proof)) = decide_delete_version(state, later) else {
+                panic!("expired");
+            };
+            let gone = cat.remove_expired_version(&g, "b", "k", seq, proof).await.unwrap();
+            assert!(gone.ids().is_empty(), "segment bytes go only with their segment");
+            assert!(gone.segment().is_some());
+            assert_eq!(cat.empty_segments(both()).unwrap().ids(), want.as_slice());
+            if seq == 1 {
+                drop(g);
+                drop(cat);
+                // The flusher task lets go of its handle once it sees the channel closed.
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let cat2 = Catalog::open(&path).unwrap();
+                assert_eq!(
+                    cat2.empty_segments(both()).unwrap().ids(),
+                    ["sa", "sc"],
+                    "after a reopen"
+                );
+                return;
+            }
+        }
+    }
+
     /// The usage counters follow every insert and removal of a data version (markers do not count),
     /// and a reopened catalog recounts the same numbers.
     #[tokio::test]
