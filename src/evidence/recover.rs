@@ -1,7 +1,8 @@
 //! `wormgate recover`: rebuild a lost or corrupt sled catalog from what else is stored.
 //!
 //! 1. Every version's record was stored beside its bytes when it was written: on disk in the blob's
-//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in), in upstream mode in the
+//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in) or, for a small version, in
+//!    its segment entry (`segments/*.seg`, which also gives the bytes' place), in upstream mode in the
 //!    never-reused upstream object `<prefix>/<id>.meta`. A `RecordSource` reads them; that gives every
 //!    data version as it was written. Everything after this step is the same for both backends.
 //! 2. The audit trail is replayed in order: delete markers added and removed, expired versions
@@ -157,7 +158,8 @@ pub struct Found {
     pub blob: Option<BlobRef>,
 }
 
-/// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`.
+/// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`, and the records inside the entries of
+/// `<data>/segments/*.seg` (small versions).
 pub struct Sidecars {
     root: PathBuf,
 }
@@ -172,7 +174,7 @@ impl Sidecars {
 
 impl RecordSource for Sidecars {
     fn describe(&self) -> String {
-        "blob sidecars".into()
+        "blob sidecars and segment entries".into()
     }
 
     fn records(&self) -> Result<Vec<Found>, EvidenceError> {
