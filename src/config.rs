@@ -714,16 +714,8 @@ impl Config {
             setting: "--reserve-free".into(),
             source,
         })?;
-        let segment_max_object = parse_size(
-            args.segment_max_object
-                .as_deref()
-                .or(file.segment_max_object.as_deref())
-                .unwrap_or(DEFAULT_SEGMENT_MAX_OBJECT),
-        )
-        .map_err(|source| ConfigError::Size {
-            setting: "--segment-max-object".into(),
-            source,
-        })?;
+        let segment_max_object =
+            load_segment_max_object(args.segment_max_object.as_deref(), file.segment_max_object.as_deref())?;
         let quotas = load_quotas(&file.quotas)?;
         let audit_archive = ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref())?;
         let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
@@ -788,6 +780,14 @@ impl Config {
 /// Default of `--segment-max-object`: 1 MiB, where a version's own three fsyncs cost more than its
 /// bytes' share of a group commit.
 pub const DEFAULT_SEGMENT_MAX_OBJECT: &str = "1MiB";
+
+/// `--segment-max-object` (flag over the file's `segment_max_object`, else the default).
+fn load_segment_max_object(flag: Option<&str>, file: Option<&str>) -> Result<u64, ConfigError> {
+    parse_size(flag.or(file).unwrap_or(DEFAULT_SEGMENT_MAX_OBJECT)).map_err(|source| ConfigError::Size {
+        setting: "--segment-max-object".into(),
+        source,
+    })
+}
 
 /// Flags (and `[evidence]` file table) of the evidence features: signed audit checkpoints, the
 /// background scrub, `/metrics` access.
@@ -1200,6 +1200,19 @@ mod tests {
             load_quotas(&bad.quotas).unwrap_err().to_string(),
             "[quotas.b] bytes 'lots': unknown size unit 'lots' (use B, KiB, MiB, GiB, TiB, PiB or kB, MB, GB, TB, PB)"
         );
+    }
+
+    #[test]
+    fn segment_max_object_from_flag_file_or_default() {
+        assert_eq!(load_segment_max_object(None, None).unwrap(), 1 << 20);
+        let f: FileConfig = toml::from_str("segment_max_object = \"256KiB\"\n").unwrap();
+        assert_eq!(
+            load_segment_max_object(None, f.segment_max_object.as_deref()).unwrap(),
+            256 << 10
+        );
+        assert_eq!(load_segment_max_object(Some("0"), Some("256KiB")).unwrap(), 0);
+        let e = load_segment_max_object(Some("big"), None).unwrap_err().to_string();
+        assert!(e.contains("--segment-max-object"), "{e}");
     }
 
     #[test]
