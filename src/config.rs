@@ -216,6 +216,11 @@ pub struct ServeArgs {
     /// at their on-disk size and evicts lazily.
     #[arg(long, env = "WORMGATE_CATALOG_CACHE")]
     pub catalog_cache: Option<String>,
+    /// Disk mode: versions (`PutObject`, `CopyObject`) of at most this size (`1MiB` default, `0`
+    /// off) are appended to shared segment files whose fdatasync many writers share (group commit),
+    /// instead of three fsyncs of files of their own each.
+    #[arg(long, env = "WORMGATE_SEGMENT_MAX_OBJECT")]
+    pub segment_max_object: Option<String>,
     /// Resource limits against hostile clients (`--max-connections`, timeouts, …).
     #[command(flatten)]
     pub limits: LimitsArgs,
@@ -281,6 +286,8 @@ pub struct FileConfig {
     pub reserve_free: Option<String>,
     /// See `ServeArgs::catalog_cache`.
     pub catalog_cache: Option<String>,
+    /// See `ServeArgs::segment_max_object`.
+    pub segment_max_object: Option<String>,
     /// `[quotas.BUCKET]`: per-bucket hard quotas (an officer's `wormgate quota set` overrides them).
     #[serde(default)]
     pub quotas: BTreeMap<String, FileQuota>,
@@ -390,6 +397,8 @@ pub struct Config {
     pub reserve_free: Reserve,
     /// `--catalog-cache` in bytes; `None` = the catalog's default (`store::meta::DEFAULT_CACHE_BYTES`).
     pub catalog_cache: Option<u64>,
+    /// Largest version whose data goes to a segment file (disk mode; 0: none).
+    pub segment_max_object: u64,
     /// Per-bucket quotas from the config file.
     pub quotas: BTreeMap<String, QuotaConfig>,
     /// Audit shipping targets, flags over the file (checked by `audit::ship` when shipping starts).
@@ -735,6 +744,8 @@ impl Config {
             source,
         })?;
         let catalog_cache = catalog_cache(args.catalog_cache.as_deref().or(file.catalog_cache.as_deref()))?;
+        let segment_max_object =
+            load_segment_max_object(args.segment_max_object.as_deref(), file.segment_max_object.as_deref())?;
         let quotas = load_quotas(&file.quotas)?;
         let audit_archive = ArchiveConfig::load(&args.audit_archive, file.audit_archive.as_ref())?;
         let audit_shipping = args.audit_shipping.over(file.audit_shipping.as_ref());
@@ -791,9 +802,22 @@ impl Config {
             time,
             reserve_free,
             catalog_cache,
+            segment_max_object,
             quotas,
         })
     }
+}
+
+/// Default of `--segment-max-object`: 1 MiB, where a version's own three fsyncs cost more than its
+/// bytes' share of a group commit.
+pub const DEFAULT_SEGMENT_MAX_OBJECT: &str = "1MiB";
+
+/// `--segment-max-object` (flag over the file's `segment_max_object`, else the default).
+fn load_segment_max_object(flag: Option<&str>, file: Option<&str>) -> Result<u64, ConfigError> {
+    parse_size(flag.or(file).unwrap_or(DEFAULT_SEGMENT_MAX_OBJECT)).map_err(|source| ConfigError::Size {
+        setting: "--segment-max-object".into(),
+        source,
+    })
 }
 
 /// Flags (and `[evidence]` file table) of the evidence features: signed audit checkpoints, the
@@ -1226,6 +1250,19 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("--catalog-cache 'lots'"));
+    }
+
+    #[test]
+    fn segment_max_object_from_flag_file_or_default() {
+        assert_eq!(load_segment_max_object(None, None).unwrap(), 1 << 20);
+        let f: FileConfig = toml::from_str("segment_max_object = \"256KiB\"\n").unwrap();
+        assert_eq!(
+            load_segment_max_object(None, f.segment_max_object.as_deref()).unwrap(),
+            256 << 10
+        );
+        assert_eq!(load_segment_max_object(Some("0"), Some("256KiB")).unwrap(), 0);
+        let e = load_segment_max_object(Some("big"), None).unwrap_err().to_string();
+        assert!(e.contains("--segment-max-object"), "{e}");
     }
 
     #[test]

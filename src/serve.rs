@@ -87,6 +87,10 @@ fn tool_settings(cfg: &Config) -> crate::gateway::ToolSettings {
     }
 }
 
+/// Bytes of small bodies buffered at once for segment entries; beyond it writers use files of their
+/// own (bounds memory under many concurrent small PUTs).
+const SEGMENT_BUFFER: usize = 64 << 20;
+
 /// Run the gateway until SIGINT/SIGTERM.
 pub async fn run(cfg: Config) -> Result<(), ServeError> {
     std::fs::create_dir_all(&cfg.data_dir)
@@ -94,7 +98,11 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
     // Upstream mode: refuse to start unless the upstream bucket answers to our credentials.
     let (blobs, guarantee) = match &cfg.upstream {
         None => (
-            BlobStore::Disk(DiskBlobs::open(&cfg.data_dir).map_err(|e| step("cannot open blob store")(e.into()))?),
+            BlobStore::Disk(
+                DiskBlobs::open(&cfg.data_dir)
+                    .and_then(|d| d.with_segments(cfg.segment_max_object, SEGMENT_BUFFER))
+                    .map_err(|e| step("cannot open blob store")(e.into()))?,
+            ),
             "gateway lock only",
         ),
         Some(up) => {
@@ -182,6 +190,9 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
     gateway.users.set_catalog(catalog_users);
     apply_capacity(&cfg, &gateway);
     let gateway = Arc::new(gateway);
+    // Every segment found at start is sealed: remove the ones whose versions all went while they
+    // were still active (a removal reclaims only its own segment, and never the active one).
+    gateway.reclaim_all_segments(&cfg.data_dir);
     crate::daemon::start(&cfg, &gateway).await?;
     let signals = Signals::install()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

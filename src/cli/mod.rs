@@ -39,8 +39,8 @@ enum Command {
     Scrub(evidence::ScrubArgs),
     /// Inventory of every version: key, version id, size, SHA-256, created, retain-until, legal hold.
     Report(evidence::ReportArgs),
-    /// Rebuild a lost or corrupt catalog from the stored version records (blob sidecars, or the upstream
-    /// record segments in upstream mode) and the audit trail (gateway stopped).
+    /// Rebuild a lost or corrupt catalog from the stored version records (blob sidecars and segment
+    /// entries, or the upstream record segments in upstream mode) and the audit trail (gateway stopped).
     Recover(evidence::RecoverArgs),
     /// Trusted time: status, and an officer's confirmation after a clock alarm.
     #[command(subcommand)]

@@ -1,7 +1,8 @@
 //! `wormgate recover`: rebuild a lost or corrupt sled catalog from what else is stored.
 //!
 //! 1. Every version's record was stored beside its bytes when it was written: on disk in the blob's
-//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in), in upstream mode in a
+//!    sidecar (`blobs/*/<id>.meta`, written before the blob was linked in) or, for a small version, in
+//!    its segment entry (`segments/*.seg`, which also gives the bytes' place); in upstream mode in a
 //!    never-reused record segment `<prefix>/records/<id>` shared with the versions committed at the
 //!    same time (before segments: the object `<prefix>/<id>.meta`). A `RecordSource` reads them; that gives every
 //!    data version as it was written. Everything after this step is the same for both backends.
@@ -153,9 +154,13 @@ pub struct Found {
     /// later extensions and legal holds are mirrored): a standby recovering without the first
     /// gateway's audit trail still learns them. Applied only where it adds protection.
     pub stored_lock: Option<UpstreamLock>,
+    /// Where the bytes are when the record (written before the place was known) does not say it: a
+    /// segment entry's place, from the scan that found it.
+    pub blob: Option<BlobRef>,
 }
 
-/// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`.
+/// Disk mode: the sidecars `<data>/blobs/*/<id>.meta`, and the records inside the entries of
+/// `<data>/segments/*.seg` (small versions).
 pub struct Sidecars {
     root: PathBuf,
 }
@@ -170,7 +175,7 @@ impl Sidecars {
 
 impl RecordSource for Sidecars {
     fn describe(&self) -> String {
-        "blob sidecars".into()
+        "blob sidecars and segment entries".into()
     }
 
     fn records(&self) -> Result<Vec<Found>, EvidenceError> {
@@ -199,10 +204,39 @@ impl RecordSource for Sidecars {
                 origin: p.display().to_string(),
                 raw,
                 stored_lock: None,
+                blob: None,
             });
         }
+        out.extend(disk_segment_records(&self.root)?);
         Ok(out)
     }
+}
+
+/// The records in the entries of every segment (`<data>/segments/*.seg`), each with the entry's
+/// place. A scan stops at a segment's torn tail (nothing acknowledged is there).
+fn disk_segment_records(root: &Path) -> Result<Vec<Found>, EvidenceError> {
+    use crate::store::blob::segment;
+    let ids = segment::list(root).map_err(|e| EvidenceError::step("cannot list the segments", e))?;
+    let mut out = Vec::new();
+    for seg in ids {
+        let path = segment::path_of(root, &seg).map_err(|e| EvidenceError::step(format!("segment {seg}"), e))?;
+        let scan = segment::scan_file(&path)
+            .map_err(|e| EvidenceError::step(format!("cannot read segment {}", path.display()), e))?;
+        for e in scan.entries {
+            out.push(Found {
+                origin: format!("{}@{}", path.display(), e.offset),
+                raw: e.sidecar,
+                stored_lock: None,
+                blob: Some(BlobRef::InSegment {
+                    id: e.id,
+                    segment: seg.clone(),
+                    offset: e.offset,
+                    len: e.len,
+                }),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Upstream mode: the record segments `<prefix>/records/<id>` (each holds the records of versions
@@ -262,6 +296,7 @@ async fn legacy_records(blobs: &UpstreamBlobs, listed: &[String]) -> Result<Vec<
                     origin: format!("{id}.meta"),
                     raw,
                     stored_lock: Some(lock),
+                    blob: None,
                 })),
                 Ok(None) => Ok(None), // gone since the listing (an expired version removed)
                 Err(e) => Err(EvidenceError::step(
@@ -318,6 +353,7 @@ async fn segment_records(blobs: &UpstreamBlobs, listed: &[String]) -> Result<Vec
                     origin: format!("{seg} record {}", i + 1),
                     raw,
                     stored_lock: None,
+                    blob: None,
                 })
                 .collect();
             if let Some(at) = p.bad_at {
@@ -326,6 +362,7 @@ async fn segment_records(blobs: &UpstreamBlobs, listed: &[String]) -> Result<Vec
                     origin: format!("{seg} from byte {at}"),
                     raw: Vec::new(),
                     stored_lock: None,
+                    blob: None,
                 });
             }
             Ok(out)
@@ -387,10 +424,13 @@ fn read_records(
 ) -> Result<BTreeMap<VKey, VersionRecord>, EvidenceError> {
     let mut out: BTreeMap<VKey, VersionRecord> = BTreeMap::new();
     for found in source.records()? {
-        let Some(rec) = decode::<VersionRecord>(&found.raw) else {
+        let Some(mut rec) = decode::<VersionRecord>(&found.raw) else {
             rep.undecodable_sidecars.push(found.origin);
             continue;
         };
+        if let Some(blob) = found.blob {
+            rec.blob = Some(blob);
+        }
         let k = (rec.bucket.clone(), rec.key.clone(), rec.seq);
         let entry = match out.entry(k) {
             std::collections::btree_map::Entry::Occupied(o) => {

@@ -376,6 +376,34 @@ fn hash_file(path: &Path, id: &str, mut h: MultiHash, throttle: &mut Throttle) -
     h.finish()
 }
 
+/// Hash `len` bytes at `offset` of the file at `path` (a segment entry's data) through `h`.
+fn hash_range(path: &Path, id: &str, offset: u64, len: u64, mut h: MultiHash, throttle: &mut Throttle) -> HashOutcome {
+    use std::io::Seek;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashOutcome::Missing(id.to_string()),
+        Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
+    };
+    if let Err(e) = f.seek(std::io::SeekFrom::Start(offset)) {
+        return HashOutcome::Unreadable(format!("blob {id}: {e}"));
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let want = crate::units::take_len(left, buf.len());
+        match f.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+                throttle.consumed(n);
+                left -= n as u64;
+            }
+            Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
+        }
+    }
+    h.finish()
+}
+
 /// Stream an upstream blob through `fresh` (a hasher with nothing in it); a body broken off is read
 /// again from the start (twice).
 async fn hash_upstream(
@@ -424,7 +452,9 @@ pub fn blob_ids(rec: &VersionRecord) -> Vec<String> {
     match &rec.blob {
         None => Vec::new(),
         // One blob; a multipart upload completed upstream is one object too (its record is `<id>.meta`).
-        Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => vec![id.clone()],
+        Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. } | BlobRef::InSegment { id, .. }) => {
+            vec![id.clone()]
+        }
         // A multipart version: its part blobs plus the manifest blob (named by the version id) that
         // carries the record's second copy.
         Some(BlobRef::Parts { parts }) => {
@@ -647,15 +677,44 @@ pub fn scrub_store(catalog: &Catalog, store: &BlobStore, opts: &ScrubOptions) ->
             }
             continue;
         }
+        // A record without any digest is checked against its (empty) SHA-256: reported corrupt.
+        let verify = Verify::of(&rec.blake3, &rec.sha256).unwrap_or_else(|| Verify::Sha256(String::new()));
+        // A segment entry: its data range of the segment file (the sidecar is inside the entry).
+        let outcome = if let Some(BlobRef::InSegment {
+            id,
+            segment,
+            offset,
+            len,
+        }) = &rec.blob
+        {
+            match &src {
+                Source::Disk(d) => match crate::store::blob::segment::path_of(d.root(), segment) {
+                    Ok(path) => {
+                        let h = MultiHash::new(&[], &verify.hasher());
+                        hash_range(&path, id, *offset, *len, h, &mut throttle)
+                    }
+                    Err(e) => HashOutcome::Unreadable(format!("segment {segment}: {e}")),
+                },
+                Source::Upstream { .. } => HashOutcome::Unreadable(format!(
+                    "blob {id} is recorded in segment {segment}, which upstream mode does not have"
+                )),
+            }
+        } else {
+            let Some(id) = ids.first() else {
+                if rec.size > 0 {
+                    rep.add(finding(FindingKind::Missing, "the record names no blob".into(), None));
+                }
+                continue;
+            };
+            src.hash(id, &[], &verify.hasher(), &mut throttle)?
+        };
         let Some(id) = ids.first() else {
             if rec.size > 0 {
                 rep.add(finding(FindingKind::Missing, "the record names no blob".into(), None));
             }
             continue;
         };
-        // A record without any digest is checked against its (empty) SHA-256: reported corrupt.
-        let verify = Verify::of(&rec.blake3, &rec.sha256).unwrap_or_else(|| Verify::Sha256(String::new()));
-        match src.hash(id, &[], &verify.hasher(), &mut throttle)? {
+        match outcome {
             HashOutcome::Missing(id) => {
                 rep.add(finding(FindingKind::Missing, "blob is gone".into(), Some(id)));
             }
@@ -892,7 +951,80 @@ fn find_unreferenced(
             detail,
         ));
     }
+    segment_leftovers(catalog, root, referenced, opts, rep);
     tmp_leftovers(&root.join("tmp"), opts, rep);
+}
+
+/// Segment entries no version refers to (a commit whose catalog insert never happened, or a removed
+/// version whose segment is not reclaimed yet), and torn tails (a write cut by a crash): reported,
+/// never an error that stops the scrub.
+fn segment_leftovers(
+    catalog: &Catalog,
+    root: &Path,
+    referenced: &HashSet<String>,
+    opts: &ScrubOptions,
+    rep: &mut ScrubReport,
+) {
+    use crate::store::blob::segment;
+    let ids = match segment::list(root) {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the segments");
+            return;
+        }
+    };
+    for seg in ids {
+        let Ok(path) = segment::path_of(root, &seg) else {
+            continue;
+        };
+        if !older_than(&path, opts.min_age) {
+            continue;
+        }
+        let name = format!("segments/{seg}.seg");
+        let scan = match segment::scan_file(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                rep.add(Finding {
+                    kind: FindingKind::Corrupt,
+                    bucket: None,
+                    key: None,
+                    version_id: None,
+                    blob: Some(name),
+                    detail: format!("segment cannot be read: {e}"),
+                });
+                continue;
+            }
+        };
+        for e in &scan.entries {
+            if referenced.contains(&e.id) {
+                continue;
+            }
+            let side = decode::<VersionRecord>(&e.sidecar);
+            if committed_meanwhile(catalog, side.as_ref(), &e.id) {
+                continue;
+            }
+            let detail = match &side {
+                Some(s) => format!(
+                    "segment entry of {}/{} version {} (at byte {}) is in no catalog version (crash before commit, removed version, or lost catalog entry)",
+                    s.bucket, s.key, s.version_id, e.offset
+                ),
+                None => format!("segment entry at byte {} without a readable record and without a catalog version", e.offset),
+            };
+            rep.add(unreferenced_finding(side.as_ref(), format!("{name}:{}", e.id), detail));
+        }
+        if let Some((at, bytes)) = scan.torn {
+            rep.add(Finding {
+                kind: FindingKind::Unreferenced,
+                bucket: None,
+                key: None,
+                version_id: None,
+                blob: Some(name),
+                detail: format!(
+                    "torn tail: {bytes} bytes from byte {at} form no whole entry (a write cut by a crash; nothing acknowledged is there)"
+                ),
+            });
+        }
+    }
 }
 
 /// Leftovers of interrupted writes (disk temporaries, upstream spool files) in `dir` (`<data>/tmp`).

@@ -49,7 +49,7 @@ impl Gateway {
     ) -> S3Result<(ComputedDigests, BlobWriter)> {
         let writer = self
             .blobs
-            .begin(id, crate::store::blob::BlobHints::len(Some(len)))
+            .begin(id, crate::store::blob::BlobHints::version_copy(len))
             .await?;
         self.copy_into(src, start, len, writer, alg).await
     }

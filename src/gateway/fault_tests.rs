@@ -1,5 +1,6 @@
 //! Fault injection on the new-version path: a catalog insert that reached sled but whose flush
-//! failed must never cost the version its bytes (the record may still become durable).
+//! failed must never cost the version its bytes (the record may still become durable); a failed
+//! segment fdatasync fails the write with no record.
 
 use super::version::Commit;
 use super::Gateway;
@@ -131,4 +132,96 @@ async fn refused_commit_discards_the_unreferenced_blob() {
         .unwrap_err();
     assert_eq!(err.code, crate::s3::error::S3Code::NoSuchBucket);
     assert!(!disk.path(&version_id).exists(), "an unreferenced blob was left behind");
+}
+
+/// A small version in a segment: a failed fdatasync fails the PUT with nothing in the catalog, the
+/// next PUT lands in a new segment; a failed catalog flush keeps the record pointing at the entry,
+/// and that segment is not reclaimable while the record is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_faults_never_leave_a_record_without_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut gw, disk) = gateway(dir.path());
+    let disk = disk.with_segments(1 << 20, 1 << 20).unwrap();
+    gw.blobs = BlobStore::Disk(disk.clone());
+    let segs = disk.segments().unwrap().clone();
+    let bucket = crate::store::BucketRecord {
+        name: "b".into(),
+        created_ms: 1,
+        owner: "o".into(),
+        default_retention: None,
+        lifecycle: None,
+    };
+    assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
+    let small = |gw: &Gateway, data: &'static [u8]| {
+        let seq = gw.catalog.next_seq().unwrap();
+        let version_id = crate::ids::make_version_id(1_700_000_000_000_000, seq);
+        let rec = VersionRecord::single_blob(
+            NewVersionId {
+                bucket: "b".into(),
+                key: "k".into(),
+                version_id,
+                seq,
+                created_ms: 1,
+                owner: "o".into(),
+            },
+            &digests_of(data),
+            ContentHeaders::default(),
+            Default::default(),
+        );
+        (rec, data)
+    };
+    let begin = |gw: &Gateway, rec: &VersionRecord, data: &[u8]| {
+        let blobs = gw.blobs.clone();
+        let id = rec.version_id.clone();
+        let len = u64::try_from(data.len()).unwrap();
+        let data = data.to_vec();
+        async move {
+            let mut w = blobs.begin(&id, BlobHints::version_copy(len)).await.unwrap();
+            assert!(matches!(w, BlobWriter::Segment(_)), "a small version goes to a segment");
+            w.write(&data).await.unwrap();
+            w
+        }
+    };
+    // The sync fails: the PUT fails and no record appears.
+    let (rec, data) = small(&gw, b"doomed");
+    let seq = rec.seq;
+    let w = begin(&gw, &rec, data).await;
+    segs.faults().fail_sync.store(true, Ordering::SeqCst);
+    let err = gw
+        .finalize_version(rec, &ASK, &WriteHeaders::default(), w, Commit::Insert)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("segment"), "{}", err.message);
+    assert!(gw.catalog.version("b", "k", seq).unwrap().is_none());
+    segs.faults().fail_sync.store(false, Ordering::SeqCst);
+    // The catalog flush fails after the insert: the record stays, pointing at a synced entry.
+    let (rec, data) = small(&gw, b"kept");
+    let seq = rec.seq;
+    let w = begin(&gw, &rec, data).await;
+    gw.catalog.faults().fail_flush.store(true, Ordering::SeqCst);
+    assert!(gw
+        .finalize_version(rec, &ASK, &WriteHeaders::default(), w, Commit::Insert)
+        .await
+        .is_err());
+    gw.catalog.faults().fail_flush.store(false, Ordering::SeqCst);
+    gw.catalog.durable().await.unwrap();
+    let Some(VersionEntry::Ok(stored)) = gw.catalog.version("b", "k", seq).unwrap() else {
+        panic!("the version record is missing");
+    };
+    let Some(crate::store::BlobRef::InSegment {
+        segment, offset, len, ..
+    }) = stored.blob.clone()
+    else {
+        panic!("not in a segment: {:?}", stored.blob);
+    };
+    let path = crate::store::blob::segment::path_of(dir.path(), &segment).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let (o, l) = (usize::try_from(offset).unwrap(), usize::try_from(len).unwrap());
+    assert_eq!(&bytes[o..o + l], b"kept");
+    // Not the segment the failed sync abandoned; that one holds only an entry that never became a
+    // version, so a reclaim pass removes it, while the active one with the record stays.
+    let all = crate::store::blob::segment::list(dir.path()).unwrap();
+    assert_eq!(all.len(), 2, "a failed sync abandons its segment: {all:?}");
+    gw.reclaim_segments(&all);
+    assert_eq!(crate::store::blob::segment::list(dir.path()).unwrap(), vec![segment]);
 }

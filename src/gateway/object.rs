@@ -17,6 +17,7 @@ use crate::s3::xml::{
     self, ChecksumOut, DeleteEntryOut, DeleteErrorOut, DeleteResult, DeletedOut, GetObjectAttributesResponse,
     ObjectPartOut, ObjectPartsOut,
 };
+use crate::store::blob::ReadFrom;
 use crate::store::{BlobRef, VersionRecord};
 use crate::timefmt::{format_iso, http_date};
 use bytes::Bytes;
@@ -286,27 +287,30 @@ impl Gateway {
         start: u64,
         len: u64,
     ) -> futures_util::stream::BoxStream<'static, std::io::Result<Bytes>> {
-        // (blob id, offset, length, digest to verify when the whole blob is read)
-        let segments: Vec<(String, u64, u64, Option<Verify>)> = match &rec.blob {
+        // (where, offset, length, digest to verify when the whole blob is read)
+        let segments: Vec<(ReadFrom, u64, u64, Option<Verify>)> = match &rec.blob {
             None => Vec::new(),
-            Some(BlobRef::Single { id }) => {
+            Some(b @ (BlobRef::Single { .. } | BlobRef::InSegment { .. })) => {
                 let whole = start == 0 && len == rec.size;
                 let verify = whole.then(|| Verify::of(&rec.blake3, &rec.sha256)).flatten();
-                vec![(id.clone(), start, len, verify)]
+                ReadFrom::of(b)
+                    .map(|from| (from, start, len, verify))
+                    .into_iter()
+                    .collect()
             }
             // Part blobs (offsets within each part), or one object holding the parts one after
             // the other (offsets within the object). Each part read whole is verified on its own.
-            Some(BlobRef::Parts { parts }) => part_segments(parts, None, start, len),
-            Some(BlobRef::Multipart { id, parts }) => part_segments(parts, Some(id), start, len),
+            Some(BlobRef::Parts { parts }) => blob_segments(part_segments(parts, None, start, len)),
+            Some(BlobRef::Multipart { id, parts }) => blob_segments(part_segments(parts, Some(id), start, len)),
         };
         let blobs = self.blobs.clone();
         let label = crate::audit::alarm::Target::new(&rec.bucket, &rec.key, &rec.version_id);
         let stream = futures_util::stream::iter(segments)
-            .then(move |(id, off, l, sha)| {
+            .then(move |(from, off, l, sha)| {
                 let blobs = blobs.clone();
-                let label = label.with_blob(&id);
+                let label = label.with_blob(from.id());
                 async move {
-                    match blobs.read(&id, off, l).await {
+                    match blobs.read_from(&from, off, l).await {
                         Ok(s) => verify_stream(s, l, sha, label).boxed(),
                         Err(e) => {
                             let e = std::io::Error::other(S3Error::from(e).message);
@@ -430,7 +434,11 @@ impl Gateway {
                     .catalog
                     .remove_expired_version(guard, bucket, key, seq, proof)
                     .await?;
+                let segment = blobs.segment().map(str::to_string);
                 let left_upstream = self.blobs.destroy(blobs).await?;
+                if let Some(seg) = segment {
+                    self.reclaim_segments(&[seg]);
+                }
                 Ok(DeleteOutcome {
                     left_upstream,
                     version_id: Some(id.to_string()),
@@ -806,6 +814,13 @@ mod tests {
         assert_eq!(resolve_range(RangeSpec::Suffix(1000), 100), Some((0, 99)));
         assert_eq!(resolve_range(RangeSpec::Suffix(0), 100), None);
     }
+}
+
+/// Ranges of blobs under their ids (see `part_segments`) as `object_stream` reads them.
+fn blob_segments(v: Vec<(String, u64, u64, Option<Verify>)>) -> Vec<(ReadFrom, u64, u64, Option<Verify>)> {
+    v.into_iter()
+        .map(|(id, o, l, s)| (ReadFrom::Blob(id), o, l, s))
+        .collect()
 }
 
 /// (blob id, offset, length, digest to verify when the part is read whole) of the parts of a

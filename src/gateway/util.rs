@@ -130,4 +130,31 @@ impl Gateway {
             }
         }
     }
+
+    /// The reclaim pass over every segment under `data` (see `reclaim_segments`).
+    pub fn reclaim_all_segments(&self, data: &std::path::Path) {
+        if !matches!(self.blobs, crate::store::BlobStore::Disk(_)) {
+            return;
+        }
+        match crate::store::blob::segment::list(data) {
+            Ok(all) => self.reclaim_segments(&all),
+            Err(e) => tracing::warn!(error = %e, "cannot list the segments to reclaim"),
+        }
+    }
+
+    /// Remove whole those of `candidates` segments that are sealed, unpinned and (the catalog proves)
+    /// hold no live version. Best effort: a segment left behind is retried by the next pass.
+    pub(crate) fn reclaim_segments(&self, candidates: &[String]) {
+        let quiet = self.blobs.quiet_segments(candidates);
+        if quiet.is_empty() {
+            return;
+        }
+        let result = self
+            .catalog
+            .empty_segments(quiet)
+            .and_then(|proof| self.blobs.reclaim(&proof));
+        if let Err(e) = result {
+            tracing::warn!(error = %crate::store::error::chain(&e), "reclaiming empty segments failed");
+        }
+    }
 }

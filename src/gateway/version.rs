@@ -60,7 +60,13 @@ impl Gateway {
         // The sidecar is the record's second copy: it states the retention the catalog will write.
         rec.retention = Some(permit.retention());
         rec.legal_hold = permit.legal_hold();
-        writer.commit(&crate::store::records::encode(&rec)).await?;
+        // A small version's data may have landed in a segment: the record says where (the sidecar
+        // says `Single`; the entry's place is where it sits). `landed` pins that segment until the
+        // catalog has the record.
+        let landed = writer.commit(&crate::store::records::encode(&rec)).await?;
+        if let Some(blob) = landed.blob.clone() {
+            rec.blob = Some(blob);
+        }
         let guard = self.locks.key(&rec.bucket, &rec.key).await;
         let mut own_blobs = vec![rec.version_id.clone()];
         if let Some(crate::store::BlobRef::Multipart { id, .. }) = &rec.blob {
@@ -109,6 +115,7 @@ impl Gateway {
             }
         };
         drop(guard);
+        drop(landed);
         Ok(rec)
     }
 }

@@ -63,7 +63,7 @@ impl VersionRecord {
     pub fn blob_ids(&self) -> Vec<String> {
         match &self.blob {
             None => Vec::new(),
-            Some(BlobRef::Single { id }) => vec![id.clone()],
+            Some(BlobRef::Single { id } | BlobRef::InSegment { id, .. }) => vec![id.clone()],
             Some(BlobRef::Multipart { id, .. }) => vec![id.clone(), self.version_id.clone()],
             Some(BlobRef::Parts { parts }) => parts
                 .iter()
@@ -71,6 +71,41 @@ impl VersionRecord {
                 .chain(std::iter::once(self.version_id.clone()))
                 .collect(),
         }
+    }
+}
+
+/// Key of a live segment entry in the `segments` tree: `segment \0 blob-id`. Written and removed in
+/// the same sled transaction as the version record that refers to the entry, so a segment with no key
+/// under its prefix holds no live version.
+pub(crate) fn segment_live_key(segment: &str, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(segment.len() + id.len() + 1);
+    k.extend_from_slice(segment.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The segment entry a record keeps alive, as its `segments`-tree key.
+fn live_entry(rec: &VersionRecord) -> Option<Vec<u8>> {
+    match &rec.blob {
+        Some(BlobRef::InSegment { id, segment, .. }) => Some(segment_live_key(segment, id)),
+        _ => None,
+    }
+}
+
+/// Segments the catalog checked hold no live version (no record refers to an entry in them), among
+/// candidates the blob store had found sealed and unpinned: the only way to destroy segment bytes.
+/// Only the catalog makes one.
+#[derive(Debug)]
+#[must_use = "empty segments should be reclaimed"]
+pub struct EmptySegments {
+    ids: Vec<String>,
+}
+
+impl EmptySegments {
+    /// The segment ids proven empty.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
     }
 }
 
@@ -94,6 +129,8 @@ impl Unreferenced {
 #[must_use = "the bytes of a removed version should be destroyed"]
 pub struct ExpiredBlobs {
     ids: Vec<String>,
+    /// The segment the removed version's entry was in (reclaimed whole once empty and sealed).
+    segment: Option<String>,
     _proof: Expired,
 }
 
@@ -101,6 +138,11 @@ impl ExpiredBlobs {
     /// The blob ids of the removed version.
     pub fn ids(&self) -> &[String] {
         &self.ids
+    }
+
+    /// The segment that held the removed version's data, if it was a segment entry.
+    pub fn segment(&self) -> Option<&str> {
+        self.segment.as_deref()
     }
 }
 
@@ -124,6 +166,8 @@ pub struct Catalog {
     uploads: Tree,
     parts: Tree,
     state: Tree,
+    /// Live segment entries (`segment_live_key`), in step with the version records.
+    segments: Tree,
     /// Usage counters and quotas (see `store::capacity`), kept in step with the version records.
     capacity: Arc<Capacity>,
     flusher: mpsc::UnboundedSender<oneshot::Sender<Result<(), FlushError>>>,
@@ -168,6 +212,7 @@ pub(crate) struct TreeNames {
     pub buckets: &'static str,
     pub uploads: &'static str,
     pub parts: &'static str,
+    pub segments: &'static str,
 }
 
 pub(crate) const TREES: TreeNames = TreeNames {
@@ -175,6 +220,7 @@ pub(crate) const TREES: TreeNames = TreeNames {
     buckets: "buckets",
     uploads: "uploads",
     parts: "parts",
+    segments: "segments",
 };
 
 /// Sled key of a version: `bucket \0 key \0 (u64::MAX - seq)` so the newest version of a key sorts first.
@@ -264,6 +310,7 @@ impl Catalog {
             uploads: db.open_tree(TREES.uploads)?,
             parts: db.open_tree(TREES.parts)?,
             state: db.open_tree(STATE_TREE)?,
+            segments: db.open_tree(TREES.segments)?,
             capacity: Arc::default(),
             db,
             flusher: tx,
@@ -619,6 +666,28 @@ impl Catalog {
 
     fn insert_new(&self, rec: &VersionRecord) -> StoreResult<()> {
         let k = version_key(&rec.bucket, &rec.key, rec.seq);
+        if let Some(live) = live_entry(rec) {
+            // The record and its segment entry's liveness appear together.
+            let raw = encode(rec);
+            let res = (&self.versions, &self.segments).transaction(|(v, sg)| {
+                if v.get(k.as_slice())?.is_some() {
+                    return sled::transaction::abort(());
+                }
+                v.insert(k.as_slice(), raw.as_slice())?;
+                sg.insert(live.as_slice(), &[][..])?;
+                Ok(())
+            });
+            return match res {
+                Ok(()) => {
+                    self.counted(rec, true);
+                    Ok(())
+                }
+                Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::invariant(
+                    "a version record with this sequence number already exists",
+                )),
+                Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+            };
+        }
         match self
             .versions
             .compare_and_swap(k, None as Option<&[u8]>, Some(encode(rec)))?
@@ -651,7 +720,29 @@ impl Catalog {
         let old = self.versions.get(&k)?.ok_or(StoreError::NoSuchVersion)?;
         let (new, out) = change(Self::entry(bucket, &k, &old))?;
         let new_raw = new.as_ref().map(encode);
-        if self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_err() {
+        let dead_entry = match (&new, decode::<VersionRecord>(&old)) {
+            (None, Some(before)) => live_entry(&before),
+            _ => None,
+        };
+        let changed = if let Some(live) = dead_entry {
+            // The record and its segment entry's liveness go together.
+            let res = (&self.versions, &self.segments).transaction(|(v, sg)| {
+                if v.get(k.as_slice())?.as_deref() != Some(old.as_ref()) {
+                    return sled::transaction::abort(());
+                }
+                v.remove(k.as_slice())?;
+                sg.remove(live.as_slice())?;
+                Ok(())
+            });
+            match res {
+                Ok(()) => true,
+                Err(sled::transaction::TransactionError::Abort(())) => false,
+                Err(sled::transaction::TransactionError::Storage(e)) => return Err(e.into()),
+            }
+        } else {
+            self.versions.compare_and_swap(&k, Some(&old), new_raw)?.is_ok()
+        };
+        if !changed {
             return Err(StoreError::invariant(
                 "the version record changed while its key was locked",
             ));
@@ -769,7 +860,15 @@ impl Catalog {
             VersionEntry::Ok(rec) if proof.covers(rec.target_state()) => Ok((
                 None,
                 ExpiredBlobs {
-                    ids: rec.blob_ids(),
+                    ids: match &rec.blob {
+                        // Segment bytes go only with their whole segment (`empty_segments`).
+                        Some(BlobRef::InSegment { .. }) => Vec::new(),
+                        _ => rec.blob_ids(),
+                    },
+                    segment: match &rec.blob {
+                        Some(BlobRef::InSegment { segment, .. }) => Some(segment.clone()),
+                        _ => None,
+                    },
                     _proof: proof,
                 },
             )),
@@ -827,6 +926,20 @@ impl Catalog {
         Ok(Unreferenced {
             ids: candidates.into_iter().filter(|c| !referenced.contains(c)).collect(),
         })
+    }
+
+    /// Prove which of `quiet` (segments the blob store found sealed and unpinned, see
+    /// `BlobStore::quiet_segments`) hold no live version: no record refers to an entry in them.
+    pub fn empty_segments(&self, quiet: Vec<String>) -> StoreResult<EmptySegments> {
+        let mut ids = Vec::new();
+        for s in quiet {
+            let mut prefix = s.as_bytes().to_vec();
+            prefix.push(0);
+            if self.segments.scan_prefix(prefix).next().transpose()?.is_none() {
+                ids.push(s);
+            }
+        }
+        Ok(EmptySegments { ids })
     }
 
     /// Iterate all versions of a bucket in key order (ascending), newest first within a key, starting
@@ -1177,6 +1290,89 @@ mod tests {
         assert!(!proof.covers(held.target_state()));
         assert!(cat.remove_expired_version(&g, "b", "k", 5, proof).await.is_err());
         assert!(cat.version("b", "k", 5).unwrap().is_some());
+    }
+
+    /// A segment entry is live exactly while its record is in the catalog: the `segments` tree
+    /// changes with the record (insert, a retention change, removal with `Expired`), and a reopened
+    /// catalog says the same.
+    #[tokio::test]
+    async fn a_segment_is_empty_only_when_no_record_refers_to_an_entry_in_it() {
+        use crate::lock::{decide_delete_version, TrustedNow, VersionRemoval};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog");
+        let cat = Catalog::open(&path).unwrap();
+        let locks = super::super::locks::KeyLocks::new();
+        let g = locks.key("b", "k").await;
+        let now = chrono::Utc::now();
+        let policy = crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        };
+        let ask = crate::lock::VersionAsk {
+            headers: crate::lock::LockHeaders::default(),
+            bucket_default: None,
+            has_client_digest: true,
+        };
+        let make = |seq: u64, segment: &str| {
+            let mut rec = VersionRecord::delete_marker(NewVersionId {
+                bucket: "b".into(),
+                key: "k".into(),
+                version_id: make_version_id(1, seq),
+                seq,
+                created_ms: 1,
+                owner: "o".into(),
+            });
+            rec.delete_marker = false;
+            rec.blob = Some(BlobRef::InSegment {
+                id: rec.version_id.clone(),
+                segment: segment.into(),
+                offset: 40,
+                len: 3,
+            });
+            rec
+        };
+        let both = || vec!["sa".to_string(), "sb".to_string(), "sc".to_string()];
+        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sa", "sb", "sc"]);
+        for (seq, seg) in [(1, "sa"), (2, "sb"), (3, "sb")] {
+            let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
+            cat.insert_version(&g, make(seq, seg), permit).await.unwrap();
+        }
+        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sc"]);
+        // A second insert into a taken slot changes nothing (no overwrite).
+        let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
+        assert!(cat.insert_version(&g, make(1, "sc"), permit).await.is_err());
+        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sc"]);
+        // Removing expired versions frees their segments only when the last one goes.
+        let later = TrustedNow::for_test(now + chrono::Duration::days(2), true);
+        // sb keeps 3 to the end; the catalog is reopened after the removal of 1.
+        for (seq, want) in [(2, vec!["sc"]), (1, vec!["sa", "sc"])] {
+            let state = match cat.version("b", "k", seq).unwrap() {
+                Some(VersionEntry::Ok(r)) => r.target_state(),
+                other => panic!("{other:?}"),
+            };
+            let Ok(VersionRemoval::Data(proof)) = decide_delete_version(state, later) else {
+                panic!("expired");
+            };
+            let gone = cat.remove_expired_version(&g, "b", "k", seq, proof).await.unwrap();
+            assert!(gone.ids().is_empty(), "segment bytes go only with their segment");
+            assert!(gone.segment().is_some());
+            assert_eq!(cat.empty_segments(both()).unwrap().ids(), want.as_slice());
+            if seq == 1 {
+                drop(g);
+                drop(cat);
+                // The flusher task lets go of its handle once it sees the channel closed.
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let cat2 = Catalog::open(&path).unwrap();
+                assert_eq!(
+                    cat2.empty_segments(both()).unwrap().ids(),
+                    ["sa", "sc"],
+                    "after a reopen"
+                );
+                return;
+            }
+        }
     }
 
     /// The usage counters follow every insert and removal of a data version (markers do not count),

@@ -3,8 +3,8 @@
 //! sled's layout; it never changes an existing catalog (the new one is written beside it and swapped
 //! in by the caller), so a running gateway's records are only ever changed through `meta`'s permits.
 
-use super::meta::{version_key, STATE_TREE, TREES, WATERMARK_KEY};
-use super::records::{decode, encode, BucketRecord, VersionRecord};
+use super::meta::{segment_live_key, version_key, STATE_TREE, TREES, WATERMARK_KEY};
+use super::records::{decode, encode, BlobRef, BucketRecord, VersionRecord};
 use std::path::Path;
 
 /// Everything readable from an existing catalog.
@@ -115,8 +115,13 @@ pub fn write_new(
     let db = sled::Config::new().path(dir).open().map_err(RebuildError::Create)?;
     let t = |n: &str| db.open_tree(n);
     let (tv, tb, ts, tu) = (t(TREES.versions)?, t(TREES.buckets)?, t(STATE_TREE)?, t(TREES.uploads)?);
+    let tsg = t(TREES.segments)?;
     for v in &image.versions {
         tv.insert(version_key(&v.bucket, &v.key, v.seq), encode(*v))?;
+        // A version held in a segment keeps that segment alive (see `meta::EmptySegments`).
+        if let Some(BlobRef::InSegment { id, segment, .. }) = &v.blob {
+            tsg.insert(segment_live_key(segment, id), &[][..])?;
+        }
     }
     for b in &image.buckets {
         tb.insert(b.name.as_bytes(), encode(*b))?;

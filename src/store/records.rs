@@ -58,6 +58,16 @@ pub enum BlobRef {
     /// completed from the same parts); `parts` give the part boundaries (offsets follow from the
     /// sizes) and each part's SHA-256, verified when a part is read whole. `PartRef::id` is `id`.
     Multipart { id: String, parts: Vec<PartRef> },
+    /// One blob `id` held as an entry of the append-only segment file `segment` (disk mode, small
+    /// versions): its data is `len` bytes at `offset` of that file, so a read needs no lookup. The
+    /// entry's sidecar says `Single { id }` (written before the place was known); where it sits
+    /// gives the place.
+    InSegment {
+        id: String,
+        segment: String,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// One part of a multipart version.

@@ -69,7 +69,8 @@ fn export_live(s: &Server) -> String {
 
 #[tokio::test]
 async fn corrupted_blob_aborts_get_is_audited_and_scrub_reports_it() {
-    let mut s = Server::start();
+    // Blobs as files of their own (a damaged segment entry: segments::damaged_segment_entries_…).
+    let mut s = Server::start_with(Options::default().args(&["--segment-max-object", "0"]));
     let c = s.admin();
     make_bucket(&c, "evid").await;
     make_bucket(&c, "clean").await;

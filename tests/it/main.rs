@@ -45,6 +45,7 @@ mod multipart;
 mod objects;
 mod refusals;
 mod scoped_keys;
+mod segments;
 mod storm;
 mod tagging;
 mod time;

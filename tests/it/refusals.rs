@@ -253,8 +253,10 @@ async fn refused_requests_change_nothing() {
     srv.stop();
     let before_files = tree_digest(&srv.data_dir, &["audit", "catalog"]);
     assert!(
-        before_files.iter().any(|(p, _)| p.starts_with("blobs/")),
-        "blobs/ is where the data is: {before_files:?}"
+        before_files
+            .iter()
+            .any(|(p, _)| p.starts_with("blobs/") || p.starts_with("segments/") && p.ends_with(".seg")),
+        "blobs/ and segments/ are where the data is: {before_files:?}"
     );
     eprintln!("{} files/dirs outside audit/ and catalog/", before_files.len());
     srv.restart();

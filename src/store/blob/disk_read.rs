@@ -45,7 +45,7 @@ fn read_block(file: &File, offset: u64, n: usize) -> std::io::Result<Bytes> {
 
 /// Stream `len` bytes from `offset` of the blob file at `path` (see the module comment). The file
 /// is opened before this returns, so a missing blob is an error and not a broken body.
-pub(super) async fn read(path: PathBuf, id: &str, offset: u64, len: u64) -> StoreResult<Chunks> {
+pub(super) async fn read(path: PathBuf, what: &str, offset: u64, len: u64) -> StoreResult<Chunks> {
     let whole = len <= WHOLE_READ_MAX;
     let opened = tokio::task::spawn_blocking(move || {
         let file = File::open(&path)?;
@@ -70,7 +70,7 @@ pub(super) async fn read(path: PathBuf, id: &str, offset: u64, len: u64) -> Stor
     })
     .await
     .map_err(|e| StoreError::invariant(format!("blob reader task failed: {e}")))?;
-    let (file, first) = opened.map_err(|e| StoreError::io_at(format!("blob {id} cannot be opened"), e))?;
+    let (file, first) = opened.map_err(|e| StoreError::io_at(format!("{what} cannot be opened"), e))?;
     if let Some(first) = first {
         return Ok(match first {
             Ok(b) if b.is_empty() => futures_util::stream::empty().boxed(),

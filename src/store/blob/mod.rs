@@ -6,11 +6,12 @@
 pub mod disk;
 mod disk_read;
 pub mod disk_writer;
+pub mod segment;
 pub mod upstream;
 
 use crate::lock::NewVersion;
 use crate::store::error::{StoreError, StoreResult};
-use crate::store::meta::{ExpiredBlobs, Unreferenced};
+use crate::store::meta::{EmptySegments, ExpiredBlobs, Unreferenced};
 use crate::store::records::{PartRecord, UploadRecord};
 use crate::store::{BlobRef, PartRef, VersionRecord};
 use bytes::Bytes;
@@ -30,6 +31,55 @@ pub enum BlobWriter {
     Upstream(upstream::UpstreamWriter),
     /// The completion of an upstream multipart upload (takes no bytes; `commit` completes it).
     UpstreamCompletion(upstream::UpstreamCompletion),
+    /// A small version's data, buffered for a group-committed segment entry.
+    Segment(segment::SegmentWriter),
+}
+
+/// What a commit made: where the blob landed when that is not simply "under its id" (a segment
+/// entry, for the record's `BlobRef`), and the pin that keeps its segment from being reclaimed
+/// until the catalog insert is done (keep this value until then).
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The record's `BlobRef` when the blob is not a plain blob under its id.
+    pub blob: Option<BlobRef>,
+    /// Held only for its pin on the segment.
+    _landed: Option<segment::Landed>,
+}
+
+/// Where `BlobStore::read_from` reads: a blob under its id, or a segment entry's data.
+#[derive(Debug, Clone)]
+pub enum ReadFrom {
+    Blob(String),
+    /// Data at `base` of segment `segment` (the entry of blob `id`).
+    Segment {
+        id: String,
+        segment: String,
+        base: u64,
+    },
+}
+
+impl ReadFrom {
+    /// Where a version's (single) blob is read from.
+    pub fn of(blob: &BlobRef) -> Option<ReadFrom> {
+        match blob {
+            BlobRef::Single { id } => Some(ReadFrom::Blob(id.clone())),
+            BlobRef::InSegment {
+                id, segment, offset, ..
+            } => Some(ReadFrom::Segment {
+                id: id.clone(),
+                segment: segment.clone(),
+                base: *offset,
+            }),
+            BlobRef::Parts { .. } | BlobRef::Multipart { .. } => None,
+        }
+    }
+
+    /// The blob id (for messages and alarms).
+    pub fn id(&self) -> &str {
+        match self {
+            ReadFrom::Blob(id) | ReadFrom::Segment { id, .. } => id,
+        }
+    }
 }
 
 /// What the writer of a new blob knows before the bytes arrive. The disk backend ignores it; the
@@ -39,6 +89,9 @@ pub enum BlobWriter {
 pub struct BlobHints {
     /// Exact number of bytes that will be written.
     pub len: Option<u64>,
+    /// The blob is a version's one data blob (`PutObject`, `CopyObject`): on disk it may go to a
+    /// segment entry (not parts or manifests, which stay files of their own).
+    pub version_data: bool,
     /// Retention of the version this blob belongs to, as first decided (commit may extend it).
     pub retain_until: Option<DateTime<Utc>>,
     pub legal_hold: bool,
@@ -59,6 +112,16 @@ impl BlobHints {
             len,
             retain_until: Some(permit.retention().retain_until()),
             legal_hold: permit.legal_hold(),
+            version_data: true,
+        }
+    }
+
+    /// The data of a new version copied from another (`CopyObject`).
+    pub fn version_copy(len: u64) -> Self {
+        BlobHints {
+            len: Some(len),
+            version_data: true,
+            ..Default::default()
         }
     }
 }
@@ -72,7 +135,19 @@ impl BlobStore {
     /// Start writing a new blob. Fails if `id` already exists (no overwrite, ever).
     pub async fn begin(&self, id: &str, hints: BlobHints) -> StoreResult<BlobWriter> {
         match self {
-            BlobStore::Disk(d) => Ok(BlobWriter::Disk(d.begin(id).await?)),
+            BlobStore::Disk(d) => {
+                if !valid_id(id) {
+                    return Err(StoreError::InvalidBlobId { id: id.to_string() });
+                }
+                let small = match (d.segments(), hints.len) {
+                    (Some(s), Some(len)) if hints.version_data => s.writer(id, len),
+                    _ => None,
+                };
+                match small {
+                    Some(w) => Ok(BlobWriter::Segment(w)),
+                    None => Ok(BlobWriter::Disk(d.begin(id).await?)),
+                }
+            }
             BlobStore::Upstream(u) => Ok(BlobWriter::Upstream(u.begin(id, hints).await?)),
         }
     }
@@ -218,6 +293,48 @@ impl BlobStore {
         }
     }
 
+    /// Stream `len` bytes starting at `offset` of a blob or segment entry.
+    pub async fn read_from(
+        &self,
+        from: &ReadFrom,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<BoxStream<'static, std::io::Result<Bytes>>> {
+        match (self, from) {
+            (_, ReadFrom::Blob(id)) => self.read(id, offset, len).await,
+            (BlobStore::Disk(d), ReadFrom::Segment { segment, base, .. }) => {
+                d.read_segment(segment, base.saturating_add(offset), len).await
+            }
+            (BlobStore::Upstream(_), ReadFrom::Segment { id, .. }) => Err(StoreError::invariant(format!(
+                "blob {id} is in a segment, which the upstream backend does not have"
+            ))),
+        }
+    }
+
+    /// Of `candidates`, the segments that can get no new live entry (sealed, no writer between
+    /// commit and catalog insert): the ones worth asking the catalog `empty_segments` about.
+    pub fn quiet_segments(&self, candidates: &[String]) -> Vec<String> {
+        match self {
+            BlobStore::Disk(d) => match d.segments() {
+                Some(s) => s.quiet(candidates),
+                // No committer in this process: every segment is sealed.
+                None => candidates.to_vec(),
+            },
+            BlobStore::Upstream(_) => Vec::new(),
+        }
+    }
+
+    /// Remove whole segments the catalog proved hold no live version (and that are still quiet).
+    pub fn reclaim(&self, proof: &EmptySegments) -> StoreResult<()> {
+        match self {
+            BlobStore::Disk(d) => match d.segments() {
+                Some(s) => s.remove(proof.ids()),
+                None => Ok(()),
+            },
+            BlobStore::Upstream(_) => Ok(()),
+        }
+    }
+
     /// Whether a blob exists (scrub, recovery).
     pub async fn exists(&self, id: &str) -> StoreResult<bool> {
         match self {
@@ -271,6 +388,7 @@ impl BlobWriter {
             BlobWriter::Disk(w) => w.write_bytes(data).await,
             BlobWriter::Upstream(w) => w.write(&data).await,
             BlobWriter::UpstreamCompletion(_) => Err(StoreError::invariant("a multipart completion takes no bytes")),
+            BlobWriter::Segment(w) => w.write(&data),
         }
     }
 
@@ -280,6 +398,7 @@ impl BlobWriter {
             BlobWriter::Disk(w) => w.write(data).await,
             BlobWriter::Upstream(w) => w.write(data).await,
             BlobWriter::UpstreamCompletion(_) => Err(StoreError::invariant("a multipart completion takes no bytes")),
+            BlobWriter::Segment(w) => w.write(data),
         }
     }
 
@@ -289,17 +408,33 @@ impl BlobWriter {
         match self {
             BlobWriter::Disk(w) => w.commit(b"").await.map(|()| None),
             BlobWriter::Upstream(w) => w.commit_part(b"").await,
-            BlobWriter::UpstreamCompletion(_) => Err(StoreError::invariant("not a part writer")),
+            BlobWriter::UpstreamCompletion(_) | BlobWriter::Segment(_) => {
+                Err(StoreError::invariant("not a part writer"))
+            }
         }
     }
 
     /// Make the blob durable and visible under its id. `sidecar` is the version record (second copy
-    /// for `wormgate recover`), written durably before the blob appears.
-    pub async fn commit(self, sidecar: &[u8]) -> StoreResult<()> {
+    /// for `wormgate recover`), written durably before the blob appears. Keep the result until the
+    /// catalog insert is done (it pins a segment entry's segment).
+    pub async fn commit(self, sidecar: &[u8]) -> StoreResult<Committed> {
         match self {
-            BlobWriter::Disk(w) => w.commit(sidecar).await,
-            BlobWriter::Upstream(w) => w.commit(sidecar).await,
-            BlobWriter::UpstreamCompletion(w) => w.commit(sidecar).await,
+            BlobWriter::Disk(w) => w.commit(sidecar).await.map(|()| Committed::default()),
+            BlobWriter::Upstream(w) => w.commit(sidecar).await.map(|()| Committed::default()),
+            BlobWriter::UpstreamCompletion(w) => w.commit(sidecar).await.map(|()| Committed::default()),
+            BlobWriter::Segment(w) => {
+                let id = w.id().to_string();
+                let landed = w.commit(sidecar).await?;
+                Ok(Committed {
+                    blob: Some(BlobRef::InSegment {
+                        id,
+                        segment: landed.segment.clone(),
+                        offset: landed.offset,
+                        len: landed.len,
+                    }),
+                    _landed: Some(landed),
+                })
+            }
         }
     }
 
@@ -308,8 +443,9 @@ impl BlobWriter {
         match self {
             BlobWriter::Disk(w) => w.abort().await,
             BlobWriter::Upstream(w) => w.abort().await,
-            // The upstream upload stays open: the gateway's upload still exists.
-            BlobWriter::UpstreamCompletion(_) => {}
+            // The upstream upload stays open: the gateway's upload still exists. A segment writer
+            // wrote nothing yet.
+            BlobWriter::UpstreamCompletion(_) | BlobWriter::Segment(_) => {}
         }
     }
 }

@@ -801,7 +801,9 @@ impl UpstreamBlobs {
         let mut out = Vec::new();
         match &rec.blob {
             // One object (a completed multipart upload too).
-            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => out.push(id.clone()),
+            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. } | BlobRef::InSegment { id, .. }) => {
+                out.push(id.clone());
+            }
             Some(BlobRef::Parts { parts }) => {
                 out.extend(parts.iter().map(|p| p.id.clone()));
                 out.push(rec.version_id.clone());
@@ -999,7 +1001,7 @@ impl UpstreamBlobs {
     /// `None` for a record that names no blob.
     pub fn main_object(rec: &VersionRecord) -> Option<&str> {
         match &rec.blob {
-            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. }) => Some(id),
+            Some(BlobRef::Single { id } | BlobRef::Multipart { id, .. } | BlobRef::InSegment { id, .. }) => Some(id),
             Some(BlobRef::Parts { .. }) => Some(&rec.version_id),
             None => None,
         }
