@@ -85,6 +85,18 @@ pub(crate) fn segment_live_key(segment: &str, id: &str) -> Vec<u8> {
     k
 }
 
+/// Key of a segment's removal mark in the `segments` tree: `segment \x01`, written in the same
+/// transaction as the removal of one of its versions with the `Expired` permit. A segment is reclaimed
+/// only with this positive evidence that this catalog knew it and removed a version from it: a catalog
+/// that does not know a segment (lost, replaced by an empty one, or being rebuilt) never proves it empty.
+fn segment_removed_key(live_key: &[u8]) -> Vec<u8> {
+    let segment = live_key.split(|b| *b == 0).next().unwrap_or_default();
+    let mut k = Vec::with_capacity(segment.len() + 1);
+    k.extend_from_slice(segment);
+    k.push(1);
+    k
+}
+
 /// The segment entry a record keeps alive, as its `segments`-tree key.
 fn live_entry(rec: &VersionRecord) -> Option<Vec<u8>> {
     match &rec.blob {
@@ -732,6 +744,7 @@ impl Catalog {
                 }
                 v.remove(k.as_slice())?;
                 sg.remove(live.as_slice())?;
+                sg.insert(segment_removed_key(&live), &[][..])?;
                 Ok(())
             });
             match res {
@@ -929,13 +942,18 @@ impl Catalog {
     }
 
     /// Prove which of `quiet` (segments the blob store found sealed and unpinned, see
-    /// `BlobStore::quiet_segments`) hold no live version: no record refers to an entry in them.
+    /// `BlobStore::quiet_segments`) hold no live version: no record refers to an entry in them, and
+    /// this catalog removed at least one version from them (`segment_removed_key`) — so a catalog that
+    /// never knew a segment (an empty one started in place of a lost catalog) destroys nothing.
     pub fn empty_segments(&self, quiet: Vec<String>) -> StoreResult<EmptySegments> {
         let mut ids = Vec::new();
         for s in quiet {
             let mut prefix = s.as_bytes().to_vec();
             prefix.push(0);
-            if self.segments.scan_prefix(prefix).next().transpose()?.is_none() {
+            let mut removed = s.as_bytes().to_vec();
+            removed.push(1);
+            if self.segments.get(&removed)?.is_some() && self.segments.scan_prefix(prefix).next().transpose()?.is_none()
+            {
                 ids.push(s);
             }
         }
@@ -1333,20 +1351,22 @@ mod tests {
             rec
         };
         let both = || vec!["sa".to_string(), "sb".to_string(), "sc".to_string()];
-        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sa", "sb", "sc"]);
+        // A catalog that never knew these segments proves none of them empty.
+        assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
         for (seq, seg) in [(1, "sa"), (2, "sb"), (3, "sb")] {
             let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
             cat.insert_version(&g, make(seq, seg), permit).await.unwrap();
         }
-        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sc"]);
+        assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
         // A second insert into a taken slot changes nothing (no overwrite).
         let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
         assert!(cat.insert_version(&g, make(1, "sc"), permit).await.is_err());
-        assert_eq!(cat.empty_segments(both()).unwrap().ids(), ["sc"]);
-        // Removing expired versions frees their segments only when the last one goes.
+        assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
+        // Removing expired versions frees their segments only when the last one goes (sc, which no
+        // version of this catalog ever used, is never proven empty).
         let later = TrustedNow::for_test(now + chrono::Duration::days(2), true);
         // sb keeps 3 to the end; the catalog is reopened after the removal of 1.
-        for (seq, want) in [(2, vec!["sc"]), (1, vec!["sa", "sc"])] {
+        for (seq, want) in [(2, Vec::<&str>::new()), (1, vec!["sa"])] {
             let state = match cat.version("b", "k", seq).unwrap() {
                 Some(VersionEntry::Ok(r)) => r.target_state(),
                 other => panic!("{other:?}"),
@@ -1365,11 +1385,7 @@ mod tests {
                 tokio::task::yield_now().await;
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 let cat2 = Catalog::open(&path).unwrap();
-                assert_eq!(
-                    cat2.empty_segments(both()).unwrap().ids(),
-                    ["sa", "sc"],
-                    "after a reopen"
-                );
+                assert_eq!(cat2.empty_segments(both()).unwrap().ids(), ["sa"], "after a reopen");
                 return;
             }
         }
