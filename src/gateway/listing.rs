@@ -54,6 +54,18 @@ struct Scan<'a> {
 
 /// Append a key or prefix as a listing shows it: with S3's `encoding-type=url`, everything but
 /// unreserved characters and `/` is escaped.
+/// `Delimiter` (when given), `EncodingType` (when URL-encoding) and `IsTruncated`: the elements every
+/// listing writes in this order after its `MaxKeys` (`KeyCount` too in V2).
+fn push_page_flags(out: &mut String, delim: Option<&str>, url: bool, truncated: bool) {
+    if let Some(d) = delim {
+        push_name(out, "Delimiter", d, url);
+    }
+    if url {
+        push_elem(out, "EncodingType", "url");
+    }
+    push_value(out, "IsTruncated", truncated);
+}
+
 fn push_name(out: &mut String, name: &str, s: &str, encoding_url: bool) {
     if encoding_url {
         push_elem(out, name, &crate::encoding::uri_encode(s.as_bytes(), true));
@@ -262,13 +274,7 @@ impl Gateway {
         if v2 {
             push_value(&mut out, "MaxKeys", p.max_keys);
             push_value(&mut out, "KeyCount", count);
-            if let Some(d) = delim {
-                push_name(&mut out, "Delimiter", d, url);
-            }
-            if url {
-                push_elem(&mut out, "EncodingType", "url");
-            }
-            push_value(&mut out, "IsTruncated", truncated);
+            push_page_flags(&mut out, delim, url, truncated);
             if let Some(t) = &p.continuation_token {
                 push_elem(&mut out, "ContinuationToken", t);
             }
@@ -284,13 +290,7 @@ impl Gateway {
                 push_name(&mut out, "NextMarker", &last, url);
             }
             push_value(&mut out, "MaxKeys", p.max_keys);
-            if let Some(d) = delim {
-                push_name(&mut out, "Delimiter", d, url);
-            }
-            if url {
-                push_elem(&mut out, "EncodingType", "url");
-            }
-            push_value(&mut out, "IsTruncated", truncated);
+            push_page_flags(&mut out, delim, url, truncated);
         }
         out.push_str(&contents);
         out.push_str(&prefixes);
@@ -369,13 +369,7 @@ impl Gateway {
             }
         }
         push_value(&mut out, "MaxKeys", p.max_keys);
-        if let Some(d) = delim {
-            push_name(&mut out, "Delimiter", d, url);
-        }
-        if url {
-            push_elem(&mut out, "EncodingType", "url");
-        }
-        push_value(&mut out, "IsTruncated", truncated);
+        push_page_flags(&mut out, delim, url, truncated);
         out.push_str(&entries);
         out.push_str(&prefixes);
         out.push_str("</ListVersionsResult>");
