@@ -1082,3 +1082,74 @@ async fn seaweedfs_killed_mid_upload_leaves_no_version_and_loses_nothing_acknowl
     assert_eq!(get_all(&c, "crash", "after", None).await, b"again");
     assert!(g.log().contains("upstream"), "{}", g.log());
 }
+
+/// A TCP relay to `upstream` that holds every chunk of the upstream's answers for `delay` before
+/// passing it on: an upstream that is slow to answer (`SeaweedFS` growing a volume on its first
+/// write takes seconds). Requests go through at once.
+fn slow_answers(upstream: &str, delay: Duration) -> String {
+    let target = upstream.trim_start_matches("http://").to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { return };
+            let Ok(mut up) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let (Ok(mut client_w), Ok(mut up_r)) = (client.try_clone(), up.try_clone()) else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut client, &mut up);
+                let _ = up.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = up_r.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    std::thread::sleep(delay);
+                    if client_w.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = client_w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// With upstream Object Lock, the commit mirrors its (later) retain-until date on the data object.
+/// When that date passes while the upstream is still answering the data PUT, the upstream refuses
+/// the date (`400 InvalidRequest`); the retention is over, so the PUT must still succeed and read
+/// back — it used to fail with a 500 (first PUT of the suite against a fresh `SeaweedFS`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_that_expires_while_the_upstream_answers_does_not_fail_the_put() {
+    let Some(weed) = weed() else { return };
+    let sw = Seaweed::start(weed, true);
+    let slow = slow_answers(&sw.endpoint, Duration::from_millis(1500));
+    let mut opts = gate_options(&slow, UP_SK);
+    opts.min_retention = Some("1s".to_string());
+    let g = Server::start_with(opts);
+    let c = admin(&g);
+    c.create_bucket()
+        .bucket("short")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    let data = pattern(4096, 3);
+    let put = c
+        .put_object()
+        .bucket("short")
+        .key("k")
+        .body(ByteStream::from(data.clone()))
+        .send()
+        .await
+        .expect("PUT with a 1 s retention through a slow upstream");
+    assert!(put.version_id().is_some());
+    assert_eq!(get_all(&c, "short", "k", None).await, data);
+    assert!(!g.log().contains("InvalidRequest"), "{}", g.log());
+}

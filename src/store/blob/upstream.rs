@@ -318,11 +318,13 @@ impl UpstreamBlobs {
         &self.inner.client
     }
 
+    /// Lock headers for a PUT; a retain-until date that will have passed before the upstream sees
+    /// it is left out (see [`worth_locking`]).
     fn lock_headers(&self, h: &mut HeaderMap, until: Option<DateTime<Utc>>, legal_hold: bool) {
         if !self.inner.lock {
             return;
         }
-        if let Some(u) = until {
+        if let Some(u) = until.filter(|u| worth_locking(*u)) {
             h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
             h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
         }
@@ -539,6 +541,11 @@ impl UpstreamBlobs {
     /// part `part_number` of an upstream multipart upload.
     fn start_put(&self, id: &str, len: u64, hints: &BlobHints, target: &Target) -> Started {
         let is_part = matches!(target, Target::Part { .. });
+        // decided once: the headers sent and what the commit believes was sent must agree
+        let hints = &BlobHints {
+            retain_until: hints.retain_until.filter(|u| worth_locking(*u)),
+            ..*hints
+        };
         let lock_sent = (self.inner.lock && hints.retain_until.is_some() && !is_part)
             .then(|| (hints.retain_until.unwrap_or_default(), hints.legal_hold));
         // Lock headers need a digest (AWS), and so do parts of a locked object: then the body goes
@@ -847,12 +854,25 @@ impl UpstreamBlobs {
             .await
     }
 
+    /// Mirror a retention on upstream object `name`. A date that has passed (or will have, by the
+    /// time the upstream reads it) is not sent: the upstream refuses a retain-until in the past
+    /// (`400 InvalidRequest`), and the retention it would have set is over anyway.
     async fn put_retention(&self, name: &str, until: DateTime<Utc>) -> Result<(), UpstreamError> {
+        if !worth_locking(until) {
+            return Ok(());
+        }
         let body = format!(
             "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>COMPLIANCE</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
             format_iso(until)
         );
-        self.put_config(name, "retention=", Bytes::from(body)).await
+        match self.put_config(name, "retention=", Bytes::from(body)).await {
+            // a slow upstream: the date passed while the request was on its way
+            Err(e) if e.is_status(StatusCode::BAD_REQUEST) && until <= Utc::now() => {
+                tracing::debug!(object = name, error = %e, "retention expired before the upstream set it");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     async fn put_legal_hold(&self, name: &str, on: bool) -> Result<(), UpstreamError> {
@@ -1097,12 +1117,24 @@ async fn put_segment(
         HeaderValue::from_static("application/octet-stream"),
     );
     if lock {
-        if let Some(u) = until {
+        if let Some(u) = until.filter(|u| worth_locking(*u)) {
             h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
             h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
         }
     }
     put_small(client, name, Bytes::from(body), h).await
+}
+
+/// How far in the future a retain-until date must be for the upstream to be asked to lock until it.
+/// An upstream with Object Lock refuses a date in the past (`400 InvalidRequest`); a date closer
+/// than this may pass while the request is on its way (a first write that makes `SeaweedFS` grow a
+/// volume takes seconds). Such a retention is over before the upstream could hold it, and the
+/// gateway's own check is the one that decides; nothing protective is lost by not sending it.
+const LOCK_LEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+/// Whether a retention until `until` is still worth mirroring upstream (see [`LOCK_LEAD`]).
+fn worth_locking(until: DateTime<Utc>) -> bool {
+    until > Utc::now() + LOCK_LEAD
 }
 
 /// How long the upstream may take to answer a PUT once its whole body is sent.
