@@ -90,6 +90,9 @@ pub fn run() -> i32 {
             .with_writer(std::io::stderr)
             .try_init();
     };
+    if matches!(cli.command, Command::Serve(_)) {
+        crate::serve::cap_malloc_arenas();
+    }
     let code = match cli.command {
         Command::Audit(c) => {
             tools_logging();

@@ -403,11 +403,11 @@ fn fresh_root(opts: &Options) -> (tempfile::TempDir, PathBuf) {
     (root, data_dir)
 }
 
-/// The binary with no `WORMGATE_*` variable from the developer's environment.
+/// The binary with no `WORMGATE_*` variable (nor a `GLIBC_TUNABLES`) from the developer's environment.
 fn clean_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wormgate"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("WORMGATE_") {
+        if k.starts_with("WORMGATE_") || k == "GLIBC_TUNABLES" {
             cmd.env_remove(k);
         }
     }
