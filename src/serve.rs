@@ -69,9 +69,11 @@ pub fn cap_malloc_arenas() {
         if std::env::var_os("GLIBC_TUNABLES").is_some() {
             return;
         }
+        // the binary's own path, not `/proc/self/exe`: the process name (`ps`, `pgrep`) comes from it
+        let Ok(exe) = std::env::current_exe() else { return };
         let mut args = std::env::args_os();
         let program = args.next().unwrap_or_default();
-        let err = std::process::Command::new("/proc/self/exe")
+        let err = std::process::Command::new(exe)
             .arg0(program)
             .args(args)
             .env("GLIBC_TUNABLES", MALLOC_TUNABLES)

@@ -106,6 +106,9 @@ async fn serve_runs_with_capped_malloc_arenas_unless_the_operator_chose() {
     };
     let srv = Server::start();
     assert_eq!(environ(srv.pid()), vec!["glibc.malloc.arena_max=2".to_string()]);
+    // still named after its binary for `ps` and `pgrep`
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", srv.pid())).unwrap();
+    assert_eq!(comm.trim(), "wormgate");
     // it is the process that answers
     let c = srv.admin();
     make_bucket(&c, "arenas").await;
