@@ -24,7 +24,7 @@ use super::chain::{self, AuditEvent, Seal};
 use super::checkpoint::Checkpoint;
 use super::verify::{verify, VerifyOptions, VerifyReport};
 use crate::config::ArchiveConfig;
-use crate::store::blob::upstream::client::{xml_text, UpstreamClient, UpstreamError};
+use crate::store::blob::upstream::client::{worth_locking, xml_text, UpstreamClient, UpstreamError};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -174,7 +174,8 @@ impl Archive {
                 "application/json"
             }),
         );
-        if let Some(until) = lock_until {
+        // a date that passes before the archive reads it is refused (see `worth_locking`)
+        if let Some(until) = lock_until.filter(|u| worth_locking(*u)) {
             h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
             h.insert(
                 "x-amz-object-lock-retain-until-date",

@@ -40,7 +40,9 @@ pub mod segments;
 
 use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
 pub use self::client::ListedObject;
-use self::client::{read_limited, status_error, xml_text, Payload, UpstreamClient, UpstreamError, UpstreamSetupError};
+use self::client::{
+    read_limited, status_error, worth_locking, xml_text, Payload, UpstreamClient, UpstreamError, UpstreamSetupError,
+};
 use super::BlobHints;
 use crate::config::UpstreamConfig;
 use crate::encoding::encode_component;
@@ -1123,18 +1125,6 @@ async fn put_segment(
         }
     }
     put_small(client, name, Bytes::from(body), h).await
-}
-
-/// How far in the future a retain-until date must be for the upstream to be asked to lock until it.
-/// An upstream with Object Lock refuses a date in the past (`400 InvalidRequest`); a date closer
-/// than this may pass while the request is on its way (a first write that makes `SeaweedFS` grow a
-/// volume takes seconds). Such a retention is over before the upstream could hold it, and the
-/// gateway's own check is the one that decides; nothing protective is lost by not sending it.
-const LOCK_LEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
-
-/// Whether a retention until `until` is still worth mirroring upstream (see [`LOCK_LEAD`]).
-fn worth_locking(until: DateTime<Utc>) -> bool {
-    until > Utc::now() + LOCK_LEAD
 }
 
 /// How long the upstream may take to answer a PUT once its whole body is sent.

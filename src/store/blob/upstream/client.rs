@@ -45,6 +45,18 @@ const ATTEMPTS: u32 = 5;
 /// Deadline for a small request (headers and body of the response).
 const SMALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How far in the future a retain-until date must be for the upstream to be asked to lock until it.
+/// An upstream with Object Lock refuses a date in the past (`400 InvalidRequest`); a date closer
+/// than this may pass while the request is on its way (a first write that makes `SeaweedFS` grow a
+/// volume takes seconds). Such a retention is over before the upstream could hold it, and the
+/// gateway's own check is the one that decides; nothing protective is lost by not sending it.
+pub const LOCK_LEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+/// Whether a retention until `until` is still worth mirroring upstream (see [`LOCK_LEAD`]).
+pub fn worth_locking(until: chrono::DateTime<chrono::Utc>) -> bool {
+    until > chrono::Utc::now() + LOCK_LEAD
+}
+
 /// What went wrong talking to the upstream.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -483,6 +495,18 @@ pub struct ListedObject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only dates comfortably ahead are sent as an upstream lock: one in the past, or one that may
+    /// pass in transit, is refused by the upstream (`400 InvalidRequest`).
+    #[test]
+    fn only_dates_comfortably_ahead_are_worth_locking() {
+        let now = chrono::Utc::now();
+        assert!(worth_locking(now + chrono::TimeDelta::days(1)));
+        assert!(worth_locking(now + LOCK_LEAD + chrono::TimeDelta::seconds(2)));
+        assert!(!worth_locking(now + chrono::TimeDelta::seconds(1)));
+        assert!(!worth_locking(now));
+        assert!(!worth_locking(now - chrono::TimeDelta::seconds(1)));
+    }
 
     fn cfg(path_style: bool, prefix: &str) -> UpstreamConfig {
         UpstreamConfig {
