@@ -78,7 +78,9 @@ pub fn cap_malloc_arenas() {
             .args(args)
             .env("GLIBC_TUNABLES", MALLOC_TUNABLES)
             .exec();
-        eprintln!("wormgate: cannot restart with GLIBC_TUNABLES={MALLOC_TUNABLES} ({err}); glibc's malloc defaults stay");
+        eprintln!(
+            "wormgate: cannot restart with GLIBC_TUNABLES={MALLOC_TUNABLES} ({err}); glibc's malloc defaults stay"
+        );
     }
 }
 
