@@ -276,9 +276,11 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
         });
     }
 
-    // Lifecycle: apply the buckets' rules through the lock, one pass per interval.
+    // Lifecycle: apply the buckets' rules through the lock, one pass per interval; then the segment
+    // reclaim pass (a segment that was still the active one when its last version went is reclaimed
+    // only once it is sealed, which a removal does not notice).
     if let Some(interval) = ev.lifecycle_interval {
-        let (gw, day) = (gw.clone(), ev.lifecycle_day);
+        let (gw, day, data) = (gw.clone(), ev.lifecycle_day, cfg.data_dir.clone());
         let every = interval.to_std().unwrap_or(Duration::from_secs(3600));
         tokio::spawn(async move {
             // The first pass a minute after start (sooner for short intervals): a pass cut short by a
@@ -303,6 +305,11 @@ pub async fn start(cfg: &Config, gw: &Arc<Gateway>) -> Result<(), DaemonError> {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e.message, "lifecycle pass failed"),
+                }
+                // Directory listing, catalog reads and unlinks: blocking work, off the async workers.
+                let (gw, data) = (gw.clone(), data.clone());
+                if let Err(e) = tokio::task::spawn_blocking(move || gw.reclaim_all_segments(&data)).await {
+                    tracing::error!(error = %e, "the segment reclaim pass failed");
                 }
             }
         });

@@ -356,27 +356,13 @@ impl Source<'_> {
     }
 }
 
-fn hash_file(path: &Path, id: &str, mut h: MultiHash, throttle: &mut Throttle) -> HashOutcome {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashOutcome::Missing(id.to_string()),
-        Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
-    };
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                h.update(&buf[..n]);
-                throttle.consumed(n);
-            }
-            Err(e) => return HashOutcome::Unreadable(format!("blob {id}: {e}")),
-        }
-    }
-    h.finish()
+/// Hash the whole file at `path` (a blob of its own) through `h`: the range from 0 to its end.
+fn hash_file(path: &Path, id: &str, h: MultiHash, throttle: &mut Throttle) -> HashOutcome {
+    hash_range(path, id, 0, u64::MAX, h, throttle)
 }
 
-/// Hash `len` bytes at `offset` of the file at `path` (a segment entry's data) through `h`.
+/// Hash `len` bytes at `offset` of the file at `path` (a segment entry's data) through `h`, or fewer
+/// if the file ends first (a whole blob: `len` `u64::MAX`). The one read loop of disk scrubbing.
 fn hash_range(path: &Path, id: &str, offset: u64, len: u64, mut h: MultiHash, throttle: &mut Throttle) -> HashOutcome {
     use std::io::Seek;
     let mut f = match std::fs::File::open(path) {

@@ -50,18 +50,14 @@ fn digests_of(data: &[u8]) -> crate::checksum::ComputedDigests {
     d.finish()
 }
 
-/// A new version of `bucket/k` holding `data`, written but not yet committed.
-async fn written_version(gw: &Gateway, bucket: &str, data: &[u8]) -> (VersionRecord, BlobWriter) {
+/// The record of a new version of `bucket/k` holding `data` (the next seq; nothing written yet).
+fn version_record(gw: &Gateway, bucket: &str, data: &[u8]) -> VersionRecord {
     let seq = gw.catalog.next_seq().unwrap();
-    let version_id = crate::ids::make_version_id(1_700_000_000_000_000, seq);
-    let len = u64::try_from(data.len()).unwrap();
-    let mut writer = gw.blobs.begin(&version_id, BlobHints::len(Some(len))).await.unwrap();
-    writer.write(data).await.unwrap();
-    let rec = VersionRecord::single_blob(
+    VersionRecord::single_blob(
         NewVersionId {
             bucket: bucket.into(),
             key: "k".into(),
-            version_id,
+            version_id: crate::ids::make_version_id(1_700_000_000_000_000, seq),
             seq,
             created_ms: 1,
             owner: "o".into(),
@@ -69,8 +65,32 @@ async fn written_version(gw: &Gateway, bucket: &str, data: &[u8]) -> (VersionRec
         &digests_of(data),
         ContentHeaders::default(),
         Default::default(),
-    );
+    )
+}
+
+/// A new version of `bucket/k` holding `data`, written but not yet committed.
+async fn written_version(gw: &Gateway, bucket: &str, data: &[u8]) -> (VersionRecord, BlobWriter) {
+    let rec = version_record(gw, bucket, data);
+    let len = u64::try_from(data.len()).unwrap();
+    let mut writer = gw
+        .blobs
+        .begin(&rec.version_id, BlobHints::len(Some(len)))
+        .await
+        .unwrap();
+    writer.write(data).await.unwrap();
     (rec, writer)
+}
+
+/// Create bucket `b` (no default retention).
+async fn create_bucket_b(gw: &Gateway) {
+    let bucket = crate::store::BucketRecord {
+        name: "b".into(),
+        created_ms: 1,
+        owner: "o".into(),
+        default_retention: None,
+        lifecycle: None,
+    };
+    assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
 }
 
 const ASK: VersionAsk = VersionAsk {
@@ -87,14 +107,7 @@ const ASK: VersionAsk = VersionAsk {
 async fn failed_flush_after_insert_keeps_the_blob() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, disk) = gateway(dir.path());
-    let bucket = crate::store::BucketRecord {
-        name: "b".into(),
-        created_ms: 1,
-        owner: "o".into(),
-        default_retention: None,
-        lifecycle: None,
-    };
-    assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
+    create_bucket_b(&gw).await;
     let (rec, writer) = written_version(&gw, "b", b"hello").await;
     let (seq, version_id) = (rec.seq, rec.version_id.clone());
     gw.catalog.faults().fail_flush.store(true, Ordering::SeqCst);
@@ -144,32 +157,7 @@ async fn segment_faults_never_leave_a_record_without_its_bytes() {
     let disk = disk.with_segments(1 << 20, 1 << 20).unwrap();
     gw.blobs = BlobStore::Disk(disk.clone());
     let segs = disk.segments().unwrap().clone();
-    let bucket = crate::store::BucketRecord {
-        name: "b".into(),
-        created_ms: 1,
-        owner: "o".into(),
-        default_retention: None,
-        lifecycle: None,
-    };
-    assert!(gw.catalog.create_bucket(&bucket).await.unwrap());
-    let small = |gw: &Gateway, data: &'static [u8]| {
-        let seq = gw.catalog.next_seq().unwrap();
-        let version_id = crate::ids::make_version_id(1_700_000_000_000_000, seq);
-        let rec = VersionRecord::single_blob(
-            NewVersionId {
-                bucket: "b".into(),
-                key: "k".into(),
-                version_id,
-                seq,
-                created_ms: 1,
-                owner: "o".into(),
-            },
-            &digests_of(data),
-            ContentHeaders::default(),
-            Default::default(),
-        );
-        (rec, data)
-    };
+    create_bucket_b(&gw).await;
     let begin = |gw: &Gateway, rec: &VersionRecord, data: &[u8]| {
         let blobs = gw.blobs.clone();
         let id = rec.version_id.clone();
@@ -183,7 +171,8 @@ async fn segment_faults_never_leave_a_record_without_its_bytes() {
         }
     };
     // The sync fails: the PUT fails and no record appears.
-    let (rec, data) = small(&gw, b"doomed");
+    let data = b"doomed";
+    let rec = version_record(&gw, "b", data);
     let seq = rec.seq;
     let w = begin(&gw, &rec, data).await;
     segs.faults().fail_sync.store(true, Ordering::SeqCst);
@@ -195,7 +184,8 @@ async fn segment_faults_never_leave_a_record_without_its_bytes() {
     assert!(gw.catalog.version("b", "k", seq).unwrap().is_none());
     segs.faults().fail_sync.store(false, Ordering::SeqCst);
     // The catalog flush fails after the insert: the record stays, pointing at a synced entry.
-    let (rec, data) = small(&gw, b"kept");
+    let data = b"kept";
+    let rec = version_record(&gw, "b", data);
     let seq = rec.seq;
     let w = begin(&gw, &rec, data).await;
     gw.catalog.faults().fail_flush.store(true, Ordering::SeqCst);

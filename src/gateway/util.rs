@@ -131,7 +131,9 @@ impl Gateway {
         }
     }
 
-    /// The reclaim pass over every segment under `data` (see `reclaim_segments`).
+    /// The reclaim pass over every segment under `data` (see `reclaim_segments`): at start, and after
+    /// every lifecycle pass (`daemon`), for segments sealed after their last version went. Blocking
+    /// file I/O: async callers run it on a blocking thread.
     pub fn reclaim_all_segments(&self, data: &std::path::Path) {
         if !matches!(self.blobs, crate::store::BlobStore::Disk(_)) {
             return;

@@ -1171,6 +1171,48 @@ mod tests {
     use super::*;
     use crate::ids::make_version_id;
 
+    /// The lock policy of these tests: a one-day retention floor.
+    fn one_day_floor() -> crate::lock::Policy {
+        crate::lock::Policy {
+            min_retention: chrono::Duration::days(1),
+            max_retention: chrono::Duration::days(3650),
+            require_client_digest: false,
+        }
+    }
+
+    /// The permit for a new version written at `at` with no lock headers and no bucket default (so
+    /// retained for `one_day_floor`'s day from `at`).
+    fn permit_at(at: chrono::DateTime<chrono::Utc>) -> crate::lock::NewVersion {
+        let ask = crate::lock::VersionAsk {
+            headers: crate::lock::LockHeaders::default(),
+            bucket_default: None,
+            has_client_digest: true,
+        };
+        crate::lock::decide_new_version(&ask, &one_day_floor(), crate::lock::TrustedNow::for_test(at, true)).unwrap()
+    }
+
+    /// Version `seq` of `b/k`.
+    fn version_of_k(seq: u64) -> NewVersionId {
+        NewVersionId {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: make_version_id(1, seq),
+            seq,
+            created_ms: 1,
+            owner: "o".into(),
+        }
+    }
+
+    /// Data version `seq` of `b/k`, its bytes a blob of its own.
+    fn data_version(seq: u64) -> VersionRecord {
+        let mut rec = VersionRecord::delete_marker(version_of_k(seq));
+        rec.delete_marker = false;
+        rec.blob = Some(BlobRef::Single {
+            id: rec.version_id.clone(),
+        });
+        rec
+    }
+
     fn bucket(name: &str) -> BucketRecord {
         BucketRecord {
             name: name.into(),
@@ -1188,16 +1230,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
         assert!(cat.create_bucket(&bucket("b")).await.unwrap());
-        let policy = crate::lock::Policy {
-            min_retention: chrono::Duration::days(1),
-            max_retention: chrono::Duration::days(3650),
-            require_client_digest: false,
-        };
         // The permit was decided while the bucket existed ...
         let permit = crate::lock::decide_lock_configuration(
             Some(crate::lock::RequestedMode::Compliance),
             Some(crate::lock::DefaultRetention::Days(30)),
-            &policy,
+            &one_day_floor(),
         )
         .unwrap();
         // ... then the bucket went away.
@@ -1223,14 +1260,7 @@ mod tests {
         let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
         let locks = super::super::locks::KeyLocks::new();
         let other = locks.key("b", "other").await;
-        let id = NewVersionId {
-            bucket: "b".into(),
-            key: "k".into(),
-            version_id: make_version_id(1, 1),
-            seq: 1,
-            created_ms: 1,
-            owner: "o".into(),
-        };
+        let id = version_of_k(1);
         let err = cat
             .insert_delete_marker(&other, id.clone(), crate::lock::decide_add_marker())
             .await
@@ -1256,30 +1286,7 @@ mod tests {
         let g = locks.key("b", "k").await;
         let now = chrono::Utc::now();
         let clock = TrustedNow::for_test(now, true);
-        let mut rec = VersionRecord::delete_marker(NewVersionId {
-            bucket: "b".into(),
-            key: "k".into(),
-            version_id: make_version_id(1, 5),
-            seq: 5,
-            created_ms: 1,
-            owner: "o".into(),
-        });
-        rec.delete_marker = false;
-        rec.blob = Some(BlobRef::Single {
-            id: rec.version_id.clone(),
-        });
-        let ask = crate::lock::VersionAsk {
-            headers: crate::lock::LockHeaders::default(),
-            bucket_default: None,
-            has_client_digest: true,
-        };
-        let policy = crate::lock::Policy {
-            min_retention: chrono::Duration::days(1),
-            max_retention: chrono::Duration::days(3650),
-            require_client_digest: false,
-        };
-        let permit = crate::lock::decide_new_version(&ask, &policy, clock).unwrap();
-        let stored = cat.insert_version(&g, rec, permit).await.unwrap();
+        let stored = cat.insert_version(&g, data_version(5), permit_at(now)).await.unwrap();
         assert!(stored.retention.is_some_and(|r| r.is_active(now)));
         // A proof made for an unprotected version elsewhere does not cover this retained one.
         let unprotected = crate::lock::TargetState::Data {
@@ -1322,26 +1329,8 @@ mod tests {
         let locks = super::super::locks::KeyLocks::new();
         let g = locks.key("b", "k").await;
         let now = chrono::Utc::now();
-        let policy = crate::lock::Policy {
-            min_retention: chrono::Duration::days(1),
-            max_retention: chrono::Duration::days(3650),
-            require_client_digest: false,
-        };
-        let ask = crate::lock::VersionAsk {
-            headers: crate::lock::LockHeaders::default(),
-            bucket_default: None,
-            has_client_digest: true,
-        };
         let make = |seq: u64, segment: &str| {
-            let mut rec = VersionRecord::delete_marker(NewVersionId {
-                bucket: "b".into(),
-                key: "k".into(),
-                version_id: make_version_id(1, seq),
-                seq,
-                created_ms: 1,
-                owner: "o".into(),
-            });
-            rec.delete_marker = false;
+            let mut rec = data_version(seq);
             rec.blob = Some(BlobRef::InSegment {
                 id: rec.version_id.clone(),
                 segment: segment.into(),
@@ -1354,13 +1343,11 @@ mod tests {
         // A catalog that never knew these segments proves none of them empty.
         assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
         for (seq, seg) in [(1, "sa"), (2, "sb"), (3, "sb")] {
-            let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
-            cat.insert_version(&g, make(seq, seg), permit).await.unwrap();
+            cat.insert_version(&g, make(seq, seg), permit_at(now)).await.unwrap();
         }
         assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
         // A second insert into a taken slot changes nothing (no overwrite).
-        let permit = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
-        assert!(cat.insert_version(&g, make(1, "sc"), permit).await.is_err());
+        assert!(cat.insert_version(&g, make(1, "sc"), permit_at(now)).await.is_err());
         assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
         // Removing expired versions frees their segments only when the last one goes (sc, which no
         // version of this catalog ever used, is never proven empty).
@@ -1400,43 +1387,20 @@ mod tests {
         let path = dir.path().join("catalog");
         let locks = super::super::locks::KeyLocks::new();
         let now = chrono::Utc::now();
-        let policy = crate::lock::Policy {
-            min_retention: chrono::Duration::days(1),
-            max_retention: chrono::Duration::days(3650),
-            require_client_digest: false,
-        };
-        let ask = crate::lock::VersionAsk {
-            headers: crate::lock::LockHeaders::default(),
-            bucket_default: None,
-            has_client_digest: true,
-        };
-        let id = |seq: u64| NewVersionId {
-            bucket: "b".into(),
-            key: "k".into(),
-            version_id: make_version_id(1, seq),
-            seq,
-            created_ms: 1,
-            owner: "o".into(),
-        };
         let data = |seq: u64, size: u64| {
-            let mut r = VersionRecord::delete_marker(id(seq));
-            r.delete_marker = false;
+            let mut r = data_version(seq);
             r.size = size;
-            r.blob = Some(BlobRef::Single {
-                id: r.version_id.clone(),
-            });
             r
         };
         {
             let cat = Catalog::open(&path).unwrap();
             let g = locks.key("b", "k").await;
             // Written ten days ago with the one-day floor: expired now.
-            let old = TrustedNow::for_test(now - chrono::Duration::days(10), true);
-            let p = crate::lock::decide_new_version(&ask, &policy, old).unwrap();
-            cat.insert_version(&g, data(1, 100), p).await.unwrap();
-            let p = crate::lock::decide_new_version(&ask, &policy, TrustedNow::for_test(now, true)).unwrap();
-            cat.insert_version(&g, data(2, 7), p).await.unwrap();
-            cat.insert_delete_marker(&g, id(3), crate::lock::decide_add_marker())
+            cat.insert_version(&g, data(1, 100), permit_at(now - chrono::Duration::days(10)))
+                .await
+                .unwrap();
+            cat.insert_version(&g, data(2, 7), permit_at(now)).await.unwrap();
+            cat.insert_delete_marker(&g, version_of_k(3), crate::lock::decide_add_marker())
                 .await
                 .unwrap();
             assert_eq!(

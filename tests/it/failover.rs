@@ -75,6 +75,36 @@ async fn multipart(c: &Client, key: &str, parts: &[Vec<u8>]) -> String {
     .to_string()
 }
 
+/// Gateway B on a fresh data directory (nothing of A's disk): `wormgate recover` rebuilds its
+/// catalog from the upstream alone (it must succeed), then B serves. Returns B and what recover
+/// printed.
+fn standby_recovered_from(sw: &Seaweed) -> (Server, String) {
+    let mut recovered = String::new();
+    let b = Server::start_prepared(gateway_options(&sw.endpoint, UP_SK), |data| {
+        let mut args = vec!["recover".to_string(), "--data-dir".into(), data.display().to_string()];
+        args.extend(upstream_flags(&sw.endpoint));
+        let (code, out, err) = wormgate(
+            &args,
+            &[
+                ("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK),
+                ("WORMGATE_UPSTREAM_SECRET_KEY", UP_SK),
+            ],
+        );
+        assert_eq!(code, 0, "recover: {out}{err}");
+        recovered = out;
+    });
+    (b, recovered)
+}
+
+/// The bytes of one version as B serves them.
+async fn get_on_b(c: &Client, key: &str, version: &str) -> Vec<u8> {
+    body_bytes(ok(
+        c.get_object().bucket(BUCKET).key(key).version_id(version).send().await,
+        "GetObject on B",
+    ))
+    .await
+}
+
 /// What A acknowledged about one version.
 struct Acked {
     key: &'static str,
@@ -154,20 +184,7 @@ async fn a_standby_recovers_every_acknowledged_version_from_the_upstream_alone()
     drop(a);
 
     // B: recover into an empty data directory from the upstream alone, then serve.
-    let mut recovered = String::new();
-    let b = Server::start_prepared(gateway_options(&sw.endpoint, UP_SK), |data| {
-        let mut args = vec!["recover".to_string(), "--data-dir".into(), data.display().to_string()];
-        args.extend(upstream_flags(&sw.endpoint));
-        let (code, out, err) = wormgate(
-            &args,
-            &[
-                ("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK),
-                ("WORMGATE_UPSTREAM_SECRET_KEY", UP_SK),
-            ],
-        );
-        assert_eq!(code, 0, "recover: {out}{err}");
-        recovered = out;
-    });
+    let (b, recovered) = standby_recovered_from(&sw);
     assert!(recovered.contains("recovered 1 buckets, 4 versions"), "{recovered}");
     assert!(
         recovered.contains("2 raised to the upstream's Object Lock"),
@@ -177,16 +194,7 @@ async fn a_standby_recovers_every_acknowledged_version_from_the_upstream_alone()
 
     let c = b.admin();
     for v in &acked {
-        let got = body_bytes(ok(
-            c.get_object()
-                .bucket(BUCKET)
-                .key(v.key)
-                .version_id(&v.version)
-                .send()
-                .await,
-            "GetObject on B",
-        ))
-        .await;
+        let got = get_on_b(&c, v.key, &v.version).await;
         assert!(got == v.body, "{} {}: bytes differ after failover", v.key, v.version);
         let until = retain_until(&c, BUCKET, v.key, Some(&v.version)).await;
         assert!(
@@ -297,29 +305,14 @@ async fn a_kill_under_concurrent_writers_loses_no_acknowledged_version_upstream(
         segs.len()
     );
 
-    let b = Server::start_prepared(gateway_options(&sw.endpoint, UP_SK), |data| {
-        let mut args = vec!["recover".to_string(), "--data-dir".into(), data.display().to_string()];
-        args.extend(upstream_flags(&sw.endpoint));
-        let (code, out, err) = wormgate(
-            &args,
-            &[
-                ("WORMGATE_UPSTREAM_ACCESS_KEY", UP_AK),
-                ("WORMGATE_UPSTREAM_SECRET_KEY", UP_SK),
-            ],
-        );
-        assert_eq!(code, 0, "recover: {out}{err}");
-    });
+    let (b, _) = standby_recovered_from(&sw);
     let c = b.admin();
     for (key, vid, body) in &acked {
         assert!(
             segs.contains_key(vid),
             "{key} {vid}: acknowledged without its record upstream"
         );
-        let got = body_bytes(ok(
-            c.get_object().bucket(BUCKET).key(key).version_id(vid).send().await,
-            "GetObject on B",
-        ))
-        .await;
+        let got = get_on_b(&c, key, vid).await;
         assert!(got == *body, "{key} {vid}: bytes differ after failover");
     }
 }

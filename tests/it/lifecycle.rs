@@ -22,7 +22,7 @@ fn lifecycle_args() -> Vec<&'static str> {
 }
 
 /// The two rules most backup tools need, plus aborting stale uploads (all with 1-day periods).
-fn backup_rules() -> BucketLifecycleConfiguration {
+pub(crate) fn backup_rules() -> BucketLifecycleConfiguration {
     let all = || LifecycleRuleFilter::builder().prefix("").build();
     BucketLifecycleConfiguration::builder()
         .rules(
@@ -85,7 +85,7 @@ async fn put(c: &Client, bucket: &str, key: &str, len: usize, seed: u64) -> Stri
     out.version_id().expect("version id").to_string()
 }
 
-async fn wait_until<F: AsyncFn() -> bool>(within: Duration, what: &str, f: F) {
+pub(crate) async fn wait_until<F: AsyncFn() -> bool>(within: Duration, what: &str, f: F) {
     let start = Instant::now();
     while !f().await {
         assert!(start.elapsed() < within, "not within {within:?}: {what}");

@@ -1,7 +1,8 @@
 //! Small versions in append-only segment files (disk mode, `--segment-max-object`): where they land,
 //! that a kill -9 under concurrent small PUTs loses no acknowledged one, that `recover` rebuilds
 //! their records, that damage is caught, and that a sealed segment goes only once all of its
-//! versions are gone.
+//! versions are gone (also when it was sealed after they went: the reclaim pass after each
+//! lifecycle pass).
 
 use crate::common::*;
 use std::collections::BTreeSet;
@@ -273,6 +274,24 @@ async fn damaged_segment_entries_abort_get_and_scrub_reports_them() {
     );
 }
 
+/// A version retained (COMPLIANCE) for a day: live through the whole test.
+async fn put_retained(c: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    ok(
+        c.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(in_secs(days(1)))
+            .send()
+            .await,
+        key,
+    )
+    .version_id()
+    .unwrap()
+    .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sealed_segment_is_reclaimed_only_when_all_its_versions_are_gone() {
     let mut s = Server::start_with(Options::min_retention("1s"));
@@ -280,20 +299,7 @@ async fn a_sealed_segment_is_reclaimed_only_when_all_its_versions_are_gone() {
     make_bucket(&c, "rcl").await;
     // Segment A: one short-lived version and one retained for a day.
     let x = put_version(&c, "rcl", "x", b"short").await;
-    let y = ok(
-        c.put_object()
-            .bucket("rcl")
-            .key("y")
-            .body(b"retained".to_vec().into())
-            .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
-            .object_lock_retain_until_date(in_secs(days(1)))
-            .send()
-            .await,
-        "y",
-    )
-    .version_id()
-    .unwrap()
-    .to_string();
+    let y = put_retained(&c, "rcl", "y", b"retained").await;
     s.stop();
     s.restart(); // seals A
     let c = s.admin();
@@ -361,4 +367,79 @@ async fn a_sealed_segment_is_reclaimed_only_when_all_its_versions_are_gone() {
     let (code, out, _) = wormgate(&["scrub", "--data-dir", p(&s.data_dir)], &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("UNREFERENCED rcl/x version {x}")), "{out}");
+}
+
+/// Versions of `bucket` (data versions and delete markers), from a listing.
+async fn versions_in(c: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    let out = ok(
+        c.list_object_versions().bucket(bucket).send().await,
+        "ListObjectVersions",
+    );
+    out.versions().len() + out.delete_markers().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_sealed_after_its_versions_expired_is_reclaimed_by_the_periodic_pass() {
+    use crate::lifecycle::{backup_rules, wait_until};
+    const MIB: usize = 1024 * 1024;
+    let mut s =
+        Server::start_with(Options::min_retention("1s").args(&["--lifecycle-day", "1s", "--lifecycle-interval", "1s"]));
+    let c = s.admin();
+    make_bucket(&c, "keep").await;
+    make_bucket(&c, "lcy").await;
+    ok(
+        c.put_bucket_lifecycle_configuration()
+            .bucket("lcy")
+            .lifecycle_configuration(backup_rules())
+            .send()
+            .await,
+        "PutBucketLifecycleConfiguration",
+    );
+    // Segment A: a retained version, and two versions lifecycle removes (made noncurrent by a
+    // delete marker). Sealed by the restart.
+    let y = put_retained(&c, "keep", "y", b"retained").await;
+    put_version(&c, "lcy", "x", b"x one").await;
+    put_version(&c, "lcy", "x", b"x two").await;
+    ok(c.delete_object().bucket("lcy").key("x").send().await, "marker on x");
+    s.stop();
+    s.restart();
+    let c = s.admin();
+    let segs = segments_of(&s.data_dir);
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    let a = segs[0].clone();
+    // Segment B (the active one): 64 MiB of versions that all expire, filling it to the rotation
+    // size; lifecycle removes them all while B is still active, so no removal can reclaim it.
+    for i in 0..64u64 {
+        put_version(&c, "lcy", "f", &pattern(MIB, i)).await;
+    }
+    ok(c.delete_object().bucket("lcy").key("f").send().await, "marker on f");
+    let b: Vec<String> = segments_of(&s.data_dir).into_iter().filter(|s| *s != a).collect();
+    assert_eq!(b.len(), 1, "the 64 versions share one segment: {b:?}");
+    let b = b[0].clone();
+    wait_until(
+        Duration::from_secs(30),
+        "lifecycle removes every version of lcy",
+        async || versions_in(&c, "lcy").await == 0,
+    )
+    .await;
+    assert!(
+        segments_of(&s.data_dir).contains(&b),
+        "B is still active: no removal reclaims it"
+    );
+    // The next write opens segment C: B is sealed, with no removal left to notice it.
+    let z = put_retained(&c, "keep", "z", b"seals B").await;
+    assert_eq!(segments_of(&s.data_dir).len(), 3, "C opened");
+    // A later lifecycle pass's reclaim pass (no restart) removes B whole.
+    wait_until(Duration::from_secs(15), "the periodic pass reclaims B", async || {
+        !segments_of(&s.data_dir).contains(&b)
+    })
+    .await;
+    // A holds the live y (and a removal mark from x's versions): several passes later it is still
+    // there, and so is the active C; both versions read back.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let left = segments_of(&s.data_dir);
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&a), "A holds the retained y: {left:?}");
+    assert_eq!(get(&c, "keep", "y", &y).await, b"retained");
+    assert_eq!(get(&c, "keep", "z", &z).await, b"seals B");
 }

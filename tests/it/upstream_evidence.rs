@@ -52,6 +52,44 @@ async fn get_all(c: &Client, bucket: &str, key: &str, version: &str) -> Vec<u8> 
     out.body.collect().await.expect("body").into_bytes().to_vec()
 }
 
+/// A gateway on `sw` with a fresh data directory, its admin client and an Object Lock bucket.
+async fn gateway_with_bucket(sw: &Seaweed, bucket: &str) -> (Server, Client) {
+    let g = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
+    let c = admin(&g);
+    c.create_bucket()
+        .bucket(bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("create bucket");
+    (g, c)
+}
+
+/// A CLI command line naming the upstream `sw` (its credentials come from `UP_ENV`).
+fn with_up(sw: &Seaweed, args: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
+    v.extend(upstream_flags(&sw.endpoint));
+    v
+}
+
+/// The (stopped) gateway's catalog is lost: `wormgate recover` rebuilds it from the upstream and the
+/// audit trail, and must succeed. Returns what it printed.
+fn recover_lost_catalog(sw: &Seaweed, g: &Server) -> String {
+    std::fs::remove_dir_all(g.data_dir.join("catalog")).unwrap();
+    let d = g.data_dir.to_str().unwrap();
+    let (code, out, err) = wormgate(&with_up(sw, &["recover", "--data-dir", d]), &UP_ENV);
+    assert_eq!(code, 0, "recover: {out}{err}");
+    out
+}
+
+/// Offline `wormgate scrub` of the data directory `d` against the upstream: (exit code, stdout,
+/// stderr).
+fn offline_scrub(sw: &Seaweed, d: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["scrub", "--data-dir", d];
+    args.extend_from_slice(extra);
+    wormgate(&with_up(sw, &args), &UP_ENV)
+}
+
 async fn multipart(c: &Client, bucket: &str, key: &str, parts: &[Vec<u8>]) -> String {
     let up = c
         .create_multipart_upload()
@@ -97,23 +135,8 @@ async fn multipart(c: &Client, bucket: &str, key: &str, parts: &[Vec<u8>]) -> St
 async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_overwritten_blob() {
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, false);
-    let mut g = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
-    let data = g.data_dir.clone();
-    let d = data.to_str().unwrap().to_string();
-    let up = upstream_flags(&sw.endpoint);
-    let with_up = |a: &[&str]| {
-        let mut v: Vec<String> = a.iter().map(std::string::ToString::to_string).collect();
-        v.extend(up.iter().cloned());
-        v
-    };
-
-    let c = admin(&g);
-    c.create_bucket()
-        .bucket("evid")
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .expect("create bucket");
+    let (mut g, c) = gateway_with_bucket(&sw, "evid").await;
+    let d = g.data_dir.to_str().unwrap().to_string();
     let v1 = put(&c, "evid", "a", b"first".to_vec()).await;
     let v2 = put(&c, "evid", "a", b"second".to_vec()).await;
     let big = pattern(300 * 1024, 1);
@@ -175,7 +198,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     assert_eq!(row(&vm)["legal_hold"], false);
 
     // Offline scrub in upstream mode: clean, nothing unreferenced.
-    let (code, out, err) = wormgate(&with_up(&["scrub", "--data-dir", &d]), &UP_ENV);
+    let (code, out, err) = offline_scrub(&sw, &d, &[]);
     assert_eq!(code, 0, "offline scrub: {out}{err}");
     assert!(
         out.contains("OK: 4 versions") && out.contains("0 unreferenced"),
@@ -184,9 +207,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
 
     // The catalog is lost: recover from the upstream records and the audit trail.
     let keys_before = sw.keys().await;
-    std::fs::remove_dir_all(data.join("catalog")).unwrap();
-    let (code, out, err) = wormgate(&with_up(&["recover", "--data-dir", &d]), &UP_ENV);
-    assert_eq!(code, 0, "recover: {out}{err}");
+    let out = recover_lost_catalog(&sw, &g);
     assert!(out.contains("from upstream records in"), "{out}");
     let (code, after, _) = wormgate(&["report", "--data-dir", &d, "--format", "json"], &[]);
     assert_eq!(code, 0);
@@ -276,7 +297,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     assert!(out.contains("CORRUPT evid/a version") && out.contains(&v2), "{out}");
 
     g.stop();
-    let (code, out, err) = wormgate(&with_up(&["scrub", "--data-dir", &d]), &UP_ENV);
+    let (code, out, err) = offline_scrub(&sw, &d, &[]);
     assert_eq!(code, 1, "offline scrub must fail on the overwritten blob: {out}{err}");
     let corrupt: Vec<&str> = out.lines().filter(|l| l.starts_with("CORRUPT")).collect();
     assert_eq!(corrupt.len(), 1, "{out}");
@@ -296,10 +317,7 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
     );
     assert!(sw.keys().await.contains(&format!("{PREFIX}/stray-object")));
     // --bucket scrubs only that bucket's versions and looks for no unreferenced objects.
-    let (code, out, _) = wormgate(
-        &with_up(&["scrub", "--data-dir", &d, "--bucket", "evid", "--json"]),
-        &UP_ENV,
-    );
+    let (code, out, _) = offline_scrub(&sw, &d, &["--bucket", "evid", "--json"]);
     assert_eq!(code, 1, "{out}");
     let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rep["corrupt"], 1);
@@ -310,21 +328,8 @@ async fn upstream_catalog_is_recovered_from_upstream_records_and_scrub_finds_an_
 async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_without_data() {
     let Some(weed) = weed() else { return };
     let sw = Seaweed::start(weed, false);
-    let mut g = Server::start_with(gateway_options(&sw.endpoint, UP_SK));
+    let (mut g, c) = gateway_with_bucket(&sw, "mix").await;
     let d = g.data_dir.to_str().unwrap().to_string();
-    let up = upstream_flags(&sw.endpoint);
-    let with_up = |a: &[&str]| {
-        let mut v: Vec<String> = a.iter().map(std::string::ToString::to_string).collect();
-        v.extend(up.iter().cloned());
-        v
-    };
-    let c = admin(&g);
-    c.create_bucket()
-        .bucket("mix")
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .expect("create bucket");
     let v1 = put(&c, "mix", "seg", b"in a segment".to_vec()).await;
     let v2 = put(&c, "mix", "old", b"an old .meta record".to_vec()).await;
     let v3 = put(&c, "mix", "lost", b"data object lost".to_vec()).await;
@@ -384,9 +389,7 @@ async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_wi
         .await
         .unwrap();
 
-    std::fs::remove_dir_all(g.data_dir.join("catalog")).unwrap();
-    let (code, out, err) = wormgate(&with_up(&["recover", "--data-dir", &d]), &UP_ENV);
-    assert_eq!(code, 0, "recover: {out}{err}");
+    let out = recover_lost_catalog(&sw, &g);
     // v1 from its segment, v2 from its .meta; v3's record is skipped (its data object is gone) and
     // the version comes back from the audit trail's write only, for scrub to report.
     assert!(out.contains("3 versions (2 from upstream records in"), "{out}");
@@ -394,7 +397,7 @@ async fn recover_reads_record_segments_and_old_meta_objects_and_skips_records_wi
     assert!(out.contains("undecodable record: records/zzz from byte 0"), "{out}");
 
     // Offline scrub: v3's blob is missing, the bad segment is corrupt; v1 and v2 have their records.
-    let (code, out, _) = wormgate(&with_up(&["scrub", "--data-dir", &d]), &UP_ENV);
+    let (code, out, _) = offline_scrub(&sw, &d, &[]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("records/zzz"), "{out}");
     assert!(out.contains("blob is gone"), "{out}");
