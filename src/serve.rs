@@ -50,7 +50,6 @@ pub enum ServeError {
     Daemon(#[from] crate::daemon::DaemonError),
 }
 
-/// A failed start step with its cause.
 /// What the gateway asks of glibc's allocator when the operator set nothing (`GLIBC_TUNABLES`).
 pub const MALLOC_TUNABLES: &str = "glibc.malloc.arena_max=2";
 
@@ -84,6 +83,7 @@ pub fn cap_malloc_arenas() {
     }
 }
 
+/// A failed start step with its cause.
 fn step(what: impl Into<String>) -> impl FnOnce(Cause) -> ServeError {
     let what = what.into();
     move |source| ServeError::Step { what, source }

@@ -24,7 +24,9 @@ use super::chain::{self, AuditEvent, Seal};
 use super::checkpoint::Checkpoint;
 use super::verify::{verify, VerifyOptions, VerifyReport};
 use crate::config::ArchiveConfig;
-use crate::store::blob::upstream::client::{worth_locking, xml_text, UpstreamClient, UpstreamError};
+use crate::store::blob::upstream::client::{
+    hv, insert_lock, md5_b64, worth_locking, xml_text, UpstreamClient, UpstreamError,
+};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -101,16 +103,6 @@ fn has_ext(name: &str, ext: &str) -> bool {
     Path::new(name).extension().is_some_and(|e| e == ext)
 }
 
-fn hv(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn md5_b64(b: &[u8]) -> String {
-    use base64::Engine;
-    use md5::Digest as _;
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b))
-}
-
 impl Archive {
     /// A client for the configured archive (no request is made).
     pub fn new(cfg: &ArchiveConfig) -> Result<Archive, ArchiveError> {
@@ -176,11 +168,7 @@ impl Archive {
         );
         // a date that passes before the archive reads it is refused (see `worth_locking`)
         if let Some(until) = lock_until.filter(|u| worth_locking(*u)) {
-            h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
-            h.insert(
-                "x-amz-object-lock-retain-until-date",
-                hv(&crate::timefmt::format_iso(until)),
-            );
+            insert_lock(&mut h, until);
         }
         let local = hex::encode(Sha256::digest(&body));
         match self.client.small(Method::PUT, &key, "", h, body).await {

@@ -1134,12 +1134,7 @@ async fn retention_that_expires_while_the_upstream_answers_does_not_fail_the_put
     opts.min_retention = Some("1s".to_string());
     let g = Server::start_with(opts);
     let c = admin(&g);
-    c.create_bucket()
-        .bucket("short")
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .unwrap();
+    make_bucket(&c, "short").await;
     let data = pattern(4096, 3);
     let put = c
         .put_object()

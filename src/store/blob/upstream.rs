@@ -41,7 +41,8 @@ pub mod segments;
 use self::body::{framed_len, Msg, UpstreamBody, CHUNK};
 pub use self::client::ListedObject;
 use self::client::{
-    read_limited, status_error, worth_locking, xml_text, Payload, UpstreamClient, UpstreamError, UpstreamSetupError,
+    hv, insert_lock, md5_b64, read_limited, status_error, worth_locking, xml_text, Payload, UpstreamClient,
+    UpstreamError, UpstreamSetupError,
 };
 use super::BlobHints;
 use crate::config::UpstreamConfig;
@@ -140,16 +141,6 @@ struct Started {
     task: JoinHandle<Result<Option<String>, UpstreamError>>,
     /// Lock headers sent with the PUT: (retain-until, legal hold).
     lock_sent: Option<(DateTime<Utc>, bool)>,
-}
-
-fn hv(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn md5_b64(b: &[u8]) -> String {
-    use base64::Engine;
-    use md5::Digest;
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b))
 }
 
 /// Why the upstream cannot be used at start (the gateway refuses to start; tools stop).
@@ -320,15 +311,13 @@ impl UpstreamBlobs {
         &self.inner.client
     }
 
-    /// Lock headers for a PUT; a retain-until date that will have passed before the upstream sees
-    /// it is left out (see [`worth_locking`]).
+    /// Lock headers for a PUT (`until` already passed through [`worth_locking`] by the caller).
     fn lock_headers(&self, h: &mut HeaderMap, until: Option<DateTime<Utc>>, legal_hold: bool) {
         if !self.inner.lock {
             return;
         }
-        if let Some(u) = until.filter(|u| worth_locking(*u)) {
-            h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
-            h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
+        if let Some(u) = until {
+            insert_lock(h, u);
         }
         if legal_hold {
             h.insert("x-amz-object-lock-legal-hold", HeaderValue::from_static("ON"));
@@ -374,7 +363,11 @@ impl UpstreamBlobs {
         );
         h.insert(HeaderName::from_static("x-amz-meta-wormgate-blob"), hv(id));
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-        self.lock_headers(&mut h, hints.retain_until, hints.legal_hold);
+        self.lock_headers(
+            &mut h,
+            hints.retain_until.filter(|u| worth_locking(*u)),
+            hints.legal_hold,
+        );
         let key = self.client().key(id);
         let (_, _, body) = self
             .client()
@@ -1120,8 +1113,7 @@ async fn put_segment(
     );
     if lock {
         if let Some(u) = until.filter(|u| worth_locking(*u)) {
-            h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
-            h.insert("x-amz-object-lock-retain-until-date", hv(&format_iso(u)));
+            insert_lock(&mut h, u);
         }
     }
     put_small(client, name, Bytes::from(body), h).await

@@ -57,6 +57,29 @@ pub fn worth_locking(until: chrono::DateTime<chrono::Utc>) -> bool {
     until > chrono::Utc::now() + LOCK_LEAD
 }
 
+/// COMPLIANCE Object Lock headers until `until` for an upstream PUT. The caller decides first
+/// (with [`worth_locking`]) whether the date is worth sending, once, so that what it sends and
+/// what it remembers sending agree.
+pub fn insert_lock(h: &mut HeaderMap, until: chrono::DateTime<chrono::Utc>) {
+    h.insert("x-amz-object-lock-mode", HeaderValue::from_static("COMPLIANCE"));
+    h.insert(
+        "x-amz-object-lock-retain-until-date",
+        hv(&crate::timefmt::format_iso(until)),
+    );
+}
+
+/// A header value from text the gateway made itself (dates, lengths, digests, ids).
+pub fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Base64 MD5 of `b`, for `Content-MD5` (S3 requires it on lock and configuration requests).
+pub fn md5_b64(b: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b))
+}
+
 /// What went wrong talking to the upstream.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
