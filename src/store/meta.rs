@@ -77,7 +77,7 @@ impl VersionRecord {
 /// Key of a live segment entry in the `segments` tree: `segment \0 blob-id`. Written and removed in
 /// the same sled transaction as the version record that refers to the entry, so a segment with no key
 /// under its prefix holds no live version.
-pub(crate) fn segment_live_key(segment: &str, id: &str) -> Vec<u8> {
+fn segment_live_key(segment: &str, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(segment.len() + id.len() + 1);
     k.extend_from_slice(segment.as_bytes());
     k.push(0);
@@ -89,16 +89,20 @@ pub(crate) fn segment_live_key(segment: &str, id: &str) -> Vec<u8> {
 /// transaction as the removal of one of its versions with the `Expired` permit. A segment is reclaimed
 /// only with this positive evidence that this catalog knew it and removed a version from it: a catalog
 /// that does not know a segment (lost, replaced by an empty one, or being rebuilt) never proves it empty.
-fn segment_removed_key(live_key: &[u8]) -> Vec<u8> {
-    let segment = live_key.split(|b| *b == 0).next().unwrap_or_default();
+fn segment_removed_key(segment: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(segment.len() + 1);
     k.extend_from_slice(segment);
     k.push(1);
     k
 }
 
+/// The removal mark of the segment a live-entry key (`segment \0 id`) belongs to.
+fn removed_key_of(live_key: &[u8]) -> Vec<u8> {
+    segment_removed_key(live_key.split(|b| *b == 0).next().unwrap_or_default())
+}
+
 /// The segment entry a record keeps alive, as its `segments`-tree key.
-fn live_entry(rec: &VersionRecord) -> Option<Vec<u8>> {
+pub(crate) fn live_entry(rec: &VersionRecord) -> Option<Vec<u8>> {
     match &rec.blob {
         Some(BlobRef::InSegment { id, segment, .. }) => Some(segment_live_key(segment, id)),
         _ => None,
@@ -744,7 +748,7 @@ impl Catalog {
                 }
                 v.remove(k.as_slice())?;
                 sg.remove(live.as_slice())?;
-                sg.insert(segment_removed_key(&live), &[][..])?;
+                sg.insert(removed_key_of(&live), &[][..])?;
                 Ok(())
             });
             match res {
@@ -948,11 +952,9 @@ impl Catalog {
     pub fn empty_segments(&self, quiet: Vec<String>) -> StoreResult<EmptySegments> {
         let mut ids = Vec::new();
         for s in quiet {
-            let mut prefix = s.as_bytes().to_vec();
-            prefix.push(0);
-            let mut removed = s.as_bytes().to_vec();
-            removed.push(1);
-            if self.segments.get(&removed)?.is_some() && self.segments.scan_prefix(prefix).next().transpose()?.is_none()
+            let live_prefix = segment_live_key(&s, "");
+            if self.segments.get(segment_removed_key(s.as_bytes()))?.is_some()
+                && self.segments.scan_prefix(live_prefix).next().transpose()?.is_none()
             {
                 ids.push(s);
             }

@@ -3,8 +3,8 @@
 //! sled's layout; it never changes an existing catalog (the new one is written beside it and swapped
 //! in by the caller), so a running gateway's records are only ever changed through `meta`'s permits.
 
-use super::meta::{segment_live_key, version_key, STATE_TREE, TREES, WATERMARK_KEY};
-use super::records::{decode, encode, BlobRef, BucketRecord, VersionRecord};
+use super::meta::{live_entry, version_key, STATE_TREE, TREES, WATERMARK_KEY};
+use super::records::{decode, encode, BucketRecord, VersionRecord};
 use std::path::Path;
 
 /// Everything readable from an existing catalog.
@@ -119,8 +119,8 @@ pub fn write_new(
     for v in &image.versions {
         tv.insert(version_key(&v.bucket, &v.key, v.seq), encode(*v))?;
         // A version held in a segment keeps that segment alive (see `meta::EmptySegments`).
-        if let Some(BlobRef::InSegment { id, segment, .. }) = &v.blob {
-            tsg.insert(segment_live_key(segment, id), &[][..])?;
+        if let Some(live) = live_entry(v) {
+            tsg.insert(live, &[][..])?;
         }
     }
     for b in &image.buckets {
