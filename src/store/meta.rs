@@ -682,27 +682,13 @@ impl Catalog {
 
     fn insert_new(&self, rec: &VersionRecord) -> StoreResult<()> {
         let k = version_key(&rec.bucket, &rec.key, rec.seq);
-        if let Some(live) = live_entry(rec) {
-            // The record and its segment entry's liveness appear together.
-            let raw = encode(rec);
-            let res = (&self.versions, &self.segments).transaction(|(v, sg)| {
-                if v.get(k.as_slice())?.is_some() {
-                    return sled::transaction::abort(());
-                }
-                v.insert(k.as_slice(), raw.as_slice())?;
-                sg.insert(live.as_slice(), &[][..])?;
-                Ok(())
-            });
-            return match res {
-                Ok(()) => {
-                    self.counted(rec, true);
-                    Ok(())
-                }
-                Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::invariant(
-                    "a version record with this sequence number already exists",
-                )),
-                Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-            };
+        // Liveness of the segment entry first, then the record, as two single-key writes: sled
+        // recovers a prefix of its log, so a recovered record always has its live mark (a crash in
+        // between leaves a mark without a record, which only keeps the segment from being
+        // reclaimed). A multi-tree transaction would seal sled's I/O buffer twice per version.
+        let live = live_entry(rec);
+        if let Some(l) = &live {
+            self.segments.insert(l.as_slice(), &[][..])?;
         }
         match self
             .versions
@@ -712,9 +698,16 @@ impl Catalog {
                 self.counted(rec, true);
                 Ok(())
             }
-            Err(_) => Err(StoreError::invariant(
-                "a version record with this sequence number already exists",
-            )),
+            Err(clash) => {
+                let theirs = clash.current.as_deref().and_then(decode::<VersionRecord>);
+                if let Some(l) = live.filter(|l| theirs.as_ref().and_then(live_entry).as_ref() != Some(l)) {
+                    // The mark was this entry's alone: the entry did not become a version.
+                    self.segments.remove(l.as_slice())?;
+                }
+                Err(StoreError::invariant(
+                    "a version record with this sequence number already exists",
+                ))
+            }
         }
     }
 
@@ -1317,6 +1310,49 @@ mod tests {
         assert!(!proof.covers(held.target_state()));
         assert!(cat.remove_expired_version(&g, "b", "k", 5, proof).await.is_err());
         assert!(cat.version("b", "k", 5).unwrap().is_some());
+    }
+
+    /// A new version's live mark is written before its record (two single-key writes, no
+    /// transaction): a repeated insert of the very same entry keeps the mark its record needs, a
+    /// clash from another entry takes back only its own, and the state a crash between the two
+    /// writes can leave (a mark without a record) keeps the segment rather than freeing it.
+    #[tokio::test]
+    async fn a_new_versions_live_mark_comes_first_and_a_clash_takes_back_only_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
+        let locks = super::super::locks::KeyLocks::new();
+        let g = locks.key("b", "k").await;
+        let now = chrono::Utc::now();
+        let in_segment = |seq: u64, id: &str, segment: &str| {
+            let mut rec = data_version(seq);
+            rec.blob = Some(BlobRef::InSegment {
+                id: id.into(),
+                segment: segment.into(),
+                offset: 40,
+                len: 3,
+            });
+            rec
+        };
+        let first = in_segment(1, "e1", "sa");
+        let mark = live_entry(&first).unwrap();
+        cat.insert_version(&g, first.clone(), permit_at(now)).await.unwrap();
+        assert!(cat.segments.get(&mark).unwrap().is_some());
+        // The same entry once more: refused, and the first record keeps its mark.
+        assert!(cat.insert_version(&g, first.clone(), permit_at(now)).await.is_err());
+        assert!(
+            cat.segments.get(&mark).unwrap().is_some(),
+            "the record's own mark stays"
+        );
+        // Another entry into the taken slot: refused, and its mark does not linger.
+        let other = in_segment(1, "e2", "sb");
+        assert!(cat.insert_version(&g, other.clone(), permit_at(now)).await.is_err());
+        assert!(cat.segments.get(live_entry(&other).unwrap()).unwrap().is_none());
+        // A crash between mark and record: a removal mark and a live mark without any record
+        // still prove nothing empty.
+        cat.segments.insert(segment_live_key("sd", "e9"), &[][..]).unwrap();
+        cat.segments.insert(segment_removed_key(b"sd"), &[][..]).unwrap();
+        assert!(cat.empty_segments(vec!["sd".into()]).unwrap().ids().is_empty());
+        assert!(cat.empty_segments(vec!["sa".into()]).unwrap().ids().is_empty());
     }
 
     /// A segment entry is live exactly while its record is in the catalog: the `segments` tree
