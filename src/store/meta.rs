@@ -74,9 +74,10 @@ impl VersionRecord {
     }
 }
 
-/// Key of a live segment entry in the `segments` tree: `segment \0 blob-id`. Written and removed in
-/// the same sled transaction as the version record that refers to the entry, so a segment with no key
-/// under its prefix holds no live version.
+/// Key of a live segment entry in the `segments` tree: `segment \0 blob-id`. Written just before the
+/// version record that refers to the entry (and put back at open for any record found without it),
+/// removed in the same sled transaction as that record, so a segment with no key under its prefix
+/// holds no live version (a key may outlive a record that never landed: that only keeps the segment).
 fn segment_live_key(segment: &str, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(segment.len() + id.len() + 1);
     k.extend_from_slice(segment.as_bytes());
@@ -182,7 +183,7 @@ pub struct Catalog {
     uploads: Tree,
     parts: Tree,
     state: Tree,
-    /// Live segment entries (`segment_live_key`), in step with the version records.
+    /// Live segment entries (`segment_live_key`): one for every record whose bytes are in a segment.
     segments: Tree,
     /// Usage counters and quotas (see `store::capacity`), kept in step with the version records.
     capacity: Arc<Capacity>,
@@ -338,12 +339,22 @@ impl Catalog {
     }
 
     /// Count every bucket's usage from the version records and load the officer-set quotas: one
-    /// pass over the records at open, so the counters are right after any crash.
+    /// pass over the records at open, so the counters are right after any crash. The same pass puts
+    /// back the live mark of any segment record found without one: the mark is written before its
+    /// record and sled recovers a prefix of its log, but that rests on sled's `sync_file_range`d
+    /// writes surviving in order, and a missing mark would let the record's segment be reclaimed.
     fn recount(&self) -> StoreResult<()> {
         let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
+        let mut restored = 0u64;
         for item in &self.versions {
             let (_, v) = item?;
             if let Some(r) = decode::<VersionRecord>(&v) {
+                if let Some(live) = live_entry(&r) {
+                    if self.segments.get(&live)?.is_none() {
+                        self.segments.insert(live, &[][..])?;
+                        restored += 1;
+                    }
+                }
                 if !r.delete_marker {
                     let u = usage.entry(r.bucket).or_default();
                     u.bytes = u.bytes.saturating_add(r.size);
@@ -352,6 +363,13 @@ impl Catalog {
             }
         }
         self.capacity.reset_usage(usage);
+        if restored > 0 {
+            tracing::warn!(
+                restored,
+                "segment records without their live mark (a torn catalog write): marks put back"
+            );
+            self.flush_now()?;
+        }
         let mut quotas = BTreeMap::new();
         for item in self.state.scan_prefix(QUOTA_PREFIX) {
             let (k, v) = item?;
@@ -1314,8 +1332,9 @@ mod tests {
 
     /// A new version's live mark is written before its record (two single-key writes, no
     /// transaction): a repeated insert of the very same entry keeps the mark its record needs, a
-    /// clash from another entry takes back only its own, and the state a crash between the two
-    /// writes can leave (a mark without a record) keeps the segment rather than freeing it.
+    /// clash from another entry takes back only its own, the state a crash between the two writes
+    /// can leave (a mark without a record) keeps the segment rather than freeing it, and a record
+    /// found without its mark gets it back at the next open.
     #[tokio::test]
     async fn a_new_versions_live_mark_comes_first_and_a_clash_takes_back_only_its_own() {
         let dir = tempfile::tempdir().unwrap();
@@ -1353,11 +1372,29 @@ mod tests {
         cat.segments.insert(segment_removed_key(b"sd"), &[][..]).unwrap();
         assert!(cat.empty_segments(vec!["sd".into()]).unwrap().ids().is_empty());
         assert!(cat.empty_segments(vec!["sa".into()]).unwrap().ids().is_empty());
+        // The other order, which sled's prefix recovery should never show (a record whose mark was
+        // lost): the next open puts the mark back before anything can prove the segment empty.
+        let lost = in_segment(7, "e7", "se");
+        let lost_mark = live_entry(&lost).unwrap();
+        cat.versions.insert(version_key("b", "k", 7), encode(&lost)).unwrap();
+        cat.segments.insert(segment_removed_key(b"se"), &[][..]).unwrap();
+        assert_eq!(
+            cat.empty_segments(vec!["se".into()]).unwrap().ids(),
+            ["se"],
+            "the torn state"
+        );
+        cat.flush_now().unwrap();
+        drop(g);
+        drop(cat);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let cat = Catalog::open(&dir.path().join("catalog")).unwrap();
+        assert!(cat.segments.get(&lost_mark).unwrap().is_some(), "mark put back at open");
+        assert!(cat.empty_segments(vec!["se".into()]).unwrap().ids().is_empty());
     }
 
-    /// A segment entry is live exactly while its record is in the catalog: the `segments` tree
-    /// changes with the record (insert, a retention change, removal with `Expired`), and a reopened
-    /// catalog says the same.
+    /// A segment holds a live entry while a record refers to it: the `segments` tree changes with
+    /// the record (insert, a retention change, removal with `Expired`), and a reopened catalog says
+    /// the same.
     #[tokio::test]
     async fn a_segment_is_empty_only_when_no_record_refers_to_an_entry_in_it() {
         use crate::lock::{decide_delete_version, TrustedNow, VersionRemoval};
