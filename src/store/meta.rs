@@ -1226,6 +1226,18 @@ mod tests {
         rec
     }
 
+    /// Data version `seq` of `b/k`, its bytes entry `id` of segment `segment`.
+    fn segment_version(seq: u64, id: &str, segment: &str) -> VersionRecord {
+        let mut rec = data_version(seq);
+        rec.blob = Some(BlobRef::InSegment {
+            id: id.into(),
+            segment: segment.into(),
+            offset: 40,
+            len: 3,
+        });
+        rec
+    }
+
     fn bucket(name: &str) -> BucketRecord {
         BucketRecord {
             name: name.into(),
@@ -1342,17 +1354,7 @@ mod tests {
         let locks = super::super::locks::KeyLocks::new();
         let g = locks.key("b", "k").await;
         let now = chrono::Utc::now();
-        let in_segment = |seq: u64, id: &str, segment: &str| {
-            let mut rec = data_version(seq);
-            rec.blob = Some(BlobRef::InSegment {
-                id: id.into(),
-                segment: segment.into(),
-                offset: 40,
-                len: 3,
-            });
-            rec
-        };
-        let first = in_segment(1, "e1", "sa");
+        let first = segment_version(1, "e1", "sa");
         let mark = live_entry(&first).unwrap();
         cat.insert_version(&g, first.clone(), permit_at(now)).await.unwrap();
         assert!(cat.segments.get(&mark).unwrap().is_some());
@@ -1363,7 +1365,7 @@ mod tests {
             "the record's own mark stays"
         );
         // Another entry into the taken slot: refused, and its mark does not linger.
-        let other = in_segment(1, "e2", "sb");
+        let other = segment_version(1, "e2", "sb");
         assert!(cat.insert_version(&g, other.clone(), permit_at(now)).await.is_err());
         assert!(cat.segments.get(live_entry(&other).unwrap()).unwrap().is_none());
         // A crash between mark and record: a removal mark and a live mark without any record
@@ -1374,7 +1376,7 @@ mod tests {
         assert!(cat.empty_segments(vec!["sa".into()]).unwrap().ids().is_empty());
         // The other order, which sled's prefix recovery should never show (a record whose mark was
         // lost): the next open puts the mark back before anything can prove the segment empty.
-        let lost = in_segment(7, "e7", "se");
+        let lost = segment_version(7, "e7", "se");
         let lost_mark = live_entry(&lost).unwrap();
         cat.versions.insert(version_key("b", "k", 7), encode(&lost)).unwrap();
         cat.segments.insert(segment_removed_key(b"se"), &[][..]).unwrap();
@@ -1404,16 +1406,7 @@ mod tests {
         let locks = super::super::locks::KeyLocks::new();
         let g = locks.key("b", "k").await;
         let now = chrono::Utc::now();
-        let make = |seq: u64, segment: &str| {
-            let mut rec = data_version(seq);
-            rec.blob = Some(BlobRef::InSegment {
-                id: rec.version_id.clone(),
-                segment: segment.into(),
-                offset: 40,
-                len: 3,
-            });
-            rec
-        };
+        let make = |seq: u64, segment: &str| segment_version(seq, &make_version_id(1, seq), segment);
         let both = || vec!["sa".to_string(), "sb".to_string(), "sc".to_string()];
         // A catalog that never knew these segments proves none of them empty.
         assert!(cat.empty_segments(both()).unwrap().ids().is_empty());
